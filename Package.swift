@@ -1,0 +1,126 @@
+// swift-tools-version:6.0
+// Happening: a load-testing and benchmarking harness bundled with the event-ticketing server it measures.
+import PackageDescription
+
+/// Settings every Swift target shares: Swift 6 language mode (strict concurrency) and explicit existentials.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Happening",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "happening-server", targets: ["Server"]),
+        .executable(name: "happening-worker", targets: ["Worker"]),
+        .executable(name: "happening-bench", targets: ["Bench"]),
+        .executable(name: "happening-seed", targets: ["Seed"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: C libraries (system packages, Debian -dev providers). Only the client modules import these.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // MARK: One client module per C library
+        // MARK: The fair, bounded connection pool the Postgres and Redis clients share
+        .target(name: "HappeningPool", swiftSettings: swiftSettings),
+
+        .target(
+            name: "HappeningPostgres",
+            dependencies: [
+                "CLibPQ", "HappeningPool",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HappeningRedis",
+            dependencies: [
+                "CHiredis", "HappeningPool",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HappeningAMQP",
+            dependencies: [
+                "CRabbitMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HappeningCurl",
+            dependencies: [
+                "CCurl",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Domain core shared by the server, worker and seeder (never by the bench)
+        .target(
+            name: "HappeningCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Executables (thin: read config, wire, run)
+        .executableTarget(
+            name: "Server",
+            dependencies: [
+                "HappeningCore", "HappeningPostgres", "HappeningRedis", "HappeningAMQP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Worker",
+            dependencies: [
+                "HappeningCore", "HappeningPostgres", "HappeningRedis", "HappeningAMQP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Bench",
+            dependencies: [
+                "HappeningPostgres", "HappeningCurl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Seed",
+            dependencies: [
+                "HappeningCore", "HappeningPostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests (against the real services started by scripts/services.sh)
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "PostgresTests", dependencies: ["HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RedisTests", dependencies: ["HappeningRedis", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "AMQPTests", dependencies: ["HappeningAMQP", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CurlTests", dependencies: ["HappeningCurl", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SchemaTests", dependencies: ["HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

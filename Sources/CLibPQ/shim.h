@@ -1,0 +1,2 @@
+// libpq (PostgreSQL client library), imported by HappeningPostgres only.
+#include <libpq-fe.h>

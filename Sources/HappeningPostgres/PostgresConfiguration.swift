@@ -1,0 +1,55 @@
+/// How a ``PostgresClient`` connects and sizes its pool.
+///
+/// | property | default | meaning |
+/// |---|---|---|
+/// | `url` | — | `postgres://user:password@host:port/database` (libpq URI; `DATABASE_URL`) |
+/// | `poolSize` | 10 | most connections open at once (and threads running libpq calls) |
+/// | `checkoutTimeout` | 10 s | how long a caller waits for a free connection before `.checkoutTimeout` |
+/// | `connectTimeout` | 5 s | libpq `connect_timeout` |
+/// | `statementTimeout` | none | server-side `statement_timeout` for every statement |
+/// | `applicationName` | `happening` | shown in `pg_stat_activity` |
+///
+/// Every session runs with `TimeZone=UTC` and `DateStyle=ISO`, which the value decoding relies on.
+public struct PostgresConfiguration: Sendable {
+    /// `postgres://user:password@host:port/database`.
+    public var url: String
+    /// Most connections open at once.
+    public var poolSize: Int
+    /// How long a caller waits for a free connection.
+    public var checkoutTimeout: Duration
+    /// How long a connection attempt may take.
+    public var connectTimeout: Duration
+    /// Server-side limit for every statement, if set.
+    public var statementTimeout: Duration?
+    /// Shown in `pg_stat_activity`.
+    public var applicationName: String
+
+    /// Creates a configuration; see the table above for the defaults.
+    public init(
+        url: String,
+        poolSize: Int = 10,
+        checkoutTimeout: Duration = .seconds(10),
+        connectTimeout: Duration = .seconds(5),
+        statementTimeout: Duration? = nil,
+        applicationName: String = "happening"
+    ) {
+        self.url = url
+        self.poolSize = poolSize
+        self.checkoutTimeout = checkoutTimeout
+        self.connectTimeout = connectTimeout
+        self.statementTimeout = statementTimeout
+        self.applicationName = applicationName
+    }
+
+    /// libpq keyword/value pairs (`dbname` holds the URL, which libpq expands).
+    var connectionParameters: (keywords: [String], values: [String]) {
+        var options = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601 -c extra_float_digits=1"
+        if let statementTimeout {
+            options += " -c statement_timeout=\(statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000)"
+        }
+        return (
+            ["dbname", "connect_timeout", "application_name", "options"],
+            [url, String(max(1, connectTimeout.components.seconds)), applicationName, options]
+        )
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import HappeningPostgres
+import Testing
+import TestSupport
+
+@Suite("PostgreSQL client")
+struct PostgresClientTests {
+    private func makeClient(poolSize: Int = 4, checkoutTimeout: Duration = .seconds(10)) -> PostgresClient {
+        PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: poolSize, checkoutTimeout: checkoutTimeout))
+    }
+
+    @Test("a transaction that throws leaves no trace")
+    func rollbackOnThrow() async throws {
+        let client = makeClient()
+        let table = "pg_tx_test_\(TestEnvironment.uniqueSuffix())"
+        try await client.query("CREATE TABLE \(table) (id uuid PRIMARY KEY, note text NOT NULL)")
+        struct Boom: Error {}
+        let id = UUID()
+        await #expect(throws: Boom.self) {
+            try await client.withTransaction { tx in
+                try await tx.query("INSERT INTO \(table) (id, note) VALUES ($1, $2)", [id, "written, then rolled back"])
+                let inside = try await tx.query("SELECT count(*) FROM \(table)")
+                #expect(try inside[0].decode(0) == 1)
+                throw Boom()
+            }
+        }
+        let after = try await client.query("SELECT count(*) FROM \(table) WHERE id = $1", [id])
+        #expect(try after[0].decode(0) == 0)
+        // A committed transaction stays.
+        try await client.withTransaction { tx in
+            try await tx.query("INSERT INTO \(table) (id, note) VALUES ($1, $2)", [id, "kept"])
+        }
+        #expect(try await client.query("SELECT note FROM \(table)")[0].decode(0) == "kept")
+        try await client.query("DROP TABLE \(table)")
+        await client.shutdown()
+    }
+
+    @Test("200 concurrent tasks through a pool of 8 all complete")
+    func concurrentTasksThroughSmallPool() async throws {
+        let client = makeClient(poolSize: 8)
+        let maxBackends = LockedValue(Set<Int32>())
+        let results = try await withThrowingTaskGroup(of: Int.self, returning: [Int].self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    try await client.withConnection { conn in
+                        maxBackends.withLock { _ = $0.insert(conn.backendPID) }
+                        let rows = try await conn.query("SELECT $1::int8 * 2 FROM pg_sleep(0.005)", [index])
+                        return try rows[0].decode(0)
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.sorted() == (0..<200).map { $0 * 2 })
+        let stats = client.statistics
+        #expect(stats.open <= 8)
+        #expect(stats.totalWaits > 0, "the pool should have made callers wait")
+        #expect(maxBackends.value.count <= 8)
+        await client.shutdown()
+    }
+
+    @Test("waiting is first come, first served, and times out")
+    func fairWaitingAndTimeout() async throws {
+        let client = makeClient(poolSize: 1, checkoutTimeout: .milliseconds(300))
+        let order = LockedValue([Int]())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                _ = try await client.withConnection { conn in
+                    try await conn.query("SELECT pg_sleep(0.2)")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            for index in 0..<5 {
+                group.addTask {
+                    try await client.withConnection { _ in order.withLock { $0.append(index) } }
+                }
+                try await Task.sleep(for: .milliseconds(10))  // join the line in a known order
+            }
+            try await group.waitForAll()
+        }
+        #expect(order.value == [0, 1, 2, 3, 4])
+
+        // Hold the only connection longer than the checkout timeout: the next caller gets a clear error.
+        await #expect {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try await client.query("SELECT pg_sleep(0.8)") }
+                try await Task.sleep(for: .milliseconds(50))
+                group.addTask { _ = try await client.query("SELECT 1") }
+                try await group.waitForAll()
+            }
+        } throws: { error in
+            (error as? PostgresError)?.kind == .checkoutTimeout
+        }
+        #expect(client.statistics.checkoutTimeouts == 1)
+        await client.shutdown()
+    }
+
+    @Test("COPY FROM STDIN loads 100,000 rows")
+    func copy100k() async throws {
+        let client = makeClient()
+        let table = "pg_copy_test_\(TestEnvironment.uniqueSuffix())"
+        try await client.query("CREATE TABLE \(table) (n int8 NOT NULL, label text, price numeric(12,2), at timestamptz)")
+        let now = Date()
+        let rows = (0..<100_000).lazy.map { n -> PostgresBindings in
+            [n, n % 10 == 0 ? nil : "row \(n)\twith\\escapes\n", PostgresNumeric(minorUnits: Int64(n), scale: 2), now]
+        }
+        let copied = try await client.withConnection { try await $0.copyFrom(table: table, columns: ["n", "label", "price", "at"], rows: Array(rows)) }
+        #expect(copied == 100_000)
+        let check = try await client.query(
+            "SELECT count(*), sum(n), count(label), sum(price) FROM \(table)"
+        )
+        #expect(try check[0].decode(0) == 100_000)
+        #expect(try check[0].decode(1) == Int64(99_999 * 100_000 / 2))
+        #expect(try check[0].decode(2) == 90_000)
+        #expect(try check[0].decode(3, as: PostgresNumeric.self).minorUnits(scale: 2) == Int64(99_999 * 100_000 / 2))
+        let sample = try await client.query("SELECT label FROM \(table) WHERE n = 7")
+        #expect(try sample[0].decode(0) == "row 7\twith\\escapes\n")
+        try await client.query("DROP TABLE \(table)")
+        await client.shutdown()
+    }
+
+    @Test("a connection the server terminated is replaced, not reused")
+    func terminatedConnectionIsReplaced() async throws {
+        let client = makeClient(poolSize: 1)
+        let admin = makeClient(poolSize: 1)
+        let firstPID = try await client.withConnection { $0.backendPID }
+        let terminated = try await admin.query("SELECT pg_terminate_backend($1)", [firstPID])
+        #expect(try terminated[0].decode(0) == true)
+        // Wait until the backend is really gone.
+        for _ in 0..<100 {
+            let alive = try await admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", [firstPID])
+            if try alive[0].decode(0) == 0 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let rows = try await client.query("SELECT pg_backend_pid()")
+        let secondPID: Int32 = try rows[0].decode(0)
+        #expect(secondPID != firstPID)
+        #expect(client.statistics.replacedConnections == 1)
+        await client.shutdown()
+        await admin.shutdown()
+    }
+
+    @Test("errors carry SQLSTATE and never the parameter values")
+    func errorsExposeSQLState() async throws {
+        let client = makeClient()
+        let table = "pg_err_test_\(TestEnvironment.uniqueSuffix())"
+        try await client.query("CREATE TABLE \(table) (email text PRIMARY KEY, n int CHECK (n >= 0))")
+        try await client.query("INSERT INTO \(table) VALUES ($1, 1)", ["secret@example.com"])
+        await #expect {
+            try await client.query("INSERT INTO \(table) VALUES ($1, 1)", ["secret@example.com"])
+        } throws: { error in
+            guard let error = error as? PostgresError else { return false }
+            return error.sqlState == "23505" && error.isUniqueViolation && error.constraint == "\(table)_pkey"
+                && !"\(error)".contains("secret@example.com") && !String(reflecting: error).contains("secret")
+        }
+        await #expect {
+            try await client.query("SELECT $1::uuid", ["not-a-uuid-SECRET"])
+        } throws: { error in
+            guard let error = error as? PostgresError else { return false }
+            return error.sqlState == "22P02" && error.isInvalidInput && !"\(error)".contains("SECRET")
+        }
+        await #expect {
+            try await client.query("INSERT INTO \(table) VALUES ($1, -1)", ["x@example.com"])
+        } throws: { error in
+            (error as? PostgresError)?.sqlState == "23514"
+        }
+        await #expect {
+            try await client.query("SELEC 1")
+        } throws: { error in
+            (error as? PostgresError)?.sqlState == "42601"
+        }
+        // The connection is still good after errors.
+        #expect(try await client.query("SELECT 1")[0].decode(0) == 1)
+        try await client.query("DROP TABLE \(table)")
+        await client.shutdown()
+    }
+
+    @Test("a bad URL fails with a connection error that leaks no password")
+    func badConnection() async throws {
+        let client = PostgresClient(configuration: .init(url: "postgres://happening:hunter2@127.0.0.1:1/happening", poolSize: 1))
+        await #expect {
+            try await client.query("SELECT 1")
+        } throws: { error in
+            (error as? PostgresError)?.kind == .connection && !"\(error)".contains("hunter2")
+        }
+        await client.shutdown()
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// Where the tests find the local services: the process environment, or else `.run/env`, which
+/// `scripts/services.sh up` writes. Tests never start with a mock: no services, no tests.
+public enum TestEnvironment {
+    /// The repository root (two levels above this file's folder).
+    public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A variable from the environment or `.run/env`; fails the test run loudly when missing.
+    public static func value(_ name: String) -> String {
+        if let value = ProcessInfo.processInfo.environment[name], !value.isEmpty { return value }
+        if let value = envFile[name] { return value }
+        fatalError("\(name) is not set and .run/env does not define it: run `make services` (scripts/services.sh up) first")
+    }
+
+    /// The test database (`happening_test`).
+    public static var databaseURL: String { value("DATABASE_URL_TEST") }
+    /// The local Redis.
+    public static var redisURL: String { value("REDIS_URL") }
+    /// The local RabbitMQ.
+    public static var amqpURL: String { value("AMQP_URL") }
+
+    private static let envFile: [String: String] = {
+        let url = repositoryRoot.appendingPathComponent(".run/env")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [:] }
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            var line = line.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("#") { continue }
+            if line.hasPrefix("export ") { line.removeFirst(7) }
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        return values
+    }()
+
+    /// Runs a command (e.g. `redis-server`, `scripts/services.sh`) and returns its exit status and output.
+    @discardableResult
+    public static func shell(_ command: String, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", command]
+        process.currentDirectoryURL = repositoryRoot
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A short random suffix for names of scratch tables, queues and keys.
+    public static func uniqueSuffix() -> String {
+        String(UUID().uuidString.prefix(8)).lowercased()
+    }
+}

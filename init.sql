@@ -1,0 +1,163 @@
+-- Happening schema (PostgreSQL 15). Re-runnable: applying it twice to the same database is harmless.
+--
+-- The tables follow the design's ER diagram (users, host_bank_accounts, events, bookings, payments,
+-- payouts) with every column it names, plus what the original lacked:
+--   * every status is an enum, so a typo can never be stored;
+--   * money is NUMERIC(12,2) (exact), never floating point;
+--   * CHECK (available_tickets BETWEEN 0 AND total_tickets) is the last line of defence against overselling;
+--   * bookings carry the lifecycle the worker needs: a `failed` status with a reason, a hold expiry for
+--     pending bookings and an idempotency key unique per user;
+--   * a real geospatial GiST index (cube + earthdistance) that the near-me query uses, the composite
+--     homepage index, and a B-tree index on every foreign key.
+
+CREATE EXTENSION IF NOT EXISTS cube;
+CREATE EXTENSION IF NOT EXISTS earthdistance;
+
+-- ------------------------------------------------------------------ enums
+DO $$ BEGIN CREATE TYPE user_role AS ENUM ('user', 'admin');
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+
+DO $$ BEGIN CREATE TYPE host_status AS ENUM ('not_requested', 'pending', 'approved', 'rejected');
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+
+DO $$ BEGIN CREATE TYPE approval_status AS ENUM ('pending', 'approved', 'rejected');
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+
+DO $$ BEGIN CREATE TYPE event_category AS ENUM ('music', 'food', 'sports', 'tech', 'arts', 'health', 'workshop');
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+
+DO $$ BEGIN CREATE TYPE booking_status AS ENUM ('pending', 'confirmed', 'cancelled', 'failed');
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+
+DO $$ BEGIN CREATE TYPE booking_failure_reason AS ENUM ('sold_out', 'event_unavailable', 'event_past', 'invalid', 'error');
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+
+DO $$ BEGIN CREATE TYPE payment_status AS ENUM ('created', 'authorized', 'captured', 'failed', 'refund_pending', 'refunded');
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+
+DO $$ BEGIN CREATE TYPE payout_status AS ENUM ('pending', 'processing', 'processed', 'failed', 'reversed');
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+
+DO $$ BEGIN CREATE TYPE bank_account_type AS ENUM ('savings', 'current');
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+
+-- ------------------------------------------------------------------ users
+CREATE TABLE IF NOT EXISTS users (
+    id                     UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    email                  TEXT NOT NULL CHECK (length(email) BETWEEN 3 AND 254),
+    password_hash          TEXT NOT NULL,
+    name                   TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    role                   user_role NOT NULL DEFAULT 'user',
+    created_at             TIMESTAMPTZ NOT NULL DEFAULT now(),
+    is_host                BOOLEAN NOT NULL DEFAULT false,
+    host_status            host_status NOT NULL DEFAULT 'not_requested',
+    host_verification_data JSONB
+);
+-- Emails are unique case-insensitively.
+CREATE UNIQUE INDEX IF NOT EXISTS users_email_lower_key ON users (lower(email));
+CREATE INDEX IF NOT EXISTS users_host_status_idx ON users (host_status) WHERE host_status <> 'not_requested';
+
+-- ------------------------------------------------------------------ host bank accounts (1-to-1 with users)
+CREATE TABLE IF NOT EXISTS host_bank_accounts (
+    id                  UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id             UUID NOT NULL UNIQUE REFERENCES users (id) ON DELETE CASCADE,
+    account_holder_name TEXT NOT NULL,
+    account_number      TEXT NOT NULL CHECK (account_number ~ '^[0-9]{9,18}$'),
+    ifsc_code           TEXT NOT NULL CHECK (ifsc_code ~ '^[A-Z]{4}0[A-Z0-9]{6}$'),
+    bank_name           TEXT NOT NULL,
+    account_type        bank_account_type NOT NULL DEFAULT 'savings',
+    is_verified         BOOLEAN NOT NULL DEFAULT false,
+    verified_at         TIMESTAMPTZ,
+    created_at          TIMESTAMPTZ NOT NULL DEFAULT now(),
+    updated_at          TIMESTAMPTZ NOT NULL DEFAULT now(),
+    is_payout_eligible  BOOLEAN NOT NULL DEFAULT false,
+    CHECK (NOT is_payout_eligible OR is_verified)
+);
+
+-- ------------------------------------------------------------------ events
+CREATE TABLE IF NOT EXISTS events (
+    id                UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    created_by        UUID REFERENCES users (id) ON DELETE SET NULL,
+    title             TEXT NOT NULL CHECK (length(title) BETWEEN 1 AND 200),
+    description       TEXT,
+    date_time         TIMESTAMPTZ NOT NULL,
+    venue             TEXT NOT NULL CHECK (length(venue) BETWEEN 1 AND 300),
+    total_tickets     INTEGER NOT NULL CHECK (total_tickets > 0),
+    available_tickets INTEGER NOT NULL,
+    price             NUMERIC(12, 2) NOT NULL CHECK (price >= 0),
+    category          event_category NOT NULL,
+    image_url         TEXT,
+    created_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
+    updated_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
+    is_cancelled      BOOLEAN NOT NULL DEFAULT false,
+    approval_status   approval_status NOT NULL DEFAULT 'pending',
+    admin_notes       TEXT,
+    approved_by       UUID REFERENCES users (id) ON DELETE SET NULL,
+    approved_at       TIMESTAMPTZ,
+    latitude          NUMERIC(9, 6) CHECK (latitude BETWEEN -90 AND 90),
+    longitude         NUMERIC(9, 6) CHECK (longitude BETWEEN -180 AND 180),
+    -- The last line of defence against overselling: no code path can sell a ticket that does not exist.
+    CONSTRAINT events_available_tickets_check CHECK (available_tickets BETWEEN 0 AND total_tickets),
+    CHECK ((latitude IS NULL) = (longitude IS NULL))
+);
+-- Near-me search: GiST over the earth position; queried with earth_box(...) @> ll_to_earth(latitude, longitude).
+CREATE INDEX IF NOT EXISTS events_location_gist_idx ON events USING gist (ll_to_earth(latitude, longitude));
+-- Homepage: approved, not cancelled, upcoming, ordered by date.
+CREATE INDEX IF NOT EXISTS events_homepage_idx ON events (approval_status, is_cancelled, date_time);
+CREATE INDEX IF NOT EXISTS events_created_by_idx ON events (created_by);
+CREATE INDEX IF NOT EXISTS events_approved_by_idx ON events (approved_by);
+
+-- ------------------------------------------------------------------ bookings
+CREATE TABLE IF NOT EXISTS bookings (
+    -- The id is chosen by the API before the job is queued, so a redelivered job is recognised by it.
+    id               UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id          UUID NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    event_id         UUID NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    booking_date     TIMESTAMPTZ NOT NULL DEFAULT now(),
+    ticket_count     INTEGER NOT NULL CHECK (ticket_count > 0),
+    total_amount     NUMERIC(12, 2) NOT NULL CHECK (total_amount >= 0),
+    status           booking_status NOT NULL DEFAULT 'pending',
+    failure_reason   booking_failure_reason,
+    hold_expires_at  TIMESTAMPTZ,
+    idempotency_key  TEXT CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+    updated_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+    CHECK ((status = 'failed') = (failure_reason IS NOT NULL)),
+    CHECK (status <> 'pending' OR hold_expires_at IS NOT NULL)
+);
+CREATE INDEX IF NOT EXISTS bookings_user_id_idx ON bookings (user_id);
+CREATE INDEX IF NOT EXISTS bookings_event_id_idx ON bookings (event_id);
+CREATE UNIQUE INDEX IF NOT EXISTS bookings_user_idempotency_key ON bookings (user_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+-- The hold sweeper reads only pending bookings whose hold has passed.
+CREATE INDEX IF NOT EXISTS bookings_pending_hold_idx ON bookings (hold_expires_at) WHERE status = 'pending';
+
+-- ------------------------------------------------------------------ payments (1-to-1 with bookings)
+CREATE TABLE IF NOT EXISTS payments (
+    id                  UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    booking_id          UUID NOT NULL UNIQUE REFERENCES bookings (id) ON DELETE CASCADE,
+    -- The Razorpay order id (the original reused this column for the payment id; we keep them apart).
+    payment_intent_id   TEXT NOT NULL UNIQUE,
+    razorpay_payment_id TEXT UNIQUE,
+    amount              NUMERIC(12, 2) NOT NULL CHECK (amount >= 0),
+    currency            CHAR(3) NOT NULL DEFAULT 'INR',
+    status              payment_status NOT NULL DEFAULT 'created',
+    created_at          TIMESTAMPTZ NOT NULL DEFAULT now(),
+    updated_at          TIMESTAMPTZ NOT NULL DEFAULT now(),
+    refund_id           TEXT UNIQUE
+);
+
+-- ------------------------------------------------------------------ payouts (one per event)
+CREATE TABLE IF NOT EXISTS payouts (
+    id                 UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    host_id            UUID NOT NULL REFERENCES users (id) ON DELETE RESTRICT,
+    event_id           UUID NOT NULL UNIQUE REFERENCES events (id) ON DELETE RESTRICT,
+    amount             NUMERIC(12, 2) NOT NULL CHECK (amount >= 0),
+    razorpay_payout_id TEXT UNIQUE,
+    status             payout_status NOT NULL DEFAULT 'pending',
+    failure_reason     TEXT,
+    created_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
+    processed_at       TIMESTAMPTZ,
+    notes              TEXT
+);
+CREATE INDEX IF NOT EXISTS payouts_host_id_idx ON payouts (host_id);
+CREATE INDEX IF NOT EXISTS payouts_status_idx ON payouts (status);
