@@ -32,14 +32,17 @@ let package = Package(
 
         // MARK: One client module per C library
         // MARK: The fair, bounded connection pool the Postgres and Redis clients share
-        .target(name: "HappeningPool", swiftSettings: swiftSettings),
+        .target(
+            name: "HappeningPool",
+            dependencies: [.product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
 
         .target(
             name: "HappeningPostgres",
             dependencies: [
                 "CLibPQ", "HappeningPool",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -49,7 +52,6 @@ let package = Package(
             dependencies: [
                 "CHiredis", "HappeningPool",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

@@ -1,3 +1,4 @@
+import NIOPosix
 import Synchronization
 
 /// A connection the pool can lend out. Implementations are handles to a C connection.
@@ -18,8 +19,11 @@ public enum ConnectionPoolFailure: Sendable {
     case cancelled
 }
 
-/// A bounded, fair pool of connections, shared by the client modules.
+/// A bounded, fair pool of blocking C connections with threads of its own, shared by the client modules.
 ///
+/// - Every blocking call (``runBlocking(_:)``, and opening a connection) runs on the pool's own threads,
+///   one per connection, never on Swift's cooperative pool or an event loop (NIO's shared blocking pool has
+///   only as many threads as cores).
 /// - Connections open lazily (with the `connect` closure), up to `maxConnections`.
 /// - When all are busy, callers wait in line and are served first come, first served; one that waits longer
 ///   than `checkoutTimeout` fails with ``ConnectionPoolFailure/checkoutTimeout``.
@@ -28,30 +32,73 @@ public enum ConnectionPoolFailure: Sendable {
 public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
     private let maxConnections: Int
     private let checkoutTimeout: Duration
-    private let connect: @Sendable () async throws -> Connection
+    private let open: @Sendable () throws -> Connection
     private let failure: @Sendable (ConnectionPoolFailure) -> any Error
     private let state = Mutex(State())
+    private let threads: NIOThreadPool
 
     /// Creates a pool.
     /// - Parameters:
     ///   - maxConnections: most connections open at once.
     ///   - checkoutTimeout: how long a caller may wait in line.
-    ///   - connect: opens one connection (it runs on the caller's task; put blocking work on threads).
+    ///   - open: opens one connection, blocking (it runs on the pool's threads).
     ///   - failure: makes the error thrown for each ``ConnectionPoolFailure`` (the client's own error type).
     public init(
         maxConnections: Int,
         checkoutTimeout: Duration,
-        connect: @escaping @Sendable () async throws -> Connection,
+        open: @escaping @Sendable () throws -> Connection,
         failure: @escaping @Sendable (ConnectionPoolFailure) -> any Error
     ) {
         self.maxConnections = max(1, maxConnections)
         self.checkoutTimeout = checkoutTimeout
-        self.connect = connect
+        self.open = open
         self.failure = failure
+        self.threads = NIOThreadPool(numberOfThreads: self.maxConnections)
+        self.threads.start()
+    }
+
+    deinit {
+        // A pool that was never shut down still stops its threads (NIOThreadPool asserts otherwise).
+        if !state.withLock({ $0.threadsStopped }) { threads.shutdownGracefully { _ in } }
+    }
+
+    /// Lends a connection for the duration of `body`, then takes it back.
+    public func withConnection<T: Sendable>(_ body: (Connection) async throws -> T) async throws -> T {
+        let connection = try await lease()
+        do {
+            let value = try await body(connection)
+            release(connection)
+            return value
+        } catch {
+            release(connection)
+            throw error
+        }
+    }
+
+    /// Runs a blocking call on one of the pool's threads; fails with ``ConnectionPoolFailure/closed`` after
+    /// ``shutdown()`` and with ``ConnectionPoolFailure/cancelled`` if the task is cancelled before it starts.
+    public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await threads.runIfActive(body)
+        } catch is NIOThreadPoolError.ThreadPoolInactive {
+            throw failure(.closed)
+        } catch is CancellationError {
+            throw failure(.cancelled)
+        }
+    }
+
+    /// Closes the pool (see ``close()``) and stops its threads. Calling it twice is harmless.
+    public func shutdown() async {
+        close()
+        let stop = state.withLock { state in
+            defer { state.threadsStopped = true }
+            return !state.threadsStopped
+        }
+        if stop { try? await threads.shutdownGracefully() }
     }
 
     /// Lends a connection; give it back with ``release(_:)`` exactly once.
-    public func lease() async throws -> Connection {
+    func lease() async throws -> Connection {
         while true {
             switch try await acquire() {
             case .ready(let connection):
@@ -60,7 +107,8 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
                 releaseSlot()
             case .mustConnect:
                 do {
-                    return try await connect()
+                    let open = self.open
+                    return try await runBlocking { try open() }
                 } catch {
                     releaseSlot()
                     throw error
@@ -71,7 +119,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
 
     /// Takes a connection back: to the next caller in line, to the idle list, or (not reusable, or the
     /// pool closed) to nowhere, which closes it when the last reference goes.
-    public func release(_ connection: Connection) {
+    func release(_ connection: Connection) {
         guard connection.isReusable else {
             state.withLock { $0.replaced += 1 }
             releaseSlot()
@@ -91,7 +139,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
 
     /// Closes the pool: idle connections are dropped, callers in line fail with ``ConnectionPoolFailure/closed``,
     /// and connections still lent out are dropped when given back.
-    public func close() {
+    func close() {
         let (waiters, idle) = state.withLock { state -> ([Waiter], [Connection]) in
             state.closed = true
             defer {
@@ -141,6 +189,7 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         var cancelledWaiters: Set<Int> = []
         var nextWaiterID = 0
         var closed = false
+        var threadsStopped = false
         var totalWaits = 0
         var checkoutTimeouts = 0
         var replaced = 0

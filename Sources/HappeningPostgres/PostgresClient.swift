@@ -1,8 +1,6 @@
 import HappeningPool
 import Logging
-import NIOPosix
 import ServiceLifecycle
-import Synchronization
 
 /// A bounded pool of libpq connections with an async API.
 ///
@@ -26,30 +24,17 @@ public final class PostgresClient: Service, Sendable {
     /// The configuration the client was created with.
     public let configuration: PostgresConfiguration
     private let logger: Logger
-    private let threads: NIOThreadPool
     private let pool: ConnectionPool<LibPQHandle>
-    private let stopped = Mutex(false)
 
     /// Creates the client. No connection is opened until the first call.
     public init(configuration: PostgresConfiguration, logger: Logger = Logger(label: "happening.postgres")) {
         self.configuration = configuration
         self.logger = logger
-        let threads = NIOThreadPool(numberOfThreads: max(1, configuration.poolSize))
-        threads.start()
-        self.threads = threads
         let parameters = configuration.connectionParameters
         self.pool = ConnectionPool(
             maxConnections: configuration.poolSize,
             checkoutTimeout: configuration.checkoutTimeout,
-            connect: {
-                do {
-                    return try await threads.runIfActive {
-                        try LibPQHandle(keywords: parameters.keywords, values: parameters.values)
-                    }
-                } catch is NIOThreadPoolError.ThreadPoolInactive {
-                    throw PostgresError(kind: .clientClosed)
-                }
-            },
+            open: { try LibPQHandle(keywords: parameters.keywords, values: parameters.values) },
             failure: { reason in
                 switch reason {
                 case .checkoutTimeout: PostgresError(kind: .checkoutTimeout)
@@ -58,10 +43,6 @@ public final class PostgresClient: Service, Sendable {
                 }
             }
         )
-    }
-
-    deinit {
-        if !stopped.withLock({ $0 }) { threads.shutdownGracefully { _ in } }
     }
 
     // MARK: Service
@@ -75,12 +56,7 @@ public final class PostgresClient: Service, Sendable {
     /// Closes idle connections, fails waiting callers, and stops the client's threads. Connections still
     /// leased are closed when they are given back. Calling it twice is harmless.
     public func shutdown() async {
-        pool.close()
-        let stopThreads = stopped.withLock { stopped in
-            defer { stopped = true }
-            return !stopped
-        }
-        if stopThreads { try? await threads.shutdownGracefully() }
+        await pool.shutdown()
         logger.debug("postgres client shut down")
     }
 
@@ -89,15 +65,8 @@ public final class PostgresClient: Service, Sendable {
     /// Leases a connection for the duration of `body`, then returns it to the pool. If `body` leaves a
     /// transaction open, the connection is discarded rather than reused.
     public func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let handle = try await pool.lease()
-        let connection = PostgresConnection(handle: handle, threads: threads)
-        do {
-            let value = try await body(connection)
-            pool.release(handle)
-            return value
-        } catch {
-            pool.release(handle)
-            throw error
+        try await pool.withConnection { handle in
+            try await body(PostgresConnection(handle: handle, pool: pool))
         }
     }
 

@@ -1,5 +1,5 @@
 import Foundation
-import NIOPosix
+import HappeningPool
 
 /// A connection leased from a ``PostgresClient`` for the duration of one `withConnection` closure.
 ///
@@ -7,7 +7,7 @@ import NIOPosix
 /// never blocked. Do not keep a connection beyond its closure.
 public struct PostgresConnection: Sendable {
     let handle: LibPQHandle
-    let threads: NIOThreadPool
+    let pool: ConnectionPool<LibPQHandle>
 
     /// The server process id of this connection.
     public var backendPID: Int32 { handle.backendPID }
@@ -74,16 +74,10 @@ public struct PostgresConnection: Sendable {
     /// Runs a blocking libpq call on the client's threads; a task cancellation asks the server to cancel.
     private func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         let canceller = handle.makeCanceller()
-        do {
-            return try await withTaskCancellationHandler {
-                try await threads.runIfActive(body)
-            } onCancel: {
-                canceller?.requestCancel()
-            }
-        } catch is NIOThreadPoolError.ThreadPoolInactive {
-            throw PostgresError(kind: .clientClosed)
-        } catch is CancellationError {
-            throw PostgresError(kind: .cancelled)
+        return try await withTaskCancellationHandler {
+            try await pool.runBlocking(body)
+        } onCancel: {
+            canceller?.requestCancel()
         }
     }
 }

@@ -35,21 +35,18 @@ public enum TestEnvironment {
         return values
     }()
 
-    /// Runs a command (e.g. `redis-server`, `scripts/services.sh`) and returns its exit status and output.
+    /// Runs a shell command (e.g. `redis-server`, `scripts/services.sh`) in the repository root and returns
+    /// its exit status and output. Uses `system(3)`, which waits for the shell only: Foundation's `Process`
+    /// also waits for descriptors a daemon started by the command inherits, i.e. forever.
     @discardableResult
     public static func shell(_ command: String, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", command]
-        process.currentDirectoryURL = repositoryRoot
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("happening-shell-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let exports = environment.map { "export \($0.key)='\($0.value)'; " }.joined()
+        let script = "cd '\(repositoryRoot.path)' && \(exports)(\(command)) >'\(log.path)' 2>&1 </dev/null"
+        let raw = system(script)
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        return ((raw >> 8) & 0xff, output)
     }
 
     /// A short random suffix for names of scratch tables, queues and keys.
