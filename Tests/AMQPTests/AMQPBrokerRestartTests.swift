@@ -1,0 +1,68 @@
+import Foundation
+import HappeningAMQP
+import Testing
+import TestSupport
+
+/// Restarts a RabbitMQ node of its own (started with scripts/services.sh in a throw-away run directory on
+/// other ports), so the shared broker keeps serving the other tests.
+@Suite("RabbitMQ across a broker restart", .serialized)
+struct AMQPBrokerRestartTests {
+    @Test("a persistent message survives a restart; publisher and consumer reconnect")
+    func survivesRestart() async throws {
+        let port = 55_700 + Int.random(in: 0..<20) * 25
+        let runDir = FileManager.default.temporaryDirectory.appendingPathComponent("happening-rmq-\(port)").path
+        let env = ["HAPPENING_RUN_DIR": runDir, "AMQP_PORT": "\(port)"]
+        let up = try TestEnvironment.shell("scripts/services.sh up rabbitmq", environment: env)
+        #expect(up.status == 0, "\(up.output)")
+        defer { _ = try? TestEnvironment.shell("scripts/services.sh down rabbitmq; rm -rf \(runDir)", environment: env) }
+
+        let config = try AMQPConfiguration(url: "amqp://guest:guest@127.0.0.1:\(port)/%2f", confirmTimeout: .seconds(5),
+                                           reconnectBackoff: .milliseconds(50), maximumBackoff: .milliseconds(500))
+        let queue = AMQPQueue(name: "booking_jobs")
+        let publisher = AMQPPublisher(configuration: config, queue: queue)
+        try await publisher.publish(message("kept across the restart", id: "durable-1"))
+
+        // Broker down: a publish fails instead of pretending.
+        #expect(try TestEnvironment.shell("scripts/services.sh down rabbitmq", environment: env).status == 0)
+        await #expect {
+            try await publisher.publish(message("while down"))
+        } throws: { error in
+            (error as? AMQPError)?.kind == .connection
+        }
+        let restart = try TestEnvironment.shell("scripts/services.sh up rabbitmq", environment: env)
+        #expect(restart.status == 0, "\(restart.output)")
+
+        // The publisher reconnects (after its backoff) and the persistent message is still there.
+        var count = -1
+        for _ in 0..<40 where count < 0 {
+            do { count = try await publisher.messageCount(queue.name) } catch { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(count == 1)
+        try await publisher.publish(message("after the restart", id: "durable-2"))
+
+        let consumer = AMQPConsumer(configuration: config, queue: queue, prefetch: 5)
+        try await withConsumer(consumer) { inbox in
+            let first = try #require(await inbox.next())
+            #expect(first.messageID == "durable-1")
+            #expect(first.body == Array("kept across the restart".utf8))
+            let second = try #require(await inbox.next())
+            #expect(second.messageID == "durable-2")
+            try await consumer.ack(first)
+            try await consumer.ack(second)
+
+            // The consumer itself rides out a restart: it reconnects and keeps consuming.
+            let bounce = try TestEnvironment.shell("scripts/services.sh restart rabbitmq", environment: env)
+            #expect(bounce.status == 0, "\(bounce.output)")
+            var published = false
+            for _ in 0..<40 where !published {
+                do { try await publisher.publish(message("after the bounce", id: "durable-3")); published = true } catch {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            let third = try #require(await inbox.next(within: .seconds(15)))
+            #expect(third.messageID == "durable-3")
+            try await consumer.ack(third)
+        }
+        await publisher.shutdown()
+    }
+}
