@@ -67,10 +67,7 @@ let package = Package(
         ),
         .target(
             name: "HappeningCurl",
-            dependencies: [
-                "CCurl",
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
+            dependencies: ["CCurl", "HappeningPool"],
             swiftSettings: swiftSettings
         ),
 
@@ -121,7 +118,15 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RedisTests", dependencies: ["HappeningRedis", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AMQPTests", dependencies: ["HappeningAMQP", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "CurlTests", dependencies: ["HappeningCurl", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CurlTests",
+            dependencies: [
+                "HappeningCurl", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SchemaTests", dependencies: ["HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,66 @@
+/// An outbound HTTP request.
+public struct HTTPClientRequest: Sendable {
+    /// `GET`, `POST`, …
+    public var method: String
+    /// The absolute URL.
+    public var url: String
+    /// Request headers, in order.
+    public var headers: [(name: String, value: String)]
+    /// The body, if any.
+    public var body: [UInt8]?
+    /// The whole exchange (connect, send, receive) must finish within this.
+    public var timeout: Duration
+    /// Basic authentication (user, password), e.g. Razorpay's key id and secret. Never logged.
+    public var basicAuth: (user: String, password: String)?
+
+    /// Creates a request.
+    public init(
+        method: String = "GET",
+        url: String,
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8]? = nil,
+        timeout: Duration = .seconds(10),
+        basicAuth: (user: String, password: String)? = nil
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+        self.basicAuth = basicAuth
+    }
+}
+
+/// An HTTP response. Any status, 4xx and 5xx included, is a response, not an error.
+public struct HTTPClientResponse: Sendable {
+    /// The status code.
+    public var status: Int
+    /// Response headers, in order (names as the server sent them).
+    public var headers: [(name: String, value: String)]
+    /// The body bytes.
+    public var body: [UInt8]
+
+    /// The first header called `name` (case-insensitive).
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    /// The body as UTF-8 text.
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// A transfer that did not produce a response: refused connection, timeout, bad URL, TLS failure …
+/// The description names libcurl's error, never the URL's credentials or the body.
+public struct CurlError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// libcurl's `CURLcode`.
+    public var code: Int
+    /// libcurl's text for the code.
+    public var message: String
+
+    /// True when the transfer ran out of time.
+    public var isTimeout: Bool { code == 28 }  // CURLE_OPERATION_TIMEDOUT
+    /// True when nothing listened at the address.
+    public var isConnectionRefused: Bool { code == 7 }  // CURLE_COULDNT_CONNECT
+
+    public var description: String { "CurlError(\(code): \(message))" }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import HappeningCurl
+import Hummingbird
+import Logging
+import Testing
+import TestSupport
+
+/// Runs a small real HTTP server on 127.0.0.1 (a free port) for the duration of `body`.
+private func withTestServer<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
+    let router = Router()
+    router.get("json") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"ok":true}"#)))
+    }
+    router.post("echo") { request, _ -> Response in
+        let body = try await request.body.collect(upTo: 1 << 20)
+        var headers = HTTPFields()
+        headers[.contentType] = request.headers[.contentType] ?? "application/octet-stream"
+        headers[.init("X-Echo-Method")!] = request.method.rawValue
+        headers[.init("X-Seen-Authorization")!] = request.headers[.authorization] ?? "none"
+        return Response(status: .created, headers: headers, body: .init(byteBuffer: body))
+    }
+    router.get("status/:code") { _, context -> Response in
+        Response(status: .init(code: try context.parameters.require("code", as: Int.self)))
+    }
+    router.get("slow") { _, _ -> String in
+        try await Task.sleep(for: .seconds(2))
+        return "late"
+    }
+    let port = LockedValue<Int?>(nil)
+    let app = Application(
+        router: router,
+        configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },
+        logger: { var logger = Logger(label: "test-server"); logger.logLevel = .critical; return logger }()
+    )
+    return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
+        group.addTask { try await app.run() }
+        while port.value == nil { try await Task.sleep(for: .milliseconds(10)) }
+        let result = try await body("http://127.0.0.1:\(port.value!)")
+        group.cancelAll()
+        return result
+    }
+}
+
+@Suite("HTTP client (libcurl easy)")
+struct CurlHTTPClientTests {
+    @Test("GET, POST with body, headers and basic auth; 4xx/5xx are responses, not errors")
+    func requests() async throws {
+        let http = CurlHTTPClient()
+        try await withTestServer { base in
+            let json = try await http.send(HTTPClientRequest(url: "\(base)/json"))
+            #expect(json.status == 200)
+            #expect(json.text == #"{"ok":true}"#)
+            #expect(json.header("content-type") == "application/json")
+
+            let payload = Array(#"{"amount":49950,"currency":"INR"}"#.utf8) + [0, 255]
+            let echo = try await http.send(HTTPClientRequest(
+                method: "POST", url: "\(base)/echo", headers: [("Content-Type", "application/json")],
+                body: payload, basicAuth: ("rzp_test_key", "secret")))
+            #expect(echo.status == 201)
+            #expect(echo.body == payload)
+            #expect(echo.header("X-Echo-Method") == "POST")
+            #expect(echo.header("X-Seen-Authorization") == "Basic " + Data("rzp_test_key:secret".utf8).base64EncodedString())
+
+            #expect(try await http.send(HTTPClientRequest(url: "\(base)/status/404")).status == 404)
+            #expect(try await http.send(HTTPClientRequest(url: "\(base)/status/503")).status == 503)
+        }
+        await http.shutdown()
+    }
+
+    @Test("a slow server hits the timeout; a closed port is refused")
+    func failures() async throws {
+        let http = CurlHTTPClient()
+        _ = try await withTestServer { base in
+            await #expect {
+                try await http.send(HTTPClientRequest(url: "\(base)/slow", timeout: .milliseconds(300)))
+            } throws: { error in
+                (error as? CurlError)?.isTimeout == true
+            }
+        }
+        await #expect {
+            try await http.send(HTTPClientRequest(url: "http://127.0.0.1:1/nothing"))
+        } throws: { error in
+            (error as? CurlError)?.isConnectionRefused == true
+        }
+        await http.shutdown()
+    }
+
+    @Test("50 concurrent requests through 4 transfer slots all complete")
+    func concurrency() async throws {
+        let http = CurlHTTPClient(maxConcurrentRequests: 4)
+        try await withTestServer { base in
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<50 {
+                    group.addTask {
+                        let response = try await http.send(HTTPClientRequest(method: "POST", url: "\(base)/echo", body: Array("\(index)".utf8)))
+                        return Int(response.text)!
+                    }
+                }
+                var seen = Set<Int>()
+                for try await value in group { seen.insert(value) }
+                #expect(seen == Set(0..<50))
+            }
+        }
+        await http.shutdown()
+    }
+}
