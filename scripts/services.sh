@@ -87,6 +87,9 @@ pg_up() {
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_USER') THEN
             CREATE ROLE $DB_USER LOGIN CREATEDB PASSWORD '$DB_PASSWORD';
         END IF; END \$\$;"
+    # Our own cluster: put the geo extensions (which need a superuser) in template1, so every database
+    # created later, including the tests' scratch databases, has them.
+    psql_super -d template1 -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS cube; CREATE EXTENSION IF NOT EXISTS earthdistance;"
     [ "${SKIP_SCHEMA:-0}" = "1" ] && return 0
     local db
     for db in happening happening_test; do

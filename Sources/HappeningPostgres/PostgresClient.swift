@@ -64,6 +64,7 @@ public final class PostgresClient: Service, Sendable {
 
     /// Leases a connection for the duration of `body`, then returns it to the pool. If `body` leaves a
     /// transaction open, the connection is discarded rather than reused.
+    @discardableResult
     public func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await pool.withConnection { handle in
             try await body(PostgresConnection(handle: handle, pool: pool))
