@@ -29,18 +29,18 @@ release:
 	swift build -c release
 
 test: services
-	set -euo pipefail
-	swift build --build-tests 2>&1 | grep -vE 'prohibited|unhandled; explicitly declare' || true
-	test "$${PIPESTATUS[0]}" -eq 0
+	set -uo pipefail
+	echo "== building (debug, with tests); log in $(RUN)/build.log"
+	if ! swift build --build-tests >$(RUN)/build.log 2>&1; then grep -E 'error' $(RUN)/build.log | head -40; exit 1; fi
+	tail -1 $(RUN)/build.log
 	. $(RUN)/env
-	status=0
-	swift test 2>&1 | tee $(RUN)/test-output.log | grep -E '^(✘|✔ Suite|.*Test run with)|error:|failed' || true
+	echo "== running tests against the local services; log in $(RUN)/test-output.log"
+	swift test 2>&1 | tee $(RUN)/test-output.log | grep --line-buffered -E '^(✔ Test|✘|✔ Suite)|error:|Expectation failed'
 	status=$${PIPESTATUS[0]}
-	echo "---------------------------------------------------------------- test summary"
-	grep -E 'Test run with [0-9]+ tests?' $(RUN)/test-output.log | tail -1
-	grep -cE '^✔ Test ' $(RUN)/test-output.log | xargs -I{} echo "{} tests passed"
-	grep -E '^✘ Test ' $(RUN)/test-output.log || echo "0 tests failed"
-	echo "full log: $(RUN)/test-output.log"
+	echo "== test summary"
+	grep -hE 'Test run with [0-9]+ tests?' $(RUN)/test-output.log | tail -1
+	echo "passed: $$(grep -cE '^✔ Test "' $(RUN)/test-output.log)   failed: $$(grep -cE '^✘ Test "[^"]*" failed' $(RUN)/test-output.log)"
+	grep -E '^✘ Test "' $(RUN)/test-output.log || true
 	exit $$status
 
 demo: services release

@@ -63,35 +63,61 @@ struct PostgresClientTests {
     func fairWaitingAndTimeout() async throws {
         let client = makeClient(poolSize: 1, checkoutTimeout: .milliseconds(300))
         let order = LockedValue([Int]())
+        let holding = LockedValue(false)
+        let release = LockedValue(false)
+        func waitUntil(_ condition: () -> Bool) async throws {
+            while !condition() { try await Task.sleep(for: .milliseconds(5)) }
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
+            // Hold the only connection until told to let go.
             group.addTask {
-                _ = try await client.withConnection { conn in
-                    try await conn.query("SELECT pg_sleep(0.2)")
+                try await client.withConnection { _ in
+                    holding.withLock { $0 = true }
+                    while !release.value { try await Task.sleep(for: .milliseconds(5)) }
                 }
             }
-            try await Task.sleep(for: .milliseconds(50))
+            try await waitUntil { holding.value }
+            // Five callers join the line one after another (each is in line before the next starts).
             for index in 0..<5 {
                 group.addTask {
-                    try await client.withConnection { _ in order.withLock { $0.append(index) } }
+                    do {
+                        try await client.withConnection { _ in order.withLock { $0.append(index) } }
+                    } catch let error as PostgresError where error.kind == .checkoutTimeout {
+                        order.withLock { $0.append(-1 - index) }
+                    }
                 }
-                try await Task.sleep(for: .milliseconds(10))  // join the line in a known order
+                try await waitUntil { client.statistics.totalWaits == index + 1 }
             }
+            // Everyone in line has waited longer than the 300 ms checkout timeout by now.
+            try await Task.sleep(for: .milliseconds(400))
+            release.withLock { $0 = true }
             try await group.waitForAll()
         }
-        #expect(order.value == [0, 1, 2, 3, 4])
+        #expect(order.value == [-1, -2, -3, -4, -5], "every waiter should have timed out, in order")
+        #expect(client.statistics.checkoutTimeouts == 5)
 
-        // Hold the only connection longer than the checkout timeout: the next caller gets a clear error.
-        await #expect {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { _ = try await client.query("SELECT pg_sleep(0.8)") }
-                try await Task.sleep(for: .milliseconds(50))
-                group.addTask { _ = try await client.query("SELECT 1") }
-                try await group.waitForAll()
+        // With a generous timeout the same line is served first come, first served.
+        let patient = makeClient(poolSize: 1, checkoutTimeout: .seconds(30))
+        let served = LockedValue([Int]())
+        let held = LockedValue(false)
+        let letGo = LockedValue(false)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await patient.withConnection { _ in
+                    held.withLock { $0 = true }
+                    while !letGo.value { try await Task.sleep(for: .milliseconds(5)) }
+                }
             }
-        } throws: { error in
-            (error as? PostgresError)?.kind == .checkoutTimeout
+            try await waitUntil { held.value }
+            for index in 0..<5 {
+                group.addTask { try await patient.withConnection { _ in served.withLock { $0.append(index) } } }
+                try await waitUntil { patient.statistics.totalWaits == index + 1 }
+            }
+            letGo.withLock { $0 = true }
+            try await group.waitForAll()
         }
-        #expect(client.statistics.checkoutTimeouts == 1)
+        #expect(served.value == [0, 1, 2, 3, 4])
+        await patient.shutdown()
         await client.shutdown()
     }
 

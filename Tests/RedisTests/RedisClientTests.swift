@@ -65,14 +65,20 @@ struct RedisClientTests {
         await redis.shutdown()
     }
 
-    @Test("keys expire after their TTL")
+    @Test("keys expire after their TTL, not before")
     func ttlExpiry() async throws {
         let redis = try makeClient()
         let key = "test:ttl:\(TestEnvironment.uniqueSuffix())"
-        try await redis.set(key, value: "soon gone", expiresIn: .milliseconds(400))
-        #expect(try await redis.getString(key) == "soon gone")
-        try await Task.sleep(for: .milliseconds(700))
-        #expect(try await redis.getString(key) == nil)
+        let start = ContinuousClock.now
+        try await redis.set(key, value: "soon gone", expiresIn: .milliseconds(1500))
+        let pttl = try #require(try await redis.send(["PTTL", RedisArgument(key)]).integer)
+        #expect(pttl > 0 && pttl <= 1500)
+        var goneAfter: Duration?
+        while goneAfter == nil, ContinuousClock.now - start < .seconds(10) {
+            if try await redis.getString(key) == nil { goneAfter = ContinuousClock.now - start } else { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let elapsed = try #require(goneAfter, "the key never expired")
+        #expect(elapsed >= .milliseconds(1500), "expired after \(elapsed), before its TTL")
         await redis.shutdown()
     }
 
