@@ -14,22 +14,22 @@ help:
 	@echo "make services-down stop them"
 
 services:
-	bash scripts/services.sh up
+	@bash scripts/services.sh up
 
 services-down:
-	bash scripts/services.sh down
+	@bash scripts/services.sh down
 
 services-status:
-	bash scripts/services.sh status
+	@bash scripts/services.sh status
 
 build:
-	swift build
+	@swift build
 
 release:
-	swift build -c release
+	@swift build -c release
 
 test: services
-	set -uo pipefail
+	@set -uo pipefail
 	echo "== building (debug, with tests); log in $(RUN)/build.log"
 	if ! swift build --build-tests >$(RUN)/build.log 2>&1; then grep -E 'error' $(RUN)/build.log | head -40; exit 1; fi
 	tail -1 $(RUN)/build.log
@@ -44,7 +44,7 @@ test: services
 	exit $$status
 
 demo: services release
-	set -euo pipefail
+	@set -euo pipefail
 	. $(RUN)/env
 	$(MAKE) --no-print-directory demo-stop >/dev/null 2>&1 || true
 	PORT=$(DEMO_PORT) nohup .build/release/happening-server >$(RUN)/server.log 2>&1 &
@@ -58,7 +58,7 @@ demo: services release
 	echo "Stop the server with: make demo-stop   (services: make services-down)"
 
 demo-stop:
-	if [ -f $(RUN)/server.pid ]; then kill -TERM $$(cat $(RUN)/server.pid) 2>/dev/null || true; rm -f $(RUN)/server.pid; fi
+	@if [ -f $(RUN)/server.pid ]; then kill -TERM $$(cat $(RUN)/server.pid) 2>/dev/null || true; rm -f $(RUN)/server.pid; fi
 
 clean:
-	rm -rf .build
+	@rm -rf .build
