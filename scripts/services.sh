@@ -198,6 +198,8 @@ rmq_status() { if rmq_ping; then echo "rabbitmq  up    127.0.0.1:$AMQP_PORT"; el
 
 # ---------------------------------------------------------------- env file
 write_env() {
+    # A JWT secret for local runs, made once and kept (tokens survive server restarts).
+    [ -s "$RUN/jwt_secret" ] || { head -c 48 /dev/urandom | base64 | tr -d '/+=\n' >"$RUN/jwt_secret"; chmod 600 "$RUN/jwt_secret"; }
     cat >"$RUN/env" <<EOF
 # Written by scripts/services.sh; source it to talk to the local services.
 export DATABASE_URL=postgres://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/happening
@@ -205,6 +207,7 @@ export DATABASE_URL_TEST=postgres://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/hap
 export REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 export AMQP_URL=amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f
 export HAPPENING_RUN_DIR=$RUN
+export JWT_SECRET=$(cat "$RUN/jwt_secret")
 EOF
 }
 

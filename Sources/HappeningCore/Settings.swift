@@ -17,6 +17,11 @@ public struct Settings: Sendable {
         public var name: String
         /// What is wrong with it (never its value, which may be a secret).
         public var problem: String
+        /// A setting called `name` is invalid because of `problem`.
+        public init(name: String, problem: String) {
+            self.name = name
+            self.problem = problem
+        }
         public var description: String { "configuration error: \(name) \(problem)" }
     }
 

@@ -4,35 +4,81 @@ import HappeningPostgres
 import HappeningRedis
 import Hummingbird
 import Logging
+import Prometheus
 
-/// The request context every route sees.
-typealias AppRequestContext = BasicRequestContext
+/// Everything the routes depend on, built once from the configuration.
+struct AppDependencies: Sendable {
+    let postgres: PostgresClient
+    let redis: RedisClient
+    let bookingJobs: AMQPPublisher
+    let hasher: PasswordHasher
+    let tokens: TokenService
+    let users: UserRepository
+    let metrics: PrometheusCollectorRegistry
+    let loginLimiter: LoginRateLimiter
+
+    init(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
+        postgres = PostgresClient(
+            configuration: .init(url: configuration.endpoints.databaseURL, poolSize: configuration.databasePoolSize),
+            logger: logger)
+        redis = RedisClient(configuration: try RedisConfiguration(url: configuration.endpoints.redisURL), logger: logger)
+        bookingJobs = AMQPPublisher(
+            configuration: try AMQPConfiguration(url: configuration.endpoints.amqpURL),
+            queue: AMQPQueue(name: BookingQueueNames.jobs, deadLetterQueue: BookingQueueNames.deadLetters),
+            logger: logger)
+        hasher = PasswordHasher(cost: configuration.bcryptCost)
+        tokens = await TokenService(secret: configuration.jwtSecret, ttl: configuration.jwtTTL)
+        users = UserRepository(postgres: postgres)
+        self.metrics = metrics
+        loginLimiter = LoginRateLimiter(
+            redis: redis, perAccount: configuration.loginMaxFailures.perAccount, perIP: configuration.loginMaxFailures.perIP)
+    }
+}
+
+/// Every route of the API, under one router.
+func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: LogRequestsMiddleware(.debug))
+
+    let api = router.group("api")
+    api.addRoutes(HealthController(postgres: deps.postgres, redis: deps.redis, bookingJobs: deps.bookingJobs).endpoints, atPath: "health")
+    let auth = AuthController(users: deps.users, hasher: deps.hasher, tokens: deps.tokens, rateLimiter: deps.loginLimiter)
+    auth.addRoutes(to: api.group("auth"))
+    let signedIn = api.group().add(middleware: RequireUserMiddleware(tokens: deps.tokens, users: deps.users))
+    signedIn.get("profile", use: auth.profile)
+
+    let metrics = deps.metrics
+    router.get("metrics") { _, _ in
+        var buffer = [UInt8]()
+        metrics.emit(into: &buffer)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+    }
+    router.get("openapi.yaml") { _, _ in try OpenAPIDocument.response() }
+    return router
+}
 
 /// Wires clients, routes and services into the application.
-func buildApplication(_ configuration: ServerConfiguration) throws -> some ApplicationProtocol {
+func buildApplication(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry) async throws -> some ApplicationProtocol {
     var logger = Logger(label: "happening.server")
     logger.logLevel = configuration.logLevel
-
-    let postgres = PostgresClient(
-        configuration: .init(url: configuration.endpoints.databaseURL, poolSize: configuration.databasePoolSize),
-        logger: logger)
-    let redis = RedisClient(configuration: try RedisConfiguration(url: configuration.endpoints.redisURL), logger: logger)
-    let bookingJobs = AMQPPublisher(
-        configuration: try AMQPConfiguration(url: configuration.endpoints.amqpURL),
-        queue: AMQPQueue(name: BookingQueueNames.jobs, deadLetterQueue: BookingQueueNames.deadLetters),
-        logger: logger)
-
-    let router = Router(context: AppRequestContext.self)
-    router.add(middleware: LogRequestsMiddleware(.debug))
-    router.addRoutes(
-        HealthController(postgres: postgres, redis: redis, bookingJobs: bookingJobs).endpoints,
-        atPath: "/api/health")
-
+    if configuration.jwtSecretGenerated {
+        logger.warning("DEV_MODE: generated a throw-away JWT secret; tokens will not survive a restart")
+    }
+    let deps = try await AppDependencies(configuration, metrics: metrics, logger: logger)
     var app = Application(
-        router: router,
+        router: buildRouter(deps),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "happening"),
         logger: logger)
     // Started before the HTTP server, stopped after it (graceful shutdown runs in reverse order).
-    app.addServices(postgres, redis, bookingJobs)
+    app.addServices(deps.postgres, deps.redis, deps.bookingJobs, deps.hasher)
+    if let admin = configuration.admin {
+        let (users, hasher, logger) = (deps.users, deps.hasher, logger)
+        app.beforeServerStarts {
+            try await users.upsertAdmin(email: admin.email, passwordHash: try await hasher.hash(admin.password))
+            logger.info("admin account ready", metadata: ["email": "\(admin.email)"])
+        }
+    }
     return app
 }

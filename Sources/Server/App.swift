@@ -1,5 +1,7 @@
 import Foundation
 import HappeningCore
+import Metrics
+import Prometheus
 
 /// `happening-server`: reads its configuration from the environment and runs until SIGTERM/SIGINT.
 @main
@@ -12,7 +14,10 @@ struct App {
             FileHandle.standardError.write(Data("happening-server: \(error)\n".utf8))
             exit(2)
         }
-        let app = try buildApplication(configuration)
+        // Process-wide metrics backend, bootstrapped once here; /metrics renders this registry.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let app = try await buildApplication(configuration, metrics: registry)
         try await app.runService()
     }
 }

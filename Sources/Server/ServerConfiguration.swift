@@ -1,7 +1,8 @@
+import Foundation
 import HappeningCore
 import Logging
 
-/// The server's settings, from environment variables (see the README's configuration table).
+/// The server's settings, from environment variables (the README's configuration table lists them all).
 struct ServerConfiguration: Sendable {
     /// `HOST` (default 127.0.0.1).
     var host: String
@@ -9,8 +10,24 @@ struct ServerConfiguration: Sendable {
     var port: Int
     /// `DATABASE_URL`, `REDIS_URL`, `AMQP_URL` (required).
     var endpoints: ServiceEndpoints
+    /// `JWT_SECRET` (required, at least 32 characters, unless `DEV_MODE=1` generates one).
+    var jwtSecret: String
+    /// True when the secret was generated because of `DEV_MODE=1`.
+    var jwtSecretGenerated: Bool
+    /// `JWT_TTL` in seconds (default 86400).
+    var jwtTTL: Duration
+    /// `BCRYPT_COST` (default 10; 4 to 15).
+    var bcryptCost: Int
     /// `DB_POOL_SIZE` (default 10).
     var databasePoolSize: Int
+    /// `CACHE` on|off (default on).
+    var cacheEnabled: Bool
+    /// `CACHE_TTL_SECONDS` (default 300).
+    var cacheTTL: Int
+    /// `ADMIN_EMAIL` + `ADMIN_PASSWORD`: an admin created or updated at start-up (both or neither).
+    var admin: (email: String, password: String)?
+    /// `LOGIN_MAX_FAILURES` per (IP, email) and `LOGIN_MAX_FAILURES_PER_IP` per 15 minutes (5 and 50).
+    var loginMaxFailures: (perAccount: Int, perIP: Int)
     /// `LOG_LEVEL` (default info).
     var logLevel: Logger.Level
 
@@ -18,7 +35,33 @@ struct ServerConfiguration: Sendable {
         host = settings.string("HOST", default: "127.0.0.1")
         port = try settings.integer("PORT", default: 5000, range: 0...65535)
         endpoints = try ServiceEndpoints(settings)
+        let devMode = try settings.choice("DEV_MODE", default: "0", choices: ["0", "1", "false", "true"])
+        if let secret = settings.optional("JWT_SECRET") {
+            guard secret.count >= 32 else { throw Settings.Invalid(name: "JWT_SECRET", problem: "must be at least 32 characters") }
+            jwtSecret = secret
+            jwtSecretGenerated = false
+        } else if devMode == "1" || devMode == "true" {
+            jwtSecret = (0..<4).map { _ in UUID().uuidString }.joined()
+            jwtSecretGenerated = true
+        } else {
+            throw Settings.Invalid(name: "JWT_SECRET", problem: "is required (or set DEV_MODE=1 to generate a throw-away one)")
+        }
+        jwtTTL = .seconds(try settings.integer("JWT_TTL", default: 86_400, range: 60...2_592_000))
+        bcryptCost = try settings.integer("BCRYPT_COST", default: 10, range: 4...15)
         databasePoolSize = try settings.integer("DB_POOL_SIZE", default: 10, range: 1...500)
+        cacheEnabled = try settings.choice("CACHE", default: "on", choices: ["on", "off"]) == "on"
+        cacheTTL = try settings.integer("CACHE_TTL_SECONDS", default: 300, range: 1...86_400)
+        switch (settings.optional("ADMIN_EMAIL"), settings.optional("ADMIN_PASSWORD")) {
+        case (let email?, let password?):
+            guard password.utf8.count >= 8 else { throw Settings.Invalid(name: "ADMIN_PASSWORD", problem: "must be at least 8 characters") }
+            admin = (email.lowercased(), password)
+        case (nil, nil): admin = nil
+        case (nil, _?): throw Settings.Invalid(name: "ADMIN_EMAIL", problem: "must be set together with ADMIN_PASSWORD")
+        case (_?, nil): throw Settings.Invalid(name: "ADMIN_PASSWORD", problem: "must be set together with ADMIN_EMAIL")
+        }
+        loginMaxFailures = (
+            try settings.integer("LOGIN_MAX_FAILURES", default: 5, range: 1...1_000_000),
+            try settings.integer("LOGIN_MAX_FAILURES_PER_IP", default: 50, range: 1...1_000_000))
         let level = try settings.choice("LOG_LEVEL", default: "info", choices: Logger.Level.allCases.map(\.rawValue))
         logLevel = Logger.Level(rawValue: level) ?? .info
     }

@@ -1,0 +1,75 @@
+import Foundation
+import HappeningAMQP
+import HappeningPostgres
+import HappeningRedis
+import Hummingbird
+import Logging
+
+/// The one place where errors become HTTP responses.
+///
+/// - ``AppError``: its status, code, message and details.
+/// - Hummingbird's own `HTTPError`s (unknown route, body too large, malformed request): the same JSON shape.
+/// - A dependency that does not answer (PostgreSQL, Redis, RabbitMQ): 503 with `Retry-After`.
+/// - Malformed input PostgreSQL caught (bad UUID text, out-of-range number): 400.
+/// - Anything else: 500 with the request id and nothing internal in the body; the error is logged.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = render(map(error, context: context), context: context)
+        }
+        response.headers[.init("X-Request-Id")!] = context.id
+        return response
+    }
+
+    private func map(_ error: any Error, context: Context) -> AppError {
+        switch error {
+        case let error as AppError:
+            return error
+        case let error as HTTPError:
+            switch error.status {
+            case .contentTooLarge: return AppError(status: error.status, code: "body_too_large", message: "The request body is too large")
+            case .notFound: return .notFound("No such route", code: "route_not_found")
+            case .methodNotAllowed: return AppError(status: error.status, code: "method_not_allowed", message: "Method not allowed")
+            default:
+                return AppError(status: error.status, code: error.status.code < 500 ? "bad_request" : "internal_error",
+                                message: error.status.code < 500 ? (error.body ?? "Bad request") : "Internal server error")
+            }
+        case let error as PostgresError where error.isInvalidInput:
+            return .badRequest("A value in the request is malformed or out of range", code: "invalid_value")
+        case let error as PostgresError where error.isTransient || error.kind == .clientClosed:
+            context.logger.warning("database unavailable", metadata: ["error": "\(error)"])
+            return .unavailable("database")
+        case let error as RedisError where error.kind != .server:
+            context.logger.warning("redis unavailable", metadata: ["error": "\(error)"])
+            return .unavailable("cache")
+        case let error as AMQPError:
+            context.logger.warning("queue unavailable", metadata: ["error": "\(error)"])
+            return .unavailable("queue")
+        default:
+            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            return AppError(status: .internalServerError, code: "internal_error", message: "Internal server error")
+        }
+    }
+
+    private func render(_ error: AppError, context: Context) -> Response {
+        let body = ErrorBody(error: error.message, code: error.code, details: error.details,
+                        request_id: error.status.code >= 500 ? context.id : nil)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(body)) ?? Data(#"{"code":"internal_error","error":"Internal server error"}"#.utf8)
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// The JSON every error response carries.
+private struct ErrorBody: Encodable {
+    let error: String
+    let code: String
+    let details: [String: String]?
+    let request_id: String?
+}

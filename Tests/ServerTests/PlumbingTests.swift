@@ -1,0 +1,73 @@
+import Foundation
+import HappeningCore
+import Hummingbird
+import HummingbirdTesting
+import Prometheus
+import Testing
+import TestSupport
+
+@testable import Server
+
+@Suite("Server plumbing")
+struct PlumbingTests {
+    @Test("health reports every dependency")
+    func health() async throws {
+        try await withServer { client in
+            let response = try await client.send(.get, "/api/health")
+            #expect(response.status == .ok)
+            let body = try response.json()
+            #expect(body["status"] as? String == "ok")
+            #expect(body["database"] as? String == "up" && body["redis"] as? String == "up" && body["queue"] as? String == "up")
+            #expect(response.headers[.init("X-Request-Id")!] != nil)
+        }
+    }
+
+    @Test("unknown routes are a JSON 404; /metrics and /openapi.yaml are served")
+    func misc() async throws {
+        try await withServer { client in
+            let missing = try await client.send(.get, "/api/nope")
+            #expect(missing.status == .notFound)
+            #expect(missing.errorCode == "route_not_found")
+            #expect(try await client.send(.get, "/metrics").status == .ok)
+            let spec = try await client.send(.get, "/openapi.yaml")
+            #expect(spec.status == .ok)
+            #expect(String(buffer: spec.body).hasPrefix("openapi: 3"))
+        }
+    }
+
+    @Test("missing or malformed configuration fails with one clear line")
+    func configuration() throws {
+        #expect(throws: Settings.Invalid(name: "JWT_SECRET", problem: "is required (or set DEV_MODE=1 to generate a throw-away one)")) {
+            try ServerConfiguration(Settings(["DATABASE_URL": "x", "REDIS_URL": "x", "AMQP_URL": "x"]))
+        }
+        #expect(throws: Settings.Invalid.self) { try ServerConfiguration(testSettings(["PORT": "70000"])) }
+        #expect(throws: Settings.Invalid.self) { try ServerConfiguration(testSettings(["CACHE": "maybe"])) }
+        #expect(throws: Settings.Invalid.self) { try ServerConfiguration(testSettings(["JWT_SECRET": "short"])) }
+        #expect(throws: Settings.Invalid.self) { try ServerConfiguration(testSettings(["ADMIN_EMAIL": "a@b.co"])) }
+        let dev = try ServerConfiguration(Settings(["DATABASE_URL": "x", "REDIS_URL": "x", "AMQP_URL": "x", "DEV_MODE": "1"]))
+        #expect(dev.jwtSecretGenerated && dev.jwtSecret.count >= 32)
+        let defaults = try ServerConfiguration(testSettings())
+        #expect(defaults.host == "127.0.0.1" && defaults.port == 5000 && defaults.cacheTTL == 300 && defaults.cacheEnabled)
+    }
+
+    @Test("openapi.yaml is a valid OpenAPI document and lists exactly the routes the router has")
+    func openAPIMatchesRouter() async throws {
+        let check = try TestEnvironment.shell("python3 scripts/openapi_check.py openapi.yaml")
+        #expect(check.status == 0, "openapi-spec-validator: \(check.output)")
+        let documented = Set(check.output.split(separator: "\n").map(String.init))
+
+        let configuration = try ServerConfiguration(testSettings())
+        let deps = try await AppDependencies(configuration, metrics: PrometheusCollectorRegistry(), logger: .init(label: "test"))
+        let routes = Set(buildRouter(deps).routes.map { route -> String in
+            let path = route.path.description.split(separator: "/").map { part in
+                part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
+            }.joined(separator: "/")
+            return "\(route.method.rawValue) /\(path)"
+        })
+        #expect(routes == documented, "router only: \(routes.subtracting(documented)); spec only: \(documented.subtracting(routes))")
+        await deps.postgres.shutdown()
+        await deps.redis.shutdown()
+        await deps.bookingJobs.shutdown()
+        await deps.hasher.shutdown()
+    }
+}
