@@ -16,12 +16,20 @@ struct AppDependencies: Sendable {
     let users: UserRepository
     let metrics: PrometheusCollectorRegistry
     let loginLimiter: LoginRateLimiter
+    let events: EventRepository
+    let cache: ReadCache
+    let gazetteer: Gazetteer
 
     init(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         postgres = PostgresClient(
             configuration: .init(url: configuration.endpoints.databaseURL, poolSize: configuration.databasePoolSize),
             logger: logger)
-        redis = RedisClient(configuration: try RedisConfiguration(url: configuration.endpoints.redisURL), logger: logger)
+        // Short Redis timeouts: a slow cache must not slow reads down; they fall back to PostgreSQL.
+        redis = RedisClient(
+            configuration: try RedisConfiguration(
+                url: configuration.endpoints.redisURL, poolSize: 16, connectTimeout: .milliseconds(300),
+                commandTimeout: .milliseconds(300), checkoutTimeout: .milliseconds(300)),
+            logger: logger)
         bookingJobs = AMQPPublisher(
             configuration: try AMQPConfiguration(url: configuration.endpoints.amqpURL),
             queue: AMQPQueue(name: BookingQueueNames.jobs, deadLetterQueue: BookingQueueNames.deadLetters),
@@ -32,6 +40,9 @@ struct AppDependencies: Sendable {
         self.metrics = metrics
         loginLimiter = LoginRateLimiter(
             redis: redis, perAccount: configuration.loginMaxFailures.perAccount, perIP: configuration.loginMaxFailures.perIP)
+        events = EventRepository(postgres: postgres)
+        cache = ReadCache(redis: redis, enabled: configuration.cacheEnabled, ttl: configuration.cacheTTL, prefix: configuration.cachePrefix)
+        gazetteer = Gazetteer()
     }
 }
 
@@ -48,6 +59,9 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
     auth.addRoutes(to: api.group("auth"))
     let signedIn = api.group().add(middleware: RequireUserMiddleware(tokens: deps.tokens, users: deps.users))
     signedIn.get("profile", use: auth.profile)
+    EventsController(events: deps.events, cache: deps.cache, gazetteer: deps.gazetteer).addRoutes(to: signedIn.group("events"))
+    PublicEventsController(events: deps.events, cache: deps.cache, gazetteer: deps.gazetteer).addRoutes(to: api.group("events"))
+    signedIn.get("locations/autocomplete", use: LocationsController(gazetteer: deps.gazetteer).autocomplete)
 
     let metrics = deps.metrics
     router.get("metrics") { _, _ in

@@ -24,6 +24,8 @@ struct ServerConfiguration: Sendable {
     var cacheEnabled: Bool
     /// `CACHE_TTL_SECONDS` (default 300).
     var cacheTTL: Int
+    /// `CACHE_PREFIX` (default empty): prepended to every cache key, for servers sharing one Redis.
+    var cachePrefix: String
     /// `ADMIN_EMAIL` + `ADMIN_PASSWORD`: an admin created or updated at start-up (both or neither).
     var admin: (email: String, password: String)?
     /// `LOGIN_MAX_FAILURES` per (IP, email) and `LOGIN_MAX_FAILURES_PER_IP` per 15 minutes (5 and 50).
@@ -51,6 +53,7 @@ struct ServerConfiguration: Sendable {
         databasePoolSize = try settings.integer("DB_POOL_SIZE", default: 10, range: 1...500)
         cacheEnabled = try settings.choice("CACHE", default: "on", choices: ["on", "off"]) == "on"
         cacheTTL = try settings.integer("CACHE_TTL_SECONDS", default: 300, range: 1...86_400)
+        cachePrefix = settings.string("CACHE_PREFIX", default: "")
         switch (settings.optional("ADMIN_EMAIL"), settings.optional("ADMIN_PASSWORD")) {
         case (let email?, let password?):
             guard password.utf8.count >= 8 else { throw Settings.Invalid(name: "ADMIN_PASSWORD", problem: "must be at least 8 characters") }

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Prometheus
 import Testing
 import TestSupport
+import HappeningPostgres
 
 @testable import Server
 
@@ -18,6 +19,8 @@ func testSettings(_ overrides: [String: String] = [:]) -> Settings {
         "BCRYPT_COST": "4",
         "LOGIN_MAX_FAILURES_PER_IP": "1000000",
         "LOG_LEVEL": "critical",
+        // Each test server has its own cache namespace, so other tests' writes do not bump its generation.
+        "CACHE_PREFIX": "test-\(TestEnvironment.uniqueSuffix()):",
     ]
     values.merge(overrides) { $1 }
     return Settings(values)
@@ -59,4 +62,37 @@ extension TestResponse {
 
     /// The `code` of an error body.
     var errorCode: String? { (try? json())?["code"] as? String }
+}
+
+/// Helpers that set up users with roles directly in the test database.
+enum Fixtures {
+    /// Registers a user and makes it an approved host; returns its token.
+    static func approvedHost(_ client: some TestClientProtocol) async throws -> String {
+        let email = uniqueEmail("host")
+        let token = try await client.register(email: email)
+        let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))
+        try await postgres.query("UPDATE users SET is_host = true, host_status = 'approved' WHERE lower(email) = lower($1)", [email])
+        await postgres.shutdown()
+        return token
+    }
+
+    /// Logs in the admin a test server was configured with.
+    static func adminToken(_ client: some TestClientProtocol, email: String) async throws -> String {
+        let response = try await client.send(.post, "/api/auth/login", json: #"{"email":"\#(email)","password":"admin-pass-1"}"#)
+        return try response.json()["token"] as? String ?? ""
+    }
+
+    /// Runs a statement on the test database.
+    static func sql(_ statement: String, _ bindings: PostgresBindings = []) async throws {
+        let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))
+        try await postgres.query(statement, bindings)
+        await postgres.shutdown()
+    }
+}
+
+/// A JSON body for a new event in `city`, a few days ahead.
+func eventJSON(title: String = "Gig \(TestEnvironment.uniqueSuffix())", city: String = "Bhopal", tickets: Int = 100, price: String = "499.50",
+               category: String = "music", daysAhead: Int = 10) -> String {
+    let date = ISO8601DateFormatter().string(from: Date().addingTimeInterval(Double(daysAhead) * 86_400))
+    return #"{"title":"\#(title)","date_time":"\#(date)","venue":"Main Hall, \#(city)","total_tickets":\#(tickets),"price":"\#(price)","category":"\#(category)"}"#
 }

@@ -1,0 +1,138 @@
+import Foundation
+import HappeningRedis
+import Hummingbird
+import Logging
+import Metrics
+import Synchronization
+
+/// The Redis read cache for public GETs.
+///
+/// - Single events live at `event:<id>`; lists and searches at `events:g<generation>:<canonical key>`.
+/// - Every event change deletes `event:<id>` and bumps `events:generation`, so list entries of older
+///   generations are simply never read again (and expire by TTL): no `KEYS`, no `SCAN`.
+/// - The generation and the entry are read in one round trip (a small Lua script).
+/// - Concurrent misses on one key in this process share one database query (stampede guard).
+/// - Redis down or slow: the request is served from PostgreSQL and counted; after a failure the cache is
+///   skipped for a second, so an outage costs one short timeout per second, not one per request.
+final class ReadCache: Sendable {
+    enum Outcome: String { case hit = "HIT", miss = "MISS", bypass = "BYPASS" }
+
+    private let redis: RedisClient
+    private let enabled: Bool
+    private let ttl: Int
+    private let inFlight = Mutex([String: Task<[UInt8], any Error>]())
+    private let skipUntil = Mutex<ContinuousClock.Instant?>(nil)
+    private let hits = Counter(label: "happening_cache_hits_total")
+    private let misses = Counter(label: "happening_cache_misses_total")
+    private let errors = Counter(label: "happening_cache_errors_total")
+
+    /// Prepended to every key (`CACHE_PREFIX`, empty by default: keys are `event:<id>` and `events:…`).
+    private let prefix: String
+    private var generationKey: String { prefix + "events:generation" }
+    private static let readScript = """
+        local g = redis.call('GET', KEYS[1]) or '0'
+        return {g, redis.call('GET', ARGV[1] .. g .. ':' .. ARGV[2])}
+        """
+
+    init(redis: RedisClient, enabled: Bool, ttl: Int, prefix: String = "") {
+        self.redis = redis
+        self.prefix = prefix
+        self.enabled = enabled
+        self.ttl = ttl
+    }
+
+    /// A JSON response for a list key (generation-scoped), from the cache or from `compute`.
+    func list(_ key: String, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> Response {
+        try await serve(logger: logger, compute: compute) {
+            let reply = try await self.redis.evalScript(Self.readScript, keys: [self.generationKey], arguments: [RedisArgument(self.prefix + "events:g"), RedisArgument(key)])
+            guard case .array(let parts) = reply, parts.count == 2 else { throw RedisError(kind: .unexpectedReply) }
+            return (parts[1].bytes, "\(self.prefix)events:g\(parts[0].string ?? "0"):\(key)")
+        }
+    }
+
+    /// A JSON response for a single event (`event:<id>`), from the cache or from `compute`.
+    func event(_ id: UUID, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> Response {
+        let key = "\(prefix)event:\(id.uuidString.lowercased())"
+        return try await serve(logger: logger, compute: compute) { (try await self.redis.get(key), key) }
+    }
+
+    /// Forgets an event: its own entry, and (by a new generation) every list and search.
+    func invalidate(event id: UUID, logger: Logger) async {
+        guard enabled else { return }
+        do {
+            _ = try await redis.pipeline([["DEL", RedisArgument("\(prefix)event:\(id.uuidString.lowercased())")], ["INCR", RedisArgument(generationKey)]])
+        } catch {
+            errors.increment()
+            logger.warning("cache invalidation failed; entries expire by TTL", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Mechanics
+
+    private func serve(
+        logger: Logger,
+        compute: @escaping @Sendable () async throws -> [UInt8],
+        lookup: () async throws -> ([UInt8]?, String)
+    ) async throws -> Response {
+        guard enabled else { return Self.response(try await compute(), .bypass) }
+        if let until = skipUntil.withLock({ $0 }), ContinuousClock.now < until {
+            errors.increment()
+            return Self.response(try await compute(), .miss)
+        }
+        let storeKey: String
+        do {
+            let (cached, key) = try await lookup()
+            if let cached {
+                hits.increment()
+                return Self.response(cached, .hit)
+            }
+            storeKey = key
+        } catch {
+            noteFailure(error, logger: logger)
+            return Self.response(try await compute(), .miss)
+        }
+        misses.increment()
+        let body = try await shared(storeKey, compute)
+        do {
+            try await redis.set(storeKey, value: RedisArgument(bytes: body), expiresIn: .seconds(ttl))
+        } catch {
+            noteFailure(error, logger: logger)
+        }
+        return Self.response(body, .miss)
+    }
+
+    /// Runs `compute` once for all concurrent callers asking for `key`.
+    private func shared(_ key: String, _ compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> [UInt8] {
+        let task = inFlight.withLock { running -> Task<[UInt8], any Error> in
+            if let task = running[key] { return task }
+            let task = Task { try await compute() }
+            running[key] = task
+            return task
+        }
+        defer { inFlight.withLock { running in if running[key] == task { running[key] = nil } } }
+        return try await task.value
+    }
+
+    private func noteFailure(_ error: any Error, logger: Logger) {
+        errors.increment()
+        skipUntil.withLock { $0 = ContinuousClock.now + .seconds(1) }
+        logger.warning("cache unavailable; serving from the database", metadata: ["error": "\(error)"])
+    }
+
+    private static func response(_ body: [UInt8], _ outcome: Outcome) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "application/json; charset=utf-8", .init("X-Cache")!: outcome.rawValue],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// JSON encoding shared by cached responses (ISO 8601 dates, sorted keys so equal data is equal bytes).
+enum JSON {
+    static func encode(_ value: some Encodable) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(value))
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import HappeningCore
+import Hummingbird
+
+/// Public (no token) event reads, cached in Redis: upcoming, search, categories, by category, one event.
+struct PublicEventsController: Sendable {
+    let events: EventRepository
+    let cache: ReadCache
+    let gazetteer: Gazetteer
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("public/upcoming", use: upcoming)
+        group.get("public/search", use: search)
+        group.get("public/categories", use: categories)
+        group.get("public/category/:category", use: byCategory)
+        group.get(":id", use: one)
+    }
+
+    @Sendable func upcoming(request: Request, context: AppRequestContext) async throws -> Response {
+        let page = try PageRequest(request.uri.queryParameters.dictionary)
+        let events = self.events
+        return try await cache.list("upcoming:page=\(page.page)&limit=\(page.limit)", logger: context.logger) {
+            try JSON.encode(EventPage(message: "Upcoming events", rows: try await events.upcoming(page: page), page: page))
+        }
+    }
+
+    @Sendable func search(request: Request, context: AppRequestContext) async throws -> Response {
+        let search = try EventSearch(request.uri.queryParameters.dictionary, gazetteer: gazetteer)
+        let events = self.events
+        return try await cache.list("search:\(search.cacheKey)", logger: context.logger) {
+            try JSON.encode(EventPage(message: "Search results", rows: try await events.search(search), page: search.page))
+        }
+    }
+
+    @Sendable func categories(request: Request, context: AppRequestContext) async throws -> Response {
+        struct Categories: Encodable { let message: String; let categories: [String] }
+        return try context.json(Categories(message: "Event categories", categories: EventCategory.allCases.map(\.rawValue)))
+    }
+
+    @Sendable func byCategory(request: Request, context: AppRequestContext) async throws -> Response {
+        guard let raw = context.parameters.get("category"), let category = EventCategory(rawValue: raw.lowercased()) else {
+            throw AppError.validation(["category": "must be one of \(EventCategory.allCases.map(\.rawValue).joined(separator: ", "))"])
+        }
+        let page = try PageRequest(request.uri.queryParameters.dictionary)
+        let events = self.events
+        return try await cache.list("category:\(category.rawValue)&page=\(page.page)&limit=\(page.limit)", logger: context.logger) {
+            try JSON.encode(EventPage(message: "Events in \(category.rawValue)", rows: try await events.upcoming(category: category, page: page), page: page))
+        }
+    }
+
+    /// One approved, not cancelled event; 404 otherwise (the miss is not cached).
+    @Sendable func one(request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("id")
+        let events = self.events
+        return try await cache.event(id, logger: context.logger) {
+            guard let event = try await events.find(id), event.isPublic else {
+                throw AppError.notFound("Event not found", code: "event_not_found")
+            }
+            struct One: Encodable { let message: String; let event: EventRecord }
+            return try JSON.encode(One(message: "Event details", event: event))
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import HappeningPostgres
+
+/// Events in PostgreSQL.
+struct EventRepository: Sendable {
+    let postgres: PostgresClient
+
+    private static let from = "FROM events e LEFT JOIN users u ON u.id = e.created_by"
+
+    /// The fields a create or edit sets (nil = unchanged on edit).
+    struct Fields: Sendable {
+        var title: String?
+        var description: String??
+        var dateTime: Date?
+        var venue: String?
+        var totalTickets: Int?
+        var price: PostgresNumeric?
+        var category: EventCategory?
+        var imageURL: String??
+        var latitude: Double?
+        var longitude: Double?
+    }
+
+    func create(_ fields: Fields, by host: UUID, approved: Bool) async throws -> EventRecord {
+        let rows = try await postgres.query(
+            """
+            WITH inserted AS (
+                INSERT INTO events (created_by, title, description, date_time, venue, total_tickets, available_tickets,
+                                    price, category, image_url, latitude, longitude, approval_status, approved_by, approved_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $6, $7::numeric, $8::event_category, $9, $10, $11,
+                        $12::approval_status, CASE WHEN $13 THEN $1::uuid END, CASE WHEN $13 THEN now() END)
+                RETURNING *)
+            SELECT \(EventRecord.columns) FROM inserted e LEFT JOIN users u ON u.id = e.created_by
+            """,
+            [host, fields.title, fields.description ?? nil, fields.dateTime, fields.venue, fields.totalTickets, fields.price,
+             fields.category?.rawValue, fields.imageURL ?? nil, fields.latitude, fields.longitude,
+             approved ? "approved" : "pending", approved])
+        return try EventRecord(row: rows[0])
+    }
+
+    func find(_ id: UUID) async throws -> EventRecord? {
+        try await postgres.query("SELECT \(EventRecord.columns) \(Self.from) WHERE e.id = $1", [id]).first.map { try EventRecord(row: $0) }
+    }
+
+    /// Applies an edit inside a transaction with the row locked. Changing `total_tickets` moves
+    /// `available_tickets` by the same amount, and may not go below what is already sold or held (422).
+    /// A material edit by a non-admin sends an approved event back to review.
+    func update(_ id: UUID, _ fields: Fields, sendBackToReview: Bool) async throws -> EventRecord? {
+        try await postgres.withTransaction { tx in
+            guard let row = try await tx.query("SELECT total_tickets, available_tickets FROM events WHERE id = $1 FOR UPDATE", [id]).first else {
+                return nil
+            }
+            let total: Int = try row.decode(0)
+            let available: Int = try row.decode(1)
+            let sold = total - available
+            if let newTotal = fields.totalTickets, newTotal < sold {
+                throw AppError.unprocessable("total_tickets cannot go below the \(sold) tickets already sold or held", code: "below_sold")
+            }
+            let rows = try await tx.query(
+                """
+                WITH updated AS (
+                    UPDATE events SET
+                        title = COALESCE($2, title),
+                        description = CASE WHEN $3 THEN $4 ELSE description END,
+                        date_time = COALESCE($5, date_time),
+                        venue = COALESCE($6, venue),
+                        available_tickets = available_tickets + (COALESCE($7, total_tickets) - total_tickets),
+                        total_tickets = COALESCE($7, total_tickets),
+                        price = COALESCE($8::numeric, price),
+                        category = COALESCE($9::event_category, category),
+                        image_url = CASE WHEN $10 THEN $11 ELSE image_url END,
+                        latitude = COALESCE($12, latitude),
+                        longitude = COALESCE($13, longitude),
+                        approval_status = CASE WHEN $14 AND approval_status = 'approved' THEN 'pending' ELSE approval_status END,
+                        approved_by = CASE WHEN $14 AND approval_status = 'approved' THEN NULL ELSE approved_by END,
+                        approved_at = CASE WHEN $14 AND approval_status = 'approved' THEN NULL ELSE approved_at END,
+                        updated_at = now()
+                    WHERE id = $1 RETURNING *)
+                SELECT \(EventRecord.columns) FROM updated e LEFT JOIN users u ON u.id = e.created_by
+                """,
+                [id, fields.title, fields.description != nil, fields.description ?? nil, fields.dateTime, fields.venue,
+                 fields.totalTickets, fields.price, fields.category?.rawValue, fields.imageURL != nil, fields.imageURL ?? nil,
+                 fields.latitude, fields.longitude, sendBackToReview])
+            return try rows.first.map { try EventRecord(row: $0) }
+        }
+    }
+
+    /// Marks the event cancelled (refunds are the payments issue's). False when it does not exist.
+    func cancel(_ id: UUID) async throws -> Bool {
+        try await postgres.query("UPDATE events SET is_cancelled = true, updated_at = now() WHERE id = $1", [id]).affectedRows == 1
+    }
+
+    /// Sets the approval decision. False when the event does not exist.
+    func review(_ id: UUID, approve: Bool, notes: String?, by admin: UUID) async throws -> Bool {
+        try await postgres.query(
+            """
+            UPDATE events SET approval_status = $2::approval_status, admin_notes = $3, approved_by = $4, approved_at = now(), updated_at = now()
+            WHERE id = $1
+            """, [id, approve ? "approved" : "rejected", notes, admin]).affectedRows == 1
+    }
+
+    func list(status: String, page: PageRequest) async throws -> [EventRecord] {
+        try await postgres.query(
+            "SELECT \(EventRecord.columns) \(Self.from) WHERE e.approval_status = $1::approval_status ORDER BY e.created_at DESC, e.id LIMIT $2 OFFSET $3",
+            [status, page.limit + 1, page.offset]).map { try EventRecord(row: $0) }
+    }
+
+    func owned(by host: UUID, page: PageRequest) async throws -> [EventRecord] {
+        try await postgres.query(
+            "SELECT \(EventRecord.columns) \(Self.from) WHERE e.created_by = $1 ORDER BY e.date_time DESC, e.id LIMIT $2 OFFSET $3",
+            [host, page.limit + 1, page.offset]
+        ).map { row in
+            var event = try EventRecord(row: row)
+            event.tickets_sold = event.total_tickets - event.available_tickets
+            return event
+        }
+    }
+
+    /// Approved, not cancelled, upcoming events (the homepage), optionally in one category.
+    func upcoming(category: EventCategory? = nil, page: PageRequest) async throws -> [EventRecord] {
+        try await postgres.query(
+            """
+            SELECT \(EventRecord.columns) \(Self.from)
+            WHERE e.approval_status = 'approved' AND e.is_cancelled = false AND e.date_time > now()
+              AND ($1::event_category IS NULL OR e.category = $1::event_category)
+            ORDER BY e.date_time, e.id LIMIT $2 OFFSET $3
+            """, [category?.rawValue, page.limit + 1, page.offset]).map { try EventRecord(row: $0) }
+    }
+
+    func search(_ search: EventSearch) async throws -> [EventRecord] {
+        let (sql, bindings) = search.sql()
+        let rows = try await postgres.query(sql, bindings)
+        return try rows.map { try EventRecord(row: $0, distanceColumn: rows.columns.count - 1) }.map { event in
+            var event = event
+            if search.near == nil { event.distance_km = nil }
+            return event
+        }
+    }
+}

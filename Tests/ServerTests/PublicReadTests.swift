@@ -1,0 +1,121 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import TestSupport
+
+@testable import Server
+
+@Suite("Public reads and the cache")
+struct PublicReadTests {
+    private func approvedEvent(_ client: some TestClientProtocol, admin: String, city: String = "Bhopal", title: String? = nil) async throws -> String {
+        let token = try await Fixtures.adminToken(client, email: admin)
+        let body = title.map { eventJSON(title: $0, city: city) } ?? eventJSON(city: city)
+        let response = try await client.send(.post, "/api/events", json: body, token: token)
+        return try #require(try response.json()["event"] as? [String: Any])["id"] as! String
+    }
+
+    @Test("an event read is MISS, then HIT, then fresh again after an edit")
+    func eventCache() async throws {
+        let admin = uniqueEmail("admin").lowercased()
+        try await withServer(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1"]) { client in
+            let id = try await approvedEvent(client, admin: admin)
+            let first = try await client.send(.get, "/api/events/\(id)")
+            #expect(first.status == .ok)
+            #expect(first.headers[.init("X-Cache")!] == "MISS")
+            #expect(try await client.send(.get, "/api/events/\(id)").headers[.init("X-Cache")!] == "HIT")
+            let token = try await Fixtures.adminToken(client, email: admin)
+            #expect(try await client.send(.put, "/api/events/\(id)", json: #"{"description":"now with details"}"#, token: token).status == .ok)
+            let after = try await client.send(.get, "/api/events/\(id)")
+            #expect(after.headers[.init("X-Cache")!] == "MISS")
+            #expect((try after.json()["event"] as? [String: Any])?["description"] as? String == "now with details")
+        }
+    }
+
+    @Test("lists are cached per generation: MISS, HIT, then MISS after any event change")
+    func listCache() async throws {
+        let admin = uniqueEmail("admin").lowercased()
+        try await withServer(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1"]) { client in
+            _ = try await approvedEvent(client, admin: admin)
+            let first = try await client.send(.get, "/api/events/public/upcoming?limit=5")
+            #expect(first.headers[.init("X-Cache")!] == "MISS")
+            let page = try #require(try first.json()["pagination"] as? [String: Any])
+            #expect(page["limit"] as? Int == 5 && page["page"] as? Int == 1)
+            #expect(try await client.send(.get, "/api/events/public/upcoming?limit=5").headers[.init("X-Cache")!] == "HIT")
+            _ = try await approvedEvent(client, admin: admin)
+            #expect(try await client.send(.get, "/api/events/public/upcoming?limit=5").headers[.init("X-Cache")!] == "MISS")
+            #expect(try await client.send(.get, "/api/events/public/upcoming?limit=101").status == .badRequest)
+            #expect(try await client.send(.get, "/api/events/public/upcoming?page=0").status == .badRequest)
+        }
+    }
+
+    @Test("shuffled and junk parameters hit the same search key; CACHE=off bypasses")
+    func canonicalSearchKey() async throws {
+        let admin = uniqueEmail("admin").lowercased()
+        try await withServer(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1"]) { client in
+            _ = try await approvedEvent(client, admin: admin)
+            let a = try await client.send(.get, "/api/events/public/search?category=music&min_price=100&city=Bhopal&sort=distance")
+            #expect(a.status == .ok)
+            #expect(a.headers[.init("X-Cache")!] == "MISS")
+            let b = try await client.send(.get, "/api/events/public/search?sort=DISTANCE&utm_source=x&city=bhopal&min_price=100.00&category=Music&junk=1")
+            #expect(b.headers[.init("X-Cache")!] == "HIT")
+        }
+        try await withServer(["CACHE": "off"]) { client in
+            let bypass = try await client.send(.get, "/api/events/public/upcoming")
+            #expect(bypass.headers[.init("X-Cache")!] == "BYPASS")
+        }
+    }
+
+    @Test("near-me search uses coordinates or a city, sorted by distance; far events stay out")
+    func nearMe() async throws {
+        let admin = uniqueEmail("admin").lowercased()
+        try await withServer(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1"]) { client in
+            let tag = "near\(TestEnvironment.uniqueSuffix())"
+            let bhopal = try await approvedEvent(client, admin: admin, city: "Bhopal", title: "\(tag) Bhopal")
+            let mumbai = try await approvedEvent(client, admin: admin, city: "Mumbai", title: "\(tag) Mumbai")
+            let response = try await client.send(.get, "/api/events/public/search?query=\(tag)&lat=23.26&lng=77.41&radius_km=50&sort=distance")
+            let ids = try #require(try response.json()["events"] as? [[String: Any]]).map { $0["id"] as? String }
+            #expect(ids == [bhopal])
+            let wide = try await client.send(.get, "/api/events/public/search?query=\(tag)&city=Bhopal&radius_km=500&sort=distance")
+            let wideIDs = try #require(try wide.json()["events"] as? [[String: Any]]).map { $0["id"] as? String }
+            #expect(wideIDs == [bhopal], "Mumbai is ~660 km from Bhopal")
+            let all = try await client.send(.get, "/api/events/public/search?query=\(tag)&sort=price")
+            #expect(Set(try #require(try all.json()["events"] as? [[String: Any]]).compactMap { $0["id"] as? String }) == [bhopal, mumbai])
+            for bad in ["lat=91&lng=0", "lat=1", "radius_km=0&lat=1&lng=1", "sort=distance", "date=someday", "min_price=-1", "city=Atlantis", "category=opera",
+                        "min_price=500&max_price=100", "page=abc"] {
+                let rejected = try await client.send(.get, "/api/events/public/search?\(bad)")
+                #expect(rejected.status == .badRequest, "\(bad) gave \(rejected.status)")
+            }
+            for date in ["today", "tomorrow", "weekend", "week", "2030-01-31"] {
+                #expect(try await client.send(.get, "/api/events/public/search?date=\(date)").status == .ok)
+            }
+        }
+    }
+
+    @Test("with Redis unreachable, public reads are still served from PostgreSQL")
+    func redisDown() async throws {
+        try await withServer(["REDIS_URL": "redis://127.0.0.1:1"]) { client in
+            let upcoming = try await client.send(.get, "/api/events/public/upcoming")
+            #expect(upcoming.status == .ok)
+            #expect(upcoming.headers[.init("X-Cache")!] == "MISS")
+            #expect(try await client.send(.get, "/api/events/public/search?city=Pune").status == .ok)
+            #expect(try await client.send(.get, "/api/events/\(UUID())").status == .notFound)
+        }
+    }
+
+    @Test("categories, by category, bad ids and autocomplete")
+    func misc() async throws {
+        try await withServer { client in
+            let categories = try await client.send(.get, "/api/events/public/categories")
+            #expect((try categories.json()["categories"] as? [String])?.contains("music") == true)
+            #expect(try await client.send(.get, "/api/events/public/category/sports").status == .ok)
+            #expect(try await client.send(.get, "/api/events/public/category/opera").status == .badRequest)
+            #expect(try await client.send(.get, "/api/events/not-a-uuid").status == .badRequest)
+            #expect(try await client.send(.get, "/api/locations/autocomplete?q=bho").status == .unauthorized)
+            let token = try await client.register(email: uniqueEmail())
+            let suggestions = try await client.send(.get, "/api/locations/autocomplete?q=bho", token: token)
+            let names = try #require(try suggestions.json()["suggestions"] as? [[String: Any]]).compactMap { $0["name"] as? String }
+            #expect(names.first == "Bhopal, Madhya Pradesh")
+        }
+    }
+}
