@@ -19,6 +19,8 @@ struct AppDependencies: Sendable {
     let events: EventRepository
     let cache: ReadCache
     let gazetteer: Gazetteer
+    let bookings: BookingRepository
+    let intake: BookingIntake
 
     init(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         postgres = PostgresClient(
@@ -32,7 +34,7 @@ struct AppDependencies: Sendable {
             logger: logger)
         bookingJobs = AMQPPublisher(
             configuration: try AMQPConfiguration(url: configuration.endpoints.amqpURL),
-            queue: AMQPQueue(name: BookingQueueNames.jobs, deadLetterQueue: BookingQueueNames.deadLetters),
+            queue: AMQPQueue(name: configuration.bookingQueue),
             logger: logger)
         hasher = PasswordHasher(cost: configuration.bcryptCost)
         tokens = await TokenService(secret: configuration.jwtSecret, ttl: configuration.jwtTTL)
@@ -43,6 +45,8 @@ struct AppDependencies: Sendable {
         events = EventRepository(postgres: postgres)
         cache = ReadCache(redis: redis, enabled: configuration.cacheEnabled, ttl: configuration.cacheTTL, prefix: configuration.cachePrefix)
         gazetteer = Gazetteer()
+        bookings = BookingRepository(postgres: postgres)
+        intake = BookingIntake(jobs: bookingJobs, redis: redis, prefix: configuration.cachePrefix)
     }
 }
 
@@ -61,6 +65,8 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
     signedIn.get("profile", use: auth.profile)
     EventsController(events: deps.events, cache: deps.cache, gazetteer: deps.gazetteer).addRoutes(to: signedIn.group("events"))
     PublicEventsController(events: deps.events, cache: deps.cache, gazetteer: deps.gazetteer).addRoutes(to: api.group("events"))
+    BookingsController(intake: deps.intake, bookings: deps.bookings, events: deps.events, cache: deps.cache)
+        .addRoutes(to: signedIn.group("bookings"))
     signedIn.get("locations/autocomplete", use: LocationsController(gazetteer: deps.gazetteer).autocomplete)
 
     let metrics = deps.metrics

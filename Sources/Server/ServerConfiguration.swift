@@ -30,6 +30,8 @@ struct ServerConfiguration: Sendable {
     var admin: (email: String, password: String)?
     /// `LOGIN_MAX_FAILURES` per (IP, email) and `LOGIN_MAX_FAILURES_PER_IP` per 15 minutes (5 and 50).
     var loginMaxFailures: (perAccount: Int, perIP: Int)
+    /// `BOOKING_QUEUE` (default booking_jobs; its dead-letter queue is `<name>.dlq`).
+    var bookingQueue: String
     /// `LOG_LEVEL` (default info).
     var logLevel: Logger.Level
 
@@ -65,6 +67,7 @@ struct ServerConfiguration: Sendable {
         loginMaxFailures = (
             try settings.integer("LOGIN_MAX_FAILURES", default: 5, range: 1...1_000_000),
             try settings.integer("LOGIN_MAX_FAILURES_PER_IP", default: 50, range: 1...1_000_000))
+        bookingQueue = settings.string("BOOKING_QUEUE", default: BookingQueueNames.jobs)
         let level = try settings.choice("LOG_LEVEL", default: "info", choices: Logger.Level.allCases.map(\.rawValue))
         logLevel = Logger.Level(rawValue: level) ?? .info
     }

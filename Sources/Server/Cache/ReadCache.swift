@@ -52,8 +52,14 @@ final class ReadCache: Sendable {
 
     /// A JSON response for a single event (`event:<id>`), from the cache or from `compute`.
     func event(_ id: UUID, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> Response {
+        let (body, outcome) = try await eventBytes(id, logger: logger, compute: compute)
+        return Self.response(body, outcome)
+    }
+
+    /// The cached JSON of a single event (`event:<id>`), or `compute`'s, stored for next time.
+    func eventBytes(_ id: UUID, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> ([UInt8], Outcome) {
         let key = "\(prefix)event:\(id.uuidString.lowercased())"
-        return try await serve(logger: logger, compute: compute) { (try await self.redis.get(key), key) }
+        return try await serveBytes(logger: logger, compute: compute) { (try await self.redis.get(key), key) }
     }
 
     /// Forgets an event: its own entry, and (by a new generation) every list and search.
@@ -74,22 +80,31 @@ final class ReadCache: Sendable {
         compute: @escaping @Sendable () async throws -> [UInt8],
         lookup: () async throws -> ([UInt8]?, String)
     ) async throws -> Response {
-        guard enabled else { return Self.response(try await compute(), .bypass) }
+        let (body, outcome) = try await serveBytes(logger: logger, compute: compute, lookup: lookup)
+        return Self.response(body, outcome)
+    }
+
+    private func serveBytes(
+        logger: Logger,
+        compute: @escaping @Sendable () async throws -> [UInt8],
+        lookup: () async throws -> ([UInt8]?, String)
+    ) async throws -> ([UInt8], Outcome) {
+        guard enabled else { return (try await compute(), .bypass) }
         if let until = skipUntil.withLock({ $0 }), ContinuousClock.now < until {
             errors.increment()
-            return Self.response(try await compute(), .miss)
+            return (try await compute(), .miss)
         }
         let storeKey: String
         do {
             let (cached, key) = try await lookup()
             if let cached {
                 hits.increment()
-                return Self.response(cached, .hit)
+                return (cached, .hit)
             }
             storeKey = key
         } catch {
             noteFailure(error, logger: logger)
-            return Self.response(try await compute(), .miss)
+            return (try await compute(), .miss)
         }
         misses.increment()
         let body = try await shared(storeKey, compute)
@@ -98,7 +113,7 @@ final class ReadCache: Sendable {
         } catch {
             noteFailure(error, logger: logger)
         }
-        return Self.response(body, .miss)
+        return (body, .miss)
     }
 
     /// Runs `compute` once for all concurrent callers asking for `key`.

@@ -29,7 +29,7 @@ struct HealthController: Sendable {
     @Sendable func check(request: Request, context: AppRequestContext) async throws -> Response {
         async let database = probe { try await postgres.query("SELECT 1").count == 1 }
         async let cache = probe { try await redis.ping() }
-        async let queue = probe { _ = try await bookingJobs.messageCount(BookingQueueNames.jobs); return true }
+        async let queue = probe { try await bookingJobs.declareTopology(); return true }
         let (databaseUp, redisUp, queueUp) = await (database, cache, queue)
         let healthy = databaseUp && redisUp && queueUp
         let body = Health(

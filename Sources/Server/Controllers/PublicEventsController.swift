@@ -51,13 +51,22 @@ struct PublicEventsController: Sendable {
     /// One approved, not cancelled event; 404 otherwise (the miss is not cached).
     @Sendable func one(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.uuidParameter("id")
-        let events = self.events
-        return try await cache.event(id, logger: context.logger) {
+        return try await cache.event(id, logger: context.logger, compute: Self.publicEvent(id, events))
+    }
+
+    /// The body of `GET /api/events/:id`; 404 for a missing, unapproved or cancelled event.
+    static func publicEvent(_ id: UUID, _ events: EventRepository) -> @Sendable () async throws -> [UInt8] {
+        {
             guard let event = try await events.find(id), event.isPublic else {
                 throw AppError.notFound("Event not found", code: "event_not_found")
             }
-            struct One: Encodable { let message: String; let event: EventRecord }
-            return try JSON.encode(One(message: "Event details", event: event))
+            return try JSON.encode(PublicEvent(message: "Event details", event: event))
         }
     }
+}
+
+/// The body of `GET /api/events/:id` (also what the cache holds at `event:<id>`).
+struct PublicEvent: Codable {
+    let message: String
+    let event: EventRecord
 }

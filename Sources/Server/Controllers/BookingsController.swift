@@ -1,0 +1,129 @@
+import Foundation
+import HappeningCore
+import Hummingbird
+
+/// `/api/bookings`: intake (202 after the broker confirms), status, the caller's bookings, cancelling a
+/// pending hold, and an event's bookings for its host or an admin.
+struct BookingsController: Sendable {
+    let intake: BookingIntake
+    let bookings: BookingRepository
+    let events: EventRepository
+    let cache: ReadCache
+
+    struct BookingInput: Decodable {
+        var event_id: String?
+        var ticket_count: Int?
+    }
+
+    struct Accepted: Encodable {
+        let success: Bool
+        let message: String
+        let booking_id: String
+        let status: String
+        let status_url: String
+    }
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post(use: create)
+        group.get("my-bookings", use: mine)
+        group.get("event/:id", use: forEvent)
+        group.get(":id", use: status)
+        group.post(":id/cancel-pending", use: cancelPending)
+    }
+
+    @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let input = try await request.decodeJSON(as: BookingInput.self, context: context)
+        var validator = Validator()
+        let eventID = input.event_id.flatMap(UUID.init(uuidString:))
+        if eventID == nil { validator.fail("event_id", input.event_id == nil ? "is required" : "must be a UUID") }
+        let tickets = input.ticket_count ?? 0
+        if !(1...BookingJob.maximumTickets).contains(tickets) { validator.fail("ticket_count", "must be a whole number from 1 to \(BookingJob.maximumTickets)") }
+        let key = request.headers[.init("Idempotency-Key")!]
+        if let key, key.isEmpty || key.count > 200 { validator.fail("Idempotency-Key", "must be 1 to 200 characters") }
+        try validator.check()
+        guard let eventID else { throw AppError.validation(["event_id": "must be a UUID"]) }
+
+        // Cheap checks from the cached event (the worker makes the final, locked decision).
+        let event: EventRecord
+        do {
+            let (bytes, _) = try await cache.eventBytes(eventID, logger: context.logger, compute: PublicEventsController.publicEvent(eventID, events))
+            event = try JSONDecoder.iso8601.decode(PublicEvent.self, from: Data(bytes)).event
+        } catch let error as AppError where error.status == .notFound {
+            throw AppError.notFound("Event not found", code: "event_not_found")
+        }
+        if event.date_time <= Date() { throw AppError.unprocessable("The event has already started", code: "event_past") }
+        if event.available_tickets < tickets {
+            throw AppError.unprocessable("Not enough tickets left (\(event.available_tickets) available)", code: "sold_out")
+        }
+
+        let id = try await intake.submit(event: eventID, user: user.id, tickets: tickets, key: key, logger: context.logger)
+        let text = id.uuidString.lowercased()
+        return try context.json(
+            Accepted(success: true, message: "Booking request received! It is being processed.", booking_id: text, status: "queued",
+                     status_url: "/api/bookings/\(text)"),
+            status: .accepted)
+    }
+
+    /// `queued` until the worker decides; then the stored booking.
+    @Sendable func status(request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let id = try context.uuidParameter("id")
+        if let booking = try await bookings.find(id) {
+            guard booking.user_id == user.id.uuidString.lowercased() || user.role == "admin" else {
+                throw AppError.forbidden("This booking belongs to someone else", code: "not_owner")
+            }
+            struct Found: Encodable { let booking: BookingRepository.Booking }
+            return try context.json(Found(booking: booking))
+        }
+        if let owner = await intake.queuedOwner(id) {
+            guard owner == user.id || user.role == "admin" else { throw AppError.forbidden("This booking belongs to someone else", code: "not_owner") }
+            struct Queued: Encodable { let booking: [String: String] }
+            return try context.json(Queued(booking: ["id": id.uuidString.lowercased(), "status": "queued"]))
+        }
+        throw AppError.notFound("Booking not found", code: "booking_not_found")
+    }
+
+    @Sendable func mine(request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let page = try PageRequest(request.uri.queryParameters.dictionary)
+        let rows = try await bookings.mine(user.id, page: page)
+        struct Mine: Encodable { let bookings: [BookingRepository.MyBooking]; let pagination: EventPage.Pagination }
+        return try context.json(Mine(bookings: Array(rows.prefix(page.limit)),
+                                     pagination: .init(page: page.page, limit: page.limit, has_more: rows.count > page.limit)))
+    }
+
+    @Sendable func cancelPending(request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let id = try context.uuidParameter("id")
+        guard let event = try await bookings.cancelPending(id, user: user.id) else {
+            throw AppError.notFound("No pending booking of yours with this id", code: "booking_not_found")
+        }
+        await cache.invalidate(event: event, logger: context.logger)
+        struct Done: Encodable { let message: String }
+        return try context.json(Done(message: "Pending booking cancelled and its tickets released"))
+    }
+
+    @Sendable func forEvent(request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let id = try context.uuidParameter("id")
+        guard let event = try await events.find(id) else { throw AppError.notFound("Event not found", code: "event_not_found") }
+        guard user.role == "admin" || event.created_by == user.id.uuidString.lowercased() else {
+            throw AppError.forbidden("Only the event's host or an admin can see its bookings", code: "not_owner")
+        }
+        let page = try PageRequest(request.uri.queryParameters.dictionary)
+        let rows = try await bookings.forEvent(id, page: page)
+        struct List: Encodable { let bookings: [BookingRepository.EventBooking]; let pagination: EventPage.Pagination }
+        return try context.json(List(bookings: Array(rows.prefix(page.limit)),
+                                     pagination: .init(page: page.page, limit: page.limit, has_more: rows.count > page.limit)))
+    }
+}
+
+extension JSONDecoder {
+    /// A decoder for our own ISO 8601 JSON.
+    static var iso8601: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

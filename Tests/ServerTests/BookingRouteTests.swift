@@ -1,0 +1,169 @@
+import Foundation
+import HappeningAMQP
+import HappeningCore
+import HappeningPostgres
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import TestSupport
+
+@testable import Server
+
+@Suite("Booking routes")
+struct BookingRouteTests {
+    /// A server publishing to its own queue, an admin, and one approved event with `tickets` tickets.
+    private func withBookingServer(
+        tickets: Int = 100, amqpURL: String? = nil,
+        _ body: @Sendable (any TestClientProtocol, _ event: String, _ queue: AMQPQueue, _ admin: String) async throws -> Void
+    ) async throws {
+        let admin = uniqueEmail("admin").lowercased()
+        let queue = AMQPQueue(name: "test.bookings.\(TestEnvironment.uniqueSuffix())")
+        var overrides = ["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1", "BOOKING_QUEUE": queue.name]
+        if let amqpURL { overrides["AMQP_URL"] = amqpURL }
+        try await withServer(overrides) { client in
+            let token = try await Fixtures.adminToken(client, email: admin)
+            let created = try await client.send(.post, "/api/events", json: eventJSON(tickets: tickets), token: token)
+            let event = try #require(try created.json()["event"] as? [String: Any])["id"] as! String
+            try await body(client, event, queue, admin)
+        }
+        let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL), queue: queue)
+        try? await publisher.deleteQueues()
+        await publisher.shutdown()
+    }
+
+    private func jobs(in queue: AMQPQueue) async throws -> Int {
+        let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL), queue: queue)
+        defer { Task { await publisher.shutdown() } }
+        return try await publisher.messageCount(queue.name)
+    }
+
+    @Test("POST /api/bookings answers 202 only after the job is in the queue; the status is queued")
+    func intake() async throws {
+        try await withBookingServer { client, event, queue, _ in
+            let user = try await client.register(email: uniqueEmail())
+            let response = try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)","ticket_count":2}"#, token: user)
+            #expect(response.status == .accepted)
+            let body = try response.json()
+            let id = try #require(body["booking_id"] as? String)
+            #expect(body["status"] as? String == "queued")
+            #expect(body["status_url"] as? String == "/api/bookings/\(id)")
+            #expect(try await jobs(in: queue) == 1)
+
+            // The job itself carries what the worker needs.
+            let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL), queue: queue)
+            let job = try await withThrowingTaskGroup(of: BookingJob?.self) { group in
+                group.addTask { try await consumer.run(); return nil }
+                group.addTask {
+                    for await delivery in consumer.deliveries {
+                        try await consumer.nack(delivery, requeue: true)
+                        return try BookingJob.decode(delivery.body)
+                    }
+                    return nil
+                }
+                let first = try await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            #expect(job?.booking_id.uuidString.lowercased() == id)
+            #expect(job?.event_id.uuidString.lowercased() == event)
+            #expect(job?.ticket_count == 2)
+
+            let status = try await client.send(.get, "/api/bookings/\(id)", token: user)
+            #expect(status.status == .ok)
+            #expect((try status.json()["booking"] as? [String: Any])?["status"] as? String == "queued")
+            let other = try await client.register(email: uniqueEmail())
+            #expect(try await client.send(.get, "/api/bookings/\(id)", token: other).status == .forbidden)
+            #expect(try await client.send(.get, "/api/bookings/\(UUID())", token: user).status == .notFound)
+        }
+    }
+
+    @Test("the same Idempotency-Key gives the same booking id and never a second job")
+    func idempotency() async throws {
+        try await withBookingServer { client, event, queue, _ in
+            let user = try await client.register(email: uniqueEmail())
+            func book(_ key: String) async throws -> String? {
+                let response = try await client.execute(
+                    uri: "/api/bookings", method: .post,
+                    headers: [.contentType: "application/json", .authorization: "Bearer \(user)", .init("Idempotency-Key")!: key],
+                    body: ByteBuffer(string: #"{"event_id":"\#(event)","ticket_count":1}"#))
+                #expect(response.status == .accepted)
+                return try response.json()["booking_id"] as? String
+            }
+            let first = try await book("click-1")
+            let again = try await book("click-1")
+            #expect(first != nil && first == again)
+            #expect(try await jobs(in: queue) == 1)
+            let other = try await book("click-2")
+            #expect(other != first)
+            #expect(try await jobs(in: queue) == 2)
+        }
+    }
+
+    @Test("bad booking requests get 4xx, never 500 or 202")
+    func validation() async throws {
+        try await withBookingServer(tickets: 3) { client, event, queue, admin in
+            let user = try await client.register(email: uniqueEmail())
+            #expect(try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)","ticket_count":1}"#).status == .unauthorized)
+            for body in [#"{"ticket_count":1}"#, #"{"event_id":"nope","ticket_count":1}"#, #"{"event_id":"\#(event)","ticket_count":0}"#,
+                         #"{"event_id":"\#(event)","ticket_count":11}"#, #"{"event_id":"\#(event)","ticket_count":"2"}"#,
+                         #"{"event_id":"\#(event)","ticket_count":1.5}"#, "{", ""] {
+                let response = try await client.send(.post, "/api/bookings", json: body, token: user)
+                #expect(response.status == .badRequest, "\(body) gave \(response.status)")
+            }
+            #expect(try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(UUID())","ticket_count":1}"#, token: user).status == .notFound)
+            let tooMany = try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)","ticket_count":4}"#, token: user)
+            #expect(tooMany.status == .unprocessableContent)
+            #expect(tooMany.errorCode == "sold_out")
+            // A cancelled event is no longer bookable.
+            let token = try await Fixtures.adminToken(client, email: admin)
+            #expect(try await client.send(.post, "/api/events/\(event)/cancel", token: token).status == .ok)
+            #expect(try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)","ticket_count":1}"#, token: user).status == .notFound)
+            #expect(try await jobs(in: queue) == 0)
+        }
+    }
+
+    @Test("with the broker unreachable, booking answers 503 with Retry-After, never 202")
+    func brokerDown() async throws {
+        try await withBookingServer(amqpURL: "amqp://guest:guest@127.0.0.1:1/%2f") { client, event, _, _ in
+            let user = try await client.register(email: uniqueEmail())
+            let response = try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)","ticket_count":1}"#, token: user)
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.errorCode == "dependency_unavailable")
+            #expect(response.headers[.retryAfter] != nil)
+        }
+    }
+
+    @Test("a decided booking shows its status; cancel-pending returns the tickets once; hosts see their event's bookings")
+    func afterTheWorker() async throws {
+        try await withBookingServer(tickets: 10) { client, event, _, admin in
+            let email = uniqueEmail()
+            let user = try await client.register(email: email)
+            // What the worker would have done: a pending hold of 3 tickets.
+            let booking = UUID()
+            try await Fixtures.sql(
+                """
+                WITH held AS (UPDATE events SET available_tickets = available_tickets - 3 WHERE id = $2 RETURNING id)
+                INSERT INTO bookings (id, user_id, event_id, ticket_count, total_amount, status, hold_expires_at)
+                SELECT $1, u.id, held.id, 3, 1498.50, 'pending', now() + interval '15 minutes' FROM held, users u WHERE lower(u.email) = lower($3)
+                """, [booking, UUID(uuidString: event)!, email])
+            let status = try await client.send(.get, "/api/bookings/\(booking)", token: user)
+            let stored = try #require(try status.json()["booking"] as? [String: Any])
+            #expect(stored["status"] as? String == "pending")
+            #expect(stored["total_amount"] as? String == "1498.50")
+            #expect(stored["hold_expires_at"] != nil)
+            let mine = try await client.send(.get, "/api/bookings/my-bookings", token: user)
+            #expect((try mine.json()["bookings"] as? [[String: Any]])?.first?["id"] as? String == booking.uuidString.lowercased())
+
+            let adminToken = try await Fixtures.adminToken(client, email: admin)
+            #expect(try await client.send(.get, "/api/bookings/event/\(event)", token: adminToken).status == .ok)
+            #expect(try await client.send(.get, "/api/bookings/event/\(event)", token: user).status == .forbidden)
+
+            let other = try await client.register(email: uniqueEmail())
+            #expect(try await client.send(.post, "/api/bookings/\(booking)/cancel-pending", token: other).status == .notFound)
+            #expect(try await client.send(.post, "/api/bookings/\(booking)/cancel-pending", token: user).status == .ok)
+            #expect(try await client.send(.post, "/api/bookings/\(booking)/cancel-pending", token: user).status == .notFound)
+            let after = try await client.send(.get, "/api/events/\(event)")
+            #expect((try after.json()["event"] as? [String: Any])?["available_tickets"] as? Int == 10)
+        }
+    }
+}
