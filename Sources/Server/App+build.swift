@@ -21,6 +21,7 @@ struct AppDependencies: Sendable {
     let gazetteer: Gazetteer
     let bookings: BookingRepository
     let intake: BookingIntake
+    let hosts: HostRepository
 
     init(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         postgres = PostgresClient(
@@ -46,6 +47,7 @@ struct AppDependencies: Sendable {
         cache = ReadCache(redis: redis, enabled: configuration.cacheEnabled, ttl: configuration.cacheTTL, prefix: configuration.cachePrefix)
         gazetteer = Gazetteer()
         bookings = BookingRepository(postgres: postgres)
+        hosts = HostRepository(postgres: postgres)
         intake = BookingIntake(jobs: bookingJobs, redis: redis, prefix: configuration.cachePrefix)
     }
 }
@@ -67,6 +69,7 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
     PublicEventsController(events: deps.events, cache: deps.cache, gazetteer: deps.gazetteer).addRoutes(to: api.group("events"))
     BookingsController(intake: deps.intake, bookings: deps.bookings, events: deps.events, cache: deps.cache)
         .addRoutes(to: signedIn.group("bookings"))
+    HostsController(hosts: deps.hosts).addRoutes(to: signedIn.group("hosts"))
     signedIn.get("locations/autocomplete", use: LocationsController(gazetteer: deps.gazetteer).autocomplete)
 
     let metrics = deps.metrics
