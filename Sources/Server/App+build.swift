@@ -72,8 +72,15 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
     HostsController(hosts: deps.hosts).addRoutes(to: signedIn.group("hosts"))
     signedIn.get("locations/autocomplete", use: LocationsController(gazetteer: deps.gazetteer).autocomplete)
 
-    let metrics = deps.metrics
+    let (metrics, postgres, redis) = (deps.metrics, deps.postgres, deps.redis)
     router.get("metrics") { _, _ in
+        // Pool gauges are read at scrape time.
+        for (name, stats) in [("postgres", postgres.statistics), ("redis", redis.statistics)] {
+            metrics.makeGauge(name: "happening_pool_open_connections", labels: [("pool", name)]).set(Double(stats.open))
+            metrics.makeGauge(name: "happening_pool_waiting", labels: [("pool", name)]).set(Double(stats.waiting))
+            metrics.makeGauge(name: "happening_pool_waits_total", labels: [("pool", name)]).set(Double(stats.totalWaits))
+            metrics.makeGauge(name: "happening_pool_checkout_timeouts_total", labels: [("pool", name)]).set(Double(stats.checkoutTimeouts))
+        }
         var buffer = [UInt8]()
         metrics.emit(into: &buffer)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
@@ -89,7 +96,11 @@ func buildApplication(_ configuration: ServerConfiguration, metrics: PrometheusC
     if configuration.jwtSecretGenerated {
         logger.warning("DEV_MODE: generated a throw-away JWT secret; tokens will not survive a restart")
     }
-    let deps = try await AppDependencies(configuration, metrics: metrics, logger: logger)
+    return buildApplication(configuration, deps: try await AppDependencies(configuration, metrics: metrics, logger: logger), logger: logger)
+}
+
+/// Wires already-built dependencies into the application.
+func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencies, logger: Logger) -> some ApplicationProtocol {
     var app = Application(
         router: buildRouter(deps),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "happening"),

@@ -92,6 +92,24 @@ struct PublicReadTests {
         }
     }
 
+    @Test("50 concurrent misses on one key run one database query (stampede guard)")
+    func stampede() async throws {
+        try await withServerAndDependencies { client, deps in
+            let before = deps.cache.loads
+            try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<50 {
+                    group.addTask { try await client.send(.get, "/api/events/public/upcoming?limit=7").headers[.init("X-Cache")!] }
+                }
+                var outcomes: [String?] = []
+                for try await outcome in group { outcomes.append(outcome) }
+                #expect(outcomes.allSatisfy { $0 == "MISS" || $0 == "HIT" })
+                // Several requests missed at the same time (so without the guard each would have queried).
+                #expect(outcomes.filter { $0 == "MISS" }.count > 1, "the requests did not overlap: \(outcomes)")
+            }
+            #expect(deps.cache.loads - before == 1, "concurrent misses should share one query")
+        }
+    }
+
     @Test("with Redis unreachable, public reads are still served from PostgreSQL")
     func redisDown() async throws {
         try await withServer(["REDIS_URL": "redis://127.0.0.1:1"]) { client in

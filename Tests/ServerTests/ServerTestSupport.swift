@@ -2,6 +2,7 @@ import Foundation
 import HappeningCore
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Prometheus
 import Testing
 import TestSupport
@@ -31,6 +32,14 @@ func withServer(_ overrides: [String: String] = [:], _ body: @Sendable (any Test
     let configuration = try ServerConfiguration(testSettings(overrides))
     let app = try await buildApplication(configuration, metrics: PrometheusCollectorRegistry())
     try await app.test(.router, body)
+}
+
+/// Like ``withServer(_:_:)``, also handing the test the server's dependencies.
+func withServerAndDependencies(_ overrides: [String: String] = [:], _ body: @Sendable (any TestClientProtocol, AppDependencies) async throws -> Void) async throws {
+    let configuration = try ServerConfiguration(testSettings(overrides))
+    let logger = Logger(label: "test")
+    let deps = try await AppDependencies(configuration, metrics: PrometheusCollectorRegistry(), logger: logger)
+    try await buildApplication(configuration, deps: deps, logger: logger).test(.router) { client in try await body(client, deps) }
 }
 
 /// A unique email for one test.

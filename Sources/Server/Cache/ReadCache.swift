@@ -25,6 +25,9 @@ final class ReadCache: Sendable {
     private let hits = Counter(label: "happening_cache_hits_total")
     private let misses = Counter(label: "happening_cache_misses_total")
     private let errors = Counter(label: "happening_cache_errors_total")
+    /// How many times a miss actually ran its database query (concurrent misses share one).
+    private let loadCount = Mutex(0)
+    var loads: Int { loadCount.withLock { $0 } }
 
     /// Prepended to every key (`CACHE_PREFIX`, empty by default: keys are `event:<id>` and `events:…`).
     private let prefix: String
@@ -120,7 +123,10 @@ final class ReadCache: Sendable {
     private func shared(_ key: String, _ compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> [UInt8] {
         let task = inFlight.withLock { running -> Task<[UInt8], any Error> in
             if let task = running[key] { return task }
-            let task = Task { try await compute() }
+            let task = Task {
+                self.loadCount.withLock { $0 += 1 }
+                return try await compute()
+            }
             running[key] = task
             return task
         }

@@ -4,6 +4,7 @@ import HappeningAMQP
 import HappeningCore
 import HappeningRedis
 import Logging
+import Metrics
 
 /// The flash-sale write path: validate cheaply, publish a persistent job with publisher confirms, and
 /// only then answer 202. No database write happens here; the worker decides.
@@ -34,7 +35,9 @@ struct BookingIntake: Sendable {
         let job = BookingJob(booking_id: id, event_id: event, user_id: user, ticket_count: tickets, idempotency_key: key, requested_at: Date())
         do {
             try await jobs.publish(AMQPMessage(id: id.uuidString.lowercased(), body: try job.encoded()))
+            Counter(label: "happening_queue_publishes_total", dimensions: [("result", "confirmed")]).increment()
         } catch {
+            Counter(label: "happening_queue_publishes_total", dimensions: [("result", "failed")]).increment()
             if let idempotencyKey { _ = try? await redis.delete([idempotencyKey]) }  // let a retry publish
             throw error
         }
