@@ -110,11 +110,18 @@ final class ReadCache: Sendable {
             return (try await compute(), .miss)
         }
         misses.increment()
-        let body = try await shared(storeKey, compute)
-        do {
-            try await redis.set(storeKey, value: RedisArgument(bytes: body), expiresIn: .seconds(ttl))
-        } catch {
-            noteFailure(error, logger: logger)
+        // One load per key at a time; the loader stores the entry before it lets go of the key, and a new
+        // loader first looks again (a caller whose lookup raced that store then finds it).
+        let body = try await shared(storeKey) {
+            if let stored = try? await self.redis.get(storeKey) { return stored }
+            self.loadCount.withLock { $0 += 1 }
+            let body = try await compute()
+            do {
+                try await self.redis.set(storeKey, value: RedisArgument(bytes: body), expiresIn: .seconds(self.ttl))
+            } catch {
+                self.noteFailure(error, logger: logger)
+            }
+            return body
         }
         return (body, .miss)
     }
@@ -123,10 +130,7 @@ final class ReadCache: Sendable {
     private func shared(_ key: String, _ compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> [UInt8] {
         let task = inFlight.withLock { running -> Task<[UInt8], any Error> in
             if let task = running[key] { return task }
-            let task = Task {
-                self.loadCount.withLock { $0 += 1 }
-                return try await compute()
-            }
+            let task = Task { try await compute() }
             running[key] = task
             return task
         }

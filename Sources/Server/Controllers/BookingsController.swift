@@ -88,9 +88,9 @@ struct BookingsController: Sendable {
         let user = try context.requireUser()
         let page = try PageRequest(request.uri.queryParameters.dictionary)
         let rows = try await bookings.mine(user.id, page: page)
-        struct Mine: Encodable { let bookings: [BookingRepository.MyBooking]; let pagination: EventPage.Pagination }
-        return try context.json(Mine(bookings: Array(rows.prefix(page.limit)),
-                                     pagination: .init(page: page.page, limit: page.limit, has_more: rows.count > page.limit)))
+        struct Mine: Encodable { let bookings: [BookingRepository.MyBooking]; let pagination: Pagination }
+        let (items, pagination) = page.slice(rows)
+        return try context.json(Mine(bookings: items, pagination: pagination))
     }
 
     @Sendable func cancelPending(request: Request, context: AppRequestContext) async throws -> Response {
@@ -113,9 +113,9 @@ struct BookingsController: Sendable {
         }
         let page = try PageRequest(request.uri.queryParameters.dictionary)
         let rows = try await bookings.forEvent(id, page: page)
-        struct List: Encodable { let bookings: [BookingRepository.EventBooking]; let pagination: EventPage.Pagination }
-        return try context.json(List(bookings: Array(rows.prefix(page.limit)),
-                                     pagination: .init(page: page.page, limit: page.limit, has_more: rows.count > page.limit)))
+        struct List: Encodable { let bookings: [BookingRepository.EventBooking]; let pagination: Pagination }
+        let (items, pagination) = page.slice(rows)
+        return try context.json(List(bookings: items, pagination: pagination))
     }
 }
 

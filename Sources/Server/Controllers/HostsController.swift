@@ -103,9 +103,9 @@ struct HostsController: Sendable {
         _ = try context.requireAdmin()
         let page = try PageRequest(request.uri.queryParameters.dictionary)
         let rows = try await hosts.applications(status: status, page: page)
-        struct Body: Encodable { let applications: [HostRepository.Application]; let pagination: EventPage.Pagination }
-        return try context.json(Body(applications: Array(rows.prefix(page.limit)),
-                                     pagination: .init(page: page.page, limit: page.limit, has_more: rows.count > page.limit)))
+        struct Body: Encodable { let applications: [HostRepository.Application]; let pagination: Pagination }
+        let (items, pagination) = page.slice(rows)
+        return try context.json(Body(applications: items, pagination: pagination))
     }
 
     @Sendable func review(request: Request, context: AppRequestContext) async throws -> Response {

@@ -101,6 +101,18 @@ struct PageRequest: Sendable, Equatable {
         self.page = page
         self.limit = limit
     }
+
+    /// Splits rows read with one look-ahead row (`limit + 1`) into this page's rows and its pagination.
+    func slice<Row>(_ rows: [Row]) -> ([Row], Pagination) {
+        (Array(rows.prefix(limit)), Pagination(page: page, limit: limit, has_more: rows.count > limit))
+    }
+}
+
+/// The pagination block every list answer carries.
+struct Pagination: Codable, Sendable {
+    var page: Int
+    var limit: Int
+    var has_more: Bool
 }
 
 /// A page of events as the list endpoints return it.
@@ -109,16 +121,9 @@ struct EventPage: ResponseEncodable, Codable, Sendable {
     var events: [EventRecord]
     var pagination: Pagination
 
-    struct Pagination: Codable, Sendable {
-        var page: Int
-        var limit: Int
-        var has_more: Bool
-    }
-
     /// Builds a page from up to `limit + 1` rows.
     init(message: String, rows: [EventRecord], page: PageRequest) {
         self.message = message
-        self.events = Array(rows.prefix(page.limit))
-        self.pagination = Pagination(page: page.page, limit: page.limit, has_more: rows.count > page.limit)
+        (self.events, self.pagination) = page.slice(rows)
     }
 }
