@@ -181,8 +181,13 @@ EOF
     local ok=0
     for _ in $(seq 1 120); do if rmq_ping; then ok=1; break; fi; sleep 0.5; done
     [ "$ok" = 1 ] || { tail -30 "$RMQ_DIR"/log/*.log >&2 2>/dev/null || true; die "rabbitmq did not start (see $RMQ_DIR/log)"; }
-    (rmq_env; cd "$RMQ_DIR" && "$RMQ_BIN/rabbitmqctl" -q -n "$RABBITMQ_NODENAME" await_startup --timeout 60 >/dev/null) \
-        || die "rabbitmq did not finish booting"
+    # await_startup can answer rabbit_is_not_running while the node is still coming up: ask again.
+    ok=0
+    for _ in $(seq 1 30); do
+        if (rmq_env; cd "$RMQ_DIR" && "$RMQ_BIN/rabbitmqctl" -q -n "$RABBITMQ_NODENAME" await_startup --timeout 60 >/dev/null 2>&1); then ok=1; break; fi
+        sleep 1
+    done
+    [ "$ok" = 1 ] || { tail -30 "$RMQ_DIR"/log/*.log >&2 2>/dev/null || true; die "rabbitmq did not finish booting"; }
 }
 
 rmq_down() {
