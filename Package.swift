@@ -83,6 +83,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Booking decisions (strategies, sweeper, worker loop), shared by the worker and its tests
+        .target(
+            name: "BookingEngine",
+            dependencies: [
+                "HappeningCore", "HappeningPostgres", "HappeningRedis", "HappeningAMQP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Executables (thin: read config, wire, run)
         .executableTarget(
             name: "Server",
@@ -100,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
-                "HappeningCore", "HappeningPostgres", "HappeningRedis", "HappeningAMQP",
+                "HappeningCore", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "BookingEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -143,6 +154,11 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: ["BookingEngine", "HappeningAMQP", "HappeningPostgres", "HappeningCore", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SchemaTests", dependencies: ["HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),

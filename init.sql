@@ -112,7 +112,8 @@ CREATE TABLE IF NOT EXISTS bookings (
     -- The id is chosen by the API before the job is queued, so a redelivered job is recognised by it.
     id               UUID PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id          UUID NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    event_id         UUID NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    -- NULL only for a failed booking whose event does not exist (reason `invalid`).
+    event_id         UUID REFERENCES events (id) ON DELETE CASCADE,
     booking_date     TIMESTAMPTZ NOT NULL DEFAULT now(),
     ticket_count     INTEGER NOT NULL CHECK (ticket_count > 0),
     total_amount     NUMERIC(12, 2) NOT NULL CHECK (total_amount >= 0),
@@ -122,8 +123,14 @@ CREATE TABLE IF NOT EXISTS bookings (
     idempotency_key  TEXT CHECK (length(idempotency_key) BETWEEN 1 AND 200),
     updated_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CHECK ((status = 'failed') = (failure_reason IS NOT NULL)),
-    CHECK (status <> 'pending' OR hold_expires_at IS NOT NULL)
+    CHECK (status <> 'pending' OR hold_expires_at IS NOT NULL),
+    CONSTRAINT bookings_event_required CHECK (event_id IS NOT NULL OR status = 'failed')
 );
+-- Databases created before event_id became optional for failed bookings.
+ALTER TABLE bookings ALTER COLUMN event_id DROP NOT NULL;
+DO $$ BEGIN
+    ALTER TABLE bookings ADD CONSTRAINT bookings_event_required CHECK (event_id IS NOT NULL OR status = 'failed');
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
 CREATE INDEX IF NOT EXISTS bookings_user_id_idx ON bookings (user_id);
 CREATE INDEX IF NOT EXISTS bookings_event_id_idx ON bookings (event_id);
 CREATE UNIQUE INDEX IF NOT EXISTS bookings_user_idempotency_key ON bookings (user_id, idempotency_key)

@@ -136,3 +136,20 @@ public struct PostgresJSON: PostgresEncodable, PostgresDecodable, Hashable {
     public var postgresText: String { text }
     public init?(postgresText: String) { self.text = postgresText }
 }
+
+/// A one-dimensional array parameter (`$1::uuid[]`, `$2::text[]` …), sent in PostgreSQL's array text
+/// format with every element quoted, so commas, quotes and braces in values are safe; nil is NULL.
+public struct PostgresArray: PostgresEncodable {
+    /// The elements.
+    public var elements: [(any PostgresEncodable)?]
+
+    public init(_ elements: [(any PostgresEncodable)?]) { self.elements = elements }
+
+    public var postgresText: String {
+        "{" + elements.map { element -> String in
+            guard let element else { return "NULL" }
+            let escaped = element.postgresText.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            return "\"" + escaped + "\""
+        }.joined(separator: ",") + "}"
+    }
+}

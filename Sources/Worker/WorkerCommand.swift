@@ -1,21 +1,81 @@
 import ArgumentParser
+import BookingEngine
 import Foundation
 import HappeningAMQP
 import HappeningCore
 import HappeningPostgres
+import HappeningRedis
+import Logging
+import ServiceLifecycle
 
-/// `happening-worker`: the booking worker. This build has its dependency check; the consumer that books
-/// jobs arrives with the worker issue (order 3 of 8), so running without a subcommand says so and fails.
+/// `happening-worker`: consumes `booking_jobs` and decides each booking in PostgreSQL without overselling.
 @main
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "happening-worker",
         abstract: "Consumes booking_jobs and books tickets without overselling.",
-        subcommands: [Check.self])
+        subcommands: [Run.self, Check.self],
+        defaultSubcommand: Run.self)
 
-    mutating func run() async throws {
-        FileHandle.standardError.write(Data("happening-worker: the booking consumer is not built yet (see the worker issue); `happening-worker check` verifies its dependencies\n".utf8))
-        throw ExitCode(2)
+    /// Runs the worker until SIGTERM/SIGINT (then: stop consuming, finish and ack in-flight jobs, exit).
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Consume and decide booking jobs (the default).")
+
+        @Option(help: "for-update (default), conditional-update, batch, or unsafe (needs --i-know-this-oversells).")
+        var strategy: String = BookingStrategy.forUpdate.rawValue
+        @Option(help: "Unacked deliveries the broker may send (basic.qos).")
+        var prefetch = 1
+        @Option(help: "Decisions running at once.")
+        var concurrency = 1
+        @Option(help: "Most jobs one batch decision takes (batch strategy).")
+        var batch = 50
+        @Option(help: "Minutes a hold on a paid event lasts (env HOLD_MINUTES).")
+        var holdMinutes: Int?
+        @Option(help: "Attempts on transient database errors before a job is dead-lettered.")
+        var maxAttempts = 5
+        @Option(help: "Seconds between hold sweeps (0 disables the sweeper).")
+        var sweepInterval = 5
+        @Flag(name: .customLong("i-know-this-oversells"), help: "Allow --strategy unsafe (it exists to prove the ledger check works).")
+        var allowUnsafe = false
+
+        mutating func validate() throws {
+            guard let chosen = BookingStrategy(rawValue: strategy) else {
+                throw ValidationError("--strategy must be one of \(BookingStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if chosen == .unsafe, !allowUnsafe { throw ValidationError("--strategy unsafe oversells by design; pass --i-know-this-oversells to run it") }
+            guard prefetch >= 1, concurrency >= 1, batch >= 1, maxAttempts >= 1, sweepInterval >= 0 else {
+                throw ValidationError("--prefetch, --concurrency, --batch and --max-attempts must be at least 1")
+            }
+        }
+
+        mutating func run() async throws {
+            let settings = Settings(ProcessInfo.processInfo.environment)
+            let endpoints = try ServiceEndpoints(settings)
+            let hold = try holdMinutes ?? settings.integer("HOLD_MINUTES", default: 15, range: 1...1440)
+            var logger = Logger(label: "happening.worker")
+            logger.logLevel = Logger.Level(rawValue: settings.string("LOG_LEVEL", default: "info")) ?? .info
+
+            let postgres = PostgresClient(configuration: .init(url: endpoints.databaseURL, poolSize: concurrency + 2), logger: logger)
+            let redis = RedisClient(configuration: try RedisConfiguration(url: endpoints.redisURL, commandTimeout: .milliseconds(500)), logger: logger)
+            let queue = AMQPQueue(name: settings.string("BOOKING_QUEUE", default: BookingQueueNames.jobs))
+            let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: endpoints.amqpURL), queue: queue, prefetch: prefetch, logger: logger)
+            let notifier = AvailabilityNotifier(redis: redis, keys: CacheKeys(prefix: settings.string("CACHE_PREFIX", default: "")))
+            let worker = BookingWorker(
+                consumer: consumer,
+                decider: BookingDecider(postgres: postgres, strategy: BookingStrategy(rawValue: strategy)!, holdMinutes: hold),
+                notifier: notifier, concurrency: concurrency, batchSize: batch, maxAttempts: maxAttempts, logger: logger)
+            var services: [any Service] = [postgres, redis]
+            if sweepInterval > 0 {
+                services.append(HoldSweeper(postgres: postgres, notifier: notifier, interval: .seconds(sweepInterval), logger: logger))
+            }
+            // The worker before the consumer: on shutdown the consumer stops first and the worker settles what is in flight.
+            services += [worker, consumer] as [any Service]
+            logger.info("worker starting", metadata: [
+                "queue": "\(queue.name)", "strategy": "\(strategy)", "prefetch": "\(prefetch)", "concurrency": "\(concurrency)"])
+            let group = ServiceGroup(configuration: .init(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
     }
 
     /// Verifies that PostgreSQL answers and declares the durable booking queue and its dead-letter queue.

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningCore
 import HappeningRedis
 import Hummingbird
 import Logging
@@ -29,9 +30,8 @@ final class ReadCache: Sendable {
     private let loadCount = Mutex(0)
     var loads: Int { loadCount.withLock { $0 } }
 
-    /// Prepended to every key (`CACHE_PREFIX`, empty by default: keys are `event:<id>` and `events:…`).
-    private let prefix: String
-    private var generationKey: String { prefix + "events:generation" }
+    /// Key names shared with the worker (`CACHE_PREFIX` first).
+    private let keys: CacheKeys
     private static let readScript = """
         local g = redis.call('GET', KEYS[1]) or '0'
         return {g, redis.call('GET', ARGV[1] .. g .. ':' .. ARGV[2])}
@@ -39,7 +39,7 @@ final class ReadCache: Sendable {
 
     init(redis: RedisClient, enabled: Bool, ttl: Int, prefix: String = "") {
         self.redis = redis
-        self.prefix = prefix
+        self.keys = CacheKeys(prefix: prefix)
         self.enabled = enabled
         self.ttl = ttl
     }
@@ -47,9 +47,9 @@ final class ReadCache: Sendable {
     /// A JSON response for a list key (generation-scoped), from the cache or from `compute`.
     func list(_ key: String, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> Response {
         try await serve(logger: logger, compute: compute) {
-            let reply = try await self.redis.evalScript(Self.readScript, keys: [self.generationKey], arguments: [RedisArgument(self.prefix + "events:g"), RedisArgument(key)])
+            let reply = try await self.redis.evalScript(Self.readScript, keys: [self.keys.generation], arguments: [RedisArgument(self.keys.listPrefix), RedisArgument(key)])
             guard case .array(let parts) = reply, parts.count == 2 else { throw RedisError(kind: .unexpectedReply) }
-            return (parts[1].bytes, "\(self.prefix)events:g\(parts[0].string ?? "0"):\(key)")
+            return (parts[1].bytes, "\(self.keys.listPrefix)\(parts[0].string ?? "0"):\(key)")
         }
     }
 
@@ -61,7 +61,7 @@ final class ReadCache: Sendable {
 
     /// The cached JSON of a single event (`event:<id>`), or `compute`'s, stored for next time.
     func eventBytes(_ id: UUID, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> ([UInt8], Outcome) {
-        let key = "\(prefix)event:\(id.uuidString.lowercased())"
+        let key = keys.event(id)
         return try await serveBytes(logger: logger, compute: compute) { (try await self.redis.get(key), key) }
     }
 
@@ -69,7 +69,7 @@ final class ReadCache: Sendable {
     func invalidate(event id: UUID, logger: Logger) async {
         guard enabled else { return }
         do {
-            _ = try await redis.pipeline([["DEL", RedisArgument("\(prefix)event:\(id.uuidString.lowercased())")], ["INCR", RedisArgument(generationKey)]])
+            _ = try await redis.pipeline([["DEL", RedisArgument(keys.event(id))], ["INCR", RedisArgument(keys.generation)]])
         } catch {
             errors.increment()
             logger.warning("cache invalidation failed; entries expire by TTL", metadata: ["error": "\(error)"])

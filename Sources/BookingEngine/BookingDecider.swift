@@ -1,0 +1,154 @@
+import Foundation
+import HappeningCore
+import HappeningPostgres
+
+/// Decides booking jobs in PostgreSQL, one transaction per decision (per group for `batch`).
+///
+/// Every strategy is idempotent on the booking id (the bookings primary key): a job already decided is
+/// reported as ``BookingOutcome/alreadyDecided`` and changes nothing, also when two deliveries of the same
+/// job race (the second insert hits the primary key and its transaction rolls back).
+public struct BookingDecider: Sendable {
+    let postgres: PostgresClient
+    let strategy: BookingStrategy
+    /// How long a hold on a paid event lasts.
+    let holdMinutes: Int
+
+    public init(postgres: PostgresClient, strategy: BookingStrategy, holdMinutes: Int = 15) {
+        self.postgres = postgres
+        self.strategy = strategy
+        self.holdMinutes = holdMinutes
+    }
+
+    /// Decides one job. Throws only for database trouble (the caller retries transient errors).
+    public func decide(_ job: BookingJob) async throws -> BookingOutcome {
+        if strategy == .batch { return try await decideAll([job])[0] }
+        do {
+            return try await postgres.withTransaction { tx in
+                if try await Self.alreadyDecided(tx, job.booking_id) { return .alreadyDecided }
+                guard (1...BookingJob.maximumTickets).contains(job.ticket_count) else {
+                    try await recordFailure(tx, job, .invalid)
+                    return .failed(.invalid)
+                }
+                switch strategy {
+                case .forUpdate: return try await decideLocked(tx, job)
+                case .conditionalUpdate: return try await decideConditionally(tx, job)
+                case .unsafe: return try await decideUnsafely(tx, job)
+                case .batch: fatalError("handled above")
+                }
+            }
+        } catch let error as PostgresError where error.isUniqueViolation && error.constraint == "bookings_pkey" {
+            return .alreadyDecided  // a concurrent delivery of the same job won
+        }
+    }
+
+    // MARK: Strategies
+
+    /// The seed's strategy: lock the row, check, decrement, insert.
+    private func decideLocked(_ tx: PostgresConnection, _ job: BookingJob) async throws -> BookingOutcome {
+        let rows = try await tx.query(
+            "SELECT price::text, available_tickets, approval_status::text, is_cancelled, date_time > now() FROM events WHERE id = $1 FOR UPDATE",
+            [job.event_id])
+        guard let row = rows.first else {
+            try await recordFailure(tx, job, .invalid)
+            return .failed(.invalid)
+        }
+        let price: PostgresNumeric = try row.decode(0)
+        if let reason = Self.refusal(available: try row.decode(1), approval: try row.decode(2), cancelled: try row.decode(3),
+                                     future: try row.decode(4), wanted: job.ticket_count) {
+            try await recordFailure(tx, job, reason)
+            return .failed(reason)
+        }
+        try await tx.query("UPDATE events SET available_tickets = available_tickets - $2, updated_at = now() WHERE id = $1", [job.event_id, job.ticket_count])
+        return try await insertBooking(tx, job, price: price)
+    }
+
+    /// One conditional UPDATE that only succeeds when the event is bookable and has the tickets.
+    private func decideConditionally(_ tx: PostgresConnection, _ job: BookingJob) async throws -> BookingOutcome {
+        let taken = try await tx.query(
+            """
+            UPDATE events SET available_tickets = available_tickets - $2, updated_at = now()
+            WHERE id = $1 AND available_tickets >= $2 AND approval_status = 'approved' AND NOT is_cancelled AND date_time > now()
+            RETURNING price::text
+            """, [job.event_id, job.ticket_count])
+        if let row = taken.first { return try await insertBooking(tx, job, price: try row.decode(0)) }
+        let rows = try await tx.query(
+            "SELECT available_tickets, approval_status::text, is_cancelled, date_time > now() FROM events WHERE id = $1", [job.event_id])
+        let reason: BookingOutcome.FailureReason
+        if let row = rows.first {
+            reason = Self.refusal(available: try row.decode(0), approval: try row.decode(1), cancelled: try row.decode(2),
+                                  future: try row.decode(3), wanted: job.ticket_count) ?? .soldOut
+        } else {
+            reason = .invalid
+        }
+        try await recordFailure(tx, job, reason)
+        return .failed(reason)
+    }
+
+    /// Read, then write the absolute new value: concurrent jobs overwrite each other's decrement.
+    private func decideUnsafely(_ tx: PostgresConnection, _ job: BookingJob) async throws -> BookingOutcome {
+        let rows = try await tx.query(
+            "SELECT price::text, available_tickets, approval_status::text, is_cancelled, date_time > now() FROM events WHERE id = $1",
+            [job.event_id])
+        guard let row = rows.first else {
+            try await recordFailure(tx, job, .invalid)
+            return .failed(.invalid)
+        }
+        let available: Int = try row.decode(1)
+        if let reason = Self.refusal(available: available, approval: try row.decode(2), cancelled: try row.decode(3),
+                                     future: try row.decode(4), wanted: job.ticket_count) {
+            try await recordFailure(tx, job, reason)
+            return .failed(reason)
+        }
+        try await Task.sleep(for: .milliseconds(2))  // widen the race window the way real work would
+        try await tx.query("UPDATE events SET available_tickets = $2 WHERE id = $1", [job.event_id, available - job.ticket_count])
+        return try await insertBooking(tx, job, price: try row.decode(0))
+    }
+
+    // MARK: Shared steps
+
+    static func alreadyDecided(_ tx: PostgresConnection, _ id: UUID) async throws -> Bool {
+        !(try await tx.query("SELECT 1 FROM bookings WHERE id = $1", [id]).isEmpty)
+    }
+
+    /// Why an event refuses `wanted` tickets, or nil when it can take them.
+    static func refusal(available: Int, approval: String, cancelled: Bool, future: Bool, wanted: Int) -> BookingOutcome.FailureReason? {
+        if approval != "approved" || cancelled { return .eventUnavailable }
+        if !future { return .eventPast }
+        if available < wanted { return .soldOut }
+        return nil
+    }
+
+    /// Inserts the hold (paid) or confirmed booking (free); the amount is computed in SQL, exactly.
+    func insertBooking(_ tx: PostgresConnection, _ job: BookingJob, price: PostgresNumeric) async throws -> BookingOutcome {
+        let free = (try? price.minorUnits(scale: 2)) == 0
+        try await tx.query(
+            """
+            INSERT INTO bookings (id, user_id, event_id, ticket_count, total_amount, status, hold_expires_at, idempotency_key, booking_date)
+            VALUES ($1, $2, $3, $4::int, $5::numeric * $4::int, $6::text::booking_status,
+                    CASE WHEN $6::text = 'pending' THEN now() + make_interval(mins => $7::int) END, $8, $9)
+            """,
+            [job.booking_id, job.user_id, job.event_id, job.ticket_count, price, free ? "confirmed" : "pending", holdMinutes,
+             job.idempotency_key, job.requested_at])
+        return free ? .confirmed : .held
+    }
+
+    /// Records a `failed` booking so the client learns the outcome.
+    func recordFailure(_ tx: PostgresConnection, _ job: BookingJob, _ reason: BookingOutcome.FailureReason) async throws {
+        try await tx.query(
+            """
+            INSERT INTO bookings (id, user_id, event_id, ticket_count, total_amount, status, failure_reason, idempotency_key, booking_date)
+            VALUES ($1, $2, (SELECT id FROM events WHERE id = $3), GREATEST($4, 1), 0, 'failed', $5::booking_failure_reason, $6, $7)
+            """,
+            [job.booking_id, job.user_id, job.event_id, job.ticket_count, reason.rawValue, job.idempotency_key, job.requested_at])
+    }
+
+    /// Records `failed/error` for a job that could not be decided (its own transaction; a no-op if decided).
+    public func recordError(_ job: BookingJob) async throws {
+        try await postgres.query(
+            """
+            INSERT INTO bookings (id, user_id, event_id, ticket_count, total_amount, status, failure_reason, idempotency_key, booking_date)
+            VALUES ($1, $2, (SELECT id FROM events WHERE id = $3), GREATEST($4, 1), 0, 'failed', 'error', $5, $6)
+            ON CONFLICT (id) DO NOTHING
+            """, [job.booking_id, job.user_id, job.event_id, job.ticket_count, job.idempotency_key, job.requested_at])
+    }
+}

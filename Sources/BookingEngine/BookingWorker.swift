@@ -1,0 +1,134 @@
+import Foundation
+import HappeningAMQP
+import HappeningCore
+import HappeningPostgres
+import Logging
+import ServiceLifecycle
+
+/// Drains booking jobs from an ``AMQPConsumer``: decodes each job, decides it (``BookingDecider``), acks
+/// after COMMIT, and never loses one.
+///
+/// - A malformed message is rejected to the dead-letter queue with a log line; the worker keeps going.
+/// - A transient database error (connection lost, serialization failure, deadlock …) is retried with
+///   backoff; after `maxAttempts` the booking is recorded `failed/error` and the message dead-lettered.
+/// - Up to `concurrency` decisions run at once (`batch` takes up to `batchSize` jobs per decision).
+/// - It runs until the consumer's delivery stream ends, which on graceful shutdown happens after the
+///   consumer stopped consuming and every delivery in flight was settled; so list it *before* the
+///   consumer in a service group (shutdown runs in reverse order).
+public struct BookingWorker: Service {
+    let consumer: AMQPConsumer
+    let decider: BookingDecider
+    let notifier: AvailabilityNotifier
+    let concurrency: Int
+    let batchSize: Int
+    let maxAttempts: Int
+    let logger: Logger
+
+    public init(
+        consumer: AMQPConsumer, decider: BookingDecider, notifier: AvailabilityNotifier,
+        concurrency: Int = 1, batchSize: Int = 50, maxAttempts: Int = 5, logger: Logger
+    ) {
+        self.consumer = consumer
+        self.decider = decider
+        self.notifier = notifier
+        self.concurrency = max(1, concurrency)
+        self.batchSize = max(1, batchSize)
+        self.maxAttempts = max(1, maxAttempts)
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let buffer = DeliveryBuffer()
+        let take = decider.strategy == .batch ? batchSize : 1
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await delivery in consumer.deliveries { await buffer.append(delivery) }
+                await buffer.finish()
+            }
+            for _ in 0..<concurrency {
+                group.addTask {
+                    while let deliveries = await buffer.take(max: take) { await handle(deliveries) }
+                }
+            }
+        }
+    }
+
+    /// Decodes, decides (with retries), settles.
+    func handle(_ deliveries: [AMQPDelivery]) async {
+        var jobs: [(AMQPDelivery, BookingJob)] = []
+        for delivery in deliveries {
+            do {
+                jobs.append((delivery, try BookingJob.decode(delivery.body)))
+            } catch {
+                logger.error("malformed booking job dead-lettered", metadata: ["message_id": "\(delivery.messageID)", "bytes": "\(delivery.body.count)"])
+                await settle { try await consumer.reject(delivery) }
+            }
+        }
+        guard !jobs.isEmpty else { return }
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let outcomes = try await decider.decideAll(jobs.map(\.1))
+                let changed = Set(zip(jobs, outcomes).compactMap { pair, outcome -> UUID? in
+                    switch outcome {
+                    case .held, .confirmed: return pair.1.event_id
+                    case .failed, .alreadyDecided: return nil
+                    }
+                })
+                await notifier.eventsChanged(changed, logger: logger)
+                for (delivery, _) in jobs { await settle { try await consumer.ack(delivery) } }
+                return
+            } catch let error as PostgresError where error.isTransient && attempt < maxAttempts {
+                logger.warning("transient database error; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(50 << min(attempt, 6)))
+            } catch where jobs.count > 1 {
+                // One bad job must not sink its batch: decide them one by one.
+                for (delivery, _) in jobs { await handle([delivery]) }
+                return
+            } catch {
+                logger.error("booking job could not be decided; dead-lettered", metadata: ["error": "\(error)", "jobs": "\(jobs.count)"])
+                for (delivery, job) in jobs {
+                    do { try await decider.recordError(job) } catch {
+                        logger.error("could not record the failure", metadata: ["booking_id": "\(job.booking_id)", "error": "\(error)"])
+                    }
+                    await settle { try await consumer.reject(delivery) }
+                }
+                return
+            }
+        }
+    }
+
+    /// A settle that fails (the connection dropped: the broker redelivers, and the job is idempotent) is logged.
+    private func settle(_ body: () async throws -> Void) async {
+        do { try await body() } catch { logger.warning("could not settle a delivery; it will be redelivered", metadata: ["error": "\(error)"]) }
+    }
+}
+
+/// Deliveries waiting for a decision; each taker gets up to `max` at once.
+actor DeliveryBuffer {
+    private var waiting: [AMQPDelivery] = []
+    private var takers: [CheckedContinuation<[AMQPDelivery]?, Never>] = []
+    private var finished = false
+
+    func append(_ delivery: AMQPDelivery) {
+        if !takers.isEmpty { takers.removeFirst().resume(returning: [delivery]) } else { waiting.append(delivery) }
+    }
+
+    func finish() {
+        finished = true
+        for taker in takers { taker.resume(returning: nil) }
+        takers.removeAll()
+    }
+
+    /// Up to `max` deliveries; nil once finished and empty.
+    func take(max: Int) async -> [AMQPDelivery]? {
+        if !waiting.isEmpty {
+            let batch = Array(waiting.prefix(max))
+            waiting.removeFirst(batch.count)
+            return batch
+        }
+        if finished { return nil }
+        return await withCheckedContinuation { takers.append($0) }
+    }
+}

@@ -1,0 +1,109 @@
+import BookingEngine
+import Foundation
+import HappeningAMQP
+import HappeningCore
+import HappeningPostgres
+import Logging
+import Testing
+import TestSupport
+
+@Suite("Booking worker: outcomes, delivery guarantees, holds")
+struct WorkerBehaviourTests {
+    @Test("outcomes: paid → pending with a hold, free → confirmed, past, unavailable, unknown and invalid → failed with a reason")
+    func outcomes() async throws {
+        let fixture = try await WorkerFixture.make()
+        let paid = try await fixture.event(total: 10, price: "499.50")
+        let free = try await fixture.event(total: 10, price: "0")
+        let past = try await fixture.event(total: 10, daysAhead: -1)
+        let pending = try await fixture.event(total: 10, approved: false)
+        let cancelled = try await fixture.event(total: 10, cancelled: true)
+        let cases: [(BookingJob, BookingOutcome)] = [
+            (fixture.job(event: paid, tickets: 2), .held), (fixture.job(event: free), .confirmed),
+            (fixture.job(event: past), .failed(.eventPast)), (fixture.job(event: pending), .failed(.eventUnavailable)),
+            (fixture.job(event: cancelled), .failed(.eventUnavailable)), (fixture.job(event: UUID()), .failed(.invalid)),
+            (fixture.job(event: paid, tickets: 11), .failed(.invalid)),
+        ]
+        for strategy in [BookingStrategy.forUpdate, .conditionalUpdate, .batch] {
+            let decider = BookingDecider(postgres: fixture.postgres, strategy: strategy, holdMinutes: 15)
+            for (job, expected) in cases {
+                var fresh = job
+                fresh.booking_id = UUID()
+                #expect(try await decider.decide(fresh) == expected, "\(strategy): \(expected)")
+            }
+        }
+        let hold = try await fixture.postgres.query(
+            "SELECT total_amount::text, hold_expires_at > now() + interval '14 minutes' FROM bookings WHERE event_id = $1 AND status = 'pending' LIMIT 1", [paid])
+        #expect(try hold[0].decode(0) == "999.00")
+        #expect(try hold[0].decode(1) == true)
+        await fixture.cleanUp()
+    }
+
+    @Test("a redelivered job is recognised by its booking id and not booked twice")
+    func redelivery() async throws {
+        let fixture = try await WorkerFixture.make()
+        let event = try await fixture.event(total: 10)
+        let job = fixture.job(event: event, tickets: 3)
+        try await fixture.publish([job, job, job])  // the same job three times, as after crashes
+        try await fixture.drain(strategy: .forUpdate) {
+            let publisher = AMQPPublisher(configuration: fixture.amqp, queue: fixture.queue)
+            defer { Task { await publisher.shutdown() } }
+            let decided = try await fixture.decided([job.booking_id])
+            let waiting = try await publisher.messageCount(fixture.queue.name)
+            return decided == 1 && waiting == 0
+        }
+        let ledger = try await fixture.ledger(event)
+        #expect(ledger.held == 3 && ledger.available == 7, "\(ledger)")
+        for strategy in [BookingStrategy.forUpdate, .conditionalUpdate, .batch] {
+            #expect(try await BookingDecider(postgres: fixture.postgres, strategy: strategy).decide(job) == .alreadyDecided)
+        }
+        await fixture.cleanUp()
+    }
+
+    @Test("a malformed message goes to the dead-letter queue and the worker keeps consuming")
+    func malformed() async throws {
+        let fixture = try await WorkerFixture.make()
+        let event = try await fixture.event(total: 10)
+        try await fixture.publishRaw(Array("{not json".utf8))
+        try await fixture.publishRaw(Array(#"{"booking_id":"nope"}"#.utf8))
+        let good = fixture.job(event: event)
+        try await fixture.publish([good])
+        try await fixture.drain(strategy: .forUpdate, consumers: 1, prefetch: 1, concurrency: 1) {
+            try await fixture.decided([good.booking_id]) == 1
+        }
+        let publisher = AMQPPublisher(configuration: fixture.amqp, queue: fixture.queue)
+        var dead = 0
+        for _ in 0..<50 where dead < 2 {
+            dead = try await publisher.messageCount(fixture.queue.deadLetterQueue)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(dead == 2)
+        await publisher.shutdown()
+        await fixture.cleanUp()
+    }
+
+    @Test("an expired hold returns its tickets once (concurrent sweepers) and can no longer be confirmed")
+    func holdExpiry() async throws {
+        let fixture = try await WorkerFixture.make()
+        let event = try await fixture.event(total: 10)
+        let decider = BookingDecider(postgres: fixture.postgres, strategy: .forUpdate, holdMinutes: 15)
+        let job = fixture.job(event: event, tickets: 4)
+        #expect(try await decider.decide(job) == .held)
+        #expect(try await fixture.ledger(event).available == 6)
+        try await fixture.postgres.query("UPDATE bookings SET hold_expires_at = now() - interval '1 second' WHERE id = $1", [job.booking_id])
+        var logger = Logger(label: "sweeper-test")
+        logger.logLevel = .critical
+        let sweeper = HoldSweeper(postgres: fixture.postgres, notifier: AvailabilityNotifier(redis: nil), logger: logger)
+        let swept = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 { group.addTask { try await sweeper.sweep() } }
+            return try await group.reduce(0, +)
+        }
+        #expect(swept >= 1)
+        let ledger = try await fixture.ledger(event)
+        #expect(ledger.available == 10 && ledger.held == 0, "\(ledger)")
+        #expect(ledger.statuses["cancelled"] == 1)
+        let confirmed = try await fixture.postgres.query(
+            "UPDATE bookings SET status = 'confirmed', hold_expires_at = NULL WHERE id = $1 AND status = 'pending'", [job.booking_id])
+        #expect(confirmed.affectedRows == 0, "an expired hold must not be confirmable")
+        await fixture.cleanUp()
+    }
+}
