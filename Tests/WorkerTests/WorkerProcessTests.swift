@@ -1,0 +1,95 @@
+import BookingEngine
+import Foundation
+import HappeningAMQP
+import HappeningPostgres
+import Testing
+import TestSupport
+
+/// Runs the real `happening-worker` binary (built by `swift build --build-tests`) as a separate process.
+private struct WorkerProcess {
+    let pidFile: String
+
+    static func start(queue: String, arguments: String = "--prefetch 50 --concurrency 4") throws -> WorkerProcess {
+        let binary = TestEnvironment.repositoryRoot.appendingPathComponent(".build/debug/happening-worker").path
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(TestEnvironment.uniqueSuffix()).pid").path
+        let env = "DATABASE_URL='\(TestEnvironment.databaseURL)' REDIS_URL='\(TestEnvironment.redisURL)' AMQP_URL='\(TestEnvironment.amqpURL)' BOOKING_QUEUE='\(queue)' LOG_LEVEL=error"
+        let started = try TestEnvironment.shell("\(env) nohup '\(binary)' run \(arguments) --sweep-interval 0 >'\(pidFile).log' 2>&1 & echo $! >'\(pidFile)'")
+        guard started.status == 0 else { throw StartFailed() }
+        return WorkerProcess(pidFile: pidFile)
+    }
+
+    struct StartFailed: Error {}
+
+    var pid: String { (try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" }
+
+    func signal(_ name: String) throws { _ = try TestEnvironment.shell("kill -\(name) \(pid)") }
+
+    /// Waits (bounded) for the process to exit; true when it did.
+    func waitForExit(seconds: Int = 40) throws -> Bool {
+        try TestEnvironment.shell("for i in $(seq 1 \(seconds * 10)); do kill -0 \(pid) 2>/dev/null || exit 0; sleep 0.1; done; exit 1").status == 0
+    }
+}
+
+@Suite("Booking worker processes: crash and shutdown", .serialized)
+struct WorkerProcessTests {
+    @Test("kill -9 a worker with 2,000 jobs in flight, restart it: one terminal row per job, tickets conserved")
+    func killNine() async throws {
+        let fixture = try await WorkerFixture.make()
+        let event = try await fixture.event(total: 1_500)
+        let jobs = (0..<2_000).map { _ in fixture.job(event: event) }
+        try await fixture.publish(jobs)
+        let ids = jobs.map(\.booking_id)
+
+        let first = try WorkerProcess.start(queue: fixture.queue.name)
+        var decided = 0
+        for _ in 0..<600 where decided < 200 {
+            decided = try await fixture.decided(ids)
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try first.signal("KILL")
+        #expect(try first.waitForExit())
+        let atKill = try await fixture.decided(ids)
+        #expect(atKill < ids.count, "the worker finished before it could be killed; the test proves nothing")
+
+        let second = try WorkerProcess.start(queue: fixture.queue.name)
+        for _ in 0..<1_200 where decided < ids.count {
+            decided = try await fixture.decided(ids)
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try second.signal("TERM")
+        #expect(try second.waitForExit(), "SIGTERM should stop the worker")
+        #expect(decided == ids.count, "every published job ends in a row")
+        let rows: Int = try await fixture.postgres.query("SELECT count(*)::int FROM bookings WHERE event_id = $1", [event])[0].decode(0)
+        #expect(rows == ids.count, "no duplicates")
+        let ledger = try await fixture.ledger(event)
+        #expect(ledger.held == 1_500 && ledger.available == 0, "\(ledger)")
+        #expect(ledger.statuses["failed/sold_out"] == 500, "\(ledger.statuses)")
+        await fixture.cleanUp()
+    }
+
+    @Test("SIGTERM: the worker stops consuming, finishes and acks what it holds, and exits; nothing is lost")
+    func gracefulShutdown() async throws {
+        let fixture = try await WorkerFixture.make()
+        let event = try await fixture.event(total: 5_000)
+        let jobs = (0..<1_000).map { _ in fixture.job(event: event) }
+        try await fixture.publish(jobs)
+        let ids = jobs.map(\.booking_id)
+        let worker = try WorkerProcess.start(queue: fixture.queue.name, arguments: "--prefetch 100 --concurrency 4")
+        var decided = 0
+        for _ in 0..<600 where decided < 100 {
+            decided = try await fixture.decided(ids)
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try worker.signal("TERM")
+        #expect(try worker.waitForExit())
+        // Everything the broker still has is unacked-and-returned or never delivered: decided + waiting = all.
+        let publisher = AMQPPublisher(configuration: fixture.amqp, queue: fixture.queue)
+        let waiting = try await publisher.messageCount(fixture.queue.name)
+        await publisher.shutdown()
+        let after = try await fixture.decided(ids)
+        #expect(after + waiting == ids.count, "decided \(after) + waiting \(waiting) should be \(ids.count)")
+        let ledger = try await fixture.ledger(event)
+        #expect(ledger.held + ledger.available == 5_000)
+        await fixture.cleanUp()
+    }
+}
