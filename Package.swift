@@ -150,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "TestSupport", "HappeningPostgres", "HappeningAMQP", "HappeningCore",
+                "Server", "TestSupport", "HappeningPostgres", "HappeningAMQP", "HappeningCore", "BookingEngine", "HappeningRedis",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],

@@ -1,0 +1,64 @@
+import BookingEngine
+import Foundation
+import HappeningAMQP
+import HappeningCore
+import HappeningPostgres
+import HappeningRedis
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+import TestSupport
+
+@testable import Server
+
+@Suite("Server and worker together")
+struct EndToEndBookingTests {
+    @Test("POST /api/bookings → worker → the status and the cached event both show the hold")
+    func bookThroughTheWorker() async throws {
+        let admin = uniqueEmail("admin").lowercased()
+        let prefix = "e2e-\(TestEnvironment.uniqueSuffix()):"
+        let queue = AMQPQueue(name: "test.e2e.\(TestEnvironment.uniqueSuffix())")
+        var logger = Logger(label: "e2e")
+        logger.logLevel = .critical
+        let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 4))
+        let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL))
+        let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL), queue: queue, prefetch: 5, logger: logger)
+        let worker = BookingWorker(
+            consumer: consumer, decider: BookingDecider(postgres: postgres, strategy: .forUpdate),
+            notifier: AvailabilityNotifier(redis: redis, keys: CacheKeys(prefix: prefix)), logger: logger)
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await consumer.run() }
+            group.addTask { try await worker.run() }
+            try await withServer(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1", "BOOKING_QUEUE": queue.name, "CACHE_PREFIX": prefix]) { client in
+                let adminToken = try await Fixtures.adminToken(client, email: admin)
+                let created = try await client.send(.post, "/api/events", json: eventJSON(tickets: 10), token: adminToken)
+                let event = try #require(try created.json()["event"] as? [String: Any])["id"] as! String
+                // Warm the event's cache entry: it must be invalidated by the worker's decision.
+                #expect((try await client.send(.get, "/api/events/\(event)").json()["event"] as? [String: Any])?["available_tickets"] as? Int == 10)
+
+                let user = try await client.register(email: uniqueEmail())
+                let accepted = try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)","ticket_count":3}"#, token: user)
+                #expect(accepted.status == .accepted)
+                let id = try #require(try accepted.json()["booking_id"] as? String)
+                var status = "queued"
+                for _ in 0..<200 where status == "queued" {
+                    let response = try await client.send(.get, "/api/bookings/\(id)", token: user)
+                    status = (try response.json()["booking"] as? [String: Any])?["status"] as? String ?? "?"
+                    if status == "queued" { try await Task.sleep(for: .milliseconds(25)) }
+                }
+                #expect(status == "pending")
+                let after = try await client.send(.get, "/api/events/\(event)")
+                #expect(after.headers[.init("X-Cache")!] == "MISS", "the worker should have invalidated event:<id>")
+                #expect((try after.json()["event"] as? [String: Any])?["available_tickets"] as? Int == 7)
+            }
+            group.cancelAll()
+        }
+        let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL), queue: queue)
+        try? await publisher.deleteQueues()
+        await publisher.shutdown()
+        await postgres.shutdown()
+        await redis.shutdown()
+    }
+}
