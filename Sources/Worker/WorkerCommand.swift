@@ -14,7 +14,7 @@ struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "happening-worker",
         abstract: "Consumes booking_jobs and books tickets without overselling.",
-        subcommands: [Run.self, Check.self],
+        subcommands: [Run.self, Check.self, PublishTestJobs.self],
         defaultSubcommand: Run.self)
 
     /// Runs the worker until SIGTERM/SIGINT (then: stop consuming, finish and ack in-flight jobs, exit).
@@ -75,6 +75,44 @@ struct WorkerCommand: AsyncParsableCommand {
             let group = ServiceGroup(configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
+        }
+    }
+
+    /// Publishes synthetic booking jobs (for the drain benchmark): round-robin over the given events.
+    struct PublishTestJobs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "publish-test-jobs", abstract: "Publish N synthetic booking jobs to BOOKING_QUEUE (benchmarks).")
+
+        @Option(help: "How many jobs.") var jobs = 20_000
+        @Option(help: "The user the jobs book for.") var user: String
+        @Option(parsing: .upToNextOption, help: "Event ids, used round-robin.") var events: [String]
+        @Option(help: "Tickets per job.") var tickets = 1
+
+        mutating func run() async throws {
+            let settings = Settings(ProcessInfo.processInfo.environment)
+            guard let user = UUID(uuidString: user) else { throw ValidationError("--user must be a UUID") }
+            let eventIDs = try events.map { text -> UUID in
+                guard let id = UUID(uuidString: text) else { throw ValidationError("--events must be UUIDs") }
+                return id
+            }
+            guard !eventIDs.isEmpty, jobs > 0, jobs <= 1_000_000 else { throw ValidationError("need at least one event and 1…1000000 jobs") }
+            let queue = AMQPQueue(name: settings.string("BOOKING_QUEUE", default: BookingQueueNames.jobs))
+            let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: try settings.required("AMQP_URL")), queue: queue)
+            let total = jobs, count = tickets
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // At most 2,000 publishes waiting for confirms at once.
+                for index in 0..<total {
+                    if index >= 2_000 { try await group.next() }
+                    group.addTask {
+                        let job = BookingJob(booking_id: UUID(), event_id: eventIDs[index % eventIDs.count], user_id: user,
+                                             ticket_count: count, idempotency_key: nil, requested_at: Date())
+                        try await publisher.publish(AMQPMessage(id: job.booking_id.uuidString.lowercased(), body: try job.encoded()))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            await publisher.shutdown()
+            print("published \(total) jobs to \(queue.name)")
         }
     }
 

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# How fast the worker decides queued bookings, per strategy, on one hot event and spread over 50 events,
+# beside pgbench TPS of the same lock + update + insert transaction on one row of the same PostgreSQL.
+# Release build. Bounded: JOBS jobs per run, each run times out after TIMEOUT seconds.
+# Writes results/drain-bench.{md,json}.
+#
+#   scripts/drain-bench.sh                       # 20,000 jobs per run
+#   JOBS=5000 CONCURRENCY=8 scripts/drain-bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS="${JOBS:-20000}"; CONCURRENCY="${CONCURRENCY:-4}"; PREFETCH="${PREFETCH:-400}"; BATCH="${BATCH:-100}"
+TIMEOUT="${TIMEOUT:-300}"; PGBENCH_SECONDS="${PGBENCH_SECONDS:-10}"; PGBENCH_CLIENTS="${PGBENCH_CLIENTS:-8}"
+QUEUE="drain_bench_jobs"
+bash scripts/services.sh up >/dev/null
+. .run/env
+swift build -c release --product happening-worker >/dev/null
+WORKER=.build/release/happening-worker
+PSQL=(psql "$DATABASE_URL" -qAt -v ON_ERROR_STOP=1)
+
+user=$("${PSQL[@]}" -c "INSERT INTO users (email, password_hash, name) VALUES ('drain-bench@happening.test', 'x', 'Drain Bench')
+    ON CONFLICT ((lower(email))) DO UPDATE SET name = EXCLUDED.name RETURNING id")
+new_events() {  # $1 = count, $2 = tickets each → ids, one per line
+    "${PSQL[@]}" -c "INSERT INTO events (created_by, title, date_time, venue, total_tickets, available_tickets, price, category, approval_status)
+        SELECT '$user', 'drain-bench ' || g, now() + interval '30 days', 'Bench Hall', $2, $2, 250.00, 'music', 'approved'
+        FROM generate_series(1, $1) g RETURNING id"
+}
+decided() {  # bookings on these events
+    "${PSQL[@]}" -c "SELECT count(*) FROM bookings WHERE event_id = ANY('{$(echo "$1" | paste -sd,)}'::uuid[])"
+}
+ledger_ok() {  # held + available = total on every event, and nothing held beyond total
+    "${PSQL[@]}" -c "SELECT count(*) = 0 FROM events e WHERE e.id = ANY('{$(echo "$1" | paste -sd,)}'::uuid[]) AND (
+        e.available_tickets + COALESCE((SELECT sum(ticket_count) FROM bookings b WHERE b.event_id = e.id AND b.status IN ('pending','confirmed')), 0)
+        <> e.total_tickets)"
+}
+
+run() {  # $1 strategy, $2 shape (hot|spread) → "strategy|shape|jobs|seconds|per_second|ledger"
+    local events
+    if [ "$2" = hot ]; then events=$(new_events 1 $((JOBS * 2))); else events=$(new_events 50 $((JOBS))); fi
+    BOOKING_QUEUE=$QUEUE $WORKER publish-test-jobs --jobs "$JOBS" --user "$user" --events $events >/dev/null
+    local start end count=0
+    start=$(date +%s.%N)
+    BOOKING_QUEUE=$QUEUE LOG_LEVEL=error $WORKER run --strategy "$1" --prefetch "$PREFETCH" --concurrency "$CONCURRENCY" \
+        --batch "$BATCH" --sweep-interval 0 >/tmp/drain-bench-worker.log 2>&1 &
+    local pid=$!
+    while [ "$count" -lt "$JOBS" ]; do
+        sleep 0.2
+        count=$(decided "$events")
+        if [ "$(echo "$(date +%s.%N) - $start > $TIMEOUT" | bc)" = 1 ]; then echo "timeout after $TIMEOUT s ($count decided)" >&2; break; fi
+    done
+    end=$(date +%s.%N)
+    kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+    local seconds; seconds=$(echo "$end - $start" | bc)
+    echo "$1|$2|$count|$(printf '%.2f' "$seconds")|$(printf '%.0f' "$(echo "$count / $seconds" | bc -l)")|$([ "$(ledger_ok "$events")" = t ] && echo ok || echo OVERSOLD)"
+}
+
+echo "== pgbench: the same lock + update + insert on one row, $PGBENCH_CLIENTS clients, ${PGBENCH_SECONDS}s"
+hot=$(new_events 1 100000000)
+cat >/tmp/drain-bench.pgbench <<SQL
+BEGIN;
+SELECT available_tickets FROM events WHERE id = '$hot' FOR UPDATE;
+UPDATE events SET available_tickets = available_tickets - 1 WHERE id = '$hot';
+INSERT INTO bookings (user_id, event_id, ticket_count, total_amount, status, hold_expires_at)
+VALUES ('$user', '$hot', 1, 250.00, 'pending', now() + interval '15 minutes');
+COMMIT;
+SQL
+pgbench_tps=$(pgbench -n -c "$PGBENCH_CLIENTS" -j 2 -T "$PGBENCH_SECONDS" -f /tmp/drain-bench.pgbench "$DATABASE_URL" 2>/dev/null \
+    | awk '/^tps/ {print int($3); exit}')
+echo "pgbench: $pgbench_tps TPS"
+
+rows=()
+for strategy in for-update conditional-update batch; do
+    for shape in hot spread; do
+        echo "== $strategy, $shape: $JOBS jobs"
+        rows+=("$(run "$strategy" "$shape")")
+        echo "   ${rows[-1]}"
+    done
+done
+
+mkdir -p results
+stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+{
+    echo "# Booking drain rate (happening-worker, release build)"
+    echo
+    echo "Measured $stamp on $(nproc) cores ($(uname -m)); PostgreSQL, RabbitMQ and the worker on the same machine."
+    echo "$JOBS queued jobs per run (1 ticket each, every one bookable), worker \`--prefetch $PREFETCH --concurrency $CONCURRENCY --batch $BATCH\`."
+    echo "hot = one event; spread = 50 events. Command: \`scripts/drain-bench.sh\`."
+    echo
+    echo "pgbench, the same \`SELECT … FOR UPDATE\` + \`UPDATE\` + \`INSERT\` transaction on one row, $PGBENCH_CLIENTS clients: **$pgbench_tps TPS**"
+    echo
+    echo "| strategy | events | jobs decided | seconds | decided/s | × pgbench | ledger |"
+    echo "|---|---|---|---|---|---|---|"
+    for row in "${rows[@]}"; do
+        IFS='|' read -r s shape n secs rate ok <<<"$row"
+        echo "| $s | $shape | $n | $secs | $rate | $(printf '%.2f' "$(echo "$rate / $pgbench_tps" | bc -l)") | $ok |"
+    done
+} >results/drain-bench.md
+python3 - "$stamp" "$JOBS" "$pgbench_tps" "${rows[@]}" >results/drain-bench.json <<'PY'
+import json, sys
+stamp, jobs, tps, rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+runs = []
+for row in rows:
+    s, shape, n, secs, rate, ok = row.split("|")
+    runs.append({"strategy": s, "events": shape, "decided": int(n), "seconds": float(secs), "decided_per_second": int(rate),
+                 "times_pgbench": round(int(rate) / tps, 2), "ledger": ok})
+print(json.dumps({"measured_at": stamp, "jobs_per_run": jobs, "pgbench_tps": tps, "runs": runs}, indent=2))
+PY
+cat results/drain-bench.md
