@@ -7,6 +7,7 @@
 /// | `checkoutTimeout` | 10 s | how long a caller waits for a free connection before `.checkoutTimeout` |
 /// | `connectTimeout` | 5 s | libpq `connect_timeout` |
 /// | `statementTimeout` | none | server-side `statement_timeout` for every statement |
+/// | `lockTimeout` | none | server-side `lock_timeout` (lock waits past it fail with 55P03, a transient error) |
 /// | `applicationName` | `happening` | shown in `pg_stat_activity` |
 ///
 /// Every session runs with `TimeZone=UTC` and `DateStyle=ISO`, which the value decoding relies on.
@@ -21,6 +22,8 @@ public struct PostgresConfiguration: Sendable {
     public var connectTimeout: Duration
     /// Server-side limit for every statement, if set.
     public var statementTimeout: Duration?
+    /// Server-side `lock_timeout` for every statement, if set (a lock wait past it fails with 55P03).
+    public var lockTimeout: Duration?
     /// Shown in `pg_stat_activity`.
     public var applicationName: String
 
@@ -31,6 +34,7 @@ public struct PostgresConfiguration: Sendable {
         checkoutTimeout: Duration = .seconds(10),
         connectTimeout: Duration = .seconds(5),
         statementTimeout: Duration? = nil,
+        lockTimeout: Duration? = nil,
         applicationName: String = "happening"
     ) {
         self.url = url
@@ -38,15 +42,18 @@ public struct PostgresConfiguration: Sendable {
         self.checkoutTimeout = checkoutTimeout
         self.connectTimeout = connectTimeout
         self.statementTimeout = statementTimeout
+        self.lockTimeout = lockTimeout
         self.applicationName = applicationName
     }
 
     /// libpq keyword/value pairs (`dbname` holds the URL, which libpq expands).
     var connectionParameters: (keywords: [String], values: [String]) {
         var options = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601 -c extra_float_digits=1"
-        if let statementTimeout {
-            options += " -c statement_timeout=\(statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000)"
+        func milliseconds(_ duration: Duration) -> Int64 {
+            duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
         }
+        if let statementTimeout { options += " -c statement_timeout=\(milliseconds(statementTimeout))" }
+        if let lockTimeout { options += " -c lock_timeout=\(milliseconds(lockTimeout))" }
         return (
             ["dbname", "connect_timeout", "application_name", "options"],
             [url, String(max(1, connectTimeout.components.seconds)), applicationName, options]

@@ -107,3 +107,50 @@ struct WorkerBehaviourTests {
         await fixture.cleanUp()
     }
 }
+
+@Suite("Booking worker: transient database errors")
+struct TransientErrorTests {
+    @Test("a job that keeps hitting a transient error is retried, then recorded failed/error and dead-lettered")
+    func retriesThenDeadLetters() async throws {
+        let fixture = try await WorkerFixture.make()
+        let event = try await fixture.event(total: 10)
+        let job = fixture.job(event: event)
+        try await fixture.publish([job])
+        // The worker's sessions give up on a lock after 100 ms: 55P03, which the worker treats as transient.
+        let impatient = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 4, lockTimeout: .milliseconds(100)))
+        var logger = Logger(label: "transient-test")
+        logger.logLevel = .critical
+        let consumer = AMQPConsumer(configuration: fixture.amqp, queue: fixture.queue, prefetch: 1, logger: logger)
+        let worker = BookingWorker(
+            consumer: consumer, decider: BookingDecider(postgres: impatient, strategy: .forUpdate),
+            notifier: AvailabilityNotifier(redis: nil), maxAttempts: 3, logger: logger)
+        try await fixture.postgres.withTransaction { blocker in
+            // Conflicts with the worker's FOR UPDATE, not with the foreign-key check of its failure record.
+            try await blocker.query("SELECT 1 FROM events WHERE id = $1 FOR NO KEY UPDATE", [event])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await consumer.run() }
+                group.addTask { try await worker.run() }
+                var decided = 0
+                for _ in 0..<200 where decided == 0 {
+                    decided = try await fixture.postgres.query("SELECT count(*)::int FROM bookings WHERE id = $1", [job.booking_id])[0].decode(0)
+                    try await Task.sleep(for: .milliseconds(25))
+                }
+                group.cancelAll()
+            }
+        }
+        let row = try #require(try await fixture.postgres.query("SELECT status::text, failure_reason::text FROM bookings WHERE id = $1", [job.booking_id]).first)
+        #expect(try row.decode(0) == "failed")
+        #expect(try row.decode(1) == "error")
+        let publisher = AMQPPublisher(configuration: fixture.amqp, queue: fixture.queue)
+        var dead = 0
+        for _ in 0..<50 where dead == 0 {
+            dead = try await publisher.messageCount(fixture.queue.deadLetterQueue)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(dead == 1)
+        #expect(try await fixture.ledger(event).available == 10)
+        await publisher.shutdown()
+        await impatient.shutdown()
+        await fixture.cleanUp()
+    }
+}

@@ -67,6 +67,15 @@ struct WorkerProcessTests {
         await fixture.cleanUp()
     }
 
+    @Test("--strategy unsafe refuses to start without --i-know-this-oversells")
+    func unsafeNeedsConsent() throws {
+        let binary = TestEnvironment.repositoryRoot.appendingPathComponent(".build/debug/happening-worker").path
+        let refused = try TestEnvironment.shell("'\(binary)' run --strategy unsafe")
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("i-know-this-oversells"))
+        #expect(try TestEnvironment.shell("'\(binary)' run --strategy sideways").status != 0)
+    }
+
     @Test("SIGTERM: the worker stops consuming, finishes and acks what it holds, and exits; nothing is lost")
     func gracefulShutdown() async throws {
         let fixture = try await WorkerFixture.make()
