@@ -30,8 +30,8 @@ struct AppDependencies: Sendable {
         // Short Redis timeouts: a slow cache must not slow reads down; they fall back to PostgreSQL.
         redis = RedisClient(
             configuration: try RedisConfiguration(
-                url: configuration.endpoints.redisURL, poolSize: 16, connectTimeout: .milliseconds(300),
-                commandTimeout: .milliseconds(300), checkoutTimeout: .milliseconds(300)),
+                url: configuration.endpoints.redisURL, poolSize: 16, connectTimeout: configuration.redisTimeout,
+                commandTimeout: configuration.redisTimeout, checkoutTimeout: configuration.redisTimeout),
             logger: logger)
         bookingJobs = AMQPPublisher(
             configuration: try AMQPConfiguration(url: configuration.endpoints.amqpURL),

@@ -24,6 +24,8 @@ struct ServerConfiguration: Sendable {
     var cacheEnabled: Bool
     /// `CACHE_TTL_SECONDS` (default 300).
     var cacheTTL: Int
+    /// `REDIS_TIMEOUT_MS` (default 300): connect, command and checkout limit for Redis; past it reads use PostgreSQL.
+    var redisTimeout: Duration
     /// `CACHE_PREFIX` (default empty): prepended to every cache key, for servers sharing one Redis.
     var cachePrefix: String
     /// `ADMIN_EMAIL` + `ADMIN_PASSWORD`: an admin created or updated at start-up (both or neither).
@@ -56,6 +58,7 @@ struct ServerConfiguration: Sendable {
         cacheEnabled = try settings.choice("CACHE", default: "on", choices: ["on", "off"]) == "on"
         cacheTTL = try settings.integer("CACHE_TTL_SECONDS", default: 300, range: 1...86_400)
         cachePrefix = settings.string("CACHE_PREFIX", default: "")
+        redisTimeout = .milliseconds(try settings.integer("REDIS_TIMEOUT_MS", default: 300, range: 10...60_000))
         switch (settings.optional("ADMIN_EMAIL"), settings.optional("ADMIN_PASSWORD")) {
         case (let email?, let password?):
             guard password.utf8.count >= 8 else { throw Settings.Invalid(name: "ADMIN_PASSWORD", problem: "must be at least 8 characters") }

@@ -5,8 +5,9 @@ import TestSupport
 
 @Suite("Redis client")
 struct RedisClientTests {
+    /// A generous checkout timeout: these tests check correctness, and the whole suite runs in parallel on 2 cores.
     private func makeClient(url: String = TestEnvironment.redisURL, poolSize: Int = 4, commandTimeout: Duration = .seconds(2)) throws -> RedisClient {
-        RedisClient(configuration: try RedisConfiguration(url: url, poolSize: poolSize, commandTimeout: commandTimeout))
+        RedisClient(configuration: try RedisConfiguration(url: url, poolSize: poolSize, commandTimeout: commandTimeout, checkoutTimeout: .seconds(60)))
     }
 
     @Test("GET, SET EX NX, DEL, INCR, EXPIRE, EVAL, EVALSHA and PUBLISH work and are binary safe")

@@ -75,7 +75,9 @@ struct AuthorizationMatrixTests {
         try await withServer { client in
             for route in routes {
                 let response = try await client.send(route.method, route.path, json: route.method == .get ? nil : "{}")
-                #expect(response.status != .unauthorized && response.status.code < 500, "\(route.key) gave \(response.status)")
+                // /api/health may say 503 when a dependency is slow under the parallel test load: that is its job.
+                let acceptable = response.status.code < 500 || (route.key == "GET /api/health" && response.status == .serviceUnavailable)
+                #expect(response.status != .unauthorized && acceptable, "\(route.key) gave \(response.status)")
             }
         }
     }

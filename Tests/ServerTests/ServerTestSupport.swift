@@ -20,6 +20,8 @@ func testSettings(_ overrides: [String: String] = [:]) -> Settings {
         "BCRYPT_COST": "4",
         "LOGIN_MAX_FAILURES_PER_IP": "1000000",
         "LOG_LEVEL": "critical",
+        // The suite runs in parallel on 2 cores: do not mistake a busy machine for a Redis outage.
+        "REDIS_TIMEOUT_MS": "3000",
         // Each test server has its own cache namespace, so other tests' writes do not bump its generation.
         "CACHE_PREFIX": "test-\(TestEnvironment.uniqueSuffix()):",
     ]
