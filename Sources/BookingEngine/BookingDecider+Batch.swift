@@ -32,9 +32,7 @@ extension BookingDecider {
         try await postgres.withTransaction { tx in
             let ids = PostgresArray(jobs.map { $0.booking_id })
             let known = Set(try await tx.query("SELECT id FROM bookings WHERE id = ANY($1::uuid[])", [ids]).map { try $0.decode(0, as: UUID.self) })
-            let rows = try await tx.query(
-                "SELECT price::text, available_tickets, approval_status::text, is_cancelled, date_time > now() FROM events WHERE id = $1 FOR UPDATE",
-                [event])
+            let rows = try await tx.query(Self.eventState(locked: true), [event])
             let price: PostgresNumeric? = try rows.first?.decode(0)
             var available: Int = try rows.first?.decode(1) ?? 0
             let start = available

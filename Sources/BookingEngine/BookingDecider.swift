@@ -45,9 +45,7 @@ public struct BookingDecider: Sendable {
 
     /// The seed's strategy: lock the row, check, decrement, insert.
     private func decideLocked(_ tx: PostgresConnection, _ job: BookingJob) async throws -> BookingOutcome {
-        let rows = try await tx.query(
-            "SELECT price::text, available_tickets, approval_status::text, is_cancelled, date_time > now() FROM events WHERE id = $1 FOR UPDATE",
-            [job.event_id])
+        let rows = try await tx.query(Self.eventState(locked: true), [job.event_id])
         guard let row = rows.first else {
             try await recordFailure(tx, job, .invalid)
             return .failed(.invalid)
@@ -86,9 +84,7 @@ public struct BookingDecider: Sendable {
 
     /// Read, then write the absolute new value: concurrent jobs overwrite each other's decrement.
     private func decideUnsafely(_ tx: PostgresConnection, _ job: BookingJob) async throws -> BookingOutcome {
-        let rows = try await tx.query(
-            "SELECT price::text, available_tickets, approval_status::text, is_cancelled, date_time > now() FROM events WHERE id = $1",
-            [job.event_id])
+        let rows = try await tx.query(Self.eventState(locked: false), [job.event_id])
         guard let row = rows.first else {
             try await recordFailure(tx, job, .invalid)
             return .failed(.invalid)
@@ -105,6 +101,12 @@ public struct BookingDecider: Sendable {
     }
 
     // MARK: Shared steps
+
+    /// The event's price, availability and state (columns 0–4), optionally locking the row.
+    static func eventState(locked: Bool) -> String {
+        "SELECT price::text, available_tickets, approval_status::text, is_cancelled, date_time > now() FROM events WHERE id = $1"
+            + (locked ? " FOR UPDATE" : "")
+    }
 
     static func alreadyDecided(_ tx: PostgresConnection, _ id: UUID) async throws -> Bool {
         !(try await tx.query("SELECT 1 FROM bookings WHERE id = $1", [id]).isEmpty)

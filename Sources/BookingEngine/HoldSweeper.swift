@@ -33,7 +33,9 @@ public struct HoldSweeper: Service {
                 RETURNING b.event_id, b.ticket_count),
             returned AS (SELECT event_id, sum(ticket_count)::int AS n, count(*)::int AS holds FROM cancelled GROUP BY event_id),
             updated AS (
-                UPDATE events e SET available_tickets = e.available_tickets + returned.n, updated_at = now()
+                -- LEAST: an event whose ledger is already broken (only the `unsafe` strategy can do that) must not
+                -- make every sweep fail on the CHECK; its tickets stop at the total.
+                UPDATE events e SET available_tickets = LEAST(e.total_tickets, e.available_tickets + returned.n), updated_at = now()
                 FROM returned WHERE e.id = returned.event_id RETURNING e.id)
             SELECT returned.event_id, returned.holds FROM returned
             """, [limit])

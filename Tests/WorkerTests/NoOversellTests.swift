@@ -54,6 +54,8 @@ struct NoOversellTests {
         // The invariant every safe strategy keeps is broken: more tickets held than the event has.
         #expect(ledger.held > ledger.total, "unsafe did not oversell this time: \(ledger)")
         #expect(ledger.held + ledger.available != ledger.total)
+        // Leave no oversold event behind in the shared test database.
+        try await fixture.postgres.query("DELETE FROM events WHERE id = $1", [event])
         await fixture.cleanUp()
     }
 }
