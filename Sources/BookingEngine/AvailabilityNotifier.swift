@@ -3,8 +3,8 @@ import HappeningCore
 import HappeningRedis
 import Logging
 
-/// Tells the read cache that events' availability changed: deletes `event:<id>` and bumps the list
-/// generation, in one round trip. Best effort: a Redis failure is logged and never fails a booking.
+/// Tells the read cache that events' availability changed: bumps each event's version, deletes
+/// `event:<id>` and bumps the list generation, in one round trip. Best effort: a Redis failure is logged and never fails a booking.
 public struct AvailabilityNotifier: Sendable {
     let redis: RedisClient?
     let keys: CacheKeys
@@ -17,7 +17,7 @@ public struct AvailabilityNotifier: Sendable {
     public func eventsChanged(_ events: Set<UUID>, logger: Logger) async {
         guard let redis, !events.isEmpty else { return }
         do {
-            _ = try await redis.pipeline(events.map { ["DEL", RedisArgument(keys.event($0))] } + [["INCR", RedisArgument(keys.generation)]])
+            _ = try await redis.pipeline(keys.invalidation(for: events).map { $0.map { RedisArgument($0) } })
         } catch {
             logger.warning("cache invalidation failed; entries expire by TTL", metadata: ["error": "\(error)"])
         }

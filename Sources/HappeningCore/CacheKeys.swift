@@ -12,8 +12,24 @@ public struct CacheKeys: Sendable {
 
     /// The single-event entry.
     public func event(_ id: UUID) -> String { "\(prefix)event:\(id.uuidString.lowercased())" }
+    /// The single-event entry's version: bumped on every change, so a load that raced the change cannot
+    /// store its stale result (the store is conditional on the version it started from).
+    public func eventVersion(_ id: UUID) -> String { event(id) + ":version" }
     /// The list generation counter.
     public var generation: String { prefix + "events:generation" }
     /// The start of a list entry's key; the generation number and the canonical list key follow.
     public var listPrefix: String { prefix + "events:g" }
+
+    /// The Redis commands (as argv) that forget events after a change: for each, bump its version and
+    /// delete `event:<id>`; then bump the list generation once.
+    public func invalidation(for events: some Sequence<UUID>) -> [[String]] {
+        var commands: [[String]] = []
+        for id in events {
+            commands.append(["INCR", eventVersion(id)])
+            commands.append(["EXPIRE", eventVersion(id), "86400"])
+            commands.append(["DEL", event(id)])
+        }
+        commands.append(["INCR", generation])
+        return commands
+    }
 }

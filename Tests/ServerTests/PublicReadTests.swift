@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Testing
 import TestSupport
 
@@ -107,6 +108,25 @@ struct PublicReadTests {
                 #expect(outcomes.filter { $0 == "MISS" }.count > 1, "the requests did not overlap: \(outcomes)")
             }
             #expect(deps.cache.loads - before == 1, "concurrent misses should share one query")
+        }
+    }
+
+    @Test("a load that races a change never leaves a stale event entry behind")
+    func staleStoreRace() async throws {
+        try await withServerAndDependencies { _, deps in
+            let id = UUID()
+            let logger = Logger(label: "race-test")
+            // The event changes while the miss is loading (after its lookup read the version).
+            let (stale, first) = try await deps.cache.eventBytes(id, logger: logger) {
+                await deps.cache.invalidate(event: id, logger: logger)
+                return Array("stale".utf8)
+            }
+            #expect(first == .miss && stale == Array("stale".utf8))
+            let (fresh, second) = try await deps.cache.eventBytes(id, logger: logger) { Array("fresh".utf8) }
+            #expect(second == .miss, "the racing load must not have been stored")
+            #expect(fresh == Array("fresh".utf8))
+            let (cached, third) = try await deps.cache.eventBytes(id, logger: logger) { Array("unused".utf8) }
+            #expect(third == .hit && cached == Array("fresh".utf8))
         }
     }
 

@@ -9,8 +9,10 @@ import Synchronization
 /// The Redis read cache for public GETs.
 ///
 /// - Single events live at `event:<id>`; lists and searches at `events:g<generation>:<canonical key>`.
-/// - Every event change deletes `event:<id>` and bumps `events:generation`, so list entries of older
-///   generations are simply never read again (and expire by TTL): no `KEYS`, no `SCAN`.
+/// - Every event change bumps `event:<id>:version`, deletes `event:<id>` and bumps `events:generation`, so
+///   list entries of older generations are simply never read again (and expire by TTL): no `KEYS`, no `SCAN`.
+/// - A miss stores its result only if the event's version (or the list generation) is still the one it
+///   read before loading: a load that raced a change can never leave a stale entry behind.
 /// - The generation and the entry are read in one round trip (a small Lua script).
 /// - Concurrent misses on one key in this process share one database query (stampede guard).
 /// - Redis down or slow: the request is served from PostgreSQL and counted; after a failure the cache is
@@ -36,6 +38,24 @@ final class ReadCache: Sendable {
         local g = redis.call('GET', KEYS[1]) or '0'
         return {g, redis.call('GET', ARGV[1] .. g .. ':' .. ARGV[2])}
         """
+    /// Reads an event's version and entry in one round trip.
+    private static let readEventScript = """
+        return {redis.call('GET', KEYS[1]) or '0', redis.call('GET', KEYS[2])}
+        """
+    /// Stores an entry only if the version is still the one the load started from.
+    private static let storeIfVersionScript = """
+        if (redis.call('GET', KEYS[1]) or '0') == ARGV[1] then
+            redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+            return 1
+        end
+        return 0
+        """
+
+    /// Where a miss stores its result: the key, and for events the version the load started from.
+    private struct Store: Sendable {
+        let key: String
+        var version: (key: String, value: String)? = nil
+    }
 
     init(redis: RedisClient, enabled: Bool, ttl: Int, prefix: String = "") {
         self.redis = redis
@@ -49,7 +69,8 @@ final class ReadCache: Sendable {
         try await serve(logger: logger, compute: compute) {
             let reply = try await self.redis.evalScript(Self.readScript, keys: [self.keys.generation], arguments: [RedisArgument(self.keys.listPrefix), RedisArgument(key)])
             guard case .array(let parts) = reply, parts.count == 2 else { throw RedisError(kind: .unexpectedReply) }
-            return (parts[1].bytes, "\(self.keys.listPrefix)\(parts[0].string ?? "0"):\(key)")
+            // The key names the generation read: a store after a bump lands on a key nobody reads.
+            return (parts[1].bytes, Store(key: "\(self.keys.listPrefix)\(parts[0].string ?? "0"):\(key)"))
         }
     }
 
@@ -61,15 +82,19 @@ final class ReadCache: Sendable {
 
     /// The cached JSON of a single event (`event:<id>`), or `compute`'s, stored for next time.
     func eventBytes(_ id: UUID, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> ([UInt8], Outcome) {
-        let key = keys.event(id)
-        return try await serveBytes(logger: logger, compute: compute) { (try await self.redis.get(key), key) }
+        let (key, versionKey) = (keys.event(id), keys.eventVersion(id))
+        return try await serveBytes(logger: logger, compute: compute) {
+            let reply = try await self.redis.evalScript(Self.readEventScript, keys: [versionKey, key])
+            guard case .array(let parts) = reply, parts.count == 2 else { throw RedisError(kind: .unexpectedReply) }
+            return (parts[1].bytes, Store(key: key, version: (versionKey, parts[0].string ?? "0")))
+        }
     }
 
     /// Forgets an event: its own entry, and (by a new generation) every list and search.
     func invalidate(event id: UUID, logger: Logger) async {
         guard enabled else { return }
         do {
-            _ = try await redis.pipeline([["DEL", RedisArgument(keys.event(id))], ["INCR", RedisArgument(keys.generation)]])
+            _ = try await redis.pipeline(keys.invalidation(for: [id]).map { $0.map { RedisArgument($0) } })
         } catch {
             errors.increment()
             logger.warning("cache invalidation failed; entries expire by TTL", metadata: ["error": "\(error)"])
@@ -81,7 +106,7 @@ final class ReadCache: Sendable {
     private func serve(
         logger: Logger,
         compute: @escaping @Sendable () async throws -> [UInt8],
-        lookup: () async throws -> ([UInt8]?, String)
+        lookup: () async throws -> ([UInt8]?, Store)
     ) async throws -> Response {
         let (body, outcome) = try await serveBytes(logger: logger, compute: compute, lookup: lookup)
         return Self.response(body, outcome)
@@ -90,21 +115,21 @@ final class ReadCache: Sendable {
     private func serveBytes(
         logger: Logger,
         compute: @escaping @Sendable () async throws -> [UInt8],
-        lookup: () async throws -> ([UInt8]?, String)
+        lookup: () async throws -> ([UInt8]?, Store)
     ) async throws -> ([UInt8], Outcome) {
         guard enabled else { return (try await compute(), .bypass) }
         if let until = skipUntil.withLock({ $0 }), ContinuousClock.now < until {
             errors.increment()
             return (try await compute(), .miss)
         }
-        let storeKey: String
+        let store: Store
         do {
-            let (cached, key) = try await lookup()
+            let (cached, target) = try await lookup()
             if let cached {
                 hits.increment()
                 return (cached, .hit)
             }
-            storeKey = key
+            store = target
         } catch {
             noteFailure(error, logger: logger)
             return (try await compute(), .miss)
@@ -112,12 +137,18 @@ final class ReadCache: Sendable {
         misses.increment()
         // One load per key at a time; the loader stores the entry before it lets go of the key, and a new
         // loader first looks again (a caller whose lookup raced that store then finds it).
-        let body = try await shared(storeKey) {
-            if let stored = try? await self.redis.get(storeKey) { return stored }
+        let body = try await shared(store.key) {
+            if let stored = try? await self.redis.get(store.key) { return stored }
             self.loadCount.withLock { $0 += 1 }
             let body = try await compute()
             do {
-                try await self.redis.set(storeKey, value: RedisArgument(bytes: body), expiresIn: .seconds(self.ttl))
+                if let version = store.version {
+                    _ = try await self.redis.evalScript(
+                        Self.storeIfVersionScript, keys: [version.key, store.key],
+                        arguments: [RedisArgument(version.value), RedisArgument(bytes: body), RedisArgument(self.ttl)])
+                } else {
+                    try await self.redis.set(store.key, value: RedisArgument(bytes: body), expiresIn: .seconds(self.ttl))
+                }
             } catch {
                 self.noteFailure(error, logger: logger)
             }
