@@ -83,6 +83,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: API tokens (JWT), shared by the server and the seeder's bench users
+        .target(
+            name: "HappeningAuth",
+            dependencies: [.product(name: "JWTKit", package: "jwt-kit")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Booking decisions (strategies, sweeper, worker loop), shared by the worker and its tests
         .target(
             name: "BookingEngine",
@@ -98,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "Server",
             dependencies: [
-                "HappeningCore", "HappeningPostgres", "HappeningRedis", "HappeningAMQP",
+                "HappeningCore", "HappeningAuth", "HappeningPostgres", "HappeningRedis", "HappeningAMQP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -127,7 +134,7 @@ let package = Package(
         .executableTarget(
             name: "Seed",
             dependencies: [
-                "HappeningCore", "HappeningPostgres",
+                "HappeningCore", "HappeningAuth", "HappeningPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -150,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "TestSupport", "HappeningPostgres", "HappeningAMQP", "HappeningCore", "BookingEngine", "HappeningRedis",
+                "Server", "TestSupport", "HappeningAuth", "HappeningPostgres", "HappeningAMQP", "HappeningCore", "BookingEngine", "HappeningRedis",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -161,7 +168,12 @@ let package = Package(
             dependencies: ["BookingEngine", "HappeningAMQP", "HappeningPostgres", "HappeningCore", "TestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SchemaTests", dependencies: ["HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SchemaTests", dependencies: ["HappeningCore", "HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SeedTests",
+            dependencies: ["Seed", "HappeningAuth", "HappeningCore", "HappeningCurl", "HappeningPostgres", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

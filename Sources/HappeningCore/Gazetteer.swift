@@ -117,3 +117,35 @@ private let gazetteerRows: [(String, String, Double, Double)] = [
     ("Rishikesh", "Uttarakhand", 30.0869, 78.2676), ("Margao", "Goa", 15.2832, 73.9862),
     ("Dharamshala", "Himachal Pradesh", 32.2190, 76.3234), ("Manali", "Himachal Pradesh", 32.2432, 77.1892),
 ]
+
+extension Gazetteer {
+    /// The approximate population of `city` in thousands (urban agglomeration, census 2011, rounded), used
+    /// to weight where generated data lands; small places not listed count as 100.
+    public func populationThousands(of city: City) -> Int {
+        gazetteerPopulationThousands[city.name] ?? 100
+    }
+}
+
+/// Approximate urban-agglomeration populations (thousands, census 2011, rounded).
+private let gazetteerPopulationThousands: [String: Int] = [
+    "Mumbai": 18_400, "New Delhi": 16_300, "Kolkata": 14_100, "Chennai": 8_700, "Bengaluru": 8_500,
+    "Hyderabad": 7_700, "Ahmedabad": 6_400, "Pune": 5_000, "Surat": 4_600, "Jaipur": 3_100, "Kanpur": 2_900,
+    "Lucknow": 2_900, "Nagpur": 2_500, "Indore": 2_200, "Coimbatore": 2_100, "Kochi": 2_100, "Patna": 2_000,
+    "Kozhikode": 2_000, "Bhopal": 1_900, "Thrissur": 1_900, "Thane": 1_840, "Vadodara": 1_800, "Agra": 1_700,
+    "Visakhapatnam": 1_700, "Thiruvananthapuram": 1_700, "Ghaziabad": 1_600, "Ludhiana": 1_600, "Nashik": 1_600,
+    "Vijayawada": 1_500, "Madurai": 1_500, "Varanasi": 1_400, "Meerut": 1_400, "Faridabad": 1_400, "Rajkot": 1_400,
+    "Jamshedpur": 1_300, "Srinagar": 1_300, "Jabalpur": 1_300, "Asansol": 1_200, "Aurangabad": 1_200,
+    "Dhanbad": 1_200, "Amritsar": 1_200, "Prayagraj": 1_200, "Navi Mumbai": 1_120, "Ranchi": 1_100,
+    "Howrah": 1_100, "Gwalior": 1_100, "Jodhpur": 1_100, "Raipur": 1_100, "Bhilai": 1_060, "Kota": 1_000,
+    "Chandigarh": 1_000, "Tiruchirappalli": 1_000, "Mysuru": 990, "Guwahati": 960, "Solapur": 950,
+    "Puducherry": 950, "Hubballi": 940, "Salem": 920, "Aligarh": 910, "Bareilly": 900, "Moradabad": 890,
+    "Bhubaneswar": 890, "Gurugram": 880, "Jalandhar": 860, "Warangal": 760, "Kolhapur": 750, "Dehradun": 710,
+    "Siliguri": 700, "Guntur": 670, "Gorakhpur": 670, "Cuttack": 660, "Amravati": 650, "Bikaner": 650,
+    "Jammu": 650, "Noida": 640, "Mangaluru": 620, "Belagavi": 610, "Bhavnagar": 600, "Jamnagar": 600,
+    "Durgapur": 580, "Nellore": 560, "Ajmer": 550, "Rourkela": 550, "Ujjain": 520, "Agartala": 520,
+    "Tirunelveli": 500, "Vellore": 480, "Udaipur": 470, "Gaya": 470, "Tirupati": 460, "Patiala": 450,
+    "Bilaspur": 450, "Imphal": 410, "Bhagalpur": 400, "Muzaffarpur": 390, "Shillong": 350, "Panipat": 290,
+    "Gandhinagar": 290, "Aizawl": 290, "Haridwar": 230, "Shimla": 170, "Port Blair": 140, "Panaji": 110,
+    "Gangtok": 100, "Kohima": 100, "Rishikesh": 100, "Margao": 90, "Itanagar": 60, "Dharamshala": 50,
+    "Daman": 40, "Leh": 30, "Kavaratti": 11, "Manali": 10,
+]

@@ -76,8 +76,13 @@ final class LibPQHandle: PoolableConnection, @unchecked Sendable {
         return try consume(result)
     }
 
+    /// Runs a script of several statements with no parameters (simple query protocol, blocking).
+    func executeScript(_ sql: String) throws {
+        _ = try consume(PQexec(conn, sql))
+    }
+
     /// Streams rows into `COPY … FROM STDIN` (blocking). `chunks` yields COPY text-format data.
-    func copyIn(_ sql: String, chunks: (_ send: (String) throws -> Void) throws -> Void) throws -> Int {
+    func copyIn(_ sql: String, chunks: (_ send: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Int {
         let start = PQexec(conn, sql)
         guard let start, PQresultStatus(start) == PGRES_COPY_IN else {
             _ = try consume(start)
@@ -87,9 +92,7 @@ final class LibPQHandle: PoolableConnection, @unchecked Sendable {
         var failure: (any Error)?
         do {
             try chunks { chunk in
-                let ok = chunk.utf8.withContiguousStorageIfAvailable { buffer in
-                    buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(conn, $0.baseAddress, Int32($0.count)) }
-                } ?? Array(chunk.utf8CString.dropLast()).withUnsafeBufferPointer { PQputCopyData(conn, $0.baseAddress, Int32($0.count)) }
+                let ok = PQputCopyData(conn, chunk.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(chunk.count))
                 guard ok == 1 else { throw connectionError() }
             }
         } catch {

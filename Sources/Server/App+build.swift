@@ -1,4 +1,5 @@
 import HappeningAMQP
+import HappeningAuth
 import HappeningCore
 import HappeningPostgres
 import HappeningRedis

@@ -1,29 +1,15 @@
 import Foundation
+import HappeningCore
 import HappeningPostgres
 import Testing
 import TestSupport
 
-/// Creates a scratch database (extensions come from template1, set up by scripts/services.sh), runs
-/// `body` with its URL, and drops it.
-private func withScratchDatabase<T: Sendable>(_ body: (String) async throws -> T) async throws -> T {
-    let name = "happening_schema_\(TestEnvironment.uniqueSuffix())"
-    let admin = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))
-    try await admin.query("CREATE DATABASE \(name)")
-    let url = TestEnvironment.databaseURL.replacingOccurrences(of: "/happening_test", with: "/\(name)")
-    do {
-        let value = try await body(url)
-        try await admin.query("DROP DATABASE \(name) WITH (FORCE)")
-        await admin.shutdown()
-        return value
-    } catch {
-        _ = try? await admin.query("DROP DATABASE \(name) WITH (FORCE)")
-        await admin.shutdown()
-        throw error
-    }
+private func withScratchDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
+    try await TestEnvironment.withScratchDatabase(prefix: "schema", body)
 }
 
 private func applyInitSQL(_ url: String) throws -> (status: Int32, output: String) {
-    try TestEnvironment.shell("psql '\(url)' -v ON_ERROR_STOP=1 -q -f init.sql", environment: ["PGOPTIONS": "-c client_min_messages=warning"])
+    try TestEnvironment.applySchema(url)
 }
 
 @Suite("Schema (init.sql)")
@@ -110,15 +96,16 @@ struct SchemaTests {
             }
             try await client.query("ANALYZE events")
             // Bhopal, 25 km.
+            let box = GeoBoundingBox(latitude: 23.2599, longitude: 77.4126, radiusMeters: 25_000)
             let plan = try await client.query(
                 """
-                EXPLAIN SELECT id, earth_distance(ll_to_earth($1, $2), ll_to_earth(latitude, longitude)) AS meters
-                FROM events
-                WHERE earth_box(ll_to_earth($1, $2), $3) @> ll_to_earth(latitude, longitude)
-                  AND earth_distance(ll_to_earth($1, $2), ll_to_earth(latitude, longitude)) <= $3
-                  AND approval_status = 'approved' AND NOT is_cancelled AND date_time > now()
+                EXPLAIN SELECT e.id, earth_distance(ll_to_earth($1, $2), ll_to_earth(e.latitude, e.longitude)) AS meters
+                FROM events e
+                WHERE \(GeoBoundingBox.predicate(table: "e", firstParameter: 4))
+                  AND earth_distance(ll_to_earth($1, $2), ll_to_earth(e.latitude, e.longitude)) <= $3
+                  AND e.approval_status = 'approved' AND NOT e.is_cancelled AND e.date_time > now()
                 ORDER BY meters
-                """, [23.2599, 77.4126, 25_000.0])
+                """, ([23.2599, 77.4126, 25_000.0] + box.parameters).map { $0 as (any PostgresEncodable)? })
             let text = plan.map { (try? $0.decode(0, as: String.self)) ?? "" }.joined(separator: "\n")
             #expect(text.contains("events_location_gist_idx"), "plan:\n\(text)")
 

@@ -1,3 +1,4 @@
+import HappeningAuth
 import Foundation
 import Hummingbird
 import HummingbirdTesting

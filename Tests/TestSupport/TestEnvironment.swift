@@ -54,3 +54,29 @@ public enum TestEnvironment {
         String(UUID().uuidString.prefix(8)).lowercased()
     }
 }
+
+extension TestEnvironment {
+    /// Creates an empty database next to the test database (extensions come from template1, set up by
+    /// scripts/services.sh), runs `body` with its URL, and drops it, also when `body` throws.
+    public static func withScratchDatabase<T>(prefix: String = "scratch", _ body: (String) async throws -> T) async throws -> T {
+        let name = "happening_\(prefix)_\(uniqueSuffix())"
+        let admin = databaseURL
+        let created = try shell("psql '\(admin)' -v ON_ERROR_STOP=1 -qc 'CREATE DATABASE \(name)'")
+        guard created.status == 0 else { throw ScratchDatabaseError(message: created.output) }
+        let url = databaseURL.replacingOccurrences(of: "/happening_test", with: "/\(name)")
+        defer { _ = try? shell("psql '\(admin)' -qc 'DROP DATABASE IF EXISTS \(name) WITH (FORCE)'") }
+        return try await body(url)
+    }
+
+    /// Applies the repository's `init.sql` to the database at `url`.
+    @discardableResult
+    public static func applySchema(_ url: String) throws -> (status: Int32, output: String) {
+        try shell("psql '\(url)' -v ON_ERROR_STOP=1 -q -f init.sql", environment: ["PGOPTIONS": "-c client_min_messages=warning"])
+    }
+}
+
+/// A scratch database could not be created.
+public struct ScratchDatabaseError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { "cannot create a scratch database: \(message)" }
+}

@@ -5,28 +5,13 @@ import HappeningPostgres
 import Testing
 import TestSupport
 
-/// Runs the real `happening-worker` binary (built by `swift build --build-tests`) as a separate process.
-private struct WorkerProcess {
-    let pidFile: String
-
-    static func start(queue: String, arguments: String = "--prefetch 50 --concurrency 4") throws -> WorkerProcess {
-        let binary = TestEnvironment.repositoryRoot.appendingPathComponent(".build/debug/happening-worker").path
-        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(TestEnvironment.uniqueSuffix()).pid").path
-        let env = "DATABASE_URL='\(TestEnvironment.databaseURL)' REDIS_URL='\(TestEnvironment.redisURL)' AMQP_URL='\(TestEnvironment.amqpURL)' BOOKING_QUEUE='\(queue)' LOG_LEVEL=error"
-        let started = try TestEnvironment.shell("\(env) nohup '\(binary)' run \(arguments) --sweep-interval 0 >'\(pidFile).log' 2>&1 & echo $! >'\(pidFile)'")
-        guard started.status == 0 else { throw StartFailed() }
-        return WorkerProcess(pidFile: pidFile)
-    }
-
-    struct StartFailed: Error {}
-
-    var pid: String { (try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" }
-
-    func signal(_ name: String) throws { _ = try TestEnvironment.shell("kill -\(name) \(pid)") }
-
-    /// Waits (bounded) for the process to exit; true when it did.
-    func waitForExit(seconds: Int = 40) throws -> Bool {
-        try TestEnvironment.shell("for i in $(seq 1 \(seconds * 10)); do kill -0 \(pid) 2>/dev/null || exit 0; sleep 0.1; done; exit 1").status == 0
+/// The real `happening-worker` binary (built by `swift build --build-tests`) as a separate process.
+private enum WorkerProcess {
+    static func start(queue: String, arguments: String = "--prefetch 50 --concurrency 4") throws -> ChildProcess {
+        try ChildProcess.start("happening-worker", arguments: "run \(arguments) --sweep-interval 0", environment: [
+            "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
+            "BOOKING_QUEUE": queue, "LOG_LEVEL": "error",
+        ])
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningAuth
 
 /// The user a valid token belongs to, reloaded from the database on every request (so a role change or
 /// a deleted account takes effect at once).
@@ -25,5 +26,12 @@ struct AuthenticatedUser: Sendable, Codable, Equatable {
         try container.encode(role, forKey: .role)
         try container.encode(is_host, forKey: .is_host)
         try container.encode(host_status, forKey: .host_status)
+    }
+}
+
+extension TokenService {
+    /// A signed token for `user`, valid for the configured TTL.
+    func issue(for user: AuthenticatedUser, now: Date = Date()) async throws -> String {
+        try await issue(userId: user.id, email: user.email, role: user.role, now: now)
     }
 }

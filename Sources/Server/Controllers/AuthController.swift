@@ -1,3 +1,4 @@
+import HappeningAuth
 import Hummingbird
 import Logging
 

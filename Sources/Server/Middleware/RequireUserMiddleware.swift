@@ -1,3 +1,4 @@
+import HappeningAuth
 import Hummingbird
 
 /// Requires `Authorization: Bearer <jwt>`: a missing, malformed, expired or forged token, or one whose

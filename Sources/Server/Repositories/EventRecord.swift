@@ -70,11 +70,6 @@ struct EventRecord: Codable, Sendable, Equatable, ResponseEncodable {
     var isPublic: Bool { approval_status == "approved" && !is_cancelled }
 }
 
-/// The event categories (the database enum's values).
-enum EventCategory: String, CaseIterable, Sendable {
-    case music, food, sports, tech, arts, health, workshop
-}
-
 /// A page of results: `page` (from 1) and `limit` (1…100), with `has_more` computed by reading one extra row.
 struct PageRequest: Sendable, Equatable {
     var page: Int

@@ -1,3 +1,4 @@
+import HappeningCore
 import Foundation
 import HappeningPostgres
 

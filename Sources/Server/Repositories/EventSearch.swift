@@ -141,8 +141,10 @@ struct EventSearch: Sendable, Equatable {
         if let near {
             let origin = "ll_to_earth(\(bind(near.latitude))::float8, \(bind(near.longitude))::float8)"
             let meters = bind(near.radiusKm * 1000)
-            // earth_box uses the GiST index; earth_distance is the exact cut.
-            conditions.append("earth_box(\(origin), \(meters)::float8) @> ll_to_earth(e.latitude, e.longitude)")
+            // The bounding box uses the GiST index; earth_distance is the exact cut.
+            let box = GeoBoundingBox(latitude: near.latitude, longitude: near.longitude, radiusMeters: near.radiusKm * 1000)
+            let corners = box.parameters.map { bind($0) }
+            conditions.append(GeoBoundingBox.predicate(table: "e", firstParameter: Int(corners[0].dropFirst())!))
             conditions.append("earth_distance(\(origin), ll_to_earth(e.latitude, e.longitude)) <= \(meters)::float8")
             distance = "earth_distance(\(origin), ll_to_earth(e.latitude, e.longitude))"
         }

@@ -1,0 +1,100 @@
+import Foundation
+import HappeningPostgres
+
+/// Recreates the schema for `--reset` and moves index and foreign-key work out of the bulk load, the way
+/// `pg_restore` does: build each index once over the loaded table instead of updating it row by row.
+struct SchemaManager: Sendable {
+    let postgres: PostgresClient
+
+    /// The tables the seeder loads.
+    static let tables = ["users", "host_bank_accounts", "events", "bookings", "payments", "payouts"]
+
+    /// What ``deferIndexes()`` removed, as the statements that put it back.
+    struct Deferred: Sendable {
+        /// Unique constraints and plain indexes: independent, built in parallel.
+        var indexes: [String]
+        /// Foreign keys: added (and validated in one pass each) after the indexes.
+        var foreignKeys: [String]
+    }
+
+    /// Drops the seeded tables and the schema's enum types, then applies `schemaSQL` (init.sql), all in one
+    /// transaction. Extensions (cube, earthdistance) and anything else in the database are left alone.
+    func reset(schemaSQL: String) async throws {
+        let enums = try await postgres.query(
+            """
+            SELECT format('%I', t.typname) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+            WHERE n.nspname = 'public' AND t.typtype = 'e'
+            """)
+        let types = try enums.map { row -> String in try row.decode(0) }
+        var script = "SET client_min_messages = warning;\nDROP TABLE IF EXISTS \(Self.tables.joined(separator: ", ")) CASCADE;\n"
+        if !types.isEmpty { script += "DROP TYPE IF EXISTS \(types.joined(separator: ", ")) CASCADE;\n" }
+        try await postgres.withConnection { connection in
+            try await connection.executeScript(script + schemaSQL)
+        }
+    }
+
+    /// Drops the secondary indexes, unique constraints and foreign keys of the (empty) seeded tables,
+    /// keeping primary keys and CHECK constraints, and returns the statements that recreate them.
+    func deferIndexes() async throws -> Deferred {
+        let constraintRows = try await postgres.query(
+            """
+            SELECT c.conrelid::regclass::text, c.conname, c.contype::text, pg_get_constraintdef(c.oid)
+            FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+            WHERE n.nspname = 'public' AND t.relname = ANY($1::text[]) AND c.contype IN ('f', 'u')
+            ORDER BY c.contype, t.relname, c.conname
+            """, [PostgresArray(Self.tables)])
+        let indexRows = try await postgres.query(
+            """
+            SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+            FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+            WHERE n.nspname = 'public' AND t.relname = ANY($1::text[]) AND NOT i.indisprimary
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u'))
+            ORDER BY 1
+            """, [PostgresArray(Self.tables)])
+        var deferred = Deferred(indexes: [], foreignKeys: [])
+        var drops: [String] = []
+        for row in constraintRows {
+            let table: String = try row.decode(0)
+            let name: String = try row.decode(1)
+            let kind: String = try row.decode(2)
+            let definition: String = try row.decode(3)
+            let add = "ALTER TABLE \(table) ADD CONSTRAINT \(quoteName(name)) \(definition)"
+            if kind == "f" { deferred.foreignKeys.append(add) } else { deferred.indexes.append(add) }
+            drops.append("ALTER TABLE \(table) DROP CONSTRAINT \(quoteName(name))")
+        }
+        for row in indexRows {
+            let name: String = try row.decode(0)
+            deferred.indexes.append(try row.decode(1))
+            drops.append("DROP INDEX \(name)")
+        }
+        // Foreign keys first (their order above), then unique constraints, then indexes.
+        try await postgres.withConnection { connection in
+            try await connection.executeScript(drops.joined(separator: ";\n"))
+        }
+        return deferred
+    }
+
+    /// Rebuilds what ``deferIndexes()`` dropped — indexes on `parallelism` connections at once — then
+    /// analyses the tables so the planner sees the new data (the near-me query needs it to choose GiST).
+    func restore(_ deferred: Deferred, parallelism: Int) async throws {
+        let lanes = max(1, parallelism)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for lane in 0..<lanes {
+                let mine = deferred.indexes.enumerated().filter { $0.offset % lanes == lane }.map(\.element)
+                group.addTask { [postgres] in
+                    try await postgres.withConnection { connection in
+                        try await connection.query("SET maintenance_work_mem = '256MB'")
+                        for statement in mine { try await connection.query(statement) }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await postgres.withConnection { connection in
+            if !deferred.foreignKeys.isEmpty { try await connection.executeScript(deferred.foreignKeys.joined(separator: ";\n")) }
+            try await connection.executeScript("ANALYZE " + Self.tables.joined(separator: ", "))
+        }
+    }
+
+    private func quoteName(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// What a run did, printed as a table or (with `--json`) as JSON with the same fields.
+struct SeedSummary: Codable, Sendable {
+    var seed: UInt64
+    var anchor_date: String
+    var database: String
+    var reset: Bool
+    var interrupted = false
+    var tables: [TableLoad] = []
+    /// Rebuilding deferred indexes and foreign keys, and ANALYZE (with `--reset`).
+    var index_seconds: Double?
+    var total_rows: Int = 0
+    var seconds: Double = 0
+    var rows_per_second: Int = 0
+    var admin_email: String?
+    var dev_password = DevCredentials.password
+    var bench_users: Int?
+    var tokens_file: String?
+    var flash_sale_event: FlashSaleEvent?
+    var csv_files: [String]?
+
+    struct FlashSaleEvent: Codable, Sendable {
+        var id: String
+        var tickets: Int
+        var price: String
+    }
+
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    func text() -> String {
+        var lines = ["happening-seed: seed \(seed), anchor \(anchor_date), \(database)\(reset ? " (reset)" : "")\(interrupted ? " — INTERRUPTED, whole batches kept" : "")"]
+        if !tables.isEmpty {
+            lines.append("  table                     rows      seconds     rows/s")
+            for table in tables {
+                lines.append("  " + table.table.padding(toLength: 18, withPad: " ", startingAt: 0)
+                             + table.rows.grouped.leftPadded(14) + String(format: "%13.2f", table.seconds) + table.rows_per_second.grouped.leftPadded(11))
+            }
+            if let index_seconds { lines.append("  indexes + foreign keys + ANALYZE: \(String(format: "%.2f", index_seconds)) s") }
+            lines.append("  total: \(total_rows.grouped) rows in \(String(format: "%.2f", seconds)) s (\(rows_per_second.grouped) rows/s)")
+        }
+        if let admin_email { lines.append("  admin: \(admin_email)  (every seeded account's dev password: \(dev_password))") }
+        if let bench_users { lines.append("  bench users: \(bench_users)\(tokens_file.map { ", tokens in \($0)" } ?? "")") }
+        if let event = flash_sale_event { lines.append("  flash-sale event: \(event.id) (\(event.tickets) tickets at ₹\(event.price))") }
+        if let csv_files { lines.append("  CSV written: \(csv_files.joined(separator: ", "))") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
