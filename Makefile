@@ -1,15 +1,18 @@
 # Happening. `make demo` is the main job; `make test` is what CI runs.
 SHELL := /bin/bash
 .ONESHELL:
-.PHONY: help services services-down services-status build release test demo demo-stop clean
+.PHONY: help services services-down services-status build release test demo demo-stop seed clean
 
 RUN := .run
 DEMO_PORT ?= 5000
+SEED_EVENTS ?= 100000
+SEED_USERS ?= 10000
 
 help:
 	@echo "make demo          start services, build (release), start the server, show its health"
 	@echo "make demo-stop     stop the demo server"
 	@echo "make test          start services, build, run every test, print the summary"
+	@echo "make seed          reset the dev database and fill it (SEED_EVENTS=100000 SEED_USERS=10000)"
 	@echo "make services      start PostgreSQL, Redis and RabbitMQ on 127.0.0.1 (data in .run/)"
 	@echo "make services-down stop them"
 
@@ -27,6 +30,12 @@ build:
 
 release:
 	@swift build -c release
+
+seed: services
+	@set -euo pipefail
+	swift build -c release --product happening-seed 2>&1 | tail -1
+	. $(RUN)/env
+	.build/release/happening-seed --reset --events $(SEED_EVENTS) --users $(SEED_USERS)
 
 test: services
 	@set -uo pipefail

@@ -57,6 +57,12 @@ struct SeededServerTests {
                 #expect(response.status == 200, "\(response.status) \(response.text)")
                 #expect(response.text.contains(user.email))
             }
+            // The shared dev password logs the seed's admin in (the precomputed hash is a real bcrypt of it).
+            let login = try await http.send(HTTPClientRequest(
+                method: "POST", url: base + "/api/auth/login", headers: [("Content-Type", "application/json")],
+                body: Array(#"{"email":"admin@seed42.happening.test","password":"\#(DevCredentials.password)"}"#.utf8)))
+            #expect(login.status == 200, "\(login.status) \(login.text)")
+            #expect(login.text.contains(#""role":"admin""#))
             let tampered = try await http.send(HTTPClientRequest(url: base + "/api/profile", headers: [("Authorization", "Bearer \(tokens[0].token.dropLast(2))xx")]))
             #expect(tampered.status == 401)
             await http.shutdown()
