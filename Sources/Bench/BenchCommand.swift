@@ -2,18 +2,189 @@ import ArgumentParser
 import Foundation
 import HappeningCurl
 
-/// `happening-bench`: replays scenarios against the server over HTTP. This build can check that a server
-/// answers; the libcurl-multi load generator arrives with the Bench issue (order 5 of 8).
+/// `happening-bench`: replays scenarios against a Happening server over HTTP (libcurl multi), checks the
+/// no-oversell ledger in PostgreSQL, and writes JSON + Markdown + HTML reports.
+///
+/// Exit status: 0 every threshold and invariant holds; 1 one failed (the message says which and by how
+/// much); 2 a usage or configuration error.
 @main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "happening-bench",
         abstract: "Load-tests a Happening server and checks that it never oversells.",
-        subcommands: [Check.self])
+        subcommands: [Run.self, Compare.self, Merge.self, CheckLedger.self, Check.self])
 
-    mutating func run() async throws {
-        FileHandle.standardError.write(Data("happening-bench: the load generator is not built yet (see the Bench issue); `happening-bench check` probes a server\n".utf8))
-        throw ExitCode(2)
+    /// Parses, runs and maps every failure to the documented exit status.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand { try await command.run() } else { try command.run() }
+        } catch let error as BenchUsageError {
+            FileHandle.standardError.write(Data("happening-bench: \(error)\n".utf8))
+            Foundation.exit(2)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }
+            FileHandle.standardError.write(Data("happening-bench: \(message(for: error))\n".utf8))
+            Foundation.exit(2)
+        }
+    }
+
+    /// Options shared by `run` and `compare`.
+    struct LoadOptions: ParsableArguments {
+        @Option(help: "PostgreSQL URL for pools and the ledger check (default: $DATABASE_URL).")
+        var databaseURL: String?
+
+        @Option(help: "Override every recorded closed/open phase's connections.")
+        var connections: Int?
+
+        @Option(help: "Override every open phase's rate (R or A..B requests/s).")
+        var rate: String?
+
+        @Option(help: "Override every recorded closed/open phase's duration (e.g. 20s).")
+        var duration: String?
+
+        @Option(help: "Loop threads (one libcurl multi handle each).")
+        var threads: Int = 1
+
+        @Option(name: .customLong("set"), help: "Override a scenario variable: --set users=1000 (repeatable).")
+        var variables: [String] = []
+
+        @Option(help: "Allow a non-loopback target host (repeatable).")
+        var allowHost: [String] = []
+
+        @Option(help: "Where reports go.")
+        var out: String = "results"
+
+        @Option(help: "Start the first phase at this UTC time (ISO 8601), so several processes start together.")
+        var startAt: String?
+
+        @Option(help: "Progress: auto (live on a terminal, lines otherwise), live, lines or none.")
+        var progress: String = "auto"
+
+        func style() throws -> ProgressStyle {
+            if progress == "auto" { return ProgressStyle.automatic() }
+            guard let style = ProgressStyle(rawValue: progress) else { throw BenchUsageError("--progress must be auto, live, lines or none") }
+            return style
+        }
+
+        func overrides() throws -> [String: String] {
+            var values: [String: String] = [:]
+            for item in variables {
+                let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty else { throw BenchUsageError("--set expects name=value, got '\(item)'") }
+                values[parts[0]] = parts[1]
+            }
+            return values
+        }
+
+        func startAtMicros() throws -> Int64? {
+            guard let startAt else { return nil }
+            guard let date = ISO8601DateFormatter().date(from: startAt) else { throw BenchUsageError("--start-at must be an ISO 8601 UTC time like 2026-11-25T12:00:00Z") }
+            return Int64(date.timeIntervalSince1970 * 1_000_000)
+        }
+
+        func validate(targets: [String]) throws {
+            guard (1...64).contains(threads) else { throw BenchUsageError("--threads must be 1…64") }
+            if let connections, !(1...100_000).contains(connections) { throw BenchUsageError("--connections must be 1…100000") }
+            if let rate, RateSpec(rate) == nil { throw BenchUsageError("--rate must be R or A..B (requests/s)") }
+            if let duration, DurationText.parse(duration) == nil { throw BenchUsageError("--duration must look like 500ms, 20s or 2m") }
+            for target in targets { try TargetPolicy.check(target, allowed: allowHost) }
+        }
+
+        var database: String? { databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] }
+    }
+
+    /// `run SCENARIO`: one target.
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run a scenario against a server and write reports.")
+
+        @Argument(help: "The scenario file (scenarios/*.yaml).")
+        var scenario: String
+
+        @Option(help: "The server's base URL.")
+        var target: String = "http://127.0.0.1:5000"
+
+        @OptionGroup var options: LoadOptions
+
+        mutating func run() async throws {
+            try options.validate(targets: [target])
+            let result = try await BenchSession(scenarioPath: scenario, options: options).run(targets: [("run", target)])
+            try finish(result, options: options)
+        }
+    }
+
+    /// `compare SCENARIO --cache-on URL --cache-off URL`.
+    struct Compare: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the same scenario against a cache-on and a cache-off server; report both and the ratios.")
+
+        @Argument(help: "The scenario file.")
+        var scenario: String
+
+        @Option(help: "A server started with CACHE=on.")
+        var cacheOn: String
+
+        @Option(help: "A server started with CACHE=off (same database).")
+        var cacheOff: String
+
+        @OptionGroup var options: LoadOptions
+
+        mutating func run() async throws {
+            try options.validate(targets: [cacheOn, cacheOff])
+            let result = try await BenchSession(scenarioPath: scenario, options: options).run(targets: [("cache-on", cacheOn), ("cache-off", cacheOff)])
+            try finish(result, options: options)
+        }
+    }
+
+    /// `merge A.json B.json …`: combine results of the same scenario from several processes.
+    struct Merge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Merge result files from several processes (histograms combine exactly).")
+
+        @Argument(help: "Result JSON files.")
+        var files: [String]
+
+        @Option(help: "Where the merged reports go.")
+        var out: String = "results"
+
+        mutating func run() async throws {
+            let merged = try ResultMerger.merge(files)
+            let paths = try merged.write(to: out)
+            print(Summary.text(merged, paths: paths))
+            if !merged.passed { throw ExitCode(1) }
+        }
+    }
+
+    /// `check-ledger --event ID`: the invariant check alone.
+    struct CheckLedger: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check an event's ticket ledger in PostgreSQL.")
+
+        @Option(help: "The event id.")
+        var event: String
+
+        @Option(help: "PostgreSQL URL (default: $DATABASE_URL).")
+        var databaseURL: String?
+
+        @Flag(help: "Print the ledger as JSON.")
+        var json = false
+
+        mutating func run() async throws {
+            guard let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] else {
+                throw BenchUsageError("pass --database-url or set DATABASE_URL")
+            }
+            let ledger = try await LedgerChecker(databaseURL: url).check(event: event, accepted: nil, ticketsPerRequest: 1, complete: false,
+                                                                         timeout: .seconds(0), progress: .none)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(ledger), as: UTF8.self))
+            } else {
+                print("event \(ledger.event_id): total \(ledger.total_tickets), available \(ledger.available_tickets), held \(ledger.held) "
+                      + "(\(ledger.confirmed) confirmed, \(ledger.pending) pending), \(ledger.failed_sold_out) sold out")
+                print(ledger.passed ? "ledger holds" : ledger.violations.map { "VIOLATION: \($0)" }.joined(separator: "\n"))
+            }
+            if !ledger.passed { throw ExitCode(1) }
+        }
     }
 
     /// Asks a server for `/api/health` and prints what it says.
@@ -31,4 +202,11 @@ struct BenchCommand: AsyncParsableCommand {
             if response.status != 200 { throw ExitCode(1) }
         }
     }
+}
+
+/// Writes the reports, prints the summary and sets the exit status.
+private func finish(_ result: BenchResult, options: BenchCommand.LoadOptions) throws {
+    let paths = try result.write(to: options.out)
+    print(Summary.text(result, paths: paths))
+    if !result.passed { throw ExitCode(1) }
 }

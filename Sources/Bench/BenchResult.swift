@@ -1,0 +1,96 @@
+import Foundation
+import HappeningCurl
+
+/// A result file: `results/<UTC timestamp>-<scenario>.json`. Everything a report shows is in here,
+/// histograms included, so reports can be rebuilt and results from several processes merged.
+struct BenchResult: Codable, Sendable {
+    var scenario: String
+    var description: String?
+    var started_at: String
+    var command: String
+    var machine: Machine
+    var versions: Versions
+    var variables: [String: String]
+    var runs: [Run]
+    /// cache-on ÷ cache-off figures, for `compare`.
+    var ratios: [String: Double]?
+    var thresholds: [ThresholdResult]
+    var passed: Bool
+
+    /// One pass of the scenario against one target.
+    struct Run: Codable, Sendable {
+        var label: String
+        var target: String
+        var phases: [PhaseResult]
+        var ledger: LedgerReport?
+    }
+
+    struct Machine: Codable, Sendable {
+        var hostname: String
+        var cores: Int
+        var memory_gib: Int
+        var os: String
+
+        static var current: Machine {
+            let info = ProcessInfo.processInfo
+            return Machine(hostname: info.hostName, cores: info.activeProcessorCount,
+                           memory_gib: Int((Double(info.physicalMemory) / 1_073_741_824).rounded()), os: info.operatingSystemVersionString)
+        }
+    }
+
+    struct Versions: Codable, Sendable {
+        var bench: String
+        var libcurl: String
+
+        static var current: Versions { Versions(bench: BenchVersion.describe(), libcurl: libcurlVersion()) }
+    }
+
+    /// Failures that set the exit status, in words.
+    var failures: [String] {
+        var lines: [String] = []
+        for run in runs { for violation in run.ledger?.violations ?? [] { lines.append((runs.count > 1 ? "\(run.label): " : "") + violation) } }
+        for threshold in thresholds where !threshold.passed { lines.append("threshold \(threshold.expression): \(threshold.message)") }
+        return lines
+    }
+
+    func write(to directory: String) throws -> (json: String, markdown: String, html: String) {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let stamp = started_at.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
+        let base = (directory as NSString).appendingPathComponent("\(stamp)-\(scenario)")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: base + ".json"))
+        try Data(MarkdownReport(result: self).render().utf8).write(to: URL(fileURLWithPath: base + ".md"))
+        try Data(HTMLReport(result: self).render().utf8).write(to: URL(fileURLWithPath: base + ".html"))
+        return (base + ".json", base + ".md", base + ".html")
+    }
+
+    static func timestamp(_ date: Date = Date()) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}
+
+/// The bench's version: the git commit it was built from when run inside the repository.
+enum BenchVersion {
+    static func describe() -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git", "describe", "--always", "--dirty"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return "unknown" }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return process.terminationStatus == 0 && !text.isEmpty ? "git " + text : "unknown"
+    }
+}
+
+/// A usage or configuration problem: one message, exit status 2.
+struct BenchUsageError: Error, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
+}

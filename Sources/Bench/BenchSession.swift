@@ -1,0 +1,135 @@
+import Foundation
+import HappeningCurl
+
+/// One invocation of `run` or `compare`: loads the scenario, runs setup once, runs every target in turn,
+/// evaluates thresholds and builds the result.
+struct BenchSession {
+    let scenarioPath: String
+    let options: BenchCommand.LoadOptions
+
+    func run(targets: [(label: String, url: String)]) async throws -> BenchResult {
+        let started = Date()
+        let runDirectory = (options.out as NSString).appendingPathComponent(".run-\(Int(started.timeIntervalSince1970))-\(getpid())")
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: runDirectory) }
+        let scenario = try Scenario.load(path: scenarioPath, overrides: try options.overrides(), runDirectory: runDirectory)
+        let progress = try options.style()
+        for target in targets { try await Reachability.check(target.url) }
+
+        let stop = CurlStopFlag()
+        signal(SIGINT, SIG_IGN)
+        let signals = DispatchSource.makeSignalSource(signal: SIGINT)
+        signals.setEventHandler {
+            if stop.isStopped { _exit(130) }
+            FileHandle.standardError.write(Data("\nbench: stopping (Ctrl-C again to quit at once)\n".utf8))
+            stop.stop()
+        }
+        signals.resume()
+        defer { signals.cancel() }
+
+        var runs: [BenchResult.Run] = []
+        var variables: [String: String] = scenario.variables ?? [:]
+        var users: [VirtualUser] = []
+        for (index, target) in targets.enumerated() {
+            let runner = ScenarioRunner(scenario: scenario, target: target.url, databaseURL: options.database, threads: options.threads, progress: progress,
+                                        stop: stop, startAtMicros: index == 0 ? try options.startAtMicros() : nil,
+                                        connections: options.connections, rate: options.rate, duration: options.duration)
+            if index == 0 || scenario.ledger != nil { (variables, users) = try await runner.setUp(runDirectory: runDirectory) }
+            runs.append(try await runner.run(label: target.label, variables: variables, users: users))
+        }
+
+        var thresholds: [ThresholdResult] = []
+        for run in runs {
+            for expression in scenario.thresholds ?? [] {
+                var verdict = Thresholds.evaluate(expression, phases: run.phases, ledger: run.ledger)
+                if runs.count > 1 { verdict.expression = "\(run.label): \(verdict.expression)" }
+                thresholds.append(verdict)
+            }
+        }
+        var ratios: [String: Double]?
+        if runs.count == 2, let a = runs[0].phases.last(where: \.recorded), let b = runs[1].phases.last(where: \.recorded) {
+            ratios = [:]
+            if b.requests_per_second > 0 { ratios?["requests_per_second"] = (a.requests_per_second / b.requests_per_second * 100).rounded() / 100 }
+            if a.latency.p50 > 0 { ratios?["p50_speedup"] = (Double(b.latency.p50) / Double(a.latency.p50) * 100).rounded() / 100 }
+            if a.latency.p99 > 0 { ratios?["p99_speedup"] = (Double(b.latency.p99) / Double(a.latency.p99) * 100).rounded() / 100 }
+        }
+        var result = BenchResult(
+            scenario: scenario.name, description: scenario.description, started_at: BenchResult.timestamp(started),
+            command: (["happening-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " "), machine: .current, versions: .current,
+            variables: variables.filter { $0.key != "run_dir" }, runs: runs, ratios: ratios, thresholds: thresholds, passed: true)
+        result.passed = result.failures.isEmpty && !stop.isStopped
+        if stop.isStopped { result.thresholds.append(ThresholdResult(expression: "completed", actual: nil, limit: 0, passed: false, message: "interrupted by Ctrl-C")) }
+        return result
+    }
+}
+
+/// Fails fast (exit 2) when a target does not answer at all.
+enum Reachability {
+    static func check(_ target: String) async throws {
+        let http = CurlHTTPClient(maxConcurrentRequests: 1)
+        defer { Task { await http.shutdown() } }
+        do {
+            _ = try await http.send(HTTPClientRequest(url: target + "/api/health", timeout: .seconds(5)))
+        } catch {
+            throw BenchUsageError("cannot reach the target \(target) (\(error)); is the server running?")
+        }
+    }
+}
+
+/// The short summary printed at the end.
+enum Summary {
+    static func text(_ result: BenchResult, paths: (json: String, markdown: String, html: String)) -> String {
+        var lines = ["happening-bench: \(result.scenario): \(result.passed ? "PASS" : "FAIL")"]
+        for run in result.runs {
+            for phase in run.phases where phase.recorded {
+                lines.append("  \(result.runs.count > 1 ? run.label + " " : "")\(phase.name): \(Format.grouped(phase.requests)) requests, "
+                             + "\(String(format: "%.1f", phase.requests_per_second)) req/s, errors \(Format.percent(phase.error_rate)), "
+                             + "p50 \(Format.micros(phase.latency.p50)), p99 \(Format.micros(phase.latency.p99)), max \(Format.micros(phase.latency.max))"
+                             + (phase.cacheHitRatio.map { ", cache hits \(Format.percent($0))" } ?? "") + (phase.late > 0 ? ", \(phase.late) late" : ""))
+            }
+            if let ledger = run.ledger {
+                lines.append("  ledger \(ledger.event_id): total \(ledger.total_tickets), held \(ledger.held), available \(ledger.available_tickets), "
+                             + "accepted \(ledger.accepted.map(String.init) ?? "–"), decided \(ledger.decided.map(String.init) ?? "–"), oversold \(ledger.oversold)"
+                             + (ledger.decision_latency.map { ", decision p99 \(Format.micros($0.p99))" } ?? "")
+                             + (ledger.decided_per_second.map { String(format: ", %.1f decided/s", $0) } ?? ""))
+            }
+        }
+        for (name, value) in (result.ratios ?? [:]).sorted(by: { $0.key < $1.key }) { lines.append("  ratio \(name): \(String(format: "%.2f", value))×") }
+        for failure in result.failures { lines.append("  FAIL: \(failure)") }
+        lines.append("  reports: \(paths.markdown), \(paths.html), \(paths.json)")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// `merge`: the same scenario's results from several processes, combined.
+enum ResultMerger {
+    static func merge(_ files: [String]) throws -> BenchResult {
+        guard files.count >= 2 else { throw BenchUsageError("merge needs at least two result files") }
+        let decoder = JSONDecoder()
+        let results = try files.map { path -> BenchResult in
+            guard let data = FileManager.default.contents(atPath: path) else { throw BenchUsageError("cannot read \(path)") }
+            do { return try decoder.decode(BenchResult.self, from: data) } catch { throw BenchUsageError("\(path) is not a happening-bench result (\(error))") }
+        }
+        var merged = results[0]
+        for other in results.dropFirst() {
+            guard other.scenario == merged.scenario else { throw BenchUsageError("cannot merge \(merged.scenario) with \(other.scenario)") }
+            for (runIndex, run) in other.runs.enumerated() where runIndex < merged.runs.count {
+                for phase in run.phases {
+                    if let index = merged.runs[runIndex].phases.firstIndex(where: { $0.name == phase.name }) {
+                        merged.runs[runIndex].phases[index].merge(phase)
+                    } else {
+                        merged.runs[runIndex].phases.append(phase)
+                    }
+                }
+            }
+        }
+        merged.command = "happening-bench merge " + files.joined(separator: " ")
+        merged.thresholds = merged.thresholds.map { old in
+            let expression = old.expression
+            let run = merged.runs[0]
+            return Thresholds.evaluate(expression, phases: run.phases, ledger: run.ledger)
+        }
+        merged.passed = merged.failures.isEmpty
+        return merged
+    }
+}

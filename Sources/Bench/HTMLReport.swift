@@ -1,0 +1,183 @@
+import Foundation
+
+/// The human report as one self-contained HTML file with inline SVG charts: the latency percentile curve,
+/// throughput (and errors) over time, and, for a comparison, side-by-side bars.
+struct HTMLReport {
+    let result: BenchResult
+
+    private static let colors = ["#2563eb", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be123c", "#4d7c0f", "#a16207"]
+
+    func render() -> String {
+        let markdown = MarkdownReport(result: result).render()
+        var body = "<h1>\(escape(result.scenario)) <span class=\"\(result.passed ? "pass" : "fail")\">\(result.passed ? "PASS" : "FAIL")</span></h1>\n"
+        if let description = result.description { body += "<p>\(escape(description))</p>\n" }
+        body += "<p class=\"meta\">Started \(escape(result.started_at)) on \(escape(result.machine.hostname)) — \(result.machine.cores) cores, "
+            + "\(result.machine.memory_gib) GiB; bench \(escape(result.versions.bench)), \(escape(result.versions.libcurl)).<br><code>\(escape(result.command))</code></p>\n"
+        if !result.failures.isEmpty {
+            body += "<div class=\"failures\"><b>Failures</b><ul>" + result.failures.map { "<li>\(escape($0))</li>" }.joined() + "</ul></div>\n"
+        }
+        body += "<h2>Latency by percentile</h2>\n" + latencyChart()
+        body += "<h2>Throughput over time</h2>\n" + throughputChart()
+        if result.runs.count > 1 { body += "<h2>\(escape(result.runs.map(\.label).joined(separator: " vs ")))</h2>\n" + comparisonChart() }
+        body += "<h2>Details</h2>\n<pre>\(escape(markdown))</pre>\n"
+        return """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(escape(result.scenario)) — happening-bench</title>
+            <style>
+            body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; color: #111827; }
+            h1 span { font-size: 0.6em; padding: 0.15em 0.5em; border-radius: 0.3em; color: white; vertical-align: middle; }
+            .pass { background: #16a34a; } .fail { background: #dc2626; }
+            .meta { color: #4b5563; } .failures { border-left: 4px solid #dc2626; padding: 0.2rem 1rem; background: #fef2f2; }
+            pre { background: #f9fafb; padding: 1rem; overflow-x: auto; font-size: 12px; }
+            svg { background: #ffffff; border: 1px solid #e5e7eb; } svg text { font-size: 11px; fill: #374151; }
+            </style></head>
+            <body>
+            \(body)</body></html>
+            """
+    }
+
+    /// Each recorded phase's (and the decision latency's) percentile curve, on a "nines" axis and a log latency axis.
+    private func latencyChart() -> String {
+        var series: [Series] = []
+        for run in result.runs {
+            let prefix = result.runs.count > 1 ? run.label + " " : ""
+            for phase in run.phases where phase.recorded && phase.requests > 0 {
+                series.append(Series(name: prefix + phase.name, points: curve(LatencyHistogram(phase.histogram))))
+            }
+            if let decision = run.ledger?.decision_histogram {
+                series.append(Series(name: prefix + "decision (202 → decided)", points: curve(LatencyHistogram(decision))))
+            }
+        }
+        let ticks = [(0.0, "0%"), (1.0, "90%"), (2.0, "99%"), (3.0, "99.9%"), (4.0, "99.99%"), (5.0, "99.999%")]
+        return Chart(series: series, xTicks: ticks, xLabel: "percentile", yLabel: "latency (ms, log scale)", logY: true).svg()
+    }
+
+    private func curve(_ histogram: LatencyHistogram) -> [(Double, Double)] {
+        histogram.curve.map { point in
+            let nines = point.percentile >= 100 ? 5.0 : min(5.0, -log10(1 - point.percentile / 100))
+            return (nines, max(0.001, Double(point.micros) / 1000))
+        }
+    }
+
+    /// Requests per second over the run (phases one after another), errors per second in red.
+    private func throughputChart() -> String {
+        var series: [Series] = []
+        var maxSecond = 1.0
+        for run in result.runs {
+            let origin = run.phases.map(\.started_at_micros).min() ?? 0
+            let prefix = result.runs.count > 1 ? run.label + " " : ""
+            for phase in run.phases where !phase.timeline.isEmpty {
+                let offset = Double(phase.started_at_micros - origin) / 1e6
+                let points = phase.timeline.map { (offset + Double($0.second) + 0.5, Double($0.requests)) }
+                maxSecond = max(maxSecond, points.last?.0 ?? 0)
+                series.append(Series(name: prefix + phase.name, points: points))
+                if phase.errors > 0 {
+                    series.append(Series(name: prefix + phase.name + " errors", points: phase.timeline.map { (offset + Double($0.second) + 0.5, Double($0.errors)) },
+                                         color: "#dc2626"))
+                }
+            }
+        }
+        let step = max(1, (maxSecond / 8).rounded(.up))
+        let ticks = stride(from: 0.0, through: maxSecond + step, by: step).map { ($0, "\(Int($0)) s") }
+        return Chart(series: series, xTicks: ticks, xLabel: "time since the run started", yLabel: "requests per second", logY: false).svg()
+    }
+
+    /// Requests per second and p50/p99 of the last recorded phase of each run, as bars.
+    private func comparisonChart() -> String {
+        let phases = result.runs.compactMap { run in run.phases.last { $0.recorded }.map { (run.label, $0) } }
+        let metrics: [(String, (PhaseResult) -> Double, (Double) -> String)] = [
+            ("requests/s", { $0.requests_per_second }, { String(format: "%.0f", $0) }),
+            ("p50 (ms)", { Double($0.latency.p50) / 1000 }, { String(format: "%.2f", $0) }),
+            ("p99 (ms)", { Double($0.latency.p99) / 1000 }, { String(format: "%.2f", $0) }),
+        ]
+        var svg = "<svg width=\"900\" height=\"\(metrics.count * 90 + 20)\" xmlns=\"http://www.w3.org/2000/svg\">"
+        for (row, metric) in metrics.enumerated() {
+            let values = phases.map { metric.1($0.1) }
+            let top = max(values.max() ?? 1, 1e-9)
+            let y = 20 + row * 90
+            svg += "<text x=\"10\" y=\"\(y + 12)\" font-weight=\"bold\">\(escape(metric.0))</text>"
+            for (index, (label, _)) in phases.enumerated() {
+                let width = max(1, Int(values[index] / top * 600))
+                let barY = y + 20 + index * 28
+                svg += "<text x=\"10\" y=\"\(barY + 15)\">\(escape(label))</text>"
+                svg += "<rect x=\"150\" y=\"\(barY)\" width=\"\(width)\" height=\"22\" fill=\"\(Self.colors[index % Self.colors.count])\"/>"
+                svg += "<text x=\"\(158 + width)\" y=\"\(barY + 15)\">\(metric.2(values[index]))</text>"
+            }
+        }
+        return svg + "</svg>\n"
+    }
+
+    struct Series {
+        var name: String
+        var points: [(Double, Double)]
+        var color: String?
+    }
+
+    /// A line chart with a legend.
+    struct Chart {
+        var series: [Series]
+        var xTicks: [(Double, String)]
+        var xLabel: String
+        var yLabel: String
+        var logY: Bool
+
+        func svg() -> String {
+            let (width, height, left, right, top, bottom) = (900.0, 380.0, 70.0, 20.0, 20.0, 60.0)
+            let all = series.flatMap(\.points)
+            guard !all.isEmpty else { return "<p><i>No data.</i></p>\n" }
+            let xMin = xTicks.first?.0 ?? 0
+            let xMax = max(xTicks.last?.0 ?? 1, all.map(\.0).max() ?? 1)
+            let yValues = all.map(\.1)
+            let yMinRaw = logY ? max(0.001, yValues.min() ?? 0.001) : 0
+            let yMaxRaw = max(yValues.max() ?? 1, logY ? yMinRaw * 10 : 1)
+            let yMin = logY ? pow(10, floor(log10(yMinRaw))) : 0
+            let yMax = logY ? pow(10, ceil(log10(yMaxRaw))) : yMaxRaw * 1.1
+            func px(_ x: Double) -> Double { left + (x - xMin) / max(1e-9, xMax - xMin) * (width - left - right) }
+            func py(_ y: Double) -> Double {
+                let fraction = logY ? (log10(max(y, yMin)) - log10(yMin)) / max(1e-9, log10(yMax) - log10(yMin)) : (y - yMin) / max(1e-9, yMax - yMin)
+                return height - bottom - fraction * (height - top - bottom)
+            }
+            var svg = "<svg width=\"\(Int(width))\" height=\"\(Int(height + 22 * Double((series.count + 2) / 3)))\" xmlns=\"http://www.w3.org/2000/svg\">"
+            svg += "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - right)\" y2=\"\(height - bottom)\" stroke=\"#9ca3af\"/>"
+            svg += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(height - bottom)\" stroke=\"#9ca3af\"/>"
+            for (value, label) in xTicks where value <= xMax {
+                svg += "<line x1=\"\(px(value))\" y1=\"\(top)\" x2=\"\(px(value))\" y2=\"\(height - bottom)\" stroke=\"#f3f4f6\"/>"
+                svg += "<text x=\"\(px(value))\" y=\"\(height - bottom + 16)\" text-anchor=\"middle\">\(escape(label))</text>"
+            }
+            var yTicks: [Double] = []
+            if logY { var tick = yMin; while tick <= yMax * 1.0001 { yTicks.append(tick); tick *= 10 } }
+            else { yTicks = (0...5).map { yMax * Double($0) / 5 } }
+            for tick in yTicks {
+                svg += "<line x1=\"\(left)\" y1=\"\(py(tick))\" x2=\"\(width - right)\" y2=\"\(py(tick))\" stroke=\"#f3f4f6\"/>"
+                svg += "<text x=\"\(left - 6)\" y=\"\(py(tick) + 4)\" text-anchor=\"end\">\(Self.number(tick))</text>"
+            }
+            svg += "<text x=\"\((left + width) / 2)\" y=\"\(height - bottom + 36)\" text-anchor=\"middle\">\(escape(xLabel))</text>"
+            svg += "<text x=\"14\" y=\"\((top + height - bottom) / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 14 \((top + height - bottom) / 2))\">\(escape(yLabel))</text>"
+            for (index, line) in series.enumerated() {
+                let color = line.color ?? HTMLReport.colors[index % HTMLReport.colors.count]
+                let path = line.points.map { String(format: "%.1f,%.1f", px($0.0), py($0.1)) }.joined(separator: " ")
+                svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(path)\"/>"
+                for point in line.points where line.points.count <= 40 {
+                    svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%@\"/>", px(point.0), py(point.1), color)
+                }
+                let legendX = left + Double(index % 3) * 280
+                let legendY = height + 4 + Double(index / 3) * 22
+                svg += "<rect x=\"\(legendX)\" y=\"\(legendY)\" width=\"14\" height=\"4\" fill=\"\(color)\"/>"
+                svg += "<text x=\"\(legendX + 20)\" y=\"\(legendY + 6)\">\(escape(line.name))</text>"
+            }
+            return svg + "</svg>\n"
+        }
+
+        static func number(_ value: Double) -> String {
+            if value >= 1000 { return Format.grouped(Int(value.rounded())) }
+            if value >= 1 { return value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value) }
+            return String(format: "%g", value)
+        }
+    }
+}
+
+/// Escapes text for HTML.
+func escape(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+}

@@ -1,0 +1,166 @@
+import Foundation
+import HappeningPostgres
+
+/// The no-oversell ledger of one event, read directly from PostgreSQL after a flash sale.
+///
+/// Invariants: tickets held (pending + confirmed) ≤ total; available + held = total; every accepted (202)
+/// booking id exists exactly once with a decided status (none lost, none stuck in a queue); no booking the
+/// API never accepted (phantom writes); held = min(accepted × tickets per request, total) when every
+/// request was accepted; at most one booking per (user, idempotency key).
+struct LedgerReport: Codable, Sendable {
+    var event_id: String
+    var total_tickets: Int
+    var available_tickets: Int
+    var held: Int
+    var confirmed: Int
+    var pending: Int
+    var cancelled: Int
+    var failed_sold_out: Int
+    var failed_other: Int
+    /// Accepted (202) booking ids the run knows of; nil for a standalone `check-ledger`.
+    var accepted: Int?
+    var decided: Int?
+    var undecided: Int?
+    var phantom: Int?
+    var expected_held: Int?
+    var oversold: Int
+    var conservation_error: Int
+    var held_mismatch: Int?
+    var duplicate_idempotency_keys: Int
+    /// 202 → decided (the booking row's write time), when the accepted times are known.
+    var decision_latency: LatencySummary?
+    var decision_histogram: EncodedHistogram?
+    var decided_per_second: Double?
+    var waited_seconds: Double
+    var violations: [String]
+
+    var passed: Bool { violations.isEmpty }
+}
+
+/// Reads the ledger, waiting (bounded) for accepted bookings to be decided first.
+struct LedgerChecker: Sendable {
+    let databaseURL: String
+
+    /// - Parameters:
+    ///   - accepted: booking ids answered with 202 and when the 202 arrived (µs since 1970), or nil.
+    ///   - ticketsPerRequest: tickets each booking asked for (for the expected number held).
+    ///   - complete: every booking request got a definite answer (202, or 422 sold out); only then is the
+    ///     number held predictable.
+    ///   - soldOutAnswers: requests refused at intake as sold out (then every ticket must be held).
+    func check(event: String, accepted: [Capture]?, ticketsPerRequest: Int, complete: Bool, soldOutAnswers: Int = 0, timeout: Duration,
+               progress: ProgressStyle) async throws -> LedgerReport {
+        guard let eventID = UUID(uuidString: event) else { throw BenchUsageError("ledger: '\(event)' is not an event id (UUID)") }
+        let client = PostgresClient(configuration: .init(url: databaseURL, poolSize: 1, applicationName: "happening-bench-ledger"))
+        do {
+            let report = try await read(client, eventID: eventID, accepted: accepted, ticketsPerRequest: ticketsPerRequest,
+                                        complete: complete, soldOutAnswers: soldOutAnswers, timeout: timeout, progress: progress)
+            await client.shutdown()
+            return report
+        } catch let error as BenchUsageError {
+            await client.shutdown()
+            throw error
+        } catch {
+            await client.shutdown()
+            throw BenchUsageError("ledger: cannot read PostgreSQL at \(Redact.url(databaseURL)) (\(error))")
+        }
+    }
+
+    private func read(_ client: PostgresClient, eventID: UUID, accepted: [Capture]?, ticketsPerRequest: Int, complete: Bool, soldOutAnswers: Int,
+                      timeout: Duration, progress: ProgressStyle) async throws -> LedgerReport {
+        let started = ContinuousClock.now
+        let ids = (accepted ?? []).compactMap { UUID(uuidString: $0.value) }
+        let idArray = PostgresArray(ids)
+        // Wait until every accepted booking has its row, or the timeout passes.
+        var decided = 0
+        if !ids.isEmpty {
+            while true {
+                decided = try await client.query("SELECT count(*) FROM bookings WHERE id = ANY($1::uuid[])", [idArray])[0].decode(0)
+                if decided >= ids.count || ContinuousClock.now - started > timeout { break }
+                if progress != .none {
+                    FileHandle.standardError.write(Data("bench: ledger: \(decided)/\(ids.count) accepted bookings decided\(progress == .live ? "\r" : "\n")".utf8))
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let waited = (ContinuousClock.now - started).secondsValue
+
+        let eventRows = try await client.query("SELECT total_tickets, available_tickets FROM events WHERE id = $1", [eventID])
+        guard let eventRow = eventRows.first else { throw BenchUsageError("ledger: event \(eventID.uuidString.lowercased()) does not exist") }
+        let total: Int = try eventRow.decode(0)
+        let available: Int = try eventRow.decode(1)
+        var counts: [String: (rows: Int, tickets: Int)] = [:]
+        for row in try await client.query(
+            "SELECT status::text || coalesce('/' || failure_reason::text, ''), count(*), coalesce(sum(ticket_count), 0) FROM bookings WHERE event_id = $1 GROUP BY 1",
+            [eventID]) {
+            counts[try row.decode(0)] = (try row.decode(1), try row.decode(2))
+        }
+        let held = (counts["pending"]?.tickets ?? 0) + (counts["confirmed"]?.tickets ?? 0)
+        let duplicates: Int = try await client.query(
+            """
+            SELECT count(*) FROM (SELECT 1 FROM bookings WHERE event_id = $1 AND idempotency_key IS NOT NULL
+                                  GROUP BY user_id, idempotency_key HAVING count(*) > 1) d
+            """, [eventID])[0].decode(0)
+
+        var report = LedgerReport(
+            event_id: eventID.uuidString.lowercased(), total_tickets: total, available_tickets: available, held: held,
+            confirmed: counts["confirmed"]?.rows ?? 0, pending: counts["pending"]?.rows ?? 0, cancelled: counts["cancelled"]?.rows ?? 0,
+            failed_sold_out: counts["failed/sold_out"]?.rows ?? 0,
+            failed_other: counts.filter { $0.key.hasPrefix("failed/") && $0.key != "failed/sold_out" }.reduce(0) { $0 + $1.value.rows },
+            oversold: max(0, held - total), conservation_error: available + held - total, duplicate_idempotency_keys: duplicates,
+            waited_seconds: (waited * 100).rounded() / 100, violations: [])
+
+        if let accepted {
+            report.accepted = ids.count
+            report.decided = decided
+            report.undecided = ids.count - decided
+            report.phantom = try await client.query(
+                "SELECT count(*) FROM bookings WHERE event_id = $1 AND NOT (id = ANY($2::uuid[]))", [eventID, idArray])[0].decode(0)
+            if complete {
+                // Refusing anyone as sold out is only right once every ticket is held.
+                report.expected_held = soldOutAnswers > 0 ? total : min(ids.count * ticketsPerRequest, total)
+                report.held_mismatch = report.expected_held! - held
+            }
+            // Decision latency: the row's write time (PostgreSQL's clock) minus the 202's arrival (ours; same host).
+            var histogram = LatencyHistogram()
+            let acceptedAt = Dictionary(accepted.map { ($0.value.lowercased(), $0.at_micros) }, uniquingKeysWith: min)
+            var lastDecision = Int64.min
+            for row in try await client.query(
+                "SELECT id, (extract(epoch FROM updated_at) * 1000000)::int8 FROM bookings WHERE id = ANY($1::uuid[])", [idArray]) {
+                let id: UUID = try row.decode(0)
+                let decidedAt: Int64 = try row.decode(1)
+                lastDecision = max(lastDecision, decidedAt)
+                if let at = acceptedAt[id.uuidString.lowercased()] { histogram.record(microseconds: UInt64(max(1, decidedAt - at))) }
+            }
+            if histogram.count > 0 {
+                report.decision_latency = histogram.summary
+                report.decision_histogram = histogram.encoded
+                let first = accepted.map(\.at_micros).min() ?? lastDecision
+                let span = Double(lastDecision - first) / 1e6
+                report.decided_per_second = span > 0 ? (Double(decided) / span * 10).rounded() / 10 : nil
+            }
+        }
+
+        if report.oversold > 0 { report.violations.append("OVERSOLD by \(report.oversold) tickets: \(held) held (pending + confirmed) > \(total) total") }
+        if report.conservation_error != 0 {
+            report.violations.append("tickets not conserved: available \(available) + held \(held) = \(available + held), not the total \(total)")
+        }
+        if let undecided = report.undecided, undecided > 0 {
+            report.violations.append("\(undecided) accepted (202) bookings were never decided within \(Int(timeout.secondsValue)) s (lost or stuck)")
+        }
+        if let phantom = report.phantom, phantom > 0 { report.violations.append("\(phantom) bookings exist that the API never accepted") }
+        if let mismatch = report.held_mismatch, mismatch != 0 {
+            report.violations.append("held \(held) tickets, expected \(report.expected_held!) (\(soldOutAnswers > 0 ? "requests were refused as sold out, so every ticket" : "min(accepted × \(ticketsPerRequest), total)"))")
+        }
+        if duplicates > 0 { report.violations.append("\(duplicates) idempotency keys booked more than once") }
+        return report
+    }
+}
+
+/// Removes passwords from URLs in messages.
+enum Redact {
+    static func url(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "(unparseable URL)" }
+        if components.password != nil { components.password = "***" }
+        return components.string ?? "(unparseable URL)"
+    }
+}

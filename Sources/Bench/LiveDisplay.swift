@@ -1,0 +1,63 @@
+import Foundation
+import HappeningCurl
+
+/// How progress is shown: a redrawn line on a terminal, a quiet line every 5 s otherwise (CI), or nothing.
+enum ProgressStyle: String, Sendable {
+    case live, lines, none
+
+    static func automatic() -> ProgressStyle { isatty(2) == 1 ? .live : .lines }
+}
+
+/// Prints a phase's progress: elapsed time, requests per second and p99 of the last whole second, errors.
+struct LiveDisplay: Sendable {
+    let phase: String
+    let feed: LiveFeed
+    let clock: PhaseClock
+    let style: ProgressStyle
+
+    func run() async {
+        guard style != .none else { return }
+        let interval: Duration = style == .live ? .seconds(1) : .seconds(5)
+        var printedLive = false
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { break }
+            let now = monotonicNanoseconds()
+            guard now > clock.monotonicStart else { continue }
+            let elapsed = Double(now - clock.monotonicStart) / 1e9
+            let last = feed.bucket(Int(elapsed) - 1)
+            let p99 = last.map { Format.micros($0.latency.percentile(99)) } ?? "–"
+            let line = String(format: "%@ %6.1fs  %@ req/s  %@ requests  %@ errors  p99 %@", phase, elapsed,
+                              Format.grouped(last?.requests ?? 0), Format.grouped(feed.requestsSoFar), Format.grouped(feed.errorsSoFar), p99)
+            if style == .live {
+                FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
+                printedLive = true
+            } else {
+                FileHandle.standardError.write(Data(("bench: " + line + "\n").utf8))
+            }
+        }
+        if printedLive { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+/// Number and latency formatting shared by the display and the reports.
+enum Format {
+    static func grouped<T: BinaryInteger>(_ value: T) -> String {
+        let digits = String(value.magnitude)
+        var out = ""
+        for (offset, character) in digits.enumerated() {
+            if offset > 0, (digits.count - offset) % 3 == 0 { out.append(",") }
+            out.append(character)
+        }
+        return (value < 0 ? "-" : "") + out
+    }
+
+    /// `850µs`, `12.3ms`, `1.52s`.
+    static func micros(_ value: UInt64) -> String {
+        if value < 1_000 { return "\(value)µs" }
+        if value < 1_000_000 { return String(format: "%.2fms", Double(value) / 1_000) }
+        return String(format: "%.2fs", Double(value) / 1_000_000)
+    }
+
+    static func percent(_ value: Double) -> String { String(format: "%.2f%%", value * 100) }
+}

@@ -1,0 +1,156 @@
+import HappeningCurl
+
+/// A small fast generator for picking requests on the hot path (xorshift64*; no allocation).
+struct FastRandom {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
+
+    mutating func next() -> UInt64 {
+        state ^= state >> 12
+        state ^= state << 25
+        state ^= state >> 27
+        return state &* 0x2545_F491_4F6C_DD1D
+    }
+
+    mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+}
+
+/// Picks what to send from pre-rendered requests: a template by weight, then one of its instances.
+struct RequestPicker {
+    let instances: [[PreparedRequest]]
+    private let cumulative: [Double]
+    private var random: FastRandom
+
+    init(instances: [[PreparedRequest]], weights: [Double], seed: UInt64) {
+        self.instances = instances
+        var total = 0.0
+        cumulative = weights.map { total += $0; return total }
+        random = FastRandom(seed: seed)
+    }
+
+    mutating func next() -> PreparedRequest {
+        var template = 0
+        if cumulative.count > 1 {
+            let target = random.unit() * cumulative[cumulative.count - 1]
+            while template < cumulative.count - 1, cumulative[template] <= target { template += 1 }
+        }
+        let choices = instances[template]
+        return choices[Int(random.next() % UInt64(choices.count))]
+    }
+}
+
+/// Closed model: every connection sends its next request as soon as the previous response arrived (plus
+/// the think time), until the deadline or the request cap.
+final class ClosedSchedule: CurlLoadSchedule {
+    private var picker: RequestPicker
+    private let recorder: PhaseRecorder
+    private let deadline: UInt64
+    private let maxRequests: Int
+    private let think: UInt64
+    private var issued = 0
+    private var readyAt: [UInt64]
+
+    init(picker: RequestPicker, recorder: PhaseRecorder, connections: Int, deadline: UInt64, maxRequests: Int, thinkNanoseconds: UInt64) {
+        self.picker = picker
+        self.recorder = recorder
+        self.deadline = deadline
+        self.maxRequests = maxRequests
+        think = thinkNanoseconds
+        readyAt = Array(repeating: 0, count: connections)
+    }
+
+    func next(connection: Int, now: UInt64) -> CurlLoadDecision {
+        if now >= deadline || issued >= maxRequests { return .done }
+        if think > 0, readyAt[connection] > now { return .notYet(until: readyAt[connection]) }
+        issued += 1
+        return .send(picker.next(), intendedStart: now)
+    }
+
+    func completed(_ completion: CurlCompletion) {
+        recorder.record(completion)
+        if think > 0 { readyAt[completion.connection] = completion.end &+ think }
+    }
+
+    func tick(now: UInt64) { recorder.tick(now: now) }
+}
+
+/// Open model: requests arrive on a fixed schedule (constant rate, or a linear ramp) whatever the server
+/// does. Latency runs from each request's intended start, so a stalled server cannot hide its stall by
+/// slowing the generator down (coordinated omission, corrected as wrk2 does); starts more than 1 ms late
+/// are counted.
+final class OpenSchedule: CurlLoadSchedule {
+    private var picker: RequestPicker
+    private let recorder: PhaseRecorder
+    private let start: UInt64
+    private let length: Double  // seconds
+    private let rate: RateSpec  // this thread's share
+    private let maxRequests: Int
+    private var issued = 0
+    private var nextArrival: UInt64
+
+    init(picker: RequestPicker, recorder: PhaseRecorder, start: UInt64, durationSeconds: Double, rate: RateSpec, maxRequests: Int) {
+        self.picker = picker
+        self.recorder = recorder
+        self.start = start
+        length = durationSeconds
+        self.rate = rate
+        self.maxRequests = maxRequests
+        nextArrival = start
+    }
+
+    /// When arrival `k` (from 0) is due: k / r for a constant rate; for a ramp the time at which the
+    /// integral of the rate reaches k.
+    private func arrival(_ k: Int) -> UInt64? {
+        let n = Double(k)
+        let seconds: Double
+        if rate.from == rate.to || length <= 0 {
+            seconds = n / rate.from
+        } else {
+            let slope = (rate.to - rate.from) / length
+            seconds = (-rate.from + (rate.from * rate.from + 2 * slope * n).squareRoot()) / slope
+        }
+        guard seconds.isFinite, seconds < length else { return nil }
+        return start &+ UInt64(seconds * 1e9)
+    }
+
+    func next(connection: Int, now: UInt64) -> CurlLoadDecision {
+        guard issued < maxRequests, let due = arrival(issued) else { return .done }
+        if due > now { return .pause(until: due) }
+        issued += 1
+        if now &- due > 1_000_000 { recorder.countLate() }
+        return .send(picker.next(), intendedStart: due)
+    }
+
+    func completed(_ completion: CurlCompletion) { recorder.record(completion) }
+
+    func tick(now: UInt64) { recorder.tick(now: now) }
+}
+
+/// Barrier: every connection sends its own request exactly once, all at the same instant (after every
+/// connection was opened by a warm-up phase). Nothing is retried.
+final class BarrierSchedule: CurlLoadSchedule {
+    private let requests: [PreparedRequest]
+    private let recorder: PhaseRecorder?
+    private let fireAt: UInt64
+    private var sent: [Bool]
+
+    /// `requests[i]` is connection i's request; `recorder` nil for a warm-up (not reported).
+    init(requests: [PreparedRequest], recorder: PhaseRecorder?, fireAt: UInt64) {
+        self.requests = requests
+        self.recorder = recorder
+        self.fireAt = fireAt
+        sent = Array(repeating: false, count: requests.count)
+    }
+
+    func next(connection: Int, now: UInt64) -> CurlLoadDecision {
+        if sent[connection] { return .done }
+        if now < fireAt { return .pause(until: fireAt) }
+        sent[connection] = true
+        return .send(requests[connection], intendedStart: fireAt)
+    }
+
+    func completed(_ completion: CurlCompletion) { recorder?.record(completion) }
+
+    func tick(now: UInt64) { recorder?.tick(now: now) }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import HappeningCurl
+import Synchronization
+
+/// What a request template expects and keeps, looked up by ``PreparedRequest/template``.
+struct TemplateInfo: Sendable {
+    var name: String
+    var weight: Double
+    /// Expected statuses; empty means any 2xx.
+    var expect: Set<Int>
+    /// A JSON string field to capture from expected responses.
+    var capture: String?
+
+    func isExpected(_ status: Int) -> Bool { expect.isEmpty ? (200..<300).contains(status) : expect.contains(status) }
+}
+
+/// A value captured from a response (e.g. a booking id), with when it arrived (wall clock, µs since 1970).
+struct Capture: Sendable, Codable {
+    var tag: Int
+    var value: String
+    var at_micros: Int64
+}
+
+/// Ties the loops' monotonic clock to wall-clock time for one phase.
+struct PhaseClock: Sendable {
+    let monotonicStart: UInt64
+    let wallStartMicros: Int64
+
+    init(monotonicStart: UInt64) {
+        self.monotonicStart = monotonicStart
+        let elapsed = Int64(bitPattern: monotonicNanoseconds() &- monotonicStart) / 1_000
+        wallStartMicros = Int64(Date().timeIntervalSince1970 * 1_000_000) - elapsed
+    }
+
+    func wallMicros(_ monotonic: UInt64) -> Int64 { wallStartMicros + Int64(bitPattern: monotonic &- monotonicStart) / 1_000 }
+}
+
+/// One second of a phase, summed over threads: what the live display and the throughput chart show.
+struct SecondBucket: Sendable {
+    var requests: UInt64 = 0
+    var errors: UInt64 = 0
+    var latency = LatencyHistogram()
+
+    mutating func add(_ other: SecondBucket) {
+        requests += other.requests
+        errors += other.errors
+        latency.add(other.latency)
+    }
+}
+
+/// Per-second buckets shared by a phase's loop threads (each hands over a finished second under the lock).
+final class LiveFeed: Sendable {
+    private let buckets = Mutex<[Int: SecondBucket]>([:])
+    private let totals = Atomic<UInt64>(0)
+    private let failures = Atomic<UInt64>(0)
+
+    func add(second: Int, _ bucket: SecondBucket) {
+        buckets.withLock { $0[second, default: SecondBucket()].add(bucket) }
+    }
+
+    func count(requests: UInt64, errors: UInt64) {
+        totals.add(requests, ordering: .relaxed)
+        failures.add(errors, ordering: .relaxed)
+    }
+
+    var requestsSoFar: UInt64 { totals.load(ordering: .relaxed) }
+    var errorsSoFar: UInt64 { failures.load(ordering: .relaxed) }
+
+    func bucket(_ second: Int) -> SecondBucket? { buckets.withLock { $0[second] } }
+
+    /// Every second, in order.
+    func timeline() -> [(second: Int, bucket: SecondBucket)] {
+        buckets.withLock { $0.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    }
+}
+
+/// What one loop thread measured in one phase. Used on that thread only; merged after the phase.
+final class PhaseRecorder {
+    let templates: [TemplateInfo]
+    let clock: PhaseClock
+    let feed: LiveFeed
+
+    var latency = LatencyHistogram()
+    var templateLatency: [LatencyHistogram]
+    var templateRequests: [UInt64]
+    var templateUnexpected: [UInt64]
+    var requests: UInt64 = 0
+    var unexpected: UInt64 = 0
+    var statuses: [Int: UInt64] = [:]
+    var transportErrors: [Int32: UInt64] = [:]
+    var late: UInt64 = 0
+    var cacheHits: UInt64 = 0
+    var cacheMisses: UInt64 = 0
+    var captures: [Capture] = []
+    var firstStart: UInt64 = .max
+    var lastEnd: UInt64 = 0
+
+    private var second = 0
+    private var current = SecondBucket()
+    private var pendingRequests: UInt64 = 0
+    private var pendingErrors: UInt64 = 0
+
+    init(templates: [TemplateInfo], clock: PhaseClock, feed: LiveFeed) {
+        self.templates = templates
+        self.clock = clock
+        self.feed = feed
+        templateLatency = Array(repeating: LatencyHistogram(), count: templates.count)
+        templateRequests = Array(repeating: 0, count: templates.count)
+        templateUnexpected = Array(repeating: 0, count: templates.count)
+    }
+
+    /// A request started later than intended by more than a millisecond (open model).
+    func countLate() { late += 1 }
+
+    func record(_ completion: CurlCompletion) {
+        tick(now: completion.end)
+        let template = completion.request.template
+        let info = templates[template]
+        requests += 1
+        templateRequests[template] += 1
+        latency.record(nanoseconds: completion.latencyNanoseconds)
+        templateLatency[template].record(nanoseconds: completion.latencyNanoseconds)
+        current.requests += 1
+        current.latency.record(nanoseconds: completion.latencyNanoseconds)
+        firstStart = min(firstStart, completion.intendedStart)
+        lastEnd = max(lastEnd, completion.end)
+        var failed = false
+        if let code = completion.curlError {
+            transportErrors[code, default: 0] += 1
+            failed = true
+        } else {
+            statuses[completion.status, default: 0] += 1
+            if !info.isExpected(completion.status) { failed = true }
+        }
+        if failed {
+            unexpected += 1
+            templateUnexpected[template] += 1
+            current.errors += 1
+            pendingErrors += 1
+        }
+        pendingRequests += 1
+        if let hit = completion.cacheHit { if hit { cacheHits += 1 } else { cacheMisses += 1 } }
+        if !failed, let key = info.capture, let body = completion.body, let value = Self.jsonString(key, in: body) {
+            captures.append(Capture(tag: completion.request.tag, value: value, at_micros: clock.wallMicros(completion.end)))
+        }
+    }
+
+    /// Hands finished seconds to the feed.
+    func tick(now: UInt64) {
+        let index = Int((now &- clock.monotonicStart) / 1_000_000_000)
+        if now >= clock.monotonicStart, index > second {
+            flushSecond()
+            second = index
+        }
+        if pendingRequests >= 256 {
+            feed.count(requests: pendingRequests, errors: pendingErrors)
+            (pendingRequests, pendingErrors) = (0, 0)
+        }
+    }
+
+    /// Flushes the partial last second (after the loop ended).
+    func finish() {
+        flushSecond()
+        feed.count(requests: pendingRequests, errors: pendingErrors)
+        (pendingRequests, pendingErrors) = (0, 0)
+    }
+
+    private func flushSecond() {
+        if current.requests > 0 { feed.add(second: second, current) }
+        current = SecondBucket()
+    }
+
+    /// The string value of `"key":"…"` in a JSON body (flat search; enough for ids).
+    static func jsonString(_ key: String, in body: UnsafeRawBufferPointer) -> String? {
+        let needle = Array("\"\(key)\"".utf8)
+        guard body.count > needle.count else { return nil }
+        var index = 0
+        while index + needle.count < body.count {
+            if body[index] == needle[0], (0..<needle.count).allSatisfy({ body[index + $0] == needle[$0] }) {
+                var cursor = index + needle.count
+                while cursor < body.count, body[cursor] == 0x20 || body[cursor] == 0x3A { cursor += 1 }
+                guard cursor < body.count, body[cursor] == 0x22 else { return nil }
+                let start = cursor + 1
+                var end = start
+                while end < body.count, body[end] != 0x22 { end += 1 }
+                return String(decoding: UnsafeRawBufferPointer(rebasing: body[start..<end]), as: UTF8.self)
+            }
+            index += 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import HappeningCurl
+
+/// What one phase measured, merged over threads (and, with `merge`, over processes). This is the JSON a
+/// result file holds per phase; the histograms are exact, so merged files give exact percentiles.
+struct PhaseResult: Codable, Sendable {
+    var name: String
+    var model: String
+    var connections: Int
+    var rate: String?
+    var planned_duration: String?
+    /// False for warm-up phases: shown, but not used for thresholds or headline figures.
+    var recorded: Bool
+    /// Wall-clock start, µs since 1970.
+    var started_at_micros: Int64
+    var elapsed_seconds: Double
+    var requests: UInt64
+    var requests_per_second: Double
+    /// Responses with an unexpected status, plus transport errors.
+    var errors: UInt64
+    var error_rate: Double
+    var statuses: [String: UInt64]
+    /// Transport failures by kind (`timeout`, `connect`, `curl-<code>`).
+    var transport_errors: [String: UInt64]
+    /// Open model: requests that started more than 1 ms after their intended time.
+    var late: UInt64
+    /// In flight when the phase had to end (not counted in `requests`).
+    var abandoned: Int
+    var cache_hits: UInt64
+    var cache_misses: UInt64
+    var latency: LatencySummary
+    var histogram: EncodedHistogram
+    var templates: [TemplateResult]
+    var timeline: [TimelinePoint]
+    /// How many processes' results were merged into this one.
+    var processes: Int = 1
+
+    struct TemplateResult: Codable, Sendable {
+        var name: String
+        var requests: UInt64
+        var errors: UInt64
+        var latency: LatencySummary
+        var histogram: EncodedHistogram
+    }
+
+    /// One second of the phase: throughput, errors and latency (after a merge, p50/p99 are the largest
+    /// of the processes' values for that second; counts are exact sums).
+    struct TimelinePoint: Codable, Sendable {
+        var second: Int
+        var requests: UInt64
+        var errors: UInt64
+        var p50_us: UInt64
+        var p99_us: UInt64
+    }
+
+    var cacheHitRatio: Double? {
+        let seen = cache_hits + cache_misses
+        return seen == 0 ? nil : Double(cache_hits) / Double(seen)
+    }
+
+    init(phase: Scenario.Phase, recorders: [PhaseRecorder], feed: LiveFeed, clock: PhaseClock, abandoned: Int) {
+        name = phase.name
+        model = phase.model
+        connections = phase.connections
+        rate = phase.rate
+        planned_duration = phase.duration
+        recorded = (phase.record ?? true) && phase.model != "warmup"
+        started_at_micros = clock.wallStartMicros
+        var latency = LatencyHistogram()
+        var statuses: [String: UInt64] = [:]
+        var transport: [String: UInt64] = [:]
+        var templateLatency = Array(repeating: LatencyHistogram(), count: recorders.first?.templates.count ?? 0)
+        var templateRequests = Array(repeating: UInt64(0), count: templateLatency.count)
+        var templateErrors = Array(repeating: UInt64(0), count: templateLatency.count)
+        (requests, errors, late, cache_hits, cache_misses) = (0, 0, 0, 0, 0)
+        var lastEnd: UInt64 = clock.monotonicStart
+        for recorder in recorders {
+            latency.add(recorder.latency)
+            requests += recorder.requests
+            errors += recorder.unexpected
+            late += recorder.late
+            cache_hits += recorder.cacheHits
+            cache_misses += recorder.cacheMisses
+            lastEnd = max(lastEnd, recorder.lastEnd)
+            for (status, count) in recorder.statuses { statuses[String(status), default: 0] += count }
+            for (code, count) in recorder.transportErrors { transport[Self.transportName(code), default: 0] += count }
+            for index in templateLatency.indices {
+                templateLatency[index].add(recorder.templateLatency[index])
+                templateRequests[index] += recorder.templateRequests[index]
+                templateErrors[index] += recorder.templateUnexpected[index]
+            }
+        }
+        self.abandoned = abandoned
+        self.statuses = statuses
+        transport_errors = transport
+        elapsed_seconds = (Double(lastEnd &- clock.monotonicStart) / 1e6).rounded() / 1e3
+        requests_per_second = elapsed_seconds > 0 ? (Double(requests) / elapsed_seconds * 10).rounded() / 10 : 0
+        error_rate = requests == 0 ? 0 : Double(errors) / Double(requests)
+        self.latency = latency.summary
+        histogram = latency.encoded
+        let infos = recorders.first?.templates ?? []
+        templates = templateLatency.indices.compactMap { index in
+            templateRequests[index] == 0 ? nil : TemplateResult(
+                name: infos[index].name, requests: templateRequests[index], errors: templateErrors[index],
+                latency: templateLatency[index].summary, histogram: templateLatency[index].encoded)
+        }
+        timeline = feed.timeline().map { second, bucket in
+            TimelinePoint(second: second, requests: bucket.requests, errors: bucket.errors,
+                          p50_us: bucket.latency.percentile(50), p99_us: bucket.latency.percentile(99))
+        }
+    }
+
+    static func transportName(_ code: Int32) -> String {
+        switch code {
+        case 28: return "timeout"
+        case 7: return "connect"
+        case 52: return "empty-reply"
+        case 55, 56: return "connection-reset"
+        default: return "curl-\(code)"
+        }
+    }
+
+    /// Combines the same phase from several processes: counts add up, histograms merge exactly.
+    mutating func merge(_ other: PhaseResult) {
+        var latency = LatencyHistogram(histogram)
+        latency.add(LatencyHistogram(other.histogram))
+        let start = min(started_at_micros, other.started_at_micros)
+        let end = max(Double(started_at_micros) / 1e6 + elapsed_seconds, Double(other.started_at_micros) / 1e6 + other.elapsed_seconds)
+        started_at_micros = start
+        elapsed_seconds = ((end - Double(start) / 1e6) * 1000).rounded() / 1000
+        connections += other.connections
+        requests += other.requests
+        errors += other.errors
+        late += other.late
+        abandoned += other.abandoned
+        cache_hits += other.cache_hits
+        cache_misses += other.cache_misses
+        processes += other.processes
+        for (key, value) in other.statuses { statuses[key, default: 0] += value }
+        for (key, value) in other.transport_errors { transport_errors[key, default: 0] += value }
+        requests_per_second = elapsed_seconds > 0 ? (Double(requests) / elapsed_seconds * 10).rounded() / 10 : 0
+        error_rate = requests == 0 ? 0 : Double(errors) / Double(requests)
+        self.latency = latency.summary
+        histogram = latency.encoded
+        for theirs in other.templates {
+            if let index = templates.firstIndex(where: { $0.name == theirs.name }) {
+                var merged = LatencyHistogram(templates[index].histogram)
+                merged.add(LatencyHistogram(theirs.histogram))
+                templates[index].requests += theirs.requests
+                templates[index].errors += theirs.errors
+                templates[index].latency = merged.summary
+                templates[index].histogram = merged.encoded
+            } else {
+                templates.append(theirs)
+            }
+        }
+        var seconds: [Int: TimelinePoint] = Dictionary(uniqueKeysWithValues: timeline.map { ($0.second, $0) })
+        for point in other.timeline {
+            if var mine = seconds[point.second] {
+                mine.requests += point.requests
+                mine.errors += point.errors
+                mine.p50_us = max(mine.p50_us, point.p50_us)
+                mine.p99_us = max(mine.p99_us, point.p99_us)
+                seconds[point.second] = mine
+            } else {
+                seconds[point.second] = point
+            }
+        }
+        timeline = seconds.values.sorted { $0.second < $1.second }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import HappeningCurl
+
+/// Runs one phase on `threads` loop threads (one libcurl multi handle each), shows live progress, and
+/// merges what the threads recorded.
+struct PhaseRunner: Sendable {
+    let renderer: RequestRenderer
+    let threads: Int
+    let stop: CurlStopFlag
+    let progress: ProgressStyle
+    /// Wall-clock start (µs since 1970) for the first phase, shared by cooperating processes (`--start-at`).
+    let startAtMicros: Int64?
+
+    /// Instances rendered per template for closed and open phases (drawn at random when sending).
+    static let instancesPerTemplate = 1_024
+
+    func run(_ phase: Scenario.Phase, timeoutOverride: Duration? = nil) async throws -> (PhaseResult, [Capture]) {
+        let chosen = phase.requests.map { names in names.compactMap { name in renderer.templates.firstIndex { $0.name == name } } }
+            ?? Array(renderer.templates.indices)
+        let infos = renderer.infos
+        let weights = chosen.map { infos[$0].weight }
+        let threadCount = max(1, min(threads, phase.connections))
+        let duration = phase.duration.flatMap(DurationText.parse)
+        let maxRequests = phase.max_requests ?? Int.max
+        let think = phase.think_time.flatMap(DurationText.parse).map { UInt64($0.nanosecondsValue) } ?? 0
+        let rate = phase.rate.flatMap(RateSpec.init)
+
+        // Per-connection requests for barrier and warm-up phases (connection i is virtual user i).
+        var perConnection: [PreparedRequest] = []
+        if phase.model == "barrier" || phase.model == "warmup" {
+            var random = FastRandom(seed: 7)
+            let picker = WeightedIndex(weights: weights)
+            perConnection = (0..<phase.connections).map { renderer.render(chosen[picker.pick(&random)], user: $0, random: &random) }
+        }
+
+        var start = monotonicNanoseconds() &+ 50_000_000
+        if let startAtMicros {
+            let delta = startAtMicros - Int64(Date().timeIntervalSince1970 * 1_000_000)
+            if delta > 0 { start = monotonicNanoseconds() &+ UInt64(delta) * 1_000 }
+        }
+        let clock = PhaseClock(monotonicStart: start)
+        let feed = LiveFeed()
+        var lanes: [(CurlLoadOptions, any CurlLoadSchedule, PhaseRecorder)] = []
+        var offset = 0
+        for lane in 0..<threadCount {
+            let connections = phase.connections / threadCount + (lane < phase.connections % threadCount ? 1 : 0)
+            var options = CurlLoadOptions(connections: connections)
+            if let timeoutOverride { options.requestTimeout = timeoutOverride }
+            let recorder = PhaseRecorder(templates: infos, clock: clock, feed: feed)
+            let laneMax = maxRequests == Int.max ? Int.max : maxRequests / threadCount + (lane < maxRequests % threadCount ? 1 : 0)
+            let deadline = duration.map { start &+ UInt64($0.nanosecondsValue) } ?? UInt64.max
+            let schedule: any CurlLoadSchedule
+            switch phase.model {
+            case "closed":
+                let picker = RequestPicker(instances: renderer.instances(of: chosen, count: Self.instancesPerTemplate, seed: UInt64(lane + 1)),
+                                           weights: weights, seed: UInt64(lane + 11))
+                schedule = ClosedSchedule(picker: picker, recorder: recorder, connections: connections, deadline: deadline, maxRequests: laneMax, thinkNanoseconds: think)
+            case "open":
+                let picker = RequestPicker(instances: renderer.instances(of: chosen, count: Self.instancesPerTemplate, seed: UInt64(lane + 1)),
+                                           weights: weights, seed: UInt64(lane + 11))
+                let share = RateSpec(from: rate!.from / Double(threadCount), to: rate!.to / Double(threadCount))
+                let seconds = duration.map { Double($0.nanosecondsValue) / 1e9 } ?? Double(maxRequests) / min(share.from, share.to) / Double(threadCount)
+                schedule = OpenSchedule(picker: picker, recorder: recorder, start: start, durationSeconds: seconds, rate: share, maxRequests: laneMax)
+            default:
+                schedule = BarrierSchedule(requests: Array(perConnection[offset..<(offset + connections)]), recorder: recorder, fireAt: start)
+            }
+            lanes.append((options, schedule, recorder))
+            offset += connections
+        }
+
+        let display = Task { await LiveDisplay(phase: phase.name, feed: feed, clock: clock, style: progress).run() }
+        let outcomes = try await withThrowingTaskGroup(of: CurlLoopStatistics.self) { group in
+            for (options, schedule, recorder) in lanes {
+                let job = LoopJob(options: options, schedule: schedule, recorder: recorder, stop: stop)
+                group.addTask { try await job.runOnOwnThread() }
+            }
+            var all: [CurlLoopStatistics] = []
+            for try await outcome in group { all.append(outcome) }
+            return all
+        }
+        display.cancel()
+        await display.value
+        let recorders = lanes.map(\.2)
+        let result = PhaseResult(phase: phase, recorders: recorders, feed: feed, clock: clock,
+                                 abandoned: outcomes.reduce(0) { $0 + $1.abandoned })
+        return (result, recorders.flatMap(\.captures))
+    }
+}
+
+/// One loop on a thread of its own (libcurl's calls block; they never run on Swift's cooperative pool).
+///
+/// `@unchecked Sendable`: the schedule and recorder are handed to the new thread and used only there until
+/// it finishes; the caller reads the recorder only after awaiting the result.
+private struct LoopJob: @unchecked Sendable {
+    let options: CurlLoadOptions
+    let schedule: any CurlLoadSchedule
+    let recorder: PhaseRecorder
+    let stop: CurlStopFlag
+
+    func runOnOwnThread() async throws -> CurlLoopStatistics {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                do {
+                    let statistics = try CurlLoadLoop.run(options: options, schedule: schedule, stop: stop)
+                    recorder.finish()
+                    continuation.resume(returning: statistics)
+                } catch {
+                    recorder.finish()
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.name = "happening-bench-loop"
+            thread.start()
+        }
+    }
+}
+
+/// Picks an index with given relative weights.
+struct WeightedIndex {
+    let cumulative: [Double]
+
+    init(weights: [Double]) {
+        var total = 0.0
+        cumulative = weights.map { total += $0; return total }
+    }
+
+    func pick(_ random: inout FastRandom) -> Int {
+        let target = random.unit() * (cumulative.last ?? 1)
+        return cumulative.firstIndex { $0 > target } ?? cumulative.count - 1
+    }
+}
+
+extension Duration {
+    var nanosecondsValue: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+    var secondsValue: Double { Double(nanosecondsValue) / 1e9 }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import HappeningCurl
+import HappeningPostgres
+
+/// A virtual user: a token from the seeder's `--tokens-out` file.
+struct VirtualUser: Codable, Sendable {
+    var user_id: String
+    var email: String
+    var token: String
+
+    static func load(path: String) throws -> [VirtualUser] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw BenchUsageError("cannot read tokens file \(path)") }
+        let decoder = JSONDecoder()
+        return try text.split(separator: "\n").enumerated().map { line, content in
+            do { return try decoder.decode(VirtualUser.self, from: Data(content.utf8)) } catch {
+                throw BenchUsageError("\(path):\(line + 1): expected {\"user_id\", \"email\", \"token\"}")
+            }
+        }
+    }
+}
+
+/// Values for `${name}` drawn at render time: uniform, or Zipf-skewed so a few ids are hot.
+struct ValuePool: Sendable {
+    let values: [String]
+    private let cumulative: [Double]?
+
+    init(values: [String], zipf: Double?) {
+        self.values = values
+        if let s = zipf, s > 0 {
+            var total = 0.0
+            cumulative = (0..<values.count).map { total += 1 / pow(Double($0 + 1), s); return total }
+        } else {
+            cumulative = nil
+        }
+    }
+
+    func draw(_ random: inout FastRandom) -> String {
+        guard let cumulative else { return values[Int(random.next() % UInt64(values.count))] }
+        let target = random.unit() * cumulative[cumulative.count - 1]
+        var low = 0
+        var high = cumulative.count - 1
+        while low < high {
+            let middle = (low + high) / 2
+            if cumulative[middle] > target { high = middle } else { low = middle + 1 }
+        }
+        return values[low]
+    }
+
+    /// Builds the scenario's pools, running `sql` pools against the database.
+    static func load(_ specs: [String: Scenario.Pool], databaseURL: String?) async throws -> [String: ValuePool] {
+        var pools: [String: ValuePool] = [:]
+        for (name, spec) in specs {
+            var values = spec.values ?? []
+            if let sql = spec.sql {
+                guard let databaseURL else { throw BenchUsageError("pool \(name) reads the database: pass --database-url or set DATABASE_URL") }
+                let client = PostgresClient(configuration: .init(url: databaseURL, poolSize: 1, applicationName: "happening-bench"))
+                do {
+                    values += try await client.query(sql).map { try $0.decode(0, as: String.self) }
+                    await client.shutdown()
+                } catch {
+                    await client.shutdown()
+                    throw BenchUsageError("pool \(name): the query failed (\(error))")
+                }
+            }
+            guard !values.isEmpty else { throw BenchUsageError("pool \(name) has no values (is the database seeded? make seed)") }
+            pools[name] = ValuePool(values: values, zipf: spec.zipf)
+        }
+        return pools
+    }
+}
+
+/// Turns request templates into ``PreparedRequest``s: `${…}` filled from the variables, pools and the
+/// virtual user; rendering happens before a phase starts, never on the hot path.
+struct RequestRenderer: Sendable {
+    let target: String
+    let templates: [Scenario.RequestTemplate]
+    let variables: [String: String]
+    let pools: [String: ValuePool]
+    let users: [VirtualUser]
+
+    var infos: [TemplateInfo] {
+        templates.map { TemplateInfo(name: $0.name, weight: $0.weight ?? 1, expect: Set($0.expect ?? []), capture: $0.capture) }
+    }
+
+    /// Checks that every `${…}` a template uses has a source.
+    func validate() throws {
+        for template in templates {
+            let texts = [template.path, template.body ?? ""] + (template.headers ?? [:]).values
+            for name in texts.flatMap(Template.names(in:)) where variables[name] == nil && pools[name] == nil && name != "user_id" {
+                throw BenchUsageError("request \(template.name): ${\(name)} is neither a variable, a pool nor set by a setup step")
+            }
+            if template.auth == "user", users.isEmpty { throw BenchUsageError("request \(template.name) needs users: add a `tokens:` setup step") }
+        }
+    }
+
+    /// Template `index` rendered for `user` (an index into the virtual users), drawing pool values.
+    func render(_ index: Int, user: Int, random: inout FastRandom) -> PreparedRequest {
+        let template = templates[index]
+        var values = variables
+        for name in Template.names(in: template.path + (template.body ?? "")) {
+            if let pool = pools[name] { values[name] = pool.draw(&random) }
+        }
+        let virtualUser = users.isEmpty ? nil : users[user % users.count]
+        if let virtualUser { values["user_id"] = virtualUser.user_id }
+        var headers = (template.headers ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, Template.substitute($0.value, values, keepUnknown: true)) }
+        if template.auth == "user", let virtualUser { headers.append(("Authorization", "Bearer \(virtualUser.token)")) }
+        let body = template.body.map { Array(Template.substitute($0, values, keepUnknown: true).utf8) }
+        if body != nil, !headers.contains(where: { $0.0.lowercased() == "content-type" }) { headers.append(("Content-Type", "application/json")) }
+        return PreparedRequest(template: index, method: template.method ?? (body == nil ? "GET" : "POST"),
+                               url: target + Template.substitute(template.path, values, keepUnknown: true), headers: headers,
+                               body: body, capturesBody: template.capture != nil, tag: user)
+    }
+
+    /// `count` rendered instances of each template in `chosen` (a mix the picker draws from).
+    func instances(of chosen: [Int], count: Int, seed: UInt64) -> [[PreparedRequest]] {
+        var random = FastRandom(seed: seed)
+        return chosen.map { index in
+            let varies = !Template.names(in: templates[index].path + (templates[index].body ?? "")).filter { pools[$0] != nil }.isEmpty
+                || templates[index].auth == "user"
+            return (0..<(varies ? count : 1)).map { render(index, user: $0, random: &random) }
+        }
+    }
+}

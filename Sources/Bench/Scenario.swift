@@ -1,0 +1,203 @@
+import Foundation
+import Yams
+
+/// A scenario file (`scenarios/*.yaml`): variables, setup steps, value pools, weighted request templates,
+/// phases, an optional ledger check and thresholds.
+///
+/// `${name}` in the file is replaced before parsing with the scenario's `variables` (overridden by
+/// `--set name=value`) and built-ins (`run_dir`); names that are not variables (pool values, values captured
+/// by setup steps) are left for request rendering.
+struct Scenario: Codable, Sendable {
+    var name: String
+    var description: String?
+    var variables: [String: String]?
+    var setup: [SetupStep]?
+    var pools: [String: Pool]?
+    var requests: [RequestTemplate]
+    var phases: [Phase]
+    var ledger: LedgerSpec?
+    var thresholds: [String]?
+
+    /// A setup step: run the seeder, or load tokens.
+    struct SetupStep: Codable, Sendable {
+        /// Arguments for `happening-seed … --json` (run from the directory `happening-bench` lives in).
+        var seed: String?
+        /// Summary fields of the seeder's JSON to keep as variables: `{event_id: flash_sale_event.id}`.
+        var set: [String: String]?
+        /// A JSON Lines file of `{user_id, email, token}`: the virtual users, in order.
+        var tokens: String?
+    }
+
+    /// Values drawn for `${name}` each time a request is rendered.
+    struct Pool: Codable, Sendable {
+        /// Fixed values.
+        var values: [String]?
+        /// A query whose first column gives the values (needs `--database-url`).
+        var sql: String?
+        /// Zipf exponent for skewed popularity (0 or absent: uniform). The first values are the most popular.
+        var zipf: Double?
+    }
+
+    /// A request template. `path`, `body` and header values may use `${…}`.
+    struct RequestTemplate: Codable, Sendable {
+        var name: String
+        var method: String?
+        var path: String
+        var body: String?
+        var headers: [String: String]?
+        /// Relative weight in the mix (default 1).
+        var weight: Double?
+        /// `user`: send the virtual user's token as `Authorization: Bearer …`.
+        var auth: String?
+        /// Expected statuses (default: any 2xx).
+        var expect: [Int]?
+        /// A JSON string field of the response to keep (e.g. `booking_id`), for the ledger check.
+        var capture: String?
+    }
+
+    /// A phase of load.
+    struct Phase: Codable, Sendable {
+        var name: String
+        /// `closed` (connections loop), `open` (constant arrival rate), `barrier` (each connection sends once,
+        /// all at the same instant), `warmup` (one request per connection, not reported).
+        var model: String
+        var connections: Int
+        /// Open model: requests per second; `a..b` ramps linearly from a to b over the phase.
+        var rate: String?
+        /// Phase length (`20s`, `500ms`, `2m`). Closed and open phases need it or `max_requests`.
+        var duration: String?
+        var max_requests: Int?
+        /// Closed model: pause between a response and the next request on the connection.
+        var think_time: String?
+        /// Template names used in this phase (default: all).
+        var requests: [String]?
+        /// Counted in the report (default true; warm-up phases are not).
+        var record: Bool?
+    }
+
+    /// The flash-sale ledger check after the phases.
+    struct LedgerSpec: Codable, Sendable {
+        /// The event whose tickets are checked (usually `${event_id}` from setup).
+        var event: String
+        /// Tickets per booking request, to compute the expected number held.
+        var ticket_count: Int?
+        /// How long to wait for every accepted booking to be decided (default 60 s).
+        var decision_timeout: String?
+    }
+
+    /// Loads and parses a scenario file with variable overrides.
+    static func load(path: String, overrides: [String: String], runDirectory: String) throws -> Scenario {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw BenchUsageError("cannot read scenario file \(path)") }
+        // First pass: read the variables block only.
+        struct Head: Codable { var variables: [String: String]? }
+        let head: Head
+        do { head = try YAMLDecoder().decode(Head.self, from: text) } catch { throw BenchUsageError("\(path): \(Self.describe(error))") }
+        var variables = head.variables ?? [:]
+        for (key, value) in overrides { variables[key] = value }
+        variables["run_dir"] = runDirectory
+        let expanded = Template.substitute(text, variables, keepUnknown: true)
+        do {
+            var scenario = try YAMLDecoder().decode(Scenario.self, from: expanded)
+            scenario.variables = variables
+            try scenario.validate()
+            return scenario
+        } catch let error as BenchUsageError {
+            throw BenchUsageError("\(path): \(error.description)")
+        } catch {
+            throw BenchUsageError("\(path): \(Self.describe(error))")
+        }
+    }
+
+    func validate() throws {
+        guard !phases.isEmpty else { throw BenchUsageError("a scenario needs at least one phase") }
+        guard !requests.isEmpty else { throw BenchUsageError("a scenario needs at least one request template") }
+        let names = Set(requests.map(\.name))
+        for phase in phases {
+            guard ["closed", "open", "barrier", "warmup"].contains(phase.model) else {
+                throw BenchUsageError("phase \(phase.name): model must be closed, open, barrier or warmup")
+            }
+            guard phase.connections >= 1, phase.connections <= 100_000 else { throw BenchUsageError("phase \(phase.name): connections must be 1…100000") }
+            if phase.model == "open" {
+                guard let rate = phase.rate, RateSpec(rate) != nil else { throw BenchUsageError("phase \(phase.name): an open phase needs rate: R or rate: A..B (requests/s)") }
+            }
+            if phase.model == "closed" || phase.model == "open" {
+                guard phase.duration != nil || phase.max_requests != nil else {
+                    throw BenchUsageError("phase \(phase.name): needs duration or max_requests (every run is bounded)")
+                }
+            }
+            for text in [phase.duration, phase.think_time].compactMap({ $0 }) where DurationText.parse(text) == nil {
+                throw BenchUsageError("phase \(phase.name): '\(text)' is not a duration (like 500ms, 20s, 2m)")
+            }
+            for name in phase.requests ?? [] where !names.contains(name) { throw BenchUsageError("phase \(phase.name): no request template named \(name)") }
+        }
+        for (name, pool) in pools ?? [:] where (pool.values ?? []).isEmpty && pool.sql == nil {
+            throw BenchUsageError("pool \(name): needs values or sql")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DecodingError {
+            switch error {
+            case .keyNotFound(let key, let context): return "missing '\(key.stringValue)' at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+                return "\(context.debugDescription) at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+            @unknown default: return "\(error)"
+            }
+        }
+        return "\(error)"
+    }
+}
+
+/// `${name}` substitution.
+enum Template {
+    static func substitute(_ text: String, _ values: [String: String], keepUnknown: Bool) -> String {
+        var output = ""
+        var rest = text[...]
+        while let open = rest.range(of: "${") {
+            output += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].firstIndex(of: "}") else { output += rest[open.lowerBound...]; return output }
+            let name = String(rest[open.upperBound..<close])
+            if let value = values[name] { output += value } else if keepUnknown { output += "${\(name)}" }
+            rest = rest[rest.index(after: close)...]
+        }
+        return output + rest
+    }
+
+    /// The `${…}` names in `text`.
+    static func names(in text: String) -> [String] {
+        var names: [String] = []
+        var rest = text[...]
+        while let open = rest.range(of: "${"), let close = rest[open.upperBound...].firstIndex(of: "}") {
+            names.append(String(rest[open.upperBound..<close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        return names
+    }
+}
+
+/// `20s`, `500ms`, `2m`, `1.5s`.
+enum DurationText {
+    static func parse(_ text: String) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        for (suffix, scale) in [("ms", 0.001), ("us", 0.000_001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] where trimmed.hasSuffix(suffix) {
+            guard let number = Double(trimmed.dropLast(suffix.count)), number >= 0, number <= 86_400 / scale else { return nil }
+            return .nanoseconds(Int64(number * scale * 1e9))
+        }
+        return nil
+    }
+}
+
+/// `2000` or `500..3000` requests per second.
+struct RateSpec: Sendable, Equatable {
+    var from: Double
+    var to: Double
+
+    init?(_ text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: true).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        if text.contains(".."), parts.count == 2, let a = parts[0], let b = parts[1], a > 0, b > 0 { (from, to) = (a, b) }
+        else if let value = Double(text.trimmingCharacters(in: .whitespaces)), value > 0 { (from, to) = (value, value) }
+        else { return nil }
+    }
+
+    init(from: Double, to: Double) { (self.from, self.to) = (from, to) }
+}

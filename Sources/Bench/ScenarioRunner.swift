@@ -1,0 +1,114 @@
+import Foundation
+import HappeningCurl
+
+/// Runs a scenario against one target: setup steps, pools, the phases in order, the ledger check.
+struct ScenarioRunner: Sendable {
+    var scenario: Scenario
+    let target: String
+    let databaseURL: String?
+    let threads: Int
+    let progress: ProgressStyle
+    let stop: CurlStopFlag
+    let startAtMicros: Int64?
+    /// `--connections`, `--rate`, `--duration`: override every recorded closed/open phase.
+    let connections: Int?
+    let rate: String?
+    let duration: String?
+
+    /// Setup: runs the seeder steps and loads tokens; returns the variables (with captured values) and users.
+    func setUp(runDirectory: String) async throws -> (variables: [String: String], users: [VirtualUser]) {
+        var variables = scenario.variables ?? [:]
+        var users: [VirtualUser] = []
+        for step in scenario.setup ?? [] {
+            if let arguments = step.seed {
+                let summary = try SeedStep.run(Template.substitute(arguments, variables, keepUnknown: false), databaseURL: databaseURL, progress: progress)
+                for (name, path) in step.set ?? [:] {
+                    guard let value = SeedStep.lookup(path, in: summary) else { throw BenchUsageError("setup: the seeder's summary has no '\(path)'") }
+                    variables[name] = value
+                }
+            }
+            if let path = step.tokens { users = try VirtualUser.load(path: Template.substitute(path, variables, keepUnknown: false)) }
+        }
+        return (variables, users)
+    }
+
+    func run(label: String, variables: [String: String], users: [VirtualUser]) async throws -> BenchResult.Run {
+        let pools = try await ValuePool.load(scenario.pools ?? [:], databaseURL: databaseURL)
+        let renderer = RequestRenderer(target: target, templates: scenario.requests, variables: variables, pools: pools, users: users)
+        try renderer.validate()
+        let runner = PhaseRunner(renderer: renderer, threads: threads, stop: stop, progress: progress, startAtMicros: startAtMicros)
+        var phases: [PhaseResult] = []
+        var captures: [Capture] = []
+        var complete = true
+        var soldOut = 0
+        for var phase in scenario.phases {
+            if stop.isStopped { break }
+            if phase.model == "closed" || phase.model == "open", phase.record ?? true {
+                if let connections { phase.connections = connections }
+                if let rate, phase.model == "open" { phase.rate = rate }
+                if let duration { phase.duration = duration }
+            }
+            if progress != .none { FileHandle.standardError.write(Data("bench: \(label): phase \(phase.name) (\(phase.model), \(phase.connections) connections\(phase.rate.map { ", \($0) req/s" } ?? "")\(phase.duration.map { ", \($0)" } ?? ""))\n".utf8)) }
+            let (result, phaseCaptures) = try await runner.run(phase)
+            phases.append(result)
+            if result.recorded {
+                captures += phaseCaptures
+                if phase.model == "barrier" {
+                    // Definite answers only: 202 accepted or 422 refused (sold out); anything else leaves the count open.
+                    let definite = (result.statuses["202"] ?? 0) + (result.statuses["422"] ?? 0)
+                    if definite != result.requests || result.abandoned > 0 { complete = false }
+                    soldOut += Int(result.statuses["422"] ?? 0)
+                }
+            }
+        }
+        var ledger: LedgerReport?
+        if let spec = scenario.ledger, !stop.isStopped {
+            guard let databaseURL else { throw BenchUsageError("the ledger check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
+            let event = Template.substitute(spec.event, variables, keepUnknown: true)
+            let timeout = spec.decision_timeout.flatMap(DurationText.parse) ?? .seconds(60)
+            ledger = try await LedgerChecker(databaseURL: databaseURL).check(
+                event: event, accepted: captures, ticketsPerRequest: spec.ticket_count ?? 1, complete: complete, soldOutAnswers: soldOut,
+                timeout: timeout, progress: progress)
+        }
+        return BenchResult.Run(label: label, target: target, phases: phases, ledger: ledger)
+    }
+}
+
+/// A `seed:` setup step: runs `happening-seed … --json` (the binary next to this one) and reads its summary.
+enum SeedStep {
+    static func run(_ arguments: String, databaseURL: String?, progress: ProgressStyle) throws -> [String: Any] {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let binary = here.appendingPathComponent("happening-seed").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchUsageError("setup: \(binary) not found (build the happening-seed product)") }
+        var argv = arguments.split(separator: " ").map(String.init) + ["--json", "--progress", "none"]
+        if let databaseURL, !argv.contains("--database-url") { argv += ["--database-url", databaseURL] }
+        if progress != .none { FileHandle.standardError.write(Data("bench: setup: happening-seed \(arguments)\n".utf8)) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = argv
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw BenchUsageError("setup: happening-seed failed (exit \(process.terminationStatus)): \(errorText.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        guard let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw BenchUsageError("setup: happening-seed printed no JSON summary") }
+        return summary
+    }
+
+    /// `flash_sale_event.id` in a nested dictionary.
+    static func lookup(_ path: String, in object: [String: Any]) -> String? {
+        var current: Any? = object
+        for key in path.split(separator: ".") { current = (current as? [String: Any])?[String(key)] }
+        switch current {
+        case let text as String: return text
+        case let number as NSNumber: return number.stringValue
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+
+/// A threshold like `p99 < 50ms`, `steady.error_rate < 0.1%`, `oversold == 0`, and its verdict.
+struct ThresholdResult: Codable, Sendable {
+    var expression: String
+    var actual: Double?
+    var limit: Double
+    var passed: Bool
+    /// What failed and by how much, or why it could not be evaluated.
+    var message: String
+}
+
+/// Evaluates thresholds against a run's phases and ledger.
+///
+/// Metrics: `<phase>.<stat>` with stat one of p50, p90, p99, p999, p9999, max, mean (latencies, compared in
+/// µs; write the limit with `us`, `ms` or `s`), rps, requests, errors, error_rate (write `0.1%`), late,
+/// cache_hit_ratio; a stat without a phase means the last recorded phase. Ledger metrics: oversold,
+/// undecided (alias lost), phantom, held_mismatch, conservation_error, duplicates, decision.p50 … decision.max,
+/// decided_per_second.
+enum Thresholds {
+    static let operators = ["<=", ">=", "==", "!=", "<", ">"]
+
+    static func evaluate(_ expression: String, phases: [PhaseResult], ledger: LedgerReport?) -> ThresholdResult {
+        guard let op = operators.first(where: { expression.contains($0) }),
+              let range = expression.range(of: op) else {
+            return ThresholdResult(expression: expression, actual: nil, limit: 0, passed: false, message: "cannot parse '\(expression)' (metric op value)")
+        }
+        let metric = expression[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
+        let rawLimit = expression[range.upperBound...].trimmingCharacters(in: .whitespaces)
+        guard let (limit, isLatency) = parseLimit(rawLimit) else {
+            return ThresholdResult(expression: expression, actual: nil, limit: 0, passed: false, message: "cannot parse the limit '\(rawLimit)'")
+        }
+        guard let (actual, latencyMetric) = value(of: metric, phases: phases, ledger: ledger) else {
+            return ThresholdResult(expression: expression, actual: nil, limit: limit, passed: false, message: "no value for '\(metric)' in this run")
+        }
+        if latencyMetric != isLatency, !(latencyMetric && limit == 0) {
+            return ThresholdResult(expression: expression, actual: actual, limit: limit, passed: false,
+                                   message: latencyMetric ? "'\(metric)' is a latency: give the limit a unit (us, ms, s)" : "'\(metric)' is not a latency")
+        }
+        let passed: Bool
+        switch op {
+        case "<": passed = actual < limit
+        case "<=": passed = actual <= limit
+        case ">": passed = actual > limit
+        case ">=": passed = actual >= limit
+        case "==": passed = actual == limit
+        default: passed = actual != limit
+        }
+        let shown = latencyMetric ? Format.micros(UInt64(max(0, actual))) : Self.number(actual)
+        let message = passed ? "\(metric) = \(shown)" : "\(metric) = \(shown), limit \(op) \(rawLimit)\(difference(actual, limit, latencyMetric))"
+        return ThresholdResult(expression: expression, actual: actual, limit: limit, passed: passed, message: message)
+    }
+
+    private static func difference(_ actual: Double, _ limit: Double, _ latency: Bool) -> String {
+        let delta = abs(actual - limit)
+        let shown = latency ? Format.micros(UInt64(delta)) : number(delta)
+        return limit == 0 ? " (off by \(shown))" : String(format: " (off by %@, %.0f%%)", shown, delta / abs(limit) * 100)
+    }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.4g", value)
+    }
+
+    /// `50ms` → (50000 µs, latency); `0.1%` → (0.001, not); `3` → (3, not).
+    static func parseLimit(_ text: String) -> (Double, Bool)? {
+        for (suffix, scale) in [("us", 1.0), ("µs", 1.0), ("ms", 1_000.0), ("s", 1_000_000.0)] where text.hasSuffix(suffix) {
+            guard let number = Double(text.dropLast(suffix.count)) else { return nil }
+            return (number * scale, true)
+        }
+        if text.hasSuffix("%"), let number = Double(text.dropLast()) { return (number / 100, false) }
+        return Double(text).map { ($0, false) }
+    }
+
+    private static func value(of metric: String, phases: [PhaseResult], ledger: LedgerReport?) -> (Double, Bool)? {
+        let parts = metric.split(separator: ".").map(String.init)
+        if let ledger {
+            switch metric {
+            case "oversold": return (Double(ledger.oversold), false)
+            case "undecided", "lost": return ledger.undecided.map { (Double($0), false) }
+            case "phantom": return ledger.phantom.map { (Double($0), false) }
+            case "held_mismatch": return ledger.held_mismatch.map { (Double($0), false) }
+            case "conservation_error": return (Double(ledger.conservation_error), false)
+            case "duplicates": return (Double(ledger.duplicate_idempotency_keys), false)
+            case "decided_per_second": return ledger.decided_per_second.map { ($0, false) }
+            default:
+                if parts.count == 2, parts[0] == "decision", let summary = ledger.decision_latency { return latency(parts[1], summary).map { ($0, true) } }
+            }
+        }
+        let phase: PhaseResult?
+        let stat: String
+        if parts.count == 2 {
+            phase = phases.first { $0.name == parts[0] }
+            stat = parts[1]
+        } else {
+            phase = phases.last { $0.recorded }
+            stat = metric
+        }
+        guard let phase else { return nil }
+        if let value = latency(stat, phase.latency) { return (value, true) }
+        switch stat {
+        case "rps": return (phase.requests_per_second, false)
+        case "requests": return (Double(phase.requests), false)
+        case "errors": return (Double(phase.errors), false)
+        case "error_rate": return (phase.error_rate, false)
+        case "late": return (Double(phase.late), false)
+        case "cache_hit_ratio": return phase.cacheHitRatio.map { ($0, false) }
+        default: return nil
+        }
+    }
+
+    private static func latency(_ stat: String, _ summary: LatencySummary) -> Double? {
+        switch stat {
+        case "p50": return Double(summary.p50)
+        case "p90": return Double(summary.p90)
+        case "p99": return Double(summary.p99)
+        case "p999": return Double(summary.p999)
+        case "p9999": return Double(summary.p9999)
+        case "max": return Double(summary.max)
+        case "mean": return summary.mean
+        case "min": return Double(summary.min)
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// A request prepared once and sent many times by a ``CurlLoadLoop``: the URL, method and body are kept
+/// as C strings and the header list as a libcurl `curl_slist`, all built here, so sending it allocates no
+/// handle and no header list.
+///
+/// `@unchecked Sendable` is safe because every stored property is immutable after `init`; the C buffers are
+/// only read (by libcurl, on a loop's thread) and freed once, in `deinit`, after the last loop using the
+/// request has finished with it (loops keep a strong reference while a transfer is in flight).
+public final class PreparedRequest: @unchecked Sendable {
+    /// Which template of the scenario this request came from (per-template statistics).
+    public let template: Int
+    /// `GET`, `POST`, … as given.
+    public let method: String
+    /// The full URL, for reports and errors.
+    public let url: String
+    /// Keep the response body so ``CurlCompletion/body`` can be read (e.g. to capture a booking id).
+    public let capturesBody: Bool
+    /// A value the caller attaches (e.g. the virtual user's index).
+    public let tag: Int
+
+    let urlC: UnsafeMutablePointer<CChar>
+    let methodC: UnsafeMutablePointer<CChar>?
+    let body: UnsafeMutableRawBufferPointer?
+    let headerList: UnsafeMutablePointer<curl_slist>?
+    let isGet: Bool
+
+    public init(template: Int = 0, method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+                capturesBody: Bool = false, tag: Int = 0) {
+        self.template = template
+        self.method = method.uppercased()
+        self.url = url
+        self.capturesBody = capturesBody
+        self.tag = tag
+        urlC = strdup(url)
+        isGet = self.method == "GET" && body == nil
+        methodC = (self.method == "GET" || self.method == "POST") ? nil : strdup(self.method)
+        if !isGet {
+            // Non-GET requests always get a buffer (possibly empty): libcurl needs a valid pointer.
+            let bytes = body ?? []
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
+            buffer.copyBytes(from: bytes)
+            self.body = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<bytes.count])
+        } else {
+            self.body = nil
+        }
+        var list: UnsafeMutablePointer<curl_slist>?
+        for (name, value) in headers { list = curl_slist_append(list, "\(name): \(value)") }
+        if body != nil { list = curl_slist_append(list, "Expect:") }  // never wait for 100-continue
+        headerList = list
+    }
+
+    deinit {
+        free(urlC)
+        free(methodC)
+        body?.deallocate()
+        curl_slist_free_all(headerList)
+    }
+}
+
+/// What a schedule tells the loop to do with an idle virtual connection.
+public enum CurlLoadDecision {
+    /// Send `request` now; latency is measured from `intendedStart` (monotonic ns), which may be earlier than
+    /// now when the request is late (coordinated-omission correction).
+    case send(PreparedRequest, intendedStart: UInt64)
+    /// Nothing for *this* connection before the given monotonic time; ask the other idle connections.
+    case notYet(until: UInt64)
+    /// Nothing for *any* connection before the given time (an open-model arrival schedule): stop asking.
+    case pause(until: UInt64)
+    /// This connection is finished.
+    case done
+}
+
+/// One finished transfer, handed to the schedule on the loop's thread.
+public struct CurlCompletion {
+    public var connection: Int
+    public var request: PreparedRequest
+    /// Monotonic nanoseconds: when the request should have started, when it did, and when it finished.
+    public var intendedStart: UInt64
+    public var actualStart: UInt64
+    public var end: UInt64
+    /// The HTTP status (0 when the transfer failed).
+    public var status: Int
+    /// The libcurl error code, nil on success.
+    public var curlError: Int32?
+    /// Response body bytes received.
+    public var bodyBytes: Int
+    /// The `X-Cache` header: true for `HIT`, false for anything else, nil when absent.
+    public var cacheHit: Bool?
+    /// The body when ``PreparedRequest/capturesBody`` (valid only during the `completed` call).
+    public var body: UnsafeRawBufferPointer?
+
+    /// The latency the report uses: from the intended start (coordinated-omission corrected).
+    public var latencyNanoseconds: UInt64 { end &- intendedStart }
+}
+
+/// The scheduling and recording side of a load loop: a load model. Called on the loop's thread only.
+public protocol CurlLoadSchedule: AnyObject {
+    /// The decision for idle virtual connection `connection` at monotonic time `now`.
+    func next(connection: Int, now: UInt64) -> CurlLoadDecision
+    /// A transfer finished.
+    func completed(_ completion: CurlCompletion)
+    /// Called about every millisecond of loop time with the current time (for per-second bookkeeping).
+    func tick(now: UInt64)
+}
+
+/// Settings of one loop (one libcurl multi handle on one thread).
+public struct CurlLoadOptions: Sendable {
+    /// Virtual connections: one easy handle each, kept alive between requests.
+    public var connections: Int
+    /// Total time allowed for one transfer (default 30 s).
+    public var requestTimeout: Duration = .seconds(30)
+    /// Time allowed to connect (default 5 s).
+    public var connectTimeout: Duration = .seconds(5)
+    /// After every connection is `done`, how long in-flight transfers may still finish (default 10 s).
+    public var drainTimeout: Duration = .seconds(10)
+
+    public init(connections: Int) { self.connections = connections }
+}
+
+/// Asks running loops to stop issuing requests (Ctrl-C, a global deadline). Thread-safe.
+public final class CurlStopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func stop() { flag.store(true, ordering: .relaxed) }
+    public var isStopped: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// What a loop did, besides what its schedule recorded.
+public struct CurlLoopStatistics: Sendable {
+    /// Transfers still in flight when the drain timeout passed or a stop was requested (not recorded).
+    public var abandoned = 0
+    /// Loop iterations (for profiling the engine itself).
+    public var iterations = 0
+}
+
+/// Monotonic time in nanoseconds (CLOCK_MONOTONIC; comparable across threads of one process).
+public func monotonicNanoseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+}
+
+/// The libcurl version in use, e.g. `libcurl/7.88.1`.
+public func libcurlVersion() -> String {
+    String(cString: curl_version()).split(separator: " ").first.map(String.init) ?? "libcurl"
+}
