@@ -145,7 +145,12 @@ let package = Package(
         ),
 
         // MARK: Tests (against the real services started by scripts/services.sh)
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "TestSupport",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "PostgresTests", dependencies: ["HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RedisTests", dependencies: ["HappeningRedis", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AMQPTests", dependencies: ["HappeningAMQP", "TestSupport"], swiftSettings: swiftSettings),
@@ -170,6 +175,14 @@ let package = Package(
         .testTarget(
             name: "WorkerTests",
             dependencies: ["BookingEngine", "HappeningAMQP", "HappeningPostgres", "HappeningCore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BenchTests",
+            dependencies: [
+                "Bench", "HappeningCurl", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SchemaTests", dependencies: ["HappeningCore", "HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),

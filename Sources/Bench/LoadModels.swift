@@ -45,15 +45,17 @@ struct RequestPicker {
 final class ClosedSchedule: CurlLoadSchedule {
     private var picker: RequestPicker
     private let recorder: PhaseRecorder
+    private let start: UInt64
     private let deadline: UInt64
     private let maxRequests: Int
     private let think: UInt64
     private var issued = 0
     private var readyAt: [UInt64]
 
-    init(picker: RequestPicker, recorder: PhaseRecorder, connections: Int, deadline: UInt64, maxRequests: Int, thinkNanoseconds: UInt64) {
+    init(picker: RequestPicker, recorder: PhaseRecorder, connections: Int, start: UInt64, deadline: UInt64, maxRequests: Int, thinkNanoseconds: UInt64) {
         self.picker = picker
         self.recorder = recorder
+        self.start = start
         self.deadline = deadline
         self.maxRequests = maxRequests
         think = thinkNanoseconds
@@ -61,6 +63,7 @@ final class ClosedSchedule: CurlLoadSchedule {
     }
 
     func next(connection: Int, now: UInt64) -> CurlLoadDecision {
+        if now < start { return .pause(until: start) }
         if now >= deadline || issued >= maxRequests { return .done }
         if think > 0, readyAt[connection] > now { return .notYet(until: readyAt[connection]) }
         issued += 1

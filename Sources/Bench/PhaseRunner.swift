@@ -54,7 +54,7 @@ struct PhaseRunner: Sendable {
             case "closed":
                 let picker = RequestPicker(instances: renderer.instances(of: chosen, count: Self.instancesPerTemplate, seed: UInt64(lane + 1)),
                                            weights: weights, seed: UInt64(lane + 11))
-                schedule = ClosedSchedule(picker: picker, recorder: recorder, connections: connections, deadline: deadline, maxRequests: laneMax, thinkNanoseconds: think)
+                schedule = ClosedSchedule(picker: picker, recorder: recorder, connections: connections, start: start, deadline: deadline, maxRequests: laneMax, thinkNanoseconds: think)
             case "open":
                 let picker = RequestPicker(instances: renderer.instances(of: chosen, count: Self.instancesPerTemplate, seed: UInt64(lane + 1)),
                                            weights: weights, seed: UInt64(lane + 11))

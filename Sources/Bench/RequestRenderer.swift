@@ -107,8 +107,15 @@ struct RequestRenderer: Sendable {
         let body = template.body.map { Array(Template.substitute($0, values, keepUnknown: true).utf8) }
         if body != nil, !headers.contains(where: { $0.0.lowercased() == "content-type" }) { headers.append(("Content-Type", "application/json")) }
         return PreparedRequest(template: index, method: template.method ?? (body == nil ? "GET" : "POST"),
-                               url: target + Template.substitute(template.path, values, keepUnknown: true), headers: headers,
+                               url: target + Template.substitute(template.path, values.mapValues(Self.percentEncoded), keepUnknown: true), headers: headers,
                                body: body, capturesBody: template.capture != nil, tag: user)
+    }
+
+    /// A value made safe for a URL path or query (spaces, `&`, `=`, `+`, `#`, `?` … encoded).
+    static func percentEncoded(_ value: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
     }
 
     /// `count` rendered instances of each template in `chosen` (a mix the picker draws from).

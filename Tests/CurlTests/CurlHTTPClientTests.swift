@@ -26,20 +26,7 @@ private func withTestServer<T: Sendable>(_ body: @Sendable (String) async throws
         try await Task.sleep(for: .seconds(2))
         return "late"
     }
-    let port = LockedValue<Int?>(nil)
-    let app = Application(
-        router: router,
-        configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-        onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },
-        logger: { var logger = Logger(label: "test-server"); logger.logLevel = .critical; return logger }()
-    )
-    return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
-        group.addTask { try await app.run() }
-        while port.value == nil { try await Task.sleep(for: .milliseconds(10)) }
-        let result = try await body("http://127.0.0.1:\(port.value!)")
-        group.cancelAll()
-        return result
-    }
+    return try await withHTTPTestServer(router, body)
 }
 
 @Suite("HTTP client (libcurl easy)")

@@ -1,0 +1,183 @@
+import Foundation
+import Hummingbird
+import Testing
+import TestSupport
+
+@testable import Bench
+
+/// Runs `.build/debug/happening-bench` with `arguments`; returns its exit status and output.
+private func bench(_ arguments: String, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    try TestEnvironment.shell("'\(TestEnvironment.repositoryRoot.path)/.build/debug/happening-bench' \(arguments)", environment: environment)
+}
+
+@Suite("Bench: the command line")
+struct BenchCommandTests {
+    @Test("targets outside loopback are refused unless named with --allow-host; usage errors exit 2")
+    func usage() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-usage-\(TestEnvironment.uniqueSuffix())").path
+        for (arguments, needle) in [
+            ("run scenarios/homepage.yaml --target http://10.11.12.13:5000 --out \(out)", "not loopback"),
+            ("run scenarios/homepage.yaml --target http://nonexistent.invalid --out \(out)", "does not resolve"),
+            ("run scenarios/homepage.yaml --target ftp://127.0.0.1 --out \(out)", "not an http(s) URL"),
+            ("run scenarios/nope.yaml --target http://127.0.0.1:1 --out \(out)", "cannot read scenario file"),
+            ("run scenarios/homepage.yaml --target http://127.0.0.1:1 --out \(out)", "cannot reach the target"),
+            ("run scenarios/homepage.yaml --threads 0 --out \(out)", "--threads"),
+            ("run scenarios/homepage.yaml --rate fast --out \(out)", "--rate"),
+            ("merge only-one.json", "at least two"),
+        ] {
+            let result = try bench(arguments)
+            #expect(result.status == 2, "\(arguments): \(result.status) \(result.output)")
+            #expect(result.output.contains(needle), "\(arguments): \(result.output)")
+        }
+    }
+
+    @Test("thresholds parse units and report by how much they failed")
+    func thresholds() throws {
+        let phase = try JSONDecoder().decode(PhaseResult.self, from: Data(#"""
+            {"name":"steady","model":"open","connections":4,"recorded":true,"started_at_micros":0,"elapsed_seconds":10,"requests":1000,
+             "requests_per_second":100,"errors":5,"error_rate":0.005,"statuses":{"200":995,"500":5},"transport_errors":{},"late":0,"abandoned":0,
+             "cache_hits":900,"cache_misses":100,"latency":{"count":1000,"min":100,"mean":2000,"p50":1500,"p90":3000,"p99":45000,"p999":90000,"p9999":90000,"max":90000},
+             "histogram":{"unit":"us","significant_digits":3,"highest_trackable":60000000,"total":0,"buckets":[]},"templates":[],"timeline":[],"processes":1}
+            """#.utf8))
+        func check(_ expression: String) -> ThresholdResult { Thresholds.evaluate(expression, phases: [phase], ledger: nil) }
+        #expect(check("p99 < 50ms").passed)
+        #expect(!check("steady.p99 < 40ms").passed)
+        #expect(check("steady.p99 < 40ms").message.contains("off by 5.00ms"))
+        #expect(check("error_rate < 1%").passed)
+        #expect(!check("error_rate < 0.1%").passed)
+        #expect(check("cache_hit_ratio >= 90%").passed)
+        #expect(check("rps >= 100").passed)
+        #expect(!check("p99 < 50").passed, "a latency limit without a unit is refused")
+        #expect(!check("oversold == 0").passed, "no ledger, no value: fails rather than passing silently")
+        #expect(!check("nonsense").passed)
+    }
+}
+
+/// The real server and worker binaries with a queue of their own, for a flash sale.
+private struct FlashSaleStack {
+    let port: Int
+    let queue: String
+    let server: ChildProcess
+
+    static func start() async throws -> FlashSaleStack {
+        let port = Int.random(in: 30_000...39_000)
+        let queue = "bench-test-\(TestEnvironment.uniqueSuffix())"
+        let server = try ChildProcess.start("happening-server", environment: [
+            "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
+            "JWT_SECRET": TestEnvironment.value("JWT_SECRET"), "PORT": String(port), "BOOKING_QUEUE": queue,
+            "CACHE_PREFIX": "bench-test-\(TestEnvironment.uniqueSuffix()):", "LOG_LEVEL": "error",
+        ])
+        for _ in 0..<300 {
+            if try TestEnvironment.shell("curl -s -o /dev/null http://127.0.0.1:\(port)/api/health").status == 0 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return FlashSaleStack(port: port, queue: queue, server: server)
+    }
+
+    func worker(_ arguments: String) throws -> ChildProcess {
+        try ChildProcess.start("happening-worker", arguments: "run \(arguments)", environment: [
+            "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
+            "BOOKING_QUEUE": queue, "LOG_LEVEL": "error",
+        ])
+    }
+
+    func flashSale(users: Int, tickets: Int) throws -> (status: Int32, output: String) {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-flash-\(TestEnvironment.uniqueSuffix())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        return try bench("run scenarios/flash-sale-ci.yaml --target http://127.0.0.1:\(port) --set users=\(users) --set tickets=\(tickets) --progress none --out '\(out)'",
+                         environment: ["DATABASE_URL": TestEnvironment.databaseURL, "JWT_SECRET": TestEnvironment.value("JWT_SECRET")])
+    }
+}
+
+@Suite("Bench: the flash-sale verdict", .serialized)
+struct FlashSaleVerdictTests {
+    @Test("against the safe worker the flash sale passes; against --strategy unsafe it fails naming the oversell")
+    func verdicts() async throws {
+        let stack = try await FlashSaleStack.start()
+        defer { stack.server.stop() }
+
+        let safe = try stack.worker("--strategy for-update --prefetch 50 --concurrency 4")
+        let passing = try stack.flashSale(users: 400, tickets: 10)
+        safe.stop()
+        #expect(passing.status == 0, "\(passing.output)")
+        #expect(passing.output.contains("PASS"))
+        #expect(passing.output.contains("held 10"))
+
+        let unsafe = try stack.worker("--strategy unsafe --i-know-this-oversells --prefetch 100 --concurrency 8")
+        let failing = try stack.flashSale(users: 400, tickets: 10)
+        unsafe.stop()
+        #expect(failing.status == 1, "\(failing.output)")
+        #expect(failing.output.contains("OVERSOLD by"), "\(failing.output)")
+    }
+}
+
+@Suite("Bench: several processes, one result")
+struct MergeProcessesTests {
+    @Test("two processes started together with --start-at merge into one result: counts add up, histograms combine exactly")
+    func twoProcesses() async throws {
+        let router = Router()
+        router.get("api/health") { _, _ in "ok" }
+        router.get("item") { _, _ -> String in
+            try await Task.sleep(for: .milliseconds(3))
+            return "item"
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-merge-\(TestEnvironment.uniqueSuffix())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = directory + "/two.yaml"
+        try """
+            name: two
+            requests:
+              - { name: item, path: /item, expect: [200] }
+            phases:
+              - { name: steady, model: closed, connections: 4, max_requests: 300 }
+            thresholds: ["steady.error_rate == 0%"]
+            """.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let startedAt = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3).rounded(.down))
+        try await withHTTPTestServer(router) { base in
+            let start = ISO8601DateFormatter().string(from: startedAt)
+            let a = ChildProcessRun(arguments: "run '\(scenario)' --target \(base) --start-at \(start) --progress none --out '\(directory)/a'")
+            let b = ChildProcessRun(arguments: "run '\(scenario)' --target \(base) --start-at \(start) --progress none --out '\(directory)/b'")
+            async let first = a.run()
+            async let second = b.run()
+            let (resultA, resultB) = try await (first, second)
+            #expect(resultA.status == 0, "\(resultA.output)")
+            #expect(resultB.status == 0, "\(resultB.output)")
+        }
+        func onlyJSON(_ folder: String) throws -> String {
+            let name = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first { $0.hasSuffix(".json") })
+            return folder + "/" + name
+        }
+        let fileA = try onlyJSON(directory + "/a")
+        let fileB = try onlyJSON(directory + "/b")
+        let merge = try bench("merge '\(fileA)' '\(fileB)' --out '\(directory)/merged'")
+        #expect(merge.status == 0, "\(merge.output)")
+        let decoder = JSONDecoder()
+        let a = try decoder.decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: fileA))).runs[0].phases[0]
+        let b = try decoder.decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: fileB))).runs[0].phases[0]
+        let merged = try decoder.decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: try onlyJSON(directory + "/merged")))).runs[0].phases[0]
+        #expect(merged.requests == 600)
+        #expect(merged.processes == 2)
+        #expect(merged.histogram.total == a.histogram.total + b.histogram.total)
+        var expected = LatencyHistogram(a.histogram)
+        expected.add(LatencyHistogram(b.histogram))
+        #expect(merged.latency == expected.summary)
+        #expect(merged.latency.p50 >= 3_000)
+        // Started together, at the agreed instant (not before): the first requests went out within 100 ms of each other.
+        #expect(abs(a.started_at_micros - b.started_at_micros) < 100_000, "\(a.started_at_micros) vs \(b.started_at_micros)")
+        #expect(Double(a.started_at_micros) / 1e6 >= startedAt.timeIntervalSince1970 - 0.1)
+    }
+}
+
+/// A `happening-bench` process run off the cooperative pool (it blocks in system(3)).
+private struct ChildProcessRun: Sendable {
+    let arguments: String
+
+    func run() async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                do { continuation.resume(returning: try bench(arguments)) } catch { continuation.resume(throwing: error) }
+            }.start()
+        }
+    }
+}

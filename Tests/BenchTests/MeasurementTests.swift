@@ -1,0 +1,128 @@
+import Foundation
+import HappeningCurl
+import Hummingbird
+import Testing
+import TestSupport
+
+@testable import Bench
+
+/// A server whose every request waits until a shared stall window (if any) is over, then `delay`.
+private actor StallGate {
+    private var until: ContinuousClock.Instant?
+
+    func stall(for duration: Duration) { until = .now + duration }
+
+    func pass() async throws {
+        if let until, until > .now { try await Task.sleep(until: until, clock: .continuous) }
+    }
+}
+
+private func delayRouter(delay: Duration, gate: StallGate = StallGate()) -> Router<BasicRequestContext> {
+    let router = Router()
+    router.get("delay") { _, _ -> String in
+        try await gate.pass()
+        try await Task.sleep(for: delay)
+        return "ok"
+    }
+    router.get("api/health") { _, _ in "ok" }
+    return router
+}
+
+private func renderer(_ base: String, path: String = "/delay") -> RequestRenderer {
+    RequestRenderer(target: base, templates: [Scenario.RequestTemplate(name: "delay", path: path, expect: [200])],
+                    variables: [:], pools: [:], users: [])
+}
+
+private func phase(_ model: String, connections: Int, rate: String? = nil, duration: String? = nil, maxRequests: Int? = nil) -> Scenario.Phase {
+    Scenario.Phase(name: model, model: model, connections: connections, rate: rate, duration: duration, max_requests: maxRequests)
+}
+
+@Suite("Bench: the numbers are right", .serialized)
+struct MeasurementTests {
+    @Test("a server with a fixed 20 ms delay: the percentiles report 20 ms (closed model, 8 connections)")
+    func fixedDelay() async throws {
+        try await withHTTPTestServer(delayRouter(delay: .milliseconds(20))) { base in
+            let runner = PhaseRunner(renderer: renderer(base), threads: 2, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
+            _ = try await runner.run(phase("warmup", connections: 8))  // open the connections first
+            let (result, _) = try await runner.run(phase("closed", connections: 8, maxRequests: 800))
+            #expect(result.requests == 800)
+            #expect(result.errors == 0)
+            #expect(result.latency.min >= 20_000, "nothing can be faster than the delay: min \(result.latency.min) µs")
+            #expect(result.latency.p50 >= 20_000 && result.latency.p50 < 30_000, "p50 \(result.latency.p50) µs")
+            #expect(result.latency.p90 >= 20_000 && result.latency.p90 < 40_000, "p90 \(result.latency.p90) µs")
+            // The tail depends on what else this 2-core machine runs (tests run in parallel): bounded loosely.
+            #expect(result.latency.p99 >= 20_000 && result.latency.p99 < 500_000, "p99 \(result.latency.p99) µs")
+            // 8 connections × 1 request per ~20 ms ≈ 400 req/s at most.
+            #expect(result.requests_per_second > 100 && result.requests_per_second < 420, "\(result.requests_per_second) req/s")
+        }
+    }
+
+    @Test("open model: a 1 s stall shows in the corrected p99 and in the late count, not only in a few requests")
+    func stallIsVisible() async throws {
+        let gate = StallGate()
+        try await withHTTPTestServer(delayRouter(delay: .milliseconds(2), gate: gate)) { base in
+            let runner = PhaseRunner(renderer: renderer(base), threads: 1, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
+            async let outcome = runner.run(phase("open", connections: 16, rate: "200", duration: "3s"))
+            try await Task.sleep(for: .milliseconds(1_000))
+            await gate.stall(for: .seconds(1))
+            let (result, _) = try await outcome
+            #expect(result.errors == 0)
+            #expect(result.requests >= 550, "\(result.requests) requests")
+            // ~200 of ~600 requests were due during the stall: a third of the distribution waits, up to 1 s.
+            #expect(result.latency.p99 >= 800_000, "corrected p99 only \(result.latency.p99) µs")
+            #expect(result.latency.p50 < 100_000, "p50 \(result.latency.p50) µs")
+            #expect(result.late >= 100, "late \(result.late)")
+        }
+    }
+
+    @Test("open model without a stall: the arrival rate is held and starts are on schedule")
+    func openRate() async throws {
+        try await withHTTPTestServer(delayRouter(delay: .milliseconds(1))) { base in
+            let runner = PhaseRunner(renderer: renderer(base), threads: 1, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
+            let (result, _) = try await runner.run(phase("open", connections: 32, rate: "300", duration: "2s"))
+            #expect(result.requests >= 590 && result.requests <= 601, "\(result.requests) requests in 2 s at 300/s")
+            // Starts within 1 ms of schedule, bar the scheduling noise of a busy 2-core machine.
+            #expect(Double(result.late) < Double(result.requests) * 0.2, "late \(result.late)")
+        }
+    }
+
+    @Test("merging two halves gives exactly the histogram of the whole")
+    func mergeIsExact() throws {
+        var random = FastRandom(seed: 42)
+        var whole = LatencyHistogram()
+        var first = LatencyHistogram()
+        var second = LatencyHistogram()
+        for index in 0..<200_000 {
+            let micros = 50 + random.next() % 2_000_000
+            whole.record(microseconds: micros)
+            if index % 3 == 0 { first.record(microseconds: micros) } else { second.record(microseconds: micros) }
+        }
+        var merged = LatencyHistogram(first.encoded)  // through the JSON form, as `merge` does
+        merged.add(LatencyHistogram(second.encoded))
+        #expect(merged.encoded == whole.encoded)
+        #expect(merged.summary == whole.summary)
+        #expect(merged.count == 200_000)
+    }
+
+    @Test("barrier: every connection sends once at the same instant, and the body capture works")
+    func barrier() async throws {
+        let router = Router()
+        router.post("book") { _, _ -> Response in
+            Response(status: .accepted, headers: [.contentType: "application/json"],
+                     body: .init(byteBuffer: ByteBuffer(string: #"{"message":"queued","booking_id": "b-\#(UUID().uuidString)","status":"queued"}"#)))
+        }
+        router.get("api/health") { _, _ in "ok" }
+        try await withHTTPTestServer(router) { base in
+            let templates = [Scenario.RequestTemplate(name: "book", method: "POST", path: "/book", body: "{}", expect: [202], capture: "booking_id")]
+            let renderer = RequestRenderer(target: base, templates: templates, variables: [:], pools: [:], users: [])
+            let runner = PhaseRunner(renderer: renderer, threads: 2, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
+            let (result, captures) = try await runner.run(phase("barrier", connections: 300))
+            #expect(result.requests == 300)
+            #expect(result.statuses["202"] == 300)
+            #expect(captures.count == 300)
+            #expect(Set(captures.map(\.value)).count == 300)
+            #expect(captures.allSatisfy { $0.value.hasPrefix("b-") })
+            #expect(Set(captures.map(\.tag)) == Set(0..<300))
+        }
+    }
+}
