@@ -68,7 +68,12 @@ struct HTMLReport {
             let prefix = result.runs.count > 1 ? run.label + " " : ""
             for phase in run.phases where !phase.timeline.isEmpty {
                 let offset = Double(phase.started_at_micros - origin) / 1e6
-                let points = phase.timeline.map { (offset + Double($0.second) + 0.5, Double($0.requests)) }
+                // A phase's last second is usually partial: scale it to a rate, or leave it out when it is a sliver.
+                let lastFraction = phase.elapsed_seconds - Double(phase.timeline.last?.second ?? 0)
+                let points = phase.timeline.compactMap { point -> (Double, Double)? in
+                    guard point.second == phase.timeline.last?.second, lastFraction < 1 else { return (offset + Double(point.second) + 0.5, Double(point.requests)) }
+                    return lastFraction < 0.3 ? nil : (offset + Double(point.second) + lastFraction / 2, Double(point.requests) / lastFraction)
+                }
                 maxSecond = max(maxSecond, points.last?.0 ?? 0)
                 series.append(Series(name: prefix + phase.name, points: points))
                 if phase.errors > 0 {
@@ -131,7 +136,7 @@ struct HTMLReport {
             let yMinRaw = logY ? max(0.001, yValues.min() ?? 0.001) : 0
             let yMaxRaw = max(yValues.max() ?? 1, logY ? yMinRaw * 10 : 1)
             let yMin = logY ? pow(10, floor(log10(yMinRaw))) : 0
-            let yMax = logY ? pow(10, ceil(log10(yMaxRaw))) : yMaxRaw * 1.1
+            let yMax = logY ? pow(10, ceil(log10(yMaxRaw))) : Self.nice(yMaxRaw * 1.05)
             func px(_ x: Double) -> Double { left + (x - xMin) / max(1e-9, xMax - xMin) * (width - left - right) }
             func py(_ y: Double) -> Double {
                 let fraction = logY ? (log10(max(y, yMin)) - log10(yMin)) / max(1e-9, log10(yMax) - log10(yMin)) : (y - yMin) / max(1e-9, yMax - yMin)
@@ -166,6 +171,14 @@ struct HTMLReport {
                 svg += "<text x=\"\(legendX + 20)\" y=\"\(legendY + 6)\">\(escape(line.name))</text>"
             }
             return svg + "</svg>\n"
+        }
+
+        /// The next "nice" axis maximum (1, 2, 2.5 or 5 × 10ⁿ) at or above `value`.
+        static func nice(_ value: Double) -> Double {
+            guard value > 0 else { return 1 }
+            let magnitude = pow(10, floor(log10(value)))
+            for step in [1.0, 2.0, 2.5, 5.0, 10.0] where step * magnitude >= value { return step * magnitude }
+            return 10 * magnitude
         }
 
         static func number(_ value: Double) -> String {

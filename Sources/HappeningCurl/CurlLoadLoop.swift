@@ -1,21 +1,28 @@
 import CCurl
 import Foundation
 
-/// A load-generating HTTP/1.1 client: one libcurl multi handle driven by `curl_multi_perform` and
-/// `curl_multi_poll` on the calling thread, with one easy handle per virtual connection, reused for every
-/// request (keep-alive connections stay in the multi handle's cache, whose size is the connection count).
+/// A load-generating HTTP/1.1 client: one libcurl multi handle driven by `curl_multi_socket_action` and
+/// `epoll` on the calling thread, with one easy handle per virtual connection, reused for every request
+/// (keep-alive connections stay in the multi handle's cache, whose size is the connection count).
 ///
 /// The loop asks its ``CurlLoadSchedule`` what each idle connection should send, adds the easy handle,
-/// drives the transfers, and reports each completion with monotonic timestamps. Options that do not change
-/// are set once per handle; a request's own options (URL, method, headers, body) only when it differs from
-/// the previous one on that handle. Run it on a thread of its own: ``run(options:schedule:stop:)`` blocks.
+/// lets libcurl act only on the sockets epoll reports ready (or on its timer), and reports each
+/// completion with monotonic timestamps. Options that do not change are set once per handle; a request's
+/// own options (URL, method, headers, body) only when it differs from the previous one on that handle.
+/// Run it on a thread of its own: ``run(options:schedule:stop:)`` blocks.
 public enum CurlLoadLoop {
     public static func run(options: CurlLoadOptions, schedule: any CurlLoadSchedule, stop: CurlStopFlag) throws -> CurlLoopStatistics {
         _ = CurlGlobal.initialized
         guard let multi = curl_multi_init() else { throw CurlError(code: 2, message: "curl_multi_init failed") }
         defer { curl_multi_cleanup(multi) }
+        let events = try EpollSet()
+        let eventsPointer = Unmanaged.passUnretained(events).toOpaque()
         _ = happening_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, options.connections)
         _ = happening_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0)
+        _ = happening_curl_multi_setopt_socket_callback(multi, CURLMOPT_SOCKETFUNCTION, loopSocketCallback)
+        _ = happening_curl_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, eventsPointer)
+        _ = happening_curl_multi_setopt_timer_callback(multi, CURLMOPT_TIMERFUNCTION, loopTimerCallback)
+        _ = happening_curl_multi_setopt_pointer(multi, CURLMOPT_TIMERDATA, eventsPointer)
 
         var connections: [LoadConnection] = []
         connections.reserveCapacity(options.connections)
@@ -26,26 +33,64 @@ public enum CurlLoadLoop {
 
         var statistics = CurlLoopStatistics()
         var idle = Array(0..<options.connections)  // connections waiting for a decision
+        var stillIdle: [Int] = []
+        stillIdle.reserveCapacity(options.connections)
         var finished = 0
         var inFlight = 0
-        var nextWake: UInt64 = 0
         var drainDeadline: UInt64?
         var lastTick: UInt64 = 0
+        var running: Int32 = 0
+        var now = monotonicNanoseconds()
+
+        /// Hands finished transfers to the schedule; `end` is the time the batch was observed.
+        func collect(end: UInt64) {
+            var queued: Int32 = 0
+            while let message = curl_multi_info_read(multi, &queued) {
+                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+                let result = message.pointee.data.result
+                var privateData: UnsafeMutableRawPointer?
+                _ = happening_curl_easy_getinfo_pointer(easy, CURLINFO_PRIVATE, &privateData)
+                let index = Int(bitPattern: privateData)
+                let connection = connections[index]
+                var status = 0
+                _ = happening_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+                curl_multi_remove_handle(multi, easy)
+                inFlight -= 1
+                guard let request = connection.inFlight else { continue }
+                connection.inFlight = nil
+                let sink = connection.sink
+                let completion = CurlCompletion(
+                    connection: index, request: request, intendedStart: connection.intendedStart, actualStart: connection.actualStart,
+                    end: end, status: result == CURLE_OK ? status : 0, curlError: result == CURLE_OK ? nil : Int32(result.rawValue),
+                    bodyBytes: sink.bodyBytes, cacheHit: sink.cacheHit, body: nil)
+                if request.capturesBody {
+                    sink.captured.withUnsafeBytes { bytes in
+                        var withBody = completion
+                        withBody.body = bytes
+                        schedule.completed(withBody)
+                    }
+                } else {
+                    schedule.completed(completion)
+                }
+                sink.reset()
+                idle.append(index)
+            }
+        }
 
         while true {
             statistics.iterations += 1
-            var now = monotonicNanoseconds()
+            events.now = now
             if now &- lastTick >= 1_000_000 {
                 schedule.tick(now: now)
                 lastTick = now
             }
             // Ask idle connections what to send.
-            nextWake = now &+ 10_000_000
+            var nextWake = now &+ 10_000_000
             if stop.isStopped {
                 finished += idle.count
                 idle.removeAll()
             } else if !idle.isEmpty {
-                var stillIdle: [Int] = []
+                stillIdle.removeAll(keepingCapacity: true)
                 var position = 0
                 scan: while position < idle.count {
                     let index = idle[position]
@@ -56,7 +101,7 @@ public enum CurlLoadLoop {
                         try connection.prepare(request)
                         connection.inFlight = request
                         connection.intendedStart = intended
-                        connection.actualStart = monotonicNanoseconds()
+                        connection.actualStart = now
                         let code = curl_multi_add_handle(multi, connection.handle)
                         guard code == CURLM_OK else { throw CurlError(code: Int(code.rawValue), message: String(cString: curl_multi_strerror(code))) }
                         inFlight += 1
@@ -72,7 +117,7 @@ public enum CurlLoadLoop {
                         finished += 1
                     }
                 }
-                idle = stillIdle
+                swap(&idle, &stillIdle)
             }
             if finished == options.connections {
                 if inFlight == 0 { break }
@@ -84,49 +129,132 @@ public enum CurlLoadLoop {
                 break
             }
 
-            // Drive the transfers and collect what finished.
-            var running: Int32 = 0
-            curl_multi_perform(multi, &running)
-            var queued: Int32 = 0
-            while let message = curl_multi_info_read(multi, &queued) {
-                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
-                let result = message.pointee.data.result
-                var privateData: UnsafeMutableRawPointer?
-                _ = happening_curl_easy_getinfo_pointer(easy, CURLINFO_PRIVATE, &privateData)
-                let index = Int(bitPattern: privateData)
-                let connection = connections[index]
-                var status = 0
-                _ = happening_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-                curl_multi_remove_handle(multi, easy)
-                inFlight -= 1
+            // libcurl's own timer (new transfers are started from it, with a zero timeout).
+            if let due = events.timerDeadline, due <= now {
+                events.timerDeadline = nil
+                curl_multi_socket_action(multi, -1, 0, &running)  // CURL_SOCKET_TIMEOUT
                 now = monotonicNanoseconds()
-                guard let request = connection.inFlight else { continue }
-                connection.inFlight = nil
-                let sink = connection.sink
-                let completion = CurlCompletion(
-                    connection: index, request: request, intendedStart: connection.intendedStart, actualStart: connection.actualStart,
-                    end: now, status: result == CURLE_OK ? status : 0, curlError: result == CURLE_OK ? nil : Int32(result.rawValue),
-                    bodyBytes: sink.bodyBytes, cacheHit: sink.cacheHit, body: nil)
-                if request.capturesBody {
-                    sink.captured.withUnsafeBytes { bytes in
-                        var withBody = completion
-                        withBody.body = bytes
-                        schedule.completed(withBody)
-                    }
-                } else {
-                    schedule.completed(completion)
-                }
-                sink.reset()
-                idle.append(index)
+                events.now = now
+                collect(end: now)
             }
-            // Sleep until a socket is ready or the next scheduled start (at most 10 ms). Under a millisecond to
-            // the next start, poll without sleeping, so open-model arrivals are not delayed by timer granularity.
-            now = monotonicNanoseconds()
-            let waitMilliseconds = nextWake > now ? Int32(min(10, (nextWake - now) / 1_000_000)) : 0
-            curl_multi_poll(multi, nil, 0, waitMilliseconds, nil)
+
+            // Wait for ready sockets, libcurl's timer or the next scheduled start (at most 10 ms). Under a
+            // millisecond to go, do not sleep, so open-model arrivals are not delayed by timer granularity.
+            var wake = idle.isEmpty ? now &+ 10_000_000 : nextWake
+            if let due = events.timerDeadline { wake = min(wake, due) }
+            let waitMilliseconds = wake > now ? Int32(min(10, (wake - now) / 1_000_000)) : 0
+            let ready = events.wait(milliseconds: waitMilliseconds)
+            if ready > 0 {
+                now = monotonicNanoseconds()
+                events.now = now
+                for position in 0..<ready {
+                    let (socket, flags) = events.event(at: position)
+                    if events.isWatched(socket) { curl_multi_socket_action(multi, socket, flags, &running) }
+                }
+                collect(end: monotonicNanoseconds())
+            } else {
+                now = monotonicNanoseconds()
+            }
         }
         return statistics
     }
+}
+
+/// The epoll set libcurl's socket callback maintains, and libcurl's timer deadline.
+///
+/// Used only on its loop's thread (libcurl calls the callbacks from inside `curl_multi_socket_action` and
+/// `curl_multi_add_handle`, on that thread).
+final class EpollSet {
+    let descriptor: Int32
+    /// Monotonic nanoseconds at which libcurl wants `CURL_SOCKET_TIMEOUT`, nil for none.
+    var timerDeadline: UInt64?
+    /// The loop's latest clock reading: libcurl resets its timer many times per transfer, and its timeouts
+    /// are in milliseconds, so the callback need not read the clock itself.
+    var now: UInt64 = 0
+    private var ready: [epoll_event]
+
+    init() throws {
+        descriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard descriptor >= 0 else { throw CurlError(code: 2, message: "epoll_create1 failed (errno \(errno))") }
+        ready = Array(repeating: epoll_event(), count: 512)
+    }
+
+    deinit { close(descriptor) }
+
+    /// The epoll mask registered per socket (0: not registered). A socket libcurl stops watching (a
+    /// keep-alive connection between requests) stays registered, so reusing it costs no system call; if it
+    /// reports an event while unwatched (the server closed it) it is removed then.
+    private var registered: [UInt32] = Array(repeating: 0, count: 1_024)
+    private var watched: [Bool] = Array(repeating: false, count: 1_024)
+
+    /// Registers, changes or forgets `socket` for libcurl's `what` (1 in, 2 out, 3 both, 4 remove).
+    func update(socket: Int32, what: Int32) {
+        let slot = Int(socket)
+        guard slot >= 0 else { return }
+        if slot >= registered.count {
+            registered += Array(repeating: 0, count: slot + 1_024 - registered.count)
+            watched += Array(repeating: false, count: slot + 1_024 - watched.count)
+        }
+        if what == 4 {  // CURL_POLL_REMOVE: keep it in the set, but unwatched
+            watched[slot] = false
+            return
+        }
+        var mask: UInt32 = 0
+        if what & 1 != 0 { mask |= EPOLLIN.rawValue }
+        if what & 2 != 0 { mask |= EPOLLOUT.rawValue }
+        watched[slot] = true
+        if registered[slot] == mask { return }
+        var event = epoll_event()
+        event.events = mask
+        event.data.fd = socket
+        // MOD first when we think it is registered (a closed and reused descriptor fails with ENOENT: then ADD).
+        if registered[slot] == 0 || epoll_ctl(descriptor, EPOLL_CTL_MOD, socket, &event) != 0 {
+            if epoll_ctl(descriptor, EPOLL_CTL_ADD, socket, &event) != 0, errno == EEXIST {
+                epoll_ctl(descriptor, EPOLL_CTL_MOD, socket, &event)
+            }
+        }
+        registered[slot] = mask
+    }
+
+    /// Whether libcurl currently watches `socket`; an unwatched one that reports an event is dropped.
+    func isWatched(_ socket: Int32) -> Bool {
+        let slot = Int(socket)
+        guard slot >= 0, slot < watched.count else { return false }
+        if watched[slot] { return true }
+        epoll_ctl(descriptor, EPOLL_CTL_DEL, socket, nil)
+        registered[slot] = 0
+        return false
+    }
+
+    /// Waits up to `milliseconds` (0: just look); returns how many sockets are ready.
+    func wait(milliseconds: Int32) -> Int {
+        let count = ready.withUnsafeMutableBufferPointer { epoll_wait(descriptor, $0.baseAddress, Int32($0.count), milliseconds) }
+        return max(0, Int(count))
+    }
+
+    /// The ready socket at `position` and libcurl's `CURL_CSELECT_*` flags for it.
+    func event(at position: Int) -> (Int32, Int32) {
+        let event = ready[position]
+        var flags: Int32 = 0
+        if event.events & EPOLLIN.rawValue != 0 { flags |= 1 }  // CURL_CSELECT_IN
+        if event.events & EPOLLOUT.rawValue != 0 { flags |= 2 }  // CURL_CSELECT_OUT
+        if event.events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 { flags |= 4 }  // CURL_CSELECT_ERR
+        return (event.data.fd, flags)
+    }
+}
+
+private func loopSocketCallback(_ easy: UnsafeMutableRawPointer?, _ socket: Int32, _ what: Int32, _ user: UnsafeMutableRawPointer?,
+                                _ socketData: UnsafeMutableRawPointer?) -> Int32 {
+    guard let user else { return 0 }
+    Unmanaged<EpollSet>.fromOpaque(user).takeUnretainedValue().update(socket: socket, what: what)
+    return 0
+}
+
+private func loopTimerCallback(_ multi: UnsafeMutableRawPointer?, _ timeoutMilliseconds: Int, _ user: UnsafeMutableRawPointer?) -> Int32 {
+    guard let user else { return 0 }
+    let events = Unmanaged<EpollSet>.fromOpaque(user).takeUnretainedValue()
+    events.timerDeadline = timeoutMilliseconds < 0 ? nil : events.now &+ UInt64(timeoutMilliseconds) * 1_000_000
+    return 0
 }
 
 extension Duration {

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Measures the load generator itself against wrk: nginx (one worker, loopback, pinned to core 1) serves a ~1 KB
+# static JSON file; wrk and happening-bench take turns against it with the same connections and duration, each
+# pinned to core 0. Prints req/s, p50/p99 and the generator's CPU seconds (user + sys) per 100,000 requests, writes
+# results/compare-wrk.{md,json}, and ends with the line `bench/wrk: req/s ratio R, CPU per request ratio C`.
+#
+#   scripts/compare-wrk.sh                          # 50 connections, 10 s each
+#   CONNECTIONS=100 DURATION=20 scripts/compare-wrk.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CONNECTIONS="${CONNECTIONS:-50}"; DURATION="${DURATION:-10}"; PORT="${PORT:-58080}"
+need() { command -v "$1" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null; }
+need wrk wrk; need nginx nginx-light; need taskset util-linux
+[ -x /usr/bin/time ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q time >/dev/null
+echo "== release build of happening-bench"
+swift build -c release --product happening-bench 2>&1 | tail -1
+WORK="$PWD/.run/compare-wrk"; rm -rf "$WORK"; mkdir -p "$WORK/www" "$WORK/logs" "$WORK/bench"
+python3 - "$WORK/www/static.json" <<'PY'
+import json, sys
+events = [{"id": f"00000000-0000-4000-8000-{i:012d}", "title": f"Sunset Jazz Night {i}", "venue": "Phoenix Arena, Mumbai",
+           "price": "499.00", "available_tickets": 120} for i in range(6)]
+open(sys.argv[1], "w").write(json.dumps({"message": "Upcoming events", "events": events}))
+PY
+cat >"$WORK/nginx.conf" <<CONF
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 100000000;
+    keepalive_timeout 120s;
+    default_type application/json;
+    server {
+        listen 127.0.0.1:$PORT;
+        root $WORK/www;
+        location = /api/health { return 200 '{"status":"ok"}'; }
+    }
+}
+CONF
+taskset -c 1 nginx -c "$WORK/nginx.conf" -p "$WORK" -g 'daemon on;'
+trap 'kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/static.json" >/dev/null && break; sleep 0.1; done
+URL="http://127.0.0.1:$PORT/static.json"
+echo "   serving $(wc -c <"$WORK/www/static.json") bytes of JSON from nginx (1 worker, core 1)"
+
+cat >"$WORK/static.yaml" <<YAML
+name: compare-wrk
+description: A static ~1 KB JSON file from nginx, closed model (the generator's own cost).
+requests:
+  - { name: static, path: /static.json, expect: [200] }
+phases:
+  - { name: steady, model: closed, connections: $CONNECTIONS, duration: ${DURATION}s }
+YAML
+
+echo "== wrk -t1 -c$CONNECTIONS -d${DURATION}s (core 0)"
+/usr/bin/time -f "%U %S" -o "$WORK/wrk.time" taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$URL" >"$WORK/wrk.out"
+echo "== happening-bench, closed model, $CONNECTIONS connections, ${DURATION}s, 1 thread (core 0)"
+/usr/bin/time -f "%U %S" -o "$WORK/bench.time" taskset -c 0 .build/release/happening-bench run "$WORK/static.yaml" \
+    --target "http://127.0.0.1:$PORT" --threads 1 --progress none --out "$WORK/bench" >"$WORK/bench.out"
+
+mkdir -p results
+python3 - "$WORK" "$CONNECTIONS" "$DURATION" <<'PY'
+import glob, json, os, platform, re, sys, datetime
+work, connections, duration = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def cpu(path):
+    user, system = open(path).read().split()[-2:]
+    return float(user) + float(system)
+def ms(text):
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+wrk_out = open(f"{work}/wrk.out").read()
+wrk = {"requests": int(re.search(r"(\d+) requests in", wrk_out).group(1)),
+       "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", wrk_out).group(1)),
+       "p50_ms": ms(re.search(r"\s50%\s+(\S+)", wrk_out).group(1)),
+       "p99_ms": ms(re.search(r"\s99%\s+(\S+)", wrk_out).group(1)),
+       "cpu_seconds": cpu(f"{work}/wrk.time")}
+result = json.load(open(sorted(glob.glob(f"{work}/bench/*.json"))[-1]))
+phase = result["runs"][0]["phases"][-1]
+bench = {"requests": phase["requests"], "rps": phase["requests_per_second"], "p50_ms": phase["latency"]["p50"] / 1000,
+         "p99_ms": phase["latency"]["p99"] / 1000, "errors": phase["errors"], "cpu_seconds": cpu(f"{work}/bench.time")}
+for tool in (wrk, bench):
+    tool["cpu_seconds_per_100k"] = round(tool["cpu_seconds"] / tool["requests"] * 100_000, 3)
+ratio_rps = round(bench["rps"] / wrk["rps"], 3)
+ratio_cpu = round(bench["cpu_seconds_per_100k"] / wrk["cpu_seconds_per_100k"], 3)
+out = {"measured_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+       "machine": {"cores": os.cpu_count(), "arch": platform.machine()}, "command": "scripts/compare-wrk.sh",
+       "connections": connections, "duration_seconds": duration, "wrk": wrk, "bench": bench,
+       "ratio_rps": ratio_rps, "ratio_cpu_per_request": ratio_cpu,
+       "goals": {"ratio_rps_at_least": 0.9, "ratio_cpu_at_most": 1.2, "latency_within": 0.1}}
+json.dump(out, open("results/compare-wrk.json", "w"), indent=2)
+row = lambda name, t: f"| {name} | {t['requests']:,} | {t['rps']:,.0f} | {t['p50_ms']:.3f} ms | {t['p99_ms']:.3f} ms | {t['cpu_seconds']:.2f} s | {t['cpu_seconds_per_100k']:.3f} s |"
+md = "\n".join([
+    "# The load generator against wrk", "",
+    f"Measured {out['measured_at']} on {os.cpu_count()} cores ({platform.machine()}) with `scripts/compare-wrk.sh`: nginx (1 worker, core 1) serving",
+    f"a ~1 KB static JSON file over loopback; each generator pinned to core 0, {connections} connections, {duration} s, closed model.", "",
+    "| generator | requests | req/s | p50 | p99 | CPU (user+sys) | CPU per 100,000 requests |", "|---|---|---|---|---|---|---|",
+    row("wrk -t1", wrk), row("happening-bench --threads 1", bench), "",
+    f"bench/wrk: req/s ratio {ratio_rps}, CPU per request ratio {ratio_cpu} (goals: ≥ 0.9 and ≤ 1.2).", ""])
+open("results/compare-wrk.md", "w").write(md)
+print(md)
+print(f"bench/wrk: req/s ratio {ratio_rps}, CPU per request ratio {ratio_cpu}")
+PY
