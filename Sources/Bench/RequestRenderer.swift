@@ -51,6 +51,10 @@ struct ValuePool: Sendable {
         var pools: [String: ValuePool] = [:]
         for (name, spec) in specs {
             var values = spec.values ?? []
+            if let file = spec.file {
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw BenchUsageError("pool \(name): cannot read \(file)") }
+                values += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
             if let sql = spec.sql {
                 guard let databaseURL else { throw BenchUsageError("pool \(name) reads the database: pass --database-url or set DATABASE_URL") }
                 let client = PostgresClient(configuration: .init(url: databaseURL, poolSize: 1, applicationName: "happening-bench"))

@@ -34,6 +34,8 @@ struct Scenario: Codable, Sendable {
         var values: [String]?
         /// A query whose first column gives the values (needs `--database-url`).
         var sql: String?
+        /// A file with one value per line.
+        var file: String?
         /// Zipf exponent for skewed popularity (0 or absent: uniform). The first values are the most popular.
         var zipf: Double?
     }
@@ -130,8 +132,8 @@ struct Scenario: Codable, Sendable {
             }
             for name in phase.requests ?? [] where !names.contains(name) { throw BenchUsageError("phase \(phase.name): no request template named \(name)") }
         }
-        for (name, pool) in pools ?? [:] where (pool.values ?? []).isEmpty && pool.sql == nil {
-            throw BenchUsageError("pool \(name): needs values or sql")
+        for (name, pool) in pools ?? [:] where (pool.values ?? []).isEmpty && pool.sql == nil && pool.file == nil {
+            throw BenchUsageError("pool \(name): needs values, sql or file")
         }
     }
 

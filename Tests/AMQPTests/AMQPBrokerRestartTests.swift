@@ -9,7 +9,8 @@ import TestSupport
 struct AMQPBrokerRestartTests {
     @Test("a persistent message survives a restart; publisher and consumer reconnect")
     func survivesRestart() async throws {
-        let port = 55_700 + Int.random(in: 0..<20) * 25
+        // Above the ephemeral range (32768–60999): a port there can be taken by any outgoing connection of a busy test run.
+        let port = 61_000 + Int.random(in: 0..<100) * 25
         let runDir = FileManager.default.temporaryDirectory.appendingPathComponent("happening-rmq-\(port)").path
         let env = ["HAPPENING_RUN_DIR": runDir, "AMQP_PORT": "\(port)"]
         let up = try TestEnvironment.shell("scripts/services.sh up rabbitmq", environment: env)
