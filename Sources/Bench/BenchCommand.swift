@@ -63,6 +63,14 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Progress: auto (live on a terminal, lines otherwise), live, lines or none.")
         var progress: String = "auto"
 
+        @Option(help: "Load engine: raw (libcurl connections, Happening's HTTP/1.1 framing: least CPU per request) or curl (every request a libcurl transfer).")
+        var engine: String = "raw"
+
+        func loadEngine() throws -> CurlLoadEngine {
+            guard let value = CurlLoadEngine(rawValue: engine) else { throw BenchUsageError("--engine must be raw or curl") }
+            return value
+        }
+
         func style() throws -> ProgressStyle {
             if progress == "auto" { return ProgressStyle.automatic() }
             guard let style = ProgressStyle(rawValue: progress) else { throw BenchUsageError("--progress must be auto, live, lines or none") }

@@ -33,7 +33,8 @@ struct BenchSession {
         for (index, target) in targets.enumerated() {
             let runner = ScenarioRunner(scenario: scenario, target: target.url, databaseURL: options.database, threads: options.threads, progress: progress,
                                         stop: stop, startAtMicros: index == 0 ? try options.startAtMicros() : nil,
-                                        connections: options.connections, rate: options.rate, duration: options.duration)
+                                        connections: options.connections, rate: options.rate, duration: options.duration,
+                                        engine: try options.loadEngine())
             if index == 0 || scenario.ledger != nil { (variables, users) = try await runner.setUp(runDirectory: runDirectory) }
             runs.append(try await runner.run(label: target.label, variables: variables, users: users))
         }

@@ -10,6 +10,8 @@ struct PhaseRunner: Sendable {
     let progress: ProgressStyle
     /// Wall-clock start (µs since 1970) for the first phase, shared by cooperating processes (`--start-at`).
     let startAtMicros: Int64?
+    /// Which load engine sends the requests.
+    var engine: CurlLoadEngine = .curl
 
     /// Instances rendered per template for closed and open phases (drawn at random when sending).
     static let instancesPerTemplate = 1_024
@@ -45,6 +47,7 @@ struct PhaseRunner: Sendable {
         for lane in 0..<threadCount {
             let connections = phase.connections / threadCount + (lane < phase.connections % threadCount ? 1 : 0)
             var options = CurlLoadOptions(connections: connections)
+            options.engine = engine
             if let timeoutOverride { options.requestTimeout = timeoutOverride }
             let recorder = PhaseRecorder(templates: infos, clock: clock, feed: feed)
             let laneMax = maxRequests == Int.max ? Int.max : maxRequests / threadCount + (lane < maxRequests % threadCount ? 1 : 0)
@@ -71,7 +74,7 @@ struct PhaseRunner: Sendable {
         let display = Task { await LiveDisplay(phase: phase.name, feed: feed, clock: clock, style: progress).run() }
         let outcomes = try await withThrowingTaskGroup(of: CurlLoopStatistics.self) { group in
             for (options, schedule, recorder) in lanes {
-                let job = LoopJob(options: options, schedule: schedule, recorder: recorder, stop: stop)
+                let job = LoopJob(options: options, origin: renderer.target, schedule: schedule, recorder: recorder, stop: stop)
                 group.addTask { try await job.runOnOwnThread() }
             }
             var all: [CurlLoopStatistics] = []
@@ -93,6 +96,7 @@ struct PhaseRunner: Sendable {
 /// it finishes; the caller reads the recorder only after awaiting the result.
 private struct LoopJob: @unchecked Sendable {
     let options: CurlLoadOptions
+    let origin: String
     let schedule: any CurlLoadSchedule
     let recorder: PhaseRecorder
     let stop: CurlStopFlag
@@ -101,7 +105,9 @@ private struct LoopJob: @unchecked Sendable {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 do {
-                    let statistics = try CurlLoadLoop.run(options: options, schedule: schedule, stop: stop)
+                    let statistics = options.engine == .raw
+                        ? try CurlRawLoop.run(options: options, origin: origin, schedule: schedule, stop: stop)
+                        : try CurlLoadLoop.run(options: options, schedule: schedule, stop: stop)
                     recorder.finish()
                     continuation.resume(returning: statistics)
                 } catch {

@@ -14,6 +14,7 @@ struct ScenarioRunner: Sendable {
     let connections: Int?
     let rate: String?
     let duration: String?
+    let engine: CurlLoadEngine
 
     /// Setup: runs the seeder steps and loads tokens; returns the variables (with captured values) and users.
     func setUp(runDirectory: String) async throws -> (variables: [String: String], users: [VirtualUser]) {
@@ -36,7 +37,8 @@ struct ScenarioRunner: Sendable {
         let pools = try await ValuePool.load(scenario.pools ?? [:], databaseURL: databaseURL)
         let renderer = RequestRenderer(target: target, templates: scenario.requests, variables: variables, pools: pools, users: users)
         try renderer.validate()
-        let runner = PhaseRunner(renderer: renderer, threads: threads, stop: stop, progress: progress, startAtMicros: startAtMicros)
+        var runner = PhaseRunner(renderer: renderer, threads: threads, stop: stop, progress: progress, startAtMicros: startAtMicros)
+        runner.engine = engine
         var phases: [PhaseResult] = []
         var captures: [Capture] = []
         var complete = true

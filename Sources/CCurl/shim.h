@@ -50,3 +50,6 @@ static inline CURLMcode happening_curl_multi_setopt_socket_callback(CURLM *multi
 static inline CURLMcode happening_curl_multi_setopt_timer_callback(CURLM *multi, CURLMoption option, happening_curl_timer_callback value) {
     return curl_multi_setopt(multi, option, value);
 }
+static inline CURLcode happening_curl_easy_getinfo_socket(CURL *handle, CURLINFO info, curl_socket_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}

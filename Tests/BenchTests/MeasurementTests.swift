@@ -39,10 +39,11 @@ private func phase(_ model: String, connections: Int, rate: String? = nil, durat
 
 @Suite("Bench: the numbers are right", .serialized)
 struct MeasurementTests {
-    @Test("a server with a fixed 20 ms delay: the percentiles report 20 ms (closed model, 8 connections)")
-    func fixedDelay() async throws {
+    @Test("a server with a fixed 20 ms delay: the percentiles report 20 ms (closed model, 8 connections)", arguments: CurlLoadEngine.allCases)
+    func fixedDelay(engine: CurlLoadEngine) async throws {
         try await withHTTPTestServer(delayRouter(delay: .milliseconds(20))) { base in
-            let runner = PhaseRunner(renderer: renderer(base), threads: 2, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
+            var runner = PhaseRunner(renderer: renderer(base), threads: 2, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
+            runner.engine = engine
             _ = try await runner.run(phase("warmup", connections: 8))  // open the connections first
             let (result, _) = try await runner.run(phase("closed", connections: 8, maxRequests: 800))
             #expect(result.requests == 800)
@@ -57,11 +58,12 @@ struct MeasurementTests {
         }
     }
 
-    @Test("open model: a 1 s stall shows in the corrected p99 and in the late count, not only in a few requests")
-    func stallIsVisible() async throws {
+    @Test("open model: a 1 s stall shows in the corrected p99 and in the late count, not only in a few requests", arguments: CurlLoadEngine.allCases)
+    func stallIsVisible(engine: CurlLoadEngine) async throws {
         let gate = StallGate()
         try await withHTTPTestServer(delayRouter(delay: .milliseconds(2), gate: gate)) { base in
-            let runner = PhaseRunner(renderer: renderer(base), threads: 1, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
+            var runner = PhaseRunner(renderer: renderer(base), threads: 1, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
+            runner.engine = engine
             async let outcome = runner.run(phase("open", connections: 16, rate: "200", duration: "3s"))
             try await Task.sleep(for: .milliseconds(1_000))
             await gate.stall(for: .seconds(1))
@@ -75,10 +77,11 @@ struct MeasurementTests {
         }
     }
 
-    @Test("open model without a stall: the arrival rate is held and starts are on schedule")
-    func openRate() async throws {
+    @Test("open model without a stall: the arrival rate is held and starts are on schedule", arguments: CurlLoadEngine.allCases)
+    func openRate(engine: CurlLoadEngine) async throws {
         try await withHTTPTestServer(delayRouter(delay: .milliseconds(1))) { base in
-            let runner = PhaseRunner(renderer: renderer(base), threads: 1, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
+            var runner = PhaseRunner(renderer: renderer(base), threads: 1, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
+            runner.engine = engine
             let (result, _) = try await runner.run(phase("open", connections: 32, rate: "300", duration: "2s"))
             #expect(result.requests >= 590 && result.requests <= 601, "\(result.requests) requests in 2 s at 300/s")
             // Starts within 1 ms of schedule, bar the scheduling noise of a busy 2-core machine.
@@ -104,8 +107,8 @@ struct MeasurementTests {
         #expect(merged.count == 200_000)
     }
 
-    @Test("barrier: every connection sends once at the same instant, and the body capture works")
-    func barrier() async throws {
+    @Test("barrier: every connection sends once at the same instant, and the body capture works", arguments: CurlLoadEngine.allCases)
+    func barrier(engine: CurlLoadEngine) async throws {
         let router = Router()
         router.post("book") { _, _ -> Response in
             Response(status: .accepted, headers: [.contentType: "application/json"],
@@ -115,7 +118,8 @@ struct MeasurementTests {
         try await withHTTPTestServer(router) { base in
             let templates = [Scenario.RequestTemplate(name: "book", method: "POST", path: "/book", body: "{}", expect: [202], capture: "booking_id")]
             let renderer = RequestRenderer(target: base, templates: templates, variables: [:], pools: [:], users: [])
-            let runner = PhaseRunner(renderer: renderer, threads: 2, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
+            var runner = PhaseRunner(renderer: renderer, threads: 2, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
+            runner.engine = engine
             let (result, captures) = try await runner.run(phase("barrier", connections: 300))
             #expect(result.requests == 300)
             #expect(result.statuses["202"] == 300)
@@ -123,6 +127,38 @@ struct MeasurementTests {
             #expect(Set(captures.map(\.value)).count == 300)
             #expect(captures.allSatisfy { $0.value.hasPrefix("b-") })
             #expect(Set(captures.map(\.tag)) == Set(0..<300))
+        }
+    }
+}
+
+@Suite("Bench: the raw engine's HTTP/1.1 framing against a real server")
+struct RawEngineTests {
+    @Test("chunked bodies, empty bodies, errors and a server that closes the connection are all framed right")
+    func framing() async throws {
+        let router = Router()
+        router.get("api/health") { _, _ in "ok" }
+        router.get("chunked") { _, _ -> Response in
+            let parts = ["{\"booking_id\":", "\"chunk-", "ed-1\"}"].map { ByteBuffer(string: $0) }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(asyncSequence: parts.async))
+        }
+        router.get("empty") { _, _ in Response(status: .noContent) }
+        router.get("missing") { _, _ in Response(status: .notFound) }
+        router.get("close") { _, _ in Response(status: .ok, headers: [.connection: "close"], body: .init(byteBuffer: ByteBuffer(string: "bye"))) }
+        try await withHTTPTestServer(router) { base in
+            let templates = [
+                Scenario.RequestTemplate(name: "chunked", path: "/chunked", weight: 1, expect: [200], capture: "booking_id"),
+                Scenario.RequestTemplate(name: "empty", path: "/empty", weight: 1, expect: [204]),
+                Scenario.RequestTemplate(name: "missing", path: "/missing", weight: 1, expect: [404]),
+                Scenario.RequestTemplate(name: "close", path: "/close", weight: 1, expect: [200]),
+            ]
+            let renderer = RequestRenderer(target: base, templates: templates, variables: [:], pools: [:], users: [])
+            var runner = PhaseRunner(renderer: renderer, threads: 1, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
+            runner.engine = .raw
+            let (result, captures) = try await runner.run(phase("closed", connections: 4, maxRequests: 800))
+            #expect(result.requests == 800)
+            #expect(result.errors == 0, "statuses \(result.statuses), transport \(result.transport_errors)")
+            #expect(Set(result.templates.map(\.name)) == ["chunked", "empty", "missing", "close"])
+            #expect(!captures.isEmpty && captures.allSatisfy { $0.value == "chunk-ed-1" })
         }
     }
 }

@@ -1,0 +1,272 @@
+import CCurl
+import Foundation
+
+/// The lean load engine: libcurl opens each connection (`CURLOPT_CONNECT_ONLY`: resolution, connect, TLS
+/// when asked) and moves its bytes (`curl_easy_send` / `curl_easy_recv`), while requests are pre-serialised
+/// HTTP/1.1 and responses are framed by ``HTTP1ResponseParser``. Per request that is one send and one
+/// receive on a kept-alive connection, with epoll telling which connection is ready — none of libcurl's
+/// per-transfer bookkeeping, which is what costs ``CurlLoadLoop`` most of its CPU (see scripts/compare-wrk.sh).
+///
+/// Same schedules, same completions as ``CurlLoadLoop``. Connections are opened on the loop's thread before
+/// the first request (and again after the server closes one); HTTP/1.1 only, one request at a time per
+/// connection (no pipelining).
+public enum CurlRawLoop {
+    public static func run(options: CurlLoadOptions, origin: String, schedule: any CurlLoadSchedule, stop: CurlStopFlag) throws -> CurlLoopStatistics {
+        _ = CurlGlobal.initialized
+        let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epoll >= 0 else { throw CurlError(code: 2, message: "epoll_create1 failed (errno \(errno))") }
+        defer { close(epoll) }
+        let connections = (0..<options.connections).map { RawConnection(index: $0, origin: origin, options: options, epoll: epoll) }
+        for connection in connections { _ = connection.connect() }
+
+        let receiveBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
+        defer { receiveBuffer.deallocate() }
+        var ready = [epoll_event](repeating: epoll_event(), count: 512)
+        var statistics = CurlLoopStatistics()
+        var idle = Array(0..<options.connections)
+        var scanning: [Int] = []
+        scanning.reserveCapacity(options.connections)
+        var finished = 0
+        var inFlight = 0
+        var drainDeadline: UInt64?
+        var lastTick: UInt64 = 0
+        var lastTimeoutScan: UInt64 = 0
+        var now = monotonicNanoseconds()
+        let requestTimeout = UInt64(options.requestTimeout.nanoseconds)
+
+        /// Ends the transfer on `connection` and hands it to the schedule.
+        func complete(_ connection: RawConnection, status: Int, error: Int32?, end: UInt64) {
+            guard let request = connection.inFlight else { return }
+            connection.inFlight = nil
+            inFlight -= 1
+            let completion = CurlCompletion(
+                connection: connection.index, request: request, intendedStart: connection.intendedStart, actualStart: connection.actualStart,
+                end: end, status: error == nil ? status : 0, curlError: error, bodyBytes: connection.parser.bodyBytes,
+                cacheHit: connection.parser.cacheHit, body: nil)
+            if request.capturesBody, error == nil {
+                connection.parser.withBody { bytes in
+                    var withBody = completion
+                    withBody.body = bytes
+                    schedule.completed(withBody)
+                }
+            } else {
+                schedule.completed(completion)
+            }
+            connection.parser.reset()
+            idle.append(connection.index)
+        }
+
+        while true {
+            statistics.iterations += 1
+            if now &- lastTick >= 1_000_000 {
+                schedule.tick(now: now)
+                lastTick = now
+            }
+            var nextWake = now &+ 10_000_000
+            if stop.isStopped {
+                finished += idle.count
+                idle.removeAll()
+            } else if !idle.isEmpty {
+                // Scan a swapped-out list: a send that fails at once puts its connection back on `idle`.
+                swap(&idle, &scanning)
+                var position = 0
+                scan: while position < scanning.count {
+                    let index = scanning[position]
+                    position += 1
+                    switch schedule.next(connection: index, now: now) {
+                    case .send(let request, let intended):
+                        let connection = connections[index]
+                        connection.inFlight = request
+                        connection.intendedStart = intended
+                        connection.actualStart = now
+                        connection.deadline = now &+ requestTimeout
+                        connection.parser.keepsBody = request.capturesBody
+                        inFlight += 1
+                        if let failure = connection.send(request) { complete(connection, status: 0, error: failure, end: monotonicNanoseconds()) }
+                    case .notYet(let until):
+                        idle.append(index)
+                        nextWake = min(nextWake, until)
+                    case .pause(let until):
+                        idle.append(contentsOf: scanning[(position - 1)...])
+                        nextWake = min(nextWake, until)
+                        break scan
+                    case .done:
+                        finished += 1
+                    }
+                }
+                scanning.removeAll(keepingCapacity: true)
+            }
+            if finished >= options.connections {
+                if inFlight == 0 { break }
+                if drainDeadline == nil { drainDeadline = now &+ UInt64(options.drainTimeout.nanoseconds) }
+            }
+            if stop.isStopped, inFlight > 0, drainDeadline == nil { drainDeadline = now }
+            if let deadline = drainDeadline, now >= deadline {
+                statistics.abandoned = inFlight
+                break
+            }
+            // Requests past their timeout: an error, and a fresh connection.
+            if inFlight > 0, now &- lastTimeoutScan >= 10_000_000 {
+                lastTimeoutScan = now
+                for connection in connections where connection.inFlight != nil && connection.deadline <= now {
+                    connection.reconnect()
+                    complete(connection, status: 0, error: 28, end: now)  // CURLE_OPERATION_TIMEDOUT
+                }
+            }
+
+            let wake = idle.isEmpty ? now &+ 10_000_000 : nextWake
+            let waitMilliseconds = wake > now ? Int32(min(10, (wake - now) / 1_000_000)) : 0
+            let count = ready.withUnsafeMutableBufferPointer { epoll_wait(epoll, $0.baseAddress, Int32($0.count), waitMilliseconds) }
+            now = monotonicNanoseconds()
+            guard count > 0 else { continue }
+            for position in 0..<Int(count) {
+                let event = ready[position]
+                let connection = connections[Int(event.data.u32)]
+                if event.events & EPOLLOUT.rawValue != 0, connection.hasPendingSend {
+                    if let failure = connection.continueSending() { complete(connection, status: 0, error: failure, end: now) }
+                }
+                guard event.events & (EPOLLIN.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 else { continue }
+                switch connection.receive(into: receiveBuffer) {
+                case .waiting:
+                    break
+                case .response:
+                    let keepAlive = connection.parser.keepAlive
+                    complete(connection, status: connection.parser.status, error: nil, end: now)
+                    if !keepAlive { connection.reconnect() }
+                case .failed(let code):
+                    connection.reconnect()
+                    complete(connection, status: 0, error: code, end: now)
+                case .closedWhileIdle:
+                    connection.reconnect()
+                }
+            }
+        }
+        for connection in connections { connection.close() }
+        return statistics
+    }
+}
+
+/// One connection of a ``CurlRawLoop``: a `CONNECT_ONLY` easy handle, its socket, and the response parser.
+/// Used only on its loop's thread.
+final class RawConnection {
+    enum Received { case waiting, response, failed(Int32), closedWhileIdle }
+
+    let index: Int
+    let origin: String
+    let options: CurlLoadOptions
+    let epoll: Int32
+    var handle: UnsafeMutableRawPointer?
+    var socket: Int32 = -1
+    var parser = HTTP1ResponseParser()
+    var inFlight: PreparedRequest?
+    var intendedStart: UInt64 = 0
+    var actualStart: UInt64 = 0
+    var deadline: UInt64 = 0
+    private var pending: PreparedRequest?
+    private var sent = 0
+
+    init(index: Int, origin: String, options: CurlLoadOptions, epoll: Int32) {
+        (self.index, self.origin, self.options, self.epoll) = (index, origin, options, epoll)
+    }
+
+    var hasPendingSend: Bool { pending != nil }
+
+    /// Opens the connection (blocking, bounded by the connect timeout); false when it failed.
+    @discardableResult
+    func connect() -> Bool {
+        close()
+        guard let handle = curl_easy_init() else { return false }
+        self.handle = handle
+        _ = happening_curl_easy_setopt_string(handle, CURLOPT_URL, origin)
+        _ = happening_curl_easy_setopt_long(handle, CURLOPT_CONNECT_ONLY, 1)
+        _ = happening_curl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        _ = happening_curl_easy_setopt_long(handle, CURLOPT_TCP_NODELAY, 1)
+        _ = happening_curl_easy_setopt_string(handle, CURLOPT_PROXY, "")
+        _ = happening_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout.nanoseconds / 1_000_000))
+        guard curl_easy_perform(handle) == CURLE_OK else { return false }
+        var active: curl_socket_t = -1
+        guard happening_curl_easy_getinfo_socket(handle, CURLINFO_ACTIVESOCKET, &active) == CURLE_OK, active >= 0 else { return false }
+        socket = active
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.u32 = UInt32(index)
+        epoll_ctl(epoll, EPOLL_CTL_ADD, socket, &event)
+        return true
+    }
+
+    func reconnect() {
+        parser.reset()
+        pending = nil
+        connect()
+    }
+
+    func close() {
+        if socket >= 0 { epoll_ctl(epoll, EPOLL_CTL_DEL, socket, nil) }
+        socket = -1
+        if let handle { curl_easy_cleanup(handle) }
+        handle = nil
+    }
+
+    /// Starts sending `request`; a libcurl error code when the connection is unusable.
+    func send(_ request: PreparedRequest) -> Int32? {
+        if handle == nil || socket < 0, !connect() { return 7 }  // CURLE_COULDNT_CONNECT
+        parser.reset()
+        pending = request
+        sent = 0
+        return continueSending()
+    }
+
+    /// Sends what the socket takes; waits for writability (EPOLLOUT) when it takes no more.
+    func continueSending() -> Int32? {
+        guard let request = pending, let handle else { return nil }
+        while sent < request.wire.count {
+            var written = 0
+            let code = request.wire.withUnsafeBytes { bytes in
+                curl_easy_send(handle, bytes.baseAddress! + sent, bytes.count - sent, &written)
+            }
+            if code == CURLE_AGAIN {
+                watch(output: true)
+                return nil
+            }
+            guard code == CURLE_OK else {
+                pending = nil
+                return Int32(code.rawValue)
+            }
+            sent += written
+        }
+        if pending != nil { pending = nil; watch(output: false) }
+        return nil
+    }
+
+    private var watchingOutput = false
+
+    private func watch(output: Bool) {
+        guard output != watchingOutput, socket >= 0 else { return }
+        watchingOutput = output
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | (output ? EPOLLOUT.rawValue : 0)
+        event.data.u32 = UInt32(index)
+        epoll_ctl(epoll, EPOLL_CTL_MOD, socket, &event)
+    }
+
+    /// Reads what arrived and parses it.
+    func receive(into buffer: UnsafeMutableRawBufferPointer) -> Received {
+        guard let handle else { return .failed(56) }
+        while true {
+            var count = 0
+            let code = curl_easy_recv(handle, buffer.baseAddress, buffer.count, &count)
+            if code == CURLE_AGAIN { return .waiting }
+            guard code == CURLE_OK else { return inFlight == nil ? .closedWhileIdle : .failed(Int32(code.rawValue)) }
+            if count == 0 {  // the server closed the connection
+                if inFlight == nil { return .closedWhileIdle }
+                return .failed(parser.isEmpty ? 52 : 56)  // CURLE_GOT_NOTHING / CURLE_RECV_ERROR
+            }
+            guard inFlight != nil else { return .closedWhileIdle }  // bytes nobody asked for
+            switch parser.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) {
+            case .needMore: continue
+            case .complete: return .response
+            case .malformed: return .failed(8)  // CURLE_WEIRD_SERVER_REPLY
+            }
+        }
+    }
+}
