@@ -58,7 +58,7 @@ struct BenchResult: Codable, Sendable {
         let stamp = started_at.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
         let base = (directory as NSString).appendingPathComponent("\(stamp)-\(scenario)")
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]  // compact: histograms make it long
         try encoder.encode(self).write(to: URL(fileURLWithPath: base + ".json"))
         try Data(MarkdownReport(result: self).render().utf8).write(to: URL(fileURLWithPath: base + ".md"))
         try Data(HTMLReport(result: self).render().utf8).write(to: URL(fileURLWithPath: base + ".html"))

@@ -47,12 +47,17 @@ struct BenchSession {
                 thresholds.append(verdict)
             }
         }
+        // compare: per phase both runs have, cache-on ÷ cache-off throughput, and cache-off ÷ cache-on latency.
         var ratios: [String: Double]?
-        if runs.count == 2, let a = runs[0].phases.last(where: \.recorded), let b = runs[1].phases.last(where: \.recorded) {
-            ratios = [:]
-            if b.requests_per_second > 0 { ratios?["requests_per_second"] = (a.requests_per_second / b.requests_per_second * 100).rounded() / 100 }
-            if a.latency.p50 > 0 { ratios?["p50_speedup"] = (Double(b.latency.p50) / Double(a.latency.p50) * 100).rounded() / 100 }
-            if a.latency.p99 > 0 { ratios?["p99_speedup"] = (Double(b.latency.p99) / Double(a.latency.p99) * 100).rounded() / 100 }
+        if runs.count == 2 {
+            var values: [String: Double] = [:]
+            for a in runs[0].phases where a.recorded {
+                guard let b = runs[1].phases.first(where: { $0.name == a.name }) else { continue }
+                if b.requests_per_second > 0 { values["\(a.name).requests_per_second"] = (a.requests_per_second / b.requests_per_second * 100).rounded() / 100 }
+                if a.latency.p50 > 0 { values["\(a.name).p50_speedup"] = (Double(b.latency.p50) / Double(a.latency.p50) * 100).rounded() / 100 }
+                if a.latency.p99 > 0 { values["\(a.name).p99_speedup"] = (Double(b.latency.p99) / Double(a.latency.p99) * 100).rounded() / 100 }
+            }
+            ratios = values
         }
         var result = BenchResult(
             scenario: scenario.name, description: scenario.description, started_at: BenchResult.timestamp(started),

@@ -87,26 +87,31 @@ struct HTMLReport {
         return Chart(series: series, xTicks: ticks, xLabel: "time since the run started", yLabel: "requests per second", logY: false).svg()
     }
 
-    /// Requests per second and p50/p99 of the last recorded phase of each run, as bars.
+    /// For every recorded phase both runs have: requests per second, p50 and p99 side by side, as bars.
     private func comparisonChart() -> String {
-        let phases = result.runs.compactMap { run in run.phases.last { $0.recorded }.map { (run.label, $0) } }
+        let names = result.runs[0].phases.filter(\.recorded).map(\.name).filter { name in result.runs.allSatisfy { $0.phases.contains { $0.name == name } } }
         let metrics: [(String, (PhaseResult) -> Double, (Double) -> String)] = [
             ("requests/s", { $0.requests_per_second }, { String(format: "%.0f", $0) }),
             ("p50 (ms)", { Double($0.latency.p50) / 1000 }, { String(format: "%.2f", $0) }),
             ("p99 (ms)", { Double($0.latency.p99) / 1000 }, { String(format: "%.2f", $0) }),
         ]
-        var svg = "<svg width=\"900\" height=\"\(metrics.count * 90 + 20)\" xmlns=\"http://www.w3.org/2000/svg\">"
-        for (row, metric) in metrics.enumerated() {
-            let values = phases.map { metric.1($0.1) }
-            let top = max(values.max() ?? 1, 1e-9)
-            let y = 20 + row * 90
-            svg += "<text x=\"10\" y=\"\(y + 12)\" font-weight=\"bold\">\(escape(metric.0))</text>"
-            for (index, (label, _)) in phases.enumerated() {
-                let width = max(1, Int(values[index] / top * 600))
-                let barY = y + 20 + index * 28
-                svg += "<text x=\"10\" y=\"\(barY + 15)\">\(escape(label))</text>"
-                svg += "<rect x=\"150\" y=\"\(barY)\" width=\"\(width)\" height=\"22\" fill=\"\(Self.colors[index % Self.colors.count])\"/>"
-                svg += "<text x=\"\(158 + width)\" y=\"\(barY + 15)\">\(metric.2(values[index]))</text>"
+        let rowHeight = 28 * result.runs.count + 32
+        var svg = "<svg width=\"900\" height=\"\(names.count * metrics.count * rowHeight + 20)\" xmlns=\"http://www.w3.org/2000/svg\">"
+        var y = 10
+        for name in names {
+            let phases = result.runs.compactMap { run in run.phases.first { $0.name == name }.map { (run.label, $0) } }
+            for metric in metrics {
+                let values = phases.map { metric.1($0.1) }
+                let top = max(values.max() ?? 1, 1e-9)
+                svg += "<text x=\"10\" y=\"\(y + 14)\" font-weight=\"bold\">\(escape(name)): \(escape(metric.0))</text>"
+                for (index, (label, _)) in phases.enumerated() {
+                    let width = max(1, Int(values[index] / top * 600))
+                    let barY = y + 22 + index * 28
+                    svg += "<text x=\"10\" y=\"\(barY + 15)\">\(escape(label))</text>"
+                    svg += "<rect x=\"150\" y=\"\(barY)\" width=\"\(width)\" height=\"22\" fill=\"\(Self.colors[index % Self.colors.count])\"/>"
+                    svg += "<text x=\"\(158 + width)\" y=\"\(barY + 15)\">\(metric.2(values[index]))</text>"
+                }
+                y += rowHeight
             }
         }
         return svg + "</svg>\n"

@@ -43,15 +43,26 @@ struct LatencyHistogram: Sendable {
     // MARK: Serialisation
 
     var encoded: EncodedHistogram {
-        var buckets: [[UInt64]] = []
-        for value in histogram.recordedValues() { buckets.append([value.value, UInt64(value.count)]) }
+        var buckets: [UInt64] = []
+        var previous: UInt64 = 0
+        for value in histogram.recordedValues() {
+            buckets.append(value.value - previous)
+            buckets.append(UInt64(value.count))
+            previous = value.value
+        }
         return EncodedHistogram(unit: "us", significant_digits: 3, highest_trackable: Self.highest, total: count, buckets: buckets)
     }
 
     init() {}
 
     init(_ encoded: EncodedHistogram) {
-        for bucket in encoded.buckets where bucket.count == 2 { record(microseconds: bucket[0], count: bucket[1]) }
+        var value: UInt64 = 0
+        var index = 0
+        while index + 1 < encoded.buckets.count {
+            value += encoded.buckets[index]
+            record(microseconds: value, count: encoded.buckets[index + 1])
+            index += 2
+        }
     }
 }
 
@@ -61,8 +72,9 @@ struct EncodedHistogram: Codable, Sendable, Equatable {
     var significant_digits: Int
     var highest_trackable: UInt64
     var total: UInt64
-    /// `[value, count]` for every non-empty bucket, ascending.
-    var buckets: [[UInt64]]
+    /// Every non-empty bucket, ascending, as a flat list of pairs: the value's increase over the previous
+    /// bucket's value (the first: the value itself), then the count. Compact, and exact to merge.
+    var buckets: [UInt64]
 }
 
 /// Percentiles in microseconds.

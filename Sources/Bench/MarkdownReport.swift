@@ -49,7 +49,7 @@ struct MarkdownReport {
         if !result.thresholds.isEmpty {
             lines.append("## Thresholds")
             lines.append("")
-            for threshold in result.thresholds { lines.append("- \(threshold.passed ? "✅" : "❌") `\(threshold.expression)` — \(threshold.message)") }
+            for threshold in result.thresholds { lines.append("- \(threshold.passed ? "✔" : "✘") `\(threshold.expression)` — \(threshold.message)") }
             lines.append("")
         }
         return lines.joined(separator: "\n")
@@ -68,7 +68,7 @@ struct MarkdownReport {
                          + "max \(Format.micros(decision.max)); \(ledger.decided_per_second.map { String(format: "%.1f", $0) } ?? "–") decided bookings/s.")
             lines.append("")
         }
-        for violation in ledger.violations { lines.append("- ❌ \(violation)") }
+        for violation in ledger.violations { lines.append("- ✘ \(violation)") }
         if !ledger.violations.isEmpty { lines.append("") }
         return lines
     }
