@@ -9,8 +9,8 @@ SEED_EVENTS ?= 100000
 SEED_USERS ?= 10000
 
 help:
-	@echo "make demo          start services, build (release), start the server, show its health"
-	@echo "make demo-stop     stop the demo server"
+	@echo "make demo          the whole story: services, release build, seed, two servers, workers, flash sales, cache compare"
+	@echo "                   (DEMO_EVENTS, DEMO_USERS, DEMO_BENCH_USERS, DEMO_TICKETS, DEMO_STRATEGIES, DEMO_RATE, DEMO_SECONDS)"
 	@echo "make test          start services, build, run every test, print the summary"
 	@echo "make seed          reset the dev database and fill it (SEED_EVENTS=100000 SEED_USERS=10000)"
 	@echo "make services      start PostgreSQL, Redis and RabbitMQ on 127.0.0.1 (data in .run/)"
@@ -52,25 +52,19 @@ test: services
 	swift test --skip-build --filter BenchTests --no-parallel 2>&1 | tee -a $(RUN)/test-output.log | grep --line-buffered -E '^(✔ Test|✘|✔ Suite)|error:|Expectation failed'
 	bench_status=$${PIPESTATUS[0]}
 	[ $$status -eq 0 ] && status=$$bench_status
+	echo "== the oversell gate: scenarios/flash-sale-ci.yaml against a release build with two workers"
+	bash scripts/ci-flash-sale.sh 2>&1 | tee $(RUN)/ci-gate.log | grep --line-buffered -vE '^bench: (connect|intake) '
+	gate_status=$${PIPESTATUS[0]}
+	[ $$status -eq 0 ] && status=$$gate_status
 	echo "== test summary"
 	grep -hE 'Test run with [0-9]+ tests?' $(RUN)/test-output.log
 	echo "passed: $$(grep -cE '^✔ Test "' $(RUN)/test-output.log)   failed: $$(grep -cE '^✘ Test "[^"]*" failed' $(RUN)/test-output.log)"
 	grep -E '^✘ Test "' $(RUN)/test-output.log || true
+	echo "oversell gate: $$([ $$gate_status -eq 0 ] && echo passed || echo FAILED)"
 	exit $$status
 
-demo: services release
-	@set -euo pipefail
-	. $(RUN)/env
-	$(MAKE) --no-print-directory demo-stop >/dev/null 2>&1 || true
-	PORT=$(DEMO_PORT) nohup .build/release/happening-server >$(RUN)/server.log 2>&1 &
-	echo $$! >$(RUN)/server.pid
-	for i in $$(seq 1 50); do curl -sf http://127.0.0.1:$(DEMO_PORT)/api/health >/dev/null && break; sleep 0.2; done
-	echo "happening-server is running on http://127.0.0.1:$(DEMO_PORT) (pid $$(cat $(RUN)/server.pid), log $(RUN)/server.log)"
-	echo "GET /api/health:"
-	curl -s http://127.0.0.1:$(DEMO_PORT)/api/health; echo
-	echo "Schema indexes (psql \$$DATABASE_URL -c '\\di'):"
-	psql "$$DATABASE_URL" -Atc "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1" | sed 's/^/  /'
-	echo "Stop the server with: make demo-stop   (services: make services-down)"
+demo:
+	@bash scripts/demo.sh
 
 demo-stop:
 	@if [ -f $(RUN)/server.pid ]; then kill -TERM $$(cat $(RUN)/server.pid) 2>/dev/null || true; rm -f $(RUN)/server.pid; fi

@@ -72,11 +72,13 @@ struct LedgerChecker: Sendable {
         let idArray = PostgresArray(ids)
         // Wait until every accepted booking has its row, or the timeout passes.
         var decided = 0
+        var lastShown = started
         if !ids.isEmpty {
             while true {
                 decided = try await client.query("SELECT count(*) FROM bookings WHERE id = ANY($1::uuid[])", [idArray])[0].decode(0)
                 if decided >= ids.count || ContinuousClock.now - started > timeout { break }
-                if progress != .none {
+                if progress != .none, ContinuousClock.now - lastShown >= (progress == .live ? .milliseconds(200) : .seconds(2)) {
+                    lastShown = .now
                     FileHandle.standardError.write(Data("bench: ledger: \(decided)/\(ids.count) accepted bookings decided\(progress == .live ? "\r" : "\n")".utf8))
                 }
                 try await Task.sleep(for: .milliseconds(100))

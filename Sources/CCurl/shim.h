@@ -53,3 +53,6 @@ static inline CURLMcode happening_curl_multi_setopt_timer_callback(CURLM *multi,
 static inline CURLcode happening_curl_easy_getinfo_socket(CURL *handle, CURLINFO info, curl_socket_t *value) {
     return curl_easy_getinfo(handle, info, value);
 }
+static inline CURLSHcode happening_curl_share_setopt_long(CURLSH *share, CURLSHoption option, long value) {
+    return curl_share_setopt(share, option, value);
+}

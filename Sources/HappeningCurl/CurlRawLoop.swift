@@ -16,7 +16,12 @@ public enum CurlRawLoop {
         let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epoll >= 0 else { throw CurlError(code: 2, message: "epoll_create1 failed (errno \(errno))") }
         defer { close(epoll) }
-        let connections = (0..<options.connections).map { RawConnection(index: $0, origin: origin, options: options, epoll: epoll) }
+        // One DNS cache for every connection of this loop (used on this thread only, so no locking).
+        let share = curl_share_init()
+        if let share { _ = happening_curl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_DNS.rawValue)) }
+        defer { if let share { curl_share_cleanup(share) } }
+        let connections = (0..<options.connections).map { RawConnection(index: $0, origin: origin, options: options, epoll: epoll, share: share) }
+        defer { for connection in connections { connection.close() } }
         for connection in connections { _ = connection.connect() }
 
         let receiveBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
@@ -141,7 +146,6 @@ public enum CurlRawLoop {
                 }
             }
         }
-        for connection in connections { connection.close() }
         return statistics
     }
 }
@@ -155,6 +159,7 @@ final class RawConnection {
     let origin: String
     let options: CurlLoadOptions
     let epoll: Int32
+    let share: UnsafeMutableRawPointer?
     var handle: UnsafeMutableRawPointer?
     var socket: Int32 = -1
     var parser = HTTP1ResponseParser()
@@ -165,8 +170,8 @@ final class RawConnection {
     private var pending: PreparedRequest?
     private var sent = 0
 
-    init(index: Int, origin: String, options: CurlLoadOptions, epoll: Int32) {
-        (self.index, self.origin, self.options, self.epoll) = (index, origin, options, epoll)
+    init(index: Int, origin: String, options: CurlLoadOptions, epoll: Int32, share: UnsafeMutableRawPointer?) {
+        (self.index, self.origin, self.options, self.epoll, self.share) = (index, origin, options, epoll, share)
     }
 
     var hasPendingSend: Bool { pending != nil }
@@ -183,6 +188,7 @@ final class RawConnection {
         _ = happening_curl_easy_setopt_long(handle, CURLOPT_TCP_NODELAY, 1)
         _ = happening_curl_easy_setopt_string(handle, CURLOPT_PROXY, "")
         _ = happening_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout.nanoseconds / 1_000_000))
+        if let share { _ = happening_curl_easy_setopt_pointer(handle, CURLOPT_SHARE, share) }
         guard curl_easy_perform(handle) == CURLE_OK else { return false }
         var active: curl_socket_t = -1
         guard happening_curl_easy_getinfo_socket(handle, CURLINFO_ACTIVESOCKET, &active) == CURLE_OK, active >= 0 else { return false }

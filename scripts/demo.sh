@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# `make demo`: the whole story on one machine. Services, release build, schema, seed, two servers (cache on and
+# cache off, one database), two workers per strategy, a flash sale per worker strategy, the homepage cache
+# comparison, then a summary table. Every process it starts is stopped at the end, on failure and on Ctrl-C.
+#
+#   make demo                                        # 100,000 events, 10,000 users, 5,000 flash-sale users
+#   DEMO_EVENTS=20000 DEMO_USERS=2000 DEMO_BENCH_USERS=1000 make demo
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EVENTS="${DEMO_EVENTS:-100000}"; USERS="${DEMO_USERS:-10000}"; BENCH_USERS="${DEMO_BENCH_USERS:-5000}"
+TICKETS="${DEMO_TICKETS:-100}"; PORT_ON="${DEMO_PORT:-5000}"; PORT_OFF=$((PORT_ON + 1))
+STRATEGIES="${DEMO_STRATEGIES:-for-update conditional-update batch}"
+RATE="${DEMO_RATE:-100}"; SECONDS_PER_PHASE="${DEMO_SECONDS:-10s}"
+LOGS=.run/demo; mkdir -p "$LOGS" results
+started=$(date +%s)
+
+bash scripts/services.sh up
+. .run/env
+echo "== release build; log in $LOGS/build.log"
+if ! swift build -c release >"$LOGS/build.log" 2>&1; then grep -E 'error' "$LOGS/build.log" | head -20; exit 1; fi
+tail -1 "$LOGS/build.log"
+built=$(date +%s)
+
+pids=()
+servers=()
+stop_all() {
+    for pid in "${pids[@]}" "${servers[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap stop_all EXIT
+trap 'echo; echo "demo: interrupted, stopping everything"; exit 130' INT TERM
+
+echo "== seeding $EVENTS events, $USERS users (the schema is re-applied)"
+.build/release/happening-seed --reset --events "$EVENTS" --users "$USERS" --progress lines
+
+echo "== servers: cache on at :$PORT_ON, cache off at :$PORT_OFF (same database)"
+PORT="$PORT_ON" CACHE=on CACHE_PREFIX="demo-$$-on:" LOG_LEVEL=error .build/release/happening-server >"$LOGS/server-on.log" 2>&1 &
+servers+=($!)
+PORT="$PORT_OFF" CACHE=off LOG_LEVEL=error .build/release/happening-server >"$LOGS/server-off.log" 2>&1 &
+servers+=($!)
+for port in "$PORT_ON" "$PORT_OFF"; do
+    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.1; done
+done
+
+reports=()
+for strategy in $STRATEGIES; do
+    echo "== flash sale: $BENCH_USERS users, $TICKETS tickets, two '$strategy' workers"
+    pids=()
+    for worker in 1 2; do
+        LOG_LEVEL=error .build/release/happening-worker run --strategy "$strategy" --prefetch 50 --concurrency 4 --batch 100 \
+            >"$LOGS/worker-$strategy-$worker.log" 2>&1 &
+        pids+=($!)
+    done
+    sleep 1
+    .build/release/happening-bench run scenarios/flash-sale.yaml --target "http://127.0.0.1:$PORT_ON" --set users="$BENCH_USERS" \
+        --set tickets="$TICKETS" --progress lines --out results | tee "$LOGS/flash-sale-$strategy.out" || true
+    reports+=("$strategy=$(grep -oE 'results/[^ ,]*flash-sale\.json' "$LOGS/flash-sale-$strategy.out" | tail -1)")
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait "${pids[@]}" 2>/dev/null || true
+    pids=()
+done
+
+echo "== homepage: cache on vs cache off ($RATE req/s latency phase, $SECONDS_PER_PHASE per phase)"
+.build/release/happening-bench compare scenarios/homepage.yaml --cache-on "http://127.0.0.1:$PORT_ON" --cache-off "http://127.0.0.1:$PORT_OFF" \
+    --set rate="$RATE" --set seconds="$SECONDS_PER_PHASE" --progress lines --out results | tee "$LOGS/homepage.out" || true
+homepage="$(grep -oE 'results/[^ ,]*homepage\.json' "$LOGS/homepage.out" | tail -1)"
+
+python3 scripts/demo_summary.py "$(( $(date +%s) - built ))" "$homepage" "${reports[@]}"
+echo "demo: done in $(( $(date +%s) - started )) s ($(( $(date +%s) - built )) s after the build); reports in results/"

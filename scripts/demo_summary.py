@@ -1,0 +1,57 @@
+"""Prints the `make demo` summary table and writes results/demo-summary.{md,json} from the Bench's result files.
+
+usage: demo_summary.py SECONDS HOMEPAGE.json STRATEGY=FLASH-SALE.json ...
+"""
+import json
+import os
+import sys
+
+
+def load(path):
+    try:
+        return json.load(open(path))
+    except (OSError, ValueError):
+        return None
+
+
+def ms(micros):
+    return f"{micros / 1000:.1f} ms" if micros < 1_000_000 else f"{micros / 1_000_000:.2f} s"
+
+
+seconds, homepage_path, flash_paths = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+rows, summary = [], {"seconds_after_build": seconds, "flash_sales": [], "homepage": None}
+lines = ["# make demo", "", "| worker strategy | verdict | held / total | accepted | intake p99 | decision p99 | decided/s |", "|---|---|---|---|---|---|---|"]
+for item in flash_paths:
+    strategy, _, path = item.partition("=")
+    result = load(path)
+    if not result:
+        lines.append(f"| {strategy} | FAILED TO RUN | | | | | |")
+        continue
+    run = result["runs"][0]
+    intake = next(p for p in run["phases"] if p["name"] == "intake")
+    ledger = run.get("ledger") or {}
+    decision = ledger.get("decision_latency") or {}
+    entry = {"strategy": strategy, "report": path, "passed": result["passed"], "held": ledger.get("held"), "total": ledger.get("total_tickets"),
+             "accepted": ledger.get("accepted"), "intake_p99_us": intake["latency"]["p99"], "decision_p99_us": decision.get("p99"),
+             "decided_per_second": ledger.get("decided_per_second"), "failures": result.get("thresholds")}
+    summary["flash_sales"].append(entry)
+    lines.append(f"| {strategy} | {'PASS' if result['passed'] else 'FAIL'} | {ledger.get('held')} / {ledger.get('total_tickets')} | "
+                 f"{ledger.get('accepted')} | {ms(intake['latency']['p99'])} | {ms(decision['p99']) if decision else '–'} | "
+                 f"{ledger.get('decided_per_second') or '–'} |")
+home = load(homepage_path) if homepage_path else None
+if home:
+    lines += ["", "| homepage | req/s (closed) | p50 | p99 | p99 at a steady rate | cache hits |", "|---|---|---|---|---|---|"]
+    for run in home["runs"]:
+        phases = {p["name"]: p for p in run["phases"]}
+        t, l = phases.get("throughput"), phases.get("latency")
+        hits = t["cache_hits"] / max(1, t["cache_hits"] + t["cache_misses"])
+        lines.append(f"| {run['label']} | {t['requests_per_second']:,.0f} | {ms(t['latency']['p50'])} | {ms(t['latency']['p99'])} | "
+                     f"{ms(l['latency']['p99'])} | {hits:.0%} |")
+    ratio = (home.get("ratios") or {}).get("throughput.requests_per_second")
+    lines += ["", f"cache on ÷ cache off throughput: **{ratio}×**"]
+    summary["homepage"] = {"report": homepage_path, "ratios": home.get("ratios"), "passed": home["passed"]}
+lines += ["", f"{seconds} s after the build."]
+text = "\n".join(lines)
+print(text)
+open("results/demo-summary.md", "w").write(text + "\n")
+json.dump(summary, open("results/demo-summary.json", "w"), indent=2)
