@@ -1,10 +1,9 @@
 # Happening. `make demo` is the main job; `make test` is what CI runs.
 SHELL := /bin/bash
 .ONESHELL:
-.PHONY: help services services-down services-status build release test demo demo-stop seed clean
+.PHONY: help services services-down services-status build release test demo seed clean
 
 RUN := .run
-DEMO_PORT ?= 5000
 SEED_EVENTS ?= 100000
 SEED_USERS ?= 10000
 
@@ -65,9 +64,6 @@ test: services
 
 demo:
 	@bash scripts/demo.sh
-
-demo-stop:
-	@if [ -f $(RUN)/server.pid ]; then kill -TERM $$(cat $(RUN)/server.pid) 2>/dev/null || true; rm -f $(RUN)/server.pid; fi
 
 clean:
 	@rm -rf .build
