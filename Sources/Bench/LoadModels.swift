@@ -1,4 +1,5 @@
 import HappeningCurl
+import Synchronization
 
 /// A small fast generator for picking requests on the hot path (xorshift64*; no allocation).
 struct FastRandom {
@@ -130,27 +131,58 @@ final class OpenSchedule: CurlLoadSchedule {
     func tick(now: UInt64) { recorder.tick(now: now) }
 }
 
-/// Barrier: every connection sends its own request exactly once, all at the same instant (after every
-/// connection was opened by a warm-up phase). Nothing is retried.
+/// Where the loops of a barrier phase meet: the phase fires 5 ms after the last loop is ready (with the raw
+/// engine, after every connection of every loop is open), so all requests leave at the same instant.
+final class BarrierGate: Sendable {
+    private let state: Mutex<(arrived: Int, latest: UInt64, fireAt: UInt64?)>
+    private let lanes: Int
+    private let notBefore: UInt64
+
+    /// - Parameters: `notBefore`: the phase's planned start (`--start-at` aligns it across processes).
+    init(lanes: Int, notBefore: UInt64) {
+        self.lanes = lanes
+        self.notBefore = notBefore
+        state = Mutex((0, 0, nil))
+    }
+
+    func arrive(now: UInt64) {
+        state.withLock { state in
+            state.arrived += 1
+            state.latest = max(state.latest, now)
+            if state.arrived == lanes { state.fireAt = max(notBefore, state.latest &+ 5_000_000) }
+        }
+    }
+
+    /// The firing instant, once every loop is ready.
+    var fireAt: UInt64? { state.withLock { $0.fireAt } }
+}
+
+/// Barrier: every connection sends its own request exactly once, all at the same instant (when every loop has
+/// opened its connections). Latency runs from that instant. Nothing is retried.
 final class BarrierSchedule: CurlLoadSchedule {
     private let requests: [PreparedRequest]
     private let recorder: PhaseRecorder?
-    private let fireAt: UInt64
+    private let gate: BarrierGate
+    private var fireAt: UInt64?
     private var sent: [Bool]
 
     /// `requests[i]` is connection i's request; `recorder` nil for a warm-up (not reported).
-    init(requests: [PreparedRequest], recorder: PhaseRecorder?, fireAt: UInt64) {
+    init(requests: [PreparedRequest], recorder: PhaseRecorder?, gate: BarrierGate) {
         self.requests = requests
         self.recorder = recorder
-        self.fireAt = fireAt
+        self.gate = gate
         sent = Array(repeating: false, count: requests.count)
     }
 
+    func loopReady(now: UInt64) { gate.arrive(now: now) }
+
     func next(connection: Int, now: UInt64) -> CurlLoadDecision {
         if sent[connection] { return .done }
-        if now < fireAt { return .pause(until: fireAt) }
+        if fireAt == nil { fireAt = gate.fireAt }
+        guard let fire = fireAt else { return .pause(until: now &+ 1_000_000) }
+        if now < fire { return .pause(until: fire) }
         sent[connection] = true
-        return .send(requests[connection], intendedStart: fireAt)
+        return .send(requests[connection], intendedStart: fire)
     }
 
     func completed(_ completion: CurlCompletion) { recorder?.record(completion) }

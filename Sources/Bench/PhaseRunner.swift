@@ -44,6 +44,7 @@ struct PhaseRunner: Sendable {
         let feed = LiveFeed()
         var lanes: [(CurlLoadOptions, any CurlLoadSchedule, PhaseRecorder)] = []
         var offset = 0
+        let gate = BarrierGate(lanes: threadCount, notBefore: start)
         for lane in 0..<threadCount {
             let connections = phase.connections / threadCount + (lane < phase.connections % threadCount ? 1 : 0)
             var options = CurlLoadOptions(connections: connections)
@@ -65,7 +66,7 @@ struct PhaseRunner: Sendable {
                 let seconds = duration.map { Double($0.nanosecondsValue) / 1e9 } ?? Double(maxRequests) / min(share.from, share.to) / Double(threadCount)
                 schedule = OpenSchedule(picker: picker, recorder: recorder, start: start, durationSeconds: seconds, rate: share, maxRequests: laneMax)
             default:
-                schedule = BarrierSchedule(requests: Array(perConnection[offset..<(offset + connections)]), recorder: recorder, fireAt: start)
+                schedule = BarrierSchedule(requests: Array(perConnection[offset..<(offset + connections)]), recorder: recorder, gate: gate)
             }
             lanes.append((options, schedule, recorder))
             offset += connections

@@ -41,6 +41,7 @@ public enum CurlLoadLoop {
         var lastTick: UInt64 = 0
         var running: Int32 = 0
         var now = monotonicNanoseconds()
+        schedule.loopReady(now: now)
 
         /// Hands finished transfers to the schedule; `end` is the time the batch was observed.
         func collect(end: UInt64) {

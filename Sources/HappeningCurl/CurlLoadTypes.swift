@@ -123,6 +123,12 @@ public protocol CurlLoadSchedule: AnyObject {
     func completed(_ completion: CurlCompletion)
     /// Called about every millisecond of loop time with the current time (for per-second bookkeeping).
     func tick(now: UInt64)
+    /// Called once, when the loop is ready to send (the raw engine has opened every connection by then).
+    func loopReady(now: UInt64)
+}
+
+extension CurlLoadSchedule {
+    public func loopReady(now: UInt64) {}
 }
 
 /// Settings of one loop (one libcurl multi handle on one thread).

@@ -23,6 +23,7 @@ public enum CurlRawLoop {
         let connections = (0..<options.connections).map { RawConnection(index: $0, origin: origin, options: options, epoll: epoll, share: share) }
         defer { for connection in connections { connection.close() } }
         for connection in connections { _ = connection.connect() }
+        schedule.loopReady(now: monotonicNanoseconds())
 
         let receiveBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
         defer { receiveBuffer.deallocate() }
