@@ -32,9 +32,7 @@ public enum CurlLoadLoop {
         }
 
         var statistics = CurlLoopStatistics()
-        var idle = Array(0..<options.connections)  // connections waiting for a decision
-        var stillIdle: [Int] = []
-        stillIdle.reserveCapacity(options.connections)
+        var idle = IdleConnections(count: options.connections)  // connections waiting for a decision
         var finished = 0
         var inFlight = 0
         var drainDeadline: UInt64?
@@ -64,15 +62,7 @@ public enum CurlLoadLoop {
                     connection: index, request: request, intendedStart: connection.intendedStart, actualStart: connection.actualStart,
                     end: end, status: result == CURLE_OK ? status : 0, curlError: result == CURLE_OK ? nil : Int32(result.rawValue),
                     bodyBytes: sink.bodyBytes, cacheHit: sink.cacheHit, body: nil)
-                if request.capturesBody {
-                    sink.captured.withUnsafeBytes { bytes in
-                        var withBody = completion
-                        withBody.body = bytes
-                        schedule.completed(withBody)
-                    }
-                } else {
-                    schedule.completed(completion)
-                }
+                schedule.deliver(completion) { use in sink.captured.withUnsafeBytes { use($0) } }
                 sink.reset()
                 idle.append(index)
             }
@@ -88,37 +78,21 @@ public enum CurlLoadLoop {
             // Ask idle connections what to send.
             var nextWake = now &+ 10_000_000
             if stop.isStopped {
-                finished += idle.count
-                idle.removeAll()
+                finished += idle.removeAll()
             } else if !idle.isEmpty {
-                stillIdle.removeAll(keepingCapacity: true)
-                var position = 0
-                scan: while position < idle.count {
-                    let index = idle[position]
-                    position += 1
-                    switch schedule.next(connection: index, now: now) {
-                    case .send(let request, let intended):
-                        let connection = connections[index]
-                        try connection.prepare(request)
-                        connection.inFlight = request
-                        connection.intendedStart = intended
-                        connection.actualStart = now
-                        let code = curl_multi_add_handle(multi, connection.handle)
-                        guard code == CURLM_OK else { throw CurlError(code: Int(code.rawValue), message: String(cString: curl_multi_strerror(code))) }
-                        inFlight += 1
-                    case .notYet(let until):
-                        stillIdle.append(index)
-                        nextWake = min(nextWake, until)
-                    case .pause(let until):
-                        stillIdle.append(index)
-                        stillIdle.append(contentsOf: idle[position...])
-                        nextWake = min(nextWake, until)
-                        break scan
-                    case .done:
-                        finished += 1
-                    }
+                let scan = try idle.scan(schedule: schedule, now: now) { index, request, intended in
+                    let connection = connections[index]
+                    try connection.prepare(request)
+                    connection.inFlight = request
+                    connection.intendedStart = intended
+                    connection.actualStart = now
+                    let code = curl_multi_add_handle(multi, connection.handle)
+                    guard code == CURLM_OK else { throw CurlError(code: Int(code.rawValue), message: String(cString: curl_multi_strerror(code))) }
+                    inFlight += 1
+                    return true
                 }
-                swap(&idle, &stillIdle)
+                nextWake = scan.wake
+                finished += scan.done
             }
             if finished == options.connections {
                 if inFlight == 0 { break }

@@ -29,9 +29,7 @@ public enum CurlRawLoop {
         defer { receiveBuffer.deallocate() }
         var ready = [epoll_event](repeating: epoll_event(), count: 512)
         var statistics = CurlLoopStatistics()
-        var idle = Array(0..<options.connections)
-        var scanning: [Int] = []
-        scanning.reserveCapacity(options.connections)
+        var idle = IdleConnections(count: options.connections)
         var finished = 0
         var inFlight = 0
         var drainDeadline: UInt64?
@@ -40,8 +38,9 @@ public enum CurlRawLoop {
         var now = monotonicNanoseconds()
         let requestTimeout = UInt64(options.requestTimeout.nanoseconds)
 
-        /// Ends the transfer on `connection` and hands it to the schedule.
-        func complete(_ connection: RawConnection, status: Int, error: Int32?, end: UInt64) {
+        /// Ends the transfer on `connection` and hands it to the schedule; the connection is idle again (put back
+        /// on `idle` unless the scan that is running does it).
+        func complete(_ connection: RawConnection, status: Int, error: Int32?, end: UInt64, requeue: Bool = true) {
             guard let request = connection.inFlight else { return }
             connection.inFlight = nil
             inFlight -= 1
@@ -49,17 +48,9 @@ public enum CurlRawLoop {
                 connection: connection.index, request: request, intendedStart: connection.intendedStart, actualStart: connection.actualStart,
                 end: end, status: error == nil ? status : 0, curlError: error, bodyBytes: connection.parser.bodyBytes,
                 cacheHit: connection.parser.cacheHit, body: nil)
-            if request.capturesBody, error == nil {
-                connection.parser.withBody { bytes in
-                    var withBody = completion
-                    withBody.body = bytes
-                    schedule.completed(withBody)
-                }
-            } else {
-                schedule.completed(completion)
-            }
+            schedule.deliver(completion, body: error == nil ? { use in connection.parser.withBody(use) } : nil)
             connection.parser.reset()
-            idle.append(connection.index)
+            if requeue { idle.append(connection.index) }
         }
 
         while true {
@@ -70,37 +61,22 @@ public enum CurlRawLoop {
             }
             var nextWake = now &+ 10_000_000
             if stop.isStopped {
-                finished += idle.count
-                idle.removeAll()
+                finished += idle.removeAll()
             } else if !idle.isEmpty {
-                // Scan a swapped-out list: a send that fails at once puts its connection back on `idle`.
-                swap(&idle, &scanning)
-                var position = 0
-                scan: while position < scanning.count {
-                    let index = scanning[position]
-                    position += 1
-                    switch schedule.next(connection: index, now: now) {
-                    case .send(let request, let intended):
-                        let connection = connections[index]
-                        connection.inFlight = request
-                        connection.intendedStart = intended
-                        connection.actualStart = now
-                        connection.deadline = now &+ requestTimeout
-                        connection.parser.keepsBody = request.capturesBody
-                        inFlight += 1
-                        if let failure = connection.send(request) { complete(connection, status: 0, error: failure, end: monotonicNanoseconds()) }
-                    case .notYet(let until):
-                        idle.append(index)
-                        nextWake = min(nextWake, until)
-                    case .pause(let until):
-                        idle.append(contentsOf: scanning[(position - 1)...])
-                        nextWake = min(nextWake, until)
-                        break scan
-                    case .done:
-                        finished += 1
-                    }
+                let scan = idle.scan(schedule: schedule, now: now) { index, request, intended in
+                    let connection = connections[index]
+                    connection.inFlight = request
+                    connection.intendedStart = intended
+                    connection.actualStart = now
+                    connection.deadline = now &+ requestTimeout
+                    connection.parser.keepsBody = request.capturesBody
+                    inFlight += 1
+                    guard let failure = connection.send(request) else { return true }
+                    complete(connection, status: 0, error: failure, end: monotonicNanoseconds(), requeue: false)
+                    return false
                 }
-                scanning.removeAll(keepingCapacity: true)
+                nextWake = scan.wake
+                finished += scan.done
             }
             if finished >= options.connections {
                 if inFlight == 0 { break }
