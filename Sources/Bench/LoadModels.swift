@@ -17,26 +17,42 @@ struct FastRandom {
     mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 }
 
+/// Picks an index with given relative weights (binary search over the running totals).
+struct WeightedIndex: Sendable {
+    private let cumulative: [Double]
+
+    init(weights: [Double]) {
+        var total = 0.0
+        cumulative = weights.map { total += $0; return total }
+    }
+
+    func pick(_ random: inout FastRandom) -> Int {
+        guard cumulative.count > 1 else { return 0 }
+        let target = random.unit() * cumulative[cumulative.count - 1]
+        var low = 0
+        var high = cumulative.count - 1
+        while low < high {
+            let middle = (low + high) / 2
+            if cumulative[middle] > target { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
+}
+
 /// Picks what to send from pre-rendered requests: a template by weight, then one of its instances.
 struct RequestPicker {
     let instances: [[PreparedRequest]]
-    private let cumulative: [Double]
+    private let weights: WeightedIndex
     private var random: FastRandom
 
     init(instances: [[PreparedRequest]], weights: [Double], seed: UInt64) {
         self.instances = instances
-        var total = 0.0
-        cumulative = weights.map { total += $0; return total }
+        self.weights = WeightedIndex(weights: weights)
         random = FastRandom(seed: seed)
     }
 
     mutating func next() -> PreparedRequest {
-        var template = 0
-        if cumulative.count > 1 {
-            let target = random.unit() * cumulative[cumulative.count - 1]
-            while template < cumulative.count - 1, cumulative[template] <= target { template += 1 }
-        }
-        let choices = instances[template]
+        let choices = instances[weights.pick(&random)]
         return choices[Int(random.next() % UInt64(choices.count))]
     }
 }

@@ -122,21 +122,6 @@ private struct LoopJob: @unchecked Sendable {
     }
 }
 
-/// Picks an index with given relative weights.
-struct WeightedIndex {
-    let cumulative: [Double]
-
-    init(weights: [Double]) {
-        var total = 0.0
-        cumulative = weights.map { total += $0; return total }
-    }
-
-    func pick(_ random: inout FastRandom) -> Int {
-        let target = random.unit() * (cumulative.last ?? 1)
-        return cumulative.firstIndex { $0 > target } ?? cumulative.count - 1
-    }
-}
-
 extension Duration {
     var nanosecondsValue: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
     var secondsValue: Double { Double(nanosecondsValue) / 1e9 }

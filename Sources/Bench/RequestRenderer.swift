@@ -22,28 +22,21 @@ struct VirtualUser: Codable, Sendable {
 /// Values for `${name}` drawn at render time: uniform, or Zipf-skewed so a few ids are hot.
 struct ValuePool: Sendable {
     let values: [String]
-    private let cumulative: [Double]?
+    /// Zipf weights (1/rank^s), nil for uniform.
+    private let weights: WeightedIndex?
 
     init(values: [String], zipf: Double?) {
         self.values = values
         if let s = zipf, s > 0 {
-            var total = 0.0
-            cumulative = (0..<values.count).map { total += 1 / pow(Double($0 + 1), s); return total }
+            weights = WeightedIndex(weights: (0..<values.count).map { 1 / pow(Double($0 + 1), s) })
         } else {
-            cumulative = nil
+            weights = nil
         }
     }
 
     func draw(_ random: inout FastRandom) -> String {
-        guard let cumulative else { return values[Int(random.next() % UInt64(values.count))] }
-        let target = random.unit() * cumulative[cumulative.count - 1]
-        var low = 0
-        var high = cumulative.count - 1
-        while low < high {
-            let middle = (low + high) / 2
-            if cumulative[middle] > target { high = middle } else { low = middle + 1 }
-        }
-        return values[low]
+        guard let weights else { return values[Int(random.next() % UInt64(values.count))] }
+        return values[weights.pick(&random)]
     }
 
     /// Builds the scenario's pools, running `sql` pools against the database.
