@@ -31,6 +31,9 @@ md = [f"# Anchors: our parts against their physical limits", "",
       f"Measured {now} on {os.cpu_count()} cores with `scripts/anchors.sh` (one run, one machine; details in each linked file).", "",
       "| anchor | ours | limit | ratio | goal | |", "|---|---|---|---|---|---|"]
 md += [f"| {name} | {ours} | {limit} | **{ratio}** | {goal} | {'met' if ok else 'MISSED'} |" for name, ours, limit, ratio, goal, ok in lines]
+md += ["", f"Cached GET: the same server's no-work route (`GET /api/health/live`, the floor of its HTTP stack) reaches "
+        f"{nginx['server_no_work_route']['rps']:,.0f} req/s = {nginx['no_work_route_ratio_rps']}× nginx; the cached read runs at "
+        f"{nginx['cached_vs_no_work_route']} of that floor."]
 md += ["", "Files: [compare-wrk](compare-wrk.md), [cached-get-vs-nginx](cached-get-vs-nginx.md), [drain-bench](drain-bench.md), [seed-vs-copy](seed-vs-copy.md).", ""]
 open("results/anchors.md", "w").write("\n".join(md))
 json.dump({"measured_at": now, "anchors": [{"name": n, "ours": o, "limit": l, "ratio": r, "goal": g, "met": ok} for n, o, l, r, g, ok in lines]},

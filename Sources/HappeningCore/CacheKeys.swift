@@ -20,6 +20,9 @@ public struct CacheKeys: Sendable {
     /// The start of a list entry's key; the generation number and the canonical list key follow.
     public var listPrefix: String { prefix + "events:g" }
 
+    /// The one prefix every cache key starts with (`event:…` and `events:…`), for Redis key tracking.
+    public var trackingPrefix: String { prefix + "event" }
+
     /// The Redis commands (as argv) that forget events after a change: for each, bump its version and
     /// delete `event:<id>`; then bump the list generation once.
     public func invalidation(for events: some Sequence<UUID>) -> [[String]] {

@@ -6,6 +6,7 @@ import HappeningPool
 ///
 /// `@unchecked Sendable` is safe because a `redisContext` is never used by two threads at once:
 /// - the pool lends a handle to one task at a time, and that task awaits each call before the next;
+/// - a ``RedisInvalidationListener`` owns its handle alone and uses it only on its own thread;
 /// - every hiredis call runs on a thread of the client's own pool, never on the cooperative pool;
 /// - the pointer is private and freed exactly once, with `redisFree`, in `deinit`.
 final class HiredisHandle: PoolableConnection, @unchecked Sendable {
@@ -61,6 +62,27 @@ final class HiredisHandle: PoolableConnection, @unchecked Sendable {
             freeReplyObject(raw)
         }
         return replies
+    }
+
+    /// On a subscribed connection: the next message the server pushes, waiting at most `timeoutMilliseconds`
+    /// (nil when none arrived in time). Throws when the connection broke or the server closed it.
+    func nextPush(timeoutMilliseconds: Int32) throws -> RedisValue? {
+        if let buffered = try bufferedReply() { return buffered }
+        var pfd = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&pfd, 1, timeoutMilliseconds)
+        if ready == 0 || (ready < 0 && errno == EINTR) { return nil }
+        // Readable (or hung up): this read does not block, and EOF or an error marks the connection broken.
+        guard ready > 0, redisBufferRead(context) == REDIS_OK else { throw brokenError() }
+        return try bufferedReply()
+    }
+
+    /// A complete reply already read off the socket, if any (never reads).
+    private func bufferedReply() throws -> RedisValue? {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw brokenError() }
+        guard let raw else { return nil }
+        defer { freeReplyObject(raw) }
+        return Self.value(of: raw.assumingMemoryBound(to: redisReply.self))
     }
 
     /// Turns an error reply into a thrown error.

@@ -19,6 +19,9 @@ struct AppDependencies: Sendable {
     let loginLimiter: LoginRateLimiter
     let events: EventRepository
     let cache: ReadCache
+    /// The cache's in-process copies, and what keeps them coherent; nil when they are off.
+    let near: NearCache?
+    let invalidations: RedisInvalidationListener?
     let gazetteer: Gazetteer
     let bookings: BookingRepository
     let intake: BookingIntake
@@ -45,7 +48,18 @@ struct AppDependencies: Sendable {
         loginLimiter = LoginRateLimiter(
             redis: redis, perAccount: configuration.loginMaxFailures.perAccount, perIP: configuration.loginMaxFailures.perIP)
         events = EventRepository(postgres: postgres)
-        cache = ReadCache(redis: redis, enabled: configuration.cacheEnabled, ttl: configuration.cacheTTL, prefix: configuration.cachePrefix)
+        if configuration.cacheEnabled, configuration.nearCacheEntries > 0 {
+            let near = NearCache(capacity: configuration.nearCacheEntries, ttl: .seconds(configuration.cacheTTL))
+            self.near = near
+            invalidations = RedisInvalidationListener(
+                configuration: try RedisConfiguration(url: configuration.endpoints.redisURL, connectTimeout: configuration.redisTimeout),
+                prefixes: [CacheKeys(prefix: configuration.cachePrefix).trackingPrefix], logger: logger, handler: near.apply)
+            cache = ReadCache(redis: redis, enabled: true, ttl: configuration.cacheTTL, prefix: configuration.cachePrefix, near: near)
+        } else {
+            near = nil
+            invalidations = nil
+            cache = ReadCache(redis: redis, enabled: configuration.cacheEnabled, ttl: configuration.cacheTTL, prefix: configuration.cachePrefix)
+        }
         gazetteer = Gazetteer()
         bookings = BookingRepository(postgres: postgres)
         hosts = HostRepository(postgres: postgres)
@@ -57,7 +71,7 @@ struct AppDependencies: Sendable {
 func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ErrorMiddleware())
-    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: RequestMetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
 
     let api = router.group("api")
@@ -108,6 +122,7 @@ func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencie
         logger: logger)
     // Started before the HTTP server, stopped after it (graceful shutdown runs in reverse order).
     app.addServices(deps.postgres, deps.redis, deps.bookingJobs, deps.hasher)
+    if let invalidations = deps.invalidations { app.addServices(invalidations) }
     if let admin = configuration.admin {
         let (users, hasher, logger) = (deps.users, deps.hasher, logger)
         app.beforeServerStarts {

@@ -1,6 +1,8 @@
 import Foundation
 import HappeningCore
 import Metrics
+import NIOCore
+import NIOPosix
 import Prometheus
 
 /// `happening-server`: reads its configuration from the environment and runs until SIGTERM/SIGINT.
@@ -14,6 +16,11 @@ struct App {
             FileHandle.standardError.write(Data("happening-server: \(error)\n".utf8))
             exit(2)
         }
+        // One event loop per CPU the process may use (NIO counts the machine's cores, not `taskset`'s), and
+        // Swift concurrency runs on those loops: a handler resumes on the loop that owns its connection instead
+        // of hopping to a Dispatch thread and back. Blocking work (libpq, hiredis, bcrypt) has threads of its own.
+        NIOSingletons.groupLoopCountSuggestion = configuration.eventLoops
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         // Process-wide metrics backend, bootstrapped once here; /metrics renders this registry.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

@@ -24,6 +24,11 @@ struct ServerConfiguration: Sendable {
     var cacheEnabled: Bool
     /// `CACHE_TTL_SECONDS` (default 300).
     var cacheTTL: Int
+    /// `NEAR_CACHE_ENTRIES` (default 10000; 0 turns the in-process copies off): hot cache entries kept in memory,
+    /// invalidated by Redis (see ``NearCache``).
+    var nearCacheEntries: Int
+    /// `EVENT_LOOPS` (default: the CPUs this process may run on): NIO event loops, which also run Swift concurrency.
+    var eventLoops: Int
     /// `REDIS_TIMEOUT_MS` (default 300): connect, command and checkout limit for Redis; past it reads use PostgreSQL.
     var redisTimeout: Duration
     /// `CACHE_PREFIX` (default empty): prepended to every cache key, for servers sharing one Redis.
@@ -58,6 +63,9 @@ struct ServerConfiguration: Sendable {
         cacheEnabled = try settings.choice("CACHE", default: "on", choices: ["on", "off"]) == "on"
         cacheTTL = try settings.integer("CACHE_TTL_SECONDS", default: 300, range: 1...86_400)
         cachePrefix = settings.string("CACHE_PREFIX", default: "")
+        nearCacheEntries = try settings.integer("NEAR_CACHE_ENTRIES", default: 10_000, range: 0...10_000_000)
+        eventLoops = try settings.integer(
+            "EVENT_LOOPS", default: CPUAffinity.allowedCount() ?? ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
         redisTimeout = .milliseconds(try settings.integer("REDIS_TIMEOUT_MS", default: 300, range: 10...60_000))
         switch (settings.optional("ADMIN_EMAIL"), settings.optional("ADMIN_PASSWORD")) {
         case (let email?, let password?):

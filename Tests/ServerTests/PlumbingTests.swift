@@ -27,6 +27,26 @@ struct PlumbingTests {
         }
     }
 
+    @Test("liveness answers without asking any dependency")
+    func liveness() async throws {
+        try await withServer(["DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"]) { client in
+            let response = try await client.send(.get, "/api/health/live")
+            #expect(response.status == .ok)
+            #expect(try response.json()["status"] as? String == "ok")
+        }
+    }
+
+    @Test("CPU lists from /proc are counted; EVENT_LOOPS defaults to them and is validated")
+    func cpuAffinity() throws {
+        #expect(CPUAffinity.count(list: "0-3,8,10-11") == 7)
+        #expect(CPUAffinity.count(list: "1") == 1)
+        #expect(CPUAffinity.count(list: "") == nil && CPUAffinity.count(list: "3-1") == nil && CPUAffinity.count(list: "a") == nil)
+        #expect(CPUAffinity.allowedCount().map { $0 >= 1 } ?? true)
+        #expect(try ServerConfiguration(testSettings()).eventLoops == (CPUAffinity.allowedCount() ?? ProcessInfo.processInfo.activeProcessorCount))
+        #expect(try ServerConfiguration(testSettings(["EVENT_LOOPS": "3"])).eventLoops == 3)
+        #expect(throws: (any Error).self) { try ServerConfiguration(testSettings(["EVENT_LOOPS": "0"])) }
+    }
+
     @Test("unknown routes are a JSON 404; /metrics and /openapi.yaml are served")
     func misc() async throws {
         try await withServer { client in

@@ -1,6 +1,7 @@
 import Foundation
 import HappeningCore
 import HappeningRedis
+import HTTPTypes
 import Hummingbird
 import Logging
 import Metrics
@@ -15,12 +16,15 @@ import Synchronization
 ///   read before loading: a load that raced a change can never leave a stale entry behind.
 /// - The generation and the entry are read in one round trip (a small Lua script).
 /// - Concurrent misses on one key in this process share one database query (stampede guard).
+/// - Hot entries are also held in this process (``NearCache``), kept coherent by Redis's own invalidation
+///   pushes: a hit there costs no round trip.
 /// - Redis down or slow: the request is served from PostgreSQL and counted; after a failure the cache is
 ///   skipped for a second, so an outage costs one short timeout per second, not one per request.
 final class ReadCache: Sendable {
     enum Outcome: String { case hit = "HIT", miss = "MISS", bypass = "BYPASS" }
 
     private let redis: RedisClient
+    private let near: NearCache?
     private let enabled: Bool
     private let ttl: Int
     private let inFlight = Mutex([String: Task<[UInt8], any Error>]())
@@ -57,8 +61,10 @@ final class ReadCache: Sendable {
         var version: (key: String, value: String)? = nil
     }
 
-    init(redis: RedisClient, enabled: Bool, ttl: Int, prefix: String = "") {
+    /// - Parameter near: in-process copies of hot entries, or nil to always ask Redis.
+    init(redis: RedisClient, enabled: Bool, ttl: Int, prefix: String = "", near: NearCache? = nil) {
         self.redis = redis
+        self.near = near
         self.keys = CacheKeys(prefix: prefix)
         self.enabled = enabled
         self.ttl = ttl
@@ -66,28 +72,61 @@ final class ReadCache: Sendable {
 
     /// A JSON response for a list key (generation-scoped), from the cache or from `compute`.
     func list(_ key: String, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> Response {
-        try await serve(logger: logger, compute: compute) {
-            let reply = try await self.redis.evalScript(Self.readScript, keys: [self.keys.generation], arguments: [RedisArgument(self.keys.listPrefix), RedisArgument(key)])
+        let generationKey = keys.generation
+        if enabled, let near, let generation = near.get(generationKey),
+           let cached = near.get(listEntryKey(generation: String(buffer: generation), key)) {
+            hits.increment()
+            return Self.response(cached, .hit)
+        }
+        let reservation = enabled ? near?.reserve(generationKey) : nil
+        let (body, outcome) = try await serveBytes(logger: logger, compute: compute) {
+            let reply = try await self.redis.evalScript(Self.readScript, keys: [generationKey], arguments: [RedisArgument(self.keys.listPrefix), RedisArgument(key)])
             guard case .array(let parts) = reply, parts.count == 2 else { throw RedisError(kind: .unexpectedReply) }
             // The key names the generation read: a store after a bump lands on a key nobody reads.
-            return (parts[1].bytes, Store(key: "\(self.keys.listPrefix)\(parts[0].string ?? "0"):\(key)"))
+            let generation = parts[0].string ?? "0"
+            let entryKey = self.listEntryKey(generation: generation, key)
+            if let near = self.near, let reservation {
+                near.fill(reservation, with: ByteBuffer(string: generation))
+                // An entry of one generation never changes (a change bumps the generation), so no race to guard.
+                if let entry = parts[1].bytes, let entryReservation = near.reserve(entryKey) {
+                    near.fill(entryReservation, with: ByteBuffer(bytes: entry))
+                }
+            }
+            return (parts[1].bytes, Store(key: entryKey))
         }
+        return Self.response(ByteBuffer(bytes: body), outcome)
     }
+
+    private func listEntryKey(generation: String, _ key: String) -> String { "\(keys.listPrefix)\(generation):\(key)" }
 
     /// A JSON response for a single event (`event:<id>`), from the cache or from `compute`.
     func event(_ id: UUID, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> Response {
-        let (body, outcome) = try await eventBytes(id, logger: logger, compute: compute)
+        let (body, outcome) = try await eventBuffer(id, logger: logger, compute: compute)
         return Self.response(body, outcome)
     }
 
     /// The cached JSON of a single event (`event:<id>`), or `compute`'s, stored for next time.
     func eventBytes(_ id: UUID, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> ([UInt8], Outcome) {
+        let (body, outcome) = try await eventBuffer(id, logger: logger, compute: compute)
+        return (Array(body.readableBytesView), outcome)
+    }
+
+    private func eventBuffer(_ id: UUID, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> (ByteBuffer, Outcome) {
         let (key, versionKey) = (keys.event(id), keys.eventVersion(id))
-        return try await serveBytes(logger: logger, compute: compute) {
+        if enabled, let near, let cached = near.get(key) {
+            hits.increment()
+            return (cached, .hit)
+        }
+        let reservation = enabled ? near?.reserve(key) : nil
+        let (body, outcome) = try await serveBytes(logger: logger, compute: compute) {
             let reply = try await self.redis.evalScript(Self.readEventScript, keys: [versionKey, key])
             guard case .array(let parts) = reply, parts.count == 2 else { throw RedisError(kind: .unexpectedReply) }
             return (parts[1].bytes, Store(key: key, version: (versionKey, parts[0].string ?? "0")))
         }
+        let buffer = ByteBuffer(bytes: body)
+        // Only what Redis held is copied: a fresh load's store may be refused, and its own write is pushed back.
+        if outcome == .hit, let reservation { near?.fill(reservation, with: buffer) }
+        return (buffer, outcome)
     }
 
     /// Forgets an event: its own entry, and (by a new generation) every list and search.
@@ -99,18 +138,11 @@ final class ReadCache: Sendable {
             errors.increment()
             logger.warning("cache invalidation failed; entries expire by TTL", metadata: ["error": "\(error)"])
         }
+        // Read-your-writes here without waiting for Redis's push (which drops other processes' copies).
+        near?.remove([keys.event(id), keys.eventVersion(id), keys.generation])
     }
 
     // MARK: Mechanics
-
-    private func serve(
-        logger: Logger,
-        compute: @escaping @Sendable () async throws -> [UInt8],
-        lookup: () async throws -> ([UInt8]?, Store)
-    ) async throws -> Response {
-        let (body, outcome) = try await serveBytes(logger: logger, compute: compute, lookup: lookup)
-        return Self.response(body, outcome)
-    }
 
     private func serveBytes(
         logger: Logger,
@@ -175,11 +207,13 @@ final class ReadCache: Sendable {
         logger.warning("cache unavailable; serving from the database", metadata: ["error": "\(error)"])
     }
 
-    private static func response(_ body: [UInt8], _ outcome: Outcome) -> Response {
+    private static let xCache = HTTPField.Name("X-Cache")!
+
+    private static func response(_ body: ByteBuffer, _ outcome: Outcome) -> Response {
         Response(
             status: .ok,
-            headers: [.contentType: "application/json; charset=utf-8", .init("X-Cache")!: outcome.rawValue],
-            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            headers: [.contentType: "application/json; charset=utf-8", xCache: outcome.rawValue],
+            body: .init(byteBuffer: body))
     }
 }
 

@@ -5,7 +5,8 @@ import HappeningPostgres
 import HappeningRedis
 import Hummingbird
 
-/// `GET /api/health`: the server is alive, and which dependencies answer.
+/// `GET /api/health`: the server is alive, and which dependencies answer. `GET /api/health/live`: the process
+/// answers HTTP at all (no dependency is asked; for liveness probes, and the cheapest route there is).
 struct HealthController: Sendable {
     let postgres: PostgresClient
     let redis: RedisClient
@@ -22,8 +23,12 @@ struct HealthController: Sendable {
     }
 
     var endpoints: RouteCollection<AppRequestContext> {
-        RouteCollection(context: AppRequestContext.self).get(use: check)
+        RouteCollection(context: AppRequestContext.self)
+            .get(use: check)
+            .get("live") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: Self.liveBody)) }
     }
+
+    private static let liveBody = ByteBuffer(string: #"{"status":"ok"}"#)
 
     /// 200 when PostgreSQL, Redis and RabbitMQ all answer within a second; 503 (with `Retry-After`) otherwise.
     @Sendable func check(request: Request, context: AppRequestContext) async throws -> Response {

@@ -1,0 +1,124 @@
+import HappeningRedis
+import Metrics
+import NIOCore
+import Synchronization
+
+/// In-process copies of hot Redis cache entries (a "near cache"), kept coherent by Redis itself.
+///
+/// A cached read that finds its entry here costs no Redis round trip. Coherence comes from
+/// ``RedisInvalidationListener``: Redis reports every change to a cache key, by any server or worker, and the
+/// copy is dropped. The rules that keep a stale copy out:
+/// - Nothing is held or served unless the listener is ``RedisInvalidationListener/Event/live``; a
+///   ``RedisInvalidationListener/Event/reset`` (Redis lost, restarted, flushed) drops everything.
+/// - A copy may only be filled through a ``Reservation`` taken *before* the Redis read: a change reported
+///   between the reservation and the fill removes the reservation, and the fill is refused.
+/// - This server's own writes drop the affected copies as soon as Redis has the change (``remove(_:)``), so
+///   a client reads its own writes without waiting for the push.
+/// - Copies live at most `ttl`; when `capacity` copies are held, expired ones go first, then all.
+///
+/// The window in which another process's change is not yet seen is the push's delivery time on loopback
+/// (well under a millisecond), the same order as the Redis read it replaces.
+final class NearCache: Sendable {
+    /// Permission to fill one key, taken before reading it from Redis.
+    struct Reservation: Sendable {
+        fileprivate let key: String
+        fileprivate let token: UInt64
+    }
+
+    private enum Slot {
+        case reserved(token: UInt64)
+        case filled(ByteBuffer, expires: ContinuousClock.Instant)
+    }
+
+    private struct State {
+        var live = false
+        var slots: [String: Slot] = [:]
+        var nextToken: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+    private let capacity: Int
+    private let ttl: Duration
+    private let hits = Counter(label: "happening_cache_near_hits_total")
+    private let resets = Counter(label: "happening_cache_near_resets_total")
+
+    /// - Parameters:
+    ///   - capacity: most copies held (`NEAR_CACHE_ENTRIES`).
+    ///   - ttl: longest a copy is kept (at most the Redis entry's TTL).
+    init(capacity: Int, ttl: Duration) {
+        self.capacity = max(1, capacity)
+        self.ttl = ttl
+    }
+
+    /// True while the listener is subscribed (copies are held and served).
+    var isLive: Bool { state.withLock { $0.live } }
+
+    /// How many copies are held.
+    var count: Int {
+        state.withLock { state in state.slots.values.reduce(0) { if case .filled = $1 { $0 + 1 } else { $0 } } }
+    }
+
+    /// The copy of `key`, if one is held and fresh.
+    func get(_ key: String) -> ByteBuffer? {
+        let now = ContinuousClock.now
+        let found = state.withLock { state -> ByteBuffer? in
+            guard state.live, case .filled(let buffer, let expires)? = state.slots[key], now < expires else { return nil }
+            return buffer
+        }
+        if found != nil { hits.increment() }
+        return found
+    }
+
+    /// Taken before reading `key` from Redis; nil while not live (then nothing is filled).
+    func reserve(_ key: String) -> Reservation? {
+        state.withLock { state in
+            guard state.live else { return nil }
+            state.nextToken &+= 1
+            if state.slots[key] == nil, state.slots.count >= capacity { Self.makeRoom(&state, capacity: capacity) }
+            state.slots[key] = .reserved(token: state.nextToken)
+            return Reservation(key: key, token: state.nextToken)
+        }
+    }
+
+    /// Fills a reserved key with what Redis returned; refused if the key changed since the reservation.
+    func fill(_ reservation: Reservation, with value: ByteBuffer) {
+        let expires = ContinuousClock.now + ttl
+        state.withLock { state in
+            guard state.live, case .reserved(let token)? = state.slots[reservation.key], token == reservation.token else { return }
+            state.slots[reservation.key] = .filled(value, expires: expires)
+        }
+    }
+
+    /// Drops copies (and reservations) of keys this process just changed in Redis.
+    func remove(_ keys: some Sequence<String>) {
+        state.withLock { state in
+            for key in keys { state.slots[key] = nil }
+        }
+    }
+
+    /// Applies what the listener reports.
+    func apply(_ event: RedisInvalidationListener.Event) {
+        switch event {
+        case .live:
+            state.withLock { $0.live = true }
+        case .invalidated(let keys):
+            remove(keys)
+        case .reset:
+            resets.increment()
+            state.withLock { state in
+                state.live = false
+                state.slots.removeAll()
+            }
+        }
+    }
+
+    /// Full: drop expired copies; if that frees nothing worth having, drop everything (misses refill it).
+    private static func makeRoom(_ state: inout State, capacity: Int) {
+        let now = ContinuousClock.now
+        state.slots = state.slots.filter { _, slot in
+            if case .filled(_, let expires) = slot { return now < expires }
+            return true
+        }
+        if state.slots.count >= capacity * 9 / 10 { state.slots.removeAll(keepingCapacity: true) }
+    }
+}
