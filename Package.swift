@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "happening-worker", targets: ["Worker"]),
         .executable(name: "happening-bench", targets: ["Bench"]),
         .executable(name: "happening-seed", targets: ["Seed"]),
+        .executable(name: "happening-gateway", targets: ["Gateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -103,7 +104,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Razorpay's API on the libcurl client (signatures, orders, payments, refunds, payouts)
+        .target(
+            name: "Razorpay",
+            dependencies: [
+                "HappeningCurl", "HappeningCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Executables (thin: read config, wire, run)
+        .executableTarget(
+            name: "Gateway",
+            dependencies: [
+                "Razorpay", "HappeningCurl", "HappeningCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "Server",
             dependencies: [
@@ -185,6 +206,11 @@ let package = Package(
                 "Bench", "HappeningCurl", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RazorpayTests",
+            dependencies: ["Razorpay", "HappeningCurl", "HappeningCore", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SchemaTests", dependencies: ["HappeningCore", "HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),

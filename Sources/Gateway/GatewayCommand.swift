@@ -1,0 +1,47 @@
+import Foundation
+import HappeningCore
+import Hummingbird
+import Logging
+import Razorpay
+
+/// `happening-gateway`: an offline stand-in for Razorpay (orders, payments, refunds, payouts, webhooks) on
+/// loopback, for development and tests. Configuration from the environment:
+///
+/// | variable | default |
+/// |---|---|
+/// | `GATEWAY_PORT` | 55690 |
+/// | `RAZORPAY_KEY_ID`, `RAZORPAY_KEY_SECRET`, `RAZORPAY_WEBHOOK_SECRET` | the offline development values |
+/// | `GATEWAY_WEBHOOK_URL` | none (no webhooks sent) |
+/// | `GATEWAY_SETTLE_MS` | 200: how long refunds stay `pending` and payouts `processing` |
+@main
+struct GatewayCommand {
+    static func main() async throws {
+        let settings = Settings(ProcessInfo.processInfo.environment)
+        let port: Int, settle: Int
+        do {
+            port = try settings.integer("GATEWAY_PORT", default: 55_690, range: 1...65_535)
+            settle = try settings.integer("GATEWAY_SETTLE_MS", default: 200, range: 0...600_000)
+        } catch {
+            FileHandle.standardError.write(Data("happening-gateway: \(error)\n".utf8))
+            exit(2)
+        }
+        var logger = Logger(label: "happening.gateway")
+        logger.logLevel = .info
+        let keyID = settings.string("RAZORPAY_KEY_ID", default: RazorpayConfiguration.offlineKeyID)
+        let keySecret = settings.string("RAZORPAY_KEY_SECRET", default: RazorpayConfiguration.offlineKeySecret)
+        let webhooks = WebhookSender(
+            url: settings.optional("GATEWAY_WEBHOOK_URL"),
+            secret: settings.string("RAZORPAY_WEBHOOK_SECRET", default: RazorpayConfiguration.offlineWebhookSecret), logger: logger)
+        let (ledger, faults) = (GatewayLedger(), GatewayFaults())
+
+        let router = Router()
+        router.add(middleware: GatewayGuardMiddleware(faults: faults, keyID: keyID, keySecret: keySecret))
+        RazorpayRoutes(ledger: ledger, webhooks: webhooks, settleDelay: .milliseconds(settle)).add(to: router)
+        SimulationRoutes(ledger: ledger, faults: faults, webhooks: webhooks, keySecret: keySecret).add(to: router)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "happening-gateway"),
+                              logger: logger)
+        logger.info("offline Razorpay gateway: payments are simulated", metadata: ["port": "\(port)"])
+        try await app.runService()
+        await webhooks.shutdown()
+    }
+}
