@@ -26,9 +26,11 @@ services-status:
 
 build:
 	@swift build
+	bash scripts/services.sh up gateway
 
 release:
 	@swift build -c release
+	bash scripts/services.sh up gateway
 
 seed: services
 	@set -euo pipefail

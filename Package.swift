@@ -115,6 +115,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Payments: orders, captures, refunds and reconciliation (shared by the server and the worker)
+        .target(
+            name: "Payments",
+            dependencies: [
+                "Razorpay", "HappeningPostgres", "HappeningCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Executables (thin: read config, wire, run)
         .executableTarget(
             name: "Gateway",
@@ -128,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "Server",
             dependencies: [
-                "HappeningCore", "HappeningAuth", "HappeningPostgres", "HappeningRedis", "HappeningAMQP",
+                "HappeningCore", "HappeningAuth", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "Payments", "Razorpay",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -143,7 +154,7 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
-                "HappeningCore", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "BookingEngine",
+                "HappeningCore", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "BookingEngine", "Payments", "Razorpay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

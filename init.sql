@@ -160,6 +160,39 @@ CREATE TABLE IF NOT EXISTS payments (
     updated_at          TIMESTAMPTZ NOT NULL DEFAULT now(),
     refund_id           TEXT UNIQUE
 );
+-- One row per Razorpay order (a booking can have several: a new order once the old one expired, or a second
+-- payment that must be refunded). `status` is the payment's state only; the refund has its own columns, so
+-- "captured and refund pending" is two facts, never one overwritten status.
+DO $$ BEGIN CREATE TYPE refund_state AS ENUM ('pending', 'processed', 'failed');
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+ALTER TABLE payments DROP CONSTRAINT IF EXISTS payments_booking_id_key;
+ALTER TABLE payments ADD COLUMN IF NOT EXISTS refund_status refund_state;
+ALTER TABLE payments ADD COLUMN IF NOT EXISTS refund_amount NUMERIC(12, 2) CHECK (refund_amount > 0);
+-- Refund attempts made (the refund receipt is `rf_<payment id>_<attempt>`, so a retry after a lost answer is idempotent).
+ALTER TABLE payments ADD COLUMN IF NOT EXISTS refund_attempts INTEGER NOT NULL DEFAULT 0;
+DO $$ BEGIN
+    -- Refund states live in refund_status; these two enum values are legacy and never stored.
+    ALTER TABLE payments ADD CONSTRAINT payments_status_is_payment_state CHECK (status NOT IN ('refund_pending', 'refunded'));
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+DO $$ BEGIN
+    ALTER TABLE payments ADD CONSTRAINT payments_refund_needs_capture
+        CHECK (refund_status IS NULL OR (status = 'captured' AND refund_amount IS NOT NULL AND razorpay_payment_id IS NOT NULL));
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+CREATE INDEX IF NOT EXISTS payments_booking_id_idx ON payments (booking_id);
+-- At most one kept (captured, not refunded) payment per booking: a second capture must be refunded.
+CREATE UNIQUE INDEX IF NOT EXISTS payments_one_kept_capture ON payments (booking_id) WHERE status = 'captured' AND refund_status IS NULL;
+-- The reconcile pass reads open refunds and unsettled orders only.
+CREATE INDEX IF NOT EXISTS payments_open_refund_idx ON payments (updated_at) WHERE refund_status IN ('pending', 'failed');
+DROP INDEX IF EXISTS payments_open_order_idx;
+CREATE INDEX IF NOT EXISTS payments_open_order_updated_idx ON payments (updated_at) WHERE status = 'created';
+
+-- ------------------------------------------------------------------ webhook events (idempotency per Razorpay event id)
+CREATE TABLE IF NOT EXISTS webhook_events (
+    event_id     TEXT PRIMARY KEY CHECK (length(event_id) BETWEEN 1 AND 100),
+    event        TEXT NOT NULL,
+    received_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    processed_at TIMESTAMPTZ
+);
 
 -- ------------------------------------------------------------------ payouts (one per event)
 CREATE TABLE IF NOT EXISTS payouts (

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Happening's local services: PostgreSQL 15, Redis 7 and RabbitMQ on 127.0.0.1, data under .run/.
+# Happening's local services: PostgreSQL 15, Redis 7, RabbitMQ and the offline Razorpay gateway on 127.0.0.1,
+# data under .run/.
 #
-#   scripts/services.sh up|down|status|restart [postgres|redis|rabbitmq ...]
+#   scripts/services.sh up|down|status|restart [postgres|redis|rabbitmq|gateway ...]
+#
+# The gateway (happening-gateway, payments simulated) starts only once it is built (`make build` or
+# `make release`; both start it); it sends webhooks to the dev server on 127.0.0.1:5000.
 #
 # With no service names every service is meant. `up` is idempotent (a running service is left alone),
 # `down` stops only what this script started in this run directory. `up` also writes `.run/env`
@@ -13,6 +17,7 @@
 #   PG_PORT            PostgreSQL port          (default 55432)
 #   REDIS_PORT         Redis port               (default 56379)
 #   AMQP_PORT          RabbitMQ AMQP port       (default 55672; +1 dist, +2 epmd, +10..+20 CLI)
+#   GATEWAY_PORT       offline gateway port     (default 55690)
 #   SKIP_SCHEMA=1      do not create databases / apply init.sql
 set -euo pipefail
 
@@ -21,6 +26,7 @@ RUN="${HAPPENING_RUN_DIR:-$ROOT/.run}"
 PG_PORT="${PG_PORT:-55432}"
 REDIS_PORT="${REDIS_PORT:-56379}"
 AMQP_PORT="${AMQP_PORT:-55672}"
+GATEWAY_PORT="${GATEWAY_PORT:-55690}"
 PG_BIN="/usr/lib/postgresql/15/bin"
 RMQ_BIN="/usr/lib/rabbitmq/bin"
 DB_USER="happening"
@@ -201,6 +207,36 @@ rmq_down() {
 
 rmq_status() { if rmq_ping; then echo "rabbitmq  up    127.0.0.1:$AMQP_PORT"; else echo "rabbitmq  down"; fi; }
 
+# ---------------------------------------------------------------- offline Razorpay gateway
+gateway_pid() { cat "$RUN/gateway/gateway.pid" 2>/dev/null || true; }
+gateway_running() { local pid; pid=$(gateway_pid); [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+
+gateway_up() {
+    if gateway_running; then log "gateway: already running on 127.0.0.1:$GATEWAY_PORT"; return; fi
+    local binary=""
+    for candidate in "$ROOT/.build/release/happening-gateway" "$ROOT/.build/debug/happening-gateway"; do
+        [ -x "$candidate" ] && { binary="$candidate"; break; }
+    done
+    if [ -z "$binary" ]; then log "gateway: not built yet (make build or make release start it)"; return; fi
+    mkdir -p "$RUN/gateway"
+    GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_WEBHOOK_URL="${GATEWAY_WEBHOOK_URL:-http://127.0.0.1:5000/api/payments/webhook}" \
+        nohup "$binary" >"$RUN/gateway/gateway.log" 2>&1 &
+    echo $! >"$RUN/gateway/gateway.pid"
+    for _ in $(seq 1 50); do
+        curl -sf "http://127.0.0.1:$GATEWAY_PORT/_sim/webhooks" >/dev/null 2>&1 && { log "gateway: started on 127.0.0.1:$GATEWAY_PORT (payments simulated)"; return; }
+        sleep 0.1
+    done
+    die "gateway did not start; see $RUN/gateway/gateway.log"
+}
+
+gateway_down() {
+    local pid; pid=$(gateway_pid)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill "$pid"; log "gateway: stopped"; fi
+    rm -f "$RUN/gateway/gateway.pid"
+}
+
+gateway_status() { if gateway_running; then echo "gateway   up    127.0.0.1:$GATEWAY_PORT"; else echo "gateway   down"; fi; }
+
 # ---------------------------------------------------------------- env file
 write_env() {
     # A JWT secret for local runs, made once and kept (tokens survive server restarts).
@@ -219,9 +255,9 @@ EOF
 # ---------------------------------------------------------------- main
 cmd="${1:-status}"; shift || true
 services=("$@")
-[ "${#services[@]}" -eq 0 ] && services=(postgres redis rabbitmq)
+[ "${#services[@]}" -eq 0 ] && services=(postgres redis rabbitmq gateway)
 for s in "${services[@]}"; do
-    case "$s" in postgres|redis|rabbitmq) ;; *) die "unknown service '$s' (postgres, redis, rabbitmq)";; esac
+    case "$s" in postgres|redis|rabbitmq|gateway) ;; *) die "unknown service '$s' (postgres, redis, rabbitmq, gateway)";; esac
 done
 
 case "$cmd" in
@@ -229,25 +265,25 @@ case "$cmd" in
         ensure_packages
         mkdir -p "$RUN"
         for s in "${services[@]}"; do
-            case "$s" in postgres) pg_up;; redis) redis_up;; rabbitmq) rmq_up;; esac
+            case "$s" in postgres) pg_up;; redis) redis_up;; rabbitmq) rmq_up;; gateway) gateway_up;; esac
         done
         write_env
         log "ready; environment in $RUN/env"
         ;;
     down)
         for s in "${services[@]}"; do
-            case "$s" in postgres) pg_down;; redis) redis_down;; rabbitmq) rmq_down;; esac
+            case "$s" in postgres) pg_down;; redis) redis_down;; rabbitmq) rmq_down;; gateway) gateway_down;; esac
         done
         ;;
     restart)
         for s in "${services[@]}"; do
-            case "$s" in postgres) pg_down; pg_up;; redis) redis_down; redis_up;; rabbitmq) rmq_down; rmq_up;; esac
+            case "$s" in postgres) pg_down; pg_up;; redis) redis_down; redis_up;; rabbitmq) rmq_down; rmq_up;; gateway) gateway_down; gateway_up;; esac
         done
         ;;
     status)
         for s in "${services[@]}"; do
-            case "$s" in postgres) pg_status;; redis) redis_status;; rabbitmq) rmq_status;; esac
+            case "$s" in postgres) pg_status;; redis) redis_status;; rabbitmq) rmq_status;; gateway) gateway_status;; esac
         done
         ;;
-    *) die "usage: $0 up|down|status|restart [postgres|redis|rabbitmq ...]";;
+    *) die "usage: $0 up|down|status|restart [postgres|redis|rabbitmq|gateway ...]";;
 esac

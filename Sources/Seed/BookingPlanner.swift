@@ -117,10 +117,10 @@ struct BookingPlanner: Sendable {
 
     static let paymentColumns = [
         "id", "booking_id", "payment_intent_id", "razorpay_payment_id", "amount", "currency", "status", "created_at",
-        "updated_at", "refund_id",
+        "updated_at", "refund_id", "refund_status", "refund_amount", "refund_attempts",
     ]
 
-    /// Confirmed → `captured`; cancelled after paying → `refunded` (with a refund id); pending → an open order.
+    /// Confirmed → `captured`; cancelled after paying → `captured` with a processed full refund; pending → an open order.
     func writePayment(_ index: Int, status: Status, to writer: inout PostgresCopyWriter) {
         let draw = draw(index)
         var random = SeedRandom(seed: plan.seed, stream: .payment, index: index)
@@ -128,17 +128,25 @@ struct BookingPlanner: Sendable {
         let order = "order_" + random.hex(bytes: 7)
         let payment = "pay_" + random.hex(bytes: 7)
         let refund = "rfnd_" + random.hex(bytes: 7)
-        writer.beginRow(fields: 10)
+        writer.beginRow(fields: 13)
         writer.uuid(id)
         writer.uuid(draw.id)
         writer.text(order)
         if status == .pending { writer.null() } else { writer.text(payment) }
         writer.numeric(draw.event.pricePaise * Int64(draw.tickets), scale: 2)
         writer.text("INR")
-        writer.text(status == .pending ? "created" : (status == .cancelled ? "refunded" : "captured"))
+        writer.text(status == .pending ? "created" : "captured")
         writer.timestamp(microsecondsSince1970: draw.bookedMicros)
         writer.timestamp(microsecondsSince1970: draw.bookedMicros + (status == .cancelled ? 86_400_000_000 : 60_000_000))
-        if status == .cancelled { writer.text(refund) } else { writer.null() }
+        if status == .cancelled {
+            writer.text(refund)
+            writer.text("processed")
+            writer.numeric(draw.event.pricePaise * Int64(draw.tickets), scale: 2)
+            writer.int32(1)
+        } else {
+            writer.null(); writer.null(); writer.null()
+            writer.int32(0)
+        }
     }
 
     /// Tickets each event in `range` of bookings takes (pending + confirmed), by event id.

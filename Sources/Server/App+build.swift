@@ -5,6 +5,8 @@ import HappeningPostgres
 import HappeningRedis
 import Hummingbird
 import Logging
+import Payments
+import Razorpay
 import Prometheus
 
 /// Everything the routes depend on, built once from the configuration.
@@ -26,6 +28,7 @@ struct AppDependencies: Sendable {
     let bookings: BookingRepository
     let intake: BookingIntake
     let hosts: HostRepository
+    let payments: PaymentService
 
     init(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         postgres = PostgresClient(
@@ -63,6 +66,9 @@ struct AppDependencies: Sendable {
         gazetteer = Gazetteer()
         bookings = BookingRepository(postgres: postgres)
         hosts = HostRepository(postgres: postgres)
+        payments = PaymentService(
+            ledger: PaymentLedger(postgres: postgres), gateway: RazorpayClient(configuration: configuration.razorpay, logger: logger),
+            orderTTL: configuration.paymentOrderTTL, logger: logger)
         intake = BookingIntake(jobs: bookingJobs, redis: redis, prefix: configuration.cachePrefix)
     }
 }
@@ -85,6 +91,8 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
     BookingsController(intake: deps.intake, bookings: deps.bookings, events: deps.events, cache: deps.cache)
         .addRoutes(to: signedIn.group("bookings"))
     HostsController(hosts: deps.hosts).addRoutes(to: signedIn.group("hosts"))
+    PaymentsController(payments: deps.payments, postgres: deps.postgres)
+        .addRoutes(signedIn: signedIn.group("payments"), public: api.group("payments"))
     signedIn.get("locations/autocomplete", use: LocationsController(gazetteer: deps.gazetteer).autocomplete)
 
     let (metrics, postgres, redis) = (deps.metrics, deps.postgres, deps.redis)
@@ -108,6 +116,10 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
 func buildApplication(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry) async throws -> some ApplicationProtocol {
     var logger = Logger(label: "happening.server")
     logger.logLevel = configuration.logLevel
+    if configuration.razorpay.isSimulated {
+        logger.info("no Razorpay keys configured: payments are simulated by the offline gateway",
+                    metadata: ["gateway": "\(configuration.razorpay.baseURL)"])
+    }
     if configuration.jwtSecretGenerated {
         logger.warning("DEV_MODE: generated a throw-away JWT secret; tokens will not survive a restart")
     }

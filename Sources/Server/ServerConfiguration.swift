@@ -1,4 +1,5 @@
 import Foundation
+import Razorpay
 import HappeningCore
 import Logging
 
@@ -39,6 +40,10 @@ struct ServerConfiguration: Sendable {
     var loginMaxFailures: (perAccount: Int, perIP: Int)
     /// `BOOKING_QUEUE` (default booking_jobs; its dead-letter queue is `<name>.dlq`).
     var bookingQueue: String
+    /// Razorpay (`RAZORPAY_*`; with no keys, the offline gateway and simulated payments).
+    var razorpay: RazorpayConfiguration
+    /// `PAYMENT_ORDER_TTL_MINUTES` (default 30): how long a booking's order is handed out again before a new one is made.
+    var paymentOrderTTL: Duration
     /// `LOG_LEVEL` (default info).
     var logLevel: Logger.Level
 
@@ -79,6 +84,8 @@ struct ServerConfiguration: Sendable {
             try settings.integer("LOGIN_MAX_FAILURES", default: 5, range: 1...1_000_000),
             try settings.integer("LOGIN_MAX_FAILURES_PER_IP", default: 50, range: 1...1_000_000))
         bookingQueue = settings.string("BOOKING_QUEUE", default: BookingQueueNames.jobs)
+        razorpay = try RazorpayConfiguration(settings)
+        paymentOrderTTL = .seconds(60 * (try settings.integer("PAYMENT_ORDER_TTL_MINUTES", default: 30, range: 1...10_080)))
         let level = try settings.choice("LOG_LEVEL", default: "info", choices: Logger.Level.allCases.map(\.rawValue))
         logLevel = Logger.Level(rawValue: level) ?? .info
     }

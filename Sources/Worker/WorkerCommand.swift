@@ -6,6 +6,8 @@ import HappeningCore
 import HappeningPostgres
 import HappeningRedis
 import Logging
+import Payments
+import Razorpay
 import ServiceLifecycle
 
 /// `happening-worker`: consumes `booking_jobs` and decides each booking in PostgreSQL without overselling.
@@ -14,7 +16,7 @@ struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "happening-worker",
         abstract: "Consumes booking_jobs and books tickets without overselling.",
-        subcommands: [Run.self, Check.self, PublishTestJobs.self],
+        subcommands: [Run.self, Check.self, PublishTestJobs.self, Reconcile.self],
         defaultSubcommand: Run.self)
 
     /// Runs the worker until SIGTERM/SIGINT (then: stop consuming, finish and ack in-flight jobs, exit).
@@ -35,6 +37,8 @@ struct WorkerCommand: AsyncParsableCommand {
         var maxAttempts = 5
         @Option(help: "Seconds between hold sweeps (0 disables the sweeper).")
         var sweepInterval = 5
+        @Option(help: "Seconds between payment reconcile passes (0 disables them).")
+        var reconcileInterval = 30
         @Flag(name: .customLong("i-know-this-oversells"), help: "Allow --strategy unsafe (it exists to prove the ledger check works).")
         var allowUnsafe = false
 
@@ -43,7 +47,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 throw ValidationError("--strategy must be one of \(BookingStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             if chosen == .unsafe, !allowUnsafe { throw ValidationError("--strategy unsafe oversells by design; pass --i-know-this-oversells to run it") }
-            guard prefetch >= 1, concurrency >= 1, batch >= 1, maxAttempts >= 1, sweepInterval >= 0 else {
+            guard prefetch >= 1, concurrency >= 1, batch >= 1, maxAttempts >= 1, sweepInterval >= 0, reconcileInterval >= 0 else {
                 throw ValidationError("--prefetch, --concurrency, --batch and --max-attempts must be at least 1")
             }
         }
@@ -67,6 +71,11 @@ struct WorkerCommand: AsyncParsableCommand {
             var services: [any Service] = [postgres, redis]
             if sweepInterval > 0 {
                 services.append(HoldSweeper(postgres: postgres, notifier: notifier, interval: .seconds(sweepInterval), logger: logger))
+            }
+            if reconcileInterval > 0 {
+                let razorpay = RazorpayClient(configuration: try RazorpayConfiguration(settings), logger: logger)
+                let payments = PaymentService(ledger: PaymentLedger(postgres: postgres), gateway: razorpay, logger: logger)
+                services.append(PaymentReconciler(payments: payments, interval: .seconds(reconcileInterval), logger: logger))
             }
             // The worker before the consumer: on shutdown the consumer stops first and the worker settles what is in flight.
             services += [worker, consumer] as [any Service]
@@ -132,6 +141,31 @@ struct WorkerCommand: AsyncParsableCommand {
             print("rabbitmq: up (\(queue.name): \(waiting) waiting, dead letters in \(queue.deadLetterQueue))")
             await postgres.shutdown()
             await publisher.shutdown()
+        }
+    }
+
+    /// One payment reconcile pass (what the running worker does every `--reconcile-interval` seconds), then exit.
+    struct Reconcile: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Issue owed refunds, update pending ones and settle paid orders once; print what was done.")
+
+        @Option(help: "Only rows untouched for at least this many seconds (0: everything open).")
+        var minimumAge = 10
+
+        mutating func run() async throws {
+            let settings = Settings(ProcessInfo.processInfo.environment)
+            let endpoints = try ServiceEndpoints(settings)
+            var logger = Logger(label: "happening.worker.reconcile")
+            logger.logLevel = Logger.Level(rawValue: settings.string("LOG_LEVEL", default: "info")) ?? .info
+            let postgres = PostgresClient(configuration: .init(url: endpoints.databaseURL, poolSize: 2), logger: logger)
+            let razorpay = RazorpayClient(configuration: try RazorpayConfiguration(settings), logger: logger)
+            let payments = PaymentService(ledger: PaymentLedger(postgres: postgres), gateway: razorpay, logger: logger)
+            let report = try await payments.reconcile(minimumAge: .seconds(minimumAge))
+            print("refunds issued: \(report.refundsIssued), refunds updated: \(report.refundsUpdated), "
+                  + "paid orders settled: \(report.capturesFound), failures: \(report.failures)")
+            await razorpay.shutdown()
+            await postgres.shutdown()
+            if report.failures > 0 { throw ExitCode(1) }
         }
     }
 }

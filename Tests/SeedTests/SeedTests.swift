@@ -88,7 +88,8 @@ struct SeedTests {
             #expect(try await count("SELECT count(*) FROM payments p JOIN bookings b ON b.id = p.booking_id WHERE p.amount <> b.total_amount") == 0)
             #expect(try await count("""
                 SELECT count(*) FROM payments p JOIN bookings b ON b.id = p.booking_id
-                WHERE (p.status = 'captured') <> (b.status = 'confirmed') OR (p.status = 'refunded') <> (b.status = 'cancelled')
+                WHERE (p.status = 'captured' AND p.refund_status IS NULL) <> (b.status = 'confirmed')
+                   OR (p.refund_status = 'processed' AND p.refund_amount = p.amount) <> (b.status = 'cancelled')
                    OR (p.status = 'created') <> (b.status = 'pending')
                 """) == 0)
             #expect(try await count("""

@@ -13,7 +13,7 @@ import TestSupport
 struct AuthorizationMatrixTests {
     /// Routes anyone may call.
     static let publicRoutes: Set<String> = [
-        "GET /api/health", "GET /api/health/live", "POST /api/auth/register", "POST /api/auth/login", "GET /metrics", "GET /openapi.yaml",
+        "GET /api/health", "GET /api/health/live", "POST /api/payments/webhook", "POST /api/auth/register", "POST /api/auth/login", "GET /metrics", "GET /openapi.yaml",
         "GET /api/events/public/upcoming", "GET /api/events/public/search", "GET /api/events/public/categories",
         "GET /api/events/public/category/{category}", "GET /api/events/{id}",
     ]

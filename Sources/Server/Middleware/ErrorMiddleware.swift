@@ -4,6 +4,7 @@ import HappeningPostgres
 import HappeningRedis
 import Hummingbird
 import Logging
+import Razorpay
 
 /// The one place where errors become HTTP responses.
 ///
@@ -45,6 +46,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as RedisError where error.kind != .server:
             context.logger.warning("redis unavailable", metadata: ["error": "\(error)"])
             return .unavailable("cache")
+        case let error as RazorpayError:
+            context.logger.warning("payment gateway call failed", metadata: ["error": "\(error)"])
+            if case .unavailable = error.kind { return .unavailable("payment gateway") }
+            return AppError(status: .badGateway, code: "gateway_error", message: "The payment gateway refused the request; nothing was charged or changed")
         case let error as AMQPError:
             context.logger.warning("queue unavailable", metadata: ["error": "\(error)"])
             return .unavailable("queue")

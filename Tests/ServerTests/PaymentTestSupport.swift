@@ -1,0 +1,132 @@
+import Foundation
+import HappeningCurl
+import HappeningPostgres
+import Hummingbird
+import HummingbirdTesting
+import Razorpay
+import Testing
+import TestSupport
+
+@testable import Server
+
+struct GatewayDidNotStart: Error { let output: String }
+
+/// A running offline gateway (`happening-gateway`) for one test, and the customer's side of checkout.
+struct TestGateway: Sendable {
+    let base: String
+    let process: ChildProcess
+
+    static func start(settleMilliseconds: Int = 50) async throws -> TestGateway {
+        let port = Int.random(in: 30_000...32_000)  // below the ephemeral range (32768–60999)
+        let process = try ChildProcess.start("happening-gateway", environment: ["GATEWAY_PORT": String(port), "GATEWAY_SETTLE_MS": String(settleMilliseconds)])
+        let gateway = TestGateway(base: "http://127.0.0.1:\(port)", process: process)
+        for _ in 0..<100 {
+            if (try? await gateway.post("/_sim/faults", #"{"path_prefix":"/none","status":0,"times":0,"delay_ms":0}"#))?.status == 204 { return gateway }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.stop()
+        throw GatewayDidNotStart(output: process.output)
+    }
+
+    func stop() { process.stop() }
+
+    @discardableResult
+    func post(_ path: String, _ json: String) async throws -> HTTPClientResponse {
+        let http = CurlHTTPClient(maxConcurrentRequests: 1)
+        defer { Task { await http.shutdown() } }
+        return try await http.send(HTTPClientRequest(method: "POST", url: base + path, headers: [("Content-Type", "application/json")],
+                                                     body: Array(json.utf8), timeout: .seconds(10)))
+    }
+
+    /// Pays `order` as the customer would; returns what Checkout hands the browser.
+    func pay(order: String, outcome: String = "captured", webhook: Bool = false) async throws -> (paymentID: String, signature: String?) {
+        let response = try await post("/_sim/checkout", #"{"order_id":"\#(order)","outcome":"\#(outcome)","webhook":\#(webhook)}"#)
+        let body = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
+        return (body["razorpay_payment_id"] as? String ?? "", body["razorpay_signature"] as? String)
+    }
+
+    /// Makes calls whose path starts with `prefix` fail (`status` 0: only slow) for the next `times` calls.
+    func fault(_ prefix: String, method: String = "POST", status: Int = 503, times: Int = 100, delayMilliseconds: Int = 0) async throws {
+        try await post("/_sim/faults", #"{"method":"\#(method)","path_prefix":"\#(prefix)","status":\#(status),"times":\#(times),"delay_ms":\#(delayMilliseconds)}"#)
+    }
+
+    func clearFaults() async throws {
+        let http = CurlHTTPClient(maxConcurrentRequests: 1)
+        defer { Task { await http.shutdown() } }
+        _ = try await http.send(HTTPClientRequest(method: "DELETE", url: base + "/_sim/faults"))
+    }
+}
+
+/// Runs `body` with a server whose payments go to a fresh offline gateway.
+func withPaymentServer(
+    _ overrides: [String: String] = [:],
+    _ body: @Sendable (any TestClientProtocol, AppDependencies, TestGateway) async throws -> Void
+) async throws {
+    let gateway = try await TestGateway.start()
+    defer { gateway.stop() }
+    try await withServerAndDependencies(overrides.merging(["RAZORPAY_BASE_URL": gateway.base]) { $1 }) { client, deps in
+        try await body(client, deps, gateway)
+    }
+}
+
+/// Rows a payment test needs, written straight into the database (the booking flow itself is tested elsewhere).
+struct PaymentFixtures {
+    let postgres: PostgresClient
+
+    /// An approved paid event (499.50 a ticket) a week ahead (or `hoursAhead`), created by `host`.
+    func paidEvent(host: UUID, tickets: Int = 1_000, hoursAhead: Int = 24 * 7) async throws -> UUID {
+        try await postgres.query(
+            """
+            INSERT INTO events (created_by, title, date_time, venue, total_tickets, available_tickets, price, category, approval_status)
+            VALUES ($1, 'Paid gig', now() + make_interval(hours => $3), 'Hall', $2, $2, 499.50, 'music', 'approved') RETURNING id
+            """, [host, tickets, hoursAhead])[0].decode(0)
+    }
+
+    /// A pending hold of `tickets` on `event` for `user` (the tickets are taken off the event, as the worker does).
+    func pendingBooking(user: UUID, event: UUID, tickets: Int = 1) async throws -> UUID {
+        try await postgres.withTransaction { tx in
+            try await tx.query("UPDATE events SET available_tickets = available_tickets - $2 WHERE id = $1", [event, tickets])
+            return try await tx.query(
+                """
+                INSERT INTO bookings (user_id, event_id, ticket_count, total_amount, status, hold_expires_at)
+                SELECT $1, id, $3::int, price * $3::int, 'pending', now() + interval '15 minutes' FROM events WHERE id = $2 RETURNING id
+                """, [user, event, tickets])[0].decode(0)
+        }
+    }
+
+    func userID(email: String) async throws -> UUID {
+        try await postgres.query("SELECT id FROM users WHERE lower(email) = lower($1)", [email])[0].decode(0)
+    }
+
+    func bookingStatus(_ id: UUID) async throws -> String {
+        try await postgres.query("SELECT status::text FROM bookings WHERE id = $1", [id])[0].decode(0)
+    }
+
+    /// The money ledger of one event: paise captured, paise refunded or owed back, paise of confirmed bookings,
+    /// and whether its tickets add up (available + held = total).
+    func ledger(event: UUID) async throws -> (captured: Int64, refunds: Int64, confirmed: Int64, ticketsConserved: Bool) {
+        let row = try await postgres.query(
+            """
+            SELECT (SELECT coalesce(sum(p.amount * 100), 0)::bigint FROM payments p JOIN bookings b ON b.id = p.booking_id
+                     WHERE b.event_id = $1 AND p.status = 'captured'),
+                   (SELECT coalesce(sum(p.refund_amount * 100), 0)::bigint FROM payments p JOIN bookings b ON b.id = p.booking_id
+                     WHERE b.event_id = $1 AND p.refund_status IN ('pending', 'processed')),
+                   (SELECT coalesce(sum(total_amount * 100), 0)::bigint FROM bookings WHERE event_id = $1 AND status = 'confirmed'),
+                   (SELECT e.available_tickets + coalesce(sum(b.ticket_count) FILTER (WHERE b.status IN ('pending', 'confirmed')), 0) = e.total_tickets
+                      FROM events e LEFT JOIN bookings b ON b.event_id = e.id WHERE e.id = $1 GROUP BY e.id)
+            """, [event])[0]
+        return (try row.decode(0), try row.decode(1), try row.decode(2), try row.decode(3))
+    }
+}
+
+extension TestClientProtocol {
+    /// `POST /api/payments/create-order` for a booking; the order id.
+    func openOrder(_ booking: UUID, token: String, path: String = "create-order") async throws -> TestResponse {
+        try await send(.post, "/api/payments/\(path)", json: #"{"booking_id":"\#(booking.uuidString.lowercased())"}"#, token: token)
+    }
+
+    func verify(order: String, payment: String, signature: String, token: String) async throws -> TestResponse {
+        try await send(.post, "/api/payments/verify-payment",
+                       json: #"{"razorpay_order_id":"\#(order)","razorpay_payment_id":"\#(payment)","razorpay_signature":"\#(signature)"}"#, token: token)
+    }
+}
