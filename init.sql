@@ -186,6 +186,20 @@ CREATE INDEX IF NOT EXISTS payments_open_refund_idx ON payments (updated_at) WHE
 DROP INDEX IF EXISTS payments_open_order_idx;
 CREATE INDEX IF NOT EXISTS payments_open_order_updated_idx ON payments (updated_at) WHERE status = 'created';
 
+-- ------------------------------------------------------------------ event cancellations (a resumable job per event)
+-- Cancelling an event refunds every confirmed booking in batches, never in one transaction holding locks
+-- across gateway calls; this row is the job's state, and `lease_until` keeps two runners off the same event.
+CREATE TABLE IF NOT EXISTS event_cancellations (
+    event_id       UUID PRIMARY KEY REFERENCES events (id) ON DELETE CASCADE,
+    requested_by   UUID REFERENCES users (id) ON DELETE SET NULL,
+    status         TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done')),
+    requested_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+    finished_at    TIMESTAMPTZ,
+    lease_until    TIMESTAMPTZ,
+    CHECK ((status = 'done') = (finished_at IS NOT NULL))
+);
+CREATE INDEX IF NOT EXISTS event_cancellations_running_idx ON event_cancellations (requested_at) WHERE status = 'running';
+
 -- ------------------------------------------------------------------ webhook events (idempotency per Razorpay event id)
 CREATE TABLE IF NOT EXISTS webhook_events (
     event_id     TEXT PRIMARY KEY CHECK (length(event_id) BETWEEN 1 AND 100),

@@ -178,6 +178,16 @@ public struct PaymentLedger: Sendable {
             [refundID, Self.refundState(status)]).isEmpty)
     }
 
+    /// A refund of one of `user`'s bookings: its payment row and the state we hold.
+    public func refund(_ refundID: String, user: UUID) async throws -> (paymentRow: UUID, status: String, amountPaise: Int64)? {
+        try await postgres.query(
+            """
+            SELECT p.id, p.refund_status::text, (p.refund_amount * 100)::bigint
+            FROM payments p JOIN bookings b ON b.id = p.booking_id WHERE p.refund_id = $1 AND b.user_id = $2
+            """, [refundID, user]
+        ).first.map { (try $0.decode(0), try $0.decode(1), try $0.decode(2)) }
+    }
+
     /// Refunds the gateway accepted but has not settled for at least `age`.
     public func pendingRefunds(olderThan age: Duration, limit: Int = 100) async throws -> [String] {
         try await postgres.query(

@@ -2,14 +2,17 @@ import Logging
 import ServiceLifecycle
 
 /// Runs ``PaymentService/reconcile(minimumAge:)`` every `interval` until shutdown: the safety net that
-/// finishes refunds and captures a crash, a gateway timeout or a lost webhook left open.
+/// finishes refunds and captures a crash, a gateway timeout or a lost webhook left open, and resumes event
+/// cancellations nobody is working on.
 public struct PaymentReconciler: Service {
     let payments: PaymentService
+    let cancellations: CancellationService
     let interval: Duration
     let logger: Logger
 
     public init(payments: PaymentService, interval: Duration = .seconds(30), logger: Logger) {
         self.payments = payments
+        self.cancellations = CancellationService(payments: payments, logger: logger)
         self.interval = interval
         self.logger = logger
     }
@@ -18,6 +21,9 @@ public struct PaymentReconciler: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
+                    for event in try await cancellations.unfinishedEventCancellations() {
+                        try await cancellations.runEventCancellation(event)
+                    }
                     let report = try await payments.reconcile()
                     if report != PaymentService.ReconcileReport() {
                         logger.info("payments reconciled", metadata: [

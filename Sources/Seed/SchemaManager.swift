@@ -7,7 +7,7 @@ struct SchemaManager: Sendable {
     let postgres: PostgresClient
 
     /// The tables the seeder loads.
-    static let tables = ["users", "host_bank_accounts", "events", "bookings", "payments", "payouts", "webhook_events"]
+    static let tables = ["users", "host_bank_accounts", "events", "bookings", "payments", "payouts", "webhook_events", "event_cancellations"]
 
     /// What ``deferIndexes()`` removed, as the statements that put it back.
     struct Deferred: Sendable {

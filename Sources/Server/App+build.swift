@@ -29,6 +29,7 @@ struct AppDependencies: Sendable {
     let intake: BookingIntake
     let hosts: HostRepository
     let payments: PaymentService
+    let cancellations: CancellationService
 
     init(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         postgres = PostgresClient(
@@ -69,6 +70,7 @@ struct AppDependencies: Sendable {
         payments = PaymentService(
             ledger: PaymentLedger(postgres: postgres), gateway: RazorpayClient(configuration: configuration.razorpay, logger: logger),
             orderTTL: configuration.paymentOrderTTL, logger: logger)
+        cancellations = CancellationService(payments: payments, logger: logger)
         intake = BookingIntake(jobs: bookingJobs, redis: redis, prefix: configuration.cachePrefix)
     }
 }
@@ -86,13 +88,16 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
     auth.addRoutes(to: api.group("auth"))
     let signedIn = api.group().add(middleware: RequireUserMiddleware(tokens: deps.tokens, users: deps.users))
     signedIn.get("profile", use: auth.profile)
-    EventsController(events: deps.events, cache: deps.cache, gazetteer: deps.gazetteer).addRoutes(to: signedIn.group("events"))
+    EventsController(events: deps.events, cache: deps.cache, gazetteer: deps.gazetteer, cancellations: deps.cancellations)
+        .addRoutes(to: signedIn.group("events"))
     PublicEventsController(events: deps.events, cache: deps.cache, gazetteer: deps.gazetteer).addRoutes(to: api.group("events"))
     BookingsController(intake: deps.intake, bookings: deps.bookings, events: deps.events, cache: deps.cache)
         .addRoutes(to: signedIn.group("bookings"))
     HostsController(hosts: deps.hosts).addRoutes(to: signedIn.group("hosts"))
     PaymentsController(payments: deps.payments, postgres: deps.postgres)
         .addRoutes(signedIn: signedIn.group("payments"), public: api.group("payments"))
+    CancellationsController(cancellations: deps.cancellations, postgres: deps.postgres, cache: deps.cache)
+        .addRoutes(to: signedIn.group("cancellations"))
     signedIn.get("locations/autocomplete", use: LocationsController(gazetteer: deps.gazetteer).autocomplete)
 
     let (metrics, postgres, redis) = (deps.metrics, deps.postgres, deps.redis)

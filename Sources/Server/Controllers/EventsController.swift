@@ -1,12 +1,15 @@
 import Foundation
 import HappeningCore
 import Hummingbird
+import Payments
 
-/// Signed-in event routes: create, the owner's list, admin lists and review, edit and cancel.
+/// Signed-in event routes: create, the owner's list, admin lists and review, edit, cancel (with refunds) and the
+/// cancellation's progress.
 struct EventsController: Sendable {
     let events: EventRepository
     let cache: ReadCache
     let gazetteer: Gazetteer
+    let cancellations: CancellationService
 
     struct EventResponse: ResponseEncodable {
         var message: String
@@ -27,6 +30,7 @@ struct EventsController: Sendable {
         group.post("admin/:id/review", use: review)
         group.put(":id", use: edit)
         group.post(":id/cancel", use: cancel)
+        group.get(":id/cancellation", use: cancellation)
     }
 
     /// Approved hosts and admins may create; a host's event waits for review, an admin's is approved.
@@ -92,10 +96,34 @@ struct EventsController: Sendable {
         let id = try context.uuidParameter("id")
         let existing = try await ownedOrAdmin(id, user)
         if existing.is_cancelled { throw AppError.conflict("The event is already cancelled", code: "already_cancelled") }
-        guard try await events.cancel(id) else { throw AppError.notFound("Event not found", code: "event_not_found") }
+        guard try await cancellations.startEventCancellation(id, by: user.id) else { throw AppError.notFound("Event not found", code: "event_not_found") }
         await cache.invalidate(event: id, logger: context.logger)
-        struct Cancelled: Encodable { let success: Bool; let message: String }
-        return try context.json(Cancelled(success: true, message: "Event cancelled"))
+        // Bookings are cancelled and refunded in the background, batch by batch. If this process stops first, the
+        // worker's reconcile loop resumes the job (its lease runs out after a minute).
+        let (cancellations, cache, logger) = (self.cancellations, self.cache, context.logger)
+        Task {
+            do {
+                try await cancellations.runEventCancellation(id)
+                await cache.invalidate(event: id, logger: logger)
+            } catch {
+                logger.warning("event cancellation interrupted; the worker resumes it", metadata: ["error": "\(error)"])
+            }
+        }
+        struct Cancelled: Encodable { let success: Bool; let message: String; let progress_url: String }
+        return try context.json(Cancelled(
+            success: true, message: "Event cancelled; its bookings are being cancelled and refunded",
+            progress_url: "/api/events/\(id.uuidString.lowercased())/cancellation"))
+    }
+
+    /// How far an event's cancellation has got (its host or an admin).
+    @Sendable func cancellation(request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let id = try context.uuidParameter("id")
+        _ = try await ownedOrAdmin(id, user)
+        guard let progress = try await cancellations.progress(id) else {
+            throw AppError.notFound("This event has not been cancelled", code: "not_cancelled")
+        }
+        return try context.json(progress)
     }
 
     private func ownedOrAdmin(_ id: UUID, _ user: AuthenticatedUser) async throws -> EventRecord {

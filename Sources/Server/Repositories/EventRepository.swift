@@ -86,11 +86,6 @@ struct EventRepository: Sendable {
         }
     }
 
-    /// Marks the event cancelled (refunds are the payments issue's). False when it does not exist.
-    func cancel(_ id: UUID) async throws -> Bool {
-        try await postgres.query("UPDATE events SET is_cancelled = true, updated_at = now() WHERE id = $1", [id]).affectedRows == 1
-    }
-
     /// Sets the approval decision. False when the event does not exist.
     func review(_ id: UUID, approve: Bool, notes: String?, by admin: UUID) async throws -> Bool {
         try await postgres.query(

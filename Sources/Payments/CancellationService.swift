@@ -1,0 +1,191 @@
+import Foundation
+import HappeningPostgres
+import Logging
+
+/// Cancelling bookings and events, with their refunds.
+///
+/// - A user cancels a confirmed booking more than `minimumNotice` (24 h) before the event: tickets go back and
+///   the kept payment is refunded in full. Inside that window: refused with the rule. A pending booking is
+///   cancelled with no refund (nothing was paid).
+/// - A host or admin cancels an event: a job row is written with the event's cancellation, then bookings are
+///   cancelled in batches, each batch one short transaction that records refund intents; refunds are issued
+///   after the commit. Any runner (the server right away, the worker's reconcile loop later) can resume the job;
+///   a lease keeps two off the same event.
+public struct CancellationService: Sendable {
+    public let payments: PaymentService
+    public let minimumNotice: Duration
+    private var postgres: PostgresClient { payments.ledger.postgres }
+    private let logger: Logger
+
+    public init(payments: PaymentService, minimumNotice: Duration = .seconds(24 * 3600), logger: Logger) {
+        self.payments = payments
+        self.minimumNotice = minimumNotice
+        self.logger = logger
+    }
+
+    // MARK: One booking
+
+    /// What cancelling a booking did.
+    public enum BookingOutcome: Sendable, Equatable {
+        /// Cancelled; `refund` is nil for a booking that had nothing to refund (pending or free).
+        case cancelled(event: UUID, refund: RefundState?)
+        case notFound
+        case notCancellable(status: String)
+        case tooLate(eventStartsAt: Date)
+    }
+
+    /// A refund as the API reports it.
+    public struct RefundState: Sendable, Equatable {
+        public var refundID: String?
+        public var status: String
+        public var amountPaise: Int64
+    }
+
+    /// Cancels the caller's booking (see the type's rules) and issues the refund it owes.
+    public func cancelBooking(_ id: UUID, user: UUID) async throws -> BookingOutcome {
+        let outcome = try await postgres.withTransaction { tx -> (BookingOutcome, UUID?) in
+            guard let row = try await tx.query(
+                """
+                SELECT b.status::text, b.event_id, e.date_time, e.date_time <= now() + make_interval(secs => $3)
+                FROM bookings b JOIN events e ON e.id = b.event_id WHERE b.id = $1 AND b.user_id = $2 FOR UPDATE OF b
+                """, [id, user, Double(minimumNotice.components.seconds)]).first
+            else { return (.notFound, nil) }
+            let status: String = try row.decode(0)
+            let event: UUID = try row.decode(1)
+            switch status {
+            case "pending":
+                try await release(tx, bookings: "b.id = $1", [id])
+                return (.cancelled(event: event, refund: nil), nil)
+            case "confirmed":
+                if try row.decode(3, as: Bool.self) { return (.tooLate(eventStartsAt: try row.decode(2)), nil) }
+                try await release(tx, bookings: "b.id = $1", [id])
+                let owed = try await tx.query(
+                    """
+                    UPDATE payments SET refund_status = 'pending', refund_amount = amount, refund_attempts = refund_attempts + 1, updated_at = now()
+                    WHERE booking_id = $1 AND status = 'captured' AND refund_status IS NULL RETURNING id
+                    """, [id]).first.map { try $0.decode(0, as: UUID.self) }
+                return (.cancelled(event: event, refund: nil), owed)
+            default:
+                return (.notCancellable(status: status), nil)
+            }
+        }
+        guard case .cancelled(let event, _) = outcome.0, let paymentRow = outcome.1 else { return outcome.0 }
+        return .cancelled(event: event, refund: await issueRefund(paymentRow))
+    }
+
+    /// Issues an owed refund; when the gateway does not take it, the intent stays for the reconcile pass.
+    private func issueRefund(_ paymentRow: UUID) async -> RefundState? {
+        guard let due = try? await payments.ledger.refundDue(paymentRow) else { return nil }
+        do {
+            let issued = try await payments.issue(due)
+            return RefundState(refundID: issued.refundID, status: issued.status, amountPaise: due.amountPaise)
+        } catch {
+            logger.warning("refund not issued yet; the reconcile pass will retry", metadata: ["error": "\(error)"])
+            return RefundState(refundID: nil, status: "pending", amountPaise: due.amountPaise)
+        }
+    }
+
+    /// Cancels the bookings `condition` selects (pending or confirmed) and gives their tickets back, per event.
+    private func release(_ tx: PostgresConnection, bookings condition: String, _ bindings: PostgresBindings) async throws {
+        try await tx.query(
+            """
+            WITH cancelled AS (
+                UPDATE bookings b SET status = 'cancelled', hold_expires_at = NULL, updated_at = now()
+                WHERE \(condition) AND b.status IN ('pending', 'confirmed') RETURNING b.event_id, b.ticket_count),
+            returned AS (SELECT event_id, sum(ticket_count)::int AS n FROM cancelled GROUP BY event_id)
+            UPDATE events e SET available_tickets = LEAST(e.total_tickets, e.available_tickets + returned.n), updated_at = now()
+            FROM returned WHERE e.id = returned.event_id
+            """, bindings)
+    }
+
+    // MARK: A whole event
+
+    /// Marks the event cancelled and records the job (once; a second call finds it). False when the event
+    /// does not exist.
+    public func startEventCancellation(_ event: UUID, by user: UUID) async throws -> Bool {
+        try await postgres.withTransaction { tx in
+            guard try await tx.query("UPDATE events SET is_cancelled = true, updated_at = now() WHERE id = $1", [event]).affectedRows == 1 else {
+                return false
+            }
+            try await tx.query("INSERT INTO event_cancellations (event_id, requested_by) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING", [event, user])
+            return true
+        }
+    }
+
+    /// Progress of an event's cancellation, read live from the bookings and payments.
+    public struct Progress: Sendable, Equatable, Codable {
+        public var status: String
+        public var bookings_remaining: Int
+        public var bookings_cancelled: Int
+        public var refunds_pending: Int
+        public var refunds_processed: Int
+        public var refunds_failed: Int
+    }
+
+    public func progress(_ event: UUID) async throws -> Progress? {
+        try await postgres.query(
+            """
+            SELECT c.status,
+                   (SELECT count(*) FROM bookings WHERE event_id = $1 AND status IN ('pending', 'confirmed')),
+                   (SELECT count(*) FROM bookings WHERE event_id = $1 AND status = 'cancelled'),
+                   count(p.id) FILTER (WHERE p.refund_status = 'pending'),
+                   count(p.id) FILTER (WHERE p.refund_status = 'processed'),
+                   count(p.id) FILTER (WHERE p.refund_status = 'failed')
+            FROM event_cancellations c
+            LEFT JOIN bookings b ON b.event_id = c.event_id
+            LEFT JOIN payments p ON p.booking_id = b.id
+            WHERE c.event_id = $1 GROUP BY c.status
+            """, [event]
+        ).first.map { row in
+            Progress(status: try row.decode(0), bookings_remaining: Int(try row.decode(1, as: Int64.self)),
+                     bookings_cancelled: Int(try row.decode(2, as: Int64.self)), refunds_pending: Int(try row.decode(3, as: Int64.self)),
+                     refunds_processed: Int(try row.decode(4, as: Int64.self)), refunds_failed: Int(try row.decode(5, as: Int64.self)))
+        }
+    }
+
+    /// Runs (or resumes) an event's cancellation: batches of `batchSize` bookings, each batch one transaction,
+    /// its refunds issued after the commit. Returns false when another runner holds the lease.
+    @discardableResult
+    public func runEventCancellation(_ event: UUID, batchSize: Int = 50) async throws -> Bool {
+        guard try await !postgres.query(
+            """
+            UPDATE event_cancellations SET lease_until = now() + interval '60 seconds'
+            WHERE event_id = $1 AND status = 'running' AND (lease_until IS NULL OR lease_until < now()) RETURNING event_id
+            """, [event]).isEmpty
+        else { return false }
+        while true {
+            let (cancelled, owed) = try await postgres.withTransaction { tx -> (Int, [UUID]) in
+                let batch: [UUID] = try await tx.query(
+                    """
+                    SELECT id FROM bookings WHERE event_id = $1 AND status IN ('pending', 'confirmed')
+                    ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+                    """, [event, batchSize]).map { try $0.decode(0) }
+                guard !batch.isEmpty else { return (0, []) }
+                try await release(tx, bookings: "b.id = ANY($1)", [PostgresArray(batch)])
+                try await tx.query("UPDATE event_cancellations SET lease_until = now() + interval '60 seconds' WHERE event_id = $1", [event])
+                let owed: [UUID] = try await tx.query(
+                    """
+                    UPDATE payments SET refund_status = 'pending', refund_amount = amount, refund_attempts = refund_attempts + 1, updated_at = now()
+                    WHERE booking_id = ANY($1) AND status = 'captured' AND refund_status IS NULL RETURNING id
+                    """, [PostgresArray(batch)]).map { try $0.decode(0) }
+                return (batch.count, owed)
+            }
+            if cancelled == 0 { break }
+            for paymentRow in owed { _ = await issueRefund(paymentRow) }
+        }
+        try await postgres.query(
+            "UPDATE event_cancellations SET status = 'done', finished_at = now(), lease_until = NULL WHERE event_id = $1 AND status = 'running'", [event])
+        logger.info("event cancellation finished", metadata: ["event": "\(event)"])
+        return true
+    }
+
+    /// Events whose cancellation is unfinished and not being worked on (for the reconcile loop).
+    public func unfinishedEventCancellations(limit: Int = 10) async throws -> [UUID] {
+        try await postgres.query(
+            """
+            SELECT event_id FROM event_cancellations WHERE status = 'running' AND (lease_until IS NULL OR lease_until < now())
+            ORDER BY requested_at LIMIT $1
+            """, [limit]
+        ).map { try $0.decode(0) }
+    }
+}
