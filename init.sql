@@ -198,6 +198,7 @@ CREATE TABLE IF NOT EXISTS event_cancellations (
     lease_until    TIMESTAMPTZ,
     CHECK ((status = 'done') = (finished_at IS NOT NULL))
 );
+CREATE INDEX IF NOT EXISTS event_cancellations_requested_by_idx ON event_cancellations (requested_by);
 CREATE INDEX IF NOT EXISTS event_cancellations_running_idx ON event_cancellations (requested_at) WHERE status = 'running';
 
 -- ------------------------------------------------------------------ webhook events (idempotency per Razorpay event id)
@@ -221,5 +222,14 @@ CREATE TABLE IF NOT EXISTS payouts (
     processed_at       TIMESTAMPTZ,
     notes              TEXT
 );
+-- The payout's arithmetic, kept with it: gross (captured) - refunded - platform fee = amount. Computed by the
+-- server, never typed by an admin.
+ALTER TABLE payouts ADD COLUMN IF NOT EXISTS gross_amount NUMERIC(12, 2);
+ALTER TABLE payouts ADD COLUMN IF NOT EXISTS refunded_amount NUMERIC(12, 2);
+ALTER TABLE payouts ADD COLUMN IF NOT EXISTS fee_amount NUMERIC(12, 2);
+ALTER TABLE payouts ADD COLUMN IF NOT EXISTS created_by UUID REFERENCES users (id) ON DELETE SET NULL;
+ALTER TABLE payouts ADD COLUMN IF NOT EXISTS updated_at TIMESTAMPTZ NOT NULL DEFAULT now();
+CREATE INDEX IF NOT EXISTS payouts_created_by_idx ON payouts (created_by);
+CREATE INDEX IF NOT EXISTS payouts_open_idx ON payouts (updated_at) WHERE status IN ('pending', 'processing');
 CREATE INDEX IF NOT EXISTS payouts_host_id_idx ON payouts (host_id);
 CREATE INDEX IF NOT EXISTS payouts_status_idx ON payouts (status);

@@ -7,12 +7,14 @@ import ServiceLifecycle
 public struct PaymentReconciler: Service {
     let payments: PaymentService
     let cancellations: CancellationService
+    let payouts: PayoutService
     let interval: Duration
     let logger: Logger
 
     public init(payments: PaymentService, interval: Duration = .seconds(30), logger: Logger) {
         self.payments = payments
         self.cancellations = CancellationService(payments: payments, logger: logger)
+        self.payouts = PayoutService(postgres: payments.ledger.postgres, gateway: payments.gateway, logger: logger)
         self.interval = interval
         self.logger = logger
     }
@@ -25,6 +27,10 @@ public struct PaymentReconciler: Service {
                         try await cancellations.runEventCancellation(event)
                     }
                     let report = try await payments.reconcile()
+                    let sentOrUpdated = try await payouts.reconcile()
+                    if sentOrUpdated.sent + sentOrUpdated.updated > 0 {
+                        logger.info("payouts reconciled", metadata: ["sent": "\(sentOrUpdated.sent)", "updated": "\(sentOrUpdated.updated)"])
+                    }
                     if report != PaymentService.ReconcileReport() {
                         logger.info("payments reconciled", metadata: [
                             "refunds_issued": "\(report.refundsIssued)", "refunds_updated": "\(report.refundsUpdated)",

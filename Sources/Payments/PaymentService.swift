@@ -138,6 +138,9 @@ public struct PaymentService: Sendable {
         case "refund.processed", "refund.failed":
             guard let refund = envelope.payload.refund?.entity else { return .ignored("no refund") }
             try await ledger.updateRefund(refundID: refund.id, status: refund.status)
+        case "payout.processed", "payout.failed", "payout.reversed", "payout.rejected":
+            guard let payout = envelope.payload.payout?.entity else { return .ignored("no payout") }
+            try await PayoutService.recordOutcome(ledger.postgres, gatewayID: payout.id, status: payout.status, failureReason: payout.failure_reason)
         default:
             try await ledger.markProcessed(eventID: eventID)
             return .ignored(envelope.event)
@@ -151,6 +154,7 @@ public struct PaymentService: Sendable {
         struct Payload: Decodable {
             let payment: Entity<RazorpayPayment>?
             let refund: Entity<RazorpayRefund>?
+            let payout: Entity<RazorpayPayout>?
         }
         let event: String
         let payload: Payload

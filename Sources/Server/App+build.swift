@@ -30,6 +30,7 @@ struct AppDependencies: Sendable {
     let hosts: HostRepository
     let payments: PaymentService
     let cancellations: CancellationService
+    let payouts: PayoutService
 
     init(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         postgres = PostgresClient(
@@ -71,6 +72,7 @@ struct AppDependencies: Sendable {
             ledger: PaymentLedger(postgres: postgres), gateway: RazorpayClient(configuration: configuration.razorpay, logger: logger),
             orderTTL: configuration.paymentOrderTTL, logger: logger)
         cancellations = CancellationService(payments: payments, logger: logger)
+        payouts = PayoutService(postgres: postgres, gateway: payments.gateway, feeBasisPoints: configuration.platformFeeBasisPoints, logger: logger)
         intake = BookingIntake(jobs: bookingJobs, redis: redis, prefix: configuration.cachePrefix)
     }
 }
@@ -94,6 +96,8 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
     BookingsController(intake: deps.intake, bookings: deps.bookings, events: deps.events, cache: deps.cache)
         .addRoutes(to: signedIn.group("bookings"))
     HostsController(hosts: deps.hosts).addRoutes(to: signedIn.group("hosts"))
+    PayoutsController(payouts: deps.payouts, postgres: deps.postgres).addRoutes(to: signedIn.group("hosts"))
+    AnalyticsController(postgres: deps.postgres).addRoutes(to: signedIn.group("analytics"))
     PaymentsController(payments: deps.payments, postgres: deps.postgres)
         .addRoutes(signedIn: signedIn.group("payments"), public: api.group("payments"))
     CancellationsController(cancellations: deps.cancellations, postgres: deps.postgres, cache: deps.cache)

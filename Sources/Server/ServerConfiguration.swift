@@ -1,6 +1,7 @@
 import Foundation
 import Razorpay
 import HappeningCore
+import HappeningPostgres
 import Logging
 
 /// The server's settings, from environment variables (the README's configuration table lists them all).
@@ -44,6 +45,8 @@ struct ServerConfiguration: Sendable {
     var razorpay: RazorpayConfiguration
     /// `PAYMENT_ORDER_TTL_MINUTES` (default 30): how long a booking's order is handed out again before a new one is made.
     var paymentOrderTTL: Duration
+    /// `PLATFORM_FEE_PERCENT` (default 10; up to two decimals), in basis points.
+    var platformFeeBasisPoints: Int64
     /// `LOG_LEVEL` (default info).
     var logLevel: Logger.Level
 
@@ -85,6 +88,11 @@ struct ServerConfiguration: Sendable {
             try settings.integer("LOGIN_MAX_FAILURES_PER_IP", default: 50, range: 1...1_000_000))
         bookingQueue = settings.string("BOOKING_QUEUE", default: BookingQueueNames.jobs)
         razorpay = try RazorpayConfiguration(settings)
+        let fee = settings.string("PLATFORM_FEE_PERCENT", default: "10")
+        guard let percent = PostgresNumeric(fee), let points = try? percent.minorUnits(scale: 2), (0...10_000).contains(points) else {
+            throw Settings.Invalid(name: "PLATFORM_FEE_PERCENT", problem: "must be a percentage from 0 to 100 with at most two decimals")
+        }
+        platformFeeBasisPoints = points
         paymentOrderTTL = .seconds(60 * (try settings.integer("PAYMENT_ORDER_TTL_MINUTES", default: 30, range: 1...10_080)))
         let level = try settings.choice("LOG_LEVEL", default: "info", choices: Logger.Level.allCases.map(\.rawValue))
         logLevel = Logger.Level(rawValue: level) ?? .info

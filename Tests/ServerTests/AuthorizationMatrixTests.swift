@@ -23,6 +23,7 @@ struct AuthorizationMatrixTests {
         "GET /api/events/admin/pending", "GET /api/events/admin/approved", "GET /api/events/admin/rejected",
         "POST /api/events/admin/{id}/review", "GET /api/hosts/applications/pending", "GET /api/hosts/admin/approved",
         "GET /api/hosts/admin/rejected", "POST /api/hosts/applications/{userId}/review",
+        "GET /api/hosts/admin/payable-events", "POST /api/hosts/payouts/create", "GET /api/hosts/admin/payouts", "GET /api/analytics/dashboard",
     ]
 
     private func allRoutes() async throws -> [(method: HTTPRequest.Method, path: String, key: String)] {

@@ -1,0 +1,206 @@
+import Foundation
+import HappeningPostgres
+import Logging
+import Razorpay
+
+/// Host payouts: one per event, computed on the server, paid through RazorpayX.
+///
+/// An event is payable once it is past and approved, has confirmed bookings and no payout yet. The amount is
+/// gross (captured payments) − refunds (issued or owed) − the platform fee (`PLATFORM_FEE_PERCENT`, default 10,
+/// rounded half up to the paisa). The payout row is written first (status `pending`, unique per event), then the
+/// gateway is called with the row id as `X-Payout-Idempotency`; a crash or timeout in between is finished by
+/// ``reconcile(minimumAge:)`` with the same key.
+public struct PayoutService: Sendable {
+    let postgres: PostgresClient
+    let gateway: RazorpayClient
+    /// The platform fee in basis points (1000 = 10 %).
+    public let feeBasisPoints: Int64
+    private let logger: Logger
+
+    public init(postgres: PostgresClient, gateway: RazorpayClient, feeBasisPoints: Int64 = 1_000, logger: Logger) {
+        self.postgres = postgres
+        self.gateway = gateway
+        self.feeBasisPoints = feeBasisPoints
+        self.logger = logger
+    }
+
+    /// One event's money, in paise.
+    public struct Settlement: Sendable, Equatable, Codable {
+        public var event_id: String
+        public var event_title: String
+        public var host_id: String?
+        public var host_name: String?
+        public var total_bookings_count: Int
+        public var gross: Int64
+        public var refunded: Int64
+        public var fee: Int64
+        public var payout: Int64
+    }
+
+    /// The fee on `net` paise, rounded half up.
+    public func fee(on net: Int64) -> Int64 { (net * feeBasisPoints + 5_000) / 10_000 }
+
+    private static let moneySQL = """
+        SELECT e.id, e.title, e.created_by, u.name,
+               count(DISTINCT b.id) FILTER (WHERE b.status = 'confirmed'),
+               coalesce(sum(p.amount * 100) FILTER (WHERE p.status = 'captured'), 0)::bigint,
+               coalesce(sum(p.refund_amount * 100) FILTER (WHERE p.refund_status IN ('pending', 'processed')), 0)::bigint
+        FROM events e LEFT JOIN users u ON u.id = e.created_by
+        JOIN bookings b ON b.event_id = e.id LEFT JOIN payments p ON p.booking_id = b.id
+        """
+
+    private func settlement(_ row: PostgresRow) throws -> Settlement {
+        let gross: Int64 = try row.decode(5)
+        let refunded: Int64 = try row.decode(6)
+        let fee = fee(on: max(0, gross - refunded))
+        return Settlement(
+            event_id: try row.decode(0, as: UUID.self).uuidString.lowercased(), event_title: try row.decode(1),
+            host_id: try row.decode(2, as: UUID?.self)?.uuidString.lowercased(), host_name: try row.decode(3, as: String?.self),
+            total_bookings_count: Int(try row.decode(4, as: Int64.self)), gross: gross, refunded: refunded, fee: fee,
+            payout: max(0, gross - refunded - fee))
+    }
+
+    /// Past, approved events with confirmed bookings and no payout yet.
+    public func payableEvents(limit: Int, offset: Int) async throws -> [Settlement] {
+        try await postgres.query(
+            """
+            \(Self.moneySQL)
+            WHERE e.date_time < now() AND e.approval_status = 'approved' AND NOT EXISTS (SELECT 1 FROM payouts po WHERE po.event_id = e.id)
+            GROUP BY e.id, u.name HAVING count(*) FILTER (WHERE b.status = 'confirmed') > 0
+            ORDER BY e.date_time, e.id LIMIT $1 OFFSET $2
+            """, [limit, offset]
+        ).map(settlement)
+    }
+
+    /// Why a payout was not made.
+    public enum Refused: Error, Sendable, Equatable {
+        case eventNotFound
+        case notPayable(String)
+        case hostMismatch
+        case hostNotEligible
+        case amountMismatch(computed: Int64)
+        case alreadyPaid
+    }
+
+    /// A payout as recorded.
+    public struct Payout: Sendable, Equatable {
+        public var id: UUID
+        public var status: String
+        public var razorpayPayoutID: String?
+        public var settlement: Settlement
+    }
+
+    /// Creates the event's payout (computed here; `expectedHost` and `expectedAmount`, when a client sends them,
+    /// must match) and asks the gateway to pay it.
+    public func create(event: UUID, by admin: UUID, notes: String?, expectedHost: UUID?, expectedAmount: Int64?) async throws -> Payout {
+        let (payoutID, settlement) = try await postgres.withTransaction { tx -> (UUID, Settlement) in
+            guard let eventRow = try await tx.query(
+                "SELECT date_time < now(), approval_status::text, created_by FROM events WHERE id = $1 FOR UPDATE", [event]).first
+            else { throw Refused.eventNotFound }
+            guard try eventRow.decode(0, as: Bool.self) else { throw Refused.notPayable("the event has not happened yet") }
+            guard try eventRow.decode(1, as: String.self) == "approved" else { throw Refused.notPayable("the event is not approved") }
+            guard let host = try eventRow.decode(2, as: UUID?.self) else { throw Refused.hostNotEligible }
+            if let expectedHost, expectedHost != host { throw Refused.hostMismatch }
+            guard try await tx.query("SELECT 1 FROM payouts WHERE event_id = $1", [event]).isEmpty else { throw Refused.alreadyPaid }
+            let eligible = try await tx.query(
+                """
+                SELECT 1 FROM users u JOIN host_bank_accounts a ON a.user_id = u.id
+                WHERE u.id = $1 AND u.host_status = 'approved' AND a.is_payout_eligible
+                """, [host])
+            guard !eligible.isEmpty else { throw Refused.hostNotEligible }
+            guard let row = try await tx.query("\(Self.moneySQL) WHERE e.id = $1 GROUP BY e.id, u.name", [event]).first else {
+                throw Refused.notPayable("the event has no bookings")
+            }
+            let settlement = try self.settlement(row)
+            guard settlement.total_bookings_count > 0, settlement.payout >= 100 else { throw Refused.notPayable("there is nothing to pay out") }
+            if let expectedAmount, expectedAmount != settlement.payout { throw Refused.amountMismatch(computed: settlement.payout) }
+            let id: UUID = try await tx.query(
+                """
+                INSERT INTO payouts (host_id, event_id, amount, gross_amount, refunded_amount, fee_amount, status, notes, created_by)
+                VALUES ($1, $2, $3::bigint / 100.0, $4::bigint / 100.0, $5::bigint / 100.0, $6::bigint / 100.0, 'pending', $7, $8)
+                ON CONFLICT (event_id) DO NOTHING RETURNING id
+                """, [host, event, settlement.payout, settlement.gross, settlement.refunded, settlement.fee, notes, admin]
+            ).first.map { try $0.decode(0) } ?? { throw Refused.alreadyPaid }()
+            return (id, settlement)
+        }
+        let (status, gatewayID) = await send(payoutID)
+        return Payout(id: payoutID, status: status, razorpayPayoutID: gatewayID, settlement: settlement)
+    }
+
+    /// Asks the gateway to pay a recorded payout (idempotent by the row id); failures leave it for reconcile.
+    private func send(_ payoutID: UUID) async -> (status: String, gatewayID: String?) {
+        do {
+            guard let row = try await postgres.query(
+                """
+                SELECT (po.amount * 100)::bigint, a.account_holder_name, a.ifsc_code, a.account_number, po.host_id, po.event_id
+                FROM payouts po JOIN host_bank_accounts a ON a.user_id = po.host_id WHERE po.id = $1 AND po.razorpay_payout_id IS NULL
+                """, [payoutID]).first
+            else { return ("pending", nil) }
+            let payout = try await gateway.createPayout(
+                amount: try row.decode(0),
+                to: RazorpayPayoutDestination(name: try row.decode(1), ifsc: try row.decode(2), accountNumber: try row.decode(3),
+                                              contactReference: try row.decode(4, as: UUID.self).uuidString.lowercased()),
+                referenceID: try row.decode(5, as: UUID.self).uuidString.lowercased(), idempotencyKey: payoutID.uuidString.lowercased(),
+                narration: "Happening event payout")
+            let status = Self.state(payout.status)
+            try await postgres.query(
+                """
+                UPDATE payouts SET razorpay_payout_id = $2, status = $3::payout_status, updated_at = now(),
+                       processed_at = CASE WHEN $3 = 'processed' THEN now() END
+                WHERE id = $1
+                """, [payoutID, payout.id, status])
+            return (status, payout.id)
+        } catch {
+            logger.warning("payout not sent yet; the reconcile pass will retry", metadata: ["error": "\(error)"])
+            return ("pending", nil)
+        }
+    }
+
+    /// RazorpayX's payout states → ours.
+    static func state(_ status: String) -> String {
+        switch status {
+        case "processed": "processed"
+        case "reversed": "reversed"
+        case "failed", "rejected", "cancelled": "failed"
+        default: "processing"
+        }
+    }
+
+    /// A payout's outcome (webhook or fetch).
+    public func update(gatewayID: String, status: String, failureReason: String?) async throws {
+        try await Self.recordOutcome(postgres, gatewayID: gatewayID, status: status, failureReason: failureReason)
+    }
+
+    /// Stores a payout's outcome by its gateway id (only while it is still open).
+    static func recordOutcome(_ postgres: PostgresClient, gatewayID: String, status: String, failureReason: String?) async throws {
+        try await postgres.query(
+            """
+            UPDATE payouts SET status = $2::payout_status, failure_reason = $3, updated_at = now(),
+                   processed_at = CASE WHEN $2 = 'processed' THEN now() ELSE processed_at END
+            WHERE razorpay_payout_id = $1 AND status IN ('pending', 'processing')
+            """, [gatewayID, Self.state(status), failureReason])
+    }
+
+    /// Sends recorded payouts the gateway never got, and asks about ones still processing.
+    public func reconcile(minimumAge: Duration = .seconds(10)) async throws -> (sent: Int, updated: Int) {
+        var result = (sent: 0, updated: 0)
+        let age = Int(minimumAge.components.seconds)
+        for id in try await postgres.query(
+            "SELECT id FROM payouts WHERE status = 'pending' AND razorpay_payout_id IS NULL AND updated_at < now() - make_interval(secs => $1) LIMIT 50",
+            [age]).map({ try $0.decode(0, as: UUID.self) }) {
+            if await send(id).gatewayID != nil { result.sent += 1 } else { try await postgres.query("UPDATE payouts SET updated_at = now() WHERE id = $1", [id]) }
+        }
+        for gatewayID in try await postgres.query(
+            "SELECT razorpay_payout_id FROM payouts WHERE status = 'processing' AND updated_at < now() - make_interval(secs => $1) LIMIT 50",
+            [age]).map({ try $0.decode(0, as: String.self) }) {
+            let payout = try await gateway.fetchPayout(gatewayID)
+            if Self.state(payout.status) != "processing" {
+                try await update(gatewayID: gatewayID, status: payout.status, failureReason: payout.failure_reason)
+                result.updated += 1
+            } else {
+                try await postgres.query("UPDATE payouts SET updated_at = now() WHERE razorpay_payout_id = $1", [gatewayID])
+            }
+        }
+        return result
+    }
+}
