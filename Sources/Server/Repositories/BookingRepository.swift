@@ -47,6 +47,7 @@ struct BookingRepository: Sendable {
         var image_url: String?
         var category: String
         var event_description: String?
+        /// The booking's payment as one word (the original's key): created, captured, failed, refund_pending or refunded.
         var payment_status: String?
     }
 
@@ -54,8 +55,12 @@ struct BookingRepository: Sendable {
         try await postgres.query(
             """
             SELECT b.id, b.status::text, b.ticket_count, b.total_amount::text, b.failure_reason::text, b.hold_expires_at,
-                   e.id, e.title, e.date_time, e.image_url, e.category::text, e.description, p.status::text
-            FROM bookings b JOIN events e ON e.id = b.event_id LEFT JOIN payments p ON p.booking_id = b.id
+                   e.id, e.title, e.date_time, e.image_url, e.category::text, e.description, p.status
+            FROM bookings b JOIN events e ON e.id = b.event_id
+            LEFT JOIN LATERAL (
+                SELECT CASE WHEN refund_status = 'processed' THEN 'refunded' WHEN refund_status IS NOT NULL THEN 'refund_pending'
+                            ELSE status::text END AS status, refund_id
+                FROM payments WHERE booking_id = b.id ORDER BY (status = 'captured') DESC, created_at DESC LIMIT 1) p ON true
             WHERE b.user_id = $1 ORDER BY e.date_time DESC, b.id LIMIT $2 OFFSET $3
             """, [user, page.limit + 1, page.offset]
         ).map { row in
@@ -83,8 +88,12 @@ struct BookingRepository: Sendable {
     func forEvent(_ event: UUID, page: PageRequest) async throws -> [EventBooking] {
         try await postgres.query(
             """
-            SELECT b.id, b.status::text, b.ticket_count, b.total_amount::text, u.name, u.email, p.status::text, p.refund_id
-            FROM bookings b JOIN users u ON u.id = b.user_id LEFT JOIN payments p ON p.booking_id = b.id
+            SELECT b.id, b.status::text, b.ticket_count, b.total_amount::text, u.name, u.email, p.status, p.refund_id
+            FROM bookings b JOIN users u ON u.id = b.user_id
+            LEFT JOIN LATERAL (
+                SELECT CASE WHEN refund_status = 'processed' THEN 'refunded' WHEN refund_status IS NOT NULL THEN 'refund_pending'
+                            ELSE status::text END AS status, refund_id
+                FROM payments WHERE booking_id = b.id ORDER BY (status = 'captured') DESC, created_at DESC LIMIT 1) p ON true
             WHERE b.event_id = $1 AND b.status IN ('pending', 'confirmed', 'cancelled')
             ORDER BY b.booking_date DESC, b.id LIMIT $2 OFFSET $3
             """, [event, page.limit + 1, page.offset]
