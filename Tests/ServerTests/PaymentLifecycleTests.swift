@@ -57,7 +57,8 @@ struct PaymentLifecycleTests {
 
     @Test("payment.failed marks the order failed and the next create-order makes a new one; refund.failed is retried with a new receipt")
     func failures() async throws {
-        try await withPaymentServer { client, deps, gateway in
+        // Refunds stay pending at this gateway until the test bounces one.
+        try await withPaymentServer(settleMilliseconds: 600_000) { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
             let email = uniqueEmail()
             let token = try await client.register(email: email)

@@ -59,10 +59,10 @@ struct TestGateway: Sendable {
 
 /// Runs `body` with a server whose payments go to a fresh offline gateway.
 func withPaymentServer(
-    _ overrides: [String: String] = [:],
+    _ overrides: [String: String] = [:], settleMilliseconds: Int = 50,
     _ body: @Sendable (any TestClientProtocol, AppDependencies, TestGateway) async throws -> Void
 ) async throws {
-    let gateway = try await TestGateway.start()
+    let gateway = try await TestGateway.start(settleMilliseconds: settleMilliseconds)
     defer { gateway.stop() }
     try await withServerAndDependencies(overrides.merging(["RAZORPAY_BASE_URL": gateway.base]) { $1 }) { client, deps in
         try await body(client, deps, gateway)
