@@ -42,7 +42,10 @@ let package = Package(
         // MARK: The fair, bounded connection pool the Postgres and Redis clients share
         .target(
             name: "HappeningPool",
-            dependencies: [.product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -67,7 +70,7 @@ let package = Package(
         .target(
             name: "HappeningAMQP",
             dependencies: [
-                "CRabbitMQ",
+                "CRabbitMQ", "HappeningPool",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningPool
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -127,21 +128,8 @@ public final class AMQPConsumer: Service, Sendable {
             return shared.started
         }
         precondition(!alreadyStarted, "AMQPConsumer.run() called twice")
-        await withGracefulShutdownHandler {
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                    let thread = Thread { [self] in
-                        self.loop()
-                        done.resume()
-                    }
-                    thread.name = "happening.amqp.consumer"
-                    thread.start()
-                }
-            } onCancel: {
-                self.requestStop(.immediate)
-            }
-        } onGracefulShutdown: {
-            self.requestStop(.graceful)
+        await runOnDedicatedThread(named: "happening.amqp.consumer", { self.loop() }) { immediately in
+            self.requestStop(immediately ? .immediate : .graceful)
         }
     }
 

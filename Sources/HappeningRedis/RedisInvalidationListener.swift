@@ -1,4 +1,5 @@
 import Foundation
+import HappeningPool
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -64,20 +65,7 @@ public final class RedisInvalidationListener: Service, Sendable {
 
     /// Listens until graceful shutdown or cancellation; the handler's last event is ``Event/reset``.
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                    let thread = Thread { [self] in
-                        self.loop()
-                        done.resume()
-                    }
-                    thread.name = "happening.redis.tracking"
-                    thread.start()
-                }
-            } onCancel: {
-                self.stopped.store(true, ordering: .relaxed)
-            }
-        } onGracefulShutdown: {
+        await runOnDedicatedThread(named: "happening.redis.tracking", { self.loop() }) { _ in
             self.stopped.store(true, ordering: .relaxed)
         }
     }

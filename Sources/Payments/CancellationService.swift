@@ -59,12 +59,7 @@ public struct CancellationService: Sendable {
             case "confirmed":
                 if try row.decode(3, as: Bool.self) { return (.tooLate(eventStartsAt: try row.decode(2)), nil) }
                 try await release(tx, bookings: "b.id = $1", [id])
-                let owed = try await tx.query(
-                    """
-                    UPDATE payments SET refund_status = 'pending', refund_amount = amount, refund_attempts = refund_attempts + 1, updated_at = now()
-                    WHERE booking_id = $1 AND status = 'captured' AND refund_status IS NULL RETURNING id
-                    """, [id]).first.map { try $0.decode(0, as: UUID.self) }
-                return (.cancelled(event: event, refund: nil), owed)
+                return (.cancelled(event: event, refund: nil), try await oweRefunds(tx, bookings: [id]).first)
             default:
                 return (.notCancellable(status: status), nil)
             }
@@ -83,6 +78,15 @@ public struct CancellationService: Sendable {
             logger.warning("refund not issued yet; the reconcile pass will retry", metadata: ["error": "\(error)"])
             return RefundState(refundID: nil, status: "pending", amountPaise: due.amountPaise)
         }
+    }
+
+    /// Records a full-refund intent on the kept payment of each booking; returns the payment rows now owed.
+    private func oweRefunds(_ tx: PostgresConnection, bookings: [UUID]) async throws -> [UUID] {
+        try await tx.query(
+            """
+            UPDATE payments SET refund_status = 'pending', refund_amount = amount, refund_attempts = refund_attempts + 1, updated_at = now()
+            WHERE booking_id = ANY($1) AND status = 'captured' AND refund_status IS NULL RETURNING id
+            """, [PostgresArray(bookings)]).map { try $0.decode(0) }
     }
 
     /// Cancels the bookings `condition` selects (pending or confirmed) and gives their tickets back, per event.
@@ -163,12 +167,7 @@ public struct CancellationService: Sendable {
                 guard !batch.isEmpty else { return (0, []) }
                 try await release(tx, bookings: "b.id = ANY($1)", [PostgresArray(batch)])
                 try await tx.query("UPDATE event_cancellations SET lease_until = now() + interval '60 seconds' WHERE event_id = $1", [event])
-                let owed: [UUID] = try await tx.query(
-                    """
-                    UPDATE payments SET refund_status = 'pending', refund_amount = amount, refund_attempts = refund_attempts + 1, updated_at = now()
-                    WHERE booking_id = ANY($1) AND status = 'captured' AND refund_status IS NULL RETURNING id
-                    """, [PostgresArray(batch)]).map { try $0.decode(0) }
-                return (batch.count, owed)
+                return (batch.count, try await oweRefunds(tx, bookings: batch))
             }
             if cancelled == 0 { break }
             for paymentRow in owed { _ = await issueRefund(paymentRow) }

@@ -176,16 +176,17 @@ public struct PaymentService: Sendable {
     /// A pass stops at the first call the gateway does not answer at all (it is down; the next pass tries again).
     public func reconcile(minimumAge: Duration = .seconds(10)) async throws -> ReconcileReport {
         var report = ReconcileReport()
-        func gatewayDown(_ error: any Error) -> Bool {
+        /// Counts and logs a failed step; true when the gateway is down (the pass stops), else the row goes to the back.
+        func failed(_ step: String, _ error: any Error, touch: () async throws -> Void) async -> Bool {
+            report.failures += 1
+            logger.warning("reconcile step failed; it is retried on the next pass", metadata: ["step": "\(step)", "error": "\(error)"])
             if case .unavailable? = (error as? RazorpayError)?.kind { return true }
+            try? await touch()
             return false
         }
         for due in try await ledger.refundsDue(olderThan: minimumAge) {
             do { try await issue(due); report.refundsIssued += 1 } catch {
-                report.failures += 1
-                logReconcileFailure("issue refund", error)
-                if gatewayDown(error) { return report }
-                try? await ledger.touch(paymentRow: due.paymentRow)
+                if await failed("issue refund", error, touch: { try await ledger.touch(paymentRow: due.paymentRow) }) { return report }
             }
         }
         for refundID in try await ledger.pendingRefunds(olderThan: minimumAge) {
@@ -197,10 +198,7 @@ public struct PaymentService: Sendable {
                     try await ledger.touch(refundID: refundID)
                 }
             } catch {
-                report.failures += 1
-                logReconcileFailure("fetch refund", error)
-                if gatewayDown(error) { return report }
-                try? await ledger.touch(refundID: refundID)
+                if await failed("fetch refund", error, touch: { try await ledger.touch(refundID: refundID) }) { return report }
             }
         }
         for orderID in try await ledger.openOrders(olderThan: minimumAge) {
@@ -215,16 +213,9 @@ public struct PaymentService: Sendable {
                     try await ledger.touch(orderID: orderID)
                 }
             } catch {
-                report.failures += 1
-                logReconcileFailure("check order", error)
-                if gatewayDown(error) { return report }
-                try? await ledger.touch(orderID: orderID)
+                if await failed("check order", error, touch: { try await ledger.touch(orderID: orderID) }) { return report }
             }
         }
         return report
-    }
-
-    private func logReconcileFailure(_ step: String, _ error: any Error) {
-        logger.warning("reconcile step failed; it is retried on the next pass", metadata: ["step": "\(step)", "error": "\(error)"])
     }
 }

@@ -9,25 +9,13 @@ import TestSupport
 
 @Suite("Cancellations and refunds")
 struct CancellationRouteTests {
-    /// A confirmed, paid booking made through the real routes: order, checkout at the gateway, verify.
-    private func paidBooking(_ client: some TestClientProtocol, _ fixtures: PaymentFixtures, _ gateway: TestGateway,
-                             user: UUID, token: String, event: UUID, tickets: Int = 1) async throws -> UUID {
-        let booking = try await fixtures.pendingBooking(user: user, event: event, tickets: tickets)
-        let order = try #require(try await client.openOrder(booking, token: token).json()["order_id"] as? String)
-        let (payment, signature) = try await gateway.pay(order: order)
-        #expect(try await client.verify(order: order, payment: payment, signature: signature ?? "", token: token).status == .ok)
-        return booking
-    }
-
     @Test("a confirmed booking more than 24 h ahead: cancelled, tickets back, refunded in full; refund status follows the gateway")
     func userCancelsWithRefund() async throws {
         try await withPaymentServer { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let email = uniqueEmail()
-            let token = try await client.register(email: email)
-            let user = try await fixtures.userID(email: email)
+            let (token, user) = try await fixtures.buyer(client)
             let event = try await fixtures.paidEvent(host: user, tickets: 10)
-            let booking = try await paidBooking(client, fixtures, gateway, user: user, token: token, event: event, tickets: 2)
+            let booking = try await fixtures.paidBooking(client, gateway, user: user, token: token, event: event, tickets: 2)
             let id = booking.uuidString.lowercased()
 
             let listed = try await client.send(.get, "/api/cancellations/my-cancellable", token: token).json()["cancellableBookings"] as? [[String: Any]]
@@ -67,11 +55,9 @@ struct CancellationRouteTests {
     func rules() async throws {
         try await withPaymentServer { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let email = uniqueEmail()
-            let token = try await client.register(email: email)
-            let user = try await fixtures.userID(email: email)
+            let (token, user) = try await fixtures.buyer(client)
             let soon = try await fixtures.paidEvent(host: user, tickets: 10, hoursAhead: 10)
-            let booking = try await paidBooking(client, fixtures, gateway, user: user, token: token, event: soon)
+            let booking = try await fixtures.paidBooking(client, gateway, user: user, token: token, event: soon)
             let refused = try await client.send(.post, "/api/cancellations/\(booking.uuidString.lowercased())/cancel", token: token)
             #expect(refused.status == .unprocessableContent && refused.errorCode == "too_late_to_cancel")
             #expect((try refused.json()["error"] as? String)?.contains("24 hours") == true)
@@ -92,14 +78,12 @@ struct CancellationRouteTests {
         let admin = uniqueEmail("admin").lowercased()
         try await withPaymentServer(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1"]) { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let email = uniqueEmail()
-            let token = try await client.register(email: email)
-            let user = try await fixtures.userID(email: email)
+            let (token, user) = try await fixtures.buyer(client)
             let event = try await fixtures.paidEvent(host: user, tickets: 500)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<60 {
                     if index >= 8 { try await group.next() }
-                    group.addTask { _ = try await paidBooking(client, fixtures, gateway, user: user, token: token, event: event) }
+                    group.addTask { _ = try await fixtures.paidBooking(client, gateway, user: user, token: token, event: event) }
                 }
                 try await group.waitForAll()
             }

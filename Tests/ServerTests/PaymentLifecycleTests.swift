@@ -28,12 +28,10 @@ struct PaymentLifecycleTests {
     func expiredHold() async throws {
         try await withPaymentServer { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let email = uniqueEmail()
-            let token = try await client.register(email: email)
-            let user = try await fixtures.userID(email: email)
+            let (token, user) = try await fixtures.buyer(client)
             let event = try await fixtures.paidEvent(host: user, tickets: 1)
             let booking = try await fixtures.pendingBooking(user: user, event: event)
-            let order = try #require(try await client.openOrder(booking, token: token).json()["order_id"] as? String)
+            let order = try await client.orderID(booking, token: token)
             let (payment, signature) = try await gateway.pay(order: order)
 
             try await deps.postgres.query("UPDATE bookings SET hold_expires_at = now() - interval '1 second' WHERE id = $1", [booking])
@@ -60,12 +58,10 @@ struct PaymentLifecycleTests {
         // Refunds stay pending at this gateway until the test bounces one.
         try await withPaymentServer(settleMilliseconds: 600_000) { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let email = uniqueEmail()
-            let token = try await client.register(email: email)
-            let user = try await fixtures.userID(email: email)
+            let (token, user) = try await fixtures.buyer(client)
             let event = try await fixtures.paidEvent(host: user, tickets: 10)
             let booking = try await fixtures.pendingBooking(user: user, event: event)
-            let first = try #require(try await client.openOrder(booking, token: token).json()["order_id"] as? String)
+            let first = try await client.orderID(booking, token: token)
             let (declined, _) = try await gateway.pay(order: first, outcome: "failed")
             let failed = try await deliver(client, event: "payment.failed",
                                            payload: #"{"payment":{"entity":{"id":"\#(declined)","entity":"payment","amount":49950,"currency":"INR","status":"failed","order_id":"\#(first)","captured":false,"amount_refunded":0,"notes":{},"created_at":1}}}"#)

@@ -14,9 +14,7 @@ struct PaymentRouteTests {
     func orders() async throws {
         try await withPaymentServer { client, deps, _ in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let email = uniqueEmail()
-            let token = try await client.register(email: email)
-            let user = try await fixtures.userID(email: email)
+            let (token, user) = try await fixtures.buyer(client)
             let event = try await fixtures.paidEvent(host: user)
             let booking = try await fixtures.pendingBooking(user: user, event: event, tickets: 2)
 
@@ -47,12 +45,10 @@ struct PaymentRouteTests {
     func verification() async throws {
         try await withPaymentServer { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let email = uniqueEmail()
-            let token = try await client.register(email: email)
-            let user = try await fixtures.userID(email: email)
+            let (token, user) = try await fixtures.buyer(client)
             let event = try await fixtures.paidEvent(host: user)
             let booking = try await fixtures.pendingBooking(user: user, event: event)
-            let order = try #require(try await client.openOrder(booking, token: token).json()["order_id"] as? String)
+            let order = try await client.orderID(booking, token: token)
             let (payment, signature) = try await gateway.pay(order: order)
             let signed = try #require(signature)
 
@@ -74,7 +70,7 @@ struct PaymentRouteTests {
 
             // A payment made on another booking's order cannot confirm this one.
             let other = try await fixtures.pendingBooking(user: user, event: event)
-            let otherOrder = try #require(try await client.openOrder(other, token: token).json()["order_id"] as? String)
+            let otherOrder = try await client.orderID(other, token: token)
             let forged = RazorpaySignature.checkout(orderID: otherOrder, paymentID: payment, keySecret: RazorpayConfiguration.offlineKeySecret)
             #expect(try await client.verify(order: otherOrder, payment: payment, signature: forged, token: token).errorCode == "payment_order_mismatch")
             let ledger = try await fixtures.ledger(event: event)
@@ -86,9 +82,7 @@ struct PaymentRouteTests {
     func cancelVerifyRace() async throws {
         try await withPaymentServer { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let email = uniqueEmail()
-            let token = try await client.register(email: email)
-            let user = try await fixtures.userID(email: email)
+            let (token, user) = try await fixtures.buyer(client)
             let event = try await fixtures.paidEvent(host: user, tickets: 200)
             let outcomes = LockedValue<[String: Int]>([:])
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -96,7 +90,7 @@ struct PaymentRouteTests {
                     if round >= 8 { try await group.next() }
                     group.addTask {
                         let booking = try await fixtures.pendingBooking(user: user, event: event)
-                        let order = try #require(try await client.openOrder(booking, token: token).json()["order_id"] as? String)
+                        let order = try await client.orderID(booking, token: token)
                         let (payment, signature) = try await gateway.pay(order: order)
                         async let cancel = client.send(.post, "/api/bookings/\(booking.uuidString.lowercased())/cancel-pending", token: token)
                         async let verify = client.verify(order: order, payment: payment, signature: signature ?? "", token: token)
@@ -126,12 +120,10 @@ struct PaymentRouteTests {
     func webhooks() async throws {
         try await withPaymentServer { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let email = uniqueEmail()
-            let token = try await client.register(email: email)
-            let user = try await fixtures.userID(email: email)
+            let (token, user) = try await fixtures.buyer(client)
             let event = try await fixtures.paidEvent(host: user)
             let booking = try await fixtures.pendingBooking(user: user, event: event)
-            let order = try #require(try await client.openOrder(booking, token: token).json()["order_id"] as? String)
+            let order = try await client.orderID(booking, token: token)
             let (payment, _) = try await gateway.pay(order: order)
             let body = #"{"entity":"event","event":"payment.captured","contains":["payment"],"payload":{"payment":{"entity":{"id":"\#(payment)","entity":"payment","amount":49950,"currency":"INR","status":"captured","order_id":"\#(order)","method":"upi","captured":true,"amount_refunded":0,"notes":{},"created_at":1}}},"created_at":1}"#
             let signature = RazorpaySignature.sign(Data(body.utf8), secret: RazorpayConfiguration.offlineWebhookSecret)
@@ -158,12 +150,10 @@ struct PaymentRouteTests {
     func refundReconciled() async throws {
         try await withPaymentServer { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let email = uniqueEmail()
-            let token = try await client.register(email: email)
-            let user = try await fixtures.userID(email: email)
+            let (token, user) = try await fixtures.buyer(client)
             let event = try await fixtures.paidEvent(host: user)
             let booking = try await fixtures.pendingBooking(user: user, event: event)
-            let order = try #require(try await client.openOrder(booking, token: token).json()["order_id"] as? String)
+            let order = try await client.orderID(booking, token: token)
             let (payment, signature) = try await gateway.pay(order: order)
             #expect(try await client.send(.post, "/api/bookings/\(booking.uuidString.lowercased())/cancel-pending", token: token).status == .ok)
 

@@ -94,6 +94,23 @@ struct PaymentFixtures {
         }
     }
 
+    /// A newly registered user: their token and id.
+    func buyer(_ client: some TestClientProtocol) async throws -> (token: String, id: UUID) {
+        let email = uniqueEmail()
+        let token = try await client.register(email: email)
+        return (token, try await userID(email: email))
+    }
+
+    /// A confirmed, paid booking made through the real routes: a hold, its order, checkout at the gateway, verify.
+    func paidBooking(_ client: some TestClientProtocol, _ gateway: TestGateway, user: UUID, token: String, event: UUID,
+                     tickets: Int = 1) async throws -> UUID {
+        let booking = try await pendingBooking(user: user, event: event, tickets: tickets)
+        let order = try await client.orderID(booking, token: token)
+        let (payment, signature) = try await gateway.pay(order: order)
+        #expect(try await client.verify(order: order, payment: payment, signature: signature ?? "", token: token).status == .ok)
+        return booking
+    }
+
     func userID(email: String) async throws -> UUID {
         try await postgres.query("SELECT id FROM users WHERE lower(email) = lower($1)", [email])[0].decode(0)
     }
@@ -123,6 +140,11 @@ extension TestClientProtocol {
     /// `POST /api/payments/create-order` for a booking; the order id.
     func openOrder(_ booking: UUID, token: String, path: String = "create-order") async throws -> TestResponse {
         try await send(.post, "/api/payments/\(path)", json: #"{"booking_id":"\#(booking.uuidString.lowercased())"}"#, token: token)
+    }
+
+    /// The id of the booking's order (create-order).
+    func orderID(_ booking: UUID, token: String) async throws -> String {
+        try #require(try await openOrder(booking, token: token).json()["order_id"] as? String)
     }
 
     func verify(order: String, payment: String, signature: String, token: String) async throws -> TestResponse {

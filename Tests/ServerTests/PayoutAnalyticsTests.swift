@@ -35,11 +35,7 @@ struct PayoutAnalyticsTests {
             let event = try await fixtures.paidEvent(host: host, tickets: 50)
             var bookings: [UUID] = []
             for _ in 0..<3 {
-                let booking = try await fixtures.pendingBooking(user: buyerID, event: event, tickets: 2)
-                let order = try #require(try await client.openOrder(booking, token: buyer).json()["order_id"] as? String)
-                let (payment, signature) = try await gateway.pay(order: order)
-                #expect(try await client.verify(order: order, payment: payment, signature: signature ?? "", token: buyer).status == .ok)
-                bookings.append(booking)
+                bookings.append(try await fixtures.paidBooking(client, gateway, user: buyerID, token: buyer, event: event, tickets: 2))
             }
             #expect(try await client.send(.post, "/api/cancellations/\(bookings[0].uuidString.lowercased())/cancel", token: buyer).status == .ok)
             let adminToken = try await Fixtures.adminToken(client, email: admin)
@@ -93,10 +89,7 @@ struct PayoutAnalyticsTests {
             let other = try await fixtures.userID(email: otherEmail)
             try await makeHost(deps.postgres, other, eligible: false)
             let otherEvent = try await fixtures.paidEvent(host: other, tickets: 5)
-            let booking = try await fixtures.pendingBooking(user: buyerID, event: otherEvent)
-            let order = try #require(try await client.openOrder(booking, token: buyer).json()["order_id"] as? String)
-            let (payment, signature) = try await gateway.pay(order: order)
-            #expect(try await client.verify(order: order, payment: payment, signature: signature ?? "", token: buyer).status == .ok)
+            _ = try await fixtures.paidBooking(client, gateway, user: buyerID, token: buyer, event: otherEvent)
             try await deps.postgres.query("UPDATE events SET date_time = now() - interval '1 day' WHERE id = $1", [otherEvent])
             let refused = try await client.send(.post, "/api/hosts/payouts/create", json: #"{"event_id":"\#(otherEvent.uuidString.lowercased())"}"#, token: adminToken)
             #expect(refused.status == .unprocessableContent && refused.errorCode == "host_not_payout_eligible")
