@@ -47,6 +47,8 @@ struct ServerConfiguration: Sendable {
     var paymentOrderTTL: Duration
     /// `PLATFORM_FEE_PERCENT` (default 10; up to two decimals), in basis points.
     var platformFeeBasisPoints: Int64
+    /// `BOOKING_RATE_LIMIT_PER_MINUTE` (default 30; 0 = no limit): booking requests one user may send per minute.
+    var bookingRateLimit: Int
     /// `LOG_LEVEL` (default info).
     var logLevel: Logger.Level
 
@@ -88,6 +90,7 @@ struct ServerConfiguration: Sendable {
             try settings.integer("LOGIN_MAX_FAILURES_PER_IP", default: 50, range: 1...1_000_000))
         bookingQueue = settings.string("BOOKING_QUEUE", default: BookingQueueNames.jobs)
         razorpay = try RazorpayConfiguration(settings)
+        bookingRateLimit = try settings.integer("BOOKING_RATE_LIMIT_PER_MINUTE", default: 30, range: 0...1_000_000)
         let fee = settings.string("PLATFORM_FEE_PERCENT", default: "10")
         guard let percent = PostgresNumeric(fee), let points = try? percent.minorUnits(scale: 2), (0...10_000).contains(points) else {
             throw Settings.Invalid(name: "PLATFORM_FEE_PERCENT", problem: "must be a percentage from 0 to 100 with at most two decimals")

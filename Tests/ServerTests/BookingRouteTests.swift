@@ -13,12 +13,12 @@ import TestSupport
 struct BookingRouteTests {
     /// A server publishing to its own queue, an admin, and one approved event with `tickets` tickets.
     private func withBookingServer(
-        tickets: Int = 100, amqpURL: String? = nil,
+        tickets: Int = 100, amqpURL: String? = nil, settings: [String: String] = [:],
         _ body: @Sendable (any TestClientProtocol, _ event: String, _ queue: AMQPQueue, _ admin: String) async throws -> Void
     ) async throws {
         let admin = uniqueEmail("admin").lowercased()
         let queue = AMQPQueue(name: "test.bookings.\(TestEnvironment.uniqueSuffix())")
-        var overrides = ["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1", "BOOKING_QUEUE": queue.name]
+        var overrides = settings.merging(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1", "BOOKING_QUEUE": queue.name]) { $1 }
         if let amqpURL { overrides["AMQP_URL"] = amqpURL }
         try await withServer(overrides) { client in
             let token = try await Fixtures.adminToken(client, email: admin)
@@ -74,6 +74,22 @@ struct BookingRouteTests {
             let other = try await client.register(email: uniqueEmail())
             #expect(try await client.send(.get, "/api/bookings/\(id)", token: other).status == .forbidden)
             #expect(try await client.send(.get, "/api/bookings/\(UUID())", token: user).status == .notFound)
+        }
+    }
+
+    @Test("a user over the booking rate limit gets 429 with Retry-After; another user is not affected")
+    func rateLimited() async throws {
+        try await withBookingServer(settings: ["BOOKING_RATE_LIMIT_PER_MINUTE": "3"]) { client, event, queue, _ in
+            let user = try await client.register(email: uniqueEmail())
+            let body = #"{"event_id":"\#(event)","ticket_count":1}"#
+            for _ in 0..<3 { #expect(try await client.send(.post, "/api/bookings", json: body, token: user).status == .accepted) }
+            let limited = try await client.send(.post, "/api/bookings", json: body, token: user)
+            #expect(limited.status == .tooManyRequests && limited.errorCode == "rate_limited")
+            let retryAfter = Int(limited.headers[.retryAfter] ?? "") ?? 0
+            #expect((1...60).contains(retryAfter), "Retry-After: \(limited.headers[.retryAfter] ?? "none")")
+            #expect(try await jobs(in: queue) == 3, "the refused request published nothing")
+            let other = try await client.register(email: uniqueEmail())
+            #expect(try await client.send(.post, "/api/bookings", json: body, token: other).status == .accepted)
         }
     }
 

@@ -9,6 +9,7 @@ struct BookingsController: Sendable {
     let bookings: BookingRepository
     let events: EventRepository
     let cache: ReadCache
+    let limiter: BookingRateLimiter
 
     struct BookingInput: Decodable {
         var event_id: String?
@@ -33,6 +34,7 @@ struct BookingsController: Sendable {
 
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
+        try await limiter.check(user: user.id, logger: context.logger)
         let input = try await request.decodeJSON(as: BookingInput.self, context: context)
         var validator = Validator()
         let eventID = input.event_id.flatMap(UUID.init(uuidString:))

@@ -1,0 +1,101 @@
+import Foundation
+import HappeningCurl
+import HappeningPostgres
+import Razorpay
+import Testing
+import TestSupport
+
+/// The real server binary at the most verbose log level, driven through a full flow (register, log in, apply as a host with a
+/// bank account, book, pay, refund, webhooks, gateway failures), then its whole log searched for every secret that passed through.
+@Suite("No secret or PII in logs")
+struct LogSecrecyTests {
+    private struct HTTP {
+        let base: String
+        let client = CurlHTTPClient(maxConcurrentRequests: 2)
+
+        @discardableResult
+        func send(_ method: String, _ path: String, json: String? = nil, token: String? = nil,
+                  headers: [(name: String, value: String)] = []) async throws -> (status: Int, body: [String: Any]) {
+            var all = headers
+            if json != nil { all.append(("Content-Type", "application/json")) }
+            if let token { all.append(("Authorization", "Bearer \(token)")) }
+            let response = try await client.send(HTTPClientRequest(method: method, url: base + path, headers: all, body: json.map { Array($0.utf8) },
+                                                                   timeout: .seconds(20)))
+            return (response.status, (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:])
+        }
+    }
+
+    @Test("passwords, JWTs, bank and ID numbers, the key secret and the webhook secret never reach the server's log")
+    func secretsStayOut() async throws {
+        let suffix = TestEnvironment.uniqueSuffix()
+        let secrets = (
+            password: "Pw-\(suffix)-correct-horse", adminPassword: "Adm-\(suffix)-battery", jwtSecret: "jwt-\(suffix)-0123456789abcdefghijklmnop",
+            keySecret: "ks-\(suffix)-gateway", webhookSecret: "wh-\(suffix)-hook", account: "99\(String(suffix.filter(\.isNumber).prefix(8)).padding(toLength: 8, withPad: "7", startingAt: 0))31",
+            idNumber: "ZQXPT\(String(suffix.filter(\.isNumber).prefix(4)).padding(toLength: 4, withPad: "5", startingAt: 0))K")
+        let keyID = "rzp_test_\(suffix.filter { $0.isLetter || $0.isNumber }.prefix(12))"
+        let gatewayPort = Int.random(in: 30_000...32_000)
+        let serverPort = Int.random(in: 21_000...29_000)
+        let keys = ["RAZORPAY_KEY_ID": keyID, "RAZORPAY_KEY_SECRET": secrets.keySecret, "RAZORPAY_WEBHOOK_SECRET": secrets.webhookSecret]
+        let gateway = try ChildProcess.start("happening-gateway", environment: keys.merging([
+            "GATEWAY_PORT": String(gatewayPort), "GATEWAY_SETTLE_MS": "50",
+            "GATEWAY_WEBHOOK_URL": "http://127.0.0.1:\(serverPort)/api/payments/webhook"]) { $1 })
+        defer { gateway.stop() }
+        let adminEmail = "admin-\(suffix)@example.com".lowercased()
+        let server = try ChildProcess.start("happening-server", environment: keys.merging([
+            "RAZORPAY_BASE_URL": "http://127.0.0.1:\(gatewayPort)", "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL,
+            "AMQP_URL": TestEnvironment.amqpURL, "JWT_SECRET": secrets.jwtSecret, "PORT": String(serverPort), "LOG_LEVEL": "trace",
+            "ADMIN_EMAIL": adminEmail, "ADMIN_PASSWORD": secrets.adminPassword, "CACHE_PREFIX": "logtest-\(suffix):", "BCRYPT_COST": "4",
+            "BOOKING_QUEUE": "logtest-\(suffix)"]) { $1 })
+        defer { server.stop() }
+        let api = HTTP(base: "http://127.0.0.1:\(serverPort)")
+        let sim = HTTP(base: "http://127.0.0.1:\(gatewayPort)")
+        var up = false
+        for _ in 0..<150 where !up {
+            up = (try? await api.send("GET", "/api/health/live"))?.status == 200
+            if !up { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        try #require(up, "the server did not start: \(server.output)")
+
+        // Accounts, logins (good and bad), a host application with bank and ID numbers, the admin's approval.
+        let email = "user-\(suffix)@example.com"
+        let registered = try await api.send("POST", "/api/auth/register", json: #"{"email":"\#(email)","password":"\#(secrets.password)","name":"Log Test"}"#)
+        let token = try #require(registered.body["token"] as? String)
+        for _ in 0..<3 { try await api.send("POST", "/api/auth/login", json: #"{"email":"\#(email)","password":"wrong-\#(secrets.password)"}"#) }
+        try await api.send("POST", "/api/auth/login", json: #"{"email":"\#(email)","password":"\#(secrets.password)"}"#)
+        try await api.send("GET", "/api/profile", token: token)
+        try await api.send("GET", "/api/profile", token: token + "tampered")
+        try await api.send("POST", "/api/hosts/apply", json: #"{"phone":"+919876543210","idType":"pan","idNumber":"\#(secrets.idNumber)","account_holder_name":"Log Test","account_number":"\#(secrets.account)","ifsc_code":"HDFC0001234","bank_name":"HDFC Bank"}"#, token: token)
+        let admin = try await api.send("POST", "/api/auth/login", json: #"{"email":"\#(adminEmail)","password":"\#(secrets.adminPassword)"}"#)
+        let adminToken = try #require(admin.body["token"] as? String)
+        let user = try #require((try await api.send("GET", "/api/profile", token: token).body["user"] as? [String: Any])?["id"] as? String)
+        try await api.send("POST", "/api/hosts/applications/\(user)/review", json: #"{"action":"approve"}"#, token: adminToken)
+
+        // A paid event, a hold, an order, a payment (its webhook reaches the server), a cancellation with a refund.
+        let date = ISO8601DateFormatter().string(from: Date().addingTimeInterval(7 * 86_400))
+        let event = try #require((try await api.send("POST", "/api/events", json: #"{"title":"Log gig","date_time":"\#(date)","venue":"Hall, Pune","total_tickets":10,"price":"100.00","category":"music"}"#, token: adminToken).body["event"] as? [String: Any])?["id"] as? String)
+        let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))
+        let booking = try await PaymentFixtures(postgres: postgres).pendingBooking(user: UUID(uuidString: user)!, event: UUID(uuidString: event)!)
+        await postgres.shutdown()
+        let order = try #require(try await api.send("POST", "/api/payments/create-order", json: #"{"booking_id":"\#(booking.uuidString.lowercased())"}"#, token: token).body["order_id"] as? String)
+        let paid = try await sim.send("POST", "/_sim/checkout", json: #"{"order_id":"\#(order)"}"#)
+        let payment = try #require(paid.body["razorpay_payment_id"] as? String)
+        let signature = try #require(paid.body["razorpay_signature"] as? String)
+        try await api.send("POST", "/api/payments/verify-payment", json: #"{"razorpay_order_id":"\#(order)","razorpay_payment_id":"\#(payment)","razorpay_signature":"\#(signature)"}"#, token: token)
+        try await api.send("POST", "/api/payments/webhook", json: #"{"event":"payment.captured","payload":{}}"#, headers: [("X-Razorpay-Signature", "00"), ("X-Razorpay-Event-Id", "evt_x")])
+        try await sim.send("POST", "/_sim/faults", json: #"{"method":"POST","path_prefix":"/v1/payments/","status":503,"times":3,"delay_ms":0}"#)
+        try await api.send("POST", "/api/cancellations/\(booking.uuidString.lowercased())/cancel", token: token)
+        try await api.send("GET", "/metrics")
+        try await Task.sleep(for: .milliseconds(500))  // webhooks and background work log too
+
+        server.stop()
+        let log = server.output
+        // The flow really was logged: requests, and the refund the failing gateway refused.
+        #expect(log.contains("/api/hosts/apply") && log.contains("/api/payments/verify-payment"), "requests were not logged:\n\(log.prefix(2_000))")
+        #expect(log.contains("refund not issued yet"), "the gateway failure was not logged:\n\(log.suffix(2_000))")
+        for (name, secret) in [("password", secrets.password), ("admin password", secrets.adminPassword), ("JWT secret", secrets.jwtSecret),
+                               ("JWT", token), ("admin JWT", adminToken), ("key secret", secrets.keySecret), ("webhook secret", secrets.webhookSecret),
+                               ("bank account number", secrets.account), ("ID number", secrets.idNumber), ("checkout signature", signature)] {
+            #expect(!log.contains(secret), "the server's log contains the \(name)")
+        }
+    }
+}
