@@ -66,6 +66,12 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Load engine: raw (libcurl connections, Happening's HTTP/1.1 framing: least CPU per request) or curl (every request a libcurl transfer).")
         var engine: String = "raw"
 
+        @Option(help: "The script a scenario's faults run (stop-cache → '<script> down redis' …).")
+        var servicesScript: String = "scripts/services.sh"
+
+        @Option(help: "A file holding a worker's pid, for the kill-worker fault (repeatable).")
+        var workerPids: [String] = []
+
         func loadEngine() throws -> CurlLoadEngine {
             guard let value = CurlLoadEngine(rawValue: engine) else { throw BenchUsageError("--engine must be raw or curl") }
             return value

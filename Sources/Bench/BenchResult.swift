@@ -23,6 +23,8 @@ struct BenchResult: Codable, Sendable {
         var target: String
         var phases: [PhaseResult]
         var ledger: LedgerReport?
+        /// The faults injected during the run, if the scenario had any.
+        var faults: [FaultRunner.Event]? = nil
     }
 
     struct Machine: Codable, Sendable {

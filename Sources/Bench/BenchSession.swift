@@ -34,7 +34,7 @@ struct BenchSession {
             let runner = ScenarioRunner(scenario: scenario, target: target.url, databaseURL: options.database, threads: options.threads, progress: progress,
                                         stop: stop, startAtMicros: index == 0 ? try options.startAtMicros() : nil,
                                         connections: options.connections, rate: options.rate, duration: options.duration,
-                                        engine: try options.loadEngine())
+                                        engine: try options.loadEngine(), servicesScript: options.servicesScript, workerPidFiles: options.workerPids)
             if index == 0 || scenario.ledger != nil { (variables, users) = try await runner.setUp(runDirectory: runDirectory) }
             runs.append(try await runner.run(label: target.label, variables: variables, users: users))
         }

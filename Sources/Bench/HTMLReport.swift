@@ -82,6 +82,14 @@ struct HTMLReport {
                 }
             }
         }
+        // Each injected fault as a grey vertical line at the moment it started.
+        let peak = series.flatMap { $0.points.map(\.1) }.max() ?? 1
+        for run in result.runs {
+            for fault in run.faults ?? [] {
+                series.append(Series(name: "fault: \(fault.action)", points: [(fault.started_at, 0), (fault.started_at, peak)], color: "#6b7280"))
+                maxSecond = max(maxSecond, fault.started_at)
+            }
+        }
         let step = max(1, (maxSecond / 8).rounded(.up))
         let ticks = stride(from: 0.0, through: maxSecond + step, by: step).map { ($0, "\(Int($0)) s") }
         return Chart(series: series, xTicks: ticks, xLabel: "time since the run started", yLabel: "requests per second", logY: false).svg()

@@ -38,6 +38,7 @@ struct MarkdownReport {
                     + phase.transport_errors.sorted { $0.key < $1.key }.map { "\($0.key)×\(Format.grouped($0.value))" }).joined(separator: ", ")
             }
             if !statuses.isEmpty { lines.append("Responses — " + statuses.joined(separator: "; ")); lines.append("") }
+            if let faults = run.faults { lines += faultLines(faults) }
             if let ledger = run.ledger { lines += ledgerLines(ledger) }
         }
         if let ratios = result.ratios, !ratios.isEmpty {
@@ -53,6 +54,15 @@ struct MarkdownReport {
             lines.append("")
         }
         return lines.joined(separator: "\n")
+    }
+
+    private func faultLines(_ faults: [FaultRunner.Event]) -> [String] {
+        var lines = ["### Faults injected", "", "| at | action | took | | what happened |", "|---|---|---|---|---|"]
+        for fault in faults {
+            lines.append("| \(String(format: "%.1f", fault.started_at)) s | \(fault.action) | \(String(format: "%.0f", fault.duration_ms)) ms | "
+                         + "\(fault.ok ? "done" : "FAILED") | \(fault.detail.replacingOccurrences(of: "|", with: "/").replacingOccurrences(of: "\n", with: " ")) |")
+        }
+        return lines + [""]
     }
 
     private func ledgerLines(_ ledger: LedgerReport) -> [String] {

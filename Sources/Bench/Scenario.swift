@@ -17,6 +17,8 @@ struct Scenario: Codable, Sendable {
     var phases: [Phase]
     var ledger: LedgerSpec?
     var thresholds: [String]?
+    /// Faults injected while the load runs (see ``FaultRunner``).
+    var faults: [FaultRunner.Step]?
 
     /// A setup step: run the seeder, or load tokens.
     struct SetupStep: Codable, Sendable {
@@ -132,6 +134,7 @@ struct Scenario: Codable, Sendable {
             }
             for name in phase.requests ?? [] where !names.contains(name) { throw BenchUsageError("phase \(phase.name): no request template named \(name)") }
         }
+        try FaultRunner.validate(faults ?? [])
         for (name, pool) in pools ?? [:] where (pool.values ?? []).isEmpty && pool.sql == nil && pool.file == nil {
             throw BenchUsageError("pool \(name): needs values, sql or file")
         }

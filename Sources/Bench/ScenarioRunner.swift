@@ -15,6 +15,9 @@ struct ScenarioRunner: Sendable {
     let rate: String?
     let duration: String?
     let engine: CurlLoadEngine
+    /// `--services-script` and `--worker-pids`, for the scenario's faults.
+    var servicesScript = "scripts/services.sh"
+    var workerPidFiles: [String] = []
 
     /// Setup: runs the seeder steps and loads tokens; returns the variables (with captured values) and users.
     func setUp(runDirectory: String) async throws -> (variables: [String: String], users: [VirtualUser]) {
@@ -43,6 +46,13 @@ struct ScenarioRunner: Sendable {
         var captures: [Capture] = []
         var complete = true
         var soldOut = 0
+        // Faults run beside the phases, timed from here; the run waits for the last one (a fault planned after the
+        // load, such as restarting what was stopped, still happens).
+        let progress = self.progress
+        let faults = FaultRunner(steps: scenario.faults ?? [], servicesScript: servicesScript, workerPidFiles: workerPidFiles) { line in
+            if progress != .none { FileHandle.standardError.write(Data("bench: \(label): \(line)\n".utf8)) }
+        }
+        let faultTask = Task { [stop] in await faults.run(from: .now, stop: stop) }
         for var phase in scenario.phases {
             if stop.isStopped { break }
             if phase.model == "closed" || phase.model == "open", phase.record ?? true {
@@ -63,6 +73,7 @@ struct ScenarioRunner: Sendable {
                 }
             }
         }
+        let faultEvents = await faultTask.value
         var ledger: LedgerReport?
         if let spec = scenario.ledger, !stop.isStopped {
             guard let databaseURL else { throw BenchUsageError("the ledger check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
@@ -72,7 +83,7 @@ struct ScenarioRunner: Sendable {
                 event: event, accepted: captures, ticketsPerRequest: spec.ticket_count ?? 1, complete: complete, soldOutAnswers: soldOut,
                 timeout: timeout, progress: progress)
         }
-        return BenchResult.Run(label: label, target: target, phases: phases, ledger: ledger)
+        return BenchResult.Run(label: label, target: target, phases: phases, ledger: ledger, faults: faultEvents.isEmpty ? nil : faultEvents)
     }
 }
 

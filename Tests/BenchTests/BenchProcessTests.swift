@@ -6,7 +6,7 @@ import TestSupport
 @testable import Bench
 
 /// Runs `.build/debug/happening-bench` with `arguments`; returns its exit status and output.
-private func bench(_ arguments: String, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+func bench(_ arguments: String, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
     try TestEnvironment.shell("'\(TestEnvironment.repositoryRoot.path)/.build/debug/happening-bench' \(arguments)", environment: environment)
 }
 
