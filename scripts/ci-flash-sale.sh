@@ -7,7 +7,10 @@
 #   STRATEGY=batch scripts/ci-flash-sale.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/services.sh up >/dev/null 2>&1
+# The gate needs PostgreSQL, Redis and RabbitMQ (not the payment gateway); say why if they do not come up.
+if ! services_output=$(bash scripts/services.sh up postgres redis rabbitmq 2>&1); then
+    echo "== the services did not start:"; echo "$services_output"; exit 1
+fi
 . .run/env
 PORT="${CI_GATE_PORT:-5097}"; STRATEGY="${STRATEGY:-for-update}"; QUEUE="ci_gate_$$"
 OUT=.run/ci-gate; rm -rf "$OUT"; mkdir -p "$OUT"

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 CONNECTIONS="${CONNECTIONS:-50}"; DURATION="${DURATION:-10}"; PORT="${PORT:-5096}"; NGINX_PORT="${NGINX_PORT:-58081}"
 command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
 command -v nginx >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light >/dev/null
-bash scripts/services.sh up >/dev/null 2>&1
+bash scripts/services.sh up postgres redis rabbitmq >/dev/null 2>&1
 . .run/env
 echo "== release build (server, seeder)"
 swift build -c release --product happening-server 2>&1 | tail -1

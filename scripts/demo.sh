@@ -14,7 +14,7 @@ RATE="${DEMO_RATE:-100}"; SECONDS_PER_PHASE="${DEMO_SECONDS:-10s}"
 LOGS=.run/demo; mkdir -p "$LOGS" results
 started=$(date +%s)
 
-bash scripts/services.sh up
+bash scripts/services.sh up postgres redis rabbitmq
 . .run/env
 echo "== release build; log in $LOGS/build.log"
 if ! swift build -c release >"$LOGS/build.log" 2>&1; then grep -E 'error' "$LOGS/build.log" | head -20; exit 1; fi

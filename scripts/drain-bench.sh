@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 JOBS="${JOBS:-20000}"; CONCURRENCY="${CONCURRENCY:-4}"; PREFETCH="${PREFETCH:-400}"; BATCH="${BATCH:-100}"
 TIMEOUT="${TIMEOUT:-300}"; PGBENCH_SECONDS="${PGBENCH_SECONDS:-10}"; PGBENCH_CLIENTS="${PGBENCH_CLIENTS:-8}"
 QUEUE="drain_bench_jobs"
-bash scripts/services.sh up >/dev/null
+bash scripts/services.sh up postgres redis rabbitmq >/dev/null
 . .run/env
 swift build -c release --product happening-worker >/dev/null
 WORKER=.build/release/happening-worker

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS="${EVENTS:-2000}"; CONNECTIONS="${CONNECTIONS:-50}"; DURATION="${DURATION:-10}"; PORT="${PORT:-5099}"
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
-bash scripts/services.sh up >/dev/null
+bash scripts/services.sh up postgres redis rabbitmq >/dev/null
 . .run/env
 [ -x .build/release/happening-server ] || swift build -c release --product happening-server
 

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS="${EVENTS:-1000000}"; USERS="${USERS:-50000}"; RUNS="${RUNS:-3}"; SEED="${SEED:-7}"; ANCHOR="${ANCHOR:-2026-11-25}"
-bash scripts/services.sh up >/dev/null 2>&1
+bash scripts/services.sh up postgres redis rabbitmq >/dev/null 2>&1
 . .run/env
 echo "== release build of happening-seed"
 swift build -c release --product happening-seed 2>&1 | tail -1

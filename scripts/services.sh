@@ -226,7 +226,8 @@ gateway_up() {
         curl -sf "http://127.0.0.1:$GATEWAY_PORT/_sim/webhooks" >/dev/null 2>&1 && { log "gateway: started on 127.0.0.1:$GATEWAY_PORT (payments simulated)"; return; }
         sleep 0.1
     done
-    die "gateway did not start; see $RUN/gateway/gateway.log"
+    # A convenience for development: the other services stay up, and the failure is said.
+    log "gateway: did not answer within 5 s (see $RUN/gateway/gateway.log); payments will be unavailable"
 }
 
 gateway_down() {
