@@ -114,13 +114,14 @@ public struct PayoutService: Sendable {
             let settlement = try self.settlement(row)
             guard settlement.total_bookings_count > 0, settlement.payout >= 100 else { throw Refused.notPayable("there is nothing to pay out") }
             if let expectedAmount, expectedAmount != settlement.payout { throw Refused.amountMismatch(computed: settlement.payout) }
-            let id: UUID = try await tx.query(
+            let inserted: UUID? = try await tx.query(
                 """
                 INSERT INTO payouts (host_id, event_id, amount, gross_amount, refunded_amount, fee_amount, status, notes, created_by)
                 VALUES ($1, $2, $3::bigint / 100.0, $4::bigint / 100.0, $5::bigint / 100.0, $6::bigint / 100.0, 'pending', $7, $8)
                 ON CONFLICT (event_id) DO NOTHING RETURNING id
                 """, [host, event, settlement.payout, settlement.gross, settlement.refunded, settlement.fee, notes, admin]
-            ).first.map { try $0.decode(0) } ?? { throw Refused.alreadyPaid }()
+            ).first.map { try $0.decode(0) }
+            guard let id = inserted else { throw Refused.alreadyPaid }  // another admin's click won the unique event_id
             return (id, settlement)
         }
         let (status, gatewayID) = await send(payoutID)

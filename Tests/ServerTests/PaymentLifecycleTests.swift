@@ -28,11 +28,8 @@ struct PaymentLifecycleTests {
     func expiredHold() async throws {
         try await withPaymentServer { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let (token, user) = try await fixtures.buyer(client)
-            let event = try await fixtures.paidEvent(host: user, tickets: 1)
-            let booking = try await fixtures.pendingBooking(user: user, event: event)
-            let order = try await client.orderID(booking, token: token)
-            let (payment, signature) = try await gateway.pay(order: order)
+            let paid = try await fixtures.paidOrder(client, gateway, tickets: 1)
+            let (token, user, event, booking, order, payment, signature) = (paid.token, paid.user, paid.event, paid.booking, paid.order, paid.payment, paid.signature)
 
             try await deps.postgres.query("UPDATE bookings SET hold_expires_at = now() - interval '1 second' WHERE id = $1", [booking])
             let sweeper = HoldSweeper(postgres: deps.postgres, notifier: AvailabilityNotifier(redis: nil), logger: Logger(label: "test"))

@@ -45,11 +45,8 @@ struct PaymentRouteTests {
     func verification() async throws {
         try await withPaymentServer { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let (token, user) = try await fixtures.buyer(client)
-            let event = try await fixtures.paidEvent(host: user)
-            let booking = try await fixtures.pendingBooking(user: user, event: event)
-            let order = try await client.orderID(booking, token: token)
-            let (payment, signature) = try await gateway.pay(order: order)
+            let paid = try await fixtures.paidOrder(client, gateway)
+            let (token, user, event, booking, order, payment, signature) = (paid.token, paid.user, paid.event, paid.booking, paid.order, paid.payment, paid.signature)
             let signed = try #require(signature)
 
             #expect(try await client.verify(order: order, payment: payment, signature: String(signed.reversed()), token: token).errorCode == "invalid_signature")
@@ -120,11 +117,8 @@ struct PaymentRouteTests {
     func webhooks() async throws {
         try await withPaymentServer { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let (token, user) = try await fixtures.buyer(client)
-            let event = try await fixtures.paidEvent(host: user)
-            let booking = try await fixtures.pendingBooking(user: user, event: event)
-            let order = try await client.orderID(booking, token: token)
-            let (payment, _) = try await gateway.pay(order: order)
+            let paid = try await fixtures.paidOrder(client, gateway)
+            let (event, booking, order, payment) = (paid.event, paid.booking, paid.order, paid.payment)
             let body = #"{"entity":"event","event":"payment.captured","contains":["payment"],"payload":{"payment":{"entity":{"id":"\#(payment)","entity":"payment","amount":49950,"currency":"INR","status":"captured","order_id":"\#(order)","method":"upi","captured":true,"amount_refunded":0,"notes":{},"created_at":1}}},"created_at":1}"#
             let signature = RazorpaySignature.sign(Data(body.utf8), secret: RazorpayConfiguration.offlineWebhookSecret)
             let eventID = "evt_\(TestEnvironment.uniqueSuffix())"
@@ -150,11 +144,8 @@ struct PaymentRouteTests {
     func refundReconciled() async throws {
         try await withPaymentServer { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let (token, user) = try await fixtures.buyer(client)
-            let event = try await fixtures.paidEvent(host: user)
-            let booking = try await fixtures.pendingBooking(user: user, event: event)
-            let order = try await client.orderID(booking, token: token)
-            let (payment, signature) = try await gateway.pay(order: order)
+            let paid = try await fixtures.paidOrder(client, gateway)
+            let (token, event, booking, order, payment, signature) = (paid.token, paid.event, paid.booking, paid.order, paid.payment, paid.signature)
             #expect(try await client.send(.post, "/api/bookings/\(booking.uuidString.lowercased())/cancel-pending", token: token).status == .ok)
 
             try await gateway.fault("/v1/payments/\(payment)/refund")

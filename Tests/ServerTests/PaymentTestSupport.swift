@@ -101,6 +101,26 @@ struct PaymentFixtures {
         return (token, try await userID(email: email))
     }
 
+    /// A buyer whose pending hold on a fresh paid event has an order that the gateway says is paid (not yet verified).
+    struct PaidOrder {
+        let token: String
+        let user: UUID
+        let event: UUID
+        let booking: UUID
+        let order: String
+        let payment: String
+        let signature: String?
+    }
+
+    func paidOrder(_ client: some TestClientProtocol, _ gateway: TestGateway, tickets: Int = 1_000) async throws -> PaidOrder {
+        let (token, user) = try await buyer(client)
+        let event = try await paidEvent(host: user, tickets: tickets)
+        let booking = try await pendingBooking(user: user, event: event)
+        let order = try await client.orderID(booking, token: token)
+        let (payment, signature) = try await gateway.pay(order: order)
+        return PaidOrder(token: token, user: user, event: event, booking: booking, order: order, payment: payment, signature: signature)
+    }
+
     /// A confirmed, paid booking made through the real routes: a hold, its order, checkout at the gateway, verify.
     func paidBooking(_ client: some TestClientProtocol, _ gateway: TestGateway, user: UUID, token: String, event: UUID,
                      tickets: Int = 1) async throws -> UUID {
