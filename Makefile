@@ -57,11 +57,17 @@ test: services
 	bash scripts/ci-flash-sale.sh 2>&1 | tee $(RUN)/ci-gate.log | grep --line-buffered -vE '^bench: (connect|intake) '
 	gate_status=$${PIPESTATUS[0]}
 	[ $$status -eq 0 ] && status=$$gate_status
+	echo "== the chaos gate: scenarios/flash-sale-chaos.yaml at CI size (1,000 users, 10 tickets), three workers, one killed; RabbitMQ and PostgreSQL restarted"
+	SCENARIO=scenarios/flash-sale-chaos.yaml WORKERS=3 OUT=$(RUN)/chaos-gate CI_GATE_PORT=5098 bash scripts/ci-flash-sale.sh --set users=1000 --set tickets=10 2>&1 \
+		| tee $(RUN)/chaos-gate.log | grep --line-buffered -vE '^bench: (connect|intake|rush|outage|recovered) '
+	chaos_status=$${PIPESTATUS[0]}
+	[ $$status -eq 0 ] && status=$$chaos_status
 	echo "== test summary"
 	grep -hE 'Test run with [0-9]+ tests?' $(RUN)/test-output.log
 	echo "passed: $$(grep -cE '^✔ Test "' $(RUN)/test-output.log)   failed: $$(grep -cE '^✘ Test "[^"]*" failed' $(RUN)/test-output.log)"
 	grep -E '^✘ Test "' $(RUN)/test-output.log || true
 	echo "oversell gate: $$([ $$gate_status -eq 0 ] && echo passed || echo FAILED)"
+	echo "chaos gate: $$([ $$chaos_status -eq 0 ] && echo passed || echo FAILED)"
 	exit $$status
 
 demo:

@@ -1,45 +1,58 @@
 #!/usr/bin/env bash
-# The CI oversell gate: release builds of the server, two workers and the Bench run scenarios/flash-sale-ci.yaml
-# (1,000 users, 10 tickets). An oversell, a lost or stuck booking, or a phantom write fails the gate, with the
-# report (ledger included) printed. Every process it starts is stopped on exit.
+# The CI oversell gate: release builds of the server, the workers and the Bench run a flash-sale scenario. An
+# oversell, a lost or stuck booking, or a phantom write fails the gate, with the report (ledger included)
+# printed. Each worker writes its pid to $OUT/worker-N.pid and the Bench gets them (`--worker-pids`), so a
+# scenario's `kill-worker` fault can kill one and start it again. Every process it starts is stopped on exit.
 #
-#   scripts/ci-flash-sale.sh                       # workers use --strategy for-update
+#   scripts/ci-flash-sale.sh                       # scenarios/flash-sale-ci.yaml, two for-update workers
 #   STRATEGY=batch scripts/ci-flash-sale.sh
+#   SCENARIO=scenarios/flash-sale-chaos.yaml WORKERS=3 OUT=.run/chaos scripts/ci-flash-sale.sh --set users=1000 --set tickets=10
+#
+# Arguments after the options are passed to `happening-bench run` (e.g. `--set users=1000`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+CORE_SERVICES=(postgres redis rabbitmq)
 # The gate needs PostgreSQL, Redis and RabbitMQ (not the payment gateway); say why if they do not come up.
-if ! services_output=$(bash scripts/services.sh up postgres redis rabbitmq 2>&1); then
+if ! services_output=$(bash scripts/services.sh up "${CORE_SERVICES[@]}" 2>&1); then
     echo "== the services did not start:"; echo "$services_output"; exit 1
 fi
 . .run/env
-PORT="${CI_GATE_PORT:-5097}"; STRATEGY="${STRATEGY:-for-update}"; QUEUE="ci_gate_$$"
-OUT=.run/ci-gate; rm -rf "$OUT"; mkdir -p "$OUT"
+PORT="${CI_GATE_PORT:-5097}"; STRATEGY="${STRATEGY:-for-update}"; WORKERS="${WORKERS:-2}"; QUEUE="ci_gate_$$"
+SCENARIO="${SCENARIO:-scenarios/flash-sale-ci.yaml}"; NAME="$(basename "$SCENARIO" .yaml)"
+OUT="${OUT:-.run/ci-gate}"; rm -rf "$OUT"; mkdir -p "$OUT"
 echo "== release build (server, worker, seeder, bench); log in $OUT/build.log"
 if ! swift build -c release >"$OUT/build.log" 2>&1; then grep -E 'error' "$OUT/build.log" | head -20; exit 1; fi
 tail -1 "$OUT/build.log"
 
 pids=()
 cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    # The pid files, not only $pids: a worker the Bench killed and started again has a new pid.
+    for pid in "${pids[@]}" $(cat "$OUT"/worker-*.pid 2>/dev/null); do kill -TERM "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    # A scenario that stops services and fails half-way leaves them down: bring them back for whatever runs next.
+    bash scripts/services.sh up "${CORE_SERVICES[@]}" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT INT TERM
 PORT="$PORT" BOOKING_QUEUE="$QUEUE" CACHE_PREFIX="ci-gate-$$:" LOG_LEVEL=error .build/release/happening-server >"$OUT/server.log" 2>&1 &
 pids+=($!)
-for worker in 1 2; do
+pid_args=()
+for worker in $(seq 1 "$WORKERS"); do
     BOOKING_QUEUE="$QUEUE" LOG_LEVEL=error .build/release/happening-worker run --strategy "$STRATEGY" --prefetch 50 --concurrency 4 \
         >"$OUT/worker-$worker.log" 2>&1 &
     pids+=($!)
+    echo "$!" >"$OUT/worker-$worker.pid"
+    pid_args+=(--worker-pids "$OUT/worker-$worker.pid")
 done
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.1; done
 
-echo "== flash sale (CI size) against a release server and two '$STRATEGY' workers"
+echo "== $NAME against a release server and $WORKERS '$STRATEGY' workers"
 set +e
-.build/release/happening-bench run scenarios/flash-sale-ci.yaml --target "http://127.0.0.1:$PORT" --progress lines --out "$OUT"
+.build/release/happening-bench run "$SCENARIO" --target "http://127.0.0.1:$PORT" --progress lines --out "$OUT" \
+    "${pid_args[@]}" "$@"
 status=$?
 set -e
 if [ "$status" -ne 0 ]; then
-    echo "== the flash-sale gate FAILED (exit $status); the report:"
-    cat "$OUT"/*flash-sale-ci.md 2>/dev/null || true
+    echo "== $NAME FAILED (exit $status); the report:"
+    cat "$OUT"/*"$NAME".md 2>/dev/null || true
 fi
 exit "$status"

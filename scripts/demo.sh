@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # `make demo`: the whole story on one machine. Services, release build, schema, seed, two servers (cache on and
 # cache off, one database), two workers per strategy, a flash sale per worker strategy, the homepage cache
-# comparison, then a summary table. Every process it starts is stopped at the end, on failure and on Ctrl-C.
+# comparison, the chaos flash sale (three workers, one killed; RabbitMQ and PostgreSQL restarted under the running
+# servers), then a summary table. Every process it starts is stopped at the end, on failure and on Ctrl-C.
 #
 #   make demo                                        # 100,000 events, 10,000 users, 5,000 flash-sale users
 #   DEMO_EVENTS=20000 DEMO_USERS=2000 DEMO_BENCH_USERS=1000 make demo
+#   DEMO_CHAOS=0 make demo                           # without the chaos flash sale
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS="${DEMO_EVENTS:-100000}"; USERS="${DEMO_USERS:-10000}"; BENCH_USERS="${DEMO_BENCH_USERS:-5000}"
 TICKETS="${DEMO_TICKETS:-100}"; PORT_ON="${DEMO_PORT:-5000}"; PORT_OFF=$((PORT_ON + 1))
 STRATEGIES="${DEMO_STRATEGIES:-for-update conditional-update batch}"
-RATE="${DEMO_RATE:-100}"; SECONDS_PER_PHASE="${DEMO_SECONDS:-10s}"
+RATE="${DEMO_RATE:-100}"; SECONDS_PER_PHASE="${DEMO_SECONDS:-10s}"; CHAOS="${DEMO_CHAOS:-1}"
 LOGS=.run/demo; mkdir -p "$LOGS" results
 started=$(date +%s)
 
@@ -24,8 +26,10 @@ built=$(date +%s)
 pids=()
 servers=()
 stop_all() {
-    for pid in "${pids[@]}" "${servers[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    # The pid files too: a worker the chaos run killed and started again has a new pid.
+    for pid in "${pids[@]}" "${servers[@]}" $(cat "$LOGS"/chaos-worker-*.pid 2>/dev/null); do kill -TERM "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    rm -f "$LOGS"/chaos-worker-*.pid
 }
 trap stop_all EXIT
 trap 'echo; echo "demo: interrupted, stopping everything"; exit 130' INT TERM
@@ -65,5 +69,22 @@ echo "== homepage: cache on vs cache off ($RATE req/s latency phase, $SECONDS_PE
     --set rate="$RATE" --set seconds="$SECONDS_PER_PHASE" --progress lines --out results | tee "$LOGS/homepage.out" || true
 homepage="$(grep -oE 'results/[^ ,]*homepage\.json' "$LOGS/homepage.out" | tail -1)"
 
-python3 scripts/demo_summary.py "$(( $(date +%s) - built ))" "$homepage" "${reports[@]}"
+chaos=""
+if [ "$CHAOS" = 1 ]; then
+    # Last, because it restarts PostgreSQL and RabbitMQ under the running servers (which must recover on their own).
+    echo "== chaos flash sale: $BENCH_USERS users, $TICKETS tickets, three 'for-update' workers; one killed, broker and database restarted"
+    pids=(); pid_args=()
+    for worker in 1 2 3; do
+        LOG_LEVEL=error .build/release/happening-worker run --strategy for-update --prefetch 50 --concurrency 4 \
+            >"$LOGS/chaos-worker-$worker.log" 2>&1 &
+        pids+=($!); echo "$!" >"$LOGS/chaos-worker-$worker.pid"; pid_args+=(--worker-pids "$LOGS/chaos-worker-$worker.pid")
+    done
+    sleep 1
+    .build/release/happening-bench run scenarios/flash-sale-chaos.yaml --target "http://127.0.0.1:$PORT_ON" --set users="$BENCH_USERS" \
+        --set tickets="$TICKETS" "${pid_args[@]}" --progress lines --out results | tee "$LOGS/chaos.out" || true
+    chaos="$(grep -oE 'results/[^ ,]*flash-sale-chaos\.json' "$LOGS/chaos.out" | tail -1)"
+    bash scripts/services.sh up postgres redis rabbitmq >/dev/null  # whatever happened, leave them running
+fi
+
+python3 scripts/demo_summary.py "$(( $(date +%s) - built ))" "$homepage" "${reports[@]}" ${chaos:+"chaos=$chaos"}
 echo "demo: done in $(( $(date +%s) - started )) s ($(( $(date +%s) - built )) s after the build); reports in results/"

@@ -1,6 +1,6 @@
 """Prints the `make demo` summary table and writes results/demo-summary.{md,json} from the Bench's result files.
 
-usage: demo_summary.py SECONDS HOMEPAGE.json STRATEGY=FLASH-SALE.json ...
+usage: demo_summary.py SECONDS HOMEPAGE.json STRATEGY=FLASH-SALE.json ... [chaos=FLASH-SALE-CHAOS.json]
 """
 import json
 import os
@@ -18,8 +18,10 @@ def ms(micros):
     return f"{micros / 1000:.1f} ms" if micros < 1_000_000 else f"{micros / 1_000_000:.2f} s"
 
 
-seconds, homepage_path, flash_paths = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-rows, summary = [], {"seconds_after_build": seconds, "flash_sales": [], "homepage": None}
+seconds, homepage_path = int(sys.argv[1]), sys.argv[2]
+flash_paths = [a for a in sys.argv[3:] if not a.startswith("chaos=")]
+chaos_path = next((a.partition("=")[2] for a in sys.argv[3:] if a.startswith("chaos=")), None)
+rows, summary = [], {"seconds_after_build": seconds, "flash_sales": [], "homepage": None, "chaos": None}
 lines = ["# make demo", "", "| worker strategy | verdict | held / total | accepted | intake p99 | decision p99 | decided/s |", "|---|---|---|---|---|---|---|"]
 for item in flash_paths:
     strategy, _, path = item.partition("=")
@@ -50,6 +52,21 @@ if home:
     ratio = (home.get("ratios") or {}).get("throughput.requests_per_second")
     lines += ["", f"cache on ÷ cache off throughput: **{ratio}×**"]
     summary["homepage"] = {"report": homepage_path, "ratios": home.get("ratios"), "passed": home["passed"]}
+chaos = load(chaos_path) if chaos_path else None
+if chaos:
+    run = chaos["runs"][0]
+    ledger = run.get("ledger") or {}
+    statuses = {p["name"]: p.get("statuses", {}) for p in run["phases"]}
+    faults = ", ".join(f"{f['action']} at {f['started_at']:.1f} s{'' if f['ok'] else ' (FAILED)'}" for f in run.get("faults") or [])
+    lines += ["", "| chaos flash sale | verdict | held / total | accepted (202) | decided | oversold | 503 during the outages | errors after recovery |",
+              "|---|---|---|---|---|---|---|---|"]
+    recovered = next((p for p in run["phases"] if p["name"] == "recovered"), {})
+    lines.append(f"| 3 workers | {'PASS' if chaos['passed'] else 'FAIL'} | {ledger.get('held')} / {ledger.get('total_tickets')} | {ledger.get('accepted')} | "
+                 f"{ledger.get('decided')} | {ledger.get('oversold')} | {statuses.get('outage', {}).get('503', 0)} | {recovered.get('errors', '–')} |")
+    lines += ["", f"faults: {faults}"]
+    summary["chaos"] = {"report": chaos_path, "passed": chaos["passed"], "ledger": ledger, "faults": run.get("faults")}
+elif chaos_path:
+    lines += ["", "chaos flash sale: FAILED TO RUN"]
 lines += ["", f"{seconds} s after the build."]
 text = "\n".join(lines)
 print(text)

@@ -1,8 +1,8 @@
 import Foundation
 import HappeningCurl
 
-/// Faults a scenario injects while its load runs (`faults:` in the YAML), at times counted from the start of the
-/// first phase:
+/// Faults a scenario injects while its load runs (`faults:` in the YAML), at times counted from the moment the load
+/// begins (the first phase's start; for a barrier, the instant every request leaves, once all connections are open):
 ///
 /// | action | what runs |
 /// |---|---|
@@ -56,9 +56,18 @@ struct FaultRunner: Sendable {
         }
     }
 
-    /// Runs every step at its time after `start`; returns what happened, in start order. Stops early on `stop`.
-    func run(from start: ContinuousClock.Instant, stop: CurlStopFlag) async -> [Event] {
+    /// Waits for the load to begin, then runs every step at its time after that; returns what happened, in start
+    /// order. Stops early on `stop`.
+    func run(from signal: LoadStartSignal, stop: CurlStopFlag) async -> [Event] {
         var events: [Event] = []
+        if steps.isEmpty { return events }
+        var loadStart = signal.monotonic
+        while loadStart == nil {
+            if stop.isStopped { return events }
+            try? await Task.sleep(for: .milliseconds(5))
+            loadStart = signal.monotonic
+        }
+        let start = ContinuousClock.now + .nanoseconds(Int64(bitPattern: loadStart! &- monotonicNanoseconds()))
         for step in steps.sorted(by: { DurationText.parse($0.at)! < DurationText.parse($1.at)! }) {
             let planned = DurationText.parse(step.at)!
             while ContinuousClock.now < start + planned {

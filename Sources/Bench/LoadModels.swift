@@ -153,20 +153,25 @@ final class BarrierGate: Sendable {
     private let state: Mutex<(arrived: Int, latest: UInt64, fireAt: UInt64?)>
     private let lanes: Int
     private let notBefore: UInt64
+    private let onFire: LoadStartSignal?
 
-    /// - Parameters: `notBefore`: the phase's planned start (`--start-at` aligns it across processes).
-    init(lanes: Int, notBefore: UInt64) {
+    /// - Parameters: `notBefore`: the phase's planned start (`--start-at` aligns it across processes);
+    ///   `onFire`: told the firing instant.
+    init(lanes: Int, notBefore: UInt64, onFire: LoadStartSignal? = nil) {
         self.lanes = lanes
         self.notBefore = notBefore
+        self.onFire = onFire
         state = Mutex((0, 0, nil))
     }
 
     func arrive(now: UInt64) {
-        state.withLock { state in
+        let fired = state.withLock { state -> UInt64? in
             state.arrived += 1
             state.latest = max(state.latest, now)
             if state.arrived == lanes { state.fireAt = max(notBefore, state.latest &+ 5_000_000) }
+            return state.arrived == lanes ? state.fireAt : nil
         }
+        if let fired { onFire?.set(monotonic: fired) }
     }
 
     /// The firing instant, once every loop is ready.
@@ -204,4 +209,14 @@ final class BarrierSchedule: CurlLoadSchedule {
     func completed(_ completion: CurlCompletion) { recorder?.record(completion) }
 
     func tick(now: UInt64) { recorder?.tick(now: now) }
+}
+
+/// The instant the scenario's load begins (monotonic nanoseconds): the first phase's start, or for a barrier the
+/// moment every request leaves, after all connections are open. Faults are timed from it. Set once.
+final class LoadStartSignal: Sendable {
+    private let instant = Mutex<UInt64?>(nil)
+
+    func set(monotonic: UInt64) { instant.withLock { if $0 == nil { $0 = monotonic } } }
+
+    var monotonic: UInt64? { instant.withLock { $0 } }
 }

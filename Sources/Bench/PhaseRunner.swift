@@ -12,6 +12,8 @@ struct PhaseRunner: Sendable {
     let startAtMicros: Int64?
     /// Which load engine sends the requests.
     var engine: CurlLoadEngine = .curl
+    /// Told when the load of a phase begins (a barrier's firing instant, otherwise the phase start).
+    var loadStart: LoadStartSignal?
 
     /// Instances rendered per template for closed and open phases (drawn at random when sending).
     static let instancesPerTemplate = 1_024
@@ -44,7 +46,8 @@ struct PhaseRunner: Sendable {
         let feed = LiveFeed()
         var lanes: [(CurlLoadOptions, any CurlLoadSchedule, PhaseRecorder)] = []
         var offset = 0
-        let gate = BarrierGate(lanes: threadCount, notBefore: start)
+        if phase.model != "barrier" && phase.model != "warmup" { loadStart?.set(monotonic: start) }
+        let gate = BarrierGate(lanes: threadCount, notBefore: start, onFire: phase.model == "barrier" ? loadStart : nil)
         for lane in 0..<threadCount {
             let connections = phase.connections / threadCount + (lane < phase.connections % threadCount ? 1 : 0)
             var options = CurlLoadOptions(connections: connections)

@@ -77,6 +77,8 @@ struct Scenario: Codable, Sendable {
         var requests: [String]?
         /// Counted in the report (default true; warm-up phases are not).
         var record: Bool?
+        /// Starts only once every fault of the scenario has run (e.g. to measure recovery after a restart).
+        var after_faults: Bool?
     }
 
     /// The flash-sale ledger check after the phases.

@@ -42,19 +42,25 @@ struct ScenarioRunner: Sendable {
         try renderer.validate()
         var runner = PhaseRunner(renderer: renderer, threads: threads, stop: stop, progress: progress, startAtMicros: startAtMicros)
         runner.engine = engine
+        let loadStart = LoadStartSignal()
+        runner.loadStart = loadStart
         var phases: [PhaseResult] = []
         var captures: [Capture] = []
         var complete = true
         var soldOut = 0
-        // Faults run beside the phases, timed from here; the run waits for the last one (a fault planned after the
+        // Faults run beside the phases, timed from the moment the load begins; the run waits for the last one (a fault planned after the
         // load, such as restarting what was stopped, still happens).
         let progress = self.progress
         let faults = FaultRunner(steps: scenario.faults ?? [], servicesScript: servicesScript, workerPidFiles: workerPidFiles) { line in
             if progress != .none { FileHandle.standardError.write(Data("bench: \(label): \(line)\n".utf8)) }
         }
-        let faultTask = Task { [stop] in await faults.run(from: .now, stop: stop) }
+        let faultTask = Task { [stop] in await faults.run(from: loadStart, stop: stop) }
         for var phase in scenario.phases {
             if stop.isStopped { break }
+            if phase.after_faults == true {
+                if progress != .none { FileHandle.standardError.write(Data("bench: \(label): phase \(phase.name) waits for the faults to finish\n".utf8)) }
+                _ = await faultTask.value
+            }
             if phase.model == "closed" || phase.model == "open", phase.record ?? true {
                 if let connections { phase.connections = connections }
                 if let rate, phase.model == "open" { phase.rate = rate }

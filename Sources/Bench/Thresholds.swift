@@ -14,7 +14,7 @@ struct ThresholdResult: Codable, Sendable {
 ///
 /// Metrics: `<phase>.<stat>` with stat one of p50, p90, p99, p999, p9999, max, mean (latencies, compared in
 /// µs; write the limit with `us`, `ms` or `s`), rps, requests, errors, error_rate (write `0.1%`), late,
-/// cache_hit_ratio; a stat without a phase means the last recorded phase. Ledger metrics: oversold,
+/// cache_hit_ratio, status_NNN (how many responses had status NNN, e.g. status_503); a stat without a phase means the last recorded phase. Ledger metrics: oversold,
 /// undecided (alias lost), phantom, held_mismatch, conservation_error, duplicates, decision.p50 … decision.max,
 /// decided_per_second.
 enum Thresholds {
@@ -104,6 +104,8 @@ enum Thresholds {
         case "error_rate": return (phase.error_rate, false)
         case "late": return (Double(phase.late), false)
         case "cache_hit_ratio": return phase.cacheHitRatio.map { ($0, false) }
+        case let name where name.hasPrefix("status_") && Int(name.dropFirst(7)) != nil:
+            return (Double(phase.statuses[String(name.dropFirst(7))] ?? 0), false)  // responses with that status
         default: return nil
         }
     }

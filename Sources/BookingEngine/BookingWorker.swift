@@ -10,7 +10,10 @@ import ServiceLifecycle
 ///
 /// - A malformed message is rejected to the dead-letter queue with a log line; the worker keeps going.
 /// - A transient database error (connection lost, serialization failure, deadlock …) is retried with
-///   backoff; after `maxAttempts` the booking is recorded `failed/error` and the message dead-lettered.
+///   backoff for `maxAttempts` tries. If the database is still out of reach then (restarting, down), the
+///   jobs go back to the queue after a pause and are decided once it is back: an accepted booking is never
+///   dropped for an outage. Contention that persists (a lock held for ever) and any other error record the
+///   booking `failed/error` and dead-letter the message.
 /// - Up to `concurrency` decisions run at once (`batch` takes up to `batchSize` jobs per decision).
 /// - It runs until the consumer's delivery stream ends, which on graceful shutdown happens after the
 ///   consumer stopped consuming and every delivery in flight was settled; so list it *before* the
@@ -22,11 +25,13 @@ public struct BookingWorker: Service {
     let concurrency: Int
     let batchSize: Int
     let maxAttempts: Int
+    /// The pause before jobs that met a persistent transient error go back to the queue.
+    let requeueDelay: Duration
     let logger: Logger
 
     public init(
         consumer: AMQPConsumer, decider: BookingDecider, notifier: AvailabilityNotifier,
-        concurrency: Int = 1, batchSize: Int = 50, maxAttempts: Int = 5, logger: Logger
+        concurrency: Int = 1, batchSize: Int = 50, maxAttempts: Int = 5, requeueDelay: Duration = .seconds(1), logger: Logger
     ) {
         self.consumer = consumer
         self.decider = decider
@@ -34,6 +39,7 @@ public struct BookingWorker: Service {
         self.concurrency = max(1, concurrency)
         self.batchSize = max(1, batchSize)
         self.maxAttempts = max(1, maxAttempts)
+        self.requeueDelay = requeueDelay
         self.logger = logger
     }
 
@@ -82,6 +88,11 @@ public struct BookingWorker: Service {
             } catch let error as PostgresError where error.isTransient && attempt < maxAttempts {
                 logger.warning("transient database error; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(50 << min(attempt, 6)))
+            } catch let error as PostgresError where error.isUnavailable {
+                logger.warning("database unavailable; booking jobs returned to the queue", metadata: ["jobs": "\(jobs.count)", "error": "\(error)"])
+                try? await Task.sleep(for: requeueDelay)  // redeliveries must not spin while it is away
+                for (delivery, _) in jobs { await settle { try await consumer.nack(delivery, requeue: true) } }
+                return
             } catch where jobs.count > 1 {
                 // One bad job must not sink its batch: decide them one by one.
                 for (delivery, _) in jobs { await handle([delivery]) }

@@ -8,7 +8,7 @@ import Foundation
 /// | `connectTimeout` | 5 s | TCP connect and login limit |
 /// | `confirmTimeout` | 10 s | how long a publish waits for the broker's ack before it throws |
 /// | `heartbeat` | 30 s | AMQP heartbeat the consumer negotiates (the publisher checks its socket instead) |
-/// | `reconnectBackoff` | 0.1 s doubling to 5 s | delay between reconnect attempts |
+/// | `reconnectBackoff`, `maximumBackoff` | 0.1 s doubling to 2 s | delay between reconnect attempts (a broker back from a restart is used again within 2 s) |
 public struct AMQPConfiguration: Sendable {
     /// Broker address.
     public var host: String
@@ -43,7 +43,7 @@ public struct AMQPConfiguration: Sendable {
         confirmTimeout: Duration = .seconds(10),
         heartbeat: Int = 30,
         reconnectBackoff: Duration = .milliseconds(100),
-        maximumBackoff: Duration = .seconds(5)
+        maximumBackoff: Duration = .seconds(2)
     ) throws {
         guard let components = URLComponents(string: url), components.scheme == "amqp",
               let host = components.host, !host.isEmpty else { throw InvalidURL() }

@@ -75,6 +75,15 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable, Equatable
         }
     }
 
+    /// True when the database itself is out of reach — it cannot be connected to, the connection broke, or
+    /// the server is shutting down, crashed or still starting (`57P01`…`57P03`, class `08`) — as opposed to
+    /// contention (a deadlock, a lock timeout), which retrying the same work may never get past.
+    public var isUnavailable: Bool {
+        if kind == .connection { return true }
+        guard kind == .server, let state = sqlState else { return false }
+        return ["57P01", "57P02", "57P03"].contains(state) || state.hasPrefix("08")
+    }
+
     /// A human name for the SQLSTATEs this project meets; empty for others.
     static func name(of sqlState: String) -> String {
         switch sqlState {

@@ -161,3 +161,43 @@ struct TransientErrorTests {
         await fixture.cleanUp()
     }
 }
+
+@Suite("Booking worker: the database out of reach")
+struct DatabaseOutageTests {
+    @Test("while the database cannot be reached, jobs go back to the queue (never to the dead letters) and are decided once it is back")
+    func requeuedNotDeadLettered() async throws {
+        let fixture = try await WorkerFixture.make()
+        let event = try await fixture.event(total: 10)
+        let jobs = [fixture.job(event: event), fixture.job(event: event, tickets: 2)]
+        try await fixture.publish(jobs)
+        // A database that refuses connections: nothing listens on this loopback port.
+        var url = URLComponents(string: TestEnvironment.databaseURL)!
+        url.port = 21_999
+        let away = PostgresClient(configuration: .init(url: url.string!, poolSize: 2, connectTimeout: .seconds(1)))
+        let consumer = AMQPConsumer(configuration: fixture.amqp, queue: fixture.queue, prefetch: 2, logger: fixture.logger)
+        let worker = BookingWorker(
+            consumer: consumer, decider: BookingDecider(postgres: away, strategy: .forUpdate),
+            notifier: AvailabilityNotifier(redis: nil), maxAttempts: 2, requeueDelay: .milliseconds(100), logger: fixture.logger)
+        let publisher = AMQPPublisher(configuration: fixture.amqp, queue: fixture.queue)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await consumer.run() }
+            group.addTask { try await worker.run() }
+            try await Task.sleep(for: .seconds(2))  // several rounds of deliver → fail → requeue
+            group.cancelAll()
+        }
+        await away.shutdown()
+        #expect(try await fixture.decided(jobs.map(\.booking_id)) == 0)
+        var waiting = 0
+        for _ in 0..<100 where waiting != 2 {
+            waiting = try await publisher.messageCount(fixture.queue.name)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(waiting == 2, "both jobs are back in the queue")
+        #expect(try await publisher.messageCount(fixture.queue.deadLetterQueue) == 0)
+        // The database is back: a worker on it decides both.
+        try await fixture.drain(strategy: .forUpdate) { try await fixture.decided(jobs.map(\.booking_id)) == 2 }
+        #expect(try await fixture.ledger(event).held == 3)
+        await publisher.shutdown()
+        await fixture.cleanUp()
+    }
+}
