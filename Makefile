@@ -1,7 +1,7 @@
 # Happening. `make demo` is the main job; `make test` is what CI runs.
 SHELL := /bin/bash
 .ONESHELL:
-.PHONY: help services services-down services-status build release test demo seed clean
+.PHONY: help services services-down services-status build release test demo seed fuzz clean
 
 RUN := .run
 SEED_EVENTS ?= 100000
@@ -11,6 +11,7 @@ help:
 	@echo "make demo          the whole story: services, release build, seed, two servers, workers, flash sales, cache compare"
 	@echo "                   (DEMO_EVENTS, DEMO_USERS, DEMO_BENCH_USERS, DEMO_TICKETS, DEMO_STRATEGIES, DEMO_RATE, DEMO_SECONDS)"
 	@echo "make test          start services, build, run every test, print the summary"
+	@echo "make fuzz          schemathesis against a release server and openapi.yaml as anonymous, user, host and admin (FUZZ_EXAMPLES=60)"
 	@echo "make seed          reset the dev database and fill it (SEED_EVENTS=100000 SEED_USERS=10000)"
 	@echo "make services      start PostgreSQL, Redis and RabbitMQ on 127.0.0.1 (data in .run/)"
 	@echo "make services-down stop them"
@@ -57,6 +58,10 @@ test: services
 	bash scripts/ci-flash-sale.sh 2>&1 | tee $(RUN)/ci-gate.log | grep --line-buffered -vE '^bench: (connect|intake) '
 	gate_status=$${PIPESTATUS[0]}
 	[ $$status -eq 0 ] && status=$$gate_status
+	echo "== the short fuzz pass: schemathesis against openapi.yaml as anonymous, user, host and admin (FUZZ_EXAMPLES=5; make fuzz runs 60)"
+	FUZZ_EXAMPLES=5 OUT=$(RUN)/fuzz-ci FUZZ_PORT=5096 bash scripts/fuzz.sh 2>&1 | tee $(RUN)/fuzz-ci.log | grep --line-buffered -E '^==|generated|^\{'
+	fuzz_status=$${PIPESTATUS[0]}
+	[ $$status -eq 0 ] && status=$$fuzz_status
 	echo "== the chaos gate: scenarios/flash-sale-chaos.yaml at CI size (1,000 users, 10 tickets), three workers, one killed; RabbitMQ and PostgreSQL restarted"
 	SCENARIO=scenarios/flash-sale-chaos.yaml WORKERS=3 OUT=$(RUN)/chaos-gate CI_GATE_PORT=5098 bash scripts/ci-flash-sale.sh --set users=1000 --set tickets=10 2>&1 \
 		| tee $(RUN)/chaos-gate.log | grep --line-buffered -vE '^bench: (connect|intake|rush|outage|recovered) '
@@ -67,11 +72,15 @@ test: services
 	echo "passed: $$(grep -cE '^✔ Test "' $(RUN)/test-output.log)   failed: $$(grep -cE '^✘ Test "[^"]*" failed' $(RUN)/test-output.log)"
 	grep -E '^✘ Test "' $(RUN)/test-output.log || true
 	echo "oversell gate: $$([ $$gate_status -eq 0 ] && echo passed || echo FAILED)"
+	echo "fuzz (short pass): $$([ $$fuzz_status -eq 0 ] && echo passed || echo FAILED)"
 	echo "chaos gate: $$([ $$chaos_status -eq 0 ] && echo passed || echo FAILED)"
 	exit $$status
 
 demo:
 	@bash scripts/demo.sh
+
+fuzz:
+	@bash scripts/fuzz.sh
 
 clean:
 	@rm -rf .build

@@ -30,6 +30,8 @@ struct FaultRunner: Sendable {
         var planned_at: Double
         var started_at: Double
         var duration_ms: Double
+        /// Wall clock when it started (µs since 1970), to place it on the report's timeline.
+        var at_micros: Int64?
         var ok: Bool
         var detail: String
     }
@@ -75,10 +77,11 @@ struct FaultRunner: Sendable {
                 try? await Task.sleep(for: min(.milliseconds(50), start + planned - ContinuousClock.now))
             }
             let began = ContinuousClock.now
+            let wall = Int64(Date().timeIntervalSince1970 * 1_000_000)
             log("fault: \(step.action)")
             let (ok, detail) = await onOwnThread { perform(step) }
             events.append(Event(action: step.action, planned_at: planned.seconds, started_at: (began - start).seconds,
-                                duration_ms: (ContinuousClock.now - began).seconds * 1000, ok: ok, detail: detail))
+                                duration_ms: (ContinuousClock.now - began).seconds * 1000, at_micros: wall, ok: ok, detail: detail))
             if !ok { log("fault: \(step.action) failed: \(detail)") }
         }
         return events

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The human report as one self-contained HTML file with inline SVG charts: the latency percentile curve,
-/// throughput (and errors) over time, and, for a comparison, side-by-side bars.
+/// throughput over time, failures over time (5xx and unexpected answers per second, with the injected faults),
+/// and, for a comparison, side-by-side bars.
 struct HTMLReport {
     let result: BenchResult
 
@@ -18,6 +19,7 @@ struct HTMLReport {
         }
         body += "<h2>Latency by percentile</h2>\n" + latencyChart()
         body += "<h2>Throughput over time</h2>\n" + throughputChart()
+        if let failures = failuresChart() { body += "<h2>Failures over time</h2>\n" + failures }
         if result.runs.count > 1 { body += "<h2>\(escape(result.runs.map(\.label).joined(separator: " vs ")))</h2>\n" + comparisonChart() }
         body += "<h2>Details</h2>\n<pre>\(escape(markdown))</pre>\n"
         return """
@@ -59,40 +61,82 @@ struct HTMLReport {
         }
     }
 
-    /// Requests per second over the run (phases one after another), errors per second in red.
-    private func throughputChart() -> String {
-        var series: [Series] = []
+    /// Where the phases and faults sit on one clock: seconds since the run's first phase began.
+    private struct TimelineLayout {
+        var phases: [(name: String, phase: PhaseResult, offset: Double)] = []
+        var faults: [(action: String, at: Double)] = []
         var maxSecond = 1.0
-        for run in result.runs {
-            let origin = run.phases.map(\.started_at_micros).min() ?? 0
-            let prefix = result.runs.count > 1 ? run.label + " " : ""
-            for phase in run.phases where !phase.timeline.isEmpty {
-                let offset = Double(phase.started_at_micros - origin) / 1e6
-                // A phase's last second is usually partial: scale it to a rate, or leave it out when it is a sliver.
-                let lastFraction = phase.elapsed_seconds - Double(phase.timeline.last?.second ?? 0)
-                let points = phase.timeline.compactMap { point -> (Double, Double)? in
-                    guard point.second == phase.timeline.last?.second, lastFraction < 1 else { return (offset + Double(point.second) + 0.5, Double(point.requests)) }
-                    return lastFraction < 0.3 ? nil : (offset + Double(point.second) + lastFraction / 2, Double(point.requests) / lastFraction)
+
+        init(_ result: BenchResult) {
+            for run in result.runs {
+                let origin = run.phases.map(\.started_at_micros).min() ?? 0
+                let prefix = result.runs.count > 1 ? run.label + " " : ""
+                for phase in run.phases where !phase.timeline.isEmpty {
+                    let offset = Double(phase.started_at_micros - origin) / 1e6
+                    phases.append((prefix + phase.name, phase, offset))
+                    maxSecond = max(maxSecond, offset + phase.elapsed_seconds)
                 }
-                maxSecond = max(maxSecond, points.last?.0 ?? 0)
-                series.append(Series(name: prefix + phase.name, points: points))
-                if phase.errors > 0 {
-                    series.append(Series(name: prefix + phase.name + " errors", points: phase.timeline.map { (offset + Double($0.second) + 0.5, Double($0.errors)) },
-                                         color: "#dc2626"))
+                for fault in run.faults ?? [] {
+                    // Faults count from the instant the load fired, which may be after the phase began.
+                    let at = fault.at_micros.map { Double($0 - origin) / 1e6 } ?? fault.started_at
+                    faults.append((fault.action, at))
+                    maxSecond = max(maxSecond, at)
                 }
             }
         }
-        // Each injected fault as a grey vertical line at the moment it started.
-        let peak = series.flatMap { $0.points.map(\.1) }.max() ?? 1
-        for run in result.runs {
-            for fault in run.faults ?? [] {
-                series.append(Series(name: "fault: \(fault.action)", points: [(fault.started_at, 0), (fault.started_at, peak)], color: "#6b7280"))
-                maxSecond = max(maxSecond, fault.started_at)
+
+        /// Each fault as a grey vertical line from 0 to `height`.
+        func faultLines(height: Double) -> [Series] {
+            faults.map { Series(name: "fault: \($0.action)", points: [($0.at, 0), ($0.at, height)], color: "#6b7280", label: $0.action) }
+        }
+
+        var ticks: [(Double, String)] {
+            let step = max(1, (maxSecond / 8).rounded(.up))
+            return stride(from: 0.0, through: maxSecond + step, by: step).map { ($0, "\(Int($0)) s") }
+        }
+    }
+
+    /// Requests per second over the run (phases one after another), unexpected answers per second in red, faults
+    /// as grey lines.
+    private func throughputChart() -> String {
+        let layout = TimelineLayout(result)
+        var series: [Series] = []
+        for (name, phase, offset) in layout.phases {
+            // A phase's last second is usually partial: scale it to a rate, or leave it out when it is a sliver.
+            let lastFraction = phase.elapsed_seconds - Double(phase.timeline.last?.second ?? 0)
+            let points = phase.timeline.compactMap { point -> (Double, Double)? in
+                guard point.second == phase.timeline.last?.second, lastFraction < 1 else { return (offset + Double(point.second) + 0.5, Double(point.requests)) }
+                return lastFraction < 0.3 ? nil : (offset + Double(point.second) + lastFraction / 2, Double(point.requests) / lastFraction)
+            }
+            series.append(Series(name: name, points: points))
+            if phase.errors > 0 {
+                series.append(Series(name: name + " errors", points: phase.timeline.map { (offset + Double($0.second) + 0.5, Double($0.errors)) },
+                                     color: "#dc2626"))
             }
         }
-        let step = max(1, (maxSecond / 8).rounded(.up))
-        let ticks = stride(from: 0.0, through: maxSecond + step, by: step).map { ($0, "\(Int($0)) s") }
-        return Chart(series: series, xTicks: ticks, xLabel: "time since the run started", yLabel: "requests per second", logY: false).svg()
+        series += layout.faultLines(height: series.flatMap { $0.points.map(\.1) }.max() ?? 1)
+        return Chart(series: series, xTicks: layout.ticks, xLabel: "time since the run started", yLabel: "requests per second", logY: false).svg()
+    }
+
+    /// Per second, the share of answers that were 5xx (amber: an outage the scenario allows shows here too) and
+    /// that were unexpected (red), on 0–100 %, with the faults: what broke, when, and when it came back. Nil when
+    /// a run had no fault, no 5xx and no error.
+    private func failuresChart() -> String? {
+        let layout = TimelineLayout(result)
+        var series: [Series] = []
+        for (name, phase, offset) in layout.phases {
+            func share(_ count: (PhaseResult.TimelinePoint) -> UInt64) -> [(Double, Double)] {
+                phase.timeline.map { (offset + Double($0.second) + 0.5, $0.requests == 0 ? 0 : 100 * Double(count($0)) / Double($0.requests)) }
+            }
+            if phase.timeline.contains(where: { ($0.status_5xx ?? 0) > 0 }) {
+                series.append(Series(name: name + " 5xx", points: share { $0.status_5xx ?? 0 }, color: "#f59e0b"))
+            }
+            if phase.errors > 0 { series.append(Series(name: name + " unexpected", points: share(\.errors), color: "#dc2626")) }
+        }
+        if series.isEmpty && layout.faults.isEmpty { return nil }
+        series += layout.faultLines(height: 100)
+        return Chart(series: series, xTicks: layout.ticks, xLabel: "time since the run started", yLabel: "% of the second's answers", logY: false,
+                     yMaxFixed: 100).svg()
     }
 
     /// For every recorded phase both runs have: requests per second, p50 and p99 side by side, as bars.
@@ -129,6 +173,8 @@ struct HTMLReport {
         var name: String
         var points: [(Double, Double)]
         var color: String?
+        /// Written beside the line's last point (e.g. which fault a grey line is).
+        var label: String? = nil
     }
 
     /// A line chart with a legend.
@@ -138,6 +184,8 @@ struct HTMLReport {
         var xLabel: String
         var yLabel: String
         var logY: Bool
+        /// A fixed top of the y axis (e.g. 100 for percentages) instead of one fitted to the data.
+        var yMaxFixed: Double? = nil
 
         func svg() -> String {
             let (width, height, left, right, top, bottom) = (900.0, 380.0, 70.0, 20.0, 20.0, 60.0)
@@ -149,7 +197,7 @@ struct HTMLReport {
             let yMinRaw = logY ? max(0.001, yValues.min() ?? 0.001) : 0
             let yMaxRaw = max(yValues.max() ?? 1, logY ? yMinRaw * 10 : 1)
             let yMin = logY ? pow(10, floor(log10(yMinRaw))) : 0
-            let yMax = logY ? pow(10, ceil(log10(yMaxRaw))) : Self.nice(yMaxRaw * 1.05)
+            let yMax = yMaxFixed ?? (logY ? pow(10, ceil(log10(yMaxRaw))) : Self.nice(yMaxRaw * 1.05))
             func px(_ x: Double) -> Double { left + (x - xMin) / max(1e-9, xMax - xMin) * (width - left - right) }
             func py(_ y: Double) -> Double {
                 let fraction = logY ? (log10(max(y, yMin)) - log10(yMin)) / max(1e-9, log10(yMax) - log10(yMin)) : (y - yMin) / max(1e-9, yMax - yMin)
@@ -177,6 +225,9 @@ struct HTMLReport {
                 svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(path)\"/>"
                 for point in line.points where line.points.count <= 40 {
                     svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%@\"/>", px(point.0), py(point.1), color)
+                }
+                if let label = line.label, let end = line.points.last {
+                    svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%@\">", px(end.0) + 3, py(end.1) + 10, color) + escape(label) + "</text>"
                 }
                 let legendX = left + Double(index % 3) * 280
                 let legendY = height + 4 + Double(index / 3) * 22

@@ -39,11 +39,14 @@ struct PhaseClock: Sendable {
 struct SecondBucket: Sendable {
     var requests: UInt64 = 0
     var errors: UInt64 = 0
+    /// Answers with a 5xx status, expected or not (an outage the scenario allows is still drawn).
+    var status5xx: UInt64 = 0
     var latency = LatencyHistogram()
 
     mutating func add(_ other: SecondBucket) {
         requests += other.requests
         errors += other.errors
+        status5xx += other.status5xx
         latency.add(other.latency)
     }
 }
@@ -130,6 +133,7 @@ final class PhaseRecorder {
             failed = true
         } else {
             statuses[completion.status, default: 0] += 1
+            if completion.status >= 500 { current.status5xx += 1 }
             if !info.isExpected(completion.status) { failed = true }
         }
         if failed {

@@ -51,6 +51,8 @@ struct PhaseResult: Codable, Sendable {
         var errors: UInt64
         var p50_us: UInt64
         var p99_us: UInt64
+        /// Answers with a 5xx status in that second, expected or not (absent in older results).
+        var status_5xx: UInt64?
     }
 
     var cacheHitRatio: Double? {
@@ -106,7 +108,7 @@ struct PhaseResult: Codable, Sendable {
         }
         timeline = feed.timeline().map { second, bucket in
             TimelinePoint(second: second, requests: bucket.requests, errors: bucket.errors,
-                          p50_us: bucket.latency.percentile(50), p99_us: bucket.latency.percentile(99))
+                          p50_us: bucket.latency.percentile(50), p99_us: bucket.latency.percentile(99), status_5xx: bucket.status5xx)
         }
     }
 
@@ -159,6 +161,7 @@ struct PhaseResult: Codable, Sendable {
             if var mine = seconds[point.second] {
                 mine.requests += point.requests
                 mine.errors += point.errors
+                mine.status_5xx = (mine.status_5xx ?? 0) + (point.status_5xx ?? 0)
                 mine.p50_us = max(mine.p50_us, point.p50_us)
                 mine.p99_us = max(mine.p99_us, point.p99_us)
                 seconds[point.second] = mine

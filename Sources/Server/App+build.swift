@@ -82,8 +82,10 @@ struct AppDependencies: Sendable {
 /// Every route of the API, under one router.
 func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    // Metrics outside the error mapping: they count the status the client got (a refused request is a 4xx, not
+    // the 500 an unmapped thrown error would be).
+    router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: deps.metrics)))
     router.add(middleware: ErrorMiddleware())
-    router.add(middleware: RequestMetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
 
     let api = router.group("api")

@@ -53,7 +53,11 @@ struct PlumbingTests {
             let missing = try await client.send(.get, "/api/nope")
             #expect(missing.status == .notFound)
             #expect(missing.errorCode == "route_not_found")
-            #expect(try await client.send(.get, "/metrics").status == .ok)
+            // A refused request is counted with the status the client got, not as a 500.
+            #expect(try await client.send(.get, "/api/events/\(UUID())").status == .notFound)
+            let metrics = String(buffer: try await client.send(.get, "/metrics").body)
+            #expect(metrics.contains(#"http_server_requests_total{route="/api/events/{id}",method="GET",status="404"}"#), "\(metrics.prefix(2000))")
+            #expect(!metrics.contains(#"route="/api/events/{id}",method="GET",status="500""#))
             let spec = try await client.send(.get, "/openapi.yaml")
             #expect(spec.status == .ok)
             #expect(String(buffer: spec.body).hasPrefix("openapi: 3"))

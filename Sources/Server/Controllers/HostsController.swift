@@ -95,7 +95,15 @@ struct HostsController: Sendable {
 
     @Sendable func bankAccount(request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        struct Body: Encodable { let bank_account: HostRepository.BankAccount? }
+        struct Body: Encodable {
+            let bank_account: HostRepository.BankAccount?
+            // `null` when there is none (the spec's key is required), not a missing key.
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(bank_account, forKey: .bank_account)
+            }
+            enum CodingKeys: CodingKey { case bank_account }
+        }
         return try context.json(Body(bank_account: try await hosts.bankAccount(user: user.id)))
     }
 

@@ -9,9 +9,15 @@ import Synchronization
 /// closure, and a closure body makes Hummingbird write the head and the body as two flushes (two `write`
 /// syscalls and two trips through the async writer). Every body this server sends is already in memory when
 /// the handler returns, so the duration is recorded at that point and the response keeps the single-write path.
-/// Metric handles are created once per (route, method, status) and kept.
+/// Metric handles are created once per (route, method, status) and kept. Place it outside ``ErrorMiddleware`` so
+/// the status counted is the one the client got.
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    private let handles = Handles()
+    private let handles: Handles
+
+    /// - Parameter factory: where the metrics go (the server's registry; the process-wide factory by default).
+    init(factory: any MetricsFactory = MetricsSystem.factory) {
+        handles = Handles(factory: factory)
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -33,11 +39,11 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let duration: Timer
         let errors: Counter
 
-        init(route: String, method: String, status: String) {
+        init(route: String, method: String, status: String, factory: any MetricsFactory) {
             let dimensions = [("route", route), ("method", method), ("status", status)]
-            requests = Counter(label: "http_server_requests_total", dimensions: dimensions)
-            duration = Timer(label: "http_server_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
-            errors = Counter(label: "http_server_request_errors_total", dimensions: dimensions)
+            requests = Counter(label: "http_server_requests_total", dimensions: dimensions, factory: factory)
+            duration = Timer(label: "http_server_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory)
+            errors = Counter(label: "http_server_request_errors_total", dimensions: dimensions, factory: factory)
         }
 
         func record(since start: ContinuousClock.Instant, failed: Bool) {
@@ -56,12 +62,15 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             let status: Int
         }
         private let storage = Mutex([Key: Handle]())
+        private let factory: any MetricsFactory
+
+        init(factory: any MetricsFactory) { self.factory = factory }
 
         func `for`(route: String, method: HTTPRequest.Method, status: HTTPResponse.Status) -> Handle {
             let key = Key(route: route, method: method, status: status.code)
             return storage.withLock { handles in
                 if let handle = handles[key] { return handle }
-                let handle = Handle(route: route, method: method.rawValue, status: String(status.code))
+                let handle = Handle(route: route, method: method.rawValue, status: String(status.code), factory: factory)
                 handles[key] = handle
                 return handle
             }

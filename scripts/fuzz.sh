@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# `make fuzz`: schemathesis (PyPI) generates requests from openapi.yaml against a running release server, once per
+# role (anonymous, then a user, an approved host and the admin, each run carrying that role's JWT), and fails on any 5xx or any answer
+# the spec does not allow (status code, content type, headers, body schema). The server gets its own database
+# (happening_fuzz, seeded small), queue, cache prefix and a worker, so bookings are really decided; payments go to
+# the offline gateway. The number of requests is the server's own count (its /metrics), not schemathesis's.
+#
+#   make fuzz                          # full pass: FUZZ_EXAMPLES=60 cases per operation and role (≥ 1,000 requests)
+#   FUZZ_EXAMPLES=8 make fuzz          # the short pass CI runs
+#
+# Reports (JUnit XML, the failures as a pytest file to reproduce them) go to $OUT (default .run/fuzz); the summary
+# to $OUT/summary.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EXAMPLES="${FUZZ_EXAMPLES:-60}"; PORT="${FUZZ_PORT:-5099}"; OUT="${OUT:-.run/fuzz}"; SEED="${FUZZ_SEED:-1}"
+ROLES="${FUZZ_ROLES:-anonymous user host admin}"
+python3 -c 'import schemathesis' 2>/dev/null || python3 -m pip install -q schemathesis
+if ! services_output=$(bash scripts/services.sh up postgres redis rabbitmq 2>&1); then
+    echo "== the services did not start:"; echo "$services_output"; exit 1
+fi
+. .run/env
+rm -rf "$OUT"; mkdir -p "$OUT"
+echo "== release build (server, worker, seeder, gateway); log in $OUT/build.log"
+if ! swift build -c release >"$OUT/build.log" 2>&1; then grep -E 'error' "$OUT/build.log" | head -20; exit 1; fi
+tail -1 "$OUT/build.log"
+bash scripts/services.sh up gateway >/dev/null 2>&1 || echo "== note: the payment gateway did not start; payment routes will answer 503"
+
+FUZZ_DB="${DATABASE_URL%/*}/happening_fuzz"
+psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS happening_fuzz WITH (FORCE)" -c "CREATE DATABASE happening_fuzz" >/dev/null
+echo "== seeding happening_fuzz (schema, 300 events, 60 users, 400 bookings)"
+DATABASE_URL="$FUZZ_DB" .build/release/happening-seed --reset --events 300 --users 60 --bookings 400 --progress none >"$OUT/seed.log" 2>&1 \
+    || { cat "$OUT/seed.log"; exit 1; }
+
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+export DATABASE_URL="$FUZZ_DB" BOOKING_QUEUE="fuzz_$$" CACHE_PREFIX="fuzz-$$:"
+PORT="$PORT" LOG_LEVEL=warning .build/release/happening-server >"$OUT/server.log" 2>&1 &
+pids+=($!)
+LOG_LEVEL=warning .build/release/happening-worker run >"$OUT/worker.log" 2>&1 &
+pids+=($!)
+BASE="http://127.0.0.1:$PORT"
+for _ in $(seq 1 100); do curl -sf "$BASE/api/health/live" >/dev/null && break; sleep 0.1; done
+
+# One account per role, from the seeded data (every seeded account has the dev password).
+password=$(grep -oE '"dev_password" *: *"[^"]*"' "$OUT/seed.log" | sed -E 's/.*"([^"]*)"$/\1/' || true)
+password="${password:-happening-dev-1}"
+email_for() { psql "$FUZZ_DB" -Atc "$1"; }
+declare -A emails=(
+    [user]=$(email_for "SELECT email FROM users WHERE role = 'user' AND NOT is_host ORDER BY email LIMIT 1")
+    [host]=$(email_for "SELECT email FROM users WHERE is_host AND host_status = 'approved' AND role = 'user' ORDER BY email LIMIT 1")
+    [admin]=$(email_for "SELECT email FROM users WHERE role = 'admin' ORDER BY email LIMIT 1")
+)
+metric_total() {
+    # Sum of a counter over every label set in the server's Prometheus text.
+    curl -sf "$BASE/metrics" | awk -v name="$1" '$1 ~ "^"name"(\\{|$)" { sum += $NF } END { printf "%d", sum }'
+}
+before=$(metric_total http_server_requests_total)
+status=0
+for role in $ROLES; do
+    auth=()
+    if [ "$role" != anonymous ]; then
+        email="${emails[$role]:-}"
+        [ -n "$email" ] || { echo "== no seeded $role account"; exit 1; }
+        token=$(curl -sf -H 'Content-Type: application/json' -d "{\"email\":\"$email\",\"password\":\"$password\"}" "$BASE/api/auth/login" \
+            | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])') || { echo "== cannot log in as the $role"; exit 1; }
+        auth=(-H "Authorization: Bearer $token")
+    fi
+    echo "== schemathesis as $role ($EXAMPLES cases per operation)"
+    set +e
+    schemathesis --no-color run openapi.yaml --url "$BASE" "${auth[@]}" \
+        --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+        --phases examples,coverage,fuzzing --max-examples "$EXAMPLES" --seed "$SEED" --workers 2 --request-timeout 10 \
+        --suppress-health-check all --warnings off --continue-on-failure \
+        --report junit --report-junit-path "$OUT/junit-$role.xml" >"$OUT/schemathesis-$role.log" 2>&1
+    role_status=$?
+    set -e
+    grep -E '^(Test cases|API Operations|Tested operations)|passed|failed' "$OUT/schemathesis-$role.log" | tail -4 || true
+    if [ "$role_status" -ne 0 ]; then
+        status=1
+        echo "== schemathesis as the $role FAILED; the failures:"
+        sed -n '/FAILURES/,$p' "$OUT/schemathesis-$role.log" | head -150
+    fi
+done
+curl -sf "$BASE/metrics" >"$OUT/metrics.txt"
+after=$(metric_total http_server_requests_total)
+server_errors=$(awk '$1 ~ /^http_server_requests_total\{/ && $1 ~ /status="5/ { sum += $NF } END { printf "%d", sum }' "$OUT/metrics.txt")
+requests=$((after - before))
+printf '{"requests": %d, "server_errors": %d, "examples_per_operation": %d, "roles": "%s", "passed": %s}\n' \
+    "$requests" "$server_errors" "$EXAMPLES" "$ROLES" "$([ $status -eq 0 ] && echo true || echo false)" | tee "$OUT/summary.json"
+echo "== fuzz: $requests requests answered by the server ($server_errors with a 5xx); $([ $status -eq 0 ] && echo passed || echo FAILED)"
+exit "$status"
