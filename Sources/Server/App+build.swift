@@ -52,7 +52,7 @@ struct AppDependencies: Sendable {
         users = UserRepository(postgres: postgres)
         self.metrics = metrics
         loginLimiter = LoginRateLimiter(
-            redis: redis, perAccount: configuration.loginMaxFailures.perAccount, perIP: configuration.loginMaxFailures.perIP)
+            redis: redis, prefix: configuration.cachePrefix, perAccount: configuration.loginMaxFailures.perAccount, perIP: configuration.loginMaxFailures.perIP)
         events = EventRepository(postgres: postgres)
         if configuration.cacheEnabled, configuration.nearCacheEntries > 0 {
             let near = NearCache(capacity: configuration.nearCacheEntries, ttl: .seconds(configuration.cacheTTL))

@@ -92,6 +92,25 @@ struct AuthRouteTests {
         }
     }
 
+    @Test("the per-IP login limit is counted per deployment (CACHE_PREFIX): another deployment on the same Redis is not locked out")
+    func loginLimitPerDeployment() async throws {
+        let email = uniqueEmail()
+        let limits = ["LOGIN_MAX_FAILURES_PER_IP": "2", "CACHE_PREFIX": "limits-a-\(TestEnvironment.uniqueSuffix()):"]
+        try await withServer(limits) { client in
+            _ = try await client.register(email: email, password: "right-pass-1")
+            for attempt in 0..<2 {
+                let wrong = try await client.send(.post, "/api/auth/login", json: #"{"email":"other-\#(attempt)-\#(email)","password":"wrong-pass-1"}"#)
+                #expect(wrong.status == .unauthorized)
+            }
+            let limited = try await client.send(.post, "/api/auth/login", json: #"{"email":"\#(email)","password":"right-pass-1"}"#)
+            #expect(limited.status == .tooManyRequests)
+        }
+        try await withServer(["LOGIN_MAX_FAILURES_PER_IP": "2", "CACHE_PREFIX": "limits-b-\(TestEnvironment.uniqueSuffix()):"]) { client in
+            let login = try await client.send(.post, "/api/auth/login", json: #"{"email":"\#(email)","password":"right-pass-1"}"#)
+            #expect(login.status == .ok)
+        }
+    }
+
     @Test("profile: 401 without, with a forged or an expired token; 200 with a valid one")
     func profile() async throws {
         try await withServer { client in

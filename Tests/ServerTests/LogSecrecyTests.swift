@@ -66,7 +66,7 @@ struct LogSecrecyTests {
         try await api.send("GET", "/api/profile", token: token + "tampered")
         try await api.send("POST", "/api/hosts/apply", json: #"{"phone":"+919876543210","idType":"pan","idNumber":"\#(secrets.idNumber)","account_holder_name":"Log Test","account_number":"\#(secrets.account)","ifsc_code":"HDFC0001234","bank_name":"HDFC Bank"}"#, token: token)
         let admin = try await api.send("POST", "/api/auth/login", json: #"{"email":"\#(adminEmail)","password":"\#(secrets.adminPassword)"}"#)
-        let adminToken = try #require(admin.body["token"] as? String)
+        let adminToken = try #require(admin.body["token"] as? String, "admin login answered \(admin.status) \(admin.body)")
         let user = try #require((try await api.send("GET", "/api/profile", token: token).body["user"] as? [String: Any])?["id"] as? String)
         try await api.send("POST", "/api/hosts/applications/\(user)/review", json: #"{"action":"approve"}"#, token: adminToken)
 

@@ -3,9 +3,12 @@ import Logging
 
 /// Limits failed logins per client IP and per (IP, email) over a window, counted in Redis so every
 /// server instance shares the count. If Redis does not answer, logins are allowed (and logged): an
-/// outage of the cache must not lock everyone out.
+/// outage of the cache must not lock everyone out. Keys live under the cache prefix: instances of one
+/// deployment share them, other deployments on the same Redis do not.
 struct LoginRateLimiter: Sendable {
     let redis: RedisClient
+    /// The deployment's key prefix (`CACHE_PREFIX`).
+    var prefix = ""
     /// Failed attempts allowed per (IP, email) in a window.
     var perAccount = 5
     /// Failed attempts allowed per IP in a window.
@@ -14,7 +17,7 @@ struct LoginRateLimiter: Sendable {
     var window = 900
 
     private func keys(ip: String, email: String) -> (ip: String, account: String) {
-        ("ratelimit:login:ip:\(ip)", "ratelimit:login:acct:\(ip):\(email.lowercased())")
+        ("\(prefix)ratelimit:login:ip:\(ip)", "\(prefix)ratelimit:login:acct:\(ip):\(email.lowercased())")
     }
 
     /// Throws 429 (with `Retry-After`) when this IP or account has failed too often.
