@@ -27,8 +27,14 @@ tail -1 "$OUT/build.log"
 pids=()
 cleanup() {
     # The pid files, not only $pids: a worker the Bench killed and started again has a new pid.
-    for pid in "${pids[@]}" $(cat "$OUT"/worker-*.pid 2>/dev/null); do kill -TERM "$pid" 2>/dev/null || true; done
+    local workers=($(cat "$OUT"/worker-*.pid 2>/dev/null))
+    for pid in "${pids[@]}" "${workers[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    # Workers are disowned (so a SIGKILL from the Bench is not reported as a crash of this script): poll them out.
+    for pid in "${workers[@]}"; do
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
     # A scenario that stops services and fails half-way leaves them down: bring them back for whatever runs next.
     bash scripts/services.sh up "${CORE_SERVICES[@]}" >/dev/null 2>&1 || true
 }
@@ -39,8 +45,8 @@ pid_args=()
 for worker in $(seq 1 "$WORKERS"); do
     BOOKING_QUEUE="$QUEUE" LOG_LEVEL=error .build/release/happening-worker run --strategy "$STRATEGY" --prefetch 50 --concurrency 4 \
         >"$OUT/worker-$worker.log" 2>&1 &
-    pids+=($!)
     echo "$!" >"$OUT/worker-$worker.pid"
+    disown "$!"
     pid_args+=(--worker-pids "$OUT/worker-$worker.pid")
 done
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.1; done

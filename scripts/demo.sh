@@ -27,8 +27,13 @@ pids=()
 servers=()
 stop_all() {
     # The pid files too: a worker the chaos run killed and started again has a new pid.
-    for pid in "${pids[@]}" "${servers[@]}" $(cat "$LOGS"/chaos-worker-*.pid 2>/dev/null); do kill -TERM "$pid" 2>/dev/null || true; done
+    local chaos_workers=($(cat "$LOGS"/chaos-worker-*.pid 2>/dev/null))
+    for pid in "${pids[@]}" "${servers[@]}" "${chaos_workers[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    for pid in "${chaos_workers[@]}"; do  # disowned: poll them out
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
     rm -f "$LOGS"/chaos-worker-*.pid
 }
 trap stop_all EXIT
@@ -77,7 +82,8 @@ if [ "$CHAOS" = 1 ]; then
     for worker in 1 2 3; do
         LOG_LEVEL=error .build/release/happening-worker run --strategy for-update --prefetch 50 --concurrency 4 \
             >"$LOGS/chaos-worker-$worker.log" 2>&1 &
-        pids+=($!); echo "$!" >"$LOGS/chaos-worker-$worker.pid"; pid_args+=(--worker-pids "$LOGS/chaos-worker-$worker.pid")
+        # Disowned, so the fault's SIGKILL is not reported as a crash; stop_all stops them through the pid files.
+        echo "$!" >"$LOGS/chaos-worker-$worker.pid"; disown "$!"; pid_args+=(--worker-pids "$LOGS/chaos-worker-$worker.pid")
     done
     sleep 1
     .build/release/happening-bench run scenarios/flash-sale-chaos.yaml --target "http://127.0.0.1:$PORT_ON" --set users="$BENCH_USERS" \

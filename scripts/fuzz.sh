@@ -12,6 +12,7 @@
 # to $OUT/summary.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT="$PWD"
 EXAMPLES="${FUZZ_EXAMPLES:-60}"; PORT="${FUZZ_PORT:-5099}"; OUT="${OUT:-.run/fuzz}"; SEED="${FUZZ_SEED:-1}"
 ROLES="${FUZZ_ROLES:-anonymous user host admin}"
 python3 -c 'import schemathesis' 2>/dev/null || python3 -m pip install -q schemathesis
@@ -71,11 +72,12 @@ for role in $ROLES; do
     fi
     echo "== schemathesis as $role ($EXAMPLES cases per operation)"
     set +e
-    schemathesis --no-color run openapi.yaml --url "$BASE" "${auth[@]}" \
+    # Run inside $OUT: schemathesis keeps a cache (.schemathesis/) in its working directory; each run starts fresh.
+    (cd "$OUT" && schemathesis --no-color run "$ROOT/openapi.yaml" --url "$BASE" "${auth[@]}" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
         --phases examples,coverage,fuzzing --max-examples "$EXAMPLES" --seed "$SEED" --workers 2 --request-timeout 10 \
         --suppress-health-check all --warnings off --continue-on-failure \
-        --report junit --report-junit-path "$OUT/junit-$role.xml" >"$OUT/schemathesis-$role.log" 2>&1
+        --report junit --report-junit-path "junit-$role.xml" >"schemathesis-$role.log" 2>&1)
     role_status=$?
     set -e
     grep -E '^(Test cases|API Operations|Tested operations)|passed|failed' "$OUT/schemathesis-$role.log" | tail -4 || true
