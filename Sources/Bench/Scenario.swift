@@ -136,6 +136,10 @@ struct Scenario: Codable, Sendable {
             }
             for name in phase.requests ?? [] where !names.contains(name) { throw BenchUsageError("phase \(phase.name): no request template named \(name)") }
         }
+        if phases.first?.after_faults == true {
+            // Faults are timed from the start of the load, so the first phase cannot wait for them.
+            throw BenchUsageError("phase \(phases[0].name): after_faults needs an earlier phase (faults count from the start of the load)")
+        }
         try FaultRunner.validate(faults ?? [])
         for (name, pool) in pools ?? [:] where (pool.values ?? []).isEmpty && pool.sql == nil && pool.file == nil {
             throw BenchUsageError("pool \(name): needs values, sql or file")

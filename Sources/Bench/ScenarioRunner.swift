@@ -48,8 +48,8 @@ struct ScenarioRunner: Sendable {
         var captures: [Capture] = []
         var complete = true
         var soldOut = 0
-        // Faults run beside the phases, timed from the moment the load begins; the run waits for the last one (a fault planned after the
-        // load, such as restarting what was stopped, still happens).
+        // Faults run beside the phases, timed from the moment the load begins; the run waits for the last one (a
+        // fault planned after the load, such as restarting what was stopped, still happens).
         let progress = self.progress
         let faults = FaultRunner(steps: scenario.faults ?? [], servicesScript: servicesScript, workerPidFiles: workerPidFiles) { line in
             if progress != .none { FileHandle.standardError.write(Data("bench: \(label): \(line)\n".utf8)) }

@@ -15,6 +15,14 @@ struct BenchCommandTests {
     @Test("targets outside loopback are refused unless named with --allow-host; usage errors exit 2")
     func usage() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-usage-\(TestEnvironment.uniqueSuffix())").path
+        let waitsFirst = out + "-waits-first.yaml"
+        try """
+            name: waits-first
+            requests: [{ name: live, path: /api/health/live }]
+            phases: [{ name: only, model: closed, connections: 1, duration: 1s, after_faults: true }]
+            faults: [{ at: 1s, action: stop-cache }]
+            """.write(toFile: waitsFirst, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: waitsFirst) }
         for (arguments, needle) in [
             ("run scenarios/homepage.yaml --target http://10.11.12.13:5000 --out \(out)", "not loopback"),
             ("run scenarios/homepage.yaml --target http://nonexistent.invalid --out \(out)", "does not resolve"),
@@ -24,6 +32,7 @@ struct BenchCommandTests {
             ("run scenarios/homepage.yaml --threads 0 --out \(out)", "--threads"),
             ("run scenarios/homepage.yaml --rate fast --out \(out)", "--rate"),
             ("merge only-one.json", "at least two"),
+            ("run \(waitsFirst) --target http://127.0.0.1:1 --out \(out)", "after_faults needs an earlier phase"),
         ] {
             let result = try bench(arguments)
             #expect(result.status == 2, "\(arguments): \(result.status) \(result.output)")
