@@ -13,10 +13,18 @@ struct AMQPBrokerRestartTests {
         let port = 61_000 + Int.random(in: 0..<100) * 25
         let runDir = FileManager.default.temporaryDirectory.appendingPathComponent("happening-rmq-\(port)").path
         let env = ["HAPPENING_RUN_DIR": runDir, "AMQP_PORT": "\(port)"]
-        let up = try TestEnvironment.shell("scripts/services.sh up rabbitmq", environment: env)
+        let up = try await TestEnvironment.shellOffPool("scripts/services.sh up rabbitmq", environment: env)
         #expect(up.status == 0, "\(up.output)")
-        defer { _ = try? TestEnvironment.shell("scripts/services.sh down rabbitmq; rm -rf \(runDir)", environment: env) }
+        // Stopped off the cooperative pool (a broker stop takes seconds), also when the test fails.
+        let cleanup = "scripts/services.sh down rabbitmq; rm -rf \(runDir)"
+        do { try await exerciseRestarts(port: port, env: env) } catch {
+            _ = try? await TestEnvironment.shellOffPool(cleanup, environment: env)
+            throw error
+        }
+        _ = try? await TestEnvironment.shellOffPool(cleanup, environment: env)
+    }
 
+    private func exerciseRestarts(port: Int, env: [String: String]) async throws {
         let config = try AMQPConfiguration(url: "amqp://guest:guest@127.0.0.1:\(port)/%2f", confirmTimeout: .seconds(5),
                                            reconnectBackoff: .milliseconds(50), maximumBackoff: .milliseconds(500))
         let queue = AMQPQueue(name: "booking_jobs")
@@ -24,13 +32,13 @@ struct AMQPBrokerRestartTests {
         try await publisher.publish(message("kept across the restart", id: "durable-1"))
 
         // Broker down: a publish fails instead of pretending.
-        #expect(try TestEnvironment.shell("scripts/services.sh down rabbitmq", environment: env).status == 0)
+        #expect(try await TestEnvironment.shellOffPool("scripts/services.sh down rabbitmq", environment: env).status == 0)
         await #expect {
             try await publisher.publish(message("while down"))
         } throws: { error in
             (error as? AMQPError)?.kind == .connection
         }
-        let restart = try TestEnvironment.shell("scripts/services.sh up rabbitmq", environment: env)
+        let restart = try await TestEnvironment.shellOffPool("scripts/services.sh up rabbitmq", environment: env)
         #expect(restart.status == 0, "\(restart.output)")
 
         // The publisher reconnects (after its backoff) and the persistent message is still there.
@@ -52,7 +60,7 @@ struct AMQPBrokerRestartTests {
             try await consumer.ack(second)
 
             // The consumer itself rides out a restart: it reconnects and keeps consuming.
-            let bounce = try TestEnvironment.shell("scripts/services.sh restart rabbitmq", environment: env)
+            let bounce = try await TestEnvironment.shellOffPool("scripts/services.sh restart rabbitmq", environment: env)
             #expect(bounce.status == 0, "\(bounce.output)")
             var published = false
             for _ in 0..<40 where !published {

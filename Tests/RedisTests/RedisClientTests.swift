@@ -117,21 +117,21 @@ struct RedisClientTests {
         let port = 64_000 + Int.random(in: 0..<1_000)  // above the ephemeral port range (32768–60999)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("happening-redis-\(port)").path
         let start = "mkdir -p \(dir) && redis-server --port \(port) --bind 127.0.0.1 --dir \(dir) --daemonize yes --save '' --appendonly no --pidfile \(dir)/redis.pid --logfile \(dir)/redis.log && for i in $(seq 50); do redis-cli -p \(port) ping >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1"
-        #expect(try TestEnvironment.shell(start).status == 0)
+        #expect(try await TestEnvironment.shellOffPool(start).status == 0)
         defer { _ = try? TestEnvironment.shell("redis-cli -p \(port) shutdown nosave; rm -rf \(dir)") }
 
         let redis = try makeClient(url: "redis://127.0.0.1:\(port)", poolSize: 2)
         try await redis.set("k", value: "before")
         #expect(try await redis.getString("k") == "before")
 
-        #expect(try TestEnvironment.shell("redis-cli -p \(port) shutdown nosave; sleep 0.3").status == 0)
+        #expect(try await TestEnvironment.shellOffPool("redis-cli -p \(port) shutdown nosave; sleep 0.3").status == 0)
         await #expect {
             try await redis.ping()
         } throws: { error in
             (error as? RedisError)?.kind == .connection
         }
 
-        #expect(try TestEnvironment.shell(start).status == 0)
+        #expect(try await TestEnvironment.shellOffPool(start).status == 0)
         #expect(try await redis.ping())
         try await redis.set("k", value: "after")
         #expect(try await redis.getString("k") == "after")

@@ -186,9 +186,9 @@ struct SeedTests {
     }
 
     @Test("the binary: bad arguments, an unknown city or an unreachable database print one message and exit 2")
-    func usageErrors() throws {
-        func run(_ arguments: String) throws -> (status: Int32, output: String) {
-            try TestEnvironment.shell("'\(TestEnvironment.repositoryRoot.path)/.build/debug/happening-seed' \(arguments)",
+    func usageErrors() async throws {
+        func run(_ arguments: String) async throws -> (status: Int32, output: String) {
+            try await TestEnvironment.shellOffPool("'\(TestEnvironment.repositoryRoot.path)/.build/debug/happening-seed' \(arguments)",
                                       environment: ["DATABASE_URL": TestEnvironment.databaseURL])
         }
         for (arguments, needle) in [
@@ -202,7 +202,7 @@ struct SeedTests {
             ("--anchor-date 2026-02-30", "--anchor-date"),
             ("--database-url postgres://nobody:secret-pw@127.0.0.1:1/none --events 1 --users 1", "cannot reach the database"),
         ] {
-            let result = try run(arguments)
+            let result = try await run(arguments)
             #expect(result.status == 2, "\(arguments): \(result.status) \(result.output)")
             #expect(result.output.contains(needle), "\(arguments): \(result.output)")
             #expect(!result.output.contains("secret-pw"), "the password leaked: \(result.output)")

@@ -99,7 +99,7 @@ struct PayoutAnalyticsTests {
     @Test("dashboard and host analytics equal independent sums over seeded data")
     func analyticsOnSeededData() async throws {
         try await TestEnvironment.withScratchDatabase(prefix: "analytics") { url in
-            let seeded = try TestEnvironment.shell(
+            let seeded = try await TestEnvironment.shellOffPool(
                 "'\(TestEnvironment.repositoryRoot.path)/.build/debug/happening-seed' --database-url '\(url)' --reset --events 2000 --users 300 --bookings 5000 --progress none")
             try #require(seeded.status == 0, "\(seeded.output)")
             let admin = uniqueEmail("admin").lowercased()

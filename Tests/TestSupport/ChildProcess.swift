@@ -29,14 +29,19 @@ public struct ChildProcess: Sendable {
     /// Sends a signal (`TERM`, `KILL`, `INT` …).
     public func signal(_ name: String) throws { _ = try TestEnvironment.shell("kill -\(name) \(pid)") }
 
-    /// Waits (bounded) for the process to exit; true when it did.
-    public func waitForExit(seconds: Int = 40) throws -> Bool {
-        try TestEnvironment.shell("for i in $(seq 1 \(seconds * 10)); do kill -0 \(pid) 2>/dev/null || exit 0; sleep 0.1; done; exit 1").status == 0
+    /// Waits (bounded) for the process to exit, off the cooperative pool; true when it did.
+    public func waitForExit(seconds: Int = 40) async throws -> Bool {
+        try await TestEnvironment.shellOffPool(exitWait(seconds: seconds)).status == 0
     }
 
-    /// Stops the process: TERM, then KILL if it is still running after `seconds`.
+    /// Stops the process: TERM, then KILL if it is still running after `seconds`. Synchronous, for `defer`.
     public func stop(seconds: Int = 10) {
         _ = try? signal("TERM")
-        if (try? waitForExit(seconds: seconds)) != true { _ = try? signal("KILL") }
+        if (try? TestEnvironment.shell(exitWait(seconds: seconds)))?.status != 0 { _ = try? signal("KILL") }
+    }
+
+    /// A shell loop that exits 0 once the process is gone, 1 after `seconds`.
+    private func exitWait(seconds: Int) -> String {
+        "for i in $(seq 1 \(seconds * 10)); do kill -0 \(pid) 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
     }
 }

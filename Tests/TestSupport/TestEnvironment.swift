@@ -49,6 +49,20 @@ public enum TestEnvironment {
         return ((raw >> 8) & 0xff, output)
     }
 
+    /// ``shell(_:environment:)`` on a thread of its own, for async tests: `system(3)` blocks its thread until
+    /// the command ends, and on 2 cores Swift's cooperative pool has only 2 threads, so a few slow commands
+    /// (a broker start, a seeder run, waiting for a process to exit) run on it would stall every other test
+    /// in the process, timers and connection-pool hand-offs included.
+    public static func shellOffPool(_ command: String, environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try shell(command, environment: environment) })
+            }
+            thread.name = "test-shell"
+            thread.start()
+        }
+    }
+
     /// A short random suffix for names of scratch tables, queues and keys.
     public static func uniqueSuffix() -> String {
         String(UUID().uuidString.prefix(8)).lowercased()
@@ -61,7 +75,7 @@ extension TestEnvironment {
     public static func withScratchDatabase<T>(prefix: String = "scratch", _ body: (String) async throws -> T) async throws -> T {
         let name = "happening_\(prefix)_\(uniqueSuffix())"
         let admin = databaseURL
-        let created = try shell("psql '\(admin)' -v ON_ERROR_STOP=1 -qc 'CREATE DATABASE \(name)'")
+        let created = try await shellOffPool("psql '\(admin)' -v ON_ERROR_STOP=1 -qc 'CREATE DATABASE \(name)'")
         guard created.status == 0 else { throw ScratchDatabaseError(message: created.output) }
         let url = databaseURL.replacingOccurrences(of: "/happening_test", with: "/\(name)")
         defer { _ = try? shell("psql '\(admin)' -qc 'DROP DATABASE IF EXISTS \(name) WITH (FORCE)'") }

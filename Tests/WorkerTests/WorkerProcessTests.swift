@@ -34,7 +34,7 @@ struct WorkerProcessTests {
             try await Task.sleep(for: .milliseconds(10))
         }
         try first.signal("KILL")
-        #expect(try first.waitForExit())
+        #expect(try await first.waitForExit())
         let atKill = try await fixture.decided(ids)
         #expect(atKill < ids.count, "the worker finished before it could be killed; the test proves nothing")
 
@@ -44,7 +44,7 @@ struct WorkerProcessTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         try second.signal("TERM")
-        #expect(try second.waitForExit(), "SIGTERM should stop the worker")
+        #expect(try await second.waitForExit(), "SIGTERM should stop the worker")
         #expect(decided == ids.count, "every published job ends in a row")
         let rows: Int = try await fixture.postgres.query("SELECT count(*)::int FROM bookings WHERE event_id = $1", [event])[0].decode(0)
         #expect(rows == ids.count, "no duplicates")
@@ -77,7 +77,7 @@ struct WorkerProcessTests {
             try await Task.sleep(for: .milliseconds(10))
         }
         try worker.signal("TERM")
-        #expect(try worker.waitForExit())
+        #expect(try await worker.waitForExit())
         // Everything the broker still has is unacked-and-returned or never delivered: decided + waiting = all.
         let publisher = AMQPPublisher(configuration: fixture.amqp, queue: fixture.queue)
         let waiting = try await publisher.messageCount(fixture.queue.name)
