@@ -110,14 +110,14 @@ struct FlashSaleVerdictTests {
 
         let safe = try stack.worker("--strategy for-update --prefetch 50 --concurrency 4")
         let passing = try stack.flashSale(users: 400, tickets: 10)
-        safe.stop()
+        await safe.terminate()
         #expect(passing.status == 0, "\(passing.output)")
         #expect(passing.output.contains("PASS"))
         #expect(passing.output.contains("held 10"))
 
         let unsafe = try stack.worker("--strategy unsafe --i-know-this-oversells --prefetch 100 --concurrency 8")
         let failing = try stack.flashSale(users: 400, tickets: 10)
-        unsafe.stop()
+        await unsafe.terminate()
         #expect(failing.status == 1, "\(failing.output)")
         #expect(failing.output.contains("OVERSOLD by"), "\(failing.output)")
     }

@@ -8,8 +8,8 @@ private func withScratchDatabase<T>(_ body: (String) async throws -> T) async th
     try await TestEnvironment.withScratchDatabase(prefix: "schema", body)
 }
 
-private func applyInitSQL(_ url: String) throws -> (status: Int32, output: String) {
-    try TestEnvironment.applySchema(url)
+private func applyInitSQL(_ url: String) async throws -> (status: Int32, output: String) {
+    try await TestEnvironment.applySchema(url)
 }
 
 @Suite("Schema (init.sql)")
@@ -17,9 +17,9 @@ struct SchemaTests {
     @Test("init.sql applies twice to the same database without error")
     func reRunnable() async throws {
         try await withScratchDatabase { url in
-            let first = try applyInitSQL(url)
+            let first = try await applyInitSQL(url)
             #expect(first.status == 0, "\(first.output)")
-            let second = try applyInitSQL(url)
+            let second = try await applyInitSQL(url)
             #expect(second.status == 0, "\(second.output)")
             let client = PostgresClient(configuration: .init(url: url, poolSize: 1))
             let tables = try await client.query(
@@ -73,7 +73,7 @@ struct SchemaTests {
     @Test("the near-me query uses the GiST index on 50,000 events; the homepage query its composite index")
     func geoIndexIsUsed() async throws {
         try await withScratchDatabase { url in
-            #expect(try applyInitSQL(url).status == 0)
+            #expect(try await applyInitSQL(url).status == 0)
             let client = PostgresClient(configuration: .init(url: url, poolSize: 1))
             let host: UUID = try await client.query(
                 "INSERT INTO users (email, password_hash, name) VALUES ('geo@example.com', 'x', 'Geo Host') RETURNING id")[0].decode(0)

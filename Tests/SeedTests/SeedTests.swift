@@ -160,7 +160,7 @@ struct SeedTests {
     @Test("flash-sale fixture: an approved future event with exactly K tickets at the given price")
     func flashSale() async throws {
         try await TestEnvironment.withScratchDatabase(prefix: "seed") { url in
-            #expect(try TestEnvironment.applySchema(url).status == 0)
+            #expect(try await TestEnvironment.applySchema(url).status == 0)
             var request = try seedRequest(url, users: 0, events: 0)
             request.reset = false
             request.flashSale = try FlashSaleSpec.parse("tickets=7,price=499.50").get()

@@ -87,7 +87,7 @@ struct LogSecrecyTests {
         try await api.send("GET", "/metrics")
         try await Task.sleep(for: .milliseconds(500))  // webhooks and background work log too
 
-        server.stop()
+        await server.terminate()
         let log = server.output
         // The flow really was logged: requests, and the refund the failing gateway refused.
         #expect(log.contains("/api/hosts/apply") && log.contains("/api/payments/verify-payment"), "requests were not logged:\n\(log.prefix(2_000))")

@@ -24,7 +24,7 @@ struct TestGateway: Sendable {
             if (try? await gateway.post("/_sim/faults", #"{"path_prefix":"/none","status":0,"times":0,"delay_ms":0}"#))?.status == 204 { return gateway }
             try await Task.sleep(for: .milliseconds(100))
         }
-        process.stop()
+        await process.terminate()
         throw GatewayDidNotStart(output: process.output)
     }
 

@@ -29,19 +29,37 @@ public struct ChildProcess: Sendable {
     /// Sends a signal (`TERM`, `KILL`, `INT` …).
     public func signal(_ name: String) throws { _ = try TestEnvironment.shell("kill -\(name) \(pid)") }
 
-    /// Waits (bounded) for the process to exit, off the cooperative pool; true when it did.
+    /// True while the process exists.
+    public var isRunning: Bool {
+        guard let id = pid_t(pid) else { return false }
+        return kill(id, 0) == 0
+    }
+
+    /// Waits (bounded) for the process to exit; true when it did. Sleeps between checks: no thread is blocked.
     public func waitForExit(seconds: Int = 40) async throws -> Bool {
-        try await TestEnvironment.shellOffPool(exitWait(seconds: seconds)).status == 0
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        return !isRunning
     }
 
-    /// Stops the process: TERM, then KILL if it is still running after `seconds`. Synchronous, for `defer`.
+    /// Stops the process and waits for it: TERM, then KILL if it is still running after `seconds`.
+    public func terminate(seconds: Int = 10) async {
+        guard let id = pid_t(pid) else { return }
+        kill(id, SIGTERM)
+        if (try? await waitForExit(seconds: seconds)) != true { kill(id, SIGKILL) }
+    }
+
+    /// Stops the process without waiting for it, for `defer`: TERM now, KILL from a thread of its own if it is
+    /// still running after `seconds` (a blocking wait here would hold one of the cooperative pool's 2 threads).
     public func stop(seconds: Int = 10) {
-        _ = try? signal("TERM")
-        if (try? TestEnvironment.shell(exitWait(seconds: seconds)))?.status != 0 { _ = try? signal("KILL") }
-    }
-
-    /// A shell loop that exits 0 once the process is gone, 1 after `seconds`.
-    private func exitWait(seconds: Int) -> String {
-        "for i in $(seq 1 \(seconds * 10)); do kill -0 \(pid) 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
+        guard let id = pid_t(pid) else { return }
+        kill(id, SIGTERM)
+        let thread = Thread {
+            let deadline = Date().addingTimeInterval(TimeInterval(seconds))
+            while kill(id, 0) == 0, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            if kill(id, 0) == 0 { kill(id, SIGKILL) }
+        }
+        thread.name = "test-stop-\(id)"
+        thread.start()
     }
 }

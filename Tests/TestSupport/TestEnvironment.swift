@@ -78,14 +78,21 @@ extension TestEnvironment {
         let created = try await shellOffPool("psql '\(admin)' -v ON_ERROR_STOP=1 -qc 'CREATE DATABASE \(name)'")
         guard created.status == 0 else { throw ScratchDatabaseError(message: created.output) }
         let url = databaseURL.replacingOccurrences(of: "/happening_test", with: "/\(name)")
-        defer { _ = try? shell("psql '\(admin)' -qc 'DROP DATABASE IF EXISTS \(name) WITH (FORCE)'") }
-        return try await body(url)
+        // Dropped off the cooperative pool (a forced drop can take seconds on a busy machine), also when `body` throws.
+        let drop = "psql '\(admin)' -qc 'DROP DATABASE IF EXISTS \(name) WITH (FORCE)'"
+        let result: T
+        do { result = try await body(url) } catch {
+            _ = try? await shellOffPool(drop)
+            throw error
+        }
+        _ = try? await shellOffPool(drop)
+        return result
     }
 
     /// Applies the repository's `init.sql` to the database at `url`.
     @discardableResult
-    public static func applySchema(_ url: String) throws -> (status: Int32, output: String) {
-        try shell("psql '\(url)' -v ON_ERROR_STOP=1 -q -f init.sql", environment: ["PGOPTIONS": "-c client_min_messages=warning"])
+    public static func applySchema(_ url: String) async throws -> (status: Int32, output: String) {
+        try await shellOffPool("psql '\(url)' -v ON_ERROR_STOP=1 -q -f init.sql", environment: ["PGOPTIONS": "-c client_min_messages=warning"])
     }
 }
 
