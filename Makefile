@@ -59,7 +59,7 @@ test: services
 	gate_status=$${PIPESTATUS[0]}
 	[ $$status -eq 0 ] && status=$$gate_status
 	echo "== the short fuzz pass: schemathesis against openapi.yaml as anonymous, user, host and admin (FUZZ_EXAMPLES=5; make fuzz runs 60)"
-	FUZZ_EXAMPLES=5 OUT=$(RUN)/fuzz-ci FUZZ_PORT=5096 bash scripts/fuzz.sh 2>&1 | tee $(RUN)/fuzz-ci.log | grep --line-buffered -E '^==|generated|^\{'
+	FUZZ_EXAMPLES=5 OUT=$(RUN)/fuzz-ci FUZZ_PORT=5096 bash scripts/fuzz.sh 2>&1 | tee $(RUN)/fuzz-ci.log | grep --line-buffered -E '^==|generated|^\|'
 	fuzz_status=$${PIPESTATUS[0]}
 	[ $$status -eq 0 ] && status=$$fuzz_status
 	echo "== the chaos gate: scenarios/flash-sale-chaos.yaml at CI size (1,000 users, 10 tickets), three workers, one killed; RabbitMQ and PostgreSQL restarted"
@@ -80,7 +80,7 @@ demo:
 	@bash scripts/demo.sh
 
 fuzz:
-	@bash scripts/fuzz.sh
+	@REPORT=$${REPORT:-results/fuzz} bash scripts/fuzz.sh
 
 clean:
 	@rm -rf .build
