@@ -9,7 +9,10 @@ ended (2xx / 4xx / 5xx), so a route the fuzzer never reached, or reached only wi
     fuzz_summary.py OUT_DIR openapi.yaml REQUESTS EXAMPLES PASSED ROLE...
 """
 import json
+import os
+import platform
 import re
+import subprocess
 import sys
 from collections import defaultdict
 from datetime import datetime, timezone
@@ -62,8 +65,13 @@ def main():
                 operations.append({"method": method.upper(), "path": path, "requests": sum(seen.values()),
                                    **{k: seen.get(k, 0) for k in ("2xx", "3xx", "4xx", "5xx")}})
     per_role = {role: role_summary(f"{out}/schemathesis-{role}.log") for role in roles}
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     result = {
-        "finished_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # When the server's counters were read, i.e. when the last role finished.
+        "finished_at": datetime.fromtimestamp(os.path.getmtime(f"{out}/metrics.txt"), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": f"{platform.node()} ({os.cpu_count()} cores, {memory_gib:.0f} GiB, {platform.system()} {platform.release()})",
+        "git": commit,
         "passed": passed == "true",
         "requests": int(requests),
         "server_errors": sum(op["5xx"] for op in operations),
@@ -80,7 +88,7 @@ def main():
         "",
         f"schemathesis against `openapi.yaml` as {', '.join(roles)}; {result['examples_per_operation']} cases per operation "
         f"and role (plus the coverage phase); checks: no 5xx, documented status codes, content types, headers and body "
-        f"schemas. Finished {result['finished_at']}.",
+        f"schemas. Finished {result['finished_at']} on {result['machine']}, git {result['git']}.",
         "",
         f"**{result['requests']:,} requests** answered by the server (its own `/metrics`), **{result['server_errors']} with a 5xx**.",
         "",

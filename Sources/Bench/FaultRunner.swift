@@ -26,7 +26,7 @@ struct FaultRunner: Sendable {
     /// What one fault did.
     struct Event: Codable, Sendable {
         var action: String
-        /// Seconds from the start of the first phase, as planned and as started.
+        /// Seconds from the instant the load fired (a barrier phase fires once its connections are open), as planned and as started.
         var planned_at: Double
         var started_at: Double
         var duration_ms: Double

@@ -115,7 +115,7 @@ struct HTMLReport {
             }
         }
         series += layout.faultLines(height: series.flatMap { $0.points.map(\.1) }.max() ?? 1)
-        return Chart(series: series, xTicks: layout.ticks, xLabel: "time since the run started", yLabel: "requests per second", logY: false).svg()
+        return Chart(series: series, xTicks: layout.ticks, xLabel: "time since the first phase began (a barrier phase opens its connections first)", yLabel: "requests per second", logY: false).svg()
     }
 
     /// Per second, the share of answers that were 5xx (amber: an outage the scenario allows shows here too) and
@@ -135,7 +135,7 @@ struct HTMLReport {
         }
         if series.isEmpty && layout.faults.isEmpty { return nil }
         series += layout.faultLines(height: 100)
-        return Chart(series: series, xTicks: layout.ticks, xLabel: "time since the run started", yLabel: "% of the second's answers", logY: false,
+        return Chart(series: series, xTicks: layout.ticks, xLabel: "time since the first phase began (a barrier phase opens its connections first)", yLabel: "% of the second's answers", logY: false,
                      yMaxFixed: 100).svg()
     }
 

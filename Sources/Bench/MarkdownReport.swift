@@ -57,7 +57,8 @@ struct MarkdownReport {
     }
 
     private func faultLines(_ faults: [FaultRunner.Event]) -> [String] {
-        var lines = ["### Faults injected", "", "| at | action | took | | what happened |", "|---|---|---|---|---|"]
+        var lines = ["### Faults injected", "", "Times count from the instant the load fired (a barrier phase fires once every connection is open).", "",
+                     "| at | action | took | | what happened |", "|---|---|---|---|---|"]
         for fault in faults {
             lines.append("| \(String(format: "%.1f", fault.started_at)) s | \(fault.action) | \(String(format: "%.0f", fault.duration_ms)) ms | "
                          + "\(fault.ok ? "done" : "FAILED") | \(fault.detail.replacingOccurrences(of: "|", with: "/").replacingOccurrences(of: "\n", with: " ")) |")
