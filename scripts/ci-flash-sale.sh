@@ -20,14 +20,8 @@ fi
 PORT="${CI_GATE_PORT:-5097}"; STRATEGY="${STRATEGY:-for-update}"; WORKERS="${WORKERS:-2}"; QUEUE="ci_gate_$$"
 SCENARIO="${SCENARIO:-scenarios/flash-sale-ci.yaml}"; NAME="$(basename "$SCENARIO" .yaml)"
 OUT="${OUT:-.run/ci-gate}"; rm -rf "$OUT"; mkdir -p "$OUT"
-# SKIP_BUILD=1 (make test's later gates): use the release build an earlier step made, when every binary is there.
-if [ "${SKIP_BUILD:-0}" = 1 ] && (cd .build/release 2>/dev/null && ls happening-server happening-worker happening-seed happening-bench >/dev/null 2>&1); then
-    echo "== using the release build from the previous step"
-else
-    echo "== release build (server, worker, seeder, bench); log in $OUT/build.log"
-    if ! swift build -c release >"$OUT/build.log" 2>&1; then grep -E 'error' "$OUT/build.log" | head -20; exit 1; fi
-    tail -1 "$OUT/build.log"
-fi
+. scripts/release-build.sh
+release_build "$OUT" happening-server happening-worker happening-seed happening-bench || exit 1
 
 pids=()
 cleanup() {

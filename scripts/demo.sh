@@ -18,9 +18,8 @@ started=$(date +%s)
 
 bash scripts/services.sh up postgres redis rabbitmq
 . .run/env
-echo "== release build; log in $LOGS/build.log"
-if ! swift build -c release >"$LOGS/build.log" 2>&1; then grep -E 'error' "$LOGS/build.log" | head -20; exit 1; fi
-tail -1 "$LOGS/build.log"
+. scripts/release-build.sh
+release_build "$LOGS" happening-server happening-worker happening-seed happening-bench || exit 1
 built=$(date +%s)
 
 pids=()

@@ -24,14 +24,8 @@ if ! services_output=$(bash scripts/services.sh up postgres redis rabbitmq 2>&1)
 fi
 . .run/env
 rm -rf "$OUT"; mkdir -p "$OUT"
-# SKIP_BUILD=1 (make test's later gates): use the release build an earlier step made, when every binary is there.
-if [ "${SKIP_BUILD:-0}" = 1 ] && (cd .build/release 2>/dev/null && ls happening-server happening-worker happening-seed happening-gateway >/dev/null 2>&1); then
-    echo "== using the release build from the previous step"
-else
-    echo "== release build (server, worker, seeder, gateway); log in $OUT/build.log"
-    if ! swift build -c release >"$OUT/build.log" 2>&1; then grep -E 'error' "$OUT/build.log" | head -20; exit 1; fi
-    tail -1 "$OUT/build.log"
-fi
+. scripts/release-build.sh
+release_build "$OUT" happening-server happening-worker happening-seed happening-gateway || exit 1
 bash scripts/services.sh up gateway >/dev/null 2>&1 || echo "== note: the payment gateway did not start; payment routes will answer 503"
 
 FUZZ_DB="${DATABASE_URL%/*}/happening_fuzz"
