@@ -1,7 +1,7 @@
 # Happening. `make demo` is the main job; `make test` is what CI runs.
 SHELL := /bin/bash
 .ONESHELL:
-.PHONY: help services services-down services-status build release test demo seed fuzz clean
+.PHONY: help services services-down services-status build release test unit test-loaded demo seed fuzz clean
 
 RUN := .run
 SEED_EVENTS ?= 100000
@@ -10,7 +10,9 @@ SEED_USERS ?= 10000
 help:
 	@echo "make demo          the whole story: services, release build, seed, two servers, workers, flash sales, cache compare"
 	@echo "                   (DEMO_EVENTS, DEMO_USERS, DEMO_BENCH_USERS, DEMO_TICKETS, DEMO_STRATEGIES, DEMO_RATE, DEMO_SECONDS)"
-	@echo "make test          start services, build, run every test, print the summary"
+	@echo "make test          start services, one release build, unit tests, every suite, the three gates; stage times at the end"
+	@echo "make unit          build, then the unit tests only (pure logic: no PostgreSQL, Redis or RabbitMQ needed)"
+	@echo "make test-loaded   the parallel suite 5 times in a row beside two CPU hogs (RUNS=5 HOGS=2): flakiness check"
 	@echo "make fuzz          schemathesis against a release server and openapi.yaml as anonymous, user, host and admin (FUZZ_EXAMPLES=60)"
 	@echo "make seed          reset the dev database and fill it (SEED_EVENTS=100000 SEED_USERS=10000)"
 	@echo "make services      start PostgreSQL, Redis and RabbitMQ on 127.0.0.1 (data in .run/)"
@@ -40,41 +42,14 @@ seed: services
 	.build/release/happening-seed --reset --events $(SEED_EVENTS) --users $(SEED_USERS)
 
 test: services
-	@set -uo pipefail
-	echo "== building (debug, with tests); log in $(RUN)/build.log"
-	if ! swift build --build-tests >$(RUN)/build.log 2>&1; then grep -E 'error' $(RUN)/build.log | head -40; exit 1; fi
-	tail -1 $(RUN)/build.log
-	. $(RUN)/env
-	# Two passes: the suites in parallel, then the Bench's timing-sensitive measurements one at a time, alone on
-	# the machine (on 2 cores they cannot share it with the rest and still measure a 20 ms delay as 20 ms).
-	echo "== running tests against the local services; log in $(RUN)/test-output.log"
-	swift test --skip-build --skip BenchTests 2>&1 | tee $(RUN)/test-output.log | grep --line-buffered -E '^(✔ Test|✘|✔ Suite)|error:|Expectation failed'
-	status=$${PIPESTATUS[0]}
-	echo "== the Bench's measurement tests, serially"
-	swift test --skip-build --filter BenchTests --no-parallel 2>&1 | tee -a $(RUN)/test-output.log | grep --line-buffered -E '^(✔ Test|✘|✔ Suite)|error:|Expectation failed'
-	bench_status=$${PIPESTATUS[0]}
-	[ $$status -eq 0 ] && status=$$bench_status
-	echo "== the oversell gate: scenarios/flash-sale-ci.yaml against a release build with two workers"
-	bash scripts/ci-flash-sale.sh 2>&1 | tee $(RUN)/ci-gate.log | grep --line-buffered -vE '^bench: (connect|intake) '
-	gate_status=$${PIPESTATUS[0]}
-	[ $$status -eq 0 ] && status=$$gate_status
-	echo "== the short fuzz pass: schemathesis against openapi.yaml as anonymous, user, host and admin (FUZZ_EXAMPLES=5; make fuzz runs 60)"
-	SKIP_BUILD=1 FUZZ_EXAMPLES=5 OUT=$(RUN)/fuzz-ci FUZZ_PORT=5096 bash scripts/fuzz.sh 2>&1 | tee $(RUN)/fuzz-ci.log | grep --line-buffered -E '^==|generated|^\|'
-	fuzz_status=$${PIPESTATUS[0]}
-	[ $$status -eq 0 ] && status=$$fuzz_status
-	echo "== the chaos gate: scenarios/flash-sale-chaos.yaml at CI size (1,000 users, 10 tickets), three workers, one killed; RabbitMQ and PostgreSQL restarted"
-	SKIP_BUILD=1 SCENARIO=scenarios/flash-sale-chaos.yaml WORKERS=3 OUT=$(RUN)/chaos-gate CI_GATE_PORT=5098 bash scripts/ci-flash-sale.sh --set users=1000 --set tickets=10 2>&1 \
-		| tee $(RUN)/chaos-gate.log | grep --line-buffered -vE '^bench: (connect|intake|rush|outage|recovered) '
-	chaos_status=$${PIPESTATUS[0]}
-	[ $$status -eq 0 ] && status=$$chaos_status
-	echo "== test summary"
-	grep -hE 'Test run with [0-9]+ tests?' $(RUN)/test-output.log
-	echo "passed: $$(grep -cE '^✔ Test "' $(RUN)/test-output.log)   failed: $$(grep -cE '^✘ Test "[^"]*" failed' $(RUN)/test-output.log)"
-	grep -E '^✘ Test "' $(RUN)/test-output.log || true
-	echo "oversell gate: $$([ $$gate_status -eq 0 ] && echo passed || echo FAILED)"
-	echo "fuzz (short pass): $$([ $$fuzz_status -eq 0 ] && echo passed || echo FAILED)"
-	echo "chaos gate: $$([ $$chaos_status -eq 0 ] && echo passed || echo FAILED)"
-	exit $$status
+	@bash scripts/test.sh all
+
+unit:
+	@bash scripts/services.sh packages
+	bash scripts/test.sh unit
+
+test-loaded:
+	@bash scripts/loaded-suite.sh
 
 demo:
 	@bash scripts/demo.sh

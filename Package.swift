@@ -184,7 +184,7 @@ let package = Package(
         // MARK: Tests (against the real services started by scripts/services.sh)
         .target(
             name: "TestSupport",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HappeningCurl", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),

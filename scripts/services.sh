@@ -3,6 +3,7 @@
 # data under .run/.
 #
 #   scripts/services.sh up|down|status|restart [postgres|redis|rabbitmq|gateway ...]
+#   scripts/services.sh packages      only install the Debian packages (the build's -dev libraries included)
 #
 # The gateway (happening-gateway, payments simulated) starts only once it is built (`make build` or
 # `make release`; both start it); it sends webhooks to the dev server on 127.0.0.1:5000.
@@ -12,7 +13,9 @@
 # (DATABASE_URL, DATABASE_URL_TEST, REDIS_URL, AMQP_URL) and creates the databases `happening` and
 # `happening_test` with init.sql applied to both.
 #
-# Overrides (for a second, throw-away instance, e.g. in tests):
+# Overrides (for a second checkout, or a throw-away instance in tests). A port given once is kept in
+# $RUN/ports for later runs; when a port is held by another checkout's service, `up` says which process and
+# data directory hold it and which variable moves this one.
 #   HAPPENING_RUN_DIR  run directory            (default <repo>/.run)
 #   PG_PORT            PostgreSQL port          (default 55432)
 #   REDIS_PORT         Redis port               (default 56379)
@@ -23,6 +26,13 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN="${HAPPENING_RUN_DIR:-$ROOT/.run}"
+# Ports chosen for this run directory before (PG_PORT=… scripts/services.sh up once) are kept in $RUN/ports.
+# A port given in the environment wins over the kept one.
+if [ -f "$RUN/ports" ]; then
+    while IFS='=' read -r name value; do
+        case "$name" in PG_PORT|REDIS_PORT|AMQP_PORT|GATEWAY_PORT) [ -n "${!name:-}" ] || printf -v "$name" '%s' "$value";; esac
+    done <"$RUN/ports"
+fi
 PG_PORT="${PG_PORT:-55432}"
 REDIS_PORT="${REDIS_PORT:-56379}"
 AMQP_PORT="${AMQP_PORT:-55672}"
@@ -57,6 +67,33 @@ ensure_packages() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# ---------------------------------------------------------------- ports held by someone else
+# Who listens on 127.0.0.1:PORT: "pid N (command), data in DIR", or nothing when the port is free. The data
+# directory is the process's working directory (PostgreSQL and Redis run in theirs) or, for RabbitMQ, its
+# RABBITMQ_MNESIA_BASE.
+port_holder() {
+    local port="$1" line pid cmd dir
+    line=$(ss -ltnpH "sport = :$port" 2>/dev/null | head -1) || true
+    [ -n "$line" ] || return 0
+    pid=$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' <<<"$line")
+    cmd=$(sed -n 's/.*(("\([^"]*\)".*/\1/p' <<<"$line")
+    [ -n "$pid" ] || { echo "a process this user cannot see"; return 0; }
+    dir=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | sed -n 's/^RABBITMQ_MNESIA_BASE=//p' | head -1)
+    [ -n "$dir" ] || dir=$(readlink "/proc/$pid/cwd" 2>/dev/null || true)
+    echo "pid $pid (${cmd:-?})${dir:+, data in $dir}"
+}
+
+# Fails, saying who holds the port and which variable moves this instance, when PORT is taken by a process
+# that is not this run directory's own service.
+ensure_port_free() {
+    local name="$1" port="$2" variable="$3" holder
+    holder=$(port_holder "$port")
+    [ -z "$holder" ] && return 0
+    die "$name: 127.0.0.1:$port is already held by $holder, not by this checkout's $RUN.
+    Another checkout's services? Use them, stop them there (scripts/services.sh down in that checkout), or move
+    this one: $variable=<free port> scripts/services.sh up (this checkout keeps the port in $RUN/ports from then on)."
+}
+
 # ---------------------------------------------------------------- PostgreSQL
 PG_DIR="$RUN/postgres"
 PG_DATA="$PG_DIR/data"
@@ -84,6 +121,7 @@ pg_up() {
     if pg_running; then
         log "postgres: already running on 127.0.0.1:$PG_PORT"
     else
+        ensure_port_free postgres "$PG_PORT" PG_PORT
         log "postgres: starting on 127.0.0.1:$PG_PORT"
         as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/server.log" -w -t 60 \
             -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB -c fsync=on" \
@@ -127,7 +165,10 @@ redis_running() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | gre
 
 redis_up() {
     mkdir -p "$REDIS_DIR"
-    if redis_running; then log "redis: already running on 127.0.0.1:$REDIS_PORT"; return 0; fi
+    if redis_running && [ -f "$REDIS_DIR/redis.pid" ] && kill -0 "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null; then
+        log "redis: already running on 127.0.0.1:$REDIS_PORT"; return 0
+    fi
+    ensure_port_free redis "$REDIS_PORT" REDIS_PORT
     log "redis: starting on 127.0.0.1:$REDIS_PORT"
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --daemonize yes \
         --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
@@ -172,7 +213,12 @@ rmq_ping() { (rmq_env; cd "$RMQ_DIR" && "$RMQ_BIN/rabbitmq-diagnostics" -q -n "$
 
 rmq_up() {
     mkdir -p "$RMQ_DIR/home" "$RMQ_DIR/log" "$RMQ_DIR/mnesia"
-    if rmq_ping; then log "rabbitmq: already running on 127.0.0.1:$AMQP_PORT"; return 0; fi
+    # The node name follows the port, so another checkout's broker on this port answers the ping too: it is
+    # ours only if it keeps its data in our run directory.
+    if rmq_ping && [[ "$(port_holder "$AMQP_PORT")" == *"data in $RMQ_DIR/mnesia"* ]]; then
+        log "rabbitmq: already running on 127.0.0.1:$AMQP_PORT"; return 0
+    fi
+    ensure_port_free rabbitmq "$AMQP_PORT" AMQP_PORT
     cat >"$RMQ_DIR/rabbitmq.conf" <<EOF
 listeners.tcp.default = 127.0.0.1:$AMQP_PORT
 loopback_users.guest = true
@@ -269,7 +315,11 @@ case "$cmd" in
             case "$s" in postgres) pg_up;; redis) redis_up;; rabbitmq) rmq_up;; gateway) gateway_up;; esac
         done
         write_env
+        printf 'PG_PORT=%s\nREDIS_PORT=%s\nAMQP_PORT=%s\nGATEWAY_PORT=%s\n' "$PG_PORT" "$REDIS_PORT" "$AMQP_PORT" "$GATEWAY_PORT" >"$RUN/ports"
         log "ready; environment in $RUN/env"
+        ;;
+    packages)
+        ensure_packages
         ;;
     down)
         for s in "${services[@]}"; do
@@ -286,5 +336,5 @@ case "$cmd" in
             case "$s" in postgres) pg_status;; redis) redis_status;; rabbitmq) rmq_status;; gateway) gateway_status;; esac
         done
         ;;
-    *) die "usage: $0 up|down|status|restart [postgres|redis|rabbitmq|gateway ...]";;
+    *) die "usage: $0 up|down|status|restart [postgres|redis|rabbitmq|gateway ...] | packages";;
 esac

@@ -73,10 +73,11 @@ struct BenchSession {
 enum Reachability {
     static func check(_ target: String) async throws {
         let http = CurlHTTPClient(maxConcurrentRequests: 1)
-        defer { Task { await http.shutdown() } }
         do {
             _ = try await http.send(HTTPClientRequest(url: target + "/api/health", timeout: .seconds(5)))
+            await http.shutdown()
         } catch {
+            await http.shutdown()
             throw BenchUsageError("cannot reach the target \(target) (\(error)); is the server running?")
         }
     }

@@ -9,6 +9,7 @@ import ServiceLifecycle
 /// after COMMIT, and never loses one.
 ///
 /// - A malformed message is rejected to the dead-letter queue with a log line; the worker keeps going.
+/// - Cancelled mid-decision, it leaves the jobs unsettled for redelivery: a stop is never recorded as a failure.
 /// - A transient database error (connection lost, serialization failure, deadlock …) is retried with
 ///   backoff for `maxAttempts` tries. If the database is still out of reach then (restarting, down), the
 ///   jobs go back to the queue after a pause and are decided once it is back: an accepted booking is never
@@ -84,6 +85,11 @@ public struct BookingWorker: Service {
                 })
                 await notifier.eventsChanged(changed, logger: logger)
                 for (delivery, _) in jobs { await settle { try await consumer.ack(delivery) } }
+                return
+            } catch where Task.isCancelled {
+                // Stopped mid-decision: not the job's fault, so never recorded failed nor dead-lettered. Left
+                // unsettled, it is handed out again when this consumer's channel closes (idempotent by booking id).
+                logger.notice("stopped while deciding; jobs left to be redelivered", metadata: ["jobs": "\(jobs.count)"])
                 return
             } catch let error as PostgresError where error.isTransient && attempt < maxAttempts {
                 logger.warning("transient database error; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])

@@ -13,14 +13,18 @@ import Razorpay
 /// | `RAZORPAY_KEY_ID`, `RAZORPAY_KEY_SECRET`, `RAZORPAY_WEBHOOK_SECRET` | the offline development values |
 /// | `GATEWAY_WEBHOOK_URL` | none (no webhooks sent) |
 /// | `GATEWAY_SETTLE_MS` | 200: how long refunds stay `pending` and payouts `processing` |
+/// | `GATEWAY_WEBHOOK_TIMEOUT_MS` | 5000: how long one delivery waits for a 2xx |
+/// | `GATEWAY_WEBHOOK_RETRY_MS`, `GATEWAY_WEBHOOK_RETRY_MAX_MS` | 1000, 60000: the first pause before a retry (doubling), the longest |
+/// | `GATEWAY_WEBHOOK_RETRY_FOR_S` | 86400: how long after an event the gateway keeps retrying (Razorpay: 24 hours) |
 @main
 struct GatewayCommand {
     static func main() async throws {
         let settings = Settings(ProcessInfo.processInfo.environment)
-        let port: Int, settle: Int
+        let port: Int, settle: Int, retries: WebhookRetryPolicy
         do {
             port = try settings.integer("GATEWAY_PORT", default: 55_690, range: 1...65_535)
             settle = try settings.integer("GATEWAY_SETTLE_MS", default: 200, range: 0...600_000)
+            retries = try WebhookRetryPolicy(settings: settings)
         } catch {
             FileHandle.standardError.write(Data("happening-gateway: \(error)\n".utf8))
             exit(2)
@@ -31,7 +35,7 @@ struct GatewayCommand {
         let keySecret = settings.string("RAZORPAY_KEY_SECRET", default: RazorpayConfiguration.offlineKeySecret)
         let webhooks = WebhookSender(
             url: settings.optional("GATEWAY_WEBHOOK_URL"),
-            secret: settings.string("RAZORPAY_WEBHOOK_SECRET", default: RazorpayConfiguration.offlineWebhookSecret), logger: logger)
+            secret: settings.string("RAZORPAY_WEBHOOK_SECRET", default: RazorpayConfiguration.offlineWebhookSecret), policy: retries, logger: logger)
         let (ledger, faults) = (GatewayLedger(), GatewayFaults())
 
         let router = Router()

@@ -8,7 +8,7 @@ import Razorpay
 ///   `razorpay_signature`), and (unless `webhook: false`) sends `payment.captured` / `payment.failed`.
 /// - `POST /_sim/refunds/:id/fail` settles a pending refund as failed (sends `refund.failed`).
 /// - `POST /_sim/faults {method?, path_prefix, status, times, delay_ms}` / `DELETE /_sim/faults`: inject failures and delays.
-/// - `GET /_sim/webhooks`: every webhook delivery attempt so far.
+/// - `GET /_sim/webhooks`: every webhook sent so far: its last answer, attempts, and `retrying`, `delivered` or `abandoned`.
 struct SimulationRoutes: Sendable {
     let ledger: GatewayLedger
     let faults: GatewayFaults

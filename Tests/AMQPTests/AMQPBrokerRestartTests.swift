@@ -42,10 +42,9 @@ struct AMQPBrokerRestartTests {
         #expect(restart.status == 0, "\(restart.output)")
 
         // The publisher reconnects (after its backoff) and the persistent message is still there.
-        var count = -1
-        for _ in 0..<40 where count < 0 {
-            do { count = try await publisher.messageCount(queue.name) } catch { try await Task.sleep(for: .milliseconds(100)) }
-        }
+        let count = try await eventually("the publisher to reach the restarted broker", within: Patience.startup, every: .milliseconds(100)) {
+            try await publisher.messageCount(queue.name)
+        } until: { _ in true }
         #expect(count == 1)
         try await publisher.publish(message("after the restart", id: "durable-2"))
 
@@ -62,13 +61,11 @@ struct AMQPBrokerRestartTests {
             // The consumer itself rides out a restart: it reconnects and keeps consuming.
             let bounce = try await TestEnvironment.shellOffPool("scripts/services.sh restart rabbitmq", environment: env)
             #expect(bounce.status == 0, "\(bounce.output)")
-            var published = false
-            for _ in 0..<40 where !published {
-                do { try await publisher.publish(message("after the bounce", id: "durable-3")); published = true } catch {
-                    try await Task.sleep(for: .milliseconds(100))
-                }
+            try await eventually("a publish to the bounced broker", within: Patience.startup, every: .milliseconds(100)) {
+                try await publisher.publish(message("after the bounce", id: "durable-3"))
+                return true
             }
-            let third = try #require(await inbox.next(within: .seconds(15)))
+            let third = try #require(await inbox.next(within: Patience.startup))
             #expect(third.messageID == "durable-3")
             try await consumer.ack(third)
         }

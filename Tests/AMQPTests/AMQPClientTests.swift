@@ -41,7 +41,7 @@ struct AMQPClientTests {
             #expect(first.body == Array("first".utf8))
             #expect(await inbox.next(within: .milliseconds(600)) == nil, "a second delivery arrived before the first was acked")
             try await consumer.ack(first)
-            let second = try #require(await inbox.next(within: .seconds(5)))
+            let second = try #require(await inbox.next())
             #expect(second.body == Array("second".utf8))
             try await consumer.ack(second)
         }
@@ -80,11 +80,9 @@ struct AMQPClientTests {
             let poison = try #require(await inbox.next())
             try await consumer.reject(poison)
         }
-        var dead = 0
-        for _ in 0..<50 where dead == 0 {
-            dead = try await publisher.messageCount(queue.deadLetterQueue)
-            if dead == 0 { try await Task.sleep(for: .milliseconds(20)) }
-        }
+        let dead = try await eventually("the rejected message in the dead-letter queue", {
+            try await publisher.messageCount(queue.deadLetterQueue)
+        }, until: { $0 > 0 })
         #expect(dead == 1)
         #expect(try await publisher.messageCount(queue.name) == 0)
         try await publisher.deleteQueues()

@@ -29,7 +29,7 @@ actor Inbox {
     func add(_ delivery: AMQPDelivery) { received.append(delivery) }
 
     /// The next delivery, or nil if none arrives within `timeout`.
-    func next(within timeout: Duration = .seconds(10)) async -> AMQPDelivery? {
+    func next(within timeout: Duration = Patience.standard) async -> AMQPDelivery? {
         let deadline = ContinuousClock.now + timeout
         while received.isEmpty {
             if ContinuousClock.now >= deadline { return nil }

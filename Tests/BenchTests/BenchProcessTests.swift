@@ -5,15 +5,16 @@ import TestSupport
 
 @testable import Bench
 
-/// Runs `.build/debug/happening-bench` with `arguments`; returns its exit status and output.
-func bench(_ arguments: String, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-    try TestEnvironment.shell("'\(TestEnvironment.repositoryRoot.path)/.build/debug/happening-bench' \(arguments)", environment: environment)
+/// Runs `happening-bench` (built beside the tests) with `arguments`, off the cooperative pool; returns its exit
+/// status and output.
+func bench(_ arguments: String, environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+    try await TestEnvironment.shellOffPool("'\(ChildProcess.binary("happening-bench"))' \(arguments)", environment: environment)
 }
 
 @Suite("Bench: the command line")
 struct BenchCommandTests {
     @Test("targets outside loopback are refused unless named with --allow-host; usage errors exit 2")
-    func usage() throws {
+    func usage() async throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-usage-\(TestEnvironment.uniqueSuffix())").path
         let waitsFirst = out + "-waits-first.yaml"
         try """
@@ -34,7 +35,7 @@ struct BenchCommandTests {
             ("merge only-one.json", "at least two"),
             ("run \(waitsFirst) --target http://127.0.0.1:1 --out \(out)", "after_faults needs an earlier phase"),
         ] {
-            let result = try bench(arguments)
+            let result = try await bench(arguments)
             #expect(result.status == 2, "\(arguments): \(result.status) \(result.output)")
             #expect(result.output.contains(needle), "\(arguments): \(result.output)")
         }
@@ -74,29 +75,26 @@ private struct FlashSaleStack {
     static func start() async throws -> FlashSaleStack {
         let port = Int.random(in: 12_000...19_000)  // below the ephemeral port range
         let queue = "bench-test-\(TestEnvironment.uniqueSuffix())"
-        let server = try ChildProcess.start("happening-server", environment: [
+        let server = try await ChildProcess.start("happening-server", environment: [
             "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
             "JWT_SECRET": TestEnvironment.value("JWT_SECRET"), "PORT": String(port), "BOOKING_QUEUE": queue,
             "CACHE_PREFIX": "bench-test-\(TestEnvironment.uniqueSuffix()):", "LOG_LEVEL": "error",
         ])
-        for _ in 0..<300 {
-            if try TestEnvironment.shell("curl -s -o /dev/null http://127.0.0.1:\(port)/api/health").status == 0 { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        do { try await server.waitUntilServing("http://127.0.0.1:\(port)/api/health") } catch { server.stop(); throw error }
         return FlashSaleStack(port: port, queue: queue, server: server)
     }
 
-    func worker(_ arguments: String) throws -> ChildProcess {
-        try ChildProcess.start("happening-worker", arguments: "run \(arguments)", environment: [
+    func worker(_ arguments: String) async throws -> ChildProcess {
+        try await ChildProcess.start("happening-worker", arguments: "run \(arguments)", environment: [
             "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
             "BOOKING_QUEUE": queue, "LOG_LEVEL": "error",
         ])
     }
 
-    func flashSale(users: Int, tickets: Int) throws -> (status: Int32, output: String) {
+    func flashSale(users: Int, tickets: Int) async throws -> (status: Int32, output: String) {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-flash-\(TestEnvironment.uniqueSuffix())").path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        return try bench("run scenarios/flash-sale-ci.yaml --target http://127.0.0.1:\(port) --set users=\(users) --set tickets=\(tickets) --progress none --out '\(out)'",
+        return try await bench("run scenarios/flash-sale-ci.yaml --target http://127.0.0.1:\(port) --set users=\(users) --set tickets=\(tickets) --progress none --out '\(out)'",
                          environment: ["DATABASE_URL": TestEnvironment.databaseURL, "JWT_SECRET": TestEnvironment.value("JWT_SECRET")])
     }
 }
@@ -108,15 +106,15 @@ struct FlashSaleVerdictTests {
         let stack = try await FlashSaleStack.start()
         defer { stack.server.stop() }
 
-        let safe = try stack.worker("--strategy for-update --prefetch 50 --concurrency 4")
-        let passing = try stack.flashSale(users: 400, tickets: 10)
+        let safe = try await stack.worker("--strategy for-update --prefetch 50 --concurrency 4")
+        let passing = try await stack.flashSale(users: 400, tickets: 10)
         await safe.terminate()
         #expect(passing.status == 0, "\(passing.output)")
         #expect(passing.output.contains("PASS"))
         #expect(passing.output.contains("held 10"))
 
-        let unsafe = try stack.worker("--strategy unsafe --i-know-this-oversells --prefetch 100 --concurrency 8")
-        let failing = try stack.flashSale(users: 400, tickets: 10)
+        let unsafe = try await stack.worker("--strategy unsafe --i-know-this-oversells --prefetch 100 --concurrency 8")
+        let failing = try await stack.flashSale(users: 400, tickets: 10)
         await unsafe.terminate()
         #expect(failing.status == 1, "\(failing.output)")
         #expect(failing.output.contains("OVERSOLD by"), "\(failing.output)")
@@ -148,10 +146,8 @@ struct MergeProcessesTests {
         let startedAt = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3).rounded(.down))
         try await withHTTPTestServer(router) { base in
             let start = ISO8601DateFormatter().string(from: startedAt)
-            let a = ChildProcessRun(arguments: "run '\(scenario)' --target \(base) --start-at \(start) --progress none --out '\(directory)/a'")
-            let b = ChildProcessRun(arguments: "run '\(scenario)' --target \(base) --start-at \(start) --progress none --out '\(directory)/b'")
-            async let first = a.run()
-            async let second = b.run()
+            async let first = bench("run '\(scenario)' --target \(base) --start-at \(start) --progress none --out '\(directory)/a'")
+            async let second = bench("run '\(scenario)' --target \(base) --start-at \(start) --progress none --out '\(directory)/b'")
             let (resultA, resultB) = try await (first, second)
             #expect(resultA.status == 0, "\(resultA.output)")
             #expect(resultB.status == 0, "\(resultB.output)")
@@ -162,7 +158,7 @@ struct MergeProcessesTests {
         }
         let fileA = try onlyJSON(directory + "/a")
         let fileB = try onlyJSON(directory + "/b")
-        let merge = try bench("merge '\(fileA)' '\(fileB)' --out '\(directory)/merged'")
+        let merge = try await bench("merge '\(fileA)' '\(fileB)' --out '\(directory)/merged'")
         #expect(merge.status == 0, "\(merge.output)")
         let decoder = JSONDecoder()
         let a = try decoder.decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: fileA))).runs[0].phases[0]
@@ -178,18 +174,5 @@ struct MergeProcessesTests {
         // Started together, at the agreed instant (not before): the first requests went out within 100 ms of each other.
         #expect(abs(a.started_at_micros - b.started_at_micros) < 100_000, "\(a.started_at_micros) vs \(b.started_at_micros)")
         #expect(Double(a.started_at_micros) / 1e6 >= startedAt.timeIntervalSince1970 - 0.1)
-    }
-}
-
-/// A `happening-bench` process run off the cooperative pool (it blocks in system(3)).
-private struct ChildProcessRun: Sendable {
-    let arguments: String
-
-    func run() async throws -> (status: Int32, output: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                do { continuation.resume(returning: try bench(arguments)) } catch { continuation.resume(throwing: error) }
-            }.start()
-        }
     }
 }

@@ -10,24 +10,21 @@ struct FaultScenarioTests {
         let port = 62_000 + Int.random(in: 0..<1_000)  // above the ephemeral port range (32768–60999)
         let runDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-faults-\(TestEnvironment.uniqueSuffix())").path
         let services = ["REDIS_PORT": String(port), "HAPPENING_RUN_DIR": runDirectory, "SKIP_SCHEMA": "1"]
-        #expect(try TestEnvironment.shell("bash scripts/services.sh up redis", environment: services).status == 0)
+        #expect(try await TestEnvironment.shellOffPool("bash scripts/services.sh up redis", environment: services).status == 0)
         defer {
             _ = try? TestEnvironment.shell("bash scripts/services.sh down redis", environment: services)
             try? FileManager.default.removeItem(atPath: runDirectory)
         }
         let serverPort = Int.random(in: 12_000...19_000)
-        let server = try ChildProcess.start("happening-server", environment: [
+        let server = try await ChildProcess.start("happening-server", environment: [
             "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": "redis://127.0.0.1:\(port)", "AMQP_URL": TestEnvironment.amqpURL,
             "JWT_SECRET": TestEnvironment.value("JWT_SECRET"), "PORT": String(serverPort), "REDIS_TIMEOUT_MS": "200",
             "CACHE_PREFIX": "bench-faults-\(TestEnvironment.uniqueSuffix()):", "LOG_LEVEL": "error",
         ])
         defer { server.stop() }
-        for _ in 0..<300 {
-            if try TestEnvironment.shell("curl -sf -o /dev/null http://127.0.0.1:\(serverPort)/api/health/live").status == 0 { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await server.waitUntilServing("http://127.0.0.1:\(serverPort)/api/health/live")
         let out = runDirectory + "/reports"
-        let run = try bench(
+        let run = try await bench(
             "run scenarios/homepage-cache-outage.yaml --target http://127.0.0.1:\(serverPort) --set seconds=8s --set down_at=2s --set up_at=5s --progress lines --out '\(out)'",
             environment: services.merging(["DATABASE_URL": TestEnvironment.databaseURL]) { $1 })
         #expect(run.status == 0, "\(run.output)")

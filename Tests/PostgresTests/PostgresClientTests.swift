@@ -67,8 +67,8 @@ struct PostgresClientTests {
         let order = LockedValue([Int]())
         let holding = LockedValue(false)
         let release = LockedValue(false)
-        func waitUntil(_ condition: () -> Bool) async throws {
-            while !condition() { try await Task.sleep(for: .milliseconds(5)) }
+        func waitUntil(_ condition: () -> Bool, file: StaticString = #fileID, line: UInt = #line) async throws {
+            try await eventually("the pool to reach the next step", every: .milliseconds(5), file: file, line: line) { condition() }
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             // Hold the only connection until told to let go.
@@ -156,11 +156,9 @@ struct PostgresClientTests {
         let terminated = try await admin.query("SELECT pg_terminate_backend($1)", [firstPID])
         #expect(try terminated[0].decode(0) == true)
         // Wait until the backend is really gone.
-        for _ in 0..<100 {
-            let alive = try await admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", [firstPID])
-            if try alive[0].decode(0) == 0 { break }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await eventually("the terminated backend to be gone") {
+            try await admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", [firstPID])[0].decode(0, as: Int.self)
+        } until: { $0 == 0 }
         let rows = try await client.query("SELECT pg_backend_pid()")
         let secondPID: Int32 = try rows[0].decode(0)
         #expect(secondPID != firstPID)

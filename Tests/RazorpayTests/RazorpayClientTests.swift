@@ -17,34 +17,32 @@ struct RazorpayClientTests {
         let eventID: String?
     }
 
-    /// Starts a gateway that delivers webhooks to a local receiver, and hands `body` a client for it.
+    /// Starts a gateway that delivers webhooks to a local receiver, and hands `body` a client for it. The
+    /// receiver answers `answer(n)` to the n-th delivery it gets (1-based), after recording it.
     private func withGateway(
-        settleMilliseconds: Int = 100, attempts: Int = 3, timeout: Duration = .seconds(5),
+        settleMilliseconds: Int = 100, attempts: Int = 3, timeout: Duration = .seconds(5), gatewayEnvironment: [String: String] = [:],
+        answer: @escaping @Sendable (Int) async -> HTTPResponse.Status = { _ in .ok },
         _ body: @Sendable (RazorpayClient, _ simulator: String, _ webhooks: LockedValue<[Received]>) async throws -> Void
     ) async throws {
         let received = LockedValue<[Received]>([])
         let receiver = Router()
         receiver.post("hook") { request, _ in
             let bytes = try await request.body.collect(upTo: 1 << 20)
-            received.withLock { $0.append(Received(body: Array(bytes.readableBytesView), signature: request.headers[.init("X-Razorpay-Signature")!],
-                                                  eventID: request.headers[.init("X-Razorpay-Event-Id")!])) }
-            return HTTPResponse.Status.ok
+            let count = received.withLock {
+                $0.append(Received(body: Array(bytes.readableBytesView), signature: request.headers[.init("X-Razorpay-Signature")!],
+                                   eventID: request.headers[.init("X-Razorpay-Event-Id")!]))
+                return $0.count
+            }
+            return await answer(count)
         }
         try await withHTTPTestServer(receiver) { hookBase in
             let port = Int.random(in: 30_000...32_000)  // below the ephemeral range (32768–60999)
-            let gateway = try ChildProcess.start("happening-gateway", environment: [
+            let gateway = try await ChildProcess.start("happening-gateway", environment: [
                 "GATEWAY_PORT": String(port), "GATEWAY_WEBHOOK_URL": "\(hookBase)/hook", "GATEWAY_SETTLE_MS": String(settleMilliseconds),
-            ])
+            ].merging(gatewayEnvironment) { $1 })
             defer { gateway.stop() }
             let base = "http://127.0.0.1:\(port)"
-            let http = CurlHTTPClient()
-            var up = false
-            for _ in 0..<100 where !up {
-                up = (try? await http.send(HTTPClientRequest(url: "\(base)/_sim/webhooks", timeout: .seconds(1))))?.status == 200
-                if !up { try await Task.sleep(for: .milliseconds(100)) }
-            }
-            await http.shutdown()
-            try #require(up, "the gateway did not start: \(gateway.output)")
+            try await gateway.waitUntilServing("\(base)/_sim/webhooks")
             let client = RazorpayClient(configuration: RazorpayConfiguration(
                 baseURL: base, keyID: RazorpayConfiguration.offlineKeyID, keySecret: RazorpayConfiguration.offlineKeySecret,
                 webhookSecret: RazorpayConfiguration.offlineWebhookSecret, timeout: timeout, attempts: attempts, isSimulated: true))
@@ -55,9 +53,7 @@ struct RazorpayClientTests {
 
     /// Plays the customer paying `order` at the gateway; returns what Checkout hands the browser.
     private func pay(_ simulator: String, order: String, outcome: String = "captured") async throws -> [String: Any] {
-        let http = CurlHTTPClient()
-        defer { Task { await http.shutdown() } }
-        let response = try await http.send(HTTPClientRequest(
+        let response = try await TestHTTP.send(HTTPClientRequest(
             method: "POST", url: "\(simulator)/checkout", headers: [("Content-Type", "application/json")],
             body: Array(#"{"order_id":"\#(order)","outcome":"\#(outcome)"}"#.utf8)))
         #expect(response.status == 200)
@@ -65,19 +61,15 @@ struct RazorpayClientTests {
     }
 
     private func inject(_ simulator: String, _ fault: String) async throws {
-        let http = CurlHTTPClient()
-        defer { Task { await http.shutdown() } }
-        let response = try await http.send(HTTPClientRequest(method: "POST", url: "\(simulator)/faults", headers: [("Content-Type", "application/json")],
-                                                             body: Array(fault.utf8)))
+        let response = try await TestHTTP.send(HTTPClientRequest(method: "POST", url: "\(simulator)/faults", headers: [("Content-Type", "application/json")],
+                                                                 body: Array(fault.utf8)))
         #expect(response.status == 204)
     }
 
-    private func wait(for what: String, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !condition() {
-            guard ContinuousClock.now < deadline else { Issue.record("timed out waiting for \(what)"); return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+    /// The gateway's own record of its webhooks (`GET /_sim/webhooks`).
+    private func deliveries(_ simulator: String) async throws -> [[String: Any]] {
+        let response = try await TestHTTP.send(HTTPClientRequest(url: "\(simulator)/webhooks"))
+        return try JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: Any]] ?? []
     }
 
     @Test("checkout and webhook signatures: the right ones pass, anything else fails")
@@ -118,7 +110,7 @@ struct RazorpayClientTests {
             #expect(try await razorpay.fetchOrder(order.id).status == "paid")
             #expect(try await razorpay.payments(ofOrder: order.id).map(\.id) == [paymentID])
 
-            try await wait(for: "payment.captured") { !webhooks.value.isEmpty }
+            try await eventually("payment.captured at the receiver") { !webhooks.value.isEmpty }
             let hook = try #require(webhooks.value.first)
             #expect(RazorpaySignature.isValidWebhook(body: hook.body, signature: hook.signature ?? "", webhookSecret: RazorpayConfiguration.offlineWebhookSecret))
             #expect(hook.eventID?.hasPrefix("evt_") == true)
@@ -132,6 +124,39 @@ struct RazorpayClientTests {
         }
     }
 
+    @Test("a webhook the receiver refuses or answers too late is retried, with backoff, until it is taken")
+    func webhookRetries() async throws {
+        // Fast retries so the test is short: 300 ms per attempt, 100 ms first pause, doubling.
+        let fast = ["GATEWAY_WEBHOOK_TIMEOUT_MS": "300", "GATEWAY_WEBHOOK_RETRY_MS": "100", "GATEWAY_WEBHOOK_RETRY_MAX_MS": "400"]
+        // The receiver fails the first delivery with 503 and stalls the second past the gateway's timeout.
+        try await withGateway(gatewayEnvironment: fast, answer: { count in
+            if count == 1 { return .serviceUnavailable }
+            if count == 2 { try? await Task.sleep(for: .seconds(2)); return .ok }
+            return .ok
+        }) { razorpay, simulator, webhooks in
+            let order = try await razorpay.createOrder(amount: 1_000, receipt: "hook-\(TestEnvironment.uniqueSuffix())")
+            _ = try await pay(simulator, order: order.id)
+            let delivered = try await eventually("the gateway to record payment.captured as delivered", {
+                try await deliveries(simulator)
+            }, until: { $0.first?["state"] as? String == "delivered" })
+            #expect((delivered.first?["attempts"] as? Int ?? 0) >= 3, "a refusal and a timeout, then taken: \(delivered)")
+            #expect(delivered.first?["status"] as? Int == 200)
+            let ids = webhooks.value.map(\.eventID)
+            #expect(ids.count >= 3 && Set(ids).count == 1, "every attempt carries the same X-Razorpay-Event-Id: \(ids)")
+        }
+        // With no retry window left, a refused delivery is abandoned after its one attempt (a long timeout, so a
+        // loaded machine still sees the 500).
+        try await withGateway(gatewayEnvironment: fast.merging(["GATEWAY_WEBHOOK_RETRY_FOR_S": "0", "GATEWAY_WEBHOOK_TIMEOUT_MS": "30000"]) { $1 }, answer: { _ in .internalServerError }) { razorpay, simulator, webhooks in
+            let order = try await razorpay.createOrder(amount: 1_000, receipt: "gone-\(TestEnvironment.uniqueSuffix())")
+            _ = try await pay(simulator, order: order.id)
+            let abandoned = try await eventually("the gateway to give up on payment.captured", {
+                try await deliveries(simulator)
+            }, until: { $0.first?["state"] as? String == "abandoned" })
+            #expect(abandoned.first?["attempts"] as? Int == 1 && abandoned.first?["status"] as? Int == 500)
+            #expect(webhooks.value.count == 1)
+        }
+    }
+
     @Test("refunds: pending then processed, idempotent per receipt, never more than captured")
     func refunds() async throws {
         try await withGateway { razorpay, simulator, webhooks in
@@ -141,7 +166,7 @@ struct RazorpayClientTests {
             #expect(refund.status == "pending" && refund.amount == 20_000 && refund.payment_id == paymentID)
             #expect(try await razorpay.createRefund(paymentID: paymentID, amount: 20_000, receipt: "cancel-1").id == refund.id)
             await #expect(throws: RazorpayError.self) { try await razorpay.createRefund(paymentID: paymentID, amount: 1, receipt: "cancel-2") }
-            try await wait(for: "the refund to settle") { webhooks.value.contains { String(decoding: $0.body, as: UTF8.self).contains("refund.processed") } }
+            try await eventually("refund.processed at the receiver") { webhooks.value.contains { String(decoding: $0.body, as: UTF8.self).contains("refund.processed") } }
             #expect(try await razorpay.fetchRefund(refund.id).status == "processed")
             #expect(try await razorpay.fetchPayment(paymentID).amount_refunded == 20_000)
         }
@@ -149,7 +174,9 @@ struct RazorpayClientTests {
 
     @Test("5xx and timeouts are retried, 4xx are not; the key pair is checked")
     func retries() async throws {
-        try await withGateway(attempts: 3, timeout: .milliseconds(500)) { razorpay, simulator, _ in
+        // A patient client for the answers that do come (a loaded machine can take more than a second), and an
+        // impatient one below for the answers that never come in time.
+        try await withGateway(attempts: 3, timeout: .seconds(30)) { razorpay, simulator, _ in
             try await inject(simulator, #"{"method":"POST","path_prefix":"/v1/orders","status":503,"times":2,"delay_ms":0}"#)
             let order = try await razorpay.createOrder(amount: 500, receipt: "retry-\(TestEnvironment.uniqueSuffix())")
             #expect(order.amount == 500, "two 503s, then the third attempt succeeds")
@@ -160,9 +187,13 @@ struct RazorpayClientTests {
             // The gateway would take 30 s per answer; each attempt gives up after 0.5 s. (A loose bound: the suite
             // shares 2 cores, so only "far less than one 30 s answer" is checked, not the exact 2.1 s.)
             try await inject(simulator, #"{"method":"GET","path_prefix":"/v1/orders","status":0,"times":3,"delay_ms":30000}"#)
+            let impatient = RazorpayClient(configuration: RazorpayConfiguration(
+                baseURL: razorpay.configuration.baseURL, keyID: RazorpayConfiguration.offlineKeyID, keySecret: RazorpayConfiguration.offlineKeySecret,
+                webhookSecret: RazorpayConfiguration.offlineWebhookSecret, timeout: .milliseconds(500), attempts: 3, isSimulated: true))
             let started = ContinuousClock.now
-            await #expect { try await razorpay.fetchOrder(order.id) } throws: { ($0 as? RazorpayError)?.kind == .unavailable }
+            await #expect { try await impatient.fetchOrder(order.id) } throws: { ($0 as? RazorpayError)?.kind == .unavailable }
             #expect(ContinuousClock.now - started < .seconds(20), "the per-attempt timeout, not the gateway's delay, ended the call")
+            await impatient.shutdown()
 
             await #expect { try await razorpay.createOrder(amount: 5, receipt: "too-small") } throws: { error in
                 if case .rejected(400, "BAD_REQUEST_ERROR", _)? = (error as? RazorpayError)?.kind { return true }
@@ -187,7 +218,7 @@ struct RazorpayClientTests {
             let payout = try await razorpay.createPayout(amount: 90_000, to: destination, referenceID: "event-1", idempotencyKey: key, narration: "Happening payout")
             #expect(payout.status == "processing" && payout.amount == 90_000)
             #expect(try await razorpay.createPayout(amount: 90_000, to: destination, referenceID: "event-1", idempotencyKey: key, narration: "x").id == payout.id)
-            try await wait(for: "payout.processed") { webhooks.value.contains { String(decoding: $0.body, as: UTF8.self).contains("payout.processed") } }
+            try await eventually("payout.processed at the receiver") { webhooks.value.contains { String(decoding: $0.body, as: UTF8.self).contains("payout.processed") } }
             let settled = try await razorpay.fetchPayout(payout.id)
             #expect(settled.status == "processed" && settled.utr != nil)
             let bad = RazorpayPayoutDestination(name: "X", ifsc: "BAD", accountNumber: "1", contactReference: "h")

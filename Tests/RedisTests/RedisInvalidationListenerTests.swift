@@ -12,15 +12,8 @@ struct RedisInvalidationListenerTests {
         func record(_ event: RedisInvalidationListener.Event) { events.withLock { $0.append(event) } }
 
         /// Waits (bounded) until `predicate` holds for the events so far.
-        func wait(_ what: String, timeout: Duration = .seconds(10), _ predicate: ([RedisInvalidationListener.Event]) -> Bool) async throws {
-            let deadline = ContinuousClock.now + timeout
-            while !predicate(events.withLock { $0 }) {
-                guard ContinuousClock.now < deadline else {
-                    Issue.record("timed out waiting for \(what); saw \(events.withLock { $0 })")
-                    throw CancellationError()
-                }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+        func wait(_ what: String, timeout: Duration = Patience.standard, _ predicate: ([RedisInvalidationListener.Event]) -> Bool) async throws {
+            try await eventually(what, within: timeout) { events.withLock { $0 } } until: { predicate($0) }
         }
 
         func invalidatedKeys() -> Set<String> {

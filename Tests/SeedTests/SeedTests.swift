@@ -30,12 +30,17 @@ func runSeeder(_ request: SeedRequest, interruption: Interruption = Interruption
 /// One md5 over every seeded table's rows in id order (whole rows as text).
 func checksum(_ url: String) async throws -> String {
     let client = PostgresClient(configuration: .init(url: url, poolSize: 1))
-    defer { Task { await client.shutdown() } }
     var parts: [String] = []
-    for table in ["users", "host_bank_accounts", "events", "bookings", "payments"] {
-        let rows = try await client.query("SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM \(table) t")
-        parts.append("\(table)=\(try rows[0].decode(0, as: String.self))")
+    do {
+        for table in ["users", "host_bank_accounts", "events", "bookings", "payments"] {
+            let rows = try await client.query("SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM \(table) t")
+            parts.append("\(table)=\(try rows[0].decode(0, as: String.self))")
+        }
+    } catch {
+        await client.shutdown()
+        throw error
     }
+    await client.shutdown()
     return parts.joined(separator: " ")
 }
 
@@ -140,11 +145,9 @@ struct SeedTests {
             let request = try seedRequest(url, users: 100, events: 400_000, batchSize: 10_000)
             let run = Task { try await runSeeder(request, interruption: interruption) }
             let client = PostgresClient(configuration: .init(url: url, poolSize: 1))
-            var loaded = 0
-            for _ in 0..<600 where loaded < 20_000 {
-                try await Task.sleep(for: .milliseconds(50))
-                loaded = (try? await client.query("SELECT count(*) FROM events")[0].decode(0, as: Int.self)) ?? 0
-            }
+            try await eventually("two batches of events committed before the interruption", within: .seconds(300), every: .milliseconds(50)) {
+                try await client.query("SELECT count(*) FROM events")[0].decode(0, as: Int.self)
+            } until: { $0 >= 20_000 }
             interruption.request()
             let summary = try await run.value
             #expect(summary.interrupted)
@@ -188,7 +191,7 @@ struct SeedTests {
     @Test("the binary: bad arguments, an unknown city or an unreachable database print one message and exit 2")
     func usageErrors() async throws {
         func run(_ arguments: String) async throws -> (status: Int32, output: String) {
-            try await TestEnvironment.shellOffPool("'\(TestEnvironment.repositoryRoot.path)/.build/debug/happening-seed' \(arguments)",
+            try await TestEnvironment.shellOffPool("'\(ChildProcess.binary("happening-seed"))' \(arguments)",
                                       environment: ["DATABASE_URL": TestEnvironment.databaseURL])
         }
         for (arguments, needle) in [

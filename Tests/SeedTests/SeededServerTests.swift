@@ -25,22 +25,14 @@ private func withSeededServer(_ body: (_ baseURL: String, _ databaseURL: String,
         }
 
         let port = Int.random(in: 21_000...29_000)
-        let server = try ChildProcess.start("happening-server", environment: [
+        let server = try await ChildProcess.start("happening-server", environment: [
             "DATABASE_URL": url, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
             "JWT_SECRET": secret, "PORT": String(port), "CACHE": "off", "CACHE_PREFIX": "seedtest-\(TestEnvironment.uniqueSuffix())",
             "LOG_LEVEL": "error", "BOOKING_QUEUE": "seedtest-\(TestEnvironment.uniqueSuffix())",
         ])
         defer { server.stop() }
         let base = "http://127.0.0.1:\(port)"
-        let http = CurlHTTPClient()
-        var up = false
-        for _ in 0..<300 where !up {
-            if let response = try? await http.send(HTTPClientRequest(url: base + "/api/health", timeout: .seconds(2))), response.status > 0 { up = true } else {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
-        await http.shutdown()
-        try #require(up, "the server did not start: \(server.output)")
+        try await server.waitUntilServing(base + "/api/health")
         try await body(base, url, secret, tokens)
     }
 }

@@ -29,13 +29,17 @@ struct AuthorizationMatrixTests {
     private func allRoutes() async throws -> [(method: HTTPRequest.Method, path: String, key: String)] {
         let configuration = try ServerConfiguration(testSettings())
         let deps = try await AppDependencies(configuration, metrics: PrometheusCollectorRegistry(), logger: .init(label: "test"))
-        defer { Task { await deps.postgres.shutdown(); await deps.redis.shutdown(); await deps.bookingJobs.shutdown(); await deps.hasher.shutdown() } }
-        return buildRouter(deps).routes.map { route in
+        let routes: [(method: HTTPRequest.Method, path: String, key: String)] = buildRouter(deps).routes.map { route in
             let parts = route.path.description.split(separator: "/")
             let template = "/" + parts.map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
             let concrete = "/" + parts.map { $0.hasPrefix(":") ? ($0 == ":category" ? "music" : UUID().uuidString.lowercased()) : String($0) }.joined(separator: "/")
             return (route.method, concrete, "\(route.method.rawValue) \(template)")
         }
+        await deps.postgres.shutdown()
+        await deps.redis.shutdown()
+        await deps.bookingJobs.shutdown()
+        await deps.hasher.shutdown()
+        return routes
     }
 
     @Test("every route that is not public answers 401 to an anonymous caller and to a forged token")

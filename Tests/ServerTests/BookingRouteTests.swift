@@ -33,8 +33,9 @@ struct BookingRouteTests {
 
     private func jobs(in queue: AMQPQueue) async throws -> Int {
         let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL), queue: queue)
-        defer { Task { await publisher.shutdown() } }
-        return try await publisher.messageCount(queue.name)
+        let count = try await publisher.messageCount(queue.name)
+        await publisher.shutdown()
+        return count
     }
 
     @Test("POST /api/bookings answers 202 only after the job is in the queue; the status is queued")

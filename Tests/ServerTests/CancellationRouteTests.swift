@@ -35,14 +35,10 @@ struct CancellationRouteTests {
             let available: Int = try await deps.postgres.query("SELECT available_tickets FROM events WHERE id = $1", [event])[0].decode(0)
             #expect(available == 10)
 
-            var status = ""
-            for _ in 0..<50 where status != "processed" {
-                try await Task.sleep(for: .milliseconds(50))
-                let answer = try await client.send(.get, "/api/cancellations/refund-status/\(refundID)", token: token).json()
-                status = answer["status"] as? String ?? ""
-                #expect(answer["source"] as? String == "gateway" && answer["amount"] as? String == "999.00")
-            }
-            #expect(status == "processed")
+            let answer = try await eventually("the refund status to read processed", every: .milliseconds(50)) {
+                try await client.send(.get, "/api/cancellations/refund-status/\(refundID)", token: token).json()
+            } until: { $0["status"] as? String == "processed" }
+            #expect(answer["source"] as? String == "gateway" && answer["amount"] as? String == "999.00")
             let stored: String = try await deps.postgres.query("SELECT refund_status::text FROM payments WHERE refund_id = $1", [refundID])[0].decode(0)
             #expect(stored == "processed")
             #expect(try await client.send(.get, "/api/cancellations/refund-status/\(refundID)", token: stranger).status == .notFound)
@@ -97,25 +93,21 @@ struct CancellationRouteTests {
             let cancelled = try await client.send(.post, "/api/events/\(id)/cancel", token: adminToken)
             #expect(cancelled.status == .ok)
             #expect(try cancelled.json()["progress_url"] as? String == "/api/events/\(id)/cancellation")
-            var progress: [String: Any] = [:]
-            for _ in 0..<200 where progress["status"] as? String != "done" {
-                try await Task.sleep(for: .milliseconds(50))
-                progress = try await client.send(.get, "/api/events/\(id)/cancellation", token: adminToken).json()
-            }
+            let progress = try await eventually("the event's cancellation to finish", within: .seconds(120), every: .milliseconds(50)) {
+                try await client.send(.get, "/api/events/\(id)/cancellation", token: adminToken).json()
+            } until: { $0["status"] as? String == "done" }
             #expect(progress["status"] as? String == "done" && progress["bookings_remaining"] as? Int == 0 && progress["bookings_cancelled"] as? Int == 67)
             #expect(try await client.send(.get, "/api/events/\(id)/cancellation", token: token).status == .ok, "the event's creator may watch")
             let stranger = try await client.register(email: uniqueEmail())
             #expect(try await client.send(.get, "/api/events/\(id)/cancellation", token: stranger).status == .forbidden)
 
             try await gateway.clearFaults()
-            var unissued = -1
-            for _ in 0..<30 where unissued != 0 {
+            try await eventually("every owed refund to reach the gateway") {
                 _ = try await deps.payments.reconcile(minimumAge: .zero)
-                unissued = Int(try await deps.postgres.query(
+                return try await deps.postgres.query(
                     "SELECT count(*) FROM payments p JOIN bookings b ON b.id = p.booking_id WHERE b.event_id = $1 AND p.refund_status IS NOT NULL AND p.refund_id IS NULL",
-                    [event])[0].decode(0, as: Int64.self))
-            }
-            #expect(unissued == 0, "every owed refund reached the gateway")
+                    [event])[0].decode(0, as: Int64.self)
+            } until: { $0 == 0 }
             let ledger = try await fixtures.ledger(event: event)
             #expect(ledger.ticketsConserved && ledger.confirmed == 0)
             #expect(ledger.captured == 60 * 49_950 && ledger.refunds == ledger.captured, "every payment is refunded exactly once")

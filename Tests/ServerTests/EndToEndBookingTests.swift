@@ -42,22 +42,15 @@ struct EndToEndBookingTests {
                 let accepted = try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)","ticket_count":3}"#, token: user)
                 #expect(accepted.status == .accepted)
                 let id = try #require(try accepted.json()["booking_id"] as? String)
-                var status = "queued"
-                for _ in 0..<200 where status == "queued" {
-                    let response = try await client.send(.get, "/api/bookings/\(id)", token: user)
-                    status = (try response.json()["booking"] as? [String: Any])?["status"] as? String ?? "?"
-                    if status == "queued" { try await Task.sleep(for: .milliseconds(25)) }
-                }
+                let status = try await eventually("the worker to decide the booking", every: .milliseconds(25)) {
+                    (try await client.send(.get, "/api/bookings/\(id)", token: user).json()["booking"] as? [String: Any])?["status"] as? String ?? "?"
+                } until: { $0 != "queued" }
                 #expect(status == "pending")
                 // The worker invalidates right after its COMMIT (and before its ack), so within moments the
                 // event reads fresh from PostgreSQL.
-                var available: Int?
-                for _ in 0..<100 where available != 7 {
-                    let after = try await client.send(.get, "/api/events/\(event)")
-                    available = (try after.json()["event"] as? [String: Any])?["available_tickets"] as? Int
-                    if available != 7 { try await Task.sleep(for: .milliseconds(20)) }
-                }
-                #expect(available == 7, "the worker should have invalidated event:<id>")
+                try await eventually("the event to read 7 tickets left (the worker invalidated event:<id>)") {
+                    (try await client.send(.get, "/api/events/\(event)").json()["event"] as? [String: Any])?["available_tickets"] as? Int
+                } until: { $0 == 7 }
             }
             group.cancelAll()
         }

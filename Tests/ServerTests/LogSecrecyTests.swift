@@ -36,12 +36,12 @@ struct LogSecrecyTests {
         let gatewayPort = Int.random(in: 30_000...32_000)
         let serverPort = Int.random(in: 21_000...29_000)
         let keys = ["RAZORPAY_KEY_ID": keyID, "RAZORPAY_KEY_SECRET": secrets.keySecret, "RAZORPAY_WEBHOOK_SECRET": secrets.webhookSecret]
-        let gateway = try ChildProcess.start("happening-gateway", environment: keys.merging([
+        let gateway = try await ChildProcess.start("happening-gateway", environment: keys.merging([
             "GATEWAY_PORT": String(gatewayPort), "GATEWAY_SETTLE_MS": "50",
             "GATEWAY_WEBHOOK_URL": "http://127.0.0.1:\(serverPort)/api/payments/webhook"]) { $1 })
         defer { gateway.stop() }
         let adminEmail = "admin-\(suffix)@example.com".lowercased()
-        let server = try ChildProcess.start("happening-server", environment: keys.merging([
+        let server = try await ChildProcess.start("happening-server", environment: keys.merging([
             "RAZORPAY_BASE_URL": "http://127.0.0.1:\(gatewayPort)", "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL,
             "AMQP_URL": TestEnvironment.amqpURL, "JWT_SECRET": secrets.jwtSecret, "PORT": String(serverPort), "LOG_LEVEL": "trace",
             "ADMIN_EMAIL": adminEmail, "ADMIN_PASSWORD": secrets.adminPassword, "CACHE_PREFIX": "logtest-\(suffix):", "BCRYPT_COST": "4",
@@ -49,12 +49,8 @@ struct LogSecrecyTests {
         defer { server.stop() }
         let api = HTTP(base: "http://127.0.0.1:\(serverPort)")
         let sim = HTTP(base: "http://127.0.0.1:\(gatewayPort)")
-        var up = false
-        for _ in 0..<150 where !up {
-            up = (try? await api.send("GET", "/api/health/live"))?.status == 200
-            if !up { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        try #require(up, "the server did not start: \(server.output)")
+        try await gateway.waitUntilServing("http://127.0.0.1:\(gatewayPort)/_sim/webhooks")
+        try await server.waitUntilServing("http://127.0.0.1:\(serverPort)/api/health/live")
 
         // Accounts, logins (good and bad), a host application with bank and ID numbers, the admin's approval.
         let email = "user-\(suffix)@example.com"
@@ -85,9 +81,17 @@ struct LogSecrecyTests {
         try await sim.send("POST", "/_sim/faults", json: #"{"method":"POST","path_prefix":"/v1/payments/","status":503,"times":3,"delay_ms":0}"#)
         try await api.send("POST", "/api/cancellations/\(booking.uuidString.lowercased())/cancel", token: token)
         try await api.send("GET", "/metrics")
-        try await Task.sleep(for: .milliseconds(500))  // webhooks and background work log too
+        // Webhooks and background work log too: wait until the gateway's webhooks were all taken and the refund
+        // the failing gateway refused was logged.
+        try await eventually("the gateway's webhooks to be delivered to the server", every: .milliseconds(100)) {
+            let sent = try JSONSerialization.jsonObject(with: Data(try await TestHTTP.send(HTTPClientRequest(url: "http://127.0.0.1:\(gatewayPort)/_sim/webhooks")).body))
+            return (sent as? [[String: Any]] ?? []).map { $0["state"] as? String ?? "?" }
+        } until: { !$0.isEmpty && $0.allSatisfy { $0 == "delivered" } }
+        try await eventually("the refused refund in the server's log") { server.output.contains("refund not issued yet") }
 
         await server.terminate()
+        await api.client.shutdown()
+        await sim.client.shutdown()
         let log = server.output
         // The flow really was logged: requests, and the refund the failing gateway refused.
         #expect(log.contains("/api/hosts/apply") && log.contains("/api/payments/verify-payment"), "requests were not logged:\n\(log.prefix(2_000))")

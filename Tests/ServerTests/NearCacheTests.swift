@@ -34,16 +34,19 @@ struct NearCacheTests {
 
     @Test("copies expire after their TTL and the capacity is kept")
     func expiryAndCapacity() async throws {
-        let near = NearCache(capacity: 10, ttl: .milliseconds(100))
+        // A TTL long enough that a stalled machine still reads the copy right after filling it.
+        let ttl = Duration.seconds(3)
+        let near = NearCache(capacity: 10, ttl: ttl)
         near.apply(.live)
+        let filled = ContinuousClock.now
         for i in 0..<25 {
             let reservation = try #require(near.reserve("k\(i)"))
             near.fill(reservation, with: ByteBuffer(string: "\(i)"))
             #expect(near.count <= 10)
         }
         #expect(near.get("k24") == ByteBuffer(string: "24"))
-        try await Task.sleep(for: .milliseconds(150))
-        #expect(near.get("k24") == nil)
+        try await eventually("the copy to expire") { near.get("k24") == nil }
+        #expect(ContinuousClock.now - filled >= ttl, "gone before its TTL")
     }
 
     @Test("an edit made through another server reaches this server's in-process copy")
@@ -53,9 +56,7 @@ struct NearCacheTests {
         let shared = ["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1", "CACHE_PREFIX": "test-near-\(TestEnvironment.uniqueSuffix()):"]
         try await withServerAndDependencies(shared) { reader, deps in
             let near = try #require(deps.near)
-            let deadline = ContinuousClock.now + .seconds(10)
-            while !near.isLive, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(near.isLive)
+            try await eventually("the near cache's invalidation listener to be live") { near.isLive }
             try await withServer(shared) { writer in
                 let token = try await Fixtures.adminToken(writer, email: admin)
                 let created = try await writer.send(.post, "/api/events", json: eventJSON(city: "Pune"), token: token)
@@ -66,14 +67,9 @@ struct NearCacheTests {
 
                 #expect(try await writer.send(.put, "/api/events/\(id)", json: #"{"description":"changed elsewhere"}"#, token: token).status == .ok)
                 // Redis pushes the change to the reader's listener; the reader must not keep serving its copy.
-                let changed = ContinuousClock.now
-                var description: String?
-                while description != "changed elsewhere", ContinuousClock.now - changed < .seconds(5) {
-                    let body = try await reader.send(.get, "/api/events/\(id)").json()
-                    description = (body["event"] as? [String: Any])?["description"] as? String
-                    if description != "changed elsewhere" { try await Task.sleep(for: .milliseconds(10)) }
-                }
-                #expect(description == "changed elsewhere", "the reader kept its stale copy for 5 s")
+                try await eventually("the reader to serve the edit made elsewhere (not its stale copy)", every: .milliseconds(10)) {
+                    ((try await reader.send(.get, "/api/events/\(id)").json())["event"] as? [String: Any])?["description"] as? String
+                } until: { $0 == "changed elsewhere" }
             }
         }
     }

@@ -77,12 +77,10 @@ struct PaymentLifecycleTests {
             let notice = try await deliver(client, event: "refund.failed",
                                            payload: #"{"refund":{"entity":{"id":"\#(refundID)","entity":"refund","amount":49950,"currency":"INR","payment_id":"\#(payment)","status":"failed","notes":{},"created_at":1}}}"#)
             #expect(try notice.json()["status"] as? String == "processed")
-            var current: String? = refundID
-            for _ in 0..<30 where current == refundID || current == nil {
+            try await eventually("a second refund to be issued") {
                 _ = try await deps.payments.reconcile(minimumAge: .zero)
-                current = try await deps.postgres.query("SELECT refund_id FROM payments WHERE payment_intent_id = $1", [order])[0].decode(0, as: String?.self)
-            }
-            #expect(current != nil && current != refundID, "a second refund was issued")
+                return try await deps.postgres.query("SELECT refund_id FROM payments WHERE payment_intent_id = $1", [order])[0].decode(0, as: String?.self)
+            } until: { $0 != nil && $0 != refundID }
             let attempts: Int = try await deps.postgres.query("SELECT refund_attempts FROM payments WHERE payment_intent_id = $1", [order])[0].decode(0)
             #expect(attempts == 2)
             let ledger = try await fixtures.ledger(event: event)

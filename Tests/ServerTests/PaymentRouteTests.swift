@@ -161,13 +161,11 @@ struct PaymentRouteTests {
             #expect(pass.refundsIssued >= 1)
             // The gateway settles refunds after 50 ms; later passes ask it. (The shared test database may hold open
             // refunds of other tests whose gateways are gone: each pass moves those to the back, so ours comes up.)
-            var refund: (String?, String?) = (nil, nil)
-            for _ in 0..<30 where refund.1 != "processed" {
-                try await Task.sleep(for: .milliseconds(100))
+            let refund = try await eventually("the refund to be reconciled as processed", every: .milliseconds(100)) {
                 _ = try await deps.payments.reconcile(minimumAge: .zero)
                 let row = try await deps.postgres.query("SELECT refund_id, refund_status::text FROM payments WHERE payment_intent_id = $1", [order])[0]
-                refund = (try row.decode(0, as: String?.self), try row.decode(1, as: String?.self))
-            }
+                return (try row.decode(0, as: String?.self), try row.decode(1, as: String?.self))
+            } until: { $0.1 == "processed" }
             #expect(refund.0 != nil && refund.1 == "processed")
             ledger = try await fixtures.ledger(event: event)
             #expect(ledger.captured == 49_950 && ledger.refunds == 49_950 && ledger.confirmed == 0 && ledger.ticketsConserved)

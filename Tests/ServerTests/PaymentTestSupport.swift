@@ -9,7 +9,6 @@ import TestSupport
 
 @testable import Server
 
-struct GatewayDidNotStart: Error { let output: String }
 
 /// A running offline gateway (`happening-gateway`) for one test, and the customer's side of checkout.
 struct TestGateway: Sendable {
@@ -18,24 +17,23 @@ struct TestGateway: Sendable {
 
     static func start(settleMilliseconds: Int = 50) async throws -> TestGateway {
         let port = Int.random(in: 30_000...32_000)  // below the ephemeral range (32768–60999)
-        let process = try ChildProcess.start("happening-gateway", environment: ["GATEWAY_PORT": String(port), "GATEWAY_SETTLE_MS": String(settleMilliseconds)])
+        let process = try await ChildProcess.start("happening-gateway", environment: ["GATEWAY_PORT": String(port), "GATEWAY_SETTLE_MS": String(settleMilliseconds)])
         let gateway = TestGateway(base: "http://127.0.0.1:\(port)", process: process)
-        for _ in 0..<100 {
-            if (try? await gateway.post("/_sim/faults", #"{"path_prefix":"/none","status":0,"times":0,"delay_ms":0}"#))?.status == 204 { return gateway }
-            try await Task.sleep(for: .milliseconds(100))
+        do {
+            try await process.waitUntilServing(gateway.base + "/_sim/webhooks")
+        } catch {
+            await process.terminate()
+            throw error
         }
-        await process.terminate()
-        throw GatewayDidNotStart(output: process.output)
+        return gateway
     }
 
     func stop() { process.stop() }
 
     @discardableResult
     func post(_ path: String, _ json: String) async throws -> HTTPClientResponse {
-        let http = CurlHTTPClient(maxConcurrentRequests: 1)
-        defer { Task { await http.shutdown() } }
-        return try await http.send(HTTPClientRequest(method: "POST", url: base + path, headers: [("Content-Type", "application/json")],
-                                                     body: Array(json.utf8), timeout: .seconds(10)))
+        try await TestHTTP.send(HTTPClientRequest(method: "POST", url: base + path, headers: [("Content-Type", "application/json")],
+                                                  body: Array(json.utf8), timeout: .seconds(30)))
     }
 
     /// Pays `order` as the customer would; returns what Checkout hands the browser.
@@ -51,9 +49,7 @@ struct TestGateway: Sendable {
     }
 
     func clearFaults() async throws {
-        let http = CurlHTTPClient(maxConcurrentRequests: 1)
-        defer { Task { await http.shutdown() } }
-        _ = try await http.send(HTTPClientRequest(method: "DELETE", url: base + "/_sim/faults"))
+        _ = try await TestHTTP.send(HTTPClientRequest(method: "DELETE", url: base + "/_sim/faults"))
     }
 }
 

@@ -69,13 +69,10 @@ struct PayoutAnalyticsTests {
             let count: Int64 = try await deps.postgres.query("SELECT count(*) FROM payouts WHERE event_id = $1", [event])[0].decode(0)
             #expect(count == 1)
 
-            var status = ""
-            for _ in 0..<50 where status != "processed" {
-                try await Task.sleep(for: .milliseconds(50))
+            try await eventually("the payout to be reconciled as processed", every: .milliseconds(50)) {
                 _ = try await deps.payouts.reconcile(minimumAge: .zero)
-                status = try await deps.postgres.query("SELECT status::text FROM payouts WHERE event_id = $1", [event])[0].decode(0)
-            }
-            #expect(status == "processed")
+                return try await deps.postgres.query("SELECT status::text FROM payouts WHERE event_id = $1", [event])[0].decode(0, as: String.self)
+            } until: { $0 == "processed" }
             let mine = try await client.send(.get, "/api/hosts/my-payouts", token: hostToken).json()
             #expect((mine["payouts"] as? [[String: Any]])?.first?["amount"] as? String == "1798.20" && mine["total_amount"] as? String == "1798.20")
             let all = try await client.send(.get, "/api/hosts/admin/payouts?host_id=\(host.uuidString.lowercased())", token: adminToken).json()
@@ -100,7 +97,7 @@ struct PayoutAnalyticsTests {
     func analyticsOnSeededData() async throws {
         try await TestEnvironment.withScratchDatabase(prefix: "analytics") { url in
             let seeded = try await TestEnvironment.shellOffPool(
-                "'\(TestEnvironment.repositoryRoot.path)/.build/debug/happening-seed' --database-url '\(url)' --reset --events 2000 --users 300 --bookings 5000 --progress none")
+                "'\(ChildProcess.binary("happening-seed"))' --database-url '\(url)' --reset --events 2000 --users 300 --bookings 5000 --progress none")
             try #require(seeded.status == 0, "\(seeded.output)")
             let admin = uniqueEmail("admin").lowercased()
             try await withServerAndDependencies(["DATABASE_URL": url, "ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1"]) { client, deps in

@@ -1,58 +1,91 @@
 import Foundation
+import HappeningCurl
 
-/// One of the project's binaries (built by `swift build --build-tests` into `.build/debug`) running as a
-/// separate process in the background, started through the shell so that it can be signalled like a
-/// deployed process.
+/// One of the project's binaries running as a separate process in the background, started through the shell
+/// so that it can be signalled like a deployed process. The binaries are the ones built beside the test bundle
+/// (`.build/debug` or `.build/release`, whichever `swift test` runs), or those in `HAPPENING_BIN_DIR`.
 public struct ChildProcess: Sendable {
     /// The file holding the process id; its output goes to `<pidFile>.log`.
     public let pidFile: String
 
-    /// Starts `.build/debug/<product>` with `arguments` and `environment` (plus the shell's).
-    public static func start(_ product: String, arguments: String = "", environment: [String: String] = [:]) throws -> ChildProcess {
-        let binary = TestEnvironment.repositoryRoot.appendingPathComponent(".build/debug/\(product)").path
+    /// The folder the products are taken from: `HAPPENING_BIN_DIR`, else the folder of the running test bundle.
+    public static let binaryDirectory: String = {
+        if let dir = ProcessInfo.processInfo.environment["HAPPENING_BIN_DIR"], !dir.isEmpty { return dir }
+        // The test bundle is `.build/<triple>/<configuration>/HappeningPackageTests.xctest`; the products are beside it.
+        let bundle = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: bundle).deletingLastPathComponent().path
+    }()
+
+    /// The path of one of the project's products, e.g. `happening-seed`.
+    public static func binary(_ product: String) -> String { binaryDirectory + "/" + product }
+
+    /// Starts `<binaryDirectory>/<product>` with `arguments` and `environment` (plus the shell's). The shell runs
+    /// off the cooperative pool.
+    public static func start(_ product: String, arguments: String = "", environment: [String: String] = [:]) async throws -> ChildProcess {
+        let binary = binary(product)
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw StartFailed(output: "\(binary) is not built") }
         let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(product)-\(TestEnvironment.uniqueSuffix()).pid").path
         let env = environment.map { "\($0.key)='\($0.value)'" }.sorted().joined(separator: " ")
-        let started = try TestEnvironment.shell("\(env) nohup '\(binary)' \(arguments) >'\(pidFile).log' 2>&1 & echo $! >'\(pidFile)'")
+        let started = try await TestEnvironment.shellOffPool("\(env) nohup '\(binary)' \(arguments) >'\(pidFile).log' 2>&1 & echo $! >'\(pidFile)'")
         guard started.status == 0 else { throw StartFailed(output: started.output) }
         return ChildProcess(pidFile: pidFile)
     }
 
-    /// The process could not be started.
-    public struct StartFailed: Error { public var output: String }
+    /// The process could not be started, or exited before it was serving.
+    public struct StartFailed: Error, CustomStringConvertible {
+        public var output: String
+        public var description: String { "the process did not start: \(output)" }
+    }
 
-    /// The process id.
-    public var pid: String { (try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" }
+    /// The process id, or nil if the pid file cannot be read.
+    public var processID: pid_t? {
+        (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// The process id as text (for the Bench's `--worker-pids` files and messages).
+    public var pid: String { processID.map(String.init) ?? "" }
 
     /// What the process printed so far.
     public var output: String { (try? String(contentsOfFile: pidFile + ".log", encoding: .utf8)) ?? "" }
 
-    /// Sends a signal (`TERM`, `KILL`, `INT` …).
-    public func signal(_ name: String) throws { _ = try TestEnvironment.shell("kill -\(name) \(pid)") }
+    /// Sends a signal (`SIGTERM`, `SIGKILL`, `SIGINT` …).
+    public func signal(_ signal: Int32) {
+        if let id = processID { kill(id, signal) }
+    }
 
     /// True while the process exists.
     public var isRunning: Bool {
-        guard let id = pid_t(pid) else { return false }
+        guard let id = processID else { return false }
         return kill(id, 0) == 0
     }
 
+    /// Waits until an HTTP GET of `url` gets any answer from the process, for at most `timeout`. Throws at once
+    /// if the process exits first, with what it printed.
+    public func waitUntilServing(_ url: String, within timeout: Duration = Patience.startup) async throws {
+        try await eventually("\(url) to answer", within: timeout, every: .milliseconds(100)) {
+            guard isRunning else { throw WaitAbandoned(reason: "the process exited before it answered: \(output)") }
+            return try await TestHTTP.send(HTTPClientRequest(url: url, timeout: .seconds(2))).status > 0
+        }
+    }
+
     /// Waits (bounded) for the process to exit; true when it did. Sleeps between checks: no thread is blocked.
-    public func waitForExit(seconds: Int = 40) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
+    public func waitForExit(within timeout: Duration = Patience.standard) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
         while isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         return !isRunning
     }
 
-    /// Stops the process and waits for it: TERM, then KILL if it is still running after `seconds`.
-    public func terminate(seconds: Int = 10) async {
-        guard let id = pid_t(pid) else { return }
+    /// Stops the process and waits for it: TERM, then KILL if it is still running after `grace`.
+    public func terminate(grace: Duration = .seconds(10)) async {
+        guard let id = processID else { return }
         kill(id, SIGTERM)
-        if (try? await waitForExit(seconds: seconds)) != true { kill(id, SIGKILL) }
+        if (try? await waitForExit(within: grace)) != true { kill(id, SIGKILL) }
     }
 
     /// Stops the process without waiting for it, for `defer`: TERM now, KILL from a thread of its own if it is
     /// still running after `seconds` (a blocking wait here would hold one of the cooperative pool's 2 threads).
     public func stop(seconds: Int = 10) {
-        guard let id = pid_t(pid) else { return }
+        guard let id = processID else { return }
         kill(id, SIGTERM)
         let thread = Thread {
             let deadline = Date().addingTimeInterval(TimeInterval(seconds))
@@ -61,5 +94,22 @@ public struct ChildProcess: Sendable {
         }
         thread.name = "test-stop-\(id)"
         thread.start()
+    }
+}
+
+/// One-off HTTP requests for tests: a client per call, shut down before the call returns (never left to a
+/// fire-and-forget task).
+public enum TestHTTP {
+    /// Sends `request` and returns whatever answer came back; throws when none did.
+    public static func send(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        let http = CurlHTTPClient(maxConcurrentRequests: 1)
+        do {
+            let response = try await http.send(request)
+            await http.shutdown()
+            return response
+        } catch {
+            await http.shutdown()
+            throw error
+        }
     }
 }

@@ -16,9 +16,14 @@ public func withHTTPTestServer<T: Sendable>(
     )
     return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
         group.addTask { try await app.run() }
-        while port.value == nil { try await Task.sleep(for: .milliseconds(10)) }
-        let result = try await body("http://127.0.0.1:\(port.value!)")
-        group.cancelAll()
-        return result
+        do {
+            let bound = try await eventually("the test HTTP server to bind a port", within: Patience.startup, { port.value }, until: { $0 != nil })
+            let result = try await body("http://127.0.0.1:\(bound!)")
+            group.cancelAll()
+            return result
+        } catch {
+            group.cancelAll()
+            throw error
+        }
     }
 }

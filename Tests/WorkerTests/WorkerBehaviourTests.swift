@@ -45,10 +45,8 @@ struct WorkerBehaviourTests {
         let job = fixture.job(event: event, tickets: 3)
         try await fixture.publish([job, job, job])  // the same job three times, as after crashes
         try await fixture.drain(strategy: .forUpdate) {
-            let publisher = AMQPPublisher(configuration: fixture.amqp, queue: fixture.queue)
-            defer { Task { await publisher.shutdown() } }
             let decided = try await fixture.decided([job.booking_id])
-            let waiting = try await publisher.messageCount(fixture.queue.name)
+            let waiting = try await fixture.waiting()
             return decided == 1 && waiting == 0
         }
         let ledger = try await fixture.ledger(event)
@@ -70,14 +68,10 @@ struct WorkerBehaviourTests {
         try await fixture.drain(strategy: .forUpdate, consumers: 1, prefetch: 1, concurrency: 1) {
             try await fixture.decided([good.booking_id]) == 1
         }
-        let publisher = AMQPPublisher(configuration: fixture.amqp, queue: fixture.queue)
-        var dead = 0
-        for _ in 0..<50 where dead < 2 {
-            dead = try await publisher.messageCount(fixture.queue.deadLetterQueue)
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        let dead = try await eventually("both malformed messages in the dead-letter queue") {
+            try await fixture.waiting(in: fixture.queue.deadLetterQueue)
+        } until: { $0 >= 2 }
         #expect(dead == 2)
-        await publisher.shutdown()
         await fixture.cleanUp()
     }
 
@@ -137,26 +131,19 @@ struct TransientErrorTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await consumer.run() }
                 group.addTask { try await worker.run() }
-                var decided = 0
-                for _ in 0..<200 where decided == 0 {
-                    decided = try await fixture.postgres.query("SELECT count(*)::int FROM bookings WHERE id = $1", [job.booking_id])[0].decode(0)
-                    try await Task.sleep(for: .milliseconds(25))
-                }
+                // The worker records the failure, then rejects the message: wait for the end of both before
+                // stopping it (a stop in between would leave the message to be redelivered, not dead-lettered).
+                try await eventually("the blocked job in the dead-letter queue") {
+                    try await fixture.waiting(in: fixture.queue.deadLetterQueue)
+                } until: { $0 > 0 }
                 group.cancelAll()
             }
         }
         let row = try #require(try await fixture.postgres.query("SELECT status::text, failure_reason::text FROM bookings WHERE id = $1", [job.booking_id]).first)
         #expect(try row.decode(0) == "failed")
         #expect(try row.decode(1) == "error")
-        let publisher = AMQPPublisher(configuration: fixture.amqp, queue: fixture.queue)
-        var dead = 0
-        for _ in 0..<50 where dead == 0 {
-            dead = try await publisher.messageCount(fixture.queue.deadLetterQueue)
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(dead == 1)
+        #expect(try await fixture.waiting(in: fixture.queue.deadLetterQueue) == 1)
         #expect(try await fixture.ledger(event).available == 10)
-        await publisher.shutdown()
         await impatient.shutdown()
         await fixture.cleanUp()
     }
@@ -175,29 +162,28 @@ struct DatabaseOutageTests {
         url.port = 21_999
         let away = PostgresClient(configuration: .init(url: url.string!, poolSize: 2, connectTimeout: .seconds(1)))
         let consumer = AMQPConsumer(configuration: fixture.amqp, queue: fixture.queue, prefetch: 2, logger: fixture.logger)
+        let (logger, said) = RecordingLogHandler.logger()
         let worker = BookingWorker(
             consumer: consumer, decider: BookingDecider(postgres: away, strategy: .forUpdate),
-            notifier: AvailabilityNotifier(redis: nil), maxAttempts: 2, requeueDelay: .milliseconds(100), logger: fixture.logger)
-        let publisher = AMQPPublisher(configuration: fixture.amqp, queue: fixture.queue)
+            notifier: AvailabilityNotifier(redis: nil), maxAttempts: 2, requeueDelay: .milliseconds(100), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }
             group.addTask { try await worker.run() }
-            try await Task.sleep(for: .seconds(2))  // several rounds of deliver → fail → requeue
+            // Several rounds of deliver → fail → requeue: each job returned to the queue at least twice.
+            try await eventually("the jobs to go back to the queue four times") {
+                said.value.filter { $0.contains("returned to the queue") }.count >= 4
+            }
             group.cancelAll()
         }
         await away.shutdown()
         #expect(try await fixture.decided(jobs.map(\.booking_id)) == 0)
-        var waiting = 0
-        for _ in 0..<100 where waiting != 2 {
-            waiting = try await publisher.messageCount(fixture.queue.name)
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        let waiting = try await eventually("both jobs back in the queue") { try await fixture.waiting() } until: { $0 == 2 }
         #expect(waiting == 2, "both jobs are back in the queue")
-        #expect(try await publisher.messageCount(fixture.queue.deadLetterQueue) == 0)
+        #expect(try await fixture.waiting(in: fixture.queue.deadLetterQueue) == 0)
+        #expect(!said.value.contains { $0.contains("dead-lettered") }, "\(said.value)")
         // The database is back: a worker on it decides both.
         try await fixture.drain(strategy: .forUpdate) { try await fixture.decided(jobs.map(\.booking_id)) == 2 }
         #expect(try await fixture.ledger(event).held == 3)
-        await publisher.shutdown()
         await fixture.cleanUp()
     }
 }

@@ -7,8 +7,8 @@ import TestSupport
 
 /// The real `happening-worker` binary (built by `swift build --build-tests`) as a separate process.
 private enum WorkerProcess {
-    static func start(queue: String, arguments: String = "--prefetch 50 --concurrency 4") throws -> ChildProcess {
-        try ChildProcess.start("happening-worker", arguments: "run \(arguments) --sweep-interval 0", environment: [
+    static func start(queue: String, arguments: String = "--prefetch 50 --concurrency 4") async throws -> ChildProcess {
+        try await ChildProcess.start("happening-worker", arguments: "run \(arguments) --sweep-interval 0", environment: [
             "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
             "BOOKING_QUEUE": queue, "LOG_LEVEL": "error",
         ])
@@ -27,23 +27,20 @@ struct WorkerProcessTests {
 
         // The first worker decides one job at a time, so it is still busy when it is killed, however slowly this
         // test's polling runs on a loaded machine (with 2,000 jobs and 4 at a time it once finished first).
-        let first = try WorkerProcess.start(queue: fixture.queue.name, arguments: "--prefetch 20 --concurrency 1")
-        var decided = 0
-        for _ in 0..<600 where decided < 200 {
-            decided = try await fixture.decided(ids)
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        try first.signal("KILL")
+        let first = try await WorkerProcess.start(queue: fixture.queue.name, arguments: "--prefetch 20 --concurrency 1")
+        try await eventually("the first worker to decide 200 jobs", within: Patience.startup, every: .milliseconds(10)) {
+            try await fixture.decided(ids)
+        } until: { $0 >= 200 }
+        first.signal(SIGKILL)
         #expect(try await first.waitForExit())
         let atKill = try await fixture.decided(ids)
         #expect(atKill < ids.count, "the worker finished before it could be killed; the test proves nothing")
 
-        let second = try WorkerProcess.start(queue: fixture.queue.name)
-        for _ in 0..<1_200 where decided < ids.count {
-            decided = try await fixture.decided(ids)
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        try second.signal("TERM")
+        let second = try await WorkerProcess.start(queue: fixture.queue.name)
+        let decided = try await eventually("the second worker to decide every job", within: .seconds(300), every: .milliseconds(100)) {
+            try await fixture.decided(ids)
+        } until: { $0 >= ids.count }
+        second.signal(SIGTERM)
         #expect(try await second.waitForExit(), "SIGTERM should stop the worker")
         #expect(decided == ids.count, "every published job ends in a row")
         let rows: Int = try await fixture.postgres.query("SELECT count(*)::int FROM bookings WHERE event_id = $1", [event])[0].decode(0)
@@ -56,7 +53,7 @@ struct WorkerProcessTests {
 
     @Test("--strategy unsafe refuses to start without --i-know-this-oversells")
     func unsafeNeedsConsent() throws {
-        let binary = TestEnvironment.repositoryRoot.appendingPathComponent(".build/debug/happening-worker").path
+        let binary = ChildProcess.binary("happening-worker")
         let refused = try TestEnvironment.shell("'\(binary)' run --strategy unsafe")
         #expect(refused.status != 0)
         #expect(refused.output.contains("i-know-this-oversells"))
@@ -70,13 +67,11 @@ struct WorkerProcessTests {
         let jobs = (0..<1_000).map { _ in fixture.job(event: event) }
         try await fixture.publish(jobs)
         let ids = jobs.map(\.booking_id)
-        let worker = try WorkerProcess.start(queue: fixture.queue.name, arguments: "--prefetch 100 --concurrency 4")
-        var decided = 0
-        for _ in 0..<600 where decided < 100 {
-            decided = try await fixture.decided(ids)
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        try worker.signal("TERM")
+        let worker = try await WorkerProcess.start(queue: fixture.queue.name, arguments: "--prefetch 100 --concurrency 4")
+        try await eventually("the worker to decide 100 jobs", within: Patience.startup, every: .milliseconds(10)) {
+            try await fixture.decided(ids)
+        } until: { $0 >= 100 }
+        worker.signal(SIGTERM)
         #expect(try await worker.waitForExit())
         // Everything the broker still has is unacked-and-returned or never delivered: decided + waiting = all.
         let publisher = AMQPPublisher(configuration: fixture.amqp, queue: fixture.queue)

@@ -59,6 +59,19 @@ struct WorkerFixture {
         await publisher.shutdown()
     }
 
+    /// Messages ready in `queue` (the fixture's own queue unless named), through a publisher closed before it returns.
+    func waiting(in queueName: String? = nil) async throws -> Int {
+        let publisher = AMQPPublisher(configuration: amqp, queue: queue)
+        do {
+            let count = try await publisher.messageCount(queueName ?? queue.name)
+            await publisher.shutdown()
+            return count
+        } catch {
+            await publisher.shutdown()
+            throw error
+        }
+    }
+
     /// Runs `consumers` worker instances (each with its own consumer connection) until `done` holds.
     func drain(strategy: BookingStrategy, consumers: Int = 4, prefetch: Int = 20, concurrency: Int = 2,
                until done: @escaping @Sendable () async throws -> Bool) async throws {
@@ -71,16 +84,15 @@ struct WorkerFixture {
                 group.addTask { try await consumer.run() }
                 group.addTask { try await worker.run() }
             }
-            let deadline = ContinuousClock.now + .seconds(120)
-            while try await !done() {
-                guard ContinuousClock.now < deadline else { throw DrainTimeout() }
-                try await Task.sleep(for: .milliseconds(50))
+            do {
+                try await eventually("the workers to drain the queue", within: .seconds(300), every: .milliseconds(50), done)
+            } catch {
+                group.cancelAll()
+                throw error
             }
             group.cancelAll()
         }
     }
-
-    struct DrainTimeout: Error {}
 
     /// Bookings of these ids that have a row.
     func decided(_ ids: [UUID]) async throws -> Int {
