@@ -227,6 +227,15 @@ let package = Package(
             dependencies: ["Razorpay", "HappeningCurl", "HappeningCore", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
+        // Pure logic only: no services, no child processes, no network.
+        .testTarget(
+            name: "UnitTests",
+            dependencies: [
+                "HappeningCurl", "HappeningCore", "HappeningPostgres", "Razorpay", "Bench", "Gateway", "Server",
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SchemaTests", dependencies: ["HappeningCore", "HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SeedTests",

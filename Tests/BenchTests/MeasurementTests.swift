@@ -89,24 +89,6 @@ struct MeasurementTests {
         }
     }
 
-    @Test("merging two halves gives exactly the histogram of the whole")
-    func mergeIsExact() throws {
-        var random = FastRandom(seed: 42)
-        var whole = LatencyHistogram()
-        var first = LatencyHistogram()
-        var second = LatencyHistogram()
-        for index in 0..<200_000 {
-            let micros = 50 + random.next() % 2_000_000
-            whole.record(microseconds: micros)
-            if index % 3 == 0 { first.record(microseconds: micros) } else { second.record(microseconds: micros) }
-        }
-        var merged = LatencyHistogram(first.encoded)  // through the JSON form, as `merge` does
-        merged.add(LatencyHistogram(second.encoded))
-        #expect(merged.encoded == whole.encoded)
-        #expect(merged.summary == whole.summary)
-        #expect(merged.count == 200_000)
-    }
-
     @Test("barrier: every connection sends once at the same instant, and the body capture works", arguments: CurlLoadEngine.allCases)
     func barrier(engine: CurlLoadEngine) async throws {
         let router = Router()
