@@ -52,7 +52,7 @@ done
     echo "# The parallel suite beside CPU hogs"
     echo
     echo "$RUNS runs of \`swift test -c $CONFIG --skip UnitTests --skip BenchTests\` beside $hog_tool, $(nproc) cores,"
-    echo "commit $(git rev-parse --short HEAD), $(date -u +%Y-%m-%dT%H:%MZ). Command: \`RUNS=$RUNS HOGS=$HOGS scripts/loaded-suite.sh\`."
+    echo "commit $(git rev-parse --short HEAD), $(date -u +%Y-%m-%dT%H:%MZ). Command: \`RUNS=$RUNS HOGS=$HOGS TEST_CONFIG=$CONFIG scripts/loaded-suite.sh\`."
     echo
     echo "| run | verdict | passed | failed | seconds |"
     echo "|---|---|---|---|---|"
