@@ -27,8 +27,10 @@ public struct HoldSweeper: Service {
             WITH expired AS (
                 SELECT id FROM bookings WHERE status = 'pending' AND hold_expires_at < now()
                 ORDER BY hold_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED),
+            -- The cancelled booking keeps its hold_expires_at: that is how a later payment attempt or the
+            -- booking's owner is told the hold ran out (a cancellation by the user clears it).
             cancelled AS (
-                UPDATE bookings b SET status = 'cancelled', hold_expires_at = NULL, updated_at = now()
+                UPDATE bookings b SET status = 'cancelled', updated_at = now()
                 FROM expired WHERE b.id = expired.id AND b.status = 'pending'
                 RETURNING b.event_id, b.ticket_count),
             returned AS (SELECT event_id, sum(ticket_count)::int AS n, count(*)::int AS holds FROM cancelled GROUP BY event_id),

@@ -41,8 +41,12 @@ public struct PaymentService: Sendable {
     /// The receipt `bk_<booking>_<n>` makes creating it idempotent: two racing calls get the same order.
     public func openOrder(booking id: UUID, user: UUID, now: Date = Date()) async throws -> OpenOrder {
         guard let booking = try await ledger.booking(id, user: user) else { throw NotPayable.notFound }
+        // A hold past its expiry is `holdExpired` whether or not the sweeper has cancelled it yet (the sweeper keeps
+        // hold_expires_at on the bookings it cancels; every other cancellation clears it).
+        if let hold = booking.holdExpiresAt, hold <= now, booking.status == "pending" || booking.status == "cancelled" {
+            throw NotPayable.holdExpired
+        }
         guard booking.status == "pending" else { throw NotPayable.notPending(status: booking.status) }
-        if let hold = booking.holdExpiresAt, hold <= now { throw NotPayable.holdExpired }
         guard booking.amountPaise > 0 else { throw NotPayable.free }
         let (live, count) = try await ledger.latestOrder(booking: id, ttl: orderTTL)
         if let live { return OpenOrder(orderID: live, amountPaise: booking.amountPaise, reused: true) }

@@ -25,7 +25,7 @@ struct AMQPBrokerRestartTests {
     }
 
     private func exerciseRestarts(port: Int, env: [String: String]) async throws {
-        let config = try AMQPConfiguration(url: "amqp://guest:guest@127.0.0.1:\(port)/%2f", confirmTimeout: .seconds(5),
+        let config = try AMQPConfiguration(url: "amqp://guest:guest@127.0.0.1:\(port)/%2f", confirmTimeout: Patience.standard,
                                            reconnectBackoff: .milliseconds(50), maximumBackoff: .milliseconds(500))
         let queue = AMQPQueue(name: "booking_jobs")
         let publisher = AMQPPublisher(configuration: config, queue: queue)

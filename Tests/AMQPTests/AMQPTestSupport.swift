@@ -48,5 +48,5 @@ func uniqueQueue(_ label: String) -> AMQPQueue {
 }
 
 func amqpConfiguration(_ url: String = TestEnvironment.amqpURL) throws -> AMQPConfiguration {
-    try AMQPConfiguration(url: url, confirmTimeout: .seconds(5))
+    try AMQPConfiguration(url: url, confirmTimeout: Patience.standard)
 }

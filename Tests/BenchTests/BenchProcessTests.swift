@@ -49,7 +49,7 @@ private struct FlashSaleStack {
     let server: ChildProcess
 
     static func start() async throws -> FlashSaleStack {
-        let port = Int.random(in: 12_000...19_000)  // below the ephemeral port range
+        let port = TestPorts.next()
         let queue = "bench-test-\(TestEnvironment.uniqueSuffix())"
         let server = try await ChildProcess.start("happening-server", environment: [
             "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,

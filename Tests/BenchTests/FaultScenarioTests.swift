@@ -15,7 +15,7 @@ struct FaultScenarioTests {
             _ = try? TestEnvironment.shell("bash scripts/services.sh down redis", environment: services)
             try? FileManager.default.removeItem(atPath: runDirectory)
         }
-        let serverPort = Int.random(in: 12_000...19_000)
+        let serverPort = TestPorts.next()
         let server = try await ChildProcess.start("happening-server", environment: [
             "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": "redis://127.0.0.1:\(port)", "AMQP_URL": TestEnvironment.amqpURL,
             "JWT_SECRET": TestEnvironment.value("JWT_SECRET"), "PORT": String(serverPort), "REDIS_TIMEOUT_MS": "200",

@@ -36,7 +36,7 @@ struct RazorpayClientTests {
             return await answer(count)
         }
         try await withHTTPTestServer(receiver) { hookBase in
-            let port = Int.random(in: 30_000...32_000)  // below the ephemeral range (32768–60999)
+            let port = TestPorts.next()
             let gateway = try await ChildProcess.start("happening-gateway", environment: [
                 "GATEWAY_PORT": String(port), "GATEWAY_WEBHOOK_URL": "\(hookBase)/hook", "GATEWAY_SETTLE_MS": String(settleMilliseconds),
             ].merging(gatewayEnvironment) { $1 })

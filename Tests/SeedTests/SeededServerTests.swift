@@ -24,7 +24,7 @@ private func withSeededServer(_ body: (_ baseURL: String, _ databaseURL: String,
             try decoder.decode(Fixtures.BenchUser.self, from: Data($0.utf8))
         }
 
-        let port = Int.random(in: 22_500...23_999)
+        let port = TestPorts.next()
         let server = try await ChildProcess.start("happening-server", environment: [
             "DATABASE_URL": url, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
             "JWT_SECRET": secret, "PORT": String(port), "CACHE": "off", "CACHE_PREFIX": "seedtest-\(TestEnvironment.uniqueSuffix())",

@@ -26,13 +26,13 @@ struct BookingRouteTests {
             let event = try #require(try created.json()["event"] as? [String: Any])["id"] as! String
             try await body(client, event, queue, admin)
         }
-        let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL), queue: queue)
+        let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue)
         try? await publisher.deleteQueues()
         await publisher.shutdown()
     }
 
     private func jobs(in queue: AMQPQueue) async throws -> Int {
-        let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL), queue: queue)
+        let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue)
         let count = try await publisher.messageCount(queue.name)
         await publisher.shutdown()
         return count
@@ -51,7 +51,7 @@ struct BookingRouteTests {
             #expect(try await jobs(in: queue) == 1)
 
             // The job itself carries what the worker needs.
-            let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL), queue: queue)
+            let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue)
             let job = try await withThrowingTaskGroup(of: BookingJob?.self) { group in
                 group.addTask { try await consumer.run(); return nil }
                 group.addTask {

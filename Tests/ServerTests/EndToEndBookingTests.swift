@@ -23,7 +23,7 @@ struct EndToEndBookingTests {
         logger.logLevel = .critical
         let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 4))
         let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL))
-        let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL), queue: queue, prefetch: 5, logger: logger)
+        let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue, prefetch: 5, logger: logger)
         let worker = BookingWorker(
             consumer: consumer, decider: BookingDecider(postgres: postgres, strategy: .forUpdate),
             notifier: AvailabilityNotifier(redis: redis, keys: CacheKeys(prefix: prefix)), logger: logger)
@@ -54,7 +54,7 @@ struct EndToEndBookingTests {
             }
             group.cancelAll()
         }
-        let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL), queue: queue)
+        let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue)
         try? await publisher.deleteQueues()
         await publisher.shutdown()
         await postgres.shutdown()

@@ -33,8 +33,8 @@ struct LogSecrecyTests {
             keySecret: "ks-\(suffix)-gateway", webhookSecret: "wh-\(suffix)-hook", account: "99\(String(suffix.filter(\.isNumber).prefix(8)).padding(toLength: 8, withPad: "7", startingAt: 0))31",
             idNumber: "ZQXPT\(String(suffix.filter(\.isNumber).prefix(4)).padding(toLength: 4, withPad: "5", startingAt: 0))K")
         let keyID = "rzp_test_\(suffix.filter { $0.isLetter || $0.isNumber }.prefix(12))"
-        let gatewayPort = Int.random(in: 26_000...26_999)  // apart from the other suites' gateways
-        let serverPort = Int.random(in: 21_000...22_499)
+        let gatewayPort = TestPorts.next()
+        let serverPort = TestPorts.next()
         let keys = ["RAZORPAY_KEY_ID": keyID, "RAZORPAY_KEY_SECRET": secrets.keySecret, "RAZORPAY_WEBHOOK_SECRET": secrets.webhookSecret]
         let gateway = try await ChildProcess.start("happening-gateway", environment: keys.merging([
             "GATEWAY_PORT": String(gatewayPort), "GATEWAY_SETTLE_MS": "50",

@@ -16,7 +16,7 @@ struct TestGateway: Sendable {
     let process: ChildProcess
 
     static func start(settleMilliseconds: Int = 50) async throws -> TestGateway {
-        let port = Int.random(in: 24_000...25_999)  // below the ephemeral range; apart from the other suites' gateways and servers
+        let port = TestPorts.next()
         let process = try await ChildProcess.start("happening-gateway", environment: ["GATEWAY_PORT": String(port), "GATEWAY_SETTLE_MS": String(settleMilliseconds)])
         let gateway = TestGateway(base: "http://127.0.0.1:\(port)", process: process)
         do {

@@ -21,7 +21,9 @@ struct WorkerFixture {
             ["buyer-\(TestEnvironment.uniqueSuffix())@example.com"])[0].decode(0)
         return WorkerFixture(
             postgres: postgres, queue: AMQPQueue(name: "test.worker.\(TestEnvironment.uniqueSuffix())"),
-            amqp: try AMQPConfiguration(url: TestEnvironment.amqpURL), user: user)
+            // Confirms wait as long as any other test wait: 6,000 persistent messages confirmed in one batch
+            // took more than the 10 s production default on a loaded 2-core CI machine.
+            amqp: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), user: user)
     }
 
     /// An approved event `daysAhead` days out with `total` tickets of which `available` are left.
