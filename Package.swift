@@ -24,8 +24,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
-        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
@@ -37,6 +35,7 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // MARK: One client module per C library
         // MARK: The fair, bounded connection pool the Postgres and Redis clients share
@@ -89,10 +88,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: API tokens (JWT), shared by the server and the seeder's bench users
+        // MARK: SHA-256 and HMAC-SHA256 on OpenSSL's libcrypto (tokens, Razorpay signatures, derived booking ids)
+        .target(name: "HappeningCrypto", dependencies: ["CLibCrypto"], swiftSettings: swiftSettings),
+
+        // MARK: API tokens (JWT, HS256), shared by the server and the seeder's bench users
         .target(
             name: "HappeningAuth",
-            dependencies: [.product(name: "JWTKit", package: "jwt-kit")],
+            dependencies: ["HappeningCrypto"],
             swiftSettings: swiftSettings
         ),
 
@@ -112,7 +114,7 @@ let package = Package(
             name: "Razorpay",
             dependencies: [
                 "HappeningCurl", "HappeningCore",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "HappeningCrypto",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -145,8 +147,7 @@ let package = Package(
                 "HappeningCore", "HappeningAuth", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "Payments", "Razorpay",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-                .product(name: "JWTKit", package: "jwt-kit"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                "HappeningCrypto",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -232,6 +233,7 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "HappeningCurl", "HappeningCore", "HappeningPostgres", "Razorpay", "Bench", "Gateway", "Server",
+                "HappeningAuth", "HappeningCrypto",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CI oversell gate: release builds of the server, the workers and the Bench run a flash-sale scenario. An
+# The CI oversell gate: builds (release unless BUILD_CONFIG=debug) of the server, the workers and the Bench run a flash-sale scenario. An
 # oversell, a lost or stuck booking, or a phantom write fails the gate, with the report (ledger included)
 # printed. Each worker writes its pid to $OUT/worker-N.pid and the Bench gets them (`--worker-pids`), so a
 # scenario's `kill-worker` fault can kill one and start it again. Every process it starts is stopped on exit.
@@ -38,11 +38,11 @@ cleanup() {
     bash scripts/services.sh up "${CORE_SERVICES[@]}" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT INT TERM
-PORT="$PORT" BOOKING_QUEUE="$QUEUE" CACHE_PREFIX="ci-gate-$$:" LOG_LEVEL=error .build/release/happening-server >"$OUT/server.log" 2>&1 &
+PORT="$PORT" BOOKING_QUEUE="$QUEUE" CACHE_PREFIX="ci-gate-$$:" LOG_LEVEL=error "$BIN"/happening-server >"$OUT/server.log" 2>&1 &
 pids+=($!)
 pid_args=()
 for worker in $(seq 1 "$WORKERS"); do
-    BOOKING_QUEUE="$QUEUE" LOG_LEVEL=error .build/release/happening-worker run --strategy "$STRATEGY" --prefetch 50 --concurrency 4 \
+    BOOKING_QUEUE="$QUEUE" LOG_LEVEL=error "$BIN"/happening-worker run --strategy "$STRATEGY" --prefetch 50 --concurrency 4 \
         >"$OUT/worker-$worker.log" 2>&1 &
     echo "$!" >"$OUT/worker-$worker.pid"
     disown "$!"
@@ -50,9 +50,9 @@ for worker in $(seq 1 "$WORKERS"); do
 done
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.1; done
 
-echo "== $NAME against a release server and $WORKERS '$STRATEGY' workers"
+echo "== $NAME against a $BUILD_CONFIG server and $WORKERS '$STRATEGY' workers"
 set +e
-.build/release/happening-bench run "$SCENARIO" --target "http://127.0.0.1:$PORT" --progress lines --out "$OUT" \
+"$BIN"/happening-bench run "$SCENARIO" --target "http://127.0.0.1:$PORT" --progress lines --out "$OUT" \
     "${pid_args[@]}" "$@"
 status=$?
 set -e

@@ -31,7 +31,7 @@ bash scripts/services.sh up gateway >/dev/null 2>&1 || echo "== note: the paymen
 FUZZ_DB="${DATABASE_URL%/*}/happening_fuzz"
 psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS happening_fuzz WITH (FORCE)" -c "CREATE DATABASE happening_fuzz" >/dev/null
 echo "== seeding happening_fuzz (schema, 300 events, 60 users, 400 bookings)"
-DATABASE_URL="$FUZZ_DB" .build/release/happening-seed --reset --events 300 --users 60 --bookings 400 --progress none >"$OUT/seed.log" 2>&1 \
+DATABASE_URL="$FUZZ_DB" "$BIN"/happening-seed --reset --events 300 --users 60 --bookings 400 --progress none >"$OUT/seed.log" 2>&1 \
     || { cat "$OUT/seed.log"; exit 1; }
 
 pids=()
@@ -41,9 +41,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 export DATABASE_URL="$FUZZ_DB" BOOKING_QUEUE="fuzz_$$" CACHE_PREFIX="fuzz-$$:"
-PORT="$PORT" LOG_LEVEL=warning .build/release/happening-server >"$OUT/server.log" 2>&1 &
+PORT="$PORT" LOG_LEVEL=warning "$BIN"/happening-server >"$OUT/server.log" 2>&1 &
 pids+=($!)
-LOG_LEVEL=warning .build/release/happening-worker run >"$OUT/worker.log" 2>&1 &
+LOG_LEVEL=warning "$BIN"/happening-worker run >"$OUT/worker.log" 2>&1 &
 pids+=($!)
 BASE="http://127.0.0.1:$PORT"
 for _ in $(seq 1 100); do curl -sf "$BASE/api/health/live" >/dev/null && break; sleep 0.1; done
@@ -62,31 +62,41 @@ metric_total() {
     curl -sf "$BASE/metrics" | awk -v name="$1" '$1 ~ "^"name"(\\{|$)" { sum += $NF } END { printf "%d", sum }'
 }
 before=$(metric_total http_server_requests_total)
-status=0
-for role in $ROLES; do
-    auth=()
+# fuzz_role ROLE: one schemathesis run with that role's token; its log and JUnit file in $OUT, its exit status in
+# $OUT/status-ROLE. The roles run at once (schemathesis is one Python process per role, about one core each; in turn
+# they took twice the wall time on 2 cores), and their results are printed in order once all have finished.
+fuzz_role() {
+    local role="$1" auth=() email token rc=0
     if [ "$role" != anonymous ]; then
         email="${emails[$role]:-}"
-        [ -n "$email" ] || { echo "== no seeded $role account"; exit 1; }
+        [ -n "$email" ] || { echo "no seeded $role account" >"$OUT/schemathesis-$role.log"; echo 1 >"$OUT/status-$role"; return; }
         token=$(curl -sf -H 'Content-Type: application/json' -d "{\"email\":\"$email\",\"password\":\"$password\"}" "$BASE/api/auth/login" \
-            | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])') || { echo "== cannot log in as the $role"; exit 1; }
+            | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])') \
+            || { echo "cannot log in as the $role" >"$OUT/schemathesis-$role.log"; echo 1 >"$OUT/status-$role"; return; }
         auth=(-H "Authorization: Bearer $token")
     fi
-    echo "== schemathesis as $role ($EXAMPLES cases per operation)"
-    set +e
-    # Run inside $OUT: schemathesis keeps a cache (.schemathesis/) in its working directory; each run starts fresh.
-    (cd "$OUT" && schemathesis --no-color run "$ROOT/openapi.yaml" --url "$BASE" "${auth[@]}" \
+    # Each role in a directory of its own: schemathesis keeps a cache (.schemathesis/) in its working directory.
+    mkdir -p "$OUT/$role"
+    (cd "$OUT/$role" && schemathesis --no-color run "$ROOT/openapi.yaml" --url "$BASE" "${auth[@]}" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
         --phases examples,coverage,fuzzing --max-examples "$EXAMPLES" --seed "$SEED" --workers 2 --request-timeout 10 \
         --suppress-health-check all --warnings off --continue-on-failure \
-        --report junit --report-junit-path "junit-$role.xml" >"schemathesis-$role.log" 2>&1)
-    role_status=$?
-    set -e
+        --report junit --report-junit-path "../junit-$role.xml" >"../schemathesis-$role.log" 2>&1) || rc=$?
+    echo "$rc" >"$OUT/status-$role"
+}
+echo "== schemathesis as $ROLES at once ($EXAMPLES cases per operation and role)"
+fuzzers=()
+for role in $ROLES; do fuzz_role "$role" & fuzzers+=($!); done
+wait "${fuzzers[@]}" || true
+status=0
+for role in $ROLES; do
+    echo "== schemathesis as $role"
     grep -E '^(Test cases|API Operations|Tested operations)|passed|failed' "$OUT/schemathesis-$role.log" | tail -4 || true
-    if [ "$role_status" -ne 0 ]; then
+    if [ "$(cat "$OUT/status-$role" 2>/dev/null || echo 1)" -ne 0 ]; then
         status=1
         echo "== schemathesis as the $role FAILED; the failures:"
         sed -n '/FAILURES/,$p' "$OUT/schemathesis-$role.log" | head -150
+        grep -qE 'FAILURES' "$OUT/schemathesis-$role.log" || tail -20 "$OUT/schemathesis-$role.log"
     fi
 done
 curl -sf "$BASE/metrics" >"$OUT/metrics.txt"

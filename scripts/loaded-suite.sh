@@ -10,7 +10,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${RUNS:-5}"; HOGS="${HOGS:-2}"; OUT="${OUT:-.run/loaded-suite}"
-CONFIG="${TEST_CONFIG:-release}"
+CONFIG="${TEST_CONFIG:-debug}"
 mkdir -p "$OUT"; rm -f "$OUT"/run-*.log
 bash scripts/services.sh up postgres redis rabbitmq >/dev/null || { echo "== the services did not start"; exit 1; }
 . .run/env
@@ -36,7 +36,7 @@ green=0; rows=(); json=()
 for run in $(seq 1 "$RUNS"); do
     start_hogs
     started=$SECONDS
-    swift test -c "$CONFIG" --skip-build --skip UnitTests --skip BenchTests >"$OUT/run-$run.log" 2>&1
+    swift test -c "$CONFIG" $([ "$CONFIG" = release ] && echo -Xswiftc -enable-testing) --skip-build --skip UnitTests --skip BenchTests >"$OUT/run-$run.log" 2>&1
     status=$?
     took=$((SECONDS - started))
     stop_hogs

@@ -50,7 +50,7 @@ is_root() { [ "$(id -u)" = "0" ]; }
 # ---------------------------------------------------------------- packages
 ensure_packages() {
     local wanted=(postgresql postgresql-contrib redis-server rabbitmq-server
-                  libpq-dev libhiredis-dev librabbitmq-dev libcurl4-openssl-dev)
+                  libpq-dev libhiredis-dev librabbitmq-dev libcurl4-openssl-dev libssl-dev)
     local missing=()
     for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,50 +1,67 @@
 import Foundation
-import JWTKit
 
 /// Issues and verifies the API's JWTs (HS256 with `JWT_SECRET`). The payload keeps the original's
-/// claims `{userId, email, role}` plus `exp` and `iat`.
+/// claims `{userId, email, role}` plus `exp` and `iat` (seconds since 1970).
 ///
 /// Shared by the server (login, request authentication) and the seeder (bench users' tokens), so a token
 /// the seeder mints is exactly one the server would have issued.
 public struct TokenService: Sendable {
-    private let keys: JWTKeyCollection
+    private let token: JSONWebToken
     private let ttl: Duration
 
     /// The token's claims.
-    public struct Payload: JWTPayload, Equatable {
+    public struct Payload: Codable, Equatable, Sendable {
         public var userId: String
         public var email: String
         public var role: String
-        public var exp: ExpirationClaim
-        public var iat: IssuedAtClaim
+        /// Expiry, seconds since 1970 (a NumericDate).
+        public var exp: Int64
+        /// Issue time, seconds since 1970.
+        public var iat: Int64
 
-        public func verify(using algorithm: some JWTAlgorithm) throws {
-            try exp.verifyNotExpired()
+        init(userId: String, email: String, role: String, exp: Int64, iat: Int64) {
+            (self.userId, self.email, self.role, self.exp, self.iat) = (userId, email, role, exp, iat)
+        }
+
+        private enum CodingKeys: String, CodingKey { case userId, email, role, exp, iat }
+
+        /// NumericDates may carry a fraction (tokens from jwt-kit, which issued them before, did): read as seconds.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            userId = try container.decode(String.self, forKey: .userId)
+            email = try container.decode(String.self, forKey: .email)
+            role = try container.decode(String.self, forKey: .role)
+            exp = try Self.seconds(container, .exp)
+            iat = try Self.seconds(container, .iat)
+        }
+
+        private static func seconds(_ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Int64 {
+            guard let seconds = Int64(exactly: try container.decode(Double.self, forKey: key).rounded(.down)) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "not a NumericDate")
+            }
+            return seconds
         }
     }
 
     /// - Parameters:
     ///   - secret: the HMAC key (`JWT_SECRET`).
     ///   - ttl: how long an issued token stays valid.
-    public init(secret: String, ttl: Duration) async {
-        let keys = JWTKeyCollection()
-        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
-        self.keys = keys
+    public init(secret: String, ttl: Duration) {
+        self.token = JSONWebToken(key: Array(secret.utf8))
         self.ttl = ttl
     }
 
     /// A signed token for the user, valid for the configured TTL from `now`.
-    public func issue(userId: UUID, email: String, role: String, now: Date = Date()) async throws -> String {
-        let payload = Payload(
-            userId: userId.uuidString.lowercased(), email: email, role: role,
-            exp: ExpirationClaim(value: now.addingTimeInterval(Double(ttl.components.seconds))),
-            iat: IssuedAtClaim(value: now))
-        return try await keys.sign(payload)
+    public func issue(userId: UUID, email: String, role: String, now: Date = Date()) throws -> String {
+        let issued = Int64(now.timeIntervalSince1970.rounded(.down))
+        return try token.sign(Payload(userId: userId.uuidString.lowercased(), email: email, role: role,
+                                      exp: issued + ttl.components.seconds, iat: issued))
     }
 
-    /// The user id in a valid, unexpired token; nil for anything else (bad signature, expired, garbage).
-    public func verify(_ token: String) async -> UUID? {
-        guard let payload = try? await keys.verify(token, as: Payload.self) else { return nil }
+    /// The user id in a valid, unexpired token; nil for anything else (bad signature, another algorithm, expired,
+    /// garbage).
+    public func verify(_ text: String, now: Date = Date()) -> UUID? {
+        guard let payload = token.verify(text, as: Payload.self), Double(payload.exp) > now.timeIntervalSince1970 else { return nil }
         return UUID(uuidString: payload.userId)
     }
 }

@@ -1,5 +1,5 @@
-import Crypto
 import Foundation
+import HappeningCrypto
 
 /// Razorpay's two signature rules, compared in constant time.
 ///
@@ -9,7 +9,7 @@ import Foundation
 public enum RazorpaySignature {
     /// hex(HMAC-SHA256(secret, message)): what Razorpay (and our offline gateway) sends.
     public static func sign(_ message: some DataProtocol, secret: String) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Data(secret.utf8)))
+        let code = HMACSHA256.code(for: message, key: secret.utf8)
         return code.map { String(format: "%02x", $0) }.joined()
     }
 
@@ -28,11 +28,10 @@ public enum RazorpaySignature {
         isValid(signature, for: body, secret: webhookSecret)
     }
 
-    /// Decodes the hex signature and lets CryptoKit compare the codes in constant time; malformed hex is
-    /// simply invalid.
+    /// Decodes the hex signature and compares the codes in constant time; malformed hex is simply invalid.
     private static func isValid(_ signature: String, for message: some DataProtocol, secret: String) -> Bool {
         guard let code = hexBytes(signature), code.count == SHA256.byteCount else { return false }
-        return HMAC<SHA256>.isValidAuthenticationCode(code, authenticating: message, using: SymmetricKey(data: Data(secret.utf8)))
+        return HMACSHA256.isValid(code, for: message, key: secret.utf8)
     }
 
     private static func hexBytes(_ text: String) -> [UInt8]? {

@@ -98,7 +98,7 @@ struct Fixtures: Sendable {
         for email in emails {
             guard let (id, role) = byEmail[email] else { throw SeedUsageError("bench user \(email) could not be created") }
             users.append(BenchUser(user_id: id.uuidString.lowercased(), email: email,
-                                   token: try await tokens.issue(userId: id, email: email, role: role, now: now)))
+                                   token: try tokens.issue(userId: id, email: email, role: role, now: now)))
         }
         return users
     }

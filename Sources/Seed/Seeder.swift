@@ -104,7 +104,7 @@ struct Seeder: Sendable {
             guard let secret = request.jwtSecret, !secret.isEmpty else {
                 throw SeedUsageError("--bench-users needs JWT_SECRET (the server's) in the environment to mint tokens")
             }
-            let tokens = await TokenService(secret: secret, ttl: request.tokenTTL)
+            let tokens = TokenService(secret: secret, ttl: request.tokenTTL)
             let users = try await fixtures.benchUsers(count: request.benchUsers, seed: plan.seed, tokens: tokens, progress: progress)
             if let path = request.tokensOut { try Fixtures.writeTokens(users, to: path) }
             summary.bench_users = users.count

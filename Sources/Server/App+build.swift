@@ -48,7 +48,7 @@ struct AppDependencies: Sendable {
             queue: AMQPQueue(name: configuration.bookingQueue),
             logger: logger)
         hasher = PasswordHasher(cost: configuration.bcryptCost)
-        tokens = await TokenService(secret: configuration.jwtSecret, ttl: configuration.jwtTTL)
+        tokens = TokenService(secret: configuration.jwtSecret, ttl: configuration.jwtTTL)
         users = UserRepository(postgres: postgres)
         self.metrics = metrics
         loginLimiter = LoginRateLimiter(

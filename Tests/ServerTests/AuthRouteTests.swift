@@ -132,10 +132,10 @@ struct AuthRouteTests {
             let garbage = try await client.send(.get, "/api/profile", token: "garbage")
             #expect(garbage.status == .unauthorized)
 
-            let tokens = await TokenService(secret: "test-secret-that-is-long-enough-for-hs256-0123456789", ttl: .seconds(60))
+            let tokens = TokenService(secret: "test-secret-that-is-long-enough-for-hs256-0123456789", ttl: .seconds(60))
             let profile = try await client.send(.get, "/api/profile", token: token)
             let id = try #require(UUID(uuidString: (try profile.json()["user"] as? [String: Any])?["id"] as? String ?? ""))
-            let expired = try await tokens.issue(
+            let expired = try tokens.issue(
                 for: AuthenticatedUser(id: id, email: email, name: "x", role: "user", is_host: false, host_status: "not_requested"),
                 now: Date().addingTimeInterval(-3600))
             let stale = try await client.send(.get, "/api/profile", token: expired)

@@ -155,7 +155,7 @@ struct PayoutAnalyticsTests {
             GROUP BY u.id ORDER BY count(*) DESC, u.id LIMIT 1
             """).map { (try $0.decode(0, as: UUID.self), try $0.decode(1, as: String.self)) }
         let host = try #require(hosts.first)
-        let hostToken = try await deps.tokens.issue(userId: host.0, email: host.1, role: "user")
+        let hostToken = try deps.tokens.issue(userId: host.0, email: host.1, role: "user")
         let hostEvents = Set(try await deps.postgres.query("SELECT id FROM events WHERE created_by = $1", [host.0]).map { try $0.decode(0, as: UUID.self) })
         let mine = bookings.filter { hostEvents.contains($0.event) }
         let days = Array(Set(mine.map(\.day))).sorted()

@@ -31,7 +31,7 @@ struct AuthenticatedUser: Sendable, Codable, Equatable {
 
 extension TokenService {
     /// A signed token for `user`, valid for the configured TTL.
-    func issue(for user: AuthenticatedUser, now: Date = Date()) async throws -> String {
-        try await issue(userId: user.id, email: user.email, role: user.role, now: now)
+    func issue(for user: AuthenticatedUser, now: Date = Date()) throws -> String {
+        try issue(userId: user.id, email: user.email, role: user.role, now: now)
     }
 }

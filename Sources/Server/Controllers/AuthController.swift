@@ -55,7 +55,7 @@ struct AuthController: Sendable {
         guard let user = try await users.create(email: email, name: name, passwordHash: hash) else {
             throw AppError.conflict("An account with this email already exists", code: "email_taken")
         }
-        let token = try await tokens.issue(for: user)
+        let token = try tokens.issue(for: user)
         return EditedResponse(status: .created, response: AuthResponse(message: "User registered successfully", user: PublicUser(user), token: token))
     }
 
@@ -73,7 +73,7 @@ struct AuthController: Sendable {
             throw AppError.unauthorized("Invalid email or password", code: "invalid_credentials")
         }
         await rateLimiter.reset(ip: context.clientIP, email: email)
-        return AuthResponse(message: "Login successful", user: PublicUser(account.user), token: try await tokens.issue(for: account.user))
+        return AuthResponse(message: "Login successful", user: PublicUser(account.user), token: try tokens.issue(for: account.user))
     }
 
     @Sendable func profile(request: Request, context: AppRequestContext) async throws -> ProfileResponse {

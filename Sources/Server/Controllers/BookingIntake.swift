@@ -1,7 +1,7 @@
-import Crypto
 import Foundation
 import HappeningAMQP
 import HappeningCore
+import HappeningCrypto
 import HappeningRedis
 import Logging
 import Metrics
@@ -20,7 +20,7 @@ struct BookingIntake: Sendable {
     /// Redis is down (the worker then ignores the duplicate job by its id).
     static func bookingID(user: UUID, key: String?) -> UUID {
         guard let key else { return UUID() }
-        var bytes = Array(SHA256.hash(data: Data("\(user.uuidString.lowercased()):\(key)".utf8)).prefix(16))
+        var bytes = Array(SHA256.hash("\(user.uuidString.lowercased()):\(key)".utf8).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8 (name-based, SHA-256)
         bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
         return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],

@@ -13,7 +13,7 @@ struct RequireUserMiddleware: RouterMiddleware {
             throw AppError.unauthorized("Missing bearer token", code: "token_missing")
         }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", let id = await tokens.verify(String(parts[1])) else {
+        guard parts.count == 2, parts[0].lowercased() == "bearer", let id = tokens.verify(String(parts[1])) else {
             throw AppError.unauthorized("Invalid or expired token", code: "token_invalid")
         }
         guard let user = try await users.find(id: id) else {
