@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # `make demo`: the whole story on one machine. Services, release build, schema, seed, two servers (cache on and
 # cache off, one database), two workers per strategy, a flash sale per worker strategy, the homepage cache
-# comparison, the chaos flash sale (three workers, one killed; RabbitMQ and PostgreSQL restarted under the running
+# comparison, the flash-sale day (browsing at a steady rate through a flash sale, two lanes), the chaos flash sale (three workers, one killed; RabbitMQ and PostgreSQL restarted under the running
 # servers), then a summary table. Every process it starts is stopped at the end, on failure and on Ctrl-C.
 #
 #   make demo                                        # 100,000 events, 10,000 users, 5,000 flash-sale users
 #   DEMO_EVENTS=20000 DEMO_USERS=2000 DEMO_BENCH_USERS=1000 make demo
 #   DEMO_CHAOS=0 make demo                           # without the chaos flash sale
+#   DEMO_DAY_RATE=500 DEMO_DAY_SECONDS=20s make demo  # the flash-sale day's browse rate and length (default 1000/s, 30 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS="${DEMO_EVENTS:-100000}"; USERS="${DEMO_USERS:-10000}"; BENCH_USERS="${DEMO_BENCH_USERS:-5000}"
 TICKETS="${DEMO_TICKETS:-100}"; PORT_ON="${DEMO_PORT:-5000}"; PORT_OFF=$((PORT_ON + 1))
 STRATEGIES="${DEMO_STRATEGIES:-for-update conditional-update batch}"
 RATE="${DEMO_RATE:-100}"; SECONDS_PER_PHASE="${DEMO_SECONDS:-10s}"; CHAOS="${DEMO_CHAOS:-1}"
+DAY_RATE="${DEMO_DAY_RATE:-1000}"; DAY_SECONDS="${DEMO_DAY_SECONDS:-30s}"
 LOGS=.run/demo; mkdir -p "$LOGS" results
 started=$(date +%s)
 
@@ -73,6 +75,22 @@ echo "== homepage: cache on vs cache off ($RATE req/s latency phase, $SECONDS_PE
     --set rate="$RATE" --set seconds="$SECONDS_PER_PHASE" --progress lines --out results | tee "$LOGS/homepage.out" || true
 homepage="$(grep -oE 'results/[^ ,]*homepage\.json' "$LOGS/homepage.out" | tail -1)"
 
+echo "== flash-sale day: $DAY_RATE req/s of homepage reads for $DAY_SECONDS, a $BENCH_USERS-user sale 10 s in; two 'for-update' workers"
+pids=()
+for worker in 1 2; do
+    LOG_LEVEL=error .build/release/happening-worker run --strategy for-update --prefetch 50 --concurrency 4 >"$LOGS/day-worker-$worker.log" 2>&1 &
+    pids+=($!)
+done
+sleep 1
+# --set events: the database was seeded above, so the scenario's setup finds at least that many and adds none.
+.build/release/happening-bench run scenarios/flash-sale-day.yaml --target "http://127.0.0.1:$PORT_ON" --set events="$EVENTS" \
+    --set browse_rate="$DAY_RATE" --set seconds="$DAY_SECONDS" --set users="$BENCH_USERS" --set tickets="$TICKETS" \
+    --progress lines --out results | tee "$LOGS/day.out" || true
+day="$(grep -oE 'results/[^ ,]*flash-sale-day\.json' "$LOGS/day.out" | tail -1)"
+for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+wait "${pids[@]}" 2>/dev/null || true
+pids=()
+
 chaos=""
 if [ "$CHAOS" = 1 ]; then
     # Last, because it restarts PostgreSQL and RabbitMQ under the running servers (which must recover on their own).
@@ -91,5 +109,5 @@ if [ "$CHAOS" = 1 ]; then
     bash scripts/services.sh up postgres redis rabbitmq >/dev/null  # whatever happened, leave them running
 fi
 
-python3 scripts/demo_summary.py "$(( $(date +%s) - built ))" "$homepage" "${reports[@]}" ${chaos:+"chaos=$chaos"}
+python3 scripts/demo_summary.py "$(( $(date +%s) - built ))" "$homepage" "${reports[@]}" ${day:+"day=$day"} ${chaos:+"chaos=$chaos"}
 echo "demo: done in $(( $(date +%s) - started )) s ($(( $(date +%s) - built )) s after the build); reports in results/"

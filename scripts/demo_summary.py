@@ -1,6 +1,6 @@
 """Prints the `make demo` summary table and writes results/demo-summary.{md,json} from the Bench's result files.
 
-usage: demo_summary.py SECONDS HOMEPAGE.json STRATEGY=FLASH-SALE.json ... [chaos=FLASH-SALE-CHAOS.json]
+usage: demo_summary.py SECONDS HOMEPAGE.json STRATEGY=FLASH-SALE.json ... [day=FLASH-SALE-DAY.json] [chaos=FLASH-SALE-CHAOS.json]
 """
 import json
 import os
@@ -19,9 +19,10 @@ def ms(micros):
 
 
 seconds, homepage_path = int(sys.argv[1]), sys.argv[2]
-flash_paths = [a for a in sys.argv[3:] if not a.startswith("chaos=")]
+flash_paths = [a for a in sys.argv[3:] if not a.startswith(("chaos=", "day="))]
 chaos_path = next((a.partition("=")[2] for a in sys.argv[3:] if a.startswith("chaos=")), None)
-rows, summary = [], {"seconds_after_build": seconds, "flash_sales": [], "homepage": None, "chaos": None}
+day_path = next((a.partition("=")[2] for a in sys.argv[3:] if a.startswith("day=")), None)
+rows, summary = [], {"seconds_after_build": seconds, "flash_sales": [], "homepage": None, "flash_sale_day": None, "chaos": None}
 lines = ["# make demo", "", "| worker strategy | verdict | held / total | accepted | intake p99 | decision p99 | decided/s |", "|---|---|---|---|---|---|---|"]
 for item in flash_paths:
     strategy, _, path = item.partition("=")
@@ -52,6 +53,31 @@ if home:
     ratio = (home.get("ratios") or {}).get("throughput.requests_per_second")
     lines += ["", f"cache on ÷ cache off throughput: **{ratio}×**"]
     summary["homepage"] = {"report": homepage_path, "ratios": home.get("ratios"), "passed": home["passed"]}
+day = load(day_path) if day_path else None
+if day:
+    # The browse lane before, during and after the sale (the windows the Bench builds from every request's sample).
+    run = day["runs"][0]
+    windows = {w["name"]: w for w in run.get("windows") or []}
+    sale = next((p for p in run["phases"] if p.get("lane") == "sale"), None)
+    lines += ["", "| flash-sale day: browse lane | requests | req/s | p50 | p99 | max | cache hits | late starts |", "|---|---|---|---|---|---|---|---|"]
+    rows = []
+    for label, name in [("before the sale", f"browse@before-{sale['name']}" if sale else ""), ("during the sale", f"browse@{sale['name']}" if sale else ""),
+                        ("after the sale", f"browse@after-{sale['name']}" if sale else ""), ("whole run", "browse")]:
+        w = windows.get(name)
+        if not w:
+            continue
+        hits = w["cache_hits"] / max(1, w["cache_hits"] + w["cache_misses"])
+        rows.append({"window": name, "p50_us": w["latency"]["p50"], "p99_us": w["latency"]["p99"], "max_us": w["latency"]["max"],
+                     "requests": w["requests"], "rps": w["requests_per_second"], "cache_hit_ratio": round(hits, 4), "late": w["late"]})
+        lines.append(f"| {label} | {w['requests']:,} | {w['requests_per_second']:,.0f} | {ms(w['latency']['p50'])} | {ms(w['latency']['p99'])} | "
+                     f"{ms(w['latency']['max'])} | {hits:.0%} | {w['late']:,} |")
+    ledger = run.get("ledger") or {}
+    failed = [t["expression"] for t in day.get("thresholds", []) if not t["passed"]]
+    lines += ["", f"flash-sale day: {'PASS' if day['passed'] else 'FAIL'}; sale ledger held {ledger.get('held')} / {ledger.get('total_tickets')}, "
+              f"oversold {ledger.get('oversold')}" + (f"; failing: {', '.join(failed)}" if failed else "")]
+    summary["flash_sale_day"] = {"report": day_path, "passed": day["passed"], "browse": rows, "failing_thresholds": failed}
+elif day_path:
+    lines += ["", "flash-sale day: FAILED TO RUN"]
 chaos = load(chaos_path) if chaos_path else None
 if chaos:
     run = chaos["runs"][0]

@@ -22,6 +22,9 @@ struct BenchResult: Codable, Sendable {
         var label: String
         var target: String
         var phases: [PhaseResult]
+        /// A laned scenario's views: each lane over the whole run (`browse`) and over each other lane's phases
+        /// (`browse@sale`), built from every request's sample.
+        var windows: [PhaseResult]? = nil
         var ledger: LedgerReport?
         /// The faults injected during the run, if the scenario had any.
         var faults: [FaultRunner.Event]? = nil

@@ -42,7 +42,7 @@ struct BenchSession {
         var thresholds: [ThresholdResult] = []
         for run in runs {
             for expression in scenario.thresholds ?? [] {
-                var verdict = Thresholds.evaluate(expression, phases: run.phases, ledger: run.ledger)
+                var verdict = Thresholds.evaluate(expression, phases: run.phases, windows: run.windows ?? [], ledger: run.ledger)
                 if runs.count > 1 { verdict.expression = "\(run.label): \(verdict.expression)" }
                 thresholds.append(verdict)
             }
@@ -88,7 +88,7 @@ enum Summary {
     static func text(_ result: BenchResult, paths: (json: String, markdown: String, html: String)) -> String {
         var lines = ["happening-bench: \(result.scenario): \(result.passed ? "PASS" : "FAIL")"]
         for run in result.runs {
-            for phase in run.phases where phase.recorded {
+            for phase in run.phases.filter(\.recorded) + (run.windows ?? []) {
                 lines.append("  \(result.runs.count > 1 ? run.label + " " : "")\(phase.name): \(Format.grouped(phase.requests)) requests, "
                              + "\(String(format: "%.1f", phase.requests_per_second)) req/s, errors \(Format.percent(phase.error_rate)), "
                              + "p50 \(Format.micros(phase.latency.p50)), p99 \(Format.micros(phase.latency.p99)), max \(Format.micros(phase.latency.max))"
@@ -121,22 +121,26 @@ enum ResultMerger {
         for other in results.dropFirst() {
             guard other.scenario == merged.scenario else { throw BenchUsageError("cannot merge \(merged.scenario) with \(other.scenario)") }
             for (runIndex, run) in other.runs.enumerated() where runIndex < merged.runs.count {
-                for phase in run.phases {
-                    if let index = merged.runs[runIndex].phases.firstIndex(where: { $0.name == phase.name }) {
-                        merged.runs[runIndex].phases[index].merge(phase)
-                    } else {
-                        merged.runs[runIndex].phases.append(phase)
-                    }
-                }
+                merged.runs[runIndex].phases = combine(merged.runs[runIndex].phases, run.phases)
+                if let windows = run.windows { merged.runs[runIndex].windows = combine(merged.runs[runIndex].windows ?? [], windows) }
             }
         }
         merged.command = "happening-bench merge " + files.joined(separator: " ")
         merged.thresholds = merged.thresholds.map { old in
             let expression = old.expression
             let run = merged.runs[0]
-            return Thresholds.evaluate(expression, phases: run.phases, ledger: run.ledger)
+            return Thresholds.evaluate(expression, phases: run.phases, windows: run.windows ?? [], ledger: run.ledger)
         }
         merged.passed = merged.failures.isEmpty
         return merged
+    }
+
+    /// `mine` with each of `theirs` merged into the entry of the same name (or appended).
+    private static func combine(_ mine: [PhaseResult], _ theirs: [PhaseResult]) -> [PhaseResult] {
+        var combined = mine
+        for phase in theirs {
+            if let index = combined.firstIndex(where: { $0.name == phase.name }) { combined[index].merge(phase) } else { combined.append(phase) }
+        }
+        return combined
     }
 }

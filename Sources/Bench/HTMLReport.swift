@@ -9,33 +9,63 @@ struct HTMLReport {
     private static let colors = ["#2563eb", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be123c", "#4d7c0f", "#a16207"]
 
     func render() -> String {
-        let markdown = MarkdownReport(result: result).render()
-        var body = "<h1>\(escape(result.scenario)) <span class=\"\(result.passed ? "pass" : "fail")\">\(result.passed ? "PASS" : "FAIL")</span></h1>\n"
-        if let description = result.description { body += "<p>\(escape(description))</p>\n" }
-        body += "<p class=\"meta\">Started \(escape(result.started_at)) on \(escape(result.machine.hostname)) — \(result.machine.cores) cores, "
-            + "\(result.machine.memory_gib) GiB; bench \(escape(result.versions.bench)), \(escape(result.versions.libcurl)).<br><code>\(escape(result.command))</code></p>\n"
+        var body = "<h1>\(HTMLText.escape(result.scenario)) <span class=\"\(result.passed ? "pass" : "fail")\">\(result.passed ? "PASS" : "FAIL")</span></h1>\n"
+        if let description = result.description { body += "<p>\(HTMLText.escape(description))</p>\n" }
+        body += "<p class=\"meta\">Started \(HTMLText.escape(result.started_at)) on \(HTMLText.escape(result.machine.hostname)) — \(result.machine.cores) cores, "
+            + "\(result.machine.memory_gib) GiB; bench \(HTMLText.escape(result.versions.bench)), \(HTMLText.escape(result.versions.libcurl)).<br><code>\(HTMLText.escape(result.command))</code></p>\n"
         if !result.failures.isEmpty {
-            body += "<div class=\"failures\"><b>Failures</b><ul>" + result.failures.map { "<li>\(escape($0))</li>" }.joined() + "</ul></div>\n"
+            body += "<div class=\"failures\"><b>Failures</b><ul>" + result.failures.map { "<li>\(HTMLText.escape($0))</li>" }.joined() + "</ul></div>\n"
         }
         body += "<h2>Latency by percentile</h2>\n" + latencyChart()
         body += "<h2>Throughput over time</h2>\n" + throughputChart()
         if let failures = failuresChart() { body += "<h2>Failures over time</h2>\n" + failures }
-        if result.runs.count > 1 { body += "<h2>\(escape(result.runs.map(\.label).joined(separator: " vs ")))</h2>\n" + comparisonChart() }
-        body += "<h2>Details</h2>\n<pre>\(escape(markdown))</pre>\n"
+        if result.runs.count > 1 { body += "<h2>\(HTMLText.escape(result.runs.map(\.label).joined(separator: " vs ")))</h2>\n" + comparisonChart() }
+        body += "<h2>Details</h2>\n" + details()
         return """
             <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><title>\(escape(result.scenario)) — happening-bench</title>
+            <html lang="en"><head><meta charset="utf-8"><title>\(HTMLText.escape(result.scenario)) — happening-bench</title>
             <style>
             body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; color: #111827; }
             h1 span { font-size: 0.6em; padding: 0.15em 0.5em; border-radius: 0.3em; color: white; vertical-align: middle; }
             .pass { background: #16a34a; } .fail { background: #dc2626; }
             .meta { color: #4b5563; } .failures { border-left: 4px solid #dc2626; padding: 0.2rem 1rem; background: #fef2f2; }
-            pre { background: #f9fafb; padding: 1rem; overflow-x: auto; font-size: 12px; }
+            table { border-collapse: collapse; font-size: 12px; margin-bottom: 1rem; }
+            th, td { border: 1px solid #e5e7eb; padding: 0.2rem 0.45rem; text-align: right; white-space: nowrap; }
+            th { background: #f3f4f6; } td:first-child, th:first-child { text-align: left; }
+            .note { color: #4b5563; font-size: 12px; } .violation { color: #dc2626; }
             svg { background: #ffffff; border: 1px solid #e5e7eb; } svg text { font-size: 11px; fill: #374151; }
             </style></head>
             <body>
             \(body)</body></html>
             """
+    }
+
+    /// The run's tables (phases, lanes and windows, routes, faults, ledger) and the thresholds, as HTML.
+    private func details() -> String {
+        var html = ""
+        for run in result.runs {
+            html += "<h3>\(HTMLText.escape((result.runs.count > 1 ? run.label + " — " : "") + run.target))</h3>\n"
+            var tables = [RunTables.phases(run, title: "Phases")]
+            if let windows = RunTables.windows(run) { tables.append(windows) }
+            if let routes = RunTables.routes(run) { tables.append(routes) }
+            if let faults = run.faults { tables.append(RunTables.faults(faults)) }
+            if let ledger = run.ledger { tables.append(RunTables.ledger(ledger)) }
+            html += tables.map(\.html).joined()
+            if let responses = RunTables.responses(run) { html += "<p class=\"note\">\(HTMLText.escape(responses))</p>\n" }
+            for violation in run.ledger?.violations ?? [] { html += "<p class=\"violation\">✘ \(HTMLText.escape(violation))</p>\n" }
+        }
+        if let ratios = result.ratios, !ratios.isEmpty {
+            html += "<h3>Ratios (\(HTMLText.escape(result.runs.first?.label ?? "a")) ÷ \(HTMLText.escape(result.runs.last?.label ?? "b")))</h3><ul>"
+                + ratios.sorted(by: { $0.key < $1.key }).map { "<li>\(HTMLText.escape($0.key)): <b>\(String(format: "%.2f", $0.value))×</b></li>" }.joined()
+                + "</ul>\n"
+        }
+        if !result.thresholds.isEmpty {
+            html += "<h3>Thresholds</h3><ul>" + result.thresholds.map { threshold in
+                "<li class=\"\(threshold.passed ? "" : "violation")\">\(threshold.passed ? "✔" : "✘") <code>\(HTMLText.escape(threshold.expression))</code> — "
+                    + "\(HTMLText.escape(threshold.message))</li>"
+            }.joined() + "</ul>\n"
+        }
+        return html
     }
 
     /// Each recorded phase's (and the decision latency's) percentile curve, on a "nines" axis and a log latency axis.
@@ -155,11 +185,11 @@ struct HTMLReport {
             for metric in metrics {
                 let values = phases.map { metric.1($0.1) }
                 let top = max(values.max() ?? 1, 1e-9)
-                svg += "<text x=\"10\" y=\"\(y + 14)\" font-weight=\"bold\">\(escape(name)): \(escape(metric.0))</text>"
+                svg += "<text x=\"10\" y=\"\(y + 14)\" font-weight=\"bold\">\(HTMLText.escape(name)): \(HTMLText.escape(metric.0))</text>"
                 for (index, (label, _)) in phases.enumerated() {
                     let width = max(1, Int(values[index] / top * 600))
                     let barY = y + 22 + index * 28
-                    svg += "<text x=\"10\" y=\"\(barY + 15)\">\(escape(label))</text>"
+                    svg += "<text x=\"10\" y=\"\(barY + 15)\">\(HTMLText.escape(label))</text>"
                     svg += "<rect x=\"150\" y=\"\(barY)\" width=\"\(width)\" height=\"22\" fill=\"\(Self.colors[index % Self.colors.count])\"/>"
                     svg += "<text x=\"\(158 + width)\" y=\"\(barY + 15)\">\(metric.2(values[index]))</text>"
                 }
@@ -208,7 +238,7 @@ struct HTMLReport {
             svg += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(height - bottom)\" stroke=\"#9ca3af\"/>"
             for (value, label) in xTicks where value <= xMax {
                 svg += "<line x1=\"\(px(value))\" y1=\"\(top)\" x2=\"\(px(value))\" y2=\"\(height - bottom)\" stroke=\"#f3f4f6\"/>"
-                svg += "<text x=\"\(px(value))\" y=\"\(height - bottom + 16)\" text-anchor=\"middle\">\(escape(label))</text>"
+                svg += "<text x=\"\(px(value))\" y=\"\(height - bottom + 16)\" text-anchor=\"middle\">\(HTMLText.escape(label))</text>"
             }
             var yTicks: [Double] = []
             if logY { var tick = yMin; while tick <= yMax * 1.0001 { yTicks.append(tick); tick *= 10 } }
@@ -217,8 +247,8 @@ struct HTMLReport {
                 svg += "<line x1=\"\(left)\" y1=\"\(py(tick))\" x2=\"\(width - right)\" y2=\"\(py(tick))\" stroke=\"#f3f4f6\"/>"
                 svg += "<text x=\"\(left - 6)\" y=\"\(py(tick) + 4)\" text-anchor=\"end\">\(Self.number(tick))</text>"
             }
-            svg += "<text x=\"\((left + width) / 2)\" y=\"\(height - bottom + 36)\" text-anchor=\"middle\">\(escape(xLabel))</text>"
-            svg += "<text x=\"14\" y=\"\((top + height - bottom) / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 14 \((top + height - bottom) / 2))\">\(escape(yLabel))</text>"
+            svg += "<text x=\"\((left + width) / 2)\" y=\"\(height - bottom + 36)\" text-anchor=\"middle\">\(HTMLText.escape(xLabel))</text>"
+            svg += "<text x=\"14\" y=\"\((top + height - bottom) / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 14 \((top + height - bottom) / 2))\">\(HTMLText.escape(yLabel))</text>"
             for (index, line) in series.enumerated() {
                 let color = line.color ?? HTMLReport.colors[index % HTMLReport.colors.count]
                 let path = line.points.map { String(format: "%.1f,%.1f", px($0.0), py($0.1)) }.joined(separator: " ")
@@ -227,12 +257,12 @@ struct HTMLReport {
                     svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%@\"/>", px(point.0), py(point.1), color)
                 }
                 if let label = line.label, let end = line.points.last {
-                    svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%@\">", px(end.0) + 3, py(end.1) + 10, color) + escape(label) + "</text>"
+                    svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%@\">", px(end.0) + 3, py(end.1) + 10, color) + HTMLText.escape(label) + "</text>"
                 }
                 let legendX = left + Double(index % 3) * 280
                 let legendY = height + 4 + Double(index / 3) * 22
                 svg += "<rect x=\"\(legendX)\" y=\"\(legendY)\" width=\"14\" height=\"4\" fill=\"\(color)\"/>"
-                svg += "<text x=\"\(legendX + 20)\" y=\"\(legendY + 6)\">\(escape(line.name))</text>"
+                svg += "<text x=\"\(legendX + 20)\" y=\"\(legendY + 6)\">\(HTMLText.escape(line.name))</text>"
             }
             return svg + "</svg>\n"
         }
@@ -251,10 +281,4 @@ struct HTMLReport {
             return String(format: "%g", value)
         }
     }
-}
-
-/// Escapes text for HTML.
-func escape(_ text: String) -> String {
-    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-        .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
 }

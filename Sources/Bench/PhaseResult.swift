@@ -5,6 +5,8 @@ import HappeningCurl
 /// result file holds per phase; the histograms are exact, so merged files give exact percentiles.
 struct PhaseResult: Codable, Sendable {
     var name: String
+    /// The lane the phase (or window) belongs to, when the scenario has lanes.
+    var lane: String? = nil
     var model: String
     var connections: Int
     var rate: String?
@@ -41,6 +43,15 @@ struct PhaseResult: Codable, Sendable {
         var errors: UInt64
         var latency: LatencySummary
         var histogram: EncodedHistogram
+        /// Answers with `X-Cache: HIT` and with another `X-Cache` value (absent in older results).
+        var cache_hits: UInt64? = nil
+        var cache_misses: UInt64? = nil
+
+        /// Hits among the answers that carried `X-Cache`.
+        var cacheHitRatio: Double? {
+            let seen = (cache_hits ?? 0) + (cache_misses ?? 0)
+            return seen == 0 ? nil : Double(cache_hits ?? 0) / Double(seen)
+        }
     }
 
     /// One second of the phase: throughput, errors and latency (after a merge, p50/p99 are the largest
@@ -74,6 +85,8 @@ struct PhaseResult: Codable, Sendable {
         var templateLatency = Array(repeating: LatencyHistogram(), count: recorders.first?.templates.count ?? 0)
         var templateRequests = Array(repeating: UInt64(0), count: templateLatency.count)
         var templateErrors = Array(repeating: UInt64(0), count: templateLatency.count)
+        var templateHits = Array(repeating: UInt64(0), count: templateLatency.count)
+        var templateMisses = Array(repeating: UInt64(0), count: templateLatency.count)
         (requests, errors, late, cache_hits, cache_misses) = (0, 0, 0, 0, 0)
         var lastEnd: UInt64 = clock.monotonicStart
         for recorder in recorders {
@@ -90,6 +103,8 @@ struct PhaseResult: Codable, Sendable {
                 templateLatency[index].add(recorder.templateLatency[index])
                 templateRequests[index] += recorder.templateRequests[index]
                 templateErrors[index] += recorder.templateUnexpected[index]
+                templateHits[index] += recorder.templateCacheHits[index]
+                templateMisses[index] += recorder.templateCacheMisses[index]
             }
         }
         self.abandoned = abandoned
@@ -104,7 +119,8 @@ struct PhaseResult: Codable, Sendable {
         templates = templateLatency.indices.compactMap { index in
             templateRequests[index] == 0 ? nil : TemplateResult(
                 name: infos[index].name, requests: templateRequests[index], errors: templateErrors[index],
-                latency: templateLatency[index].summary, histogram: templateLatency[index].encoded)
+                latency: templateLatency[index].summary, histogram: templateLatency[index].encoded,
+                cache_hits: templateHits[index], cache_misses: templateMisses[index])
         }
         timeline = feed.timeline().map { second, bucket in
             TimelinePoint(second: second, requests: bucket.requests, errors: bucket.errors,
@@ -150,6 +166,10 @@ struct PhaseResult: Codable, Sendable {
                 merged.add(LatencyHistogram(theirs.histogram))
                 templates[index].requests += theirs.requests
                 templates[index].errors += theirs.errors
+                if theirs.cache_hits != nil || theirs.cache_misses != nil {
+                    templates[index].cache_hits = (templates[index].cache_hits ?? 0) + (theirs.cache_hits ?? 0)
+                    templates[index].cache_misses = (templates[index].cache_misses ?? 0) + (theirs.cache_misses ?? 0)
+                }
                 templates[index].latency = merged.summary
                 templates[index].histogram = merged.encoded
             } else {

@@ -14,11 +14,19 @@ struct PhaseRunner: Sendable {
     var engine: CurlLoadEngine = .curl
     /// Told when the load of a phase begins (a barrier's firing instant, otherwise the phase start).
     var loadStart: LoadStartSignal?
+    /// Keep every request's sample (laned scenarios measure lanes over other lanes' windows).
+    var keepsSamples = false
 
     /// Instances rendered per template for closed and open phases (drawn at random when sending).
     static let instancesPerTemplate = 1_024
 
     func run(_ phase: Scenario.Phase, timeoutOverride: Duration? = nil) async throws -> (PhaseResult, [Capture]) {
+        let (run, captures) = try await run(phase, lane: "", notBefore: nil, timeoutOverride: timeoutOverride)
+        return (run.result, captures)
+    }
+
+    /// Runs `phase` of `lane`, scheduled from `notBefore` (monotonic ns; nil: now, or `--start-at`).
+    func run(_ phase: Scenario.Phase, lane: String, notBefore: UInt64?, timeoutOverride: Duration? = nil) async throws -> (LanePhaseRun, [Capture]) {
         let chosen = phase.requests.map { names in names.compactMap { name in renderer.templates.firstIndex { $0.name == name } } }
             ?? Array(renderer.templates.indices)
         let infos = renderer.infos
@@ -38,7 +46,11 @@ struct PhaseRunner: Sendable {
         }
 
         var start = monotonicNanoseconds() &+ 50_000_000
-        if let startAtMicros {
+        if let notBefore {
+            // Exactly the lane's planned instant, even if this task got the CPU late: an open schedule then catches
+            // up (and counts the late starts), so every lane keeps the run's clock.
+            start = notBefore
+        } else if let startAtMicros {
             let delta = startAtMicros - Int64(Date().timeIntervalSince1970 * 1_000_000)
             if delta > 0 { start = monotonicNanoseconds() &+ UInt64(delta) * 1_000 }
         }
@@ -54,6 +66,7 @@ struct PhaseRunner: Sendable {
             options.engine = engine
             if let timeoutOverride { options.requestTimeout = timeoutOverride }
             let recorder = PhaseRecorder(templates: infos, clock: clock, feed: feed)
+            recorder.keepsSamples = keepsSamples
             let laneMax = maxRequests == Int.max ? Int.max : maxRequests / threadCount + (lane < maxRequests % threadCount ? 1 : 0)
             let deadline = duration.map { start &+ UInt64($0.nanosecondsValue) } ?? UInt64.max
             let schedule: any CurlLoadSchedule
@@ -88,9 +101,12 @@ struct PhaseRunner: Sendable {
         display.cancel()
         await display.value
         let recorders = lanes.map(\.2)
-        let result = PhaseResult(phase: phase, recorders: recorders, feed: feed, clock: clock,
+        var result = PhaseResult(phase: phase, recorders: recorders, feed: feed, clock: clock,
                                  abandoned: outcomes.reduce(0) { $0 + $1.abandoned })
-        return (result, recorders.flatMap(\.captures))
+        if !lane.isEmpty { result.lane = lane }
+        let end = recorders.map(\.lastEnd).max().map { max($0, start) } ?? start
+        let run = LanePhaseRun(lane: lane, result: result, clock: clock, samples: recorders.flatMap(\.samples), end: end)
+        return (run, recorders.flatMap(\.captures))
     }
 }
 

@@ -14,7 +14,10 @@ struct Scenario: Codable, Sendable {
     var setup: [SetupStep]?
     var pools: [String: Pool]?
     var requests: [RequestTemplate]
-    var phases: [Phase]
+    /// The phases, in order (a scenario without lanes).
+    var phases: [Phase]?
+    /// Lanes that run at once, each with its own phases (instead of `phases`).
+    var lanes: [Lane]?
     var ledger: LedgerSpec?
     var thresholds: [String]?
     /// Faults injected while the load runs (see ``FaultRunner``).
@@ -115,10 +118,10 @@ struct Scenario: Codable, Sendable {
     }
 
     func validate() throws {
-        guard !phases.isEmpty else { throw BenchUsageError("a scenario needs at least one phase") }
+        try validateLanes()
         guard !requests.isEmpty else { throw BenchUsageError("a scenario needs at least one request template") }
         let names = Set(requests.map(\.name))
-        for phase in phases {
+        for phase in runLanes.flatMap(\.phases) {
             guard ["closed", "open", "barrier", "warmup"].contains(phase.model) else {
                 throw BenchUsageError("phase \(phase.name): model must be closed, open, barrier or warmup")
             }
@@ -136,9 +139,9 @@ struct Scenario: Codable, Sendable {
             }
             for name in phase.requests ?? [] where !names.contains(name) { throw BenchUsageError("phase \(phase.name): no request template named \(name)") }
         }
-        if phases.first?.after_faults == true {
+        if !hasLanes, let first = phases?.first, first.after_faults == true {
             // Faults are timed from the start of the load, so the first phase cannot wait for them.
-            throw BenchUsageError("phase \(phases[0].name): after_faults needs an earlier phase (faults count from the start of the load)")
+            throw BenchUsageError("phase \(first.name): after_faults needs an earlier phase (faults count from the start of the load)")
         }
         try FaultRunner.validate(faults ?? [])
         for (name, pool) in pools ?? [:] where (pool.values ?? []).isEmpty && pool.sql == nil && pool.file == nil {

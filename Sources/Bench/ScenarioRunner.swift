@@ -42,54 +42,97 @@ struct ScenarioRunner: Sendable {
         try renderer.validate()
         var runner = PhaseRunner(renderer: renderer, threads: threads, stop: stop, progress: progress, startAtMicros: startAtMicros)
         runner.engine = engine
+        runner.keepsSamples = scenario.hasLanes
         let loadStart = LoadStartSignal()
         runner.loadStart = loadStart
-        var phases: [PhaseResult] = []
-        var captures: [Capture] = []
-        var complete = true
-        var soldOut = 0
         // Faults run beside the phases, timed from the moment the load begins; the run waits for the last one (a
         // fault planned after the load, such as restarting what was stopped, still happens).
         let progress = self.progress
         let faults = FaultRunner(steps: scenario.faults ?? [], servicesScript: servicesScript, workerPidFiles: workerPidFiles) { line in
             if progress != .none { FileHandle.standardError.write(Data("bench: \(label): \(line)\n".utf8)) }
         }
+        // One run clock: lane offsets count from `origin`, and so do the faults of a laned scenario.
+        var origin: UInt64?
+        if scenario.hasLanes {
+            var at = monotonicNanoseconds() &+ 100_000_000
+            if let startAtMicros {
+                let delta = startAtMicros - Int64(Date().timeIntervalSince1970 * 1_000_000)
+                if delta > 0 { at = monotonicNanoseconds() &+ UInt64(delta) * 1_000 }
+            }
+            origin = at
+            loadStart.set(monotonic: at)
+        }
         let faultTask = Task { [stop] in await faults.run(from: loadStart, stop: stop) }
-        for var phase in scenario.phases {
-            if stop.isStopped { break }
-            if phase.after_faults == true {
-                if progress != .none { FileHandle.standardError.write(Data("bench: \(label): phase \(phase.name) waits for the faults to finish\n".utf8)) }
-                _ = await faultTask.value
+        let laneRuns = try await withThrowingTaskGroup(of: (Int, LaneOutcome).self) { group in
+            for (index, lane) in scenario.runLanes.enumerated() {
+                let notBefore = origin.map { $0 &+ UInt64(lane.start.flatMap(DurationText.parse)?.nanosecondsValue ?? 0) }
+                group.addTask { [runner] in (index, try await self.run(lane, runner: runner, notBefore: notBefore, faultTask: faultTask, label: label)) }
             }
-            if phase.model == "closed" || phase.model == "open", phase.record ?? true {
-                if let connections { phase.connections = connections }
-                if let rate, phase.model == "open" { phase.rate = rate }
-                if let duration { phase.duration = duration }
-            }
-            if progress != .none { FileHandle.standardError.write(Data("bench: \(label): phase \(phase.name) (\(phase.model), \(phase.connections) connections\(phase.rate.map { ", \($0) req/s" } ?? "")\(phase.duration.map { ", \($0)" } ?? ""))\n".utf8)) }
-            let (result, phaseCaptures) = try await runner.run(phase)
-            phases.append(result)
-            if result.recorded {
-                captures += phaseCaptures
-                if phase.model == "barrier" {
-                    // Definite answers only: 202 accepted or 422 refused (sold out); anything else leaves the count open.
-                    let definite = (result.statuses["202"] ?? 0) + (result.statuses["422"] ?? 0)
-                    if definite != result.requests || result.abandoned > 0 { complete = false }
-                    soldOut += Int(result.statuses["422"] ?? 0)
-                }
-            }
+            var outcomes: [(Int, LaneOutcome)] = []
+            for try await outcome in group { outcomes.append(outcome) }
+            return outcomes.sorted { $0.0 < $1.0 }.map(\.1)
         }
         let faultEvents = await faultTask.value
+        let phaseRuns = laneRuns.flatMap(\.runs)
+        let captures = laneRuns.flatMap(\.captures)
         var ledger: LedgerReport?
         if let spec = scenario.ledger, !stop.isStopped {
             guard let databaseURL else { throw BenchUsageError("the ledger check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
             let event = Template.substitute(spec.event, variables, keepUnknown: true)
             let timeout = spec.decision_timeout.flatMap(DurationText.parse) ?? .seconds(60)
             ledger = try await LedgerChecker(databaseURL: databaseURL).check(
-                event: event, accepted: captures, ticketsPerRequest: spec.ticket_count ?? 1, complete: complete, soldOutAnswers: soldOut,
-                timeout: timeout, progress: progress)
+                event: event, accepted: captures, ticketsPerRequest: spec.ticket_count ?? 1, complete: laneRuns.allSatisfy(\.complete),
+                soldOutAnswers: laneRuns.reduce(0) { $0 + $1.soldOut }, timeout: timeout, progress: progress)
         }
-        return BenchResult.Run(label: label, target: target, phases: phases, ledger: ledger, faults: faultEvents.isEmpty ? nil : faultEvents)
+        let windows = scenario.hasLanes ? LaneWindows.views(of: phaseRuns, templates: renderer.infos) : nil
+        return BenchResult.Run(label: label, target: target, phases: phaseRuns.map(\.result), windows: windows, ledger: ledger,
+                               faults: faultEvents.isEmpty ? nil : faultEvents)
+    }
+
+    /// What one lane ran: its phases, the values it captured, and whether every barrier answer was definite.
+    private struct LaneOutcome: Sendable {
+        var runs: [LanePhaseRun] = []
+        var captures: [Capture] = []
+        var complete = true
+        var soldOut = 0
+    }
+
+    /// Runs a lane's phases in order, the first no earlier than `notBefore`.
+    private func run(_ lane: Scenario.Lane, runner: PhaseRunner, notBefore: UInt64?, faultTask: Task<[FaultRunner.Event], Never>,
+                     label: String) async throws -> LaneOutcome {
+        var outcome = LaneOutcome()
+        let prefix = lane.name.isEmpty ? "" : "lane \(lane.name): "
+        var first = true
+        for var phase in lane.phases {
+            if stop.isStopped { break }
+            if phase.after_faults == true {
+                if progress != .none { FileHandle.standardError.write(Data("bench: \(label): \(prefix)phase \(phase.name) waits for the faults to finish\n".utf8)) }
+                _ = await faultTask.value
+            }
+            if phase.requests == nil { phase.requests = lane.requests }
+            if phase.model == "closed" || phase.model == "open", phase.record ?? true {
+                if let connections { phase.connections = connections }
+                if let rate, phase.model == "open" { phase.rate = rate }
+                if let duration { phase.duration = duration }
+            }
+            if progress != .none {
+                FileHandle.standardError.write(Data("bench: \(label): \(prefix)phase \(phase.name) (\(phase.model), \(phase.connections) connections\(phase.rate.map { ", \($0) req/s" } ?? "")\(phase.duration.map { ", \($0)" } ?? ""))\n".utf8))
+            }
+            let (run, phaseCaptures) = try await runner.run(phase, lane: lane.name, notBefore: first ? notBefore : nil)
+            first = false
+            outcome.runs.append(run)
+            let result = run.result
+            if result.recorded {
+                outcome.captures += phaseCaptures
+                if phase.model == "barrier" {
+                    // Definite answers only: 202 accepted or 422 refused (sold out); anything else leaves the count open.
+                    let definite = (result.statuses["202"] ?? 0) + (result.statuses["422"] ?? 0)
+                    if definite != result.requests || result.abandoned > 0 { outcome.complete = false }
+                    outcome.soldOut += Int(result.statuses["422"] ?? 0)
+                }
+            }
+        }
+        return outcome
     }
 }
 

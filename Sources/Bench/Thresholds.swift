@@ -14,13 +14,15 @@ struct ThresholdResult: Codable, Sendable {
 ///
 /// Metrics: `<phase>.<stat>` with stat one of p50, p90, p99, p999, p9999, max, mean (latencies, compared in
 /// µs; write the limit with `us`, `ms` or `s`), rps, requests, errors, error_rate (write `0.1%`), late,
-/// cache_hit_ratio, status_NNN (how many responses had status NNN, e.g. status_503); a stat without a phase means the last recorded phase. Ledger metrics: oversold,
+/// cache_hit_ratio, status_NNN (how many responses had status NNN, e.g. status_503); a stat without a phase means the last recorded phase.
+/// In a laned scenario `<lane>.<stat>` is the lane over the whole run and `<lane>@<phase>.<stat>` the lane's requests
+/// that were due while another lane's phase ran (`browse@sale.p99 < 25ms`). Ledger metrics: oversold,
 /// undecided (alias lost), phantom, held_mismatch, conservation_error, duplicates, decision.p50 … decision.max,
 /// decided_per_second.
 enum Thresholds {
     static let operators = ["<=", ">=", "==", "!=", "<", ">"]
 
-    static func evaluate(_ expression: String, phases: [PhaseResult], ledger: LedgerReport?) -> ThresholdResult {
+    static func evaluate(_ expression: String, phases: [PhaseResult], windows: [PhaseResult] = [], ledger: LedgerReport?) -> ThresholdResult {
         guard let op = operators.first(where: { expression.contains($0) }),
               let range = expression.range(of: op) else {
             return ThresholdResult(expression: expression, actual: nil, limit: 0, passed: false, message: "cannot parse '\(expression)' (metric op value)")
@@ -30,7 +32,7 @@ enum Thresholds {
         guard let (limit, isLatency) = parseLimit(rawLimit) else {
             return ThresholdResult(expression: expression, actual: nil, limit: 0, passed: false, message: "cannot parse the limit '\(rawLimit)'")
         }
-        guard let (actual, latencyMetric) = value(of: metric, phases: phases, ledger: ledger) else {
+        guard let (actual, latencyMetric) = value(of: metric, phases: phases, windows: windows, ledger: ledger) else {
             return ThresholdResult(expression: expression, actual: nil, limit: limit, passed: false, message: "no value for '\(metric)' in this run")
         }
         if latencyMetric != isLatency, !(latencyMetric && limit == 0) {
@@ -71,7 +73,7 @@ enum Thresholds {
         return Double(text).map { ($0, false) }
     }
 
-    private static func value(of metric: String, phases: [PhaseResult], ledger: LedgerReport?) -> (Double, Bool)? {
+    private static func value(of metric: String, phases: [PhaseResult], windows: [PhaseResult], ledger: LedgerReport?) -> (Double, Bool)? {
         let parts = metric.split(separator: ".").map(String.init)
         if let ledger {
             switch metric {
@@ -89,7 +91,7 @@ enum Thresholds {
         let phase: PhaseResult?
         let stat: String
         if parts.count == 2 {
-            phase = phases.first { $0.name == parts[0] }
+            phase = phases.first { $0.name == parts[0] } ?? windows.first { $0.name == parts[0] }
             stat = parts[1]
         } else {
             phase = phases.last { $0.recorded }

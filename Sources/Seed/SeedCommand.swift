@@ -35,6 +35,9 @@ struct SeedCommand: AsyncParsableCommand {
     @Option(help: "Events to create (default 10000, or 0 when only fixtures are asked for).")
     var events: Int?
 
+    @Option(help: "Make sure the database holds at least N events: count them and add only the missing ones (with hosts and a seed of their own).")
+    var minEvents: Int?
+
     @Option(help: "Users to create (default 1000, or 0 when only fixtures are asked for).")
     var users: Int?
 
@@ -119,7 +122,13 @@ struct SeedCommand: AsyncParsableCommand {
 
     /// Validates the arguments into a request; every problem is a ``SeedUsageError``.
     func makeRequest(environment: [String: String]) throws -> SeedRequest {
-        let fixturesOnly = benchUsers > 0 || flashSaleEvent != nil
+        let fixturesOnly = benchUsers > 0 || flashSaleEvent != nil || minEvents != nil
+        if let minEvents {
+            guard (1...50_000_000).contains(minEvents) else { throw SeedUsageError("--min-events must be from 1 to 50000000, got \(minEvents)") }
+            guard self.events == nil, self.users == nil, self.hosts == nil, bookings == 0, !reset else {
+                throw SeedUsageError("--min-events decides the events and users itself: drop --events, --users, --hosts, --bookings and --reset")
+            }
+        }
         let users = self.users ?? (fixturesOnly ? 0 : 1_000)
         let events = self.events ?? (fixturesOnly ? 0 : 10_000)
         for (name, value) in [("--events", events), ("--users", users), ("--bookings", bookings), ("--bench-users", benchUsers)] {
@@ -172,6 +181,7 @@ struct SeedCommand: AsyncParsableCommand {
             request.schemaSQL = text
         }
         request.batchSize = batchSize
+        request.minimumEvents = minEvents
         request.benchUsers = benchUsers
         request.tokensOut = tokensOut
         request.tokenTTL = .seconds(tokenTTLHours * 3600)

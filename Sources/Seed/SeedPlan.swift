@@ -20,6 +20,19 @@ struct SeedPlan: Sendable {
     /// India's offset from UTC (+05:30): event times are chosen on the local clock.
     static let indiaOffsetSeconds: Int64 = 19_800
 
+    /// The plan that adds `missing` events (none when it is 0 or less) to a database already holding `present`, with
+    /// hosts of their own (a user per 100 events, at least 100; one in 20 a host) and a seed of their own: rows of one
+    /// seed can be loaded only once, so the seed moves with what is present.
+    func toppingUp(events missing: Int, present: Int) -> SeedPlan {
+        var plan = self
+        plan.seed = seed &+ UInt64(max(0, present))
+        plan.events = max(0, missing)
+        plan.users = missing > 0 ? max(100, missing / 100) : 0
+        plan.hosts = plan.users == 0 ? 0 : max(1, plan.users / 20)
+        plan.bookings = 0
+        return plan
+    }
+
     /// Midnight UTC of the anchor day, in microseconds since 1970.
     var anchorMicros: Int64 { Int64(anchorDay) * Self.microsecondsPerDay }
 

@@ -18,6 +18,8 @@ struct SeedSummary: Codable, Sendable {
     var bench_users: Int?
     var tokens_file: String?
     var flash_sale_event: FlashSaleEvent?
+    /// With `--min-events`: how many events the database held before (the seeder added only what was missing).
+    var events_present: Int?
     var csv_files: [String]?
 
     struct FlashSaleEvent: Codable, Sendable {
@@ -42,6 +44,10 @@ struct SeedSummary: Codable, Sendable {
             }
             if let index_seconds { lines.append("  indexes + foreign keys + ANALYZE: \(String(format: "%.2f", index_seconds)) s") }
             lines.append("  total: \(total_rows.grouped) rows in \(String(format: "%.2f", seconds)) s (\(rows_per_second.grouped) rows/s)")
+        }
+        if let events_present {
+            let added = tables.first { $0.table == "events" }?.rows ?? 0
+            lines.append("  events: \(events_present.grouped) present, \(added.grouped) added")
         }
         if let admin_email { lines.append("  admin: \(admin_email)  (every seeded account's dev password: \(dev_password))") }
         if let bench_users { lines.append("  bench users: \(bench_users)\(tokens_file.map { ", tokens in \($0)" } ?? "")") }

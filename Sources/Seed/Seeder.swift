@@ -21,6 +21,8 @@ struct SeedRequest: Sendable {
     var tokenTTL: Duration = .seconds(24 * 3600)
     var jwtSecret: String?
     var flashSale: FlashSaleSpec?
+    /// `--min-events N`: top the events up to N (nothing when there are already that many).
+    var minimumEvents: Int?
     /// Write the events as CSV here instead of loading anything.
     var csvDirectory: String?
 }
@@ -59,7 +61,7 @@ struct Seeder: Sendable {
     }
 
     private func load(postgres: PostgresClient, summary: SeedSummary, started: ContinuousClock.Instant) async throws -> SeedSummary {
-        let plan = request.plan
+        var plan = request.plan
         var summary = summary
         do {
             try await postgres.query("SELECT 1")
@@ -75,6 +77,12 @@ struct Seeder: Sendable {
             deferred = try await schema.deferIndexes()
         }
 
+        if let minimum = request.minimumEvents {
+            let present = Int(try await postgres.query("SELECT count(*) FROM events")[0].decode(0, as: Int64.self))
+            summary.events_present = present
+            plan = plan.toppingUp(events: minimum - present, present: present)
+            summary.seed = plan.seed
+        }
         let people = PeopleFactory(plan: plan)
         let bulk = plan.users > 0 || plan.events > 0
         if bulk {

@@ -1,0 +1,120 @@
+import Foundation
+
+/// A table of a report, rendered as Markdown or as HTML from the same rows, so both reports say the same thing.
+struct ReportTable {
+    var title: String
+    /// A sentence under the title, if any.
+    var note: String?
+    var header: [String]
+    var rows: [[String]]
+
+    var markdown: [String] {
+        var lines = ["### \(title)", ""]
+        if let note { lines += [note, ""] }
+        lines.append("| " + header.joined(separator: " | ") + " |")
+        lines.append("|" + String(repeating: "---|", count: header.count))
+        for row in rows { lines.append("| " + row.map { $0.replacingOccurrences(of: "|", with: "/") }.joined(separator: " | ") + " |") }
+        return lines + [""]
+    }
+
+    var html: String {
+        var text = "<h4>\(HTMLText.escape(title))</h4>\n"
+        if let note { text += "<p class=\"note\">\(HTMLText.escape(note))</p>\n" }
+        text += "<table><thead><tr>" + header.map { "<th>\(HTMLText.escape($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+        for row in rows { text += "<tr>" + row.map { "<td>\(HTMLText.escape($0))</td>" }.joined() + "</tr>\n" }
+        return text + "</tbody></table>\n"
+    }
+}
+
+/// The tables every report shows for a run: phases, lanes and windows, route by route.
+enum RunTables {
+    private static let figures = ["requests", "req/s", "errors", "p50", "p90", "p99", "p99.9", "max", "late", "cache hits"]
+
+    static func phases(_ run: BenchResult.Run, title: String) -> ReportTable {
+        let laned = run.phases.contains { $0.lane != nil }
+        let header = (laned ? ["lane"] : []) + ["phase", "model", "conns"] + figures
+        let rows = run.phases.map { phase in
+            (laned ? [phase.lane ?? ""] : []) + ["\(phase.name)\(phase.recorded ? "" : " (warm-up)")",
+                                                 "\(phase.model)\(phase.rate.map { " \($0)/s" } ?? "")", "\(phase.connections)"] + numbers(phase)
+        }
+        return ReportTable(title: title, note: nil, header: header, rows: rows)
+    }
+
+    /// Each lane over the whole run and over the other lanes' phases; nil for a scenario without lanes.
+    static func windows(_ run: BenchResult.Run) -> ReportTable? {
+        guard let windows = run.windows, !windows.isEmpty else { return nil }
+        return ReportTable(
+            title: "Lanes and windows",
+            note: "`lane` is the lane over the whole run; `lane@phase` counts the lane's requests that were due while another lane's phase ran "
+                + "(req/s over that window). These names work in thresholds: `browse@sale.p99 < 25ms`.",
+            header: ["window", "seconds"] + figures,
+            rows: windows.map { [$0.name, String(format: "%.1f", $0.elapsed_seconds)] + numbers($0) })
+    }
+
+    /// Every request template of every recorded phase and window.
+    static func routes(_ run: BenchResult.Run) -> ReportTable? {
+        let views = run.phases.filter(\.recorded) + (run.windows ?? [])
+        var rows: [[String]] = []
+        for view in views {
+            for route in view.templates.sorted(by: { $0.latency.p99 > $1.latency.p99 }) {
+                let rate = view.elapsed_seconds > 0 ? Double(route.requests) / view.elapsed_seconds : 0
+                rows.append([view.name, route.name, Format.grouped(route.requests), String(format: "%.1f", rate),
+                             "\(Format.grouped(route.errors))", Format.micros(route.latency.p50), Format.micros(route.latency.p90),
+                             Format.micros(route.latency.p99), Format.micros(route.latency.max), route.cacheHitRatio.map(Format.percent) ?? "–"])
+            }
+        }
+        guard !rows.isEmpty else { return nil }
+        return ReportTable(title: "Route by route", note: "Per phase (and window), the slowest route first.",
+                           header: ["phase", "route", "requests", "req/s", "errors", "p50", "p90", "p99", "max", "cache hits"], rows: rows)
+    }
+
+    /// The status codes and transport errors of each recorded phase, in one line.
+    static func responses(_ run: BenchResult.Run) -> String? {
+        let parts = run.phases.filter(\.recorded).map { phase in
+            "\(phase.name): " + (phase.statuses.sorted { $0.key < $1.key }.map { "\($0.key)×\(Format.grouped($0.value))" }
+                + phase.transport_errors.sorted { $0.key < $1.key }.map { "\($0.key)×\(Format.grouped($0.value))" }).joined(separator: ", ")
+        }
+        return parts.isEmpty ? nil : "Responses — " + parts.joined(separator: "; ")
+    }
+
+    static func faults(_ faults: [FaultRunner.Event]) -> ReportTable {
+        ReportTable(
+            title: "Faults injected", note: "Times count from the instant the load fired (a barrier phase fires once every connection is open).",
+            header: ["at", "action", "took", "", "what happened"],
+            rows: faults.map { fault in
+                [String(format: "%.1f s", fault.started_at), fault.action, String(format: "%.0f ms", fault.duration_ms), fault.ok ? "done" : "FAILED",
+                 fault.detail.replacingOccurrences(of: "\n", with: " ")]
+            })
+    }
+
+    /// The ledger's counts, with the decision latency as the note; its violations are listed apart.
+    static func ledger(_ ledger: LedgerReport) -> ReportTable {
+        func optional(_ value: Int?) -> String { value.map(String.init) ?? "–" }
+        let decision = ledger.decision_latency.map { decision in
+            "Decision latency (202 → decided): p50 \(Format.micros(decision.p50)), p90 \(Format.micros(decision.p90)), p99 \(Format.micros(decision.p99)), "
+                + "max \(Format.micros(decision.max)); \(ledger.decided_per_second.map { String(format: "%.1f", $0) } ?? "–") decided bookings/s."
+        }
+        return ReportTable(
+            title: "Ledger of event \(ledger.event_id): \(ledger.passed ? "holds" : "VIOLATED")", note: decision,
+            header: ["total", "available", "held", "confirmed", "pending", "sold out", "other failures", "accepted (202)", "decided", "undecided",
+                     "phantom", "oversold"],
+            rows: [["\(ledger.total_tickets)", "\(ledger.available_tickets)", "\(ledger.held)", "\(ledger.confirmed)", "\(ledger.pending)",
+                    "\(ledger.failed_sold_out)", "\(ledger.failed_other)", optional(ledger.accepted), optional(ledger.decided),
+                    optional(ledger.undecided), optional(ledger.phantom), "\(ledger.oversold)"]])
+    }
+
+    private static func numbers(_ phase: PhaseResult) -> [String] {
+        [Format.grouped(phase.requests), String(format: "%.1f", phase.requests_per_second),
+         "\(Format.grouped(phase.errors)) (\(Format.percent(phase.error_rate)))",
+         Format.micros(phase.latency.p50), Format.micros(phase.latency.p90), Format.micros(phase.latency.p99),
+         Format.micros(phase.latency.p999), Format.micros(phase.latency.max), "\(phase.late)", phase.cacheHitRatio.map(Format.percent) ?? "–"]
+    }
+}
+
+/// Escaping for text placed in HTML.
+enum HTMLText {
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
