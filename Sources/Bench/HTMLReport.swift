@@ -18,6 +18,8 @@ struct HTMLReport {
         }
         body += "<h2>Latency by percentile</h2>\n" + latencyChart()
         body += "<h2>Throughput over time</h2>\n" + throughputChart()
+        body += "<h2>Latency over time (p99 of each second)</h2>\n" + latencyOverTimeChart()
+        if let cache = cacheChart() { body += "<h2>Cache hits per second</h2>\n" + cache }
         if let failures = failuresChart() { body += "<h2>Failures over time</h2>\n" + failures }
         if result.runs.count > 1 { body += "<h2>\(HTMLText.escape(result.runs.map(\.label).joined(separator: " vs ")))</h2>\n" + comparisonChart() }
         body += "<h2>Details</h2>\n" + details()
@@ -146,6 +148,34 @@ struct HTMLReport {
         }
         series += layout.faultLines(height: series.flatMap { $0.points.map(\.1) }.max() ?? 1)
         return Chart(series: series, xTicks: layout.ticks, xLabel: "time since the first phase began (a barrier phase opens its connections first)", yLabel: "requests per second", logY: false).svg()
+    }
+
+    /// Each phase's p99 per second (log scale, by scheduled start), with the faults: where a stall sits on the run's clock.
+    private func latencyOverTimeChart() -> String {
+        let layout = TimelineLayout(result)
+        var series: [Series] = []
+        for (name, phase, offset) in layout.phases where phase.recorded {
+            series.append(Series(name: name + " p99", points: phase.timeline.map { (offset + Double($0.second) + 0.5, max(0.001, Double($0.p99_us) / 1000)) }))
+        }
+        series += layout.faultLines(height: series.flatMap { $0.points.map(\.1) }.max() ?? 1)
+        return Chart(series: series, xTicks: layout.ticks, xLabel: "time since the first phase began", yLabel: "p99 (ms, log scale)", logY: true).svg()
+    }
+
+    /// Per second, the share of `X-Cache` answers that were hits; nil when no answer carried `X-Cache`.
+    private func cacheChart() -> String? {
+        let layout = TimelineLayout(result)
+        var series: [Series] = []
+        for (name, phase, offset) in layout.phases where phase.recorded {
+            let points = phase.timeline.compactMap { point -> (Double, Double)? in
+                let seen = (point.cache_hits ?? 0) + (point.cache_misses ?? 0)
+                return seen == 0 ? nil : (offset + Double(point.second) + 0.5, 100 * Double(point.cache_hits ?? 0) / Double(seen))
+            }
+            if !points.isEmpty { series.append(Series(name: name + " cache hits", points: points)) }
+        }
+        if series.isEmpty { return nil }
+        series += layout.faultLines(height: 100)
+        return Chart(series: series, xTicks: layout.ticks, xLabel: "time since the first phase began", yLabel: "% of answers with X-Cache: HIT", logY: false,
+                     yMaxFixed: 100).svg()
     }
 
     /// Per second, the share of answers that were 5xx (amber: an outage the scenario allows shows here too) and

@@ -154,10 +154,12 @@ extension PhaseResult {
             }
             if sample.flags.contains(.cacheHit) {
                 cache_hits += 1
+                seconds[second, default: SecondBucket()].cacheHits += 1
                 if template < infos.count { templateHits[template] += 1 }
             }
             if sample.flags.contains(.cacheMiss) {
                 cache_misses += 1
+                seconds[second, default: SecondBucket()].cacheMisses += 1
                 if template < infos.count { templateMisses[template] += 1 }
             }
             if sample.flags.contains(.late) { late += 1 }
@@ -176,7 +178,8 @@ extension PhaseResult {
         }
         timeline = seconds.sorted { $0.key < $1.key }.map { second, bucket in
             TimelinePoint(second: second, requests: bucket.requests, errors: bucket.errors,
-                          p50_us: bucket.latency.percentile(50), p99_us: bucket.latency.percentile(99), status_5xx: bucket.status5xx)
+                          p50_us: bucket.latency.percentile(50), p99_us: bucket.latency.percentile(99), status_5xx: bucket.status5xx,
+                          cache_hits: bucket.cacheHits, cache_misses: bucket.cacheMisses)
         }
     }
 }

@@ -41,12 +41,16 @@ struct SecondBucket: Sendable {
     var errors: UInt64 = 0
     /// Answers with a 5xx status, expected or not (an outage the scenario allows is still drawn).
     var status5xx: UInt64 = 0
+    var cacheHits: UInt64 = 0
+    var cacheMisses: UInt64 = 0
     var latency = LatencyHistogram()
 
     mutating func add(_ other: SecondBucket) {
         requests += other.requests
         errors += other.errors
         status5xx += other.status5xx
+        cacheHits += other.cacheHits
+        cacheMisses += other.cacheMisses
         latency.add(other.latency)
     }
 }
@@ -156,7 +160,8 @@ final class PhaseRecorder {
         }
         pendingRequests += 1
         if let hit = completion.cacheHit {
-            if hit { cacheHits += 1; templateCacheHits[template] += 1 } else { cacheMisses += 1; templateCacheMisses[template] += 1 }
+            if hit { cacheHits += 1; templateCacheHits[template] += 1; current.cacheHits += 1 }
+            else { cacheMisses += 1; templateCacheMisses[template] += 1; current.cacheMisses += 1 }
         }
         keepSample(completion, failed: failed)
         if !failed, let key = info.capture, let body = completion.body, let value = Self.jsonString(key, in: body) {

@@ -64,6 +64,9 @@ struct PhaseResult: Codable, Sendable {
         var p99_us: UInt64
         /// Answers with a 5xx status in that second, expected or not (absent in older results).
         var status_5xx: UInt64?
+        /// Answers with `X-Cache: HIT`, and with another `X-Cache` value, in that second (absent in older results).
+        var cache_hits: UInt64? = nil
+        var cache_misses: UInt64? = nil
     }
 
     var cacheHitRatio: Double? {
@@ -124,7 +127,8 @@ struct PhaseResult: Codable, Sendable {
         }
         timeline = feed.timeline().map { second, bucket in
             TimelinePoint(second: second, requests: bucket.requests, errors: bucket.errors,
-                          p50_us: bucket.latency.percentile(50), p99_us: bucket.latency.percentile(99), status_5xx: bucket.status5xx)
+                          p50_us: bucket.latency.percentile(50), p99_us: bucket.latency.percentile(99), status_5xx: bucket.status5xx,
+                          cache_hits: bucket.cacheHits, cache_misses: bucket.cacheMisses)
         }
     }
 
@@ -182,6 +186,10 @@ struct PhaseResult: Codable, Sendable {
                 mine.requests += point.requests
                 mine.errors += point.errors
                 mine.status_5xx = (mine.status_5xx ?? 0) + (point.status_5xx ?? 0)
+                if point.cache_hits != nil || point.cache_misses != nil {
+                    mine.cache_hits = (mine.cache_hits ?? 0) + (point.cache_hits ?? 0)
+                    mine.cache_misses = (mine.cache_misses ?? 0) + (point.cache_misses ?? 0)
+                }
                 mine.p50_us = max(mine.p50_us, point.p50_us)
                 mine.p99_us = max(mine.p99_us, point.p99_us)
                 seconds[point.second] = mine

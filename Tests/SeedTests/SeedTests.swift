@@ -138,6 +138,27 @@ struct SeedTests {
         }
     }
 
+    @Test("--min-events tops the events up to N with rows of their own, and adds nothing once N are there")
+    func minimumEvents() async throws {
+        try await TestEnvironment.withScratchDatabase(prefix: "seed") { url in
+            _ = try await runSeeder(try seedRequest(url, users: 100, events: 500))
+            func topUp(_ minimum: Int) async throws -> SeedSummary {
+                var request = try seedRequest(url, users: 0, events: 0)
+                (request.reset, request.minimumEvents) = (false, minimum)
+                return try await runSeeder(request)
+            }
+            let first = try await topUp(1_200)
+            #expect(first.events_present == 500)
+            #expect(first.tables.first { $0.table == "events" }?.rows == 700)
+            let second = try await topUp(1_000)
+            #expect(second.events_present == 1_200 && second.tables.isEmpty, "nothing to add: \(second.tables)")
+            let client = PostgresClient(configuration: .init(url: url, poolSize: 1))
+            #expect(try await client.query("SELECT count(*) FROM events")[0].decode(0, as: Int.self) == 1_200)
+            #expect(try await client.query("SELECT count(DISTINCT created_by) FROM events")[0].decode(0, as: Int.self) > 1)
+            await client.shutdown()
+        }
+    }
+
     @Test("Ctrl-C keeps whole batches only, and the indexes are rebuilt")
     func interrupted() async throws {
         try await TestEnvironment.withScratchDatabase(prefix: "seed") { url in
