@@ -17,10 +17,15 @@
 # $RUN/ports for later runs; when a port is held by another checkout's service, `up` says which process and
 # data directory hold it and which variable moves this one.
 #   HAPPENING_RUN_DIR  run directory            (default <repo>/.run)
-#   PG_PORT            PostgreSQL port          (default 55432)
-#   REDIS_PORT         Redis port               (default 56379)
-#   AMQP_PORT          RabbitMQ AMQP port       (default 55672; +1 dist, +2 epmd, +10..+20 CLI)
-#   GATEWAY_PORT       offline gateway port     (default 55690)
+#   PG_PORT            PostgreSQL port          (default 30432)
+#   REDIS_PORT         Redis port               (default 30379)
+#   AMQP_PORT          RabbitMQ AMQP port       (default 30672; +1 dist, +2 epmd, +10..+20 CLI)
+#   GATEWAY_PORT       offline gateway port     (default 30790)
+#
+# The defaults sit below Linux's ephemeral ports (32768–60999), so an outgoing connection can never hold one when a
+# service (re)starts under load, and apart from each other's side ports (RabbitMQ's CLI binds AMQP_PORT+10…+20; the
+# gateway's old 55690 was inside that range and inside the ephemeral range, and a CI run's gateway once failed to
+# bind it). Tests start their own servers on 20,000–29,999 (Tests/TestSupport/TestPorts.swift).
 #   SKIP_SCHEMA=1      do not create databases / apply init.sql
 set -euo pipefail
 
@@ -30,13 +35,15 @@ RUN="${HAPPENING_RUN_DIR:-$ROOT/.run}"
 # A port given in the environment wins over the kept one.
 if [ -f "$RUN/ports" ]; then
     while IFS='=' read -r name value; do
+        # The old defaults (55432, 56379, 55672, 55690) were kept here by every `up`: they move to the new ones.
+        case "$value" in 55432|56379|55672|55690) continue;; esac
         case "$name" in PG_PORT|REDIS_PORT|AMQP_PORT|GATEWAY_PORT) [ -n "${!name:-}" ] || printf -v "$name" '%s' "$value";; esac
     done <"$RUN/ports"
 fi
-PG_PORT="${PG_PORT:-55432}"
-REDIS_PORT="${REDIS_PORT:-56379}"
-AMQP_PORT="${AMQP_PORT:-55672}"
-GATEWAY_PORT="${GATEWAY_PORT:-55690}"
+PG_PORT="${PG_PORT:-30432}"
+REDIS_PORT="${REDIS_PORT:-30379}"
+AMQP_PORT="${AMQP_PORT:-30672}"
+GATEWAY_PORT="${GATEWAY_PORT:-30790}"
 PG_BIN="/usr/lib/postgresql/15/bin"
 RMQ_BIN="/usr/lib/rabbitmq/bin"
 DB_USER="happening"

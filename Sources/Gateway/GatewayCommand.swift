@@ -9,7 +9,7 @@ import Razorpay
 ///
 /// | variable | default |
 /// |---|---|
-/// | `GATEWAY_PORT` | 55690 |
+/// | `GATEWAY_PORT` | 30790 |
 /// | `RAZORPAY_KEY_ID`, `RAZORPAY_KEY_SECRET`, `RAZORPAY_WEBHOOK_SECRET` | the offline development values |
 /// | `GATEWAY_WEBHOOK_URL` | none (no webhooks sent) |
 /// | `GATEWAY_SETTLE_MS` | 200: how long refunds stay `pending` and payouts `processing` |
@@ -22,7 +22,7 @@ struct GatewayCommand {
         let settings = Settings(ProcessInfo.processInfo.environment)
         let port: Int, settle: Int, retries: WebhookRetryPolicy
         do {
-            port = try settings.integer("GATEWAY_PORT", default: 55_690, range: 1...65_535)
+            port = try settings.integer("GATEWAY_PORT", default: 30_790, range: 1...65_535)
             settle = try settings.integer("GATEWAY_SETTLE_MS", default: 200, range: 0...600_000)
             retries = try WebhookRetryPolicy(settings: settings)
         } catch {

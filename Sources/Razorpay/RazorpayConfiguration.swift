@@ -4,7 +4,7 @@ import HappeningCore
 ///
 /// | setting | environment | default |
 /// |---|---|---|
-/// | `baseURL` | `RAZORPAY_BASE_URL` | `https://api.razorpay.com` when keys are set; else the offline gateway, `http://127.0.0.1:55690` |
+/// | `baseURL` | `RAZORPAY_BASE_URL` | `https://api.razorpay.com` when keys are set; else the offline gateway, `http://127.0.0.1:30790` |
 /// | `keyID`, `keySecret` | `RAZORPAY_KEY_ID`, `RAZORPAY_KEY_SECRET` | the offline gateway's development pair |
 /// | `webhookSecret` | `RAZORPAY_WEBHOOK_SECRET` | the offline gateway's development secret |
 /// | `timeout` | `RAZORPAY_TIMEOUT_MS` | 5 s per attempt |
@@ -16,7 +16,7 @@ public struct RazorpayConfiguration: Sendable, CustomStringConvertible {
     public static let offlineKeyID = "rzp_test_offline"
     public static let offlineKeySecret = "offline-key-secret-not-for-production"
     public static let offlineWebhookSecret = "offline-webhook-secret-not-for-production"
-    public static let offlineBaseURL = "http://127.0.0.1:55690"
+    public static let offlineBaseURL = "http://127.0.0.1:30790"
 
     public var baseURL: String
     public var keyID: String
