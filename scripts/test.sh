@@ -68,7 +68,7 @@ oversell_gate() {
 }
 fuzz_pass() {
     SKIP_BUILD=1 FUZZ_EXAMPLES=5 OUT="$RUN/fuzz-ci" FUZZ_PORT=5096 bash scripts/fuzz.sh 2>&1 | tee "$RUN/fuzz-ci.log" \
-        | grep --line-buffered -E '^==|generated|^\|'
+        | grep --line-buffered -E '^==|generated|^\||^_+ [A-Z]+ /|^- ST[0-9]+|^\[[0-9]{3}\]|^    curl '
     return "${PIPESTATUS[0]}"
 }
 chaos_gate() {
