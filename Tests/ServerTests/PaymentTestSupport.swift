@@ -16,16 +16,10 @@ struct TestGateway: Sendable {
     let process: ChildProcess
 
     static func start(settleMilliseconds: Int = 50) async throws -> TestGateway {
-        let port = TestPorts.next()
-        let process = try await ChildProcess.start("happening-gateway", environment: ["GATEWAY_PORT": String(port), "GATEWAY_SETTLE_MS": String(settleMilliseconds)])
-        let gateway = TestGateway(base: "http://127.0.0.1:\(port)", process: process)
-        do {
-            try await process.waitUntilServing(gateway.base + "/_sim/webhooks")
-        } catch {
-            await process.terminate()
-            throw error
+        let (process, port) = try await ChildProcess.startServing("happening-gateway", path: "/_sim/webhooks") { port in
+            ["GATEWAY_PORT": String(port), "GATEWAY_SETTLE_MS": String(settleMilliseconds)]
         }
-        return gateway
+        return TestGateway(base: "http://127.0.0.1:\(port)", process: process)
     }
 
     func stop() { process.stop() }

@@ -61,6 +61,28 @@ public struct ChildProcess: Sendable {
 
     /// Waits until an HTTP GET of `url` gets any answer from the process, for at most `timeout`. Throws at once
     /// if the process exits first, with what it printed.
+    /// Starts `product` on a port from ``TestPorts`` and waits until `path` answers there. A port is checked free before
+    /// it is handed out, but another process can still bind it before the child does (a loaded run saw it once); the
+    /// child then exits with "Address already in use", and this starts it again on another port, up to `attempts` times.
+    public static func startServing(_ product: String, arguments: String = "", path: String, attempts: Int = 3,
+                                    environment: (Int) -> [String: String]) async throws -> (process: ChildProcess, port: Int) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = TestPorts.next()
+            let process = try await start(product, arguments: arguments, environment: environment(port))
+            do {
+                try await process.waitUntilServing("http://127.0.0.1:\(port)\(path)")
+                return (process, port)
+            } catch {
+                let portTaken = !process.isRunning && process.output.contains("Address already in use")
+                await process.terminate()
+                if portTaken && attempt < attempts { continue }
+                throw error
+            }
+        }
+    }
+
     public func waitUntilServing(_ url: String, within timeout: Duration = Patience.startup) async throws {
         try await eventually("\(url) to answer", within: timeout, every: .milliseconds(100)) {
             guard isRunning else { throw WaitAbandoned(reason: "the process exited before it answered: \(output)") }
