@@ -18,7 +18,7 @@ import Razorpay
 /// | `GATEWAY_WEBHOOK_RETRY_FOR_S` | 86400: how long after an event the gateway keeps retrying (Razorpay: 24 hours) |
 @main
 struct GatewayCommand {
-    static func main() async throws {
+    static func main() async {
         let settings = Settings(ProcessInfo.processInfo.environment)
         let port: Int, settle: Int, retries: WebhookRetryPolicy
         do {
@@ -45,7 +45,7 @@ struct GatewayCommand {
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "happening-gateway"),
                               logger: logger)
         logger.info("offline Razorpay gateway: payments are simulated", metadata: ["port": "\(port)"])
-        try await app.runService()
+        await ServiceMain.run("happening-gateway", listening: "127.0.0.1:\(port)") { try await app.runService() }
         await webhooks.shutdown()
     }
 }

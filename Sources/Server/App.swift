@@ -8,7 +8,7 @@ import Prometheus
 /// `happening-server`: reads its configuration from the environment and runs until SIGTERM/SIGINT.
 @main
 struct App {
-    static func main() async throws {
+    static func main() async {
         let configuration: ServerConfiguration
         do {
             configuration = try ServerConfiguration(Settings(ProcessInfo.processInfo.environment))
@@ -24,7 +24,9 @@ struct App {
         // Process-wide metrics backend, bootstrapped once here; /metrics renders this registry.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let app = try await buildApplication(configuration, metrics: registry)
-        try await app.runService()
+        await ServiceMain.run("happening-server", listening: "\(configuration.host):\(configuration.port)") {
+            let app = try await buildApplication(configuration, metrics: registry)
+            try await app.runService()
+        }
     }
 }

@@ -49,14 +49,12 @@ private struct FlashSaleStack {
     let server: ChildProcess
 
     static func start() async throws -> FlashSaleStack {
-        let port = TestPorts.next()
         let queue = "bench-test-\(TestEnvironment.uniqueSuffix())"
-        let server = try await ChildProcess.start("happening-server", environment: [
+        let (server, port) = try await ChildProcess.startServing("happening-server", path: "/api/health") { port in [
             "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
             "JWT_SECRET": TestEnvironment.value("JWT_SECRET"), "PORT": String(port), "BOOKING_QUEUE": queue,
             "CACHE_PREFIX": "bench-test-\(TestEnvironment.uniqueSuffix()):", "LOG_LEVEL": "error",
-        ])
-        do { try await server.waitUntilServing("http://127.0.0.1:\(port)/api/health") } catch { server.stop(); throw error }
+        ] }
         return FlashSaleStack(port: port, queue: queue, server: server)
     }
 

@@ -7,7 +7,7 @@ import TestSupport
 struct FaultScenarioTests {
     @Test("Redis stopped and started during the browsing mix: no 5xx, the faults are in the report, the cache is used again")
     func cacheOutage() async throws {
-        let port = 62_000 + Int.random(in: 0..<1_000)  // above the ephemeral port range (32768–60999)
+        let port = TestPorts.next()  // a Redis of its own, stopped and started by the scenario
         let runDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-faults-\(TestEnvironment.uniqueSuffix())").path
         let services = ["REDIS_PORT": String(port), "HAPPENING_RUN_DIR": runDirectory, "SKIP_SCHEMA": "1"]
         #expect(try await TestEnvironment.shellOffPool("bash scripts/services.sh up redis", environment: services).status == 0)
@@ -15,14 +15,12 @@ struct FaultScenarioTests {
             _ = try? TestEnvironment.shell("bash scripts/services.sh down redis", environment: services)
             try? FileManager.default.removeItem(atPath: runDirectory)
         }
-        let serverPort = TestPorts.next()
-        let server = try await ChildProcess.start("happening-server", environment: [
+        let (server, serverPort) = try await ChildProcess.startServing("happening-server", path: "/api/health/live") { serverPort in [
             "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": "redis://127.0.0.1:\(port)", "AMQP_URL": TestEnvironment.amqpURL,
             "JWT_SECRET": TestEnvironment.value("JWT_SECRET"), "PORT": String(serverPort), "REDIS_TIMEOUT_MS": "200",
             "CACHE_PREFIX": "bench-faults-\(TestEnvironment.uniqueSuffix()):", "LOG_LEVEL": "error",
-        ])
+        ] }
         defer { server.stop() }
-        try await server.waitUntilServing("http://127.0.0.1:\(serverPort)/api/health/live")
         let out = runDirectory + "/reports"
         let run = try await bench(
             "run scenarios/homepage-cache-outage.yaml --target http://127.0.0.1:\(serverPort) --set seconds=8s --set down_at=2s --set up_at=5s --progress lines --out '\(out)'",

@@ -36,13 +36,11 @@ struct RazorpayClientTests {
             return await answer(count)
         }
         try await withHTTPTestServer(receiver) { hookBase in
-            let port = TestPorts.next()
-            let gateway = try await ChildProcess.start("happening-gateway", environment: [
+            let (gateway, port) = try await ChildProcess.startServing("happening-gateway", path: "/_sim/webhooks") { port in [
                 "GATEWAY_PORT": String(port), "GATEWAY_WEBHOOK_URL": "\(hookBase)/hook", "GATEWAY_SETTLE_MS": String(settleMilliseconds),
-            ].merging(gatewayEnvironment) { $1 })
+            ].merging(gatewayEnvironment) { $1 } }
             defer { gateway.stop() }
             let base = "http://127.0.0.1:\(port)"
-            try await gateway.waitUntilServing("\(base)/_sim/webhooks")
             let client = RazorpayClient(configuration: RazorpayConfiguration(
                 baseURL: base, keyID: RazorpayConfiguration.offlineKeyID, keySecret: RazorpayConfiguration.offlineKeySecret,
                 webhookSecret: RazorpayConfiguration.offlineWebhookSecret, timeout: timeout, attempts: attempts, isSimulated: true))

@@ -24,15 +24,13 @@ private func withSeededServer(_ body: (_ baseURL: String, _ databaseURL: String,
             try decoder.decode(Fixtures.BenchUser.self, from: Data($0.utf8))
         }
 
-        let port = TestPorts.next()
-        let server = try await ChildProcess.start("happening-server", environment: [
+        let (server, port) = try await ChildProcess.startServing("happening-server", path: "/api/health") { port in [
             "DATABASE_URL": url, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
             "JWT_SECRET": secret, "PORT": String(port), "CACHE": "off", "CACHE_PREFIX": "seedtest-\(TestEnvironment.uniqueSuffix())",
             "LOG_LEVEL": "error", "BOOKING_QUEUE": "seedtest-\(TestEnvironment.uniqueSuffix())",
-        ])
+        ] }
         defer { server.stop() }
         let base = "http://127.0.0.1:\(port)"
-        try await server.waitUntilServing(base + "/api/health")
         try await body(base, url, secret, tokens)
     }
 }

@@ -33,24 +33,30 @@ struct LogSecrecyTests {
             keySecret: "ks-\(suffix)-gateway", webhookSecret: "wh-\(suffix)-hook", account: "99\(String(suffix.filter(\.isNumber).prefix(8)).padding(toLength: 8, withPad: "7", startingAt: 0))31",
             idNumber: "ZQXPT\(String(suffix.filter(\.isNumber).prefix(4)).padding(toLength: 4, withPad: "5", startingAt: 0))K")
         let keyID = "rzp_test_\(suffix.filter { $0.isLetter || $0.isNumber }.prefix(12))"
-        let gatewayPort = TestPorts.next()
-        let serverPort = TestPorts.next()
         let keys = ["RAZORPAY_KEY_ID": keyID, "RAZORPAY_KEY_SECRET": secrets.keySecret, "RAZORPAY_WEBHOOK_SECRET": secrets.webhookSecret]
-        let gateway = try await ChildProcess.start("happening-gateway", environment: keys.merging([
-            "GATEWAY_PORT": String(gatewayPort), "GATEWAY_SETTLE_MS": "50",
-            "GATEWAY_WEBHOOK_URL": "http://127.0.0.1:\(serverPort)/api/payments/webhook"]) { $1 })
-        defer { gateway.stop() }
         let adminEmail = "admin-\(suffix)@example.com".lowercased()
-        let server = try await ChildProcess.start("happening-server", environment: keys.merging([
-            "RAZORPAY_BASE_URL": "http://127.0.0.1:\(gatewayPort)", "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL,
-            "AMQP_URL": TestEnvironment.amqpURL, "JWT_SECRET": secrets.jwtSecret, "PORT": String(serverPort), "LOG_LEVEL": "trace",
-            "ADMIN_EMAIL": adminEmail, "ADMIN_PASSWORD": secrets.adminPassword, "CACHE_PREFIX": "logtest-\(suffix):", "BCRYPT_COST": "4",
-            "BOOKING_QUEUE": "logtest-\(suffix)"]) { $1 })
+        // Each names the other's port, so both start again on new ports if either one's port was taken.
+        let (gateway, server, gatewayPort, serverPort) = try await ChildProcess.retryingTakenPorts {
+            let gatewayPort = TestPorts.next(), serverPort = TestPorts.next()
+            let gateway = try await ChildProcess.serve("happening-gateway", port: gatewayPort, path: "/_sim/webhooks", environment: keys.merging([
+                "GATEWAY_PORT": String(gatewayPort), "GATEWAY_SETTLE_MS": "50",
+                "GATEWAY_WEBHOOK_URL": "http://127.0.0.1:\(serverPort)/api/payments/webhook"]) { $1 })
+            do {
+                let server = try await ChildProcess.serve("happening-server", port: serverPort, path: "/api/health/live", environment: keys.merging([
+                    "RAZORPAY_BASE_URL": "http://127.0.0.1:\(gatewayPort)", "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL,
+                    "AMQP_URL": TestEnvironment.amqpURL, "JWT_SECRET": secrets.jwtSecret, "PORT": String(serverPort), "LOG_LEVEL": "trace",
+                    "ADMIN_EMAIL": adminEmail, "ADMIN_PASSWORD": secrets.adminPassword, "CACHE_PREFIX": "logtest-\(suffix):", "BCRYPT_COST": "4",
+                    "BOOKING_QUEUE": "logtest-\(suffix)"]) { $1 })
+                return (gateway, server, gatewayPort, serverPort)
+            } catch {
+                await gateway.terminate()
+                throw error
+            }
+        }
+        defer { gateway.stop() }
         defer { server.stop() }
         let api = HTTP(base: "http://127.0.0.1:\(serverPort)")
         let sim = HTTP(base: "http://127.0.0.1:\(gatewayPort)")
-        try await gateway.waitUntilServing("http://127.0.0.1:\(gatewayPort)/_sim/webhooks")
-        try await server.waitUntilServing("http://127.0.0.1:\(serverPort)/api/health/live")
 
         // Accounts, logins (good and bad), a host application with bank and ID numbers, the admin's approval.
         let email = "user-\(suffix)@example.com"

@@ -59,30 +59,61 @@ public struct ChildProcess: Sendable {
         return kill(id, 0) == 0
     }
 
-    /// Waits until an HTTP GET of `url` gets any answer from the process, for at most `timeout`. Throws at once
-    /// if the process exits first, with what it printed.
-    /// Starts `product` on a port from ``TestPorts`` and waits until `path` answers there. A port is checked free before
-    /// it is handed out, but another process can still bind it before the child does (a loaded run saw it once); the
-    /// child then exits with "Address already in use", and this starts it again on another port, up to `attempts` times.
-    public static func startServing(_ product: String, arguments: String = "", path: String, attempts: Int = 3,
-                                    environment: (Int) -> [String: String]) async throws -> (process: ChildProcess, port: Int) {
-        var attempt = 0
+    /// Starts `product` listening on `port` (the caller puts the port into `environment`) and waits until `path`
+    /// answers there. Throws ``PortTaken`` when the child exited because another process held the port.
+    public static func serve(_ product: String, arguments: String = "", port: Int, path: String,
+                             environment: [String: String]) async throws -> ChildProcess {
+        let process = try await start(product, arguments: arguments, environment: environment)
+        do {
+            try await process.waitUntilServing("http://127.0.0.1:\(port)\(path)")
+            return process
+        } catch {
+            await process.terminate()
+            guard process.output.contains("Address already in use") else { throw error }
+            // Who holds it: the answer to "which process took a port the allocator had just found free".
+            let holder = (try? await TestEnvironment.shellOffPool("ss -ltnpH 'sport = :\(port)' 2>&1; ss -tanH 'sport = :\(port)' 2>&1 | head -5"))?.output ?? ""
+            throw PortTaken(product: product, port: port, holder: holder.trimmingCharacters(in: .whitespacesAndNewlines), output: process.output)
+        }
+    }
+
+    /// A child could not listen: another process bound its port after ``TestPorts`` had found it free.
+    public struct PortTaken: Error, CustomStringConvertible {
+        public var product: String
+        public var port: Int
+        /// What `ss` showed on that port right after the failure (empty when the holder was already gone).
+        public var holder: String
+        /// What the child printed before it exited.
+        public var output: String
+        public var description: String { "\(product) could not bind 127.0.0.1:\(port): Address already in use; ss saw: \(holder.isEmpty ? "nothing" : holder)" }
+    }
+
+    /// Runs `body` (which starts children on fresh ports from ``TestPorts``) again when a child hit ``PortTaken``, up to
+    /// `attempts` times; each failure is printed with its holder so a loaded run's log says what took the port.
+    public static func retryingTakenPorts<T>(attempts: Int = 3, _ body: () async throws -> T) async throws -> T {
+        var attempt = 1
         while true {
-            attempt += 1
-            let port = TestPorts.next()
-            let process = try await start(product, arguments: arguments, environment: environment(port))
             do {
-                try await process.waitUntilServing("http://127.0.0.1:\(port)\(path)")
-                return (process, port)
-            } catch {
-                let portTaken = !process.isRunning && process.output.contains("Address already in use")
-                await process.terminate()
-                if portTaken && attempt < attempts { continue }
-                throw error
+                return try await body()
+            } catch let taken as PortTaken where attempt < attempts {
+                print("test support: \(taken); starting again on other ports (attempt \(attempt + 1) of \(attempts))")
+                attempt += 1
             }
         }
     }
 
+    /// Starts `product` on a port from ``TestPorts`` and waits until `path` answers there. A port is checked free before
+    /// it is handed out, but another process can still bind it before the child does (a loaded run saw it once, caused by
+    /// the probe's socket leaking into other children, now close-on-exec); the child then exits with "Address already in use", and this starts it again on another port, up to `attempts` times.
+    public static func startServing(_ product: String, arguments: String = "", path: String, attempts: Int = 3,
+                                    environment: (Int) -> [String: String]) async throws -> (process: ChildProcess, port: Int) {
+        try await retryingTakenPorts(attempts: attempts) {
+            let port = TestPorts.next()
+            return (try await serve(product, arguments: arguments, port: port, path: path, environment: environment(port)), port)
+        }
+    }
+
+    /// Waits until an HTTP GET of `url` gets any answer from the process, for at most `timeout`. Throws at once
+    /// if the process exits first, with what it printed.
     public func waitUntilServing(_ url: String, within timeout: Duration = Patience.startup) async throws {
         try await eventually("\(url) to answer", within: timeout, every: .milliseconds(100)) {
             guard isRunning else { throw WaitAbandoned(reason: "the process exited before it answered: \(output)") }

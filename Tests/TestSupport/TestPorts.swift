@@ -13,6 +13,10 @@ import Synchronization
 /// offset so consecutive runs do not reuse the ports a previous run may still hold in TIME_WAIT) and could
 /// be bound on 127.0.0.1 a moment ago. The range lies below Linux's ephemeral ports (32768–60999), so an
 /// outgoing connection never holds one.
+///
+/// The probe's socket is close-on-exec. It was not, and that was the cause of a loaded run's "Address already in use":
+/// a test forking a child shell while another test probed handed the probe's bound socket to that child (and through
+/// `nohup` to the server it started), which held the port long after the probe closed its copy.
 public enum TestPorts {
     /// The ports handed out: 20,000–29,999 (the services listen on 30,379–30,790, see scripts/services.sh).
     public static let range = 20_000...29_999
@@ -33,7 +37,9 @@ public enum TestPorts {
     /// Whether a listening socket could bind `port` on 127.0.0.1 now (no SO_REUSEADDR: a port in TIME_WAIT counts as taken).
     static func canBind(_ port: Int) -> Bool {
         #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // SOCK_CLOEXEC: without it a child forked by another test while this socket is open (every `system()`
+        // forks) inherits it, keeps it bound after it is closed here, and the server this port is for cannot bind it.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         #else
         let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
