@@ -166,7 +166,7 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "HappeningPostgres", "HappeningCurl",
+                "HappeningPostgres", "HappeningCurl", "HappeningCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),

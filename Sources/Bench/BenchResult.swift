@@ -26,6 +26,8 @@ struct BenchResult: Codable, Sendable {
         /// (`browse@sale`), built from every request's sample.
         var windows: [PhaseResult]? = nil
         var ledger: LedgerReport?
+        /// What readers were shown of the watched event's availability against the truth, if the scenario watches one.
+        var staleness: StalenessReport? = nil
         /// The faults injected during the run, if the scenario had any.
         var faults: [FaultRunner.Event]? = nil
     }
@@ -55,6 +57,18 @@ struct BenchResult: Codable, Sendable {
         var lines: [String] = []
         for run in runs { for violation in run.ledger?.violations ?? [] { lines.append((runs.count > 1 ? "\(run.label): " : "") + violation) } }
         for threshold in thresholds where !threshold.passed { lines.append("threshold \(threshold.expression): \(threshold.message)") }
+        return lines
+    }
+
+    /// Phases and windows in which the Bench itself was the bottleneck, in words (warnings: they do not fail a run).
+    var generatorWarnings: [String] {
+        var lines: [String] = []
+        for run in runs {
+            for view in run.phases.filter(\.recorded) + (run.windows ?? []) {
+                guard let check = view.generator, check.saturated else { continue }
+                lines.append((runs.count > 1 ? "\(run.label): " : "") + "the generator was the bottleneck in \(view.name): " + check.reasons.joined(separator: "; "))
+            }
+        }
         return lines
     }
 

@@ -42,7 +42,7 @@ struct BenchSession {
         var thresholds: [ThresholdResult] = []
         for run in runs {
             for expression in scenario.thresholds ?? [] {
-                var verdict = Thresholds.evaluate(expression, phases: run.phases, windows: run.windows ?? [], ledger: run.ledger)
+                var verdict = Thresholds.evaluate(expression, phases: run.phases, windows: run.windows ?? [], ledger: run.ledger, staleness: run.staleness)
                 if runs.count > 1 { verdict.expression = "\(run.label): \(verdict.expression)" }
                 thresholds.append(verdict)
             }
@@ -100,9 +100,14 @@ enum Summary {
                              + (ledger.decision_latency.map { ", decision p99 \(Format.micros($0.p99))" } ?? "")
                              + (ledger.decided_per_second.map { String(format: ", %.1f decided/s", $0) } ?? ""))
             }
+            if let staleness = run.staleness {
+                lines.append("  staleness \(staleness.event_id): \(staleness.reads) reads, \(staleness.stale) stale (max \(String(format: "%.1f", staleness.max_staleness_ms)) ms), "
+                             + "\(staleness.understated) understated, \(staleness.shown_after_sold_out) shown after sold out")
+            }
         }
         for (name, value) in (result.ratios ?? [:]).sorted(by: { $0.key < $1.key }) { lines.append("  ratio \(name): \(String(format: "%.2f", value))×") }
         for failure in result.failures { lines.append("  FAIL: \(failure)") }
+        for warning in result.generatorWarnings { lines.append("  WARNING: \(warning)") }
         lines.append("  reports: \(paths.markdown), \(paths.html), \(paths.json)")
         return lines.joined(separator: "\n")
     }
@@ -129,7 +134,7 @@ enum ResultMerger {
         merged.thresholds = merged.thresholds.map { old in
             let expression = old.expression
             let run = merged.runs[0]
-            return Thresholds.evaluate(expression, phases: run.phases, windows: run.windows ?? [], ledger: run.ledger)
+            return Thresholds.evaluate(expression, phases: run.phases, windows: run.windows ?? [], ledger: run.ledger, staleness: run.staleness)
         }
         merged.passed = merged.failures.isEmpty
         return merged

@@ -16,6 +16,10 @@ struct HTMLReport {
         if !result.failures.isEmpty {
             body += "<div class=\"failures\"><b>Failures</b><ul>" + result.failures.map { "<li>\(HTMLText.escape($0))</li>" }.joined() + "</ul></div>\n"
         }
+        let warnings = result.generatorWarnings
+        if !warnings.isEmpty {
+            body += "<div class=\"warnings\"><b>Warnings: the generator held the load back</b><ul>" + warnings.map { "<li>\(HTMLText.escape($0))</li>" }.joined() + "</ul></div>\n"
+        }
         body += "<h2>Latency by percentile</h2>\n" + latencyChart()
         body += "<h2>Throughput over time</h2>\n" + throughputChart()
         body += "<h2>Latency over time (p99 of each second)</h2>\n" + latencyOverTimeChart()
@@ -31,6 +35,7 @@ struct HTMLReport {
             h1 span { font-size: 0.6em; padding: 0.15em 0.5em; border-radius: 0.3em; color: white; vertical-align: middle; }
             .pass { background: #16a34a; } .fail { background: #dc2626; }
             .meta { color: #4b5563; } .failures { border-left: 4px solid #dc2626; padding: 0.2rem 1rem; background: #fef2f2; }
+            .warnings { border-left: 4px solid #d97706; padding: 0.2rem 1rem; background: #fffbeb; margin-top: 0.5rem; }
             table { border-collapse: collapse; font-size: 12px; margin-bottom: 1rem; }
             th, td { border: 1px solid #e5e7eb; padding: 0.2rem 0.45rem; text-align: right; white-space: nowrap; }
             th { background: #f3f4f6; } td:first-child, th:first-child { text-align: left; }
@@ -49,9 +54,11 @@ struct HTMLReport {
             html += "<h3>\(HTMLText.escape((result.runs.count > 1 ? run.label + " — " : "") + run.target))</h3>\n"
             var tables = [RunTables.phases(run, title: "Phases")]
             if let windows = RunTables.windows(run) { tables.append(windows) }
+            if let generator = RunTables.generator(run) { tables.append(generator) }
             if let routes = RunTables.routes(run) { tables.append(routes) }
             if let faults = run.faults { tables.append(RunTables.faults(faults)) }
             if let ledger = run.ledger { tables.append(RunTables.ledger(ledger)) }
+            if let staleness = run.staleness { tables.append(RunTables.staleness(staleness)) }
             html += tables.map(\.html).joined()
             if let responses = RunTables.responses(run) { html += "<p class=\"note\">\(HTMLText.escape(responses))</p>\n" }
             for violation in run.ledger?.violations ?? [] { html += "<p class=\"violation\">✘ \(HTMLText.escape(violation))</p>\n" }

@@ -78,6 +78,8 @@ struct LanePhaseRun: Sendable {
     var samples: [RequestSample]
     /// Monotonic nanoseconds when the phase ended (its last answer).
     var end: UInt64
+    /// Answers that showed the watched event's availability (staleness).
+    var shownReads: [ShownRead] = []
 }
 
 /// Builds the reported views of a laned run: each lane over the whole run (`browse`), and before, during and after

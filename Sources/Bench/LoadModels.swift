@@ -93,6 +93,8 @@ final class ClosedSchedule: CurlLoadSchedule {
     }
 
     func tick(now: UInt64) { recorder.tick(now: now) }
+
+    func loopWoke(late: UInt64, now: UInt64) { recorder.loopWoke(late: late, now: now) }
 }
 
 /// Open model: requests arrive on a fixed schedule (constant rate, or a linear ramp) whatever the server
@@ -145,6 +147,8 @@ final class OpenSchedule: CurlLoadSchedule {
     func completed(_ completion: CurlCompletion) { recorder.record(completion) }
 
     func tick(now: UInt64) { recorder.tick(now: now) }
+
+    func loopWoke(late: UInt64, now: UInt64) { recorder.loopWoke(late: late, now: now) }
 }
 
 /// Where the loops of a barrier phase meet: the phase fires 5 ms after the last loop is ready (with the raw
@@ -209,6 +213,8 @@ final class BarrierSchedule: CurlLoadSchedule {
     func completed(_ completion: CurlCompletion) { recorder?.record(completion) }
 
     func tick(now: UInt64) { recorder?.tick(now: now) }
+
+    func loopWoke(late: UInt64, now: UInt64) { recorder?.loopWoke(late: late, now: now) }
 }
 
 /// The instant the scenario's load begins (monotonic nanoseconds): the first phase's start, or for a barrier the

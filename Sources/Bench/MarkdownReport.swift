@@ -20,11 +20,19 @@ struct MarkdownReport {
             for failure in result.failures { lines.append("- \(failure)") }
             lines.append("")
         }
+        let warnings = result.generatorWarnings
+        if !warnings.isEmpty {
+            lines.append("**Warnings: the generator held the load back**")
+            lines.append("")
+            for warning in warnings { lines.append("- ⚠ \(warning)") }
+            lines.append("")
+        }
         for run in result.runs {
             lines.append("## \(result.runs.count > 1 ? run.label + " — " : "")\(run.target)")
             lines.append("")
             lines += RunTables.phases(run, title: "Phases").markdown
             if let windows = RunTables.windows(run) { lines += windows.markdown }
+            if let generator = RunTables.generator(run) { lines += generator.markdown }
             if let routes = RunTables.routes(run) { lines += routes.markdown }
             if let responses = RunTables.responses(run) { lines.append(responses); lines.append("") }
             if let faults = run.faults { lines += RunTables.faults(faults).markdown }
@@ -33,6 +41,7 @@ struct MarkdownReport {
                 for violation in ledger.violations { lines.append("- ✘ \(violation)") }
                 if !ledger.violations.isEmpty { lines.append("") }
             }
+            if let staleness = run.staleness { lines += RunTables.staleness(staleness).markdown }
         }
         if let ratios = result.ratios, !ratios.isEmpty {
             lines.append("## Ratios (\(result.runs.first?.label ?? "a") ÷ \(result.runs.last?.label ?? "b"))")

@@ -10,6 +10,8 @@ struct TemplateInfo: Sendable {
     var expect: Set<Int>
     /// A JSON string field to capture from expected responses.
     var capture: String?
+    /// Answers are read for the watched event's availability (staleness).
+    var watched = false
 
     func isExpected(_ status: Int) -> Bool { expect.isEmpty ? (200..<300).contains(status) : expect.contains(status) }
 }
@@ -101,6 +103,10 @@ final class PhaseRecorder {
     var cacheHits: UInt64 = 0
     var cacheMisses: UInt64 = 0
     var captures: [Capture] = []
+    /// The event whose availability watched answers show, and the field (as bytes).
+    var watch: (id: [UInt8], field: [UInt8])?
+    /// Watched answers that carried the event.
+    var shownReads: [ShownRead] = []
     /// Every answered request (for lane windows), up to ``sampleLimit`` per loop thread.
     var samples: [RequestSample] = []
     /// Requests not kept in ``samples`` because the limit was reached.
@@ -111,6 +117,12 @@ final class PhaseRecorder {
     static let sampleLimit = 4_000_000
     var firstStart: UInt64 = .max
     var lastEnd: UInt64 = 0
+
+    /// Where this loop's own figures go each second (wake lag, run-queue wait); nil: not measured.
+    var monitor: GeneratorMonitor?
+    private var lagSecond: Int64 = 0
+    private var lag = LatencyHistogram()
+    private var runqueueMark: UInt64?
 
     private var second = 0
     private var current = SecondBucket()
@@ -164,8 +176,14 @@ final class PhaseRecorder {
             else { cacheMisses += 1; templateCacheMisses[template] += 1; current.cacheMisses += 1 }
         }
         keepSample(completion, failed: failed)
-        if !failed, let key = info.capture, let body = completion.body, let value = Self.jsonString(key, in: body) {
+        guard !failed, let body = completion.body else { return }
+        if let key = info.capture, let value = ResponseFields.string(key, in: body) {
             captures.append(Capture(tag: completion.request.tag, value: value, at_micros: clock.wallMicros(completion.end)))
+        }
+        if info.watched, let watch, shownReads.count < Self.sampleLimit, ResponseFields.contains(watch.id, in: body),
+           let shown = ResponseFields.integer(watch.field, inObjectWithID: watch.id, in: body) {
+            shownReads.append(ShownRead(template: template, sent_micros: clock.wallMicros(completion.actualStart),
+                                        received_micros: clock.wallMicros(completion.end), shown: shown))
         }
     }
 
@@ -181,6 +199,25 @@ final class PhaseRecorder {
                                      status: UInt16(clamping: completion.status), curlError: Int16(clamping: completion.curlError ?? 0), flags: flags))
     }
 
+    /// The loop woke `late` ns after it was due (called on the loop's thread after every wait).
+    func loopWoke(late: UInt64, now: UInt64) {
+        guard let monitor else { return }
+        let wallSecond = clock.wallMicros(now) / 1_000_000
+        if wallSecond != lagSecond { flushLag(to: monitor, next: wallSecond) }
+        lag.record(nanoseconds: late)
+    }
+
+    /// Hands the finished second's lag and this thread's run-queue wait over it to the monitor.
+    private func flushLag(to monitor: GeneratorMonitor, next: Int64?) {
+        let waited = GeneratorMonitor.threadRunqueueNanoseconds()
+        if let mark = runqueueMark, lag.count > 0 {
+            monitor.add(wallSecond: lagSecond, lag: lag, runqueueNanoseconds: (waited ?? mark) &- mark)
+        }
+        runqueueMark = waited
+        lag = LatencyHistogram()
+        if let next { lagSecond = next }
+    }
+
     /// Hands finished seconds to the feed.
     func tick(now: UInt64) {
         let index = Int((now &- clock.monotonicStart) / 1_000_000_000)
@@ -194,8 +231,9 @@ final class PhaseRecorder {
         }
     }
 
-    /// Flushes the partial last second (after the loop ended).
+    /// Flushes the partial last second (after the loop ended; on the loop's thread).
     func finish() {
+        if let monitor { flushLag(to: monitor, next: nil) }
         flushSecond()
         feed.count(requests: pendingRequests, errors: pendingErrors)
         (pendingRequests, pendingErrors) = (0, 0)
@@ -204,25 +242,5 @@ final class PhaseRecorder {
     private func flushSecond() {
         if current.requests > 0 { feed.add(second: second, current) }
         current = SecondBucket()
-    }
-
-    /// The string value of `"key":"…"` in a JSON body (flat search; enough for ids).
-    static func jsonString(_ key: String, in body: UnsafeRawBufferPointer) -> String? {
-        let needle = Array("\"\(key)\"".utf8)
-        guard body.count > needle.count else { return nil }
-        var index = 0
-        while index + needle.count < body.count {
-            if body[index] == needle[0], (0..<needle.count).allSatisfy({ body[index + $0] == needle[$0] }) {
-                var cursor = index + needle.count
-                while cursor < body.count, body[cursor] == 0x20 || body[cursor] == 0x3A { cursor += 1 }
-                guard cursor < body.count, body[cursor] == 0x22 else { return nil }
-                let start = cursor + 1
-                var end = start
-                while end < body.count, body[end] != 0x22 { end += 1 }
-                return String(decoding: UnsafeRawBufferPointer(rebasing: body[start..<end]), as: UTF8.self)
-            }
-            index += 1
-        }
-        return nil
     }
 }

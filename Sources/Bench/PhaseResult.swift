@@ -36,6 +36,8 @@ struct PhaseResult: Codable, Sendable {
     var timeline: [TimelinePoint]
     /// How many processes' results were merged into this one.
     var processes: Int = 1
+    /// Whether the Bench itself was the bottleneck while this phase or window ran.
+    var generator: GeneratorCheck? = nil
 
     struct TemplateResult: Codable, Sendable {
         var name: String

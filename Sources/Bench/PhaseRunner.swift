@@ -16,6 +16,10 @@ struct PhaseRunner: Sendable {
     var loadStart: LoadStartSignal?
     /// Keep every request's sample (laned scenarios measure lanes over other lanes' windows).
     var keepsSamples = false
+    /// The event (lowercase id) and field that watched answers are read for (staleness), as bytes.
+    var watch: (id: [UInt8], field: [UInt8])?
+    /// Receives each loop's lag and run-queue wait per second (the generator check).
+    var monitor: GeneratorMonitor?
 
     /// Instances rendered per template for closed and open phases (drawn at random when sending).
     static let instancesPerTemplate = 1_024
@@ -67,6 +71,8 @@ struct PhaseRunner: Sendable {
             if let timeoutOverride { options.requestTimeout = timeoutOverride }
             let recorder = PhaseRecorder(templates: infos, clock: clock, feed: feed)
             recorder.keepsSamples = keepsSamples
+            recorder.watch = watch
+            recorder.monitor = monitor
             let laneMax = maxRequests == Int.max ? Int.max : maxRequests / threadCount + (lane < maxRequests % threadCount ? 1 : 0)
             let deadline = duration.map { start &+ UInt64($0.nanosecondsValue) } ?? UInt64.max
             let schedule: any CurlLoadSchedule
@@ -105,7 +111,8 @@ struct PhaseRunner: Sendable {
                                  abandoned: outcomes.reduce(0) { $0 + $1.abandoned })
         if !lane.isEmpty { result.lane = lane }
         let end = recorders.map(\.lastEnd).max().map { max($0, start) } ?? start
-        let run = LanePhaseRun(lane: lane, result: result, clock: clock, samples: recorders.flatMap(\.samples), end: end)
+        let run = LanePhaseRun(lane: lane, result: result, clock: clock, samples: recorders.flatMap(\.samples), end: end,
+                               shownReads: result.recorded ? recorders.flatMap(\.shownReads) : [])
         return (run, recorders.flatMap(\.captures))
     }
 }

@@ -103,6 +103,36 @@ enum RunTables {
                     optional(ledger.undecided), optional(ledger.phantom), "\(ledger.oversold)"]])
     }
 
+    /// The Bench's own CPU, loop lag and run-queue wait per recorded phase and window; nil when none was measured.
+    static func generator(_ run: BenchResult.Run) -> ReportTable? {
+        let views = (run.phases.filter(\.recorded) + (run.windows ?? [])).filter { $0.generator != nil }
+        guard !views.isEmpty else { return nil }
+        return ReportTable(
+            title: "The generator itself",
+            note: "The Bench's CPU as a share of the cores it may use, how late its loops woke (lag), and how long they waited for a CPU. "
+                + "It counts as the bottleneck at CPU ≥ 90 %, lag p99 > 10 ms or a CPU wait ≥ 10 %: the latencies there are partly its own.",
+            header: ["phase or window", "cores", "CPU mean", "CPU max", "lag p99", "lag max", "CPU wait", "verdict"],
+            rows: views.map { view in
+                let check = view.generator!
+                return [view.name, "\(check.cores_allowed)", Format.percent(check.cpu_mean), Format.percent(check.cpu_max), Format.micros(check.lag_p99_us),
+                        Format.micros(check.lag_max_us), Format.percent(check.runqueue_wait), check.saturated ? "BOTTLENECK" : "ok"]
+            })
+    }
+
+    /// What readers were shown of the watched event against the truth; the note says how the truth is read.
+    static func staleness(_ report: StalenessReport) -> ReportTable {
+        func ms(_ value: Double?) -> String { value.map { String(format: "%.1f ms", $0) } ?? "–" }
+        let routes = report.reads_by_request.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.grouped(UInt64($0.value)))" }.joined(separator: ", ")
+        return ReportTable(
+            title: "Staleness of event \(report.event_id)",
+            note: "Stale: shown more tickets than the truth when the request left (staleness: how long the truth had been lower). "
+                + "Understated: shown fewer than the truth when the answer arrived. Truth from the booking rows' decision times "
+                + "(\(report.changes) changes). Reads by request: \(routes.isEmpty ? "none" : routes).",
+            header: ["reads", "stale", "max staleness", "p99 staleness", "understated", "shown after sold out", "latest after sold out"],
+            rows: [[Format.grouped(UInt64(report.reads)), Format.grouped(UInt64(report.stale)), ms(report.max_staleness_ms), ms(report.p99_staleness_ms),
+                    Format.grouped(UInt64(report.understated)), Format.grouped(UInt64(report.shown_after_sold_out)), ms(report.shown_after_sold_out_max_ms)]])
+    }
+
     private static func numbers(_ phase: PhaseResult) -> [String] {
         [Format.grouped(phase.requests), String(format: "%.1f", phase.requests_per_second),
          "\(Format.grouped(phase.errors)) (\(Format.percent(phase.error_rate)))",

@@ -74,9 +74,12 @@ struct RequestRenderer: Sendable {
     let variables: [String: String]
     let pools: [String: ValuePool]
     let users: [VirtualUser]
+    /// Templates whose answers are kept for a moment and read for the watched event's availability.
+    var watched: Set<String> = []
 
     var infos: [TemplateInfo] {
-        templates.map { TemplateInfo(name: $0.name, weight: $0.weight ?? 1, expect: Set($0.expect ?? []), capture: $0.capture) }
+        templates.map { TemplateInfo(name: $0.name, weight: $0.weight ?? 1, expect: Set($0.expect ?? []), capture: $0.capture,
+                                     watched: watched.contains($0.name)) }
     }
 
     /// Checks that every `${…}` a template uses has a source.
@@ -105,7 +108,7 @@ struct RequestRenderer: Sendable {
         if body != nil, !headers.contains(where: { $0.0.lowercased() == "content-type" }) { headers.append(("Content-Type", "application/json")) }
         return PreparedRequest(template: index, method: template.method ?? (body == nil ? "GET" : "POST"),
                                url: target + Template.substitute(template.path, values.mapValues(Self.percentEncoded), keepUnknown: true), headers: headers,
-                               body: body, capturesBody: template.capture != nil, tag: user)
+                               body: body, capturesBody: template.capture != nil || watched.contains(template.name), tag: user)
     }
 
     /// A value made safe for a URL path or query (spaces, `&`, `=`, `+`, `#`, `?` … encoded).

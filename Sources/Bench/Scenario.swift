@@ -19,6 +19,8 @@ struct Scenario: Codable, Sendable {
     /// Lanes that run at once, each with its own phases (instead of `phases`).
     var lanes: [Lane]?
     var ledger: LedgerSpec?
+    /// Whether readers were shown the sale's availability late (see ``StalenessReport``).
+    var staleness: StalenessSpec?
     var thresholds: [String]?
     /// Faults injected while the load runs (see ``FaultRunner``).
     var faults: [FaultRunner.Step]?
@@ -94,13 +96,33 @@ struct Scenario: Codable, Sendable {
         var decision_timeout: String?
     }
 
+    /// Which answers carry the watched event's availability, and where to find it.
+    struct StalenessSpec: Codable, Sendable {
+        /// The event (usually `${event_id}` from setup).
+        var event: String
+        /// The integer field shown to readers (default `available_tickets`).
+        var field: String?
+        /// Request templates whose answers are read (default: every GET template).
+        var requests: [String]?
+    }
+
+    /// The templates whose answers the staleness check reads.
+    var watchedTemplates: Set<String> {
+        guard let staleness else { return [] }
+        return Set(staleness.requests ?? requests.filter { ($0.method ?? ($0.body == nil ? "GET" : "POST")).uppercased() == "GET" }.map(\.name))
+    }
+
     /// Loads and parses a scenario file with variable overrides.
     static func load(path: String, overrides: [String: String], runDirectory: String) throws -> Scenario {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw BenchUsageError("cannot read scenario file \(path)") }
         // First pass: read the variables block only.
         struct Head: Codable { var variables: [String: String]? }
         let head: Head
-        do { head = try YAMLDecoder().decode(Head.self, from: text) } catch { throw BenchUsageError("\(path): \(Self.describe(error))") }
+        // `${…}` outside the variables block is not YAML yet (in a flow mapping its braces are syntax): read a copy with
+        // each one as a plain scalar.
+        let placeholders = Dictionary(Template.names(in: text).map { ($0, "0") }, uniquingKeysWith: { first, _ in first })
+        do { head = try YAMLDecoder().decode(Head.self, from: Template.substitute(text, placeholders, keepUnknown: true)) }
+        catch { throw BenchUsageError("\(path): \(Self.describe(error))") }
         var variables = head.variables ?? [:]
         for (key, value) in overrides { variables[key] = value }
         variables["run_dir"] = runDirectory
@@ -144,6 +166,7 @@ struct Scenario: Codable, Sendable {
             throw BenchUsageError("phase \(first.name): after_faults needs an earlier phase (faults count from the start of the load)")
         }
         try FaultRunner.validate(faults ?? [])
+        for name in staleness?.requests ?? [] where !names.contains(name) { throw BenchUsageError("staleness: no request template named \(name)") }
         for (name, pool) in pools ?? [:] where (pool.values ?? []).isEmpty && pool.sql == nil && pool.file == nil {
             throw BenchUsageError("pool \(name): needs values, sql or file")
         }

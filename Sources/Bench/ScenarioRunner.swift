@@ -38,13 +38,20 @@ struct ScenarioRunner: Sendable {
 
     func run(label: String, variables: [String: String], users: [VirtualUser]) async throws -> BenchResult.Run {
         let pools = try await ValuePool.load(scenario.pools ?? [:], databaseURL: databaseURL)
-        let renderer = RequestRenderer(target: target, templates: scenario.requests, variables: variables, pools: pools, users: users)
+        var renderer = RequestRenderer(target: target, templates: scenario.requests, variables: variables, pools: pools, users: users)
+        renderer.watched = scenario.watchedTemplates
         try renderer.validate()
+        let watchedEvent = scenario.staleness.map { Template.substitute($0.event, variables, keepUnknown: true).lowercased() }
         var runner = PhaseRunner(renderer: renderer, threads: threads, stop: stop, progress: progress, startAtMicros: startAtMicros)
         runner.engine = engine
         runner.keepsSamples = scenario.hasLanes
+        if let watchedEvent, let spec = scenario.staleness { runner.watch = (Array(watchedEvent.utf8), Array((spec.field ?? "available_tickets").utf8)) }
         let loadStart = LoadStartSignal()
         runner.loadStart = loadStart
+        let monitor = GeneratorMonitor()
+        runner.monitor = monitor
+        monitor.start()
+        defer { monitor.stop() }
         // Faults run beside the phases, timed from the moment the load begins; the run waits for the last one (a
         // fault planned after the load, such as restarting what was stopped, still happens).
         let progress = self.progress
@@ -73,7 +80,8 @@ struct ScenarioRunner: Sendable {
             return outcomes.sorted { $0.0 < $1.0 }.map(\.1)
         }
         let faultEvents = await faultTask.value
-        let phaseRuns = laneRuns.flatMap(\.runs)
+        var phaseRuns = laneRuns.flatMap(\.runs)
+        for index in phaseRuns.indices { phaseRuns[index].result.generator = Self.check(phaseRuns[index].result, monitor) }
         let captures = laneRuns.flatMap(\.captures)
         var ledger: LedgerReport?
         if let spec = scenario.ledger, !stop.isStopped {
@@ -84,9 +92,25 @@ struct ScenarioRunner: Sendable {
                 event: event, accepted: captures, ticketsPerRequest: spec.ticket_count ?? 1, complete: laneRuns.allSatisfy(\.complete),
                 soldOutAnswers: laneRuns.reduce(0) { $0 + $1.soldOut }, timeout: timeout, progress: progress)
         }
-        let windows = scenario.hasLanes ? LaneWindows.views(of: phaseRuns, templates: renderer.infos) : nil
+        var staleness: StalenessReport?
+        if let watchedEvent, !stop.isStopped {
+            guard let databaseURL else { throw BenchUsageError("the staleness check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
+            let truth = try await StalenessCheck.truth(event: watchedEvent, databaseURL: databaseURL)
+            staleness = StalenessCheck.report(event: watchedEvent, reads: phaseRuns.flatMap(\.shownReads), truth: truth,
+                                              requestNames: renderer.infos.map(\.name))
+        }
+        let windows = scenario.hasLanes ? LaneWindows.views(of: phaseRuns, templates: renderer.infos).map { window in
+            var window = window
+            window.generator = Self.check(window, monitor)
+            return window
+        } : nil
         return BenchResult.Run(label: label, target: target, phases: phaseRuns.map(\.result), windows: windows, ledger: ledger,
-                               faults: faultEvents.isEmpty ? nil : faultEvents)
+                               staleness: staleness, faults: faultEvents.isEmpty ? nil : faultEvents)
+    }
+
+    /// The generator check over the wall-clock span of a phase or window.
+    private static func check(_ phase: PhaseResult, _ monitor: GeneratorMonitor) -> GeneratorCheck? {
+        monitor.check(fromMicros: phase.started_at_micros, toMicros: phase.started_at_micros + Int64(phase.elapsed_seconds * 1e6))
     }
 
     /// What one lane ran: its phases, the values it captured, and whether every barrier answer was definite.

@@ -18,11 +18,14 @@ struct ThresholdResult: Codable, Sendable {
 /// In a laned scenario `<lane>.<stat>` is the lane over the whole run and `<lane>@<phase>.<stat>` the lane's requests
 /// that were due while another lane's phase ran (`browse@sale.p99 < 25ms`). Ledger metrics: oversold,
 /// undecided (alias lost), phantom, held_mismatch, conservation_error, duplicates, decision.p50 … decision.max,
-/// decided_per_second.
+/// decided_per_second. Staleness metrics (a scenario with `staleness:`): staleness.max, staleness.p99 and
+/// staleness.shown_after_sold_out_max (latencies), staleness.stale, staleness.understated, staleness.reads and
+/// shown_after_sold_out (counts).
 enum Thresholds {
     static let operators = ["<=", ">=", "==", "!=", "<", ">"]
 
-    static func evaluate(_ expression: String, phases: [PhaseResult], windows: [PhaseResult] = [], ledger: LedgerReport?) -> ThresholdResult {
+    static func evaluate(_ expression: String, phases: [PhaseResult], windows: [PhaseResult] = [], ledger: LedgerReport?,
+                         staleness: StalenessReport? = nil) -> ThresholdResult {
         guard let op = operators.first(where: { expression.contains($0) }),
               let range = expression.range(of: op) else {
             return ThresholdResult(expression: expression, actual: nil, limit: 0, passed: false, message: "cannot parse '\(expression)' (metric op value)")
@@ -32,7 +35,7 @@ enum Thresholds {
         guard let (limit, isLatency) = parseLimit(rawLimit) else {
             return ThresholdResult(expression: expression, actual: nil, limit: 0, passed: false, message: "cannot parse the limit '\(rawLimit)'")
         }
-        guard let (actual, latencyMetric) = value(of: metric, phases: phases, windows: windows, ledger: ledger) else {
+        guard let (actual, latencyMetric) = value(of: metric, staleness: staleness) ?? value(of: metric, phases: phases, windows: windows, ledger: ledger) else {
             return ThresholdResult(expression: expression, actual: nil, limit: limit, passed: false, message: "no value for '\(metric)' in this run")
         }
         if latencyMetric != isLatency, !(latencyMetric && limit == 0) {
@@ -71,6 +74,21 @@ enum Thresholds {
         }
         if text.hasSuffix("%"), let number = Double(text.dropLast()) { return (number / 100, false) }
         return Double(text).map { ($0, false) }
+    }
+
+    /// A staleness metric (latencies in µs), or nil when `metric` is not one or the run has no staleness report.
+    private static func value(of metric: String, staleness: StalenessReport?) -> (Double, Bool)? {
+        guard let staleness else { return nil }
+        switch metric {
+        case "staleness.max": return (staleness.max_staleness_ms * 1_000, true)
+        case "staleness.p99": return ((staleness.p99_staleness_ms ?? 0) * 1_000, true)
+        case "staleness.shown_after_sold_out_max": return ((staleness.shown_after_sold_out_max_ms ?? 0) * 1_000, true)
+        case "staleness.stale": return (Double(staleness.stale), false)
+        case "staleness.understated": return (Double(staleness.understated), false)
+        case "staleness.reads": return (Double(staleness.reads), false)
+        case "shown_after_sold_out", "staleness.shown_after_sold_out": return (Double(staleness.shown_after_sold_out), false)
+        default: return nil
+        }
     }
 
     private static func value(of metric: String, phases: [PhaseResult], windows: [PhaseResult], ledger: LedgerReport?) -> (Double, Bool)? {

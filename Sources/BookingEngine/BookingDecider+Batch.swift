@@ -100,10 +100,10 @@ private struct BulkInsert {
         try await tx.query(
             """
             INSERT INTO bookings (id, user_id, event_id, ticket_count, total_amount, status, failure_reason, hold_expires_at,
-                                  idempotency_key, booking_date)
+                                  idempotency_key, booking_date, updated_at)
             SELECT b.id, b.user_id, b.event_id, b.n, CASE WHEN b.status = 'failed' THEN 0 ELSE b.unit * b.n END,
                    b.status::booking_status, b.reason::booking_failure_reason,
-                   CASE WHEN b.status = 'pending' THEN now() + make_interval(mins => $10) END, b.key, b.requested
+                   CASE WHEN b.status = 'pending' THEN now() + make_interval(mins => $10) END, b.key, b.requested, clock_timestamp()
             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::numeric[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
                  AS b(id, user_id, event_id, n, unit, status, reason, key, requested)
             """,

@@ -120,14 +120,17 @@ public struct BookingDecider: Sendable {
         return nil
     }
 
-    /// Inserts the hold (paid) or confirmed booking (free); the amount is computed in SQL, exactly.
+    /// Inserts the hold (paid) or confirmed booking (free); the amount is computed in SQL, exactly. `updated_at` is the
+    /// decision's wall-clock time (`clock_timestamp()`, after the event's row lock was won, moments before the commit),
+    /// not the transaction's start: the Bench's decision latency and staleness checks read it.
     func insertBooking(_ tx: PostgresConnection, _ job: BookingJob, price: PostgresNumeric) async throws -> BookingOutcome {
         let free = (try? price.minorUnits(scale: 2)) == 0
         try await tx.query(
             """
-            INSERT INTO bookings (id, user_id, event_id, ticket_count, total_amount, status, hold_expires_at, idempotency_key, booking_date)
+            INSERT INTO bookings (id, user_id, event_id, ticket_count, total_amount, status, hold_expires_at, idempotency_key, booking_date,
+                                  updated_at)
             VALUES ($1, $2, $3, $4::int, $5::numeric * $4::int, $6::text::booking_status,
-                    CASE WHEN $6::text = 'pending' THEN now() + make_interval(mins => $7::int) END, $8, $9)
+                    CASE WHEN $6::text = 'pending' THEN now() + make_interval(mins => $7::int) END, $8, $9, clock_timestamp())
             """,
             [job.booking_id, job.user_id, job.event_id, job.ticket_count, price, free ? "confirmed" : "pending", holdMinutes,
              job.idempotency_key, job.requested_at])

@@ -130,6 +130,7 @@ public enum CurlLoadLoop {
             } else {
                 now = monotonicNanoseconds()
             }
+            schedule.loopWoke(late: now > wake ? now &- wake : 0, now: now)
         }
         return statistics
     }

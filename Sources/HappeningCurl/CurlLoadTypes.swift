@@ -125,10 +125,14 @@ public protocol CurlLoadSchedule: AnyObject {
     func tick(now: UInt64)
     /// Called once, when the loop is ready to send (the raw engine has opened every connection by then).
     func loopReady(now: UInt64)
+    /// Called after each wait: the loop woke at `now`, `late` nanoseconds after the earliest thing it was waiting for
+    /// was due (0 when it woke in time). A generator short of CPU wakes late: this is its own lag, not the server's.
+    func loopWoke(late: UInt64, now: UInt64)
 }
 
 extension CurlLoadSchedule {
     public func loopReady(now: UInt64) {}
+    public func loopWoke(late: UInt64, now: UInt64) {}
 }
 
 /// Settings of one loop (one libcurl multi handle on one thread).

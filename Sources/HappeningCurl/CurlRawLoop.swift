@@ -100,6 +100,7 @@ public enum CurlRawLoop {
             let waitMilliseconds = wake > now ? Int32(min(10, (wake - now) / 1_000_000)) : 0
             let count = ready.withUnsafeMutableBufferPointer { epoll_wait(epoll, $0.baseAddress, Int32($0.count), waitMilliseconds) }
             now = monotonicNanoseconds()
+            schedule.loopWoke(late: now > wake ? now &- wake : 0, now: now)
             guard count > 0 else { continue }
             for position in 0..<Int(count) {
                 let event = ready[position]

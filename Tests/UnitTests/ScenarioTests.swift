@@ -118,6 +118,18 @@ struct ScenarioTests {
         #expect(overridden.ledger?.event == "/r/e" && overridden.ledger?.ticket_count == 2)
     }
 
+    @Test("a variable used unquoted inside a flow mapping is substituted before the file is parsed")
+    func flowStyleVariables() throws {
+        let scenario = try load("""
+            name: flow
+            variables: { connections: "8", rate: "200" }
+            requests: [{ name: live, path: /api/health/live }]
+            phases: [{ name: steady, model: open, rate: "${rate}", connections: ${connections}, duration: 1s }]
+            """, overrides: ["connections": "16"])
+        #expect(scenario.phases?.first?.connections == 16)
+        #expect(scenario.phases?.first?.rate == "200")
+    }
+
     @Test("the scenarios shipped in scenarios/ all load")
     func shippedScenarios() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
