@@ -84,7 +84,7 @@ done
 sleep 1
 # --set events: the database was seeded above, so the scenario's setup finds at least that many and adds none.
 .build/release/happening-bench run scenarios/flash-sale-day.yaml --target "http://127.0.0.1:$PORT_ON" --set events="$EVENTS" \
-    --set browse_rate="$DAY_RATE" --set warm=10s --set sale_at=20s --set seconds="$DAY_SECONDS" --set users="$BENCH_USERS" --set tickets="$TICKETS" \
+    --set browse_rate="$DAY_RATE" --set warm=10s --set sale_at=20s --set seconds="$DAY_SECONDS" --set users="$BENCH_USERS" --set bench_users="$((BENCH_USERS + 10000))" --set tickets="$TICKETS" \
     --progress lines --out results | tee "$LOGS/day.out" || true
 day="$(grep -oE 'results/[^ ,]*flash-sale-day\.json' "$LOGS/day.out" | tail -1)"
 for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done

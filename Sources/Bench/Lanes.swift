@@ -10,11 +10,28 @@ extension Scenario {
         var start: String?
         /// The request templates this lane sends (default: all); a phase's own `requests` narrows it further.
         var requests: [String]?
+        /// How many virtual users this lane has: lanes that say so get their own consecutive users from the token
+        /// file, in the order the lanes are declared, so no two lanes share one. A lane without it uses every user.
+        var users: Int?
         var phases: [Phase]
     }
 
     /// What runs: the `lanes`, or the top-level `phases` as one unnamed lane.
-    var runLanes: [Lane] { lanes ?? [Lane(name: "", start: nil, requests: nil, phases: phases ?? [])] }
+    var runLanes: [Lane] { lanes ?? [Lane(name: "", start: nil, requests: nil, users: nil, phases: phases ?? [])] }
+
+    /// Each lane's virtual users (indices into the loaded users): the lanes with `users:` take disjoint consecutive
+    /// ranges in declaration order; the others get nil (every user). Throws when there are not enough users.
+    func laneUsers(available: Int) throws -> [Range<Int>?] {
+        var next = 0
+        return try runLanes.map { lane in
+            guard let count = lane.users else { return nil }
+            guard next + count <= available else {
+                throw BenchUsageError("lane \(lane.name): needs users \(next)…\(next + count - 1), but the token file has \(available) users")
+            }
+            defer { next += count }
+            return next..<(next + count)
+        }
+    }
 
     /// Whether the scenario names its lanes (then every lane and window is reported on its own).
     var hasLanes: Bool { lanes != nil }
@@ -35,6 +52,12 @@ extension Scenario {
                 throw BenchUsageError("lane '\(lane.name)': a lane needs a name without '@' or '.'")
             }
             guard !lane.phases.isEmpty else { throw BenchUsageError("lane \(lane.name): needs at least one phase") }
+            if let users = lane.users {
+                guard users >= 1 else { throw BenchUsageError("lane \(lane.name): users must be at least 1") }
+                for phase in lane.phases where phase.model == "barrier" && phase.connections > users {
+                    throw BenchUsageError("lane \(lane.name): phase \(phase.name) has \(phase.connections) barrier users but the lane has \(users)")
+                }
+            }
             if let start = lane.start, DurationText.parse(start) == nil {
                 throw BenchUsageError("lane \(lane.name): start '\(start)' is not a duration (like 500ms, 10s)")
             }

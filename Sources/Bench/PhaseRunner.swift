@@ -29,8 +29,10 @@ struct PhaseRunner: Sendable {
         return (run.result, captures)
     }
 
-    /// Runs `phase` of `lane`, scheduled from `notBefore` (monotonic ns; nil: now, or `--start-at`).
-    func run(_ phase: Scenario.Phase, lane: String, notBefore: UInt64?, timeoutOverride: Duration? = nil) async throws -> (LanePhaseRun, [Capture]) {
+    /// Runs `phase` of `lane`, scheduled from `notBefore` (monotonic ns; nil: now, or `--start-at`), as the virtual users
+    /// `users` (nil: every user; a barrier's connection i is user i of them).
+    func run(_ phase: Scenario.Phase, lane: String, notBefore: UInt64?, users: Range<Int>? = nil,
+             timeoutOverride: Duration? = nil) async throws -> (LanePhaseRun, [Capture]) {
         let chosen = phase.requests.map { names in names.compactMap { name in renderer.templates.firstIndex { $0.name == name } } }
             ?? Array(renderer.templates.indices)
         let infos = renderer.infos
@@ -46,7 +48,8 @@ struct PhaseRunner: Sendable {
         if phase.model == "barrier" || phase.model == "warmup" {
             var random = FastRandom(seed: 7)
             let picker = WeightedIndex(weights: weights)
-            perConnection = (0..<phase.connections).map { renderer.render(chosen[picker.pick(&random)], user: $0, random: &random) }
+            let first = users?.lowerBound ?? 0
+            perConnection = (0..<phase.connections).map { renderer.render(chosen[picker.pick(&random)], user: first + $0, random: &random) }
         }
 
         var start = monotonicNanoseconds() &+ 50_000_000
@@ -78,11 +81,11 @@ struct PhaseRunner: Sendable {
             let schedule: any CurlLoadSchedule
             switch phase.model {
             case "closed":
-                let picker = RequestPicker(instances: renderer.instances(of: chosen, count: Self.instancesPerTemplate, seed: UInt64(lane + 1)),
+                let picker = RequestPicker(instances: renderer.instances(of: chosen, count: Self.instancesPerTemplate, seed: UInt64(lane + 1), users: users),
                                            weights: weights, seed: UInt64(lane + 11))
                 schedule = ClosedSchedule(picker: picker, recorder: recorder, connections: connections, start: start, deadline: deadline, maxRequests: laneMax, thinkNanoseconds: think)
             case "open":
-                let picker = RequestPicker(instances: renderer.instances(of: chosen, count: Self.instancesPerTemplate, seed: UInt64(lane + 1)),
+                let picker = RequestPicker(instances: renderer.instances(of: chosen, count: Self.instancesPerTemplate, seed: UInt64(lane + 1), users: users),
                                            weights: weights, seed: UInt64(lane + 11))
                 let share = RateSpec(from: rate!.from / Double(threadCount), to: rate!.to / Double(threadCount))
                 let seconds = duration.map { Double($0.nanosecondsValue) / 1e9 } ?? Double(maxRequests) / min(share.from, share.to) / Double(threadCount)

@@ -118,13 +118,18 @@ struct RequestRenderer: Sendable {
         return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
     }
 
-    /// `count` rendered instances of each template in `chosen` (a mix the picker draws from).
-    func instances(of chosen: [Int], count: Int, seed: UInt64) -> [[PreparedRequest]] {
+    /// `count` rendered instances of each template in `chosen` (a mix the picker draws from); a template that names
+    /// its user gets at least one instance per user of `users` (nil: every user), in turn.
+    func instances(of chosen: [Int], count: Int, seed: UInt64, users: Range<Int>? = nil) -> [[PreparedRequest]] {
         var random = FastRandom(seed: seed)
+        let people = users ?? 0..<max(1, self.users.count)
         return chosen.map { index in
-            let varies = !Template.names(in: templates[index].path + (templates[index].body ?? "")).filter { pools[$0] != nil }.isEmpty
-                || templates[index].auth == "user"
-            return (0..<(varies ? count : 1)).map { render(index, user: $0, random: &random) }
+            let template = templates[index]
+            let text = template.path + (template.body ?? "") + (template.headers ?? [:]).values.joined()
+            let perUser = template.auth == "user" || Template.names(in: text).contains("user_id")
+            let varies = perUser || !Template.names(in: text).filter { pools[$0] != nil }.isEmpty
+            let total = varies ? (perUser ? max(count, people.count) : count) : 1
+            return (0..<total).map { render(index, user: people.lowerBound + $0 % people.count, random: &random) }
         }
     }
 }

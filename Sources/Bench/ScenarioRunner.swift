@@ -70,10 +70,14 @@ struct ScenarioRunner: Sendable {
             loadStart.set(monotonic: at)
         }
         let faultTask = Task { [stop] in await faults.run(from: loadStart, stop: stop) }
+        let laneUsers = try scenario.laneUsers(available: users.count)
         let laneRuns = try await withThrowingTaskGroup(of: (Int, LaneOutcome).self) { group in
             for (index, lane) in scenario.runLanes.enumerated() {
+                let users = laneUsers[index]
                 let notBefore = origin.map { $0 &+ UInt64(lane.start.flatMap(DurationText.parse)?.nanosecondsValue ?? 0) }
-                group.addTask { [runner] in (index, try await self.run(lane, runner: runner, notBefore: notBefore, faultTask: faultTask, label: label)) }
+                group.addTask { [runner] in
+                    (index, try await self.run(lane, runner: runner, notBefore: notBefore, users: users, faultTask: faultTask, label: label))
+                }
             }
             var outcomes: [(Int, LaneOutcome)] = []
             for try await outcome in group { outcomes.append(outcome) }
@@ -122,8 +126,8 @@ struct ScenarioRunner: Sendable {
     }
 
     /// Runs a lane's phases in order, the first no earlier than `notBefore`.
-    private func run(_ lane: Scenario.Lane, runner: PhaseRunner, notBefore: UInt64?, faultTask: Task<[FaultRunner.Event], Never>,
-                     label: String) async throws -> LaneOutcome {
+    private func run(_ lane: Scenario.Lane, runner: PhaseRunner, notBefore: UInt64?, users: Range<Int>?,
+                     faultTask: Task<[FaultRunner.Event], Never>, label: String) async throws -> LaneOutcome {
         var outcome = LaneOutcome()
         let prefix = lane.name.isEmpty ? "" : "lane \(lane.name): "
         var first = true
@@ -142,7 +146,7 @@ struct ScenarioRunner: Sendable {
             if progress != .none {
                 FileHandle.standardError.write(Data("bench: \(label): \(prefix)phase \(phase.name) (\(phase.model), \(phase.connections) connections\(phase.rate.map { ", \($0) req/s" } ?? "")\(phase.duration.map { ", \($0)" } ?? ""))\n".utf8))
             }
-            let (run, phaseCaptures) = try await runner.run(phase, lane: lane.name, notBefore: first ? notBefore : nil)
+            let (run, phaseCaptures) = try await runner.run(phase, lane: lane.name, notBefore: first ? notBefore : nil, users: users)
             first = false
             outcome.runs.append(run)
             let result = run.result
