@@ -1,7 +1,7 @@
 # Happening. `make demo` is the main job; `make test` is what CI runs.
 SHELL := /bin/bash
 .ONESHELL:
-.PHONY: help services services-down services-status build release test unit test-loaded demo seed fuzz clean
+.PHONY: help services services-down services-status build release test unit test-loaded demo day seed fuzz clean
 
 RUN := .run
 SEED_EVENTS ?= 100000
@@ -13,6 +13,7 @@ help:
 	@echo "make test          start services, one release build, unit tests, every suite, the three gates; stage times at the end"
 	@echo "make unit          build, then the unit tests only (pure logic: no PostgreSQL, Redis or RabbitMQ needed)"
 	@echo "make test-loaded   the parallel suite 5 times in a row beside two CPU hogs (RUNS=5 HOGS=2): flakiness check"
+	@echo "make day           the flash-sale day at full size (1,000,000 events, 2,000 req/s of browsing, a 5,000-user sale), release"
 	@echo "make fuzz          schemathesis against a release server and openapi.yaml as anonymous, user, host and admin (FUZZ_EXAMPLES=60)"
 	@echo "make seed          reset the dev database and fill it (SEED_EVENTS=100000 SEED_USERS=10000)"
 	@echo "make services      start PostgreSQL, Redis and RabbitMQ on 127.0.0.1 (data in .run/)"
@@ -53,6 +54,9 @@ test-loaded:
 
 demo:
 	@bash scripts/demo.sh
+
+day:
+	@bash scripts/flash-sale-day.sh
 
 fuzz:
 	@REPORT=$${REPORT:-results/fuzz} bash scripts/fuzz.sh

@@ -38,7 +38,9 @@ cleanup() {
     bash scripts/services.sh up "${CORE_SERVICES[@]}" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT INT TERM
-PORT="$PORT" BOOKING_QUEUE="$QUEUE" CACHE_PREFIX="ci-gate-$$:" LOG_LEVEL=error "$BIN"/happening-server >"$OUT/server.log" 2>&1 &
+# Exported: the workers (and one the Bench starts again) must forget the server's cache entries under the same prefix.
+export CACHE_PREFIX="ci-gate-$$:"
+PORT="$PORT" BOOKING_QUEUE="$QUEUE" LOG_LEVEL=error "$BIN"/happening-server >"$OUT/server.log" 2>&1 &
 pids+=($!)
 pid_args=()
 for worker in $(seq 1 "$WORKERS"); do

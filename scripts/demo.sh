@@ -44,7 +44,10 @@ echo "== seeding $EVENTS events, $USERS users (the schema is re-applied)"
 .build/release/happening-seed --reset --events "$EVENTS" --users "$USERS" --progress lines
 
 echo "== servers: cache on at :$PORT_ON, cache off at :$PORT_OFF (same database)"
-PORT="$PORT_ON" CACHE=on CACHE_PREFIX="demo-$$-on:" LOG_LEVEL=error .build/release/happening-server >"$LOGS/server-on.log" 2>&1 &
+# Exported: every worker below decides bookings read through the cache-on server, and must forget its entries
+# under the same prefix (a worker without it invalidates keys nobody reads, and readers see sold-out events as open).
+export CACHE_PREFIX="demo-$$-on:"
+PORT="$PORT_ON" CACHE=on LOG_LEVEL=error .build/release/happening-server >"$LOGS/server-on.log" 2>&1 &
 servers+=($!)
 PORT="$PORT_OFF" CACHE=off LOG_LEVEL=error .build/release/happening-server >"$LOGS/server-off.log" 2>&1 &
 servers+=($!)
