@@ -98,11 +98,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Tickets left per event, published to Redis after each change and merged into cached bodies
+        .target(
+            name: "EventAvailability",
+            dependencies: [
+                "HappeningCore", "HappeningPostgres", "HappeningRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Booking decisions (strategies, sweeper, worker loop), shared by the worker and its tests
         .target(
             name: "BookingEngine",
             dependencies: [
-                "HappeningCore", "HappeningPostgres", "HappeningRedis", "HappeningAMQP",
+                "HappeningCore", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "EventAvailability",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -144,7 +155,7 @@ let package = Package(
         .executableTarget(
             name: "Server",
             dependencies: [
-                "HappeningCore", "HappeningAuth", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "Payments", "Razorpay",
+                "HappeningCore", "HappeningAuth", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "Payments", "Razorpay", "EventAvailability",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 "HappeningCrypto",
@@ -159,6 +170,7 @@ let package = Package(
             name: "Worker",
             dependencies: [
                 "HappeningCore", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "BookingEngine", "Payments", "Razorpay",
+                "EventAvailability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -205,6 +217,7 @@ let package = Package(
             name: "ServerTests",
             dependencies: [
                 "Server", "TestSupport", "HappeningAuth", "HappeningPostgres", "HappeningAMQP", "HappeningCore", "BookingEngine", "HappeningRedis",
+                "EventAvailability",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -212,7 +225,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["BookingEngine", "HappeningAMQP", "HappeningPostgres", "HappeningCore", "TestSupport"],
+            dependencies: ["BookingEngine", "EventAvailability", "HappeningAMQP", "HappeningPostgres", "HappeningCore", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -233,7 +246,7 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "HappeningCurl", "HappeningCore", "HappeningPostgres", "Razorpay", "Bench", "Gateway", "Server",
-                "HappeningAuth", "HappeningCrypto",
+                "HappeningAuth", "HappeningCrypto", "EventAvailability",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -100,6 +100,21 @@ CREATE TABLE IF NOT EXISTS events (
     CONSTRAINT events_available_tickets_check CHECK (available_tickets BETWEEN 0 AND total_tickets),
     CHECK ((latitude IS NULL) = (longitude IS NULL))
 );
+-- Tickets left are published to Redis (event:<id>:available) by whoever changes them, stamped with this version, so
+-- publishers racing each other cannot leave an older value behind. Raised by the trigger below in the statement
+-- that changes available_tickets, under the row's lock: for one event a later commit always has a higher version.
+-- Microseconds of the clock (or one more than before), so a database reset never reuses a version Redis still holds.
+ALTER TABLE events ADD COLUMN IF NOT EXISTS availability_version BIGINT NOT NULL DEFAULT 0;
+-- New rows start at the clock too (set apart from ADD COLUMN, so adding it never rewrites the table).
+ALTER TABLE events ALTER COLUMN availability_version SET DEFAULT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+CREATE OR REPLACE FUNCTION events_raise_availability_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.availability_version := greatest(OLD.availability_version + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint);
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER events_availability_version BEFORE UPDATE OF available_tickets ON events
+    FOR EACH ROW WHEN (NEW.available_tickets IS DISTINCT FROM OLD.available_tickets)
+    EXECUTE FUNCTION events_raise_availability_version();
 -- Near-me search: GiST over the (longitude, latitude) point, queried with a bounding box
 -- `point(longitude::float8, latitude::float8) <@ box(...)` that encloses the search circle; the exact cut and the
 -- ordering use earth_distance. Point GiST indexes are built by sorting (PostgreSQL 14+): 1,000,000 events index in

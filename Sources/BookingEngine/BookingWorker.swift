@@ -1,3 +1,4 @@
+import EventAvailability
 import Foundation
 import HappeningAMQP
 import HappeningCore
@@ -79,8 +80,10 @@ public struct BookingWorker: Service {
                 let outcomes = try await decider.decideAll(jobs.map(\.1))
                 let changed = Set(zip(jobs, outcomes).compactMap { pair, outcome -> UUID? in
                     switch outcome {
-                    case .held, .confirmed: return pair.1.event_id
-                    case .failed, .alreadyDecided: return nil
+                    // Already decided: a redelivery after a crash between the commit and the ack, whose publish may
+                    // never have happened (publishing again is harmless: the newer version wins).
+                    case .held, .confirmed, .alreadyDecided: return pair.1.event_id
+                    case .failed: return nil
                     }
                 })
                 await notifier.eventsChanged(changed, logger: logger)

@@ -1,3 +1,4 @@
+import EventAvailability
 import Foundation
 import HappeningPostgres
 import Logging

@@ -3,7 +3,9 @@ import Foundation
 /// The Redis key names the server's read cache and the worker agree on.
 ///
 /// `event:<id>` holds one event's public JSON; list and search entries live under
-/// `events:g<generation>:…`, and bumping `events:generation` retires them all at once.
+/// `events:g<generation>:…`, and bumping `events:generation` retires them all at once (a change of what lists
+/// hold: an event created, edited, approved, rejected or cancelled). Tickets left live apart, at
+/// `event:<id>:available`, so bookings never retire an entry.
 public struct CacheKeys: Sendable {
     /// Prepended to every key (`CACHE_PREFIX`; empty by default).
     public let prefix: String
@@ -15,6 +17,9 @@ public struct CacheKeys: Sendable {
     /// The single-event entry's version: bumped on every change, so a load that raced the change cannot
     /// store its stale result (the store is conditional on the version it started from).
     public func eventVersion(_ id: UUID) -> String { event(id) + ":version" }
+    /// The event's tickets left, `<availability_version>:<available>` (``EventAvailability``'s store): servers
+    /// merge it into cached bodies as they answer, so a booking changes this one key and nothing else.
+    public func availability(_ id: UUID) -> String { event(id) + ":available" }
     /// The list generation counter.
     public var generation: String { prefix + "events:generation" }
     /// The start of a list entry's key; the generation number and the canonical list key follow.
@@ -23,8 +28,8 @@ public struct CacheKeys: Sendable {
     /// The one prefix every cache key starts with (`event:…` and `events:…`), for Redis key tracking.
     public var trackingPrefix: String { prefix + "event" }
 
-    /// The Redis commands (as argv) that forget events after a change: for each, bump its version and
-    /// delete `event:<id>`; then bump the list generation once.
+    /// The Redis commands (as argv) that forget events after a change of what they show besides tickets left:
+    /// for each, bump its version and delete `event:<id>`; then bump the list generation once.
     public func invalidation(for events: some Sequence<UUID>) -> [[String]] {
         var commands: [[String]] = []
         for id in events {

@@ -1,3 +1,4 @@
+import EventAvailability
 import HappeningAMQP
 import HappeningAuth
 import HappeningCore
@@ -24,6 +25,10 @@ struct AppDependencies: Sendable {
     /// The cache's in-process copies, and what keeps them coherent; nil when they are off.
     let near: NearCache?
     let invalidations: RedisInvalidationListener?
+    /// Publishes tickets left after this server changes them; retries while Redis is away (a service).
+    let availabilityNotifier: AvailabilityNotifier
+    /// Tickets left as served (nil when the cache is off: answers come from PostgreSQL).
+    let availability: AvailabilityCache?
     let gazetteer: Gazetteer
     let bookings: BookingRepository
     let intake: BookingIntake
@@ -54,18 +59,24 @@ struct AppDependencies: Sendable {
         loginLimiter = LoginRateLimiter(
             redis: redis, prefix: configuration.cachePrefix, perAccount: configuration.loginMaxFailures.perAccount, perIP: configuration.loginMaxFailures.perIP)
         events = EventRepository(postgres: postgres)
+        let keys = CacheKeys(prefix: configuration.cachePrefix)
+        let store = AvailabilityStore(postgres: postgres, redis: redis, keys: keys, ttl: configuration.availabilityTTL)
+        // Published even with the cache off here: other servers sharing the Redis may have it on.
+        availabilityNotifier = AvailabilityNotifier(store: store)
         if configuration.cacheEnabled, configuration.nearCacheEntries > 0 {
             let near = NearCache(capacity: configuration.nearCacheEntries, ttl: .seconds(configuration.cacheTTL))
             self.near = near
             invalidations = RedisInvalidationListener(
                 configuration: try RedisConfiguration(url: configuration.endpoints.redisURL, connectTimeout: configuration.redisTimeout),
-                prefixes: [CacheKeys(prefix: configuration.cachePrefix).trackingPrefix], logger: logger, handler: near.apply)
-            cache = ReadCache(redis: redis, enabled: true, ttl: configuration.cacheTTL, prefix: configuration.cachePrefix, near: near)
+                prefixes: [keys.trackingPrefix], logger: logger, handler: near.apply)
         } else {
             near = nil
             invalidations = nil
-            cache = ReadCache(redis: redis, enabled: configuration.cacheEnabled, ttl: configuration.cacheTTL, prefix: configuration.cachePrefix)
         }
+        availability = configuration.cacheEnabled ? AvailabilityCache(store: store, near: near) : nil
+        cache = ReadCache(
+            redis: redis, enabled: configuration.cacheEnabled, ttl: configuration.cacheTTL, prefix: configuration.cachePrefix, near: near,
+            availability: availability, notifier: availabilityNotifier)
         gazetteer = Gazetteer()
         bookings = BookingRepository(postgres: postgres)
         hosts = HostRepository(postgres: postgres)
@@ -146,7 +157,7 @@ func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencie
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "happening"),
         logger: logger)
     // Started before the HTTP server, stopped after it (graceful shutdown runs in reverse order).
-    app.addServices(deps.postgres, deps.redis, deps.bookingJobs, deps.hasher)
+    app.addServices(deps.postgres, deps.redis, deps.availabilityNotifier, deps.bookingJobs, deps.hasher)
     if let invalidations = deps.invalidations { app.addServices(invalidations) }
     if let admin = configuration.admin {
         let (users, hasher, logger) = (deps.users, deps.hasher, logger)

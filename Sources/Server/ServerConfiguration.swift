@@ -1,3 +1,4 @@
+import EventAvailability
 import Foundation
 import Razorpay
 import HappeningCore
@@ -26,9 +27,12 @@ struct ServerConfiguration: Sendable {
     var cacheEnabled: Bool
     /// `CACHE_TTL_SECONDS` (default 300).
     var cacheTTL: Int
-    /// `NEAR_CACHE_ENTRIES` (default 10000; 0 turns the in-process copies off): hot cache entries kept in memory,
-    /// invalidated by Redis (see ``NearCache``).
+    /// `NEAR_CACHE_ENTRIES` (default 50000; 0 turns the in-process copies off): hot cache entries kept in memory,
+    /// invalidated by Redis (see ``NearCache``); each event's tickets left is one entry too.
     var nearCacheEntries: Int
+    /// `AVAILABILITY_TTL` (default 30 s): how long a published tickets-left value lives in Redis, the bound on
+    /// its age when the process that changed it died before publishing it (``AvailabilityStore``).
+    var availabilityTTL: Int
     /// `EVENT_LOOPS` (default: the CPUs this process may run on): NIO event loops, which also run Swift concurrency.
     var eventLoops: Int
     /// `REDIS_TIMEOUT_MS` (default 300): connect, command and checkout limit for Redis; past it reads use PostgreSQL.
@@ -73,7 +77,8 @@ struct ServerConfiguration: Sendable {
         cacheEnabled = try settings.choice("CACHE", default: "on", choices: ["on", "off"]) == "on"
         cacheTTL = try settings.integer("CACHE_TTL_SECONDS", default: 300, range: 1...86_400)
         cachePrefix = settings.string("CACHE_PREFIX", default: "")
-        nearCacheEntries = try settings.integer("NEAR_CACHE_ENTRIES", default: 10_000, range: 0...10_000_000)
+        nearCacheEntries = try settings.integer("NEAR_CACHE_ENTRIES", default: 50_000, range: 0...10_000_000)
+        availabilityTTL = try settings.integer("AVAILABILITY_TTL", default: AvailabilityStore.defaultTTL, range: 1...86_400)
         eventLoops = try settings.integer(
             "EVENT_LOOPS", default: CPUAffinity.allowedCount() ?? ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
         redisTimeout = .milliseconds(try settings.integer("REDIS_TIMEOUT_MS", default: 300, range: 10...60_000))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookingEngine
+import EventAvailability
 import Foundation
 import HappeningAMQP
 import HappeningCore
@@ -63,12 +64,15 @@ struct WorkerCommand: AsyncParsableCommand {
             let redis = RedisClient(configuration: try RedisConfiguration(url: endpoints.redisURL, commandTimeout: .milliseconds(500)), logger: logger)
             let queue = AMQPQueue(name: settings.string("BOOKING_QUEUE", default: BookingQueueNames.jobs))
             let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: endpoints.amqpURL), queue: queue, prefetch: prefetch, logger: logger)
-            let notifier = AvailabilityNotifier(redis: redis, keys: CacheKeys(prefix: settings.string("CACHE_PREFIX", default: "")))
+            let notifier = AvailabilityNotifier(store: AvailabilityStore(
+                postgres: postgres, redis: redis, keys: CacheKeys(prefix: settings.string("CACHE_PREFIX", default: "")),
+                ttl: try settings.integer("AVAILABILITY_TTL", default: AvailabilityStore.defaultTTL, range: 1...86_400)))
             let worker = BookingWorker(
                 consumer: consumer,
                 decider: BookingDecider(postgres: postgres, strategy: BookingStrategy(rawValue: strategy)!, holdMinutes: hold),
                 notifier: notifier, concurrency: concurrency, batchSize: batch, maxAttempts: maxAttempts, logger: logger)
-            var services: [any Service] = [postgres, redis]
+            // Shut down in reverse: the notifier's last retry runs after the worker stopped, before Redis closes.
+            var services: [any Service] = [postgres, redis, notifier]
             if sweepInterval > 0 {
                 services.append(HoldSweeper(postgres: postgres, notifier: notifier, interval: .seconds(sweepInterval), logger: logger))
             }

@@ -1,4 +1,5 @@
 import BookingEngine
+import EventAvailability
 import Foundation
 import HappeningAMQP
 import HappeningCore
@@ -26,7 +27,7 @@ struct EndToEndBookingTests {
         let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue, prefetch: 5, logger: logger)
         let worker = BookingWorker(
             consumer: consumer, decider: BookingDecider(postgres: postgres, strategy: .forUpdate),
-            notifier: AvailabilityNotifier(redis: redis, keys: CacheKeys(prefix: prefix)), logger: logger)
+            notifier: AvailabilityNotifier(store: AvailabilityStore(postgres: postgres, redis: redis, keys: CacheKeys(prefix: prefix))), logger: logger)
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }
@@ -35,7 +36,7 @@ struct EndToEndBookingTests {
                 let adminToken = try await Fixtures.adminToken(client, email: admin)
                 let created = try await client.send(.post, "/api/events", json: eventJSON(tickets: 10), token: adminToken)
                 let event = try #require(try created.json()["event"] as? [String: Any])["id"] as! String
-                // Warm the event's cache entry: it must be invalidated by the worker's decision.
+                // Warm the event's cache entry: it must show the worker's decision without being retired.
                 #expect((try await client.send(.get, "/api/events/\(event)").json()["event"] as? [String: Any])?["available_tickets"] as? Int == 10)
 
                 let user = try await client.register(email: uniqueEmail())
@@ -46,11 +47,12 @@ struct EndToEndBookingTests {
                     (try await client.send(.get, "/api/bookings/\(id)", token: user).json()["booking"] as? [String: Any])?["status"] as? String ?? "?"
                 } until: { $0 != "queued" }
                 #expect(status == "pending")
-                // The worker invalidates right after its COMMIT (and before its ack), so within moments the
-                // event reads fresh from PostgreSQL.
-                try await eventually("the event to read 7 tickets left (the worker invalidated event:<id>)") {
-                    (try await client.send(.get, "/api/events/\(event)").json()["event"] as? [String: Any])?["available_tickets"] as? Int
-                } until: { $0 == 7 }
+                // The worker publishes tickets left right after its COMMIT (and before its ack), so within moments
+                // the cached event shows them, still served from the cache (a booking retires no entry).
+                let read = try await eventually("the event to read 7 tickets left (the worker published event:<id>:available)") {
+                    try await client.send(.get, "/api/events/\(event)")
+                } until: { ((try? $0.json()["event"] as? [String: Any])?["available_tickets"] as? Int) == 7 }
+                #expect(read.headers[.init("X-Cache")!] == "HIT")
             }
             group.cancelAll()
         }

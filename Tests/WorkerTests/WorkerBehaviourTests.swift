@@ -1,4 +1,5 @@
 import BookingEngine
+import EventAvailability
 import Foundation
 import HappeningAMQP
 import HappeningCore
@@ -86,7 +87,7 @@ struct WorkerBehaviourTests {
         try await fixture.postgres.query("UPDATE bookings SET hold_expires_at = now() - interval '1 second' WHERE id = $1", [job.booking_id])
         var logger = Logger(label: "sweeper-test")
         logger.logLevel = .critical
-        let sweeper = HoldSweeper(postgres: fixture.postgres, notifier: AvailabilityNotifier(redis: nil), logger: logger)
+        let sweeper = HoldSweeper(postgres: fixture.postgres, notifier: AvailabilityNotifier.disabled, logger: logger)
         // Four sweepers at once, round after round, until nothing is left to expire (the shared test
         // database may hold other tests' expired holds too).
         var swept = 0
@@ -124,7 +125,7 @@ struct TransientErrorTests {
         let consumer = AMQPConsumer(configuration: fixture.amqp, queue: fixture.queue, prefetch: 1, logger: logger)
         let worker = BookingWorker(
             consumer: consumer, decider: BookingDecider(postgres: impatient, strategy: .forUpdate),
-            notifier: AvailabilityNotifier(redis: nil), maxAttempts: 3, logger: logger)
+            notifier: AvailabilityNotifier.disabled, maxAttempts: 3, logger: logger)
         try await fixture.postgres.withTransaction { blocker in
             // Conflicts with the worker's FOR UPDATE, not with the foreign-key check of its failure record.
             try await blocker.query("SELECT 1 FROM events WHERE id = $1 FOR NO KEY UPDATE", [event])
@@ -165,7 +166,7 @@ struct DatabaseOutageTests {
         let (logger, said) = RecordingLogHandler.logger()
         let worker = BookingWorker(
             consumer: consumer, decider: BookingDecider(postgres: away, strategy: .forUpdate),
-            notifier: AvailabilityNotifier(redis: nil), maxAttempts: 2, requeueDelay: .milliseconds(100), logger: logger)
+            notifier: AvailabilityNotifier.disabled, maxAttempts: 2, requeueDelay: .milliseconds(100), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }
             group.addTask { try await worker.run() }

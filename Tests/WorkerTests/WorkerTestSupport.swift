@@ -1,4 +1,5 @@
 import BookingEngine
+import EventAvailability
 import Foundation
 import HappeningAMQP
 import HappeningCore
@@ -82,7 +83,7 @@ struct WorkerFixture {
                 let consumer = AMQPConsumer(configuration: amqp, queue: queue, prefetch: prefetch, logger: logger)
                 let worker = BookingWorker(
                     consumer: consumer, decider: BookingDecider(postgres: postgres, strategy: strategy),
-                    notifier: AvailabilityNotifier(redis: nil), concurrency: concurrency, logger: logger)
+                    notifier: AvailabilityNotifier.disabled, concurrency: concurrency, logger: logger)
                 group.addTask { try await consumer.run() }
                 group.addTask { try await worker.run() }
             }

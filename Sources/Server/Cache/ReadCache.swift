@@ -1,3 +1,4 @@
+import EventAvailability
 import Foundation
 import HappeningCore
 import HappeningRedis
@@ -10,8 +11,12 @@ import Synchronization
 /// The Redis read cache for public GETs.
 ///
 /// - Single events live at `event:<id>`; lists and searches at `events:g<generation>:<canonical key>`.
-/// - Every event change bumps `event:<id>:version`, deletes `event:<id>` and bumps `events:generation`, so
-///   list entries of older generations are simply never read again (and expire by TTL): no `KEYS`, no `SCAN`.
+/// - Tickets left are not taken from the entries: every cached answer gets each event's current value written
+///   in as it is served (``AvailabilityCache``, ``AvailabilitySlots``). A booking changes one small key per event
+///   (`event:<id>:available`), so a flash sale retires no entry at all.
+/// - A change of what an entry shows besides tickets left (an event created, edited, approved, rejected,
+///   cancelled) bumps `event:<id>:version`, deletes `event:<id>` and bumps `events:generation`, so list entries of
+///   older generations are simply never read again (and expire by TTL): no `KEYS`, no `SCAN`.
 /// - A miss stores its result only if the event's version (or the list generation) is still the one it
 ///   read before loading: a load that raced a change can never leave a stale entry behind.
 /// - The generation and the entry are read in one round trip (a small Lua script).
@@ -25,6 +30,8 @@ final class ReadCache: Sendable {
 
     private let redis: RedisClient
     private let near: NearCache?
+    private let availability: AvailabilityCache?
+    private let notifier: AvailabilityNotifier
     private let enabled: Bool
     private let ttl: Int
     private let inFlight = Mutex([String: Task<[UInt8], any Error>]())
@@ -61,10 +68,16 @@ final class ReadCache: Sendable {
         var version: (key: String, value: String)? = nil
     }
 
-    /// - Parameter near: in-process copies of hot entries, or nil to always ask Redis.
-    init(redis: RedisClient, enabled: Bool, ttl: Int, prefix: String = "", near: NearCache? = nil) {
+    /// - Parameters:
+    ///   - near: in-process copies of hot entries, or nil to always ask Redis.
+    ///   - availability: where served entries get their tickets left from; nil serves entries as stored.
+    ///   - notifier: publishes tickets left after this server changed them (cancellations, edits).
+    init(redis: RedisClient, enabled: Bool, ttl: Int, prefix: String = "", near: NearCache? = nil,
+         availability: AvailabilityCache? = nil, notifier: AvailabilityNotifier = .disabled) {
         self.redis = redis
         self.near = near
+        self.availability = availability
+        self.notifier = notifier
         self.keys = CacheKeys(prefix: prefix)
         self.enabled = enabled
         self.ttl = ttl
@@ -76,10 +89,10 @@ final class ReadCache: Sendable {
         if enabled, let near, let generation = near.get(generationKey),
            let cached = near.get(listEntryKey(generation: String(buffer: generation), key)) {
             hits.increment()
-            return Self.response(cached, .hit)
+            return Self.response(await withAvailability(cached, logger: logger), .hit)
         }
         let reservation = enabled ? near?.reserve(generationKey) : nil
-        let (body, outcome) = try await serveBytes(logger: logger, compute: compute) {
+        let (body, outcome, current) = try await serveBytes(logger: logger, compute: compute) {
             let reply = try await self.redis.evalScript(Self.readScript, keys: [generationKey], arguments: [RedisArgument(self.keys.listPrefix), RedisArgument(key)])
             guard case .array(let parts) = reply, parts.count == 2 else { throw RedisError(kind: .unexpectedReply) }
             // The key names the generation read: a store after a bump lands on a key nobody reads.
@@ -94,7 +107,8 @@ final class ReadCache: Sendable {
             }
             return (parts[1].bytes, Store(key: entryKey))
         }
-        return Self.response(ByteBuffer(bytes: body), outcome)
+        let buffer = ByteBuffer(bytes: body)
+        return Self.response(current ? buffer : await withAvailability(buffer, logger: logger), outcome)
     }
 
     private func listEntryKey(generation: String, _ key: String) -> String { "\(keys.listPrefix)\(generation):\(key)" }
@@ -115,10 +129,10 @@ final class ReadCache: Sendable {
         let (key, versionKey) = (keys.event(id), keys.eventVersion(id))
         if enabled, let near, let cached = near.get(key) {
             hits.increment()
-            return (cached, .hit)
+            return (await withAvailability(cached, logger: logger), .hit)
         }
         let reservation = enabled ? near?.reserve(key) : nil
-        let (body, outcome) = try await serveBytes(logger: logger, compute: compute) {
+        let (body, outcome, current) = try await serveBytes(logger: logger, compute: compute) {
             let reply = try await self.redis.evalScript(Self.readEventScript, keys: [versionKey, key])
             guard case .array(let parts) = reply, parts.count == 2 else { throw RedisError(kind: .unexpectedReply) }
             return (parts[1].bytes, Store(key: key, version: (versionKey, parts[0].string ?? "0")))
@@ -126,7 +140,28 @@ final class ReadCache: Sendable {
         let buffer = ByteBuffer(bytes: body)
         // Only what Redis held is copied: a fresh load's store may be refused, and its own write is pushed back.
         if outcome == .hit, let reservation { near?.fill(reservation, with: buffer) }
-        return (buffer, outcome)
+        return (current ? buffer : await withAvailability(buffer, logger: logger), outcome)
+    }
+
+    /// The body with each event's current tickets left written in. A body that is not a page or an event
+    /// (a test's bytes) and a failure of both Redis and PostgreSQL leave it as stored.
+    private func withAvailability(_ body: ByteBuffer, logger: Logger) async -> ByteBuffer {
+        guard let availability else { return body }
+        guard let slots = body.withUnsafeReadableBytes({ AvailabilitySlots(scanning: $0) }), !slots.ids.isEmpty else { return body }
+        do {
+            let values = try await availability.current(slots.ids, logger: logger)
+            return ByteBuffer(bytes: body.withUnsafeReadableBytes { slots.merged($0, values: values) })
+        } catch {
+            logger.warning("tickets left unavailable; serving the cached entry as stored", metadata: ["error": "\(error)"])
+            return body
+        }
+    }
+
+    /// Publishes events' tickets left after this server changed them (a cancellation, a released hold), and
+    /// drops its own copies at once (read-your-writes). Lists and event entries stay cached.
+    func availabilityChanged(_ events: Set<UUID>, logger: Logger) async {
+        await notifier.eventsChanged(events, logger: logger)
+        near?.remove(events.map { keys.availability($0) })
     }
 
     /// Forgets an event: its own entry, and (by a new generation) every list and search.
@@ -140,6 +175,8 @@ final class ReadCache: Sendable {
         }
         // Read-your-writes here without waiting for Redis's push (which drops other processes' copies).
         near?.remove([keys.event(id), keys.eventVersion(id), keys.generation])
+        // An edit of total_tickets moves tickets left too.
+        await availabilityChanged([id], logger: logger)
     }
 
     // MARK: Mechanics
@@ -148,23 +185,25 @@ final class ReadCache: Sendable {
         logger: Logger,
         compute: @escaping @Sendable () async throws -> [UInt8],
         lookup: () async throws -> ([UInt8]?, Store)
-    ) async throws -> ([UInt8], Outcome) {
-        guard enabled else { return (try await compute(), .bypass) }
+    ) async throws -> ([UInt8], Outcome, current: Bool) {
+        // `current`: read from PostgreSQL just now with the cache out of the way (off, or Redis failing), so
+        // its tickets left need no merge (and Redis could not give one).
+        guard enabled else { return (try await compute(), .bypass, true) }
         if let until = skipUntil.withLock({ $0 }), ContinuousClock.now < until {
             errors.increment()
-            return (try await compute(), .miss)
+            return (try await compute(), .miss, true)
         }
         let store: Store
         do {
             let (cached, target) = try await lookup()
             if let cached {
                 hits.increment()
-                return (cached, .hit)
+                return (cached, .hit, false)
             }
             store = target
         } catch {
             noteFailure(error, logger: logger)
-            return (try await compute(), .miss)
+            return (try await compute(), .miss, true)
         }
         misses.increment()
         // One load per key at a time; the loader stores the entry before it lets go of the key, and a new
@@ -186,7 +225,8 @@ final class ReadCache: Sendable {
             }
             return body
         }
-        return (body, .miss)
+        // A shared load may have waited on a slow query, or found another loader's entry: merged like a hit.
+        return (body, .miss, false)
     }
 
     /// Runs `compute` once for all concurrent callers asking for `key`.

@@ -101,7 +101,7 @@ struct BookingsController: Sendable {
         guard let event = try await bookings.cancelPending(id, user: user.id) else {
             throw AppError.notFound("No pending booking of yours with this id", code: "booking_not_found")
         }
-        await cache.invalidate(event: event, logger: context.logger)
+        await cache.availabilityChanged([event], logger: context.logger)
         struct Done: Encodable { let message: String }
         return try context.json(Done(message: "Pending booking cancelled and its tickets released"))
     }

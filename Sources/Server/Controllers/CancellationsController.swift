@@ -38,7 +38,7 @@ struct CancellationsController: Sendable {
                            message: "Bookings can be cancelled up to 24 hours before the event starts; this event starts at \(ISO8601DateFormatter().string(from: startsAt))",
                            details: ["event_starts_at": ISO8601DateFormatter().string(from: startsAt), "minimum_notice_hours": "24"])
         case .cancelled(let event, let refund):
-            await cache.invalidate(event: event, logger: context.logger)
+            await cache.availabilityChanged([event], logger: context.logger)
             let message = refund == nil ? "Booking cancelled; nothing was paid, so nothing is refunded"
                 : refund?.refundID == nil ? "Booking cancelled; the full refund is queued and will be issued shortly"
                 : "Booking cancelled; a full refund has been issued"
