@@ -124,12 +124,37 @@ struct EventRepository: Sendable {
     }
 
     func search(_ search: EventSearch) async throws -> [EventRecord] {
+        if search.sort == .distance, let near = search.near { return try await nearest(NearestEvents(search: search, near: near)) }
         let (sql, bindings) = search.sql()
         let rows = try await postgres.query(sql, bindings)
         return try rows.map { try EventRecord(row: $0, distanceColumn: rows.columns.count - 1) }.map { event in
             var event = event
             if search.near == nil { event.distance_km = nil }
             return event
+        }
+    }
+
+    /// Nearest first from the GiST index, with as many candidates as make the page exact (``NearestEvents``).
+    private func nearest(_ nearest: NearestEvents) async throws -> [EventRecord] {
+        var candidates = nearest.firstCandidates
+        while true {
+            let (sql, bindings) = nearest.sql(candidates: candidates)
+            let rows = try await postgres.query(sql, bindings)
+            let distanceColumn = rows.columns.count - 3
+            var events: [EventRecord] = []
+            var read = 0
+            var reach: Double?
+            for row in rows {
+                read = try row.decode(distanceColumn + 1, as: Int.self)
+                reach = try row.decode(distanceColumn + 2, as: Double?.self)
+                if try row.decode(0, as: UUID?.self) != nil { events.append(try EventRecord(row: row, distanceColumn: distanceColumn)) }
+            }
+            let distances = try rows.compactMap { try $0.decode(distanceColumn, as: Double?.self) }
+            if candidates >= NearestEvents.maximumCandidates
+                || nearest.isExact(asked: candidates, read: read, reach: reach, pageDistances: distances) {
+                return events
+            }
+            candidates = min(candidates * 4, NearestEvents.maximumCandidates)
         }
     }
 }

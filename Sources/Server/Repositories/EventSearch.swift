@@ -117,15 +117,15 @@ struct EventSearch: Sendable, Equatable {
         }
     }
 
-    /// The SQL and bindings for this search (upcoming, approved, not cancelled, plus the filters).
-    func sql() -> (String, PostgresBindings) {
+    /// The filters every public search applies (upcoming, approved, not cancelled, text, category, price, dates),
+    /// on the events alias `e`, with their bindings; the location is left to the caller.
+    func conditions() -> ([String], PostgresBindings) {
         var bindings: PostgresBindings = []
         func bind(_ value: any PostgresEncodable) -> String {
             bindings.append(value)
             return "$\(bindings.count)"
         }
         var conditions = ["e.approval_status = 'approved'", "NOT e.is_cancelled", "e.date_time > now()"]
-        var distance = "NULL::float8"
         if let text {
             let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_") + "%"
@@ -138,6 +138,17 @@ struct EventSearch: Sendable, Equatable {
         if let window {
             conditions.append("e.date_time >= \(bind(window.from))::timestamptz AND e.date_time < \(bind(window.to))::timestamptz")
         }
+        return (conditions, bindings)
+    }
+
+    /// The SQL and bindings for this search sorted by date or price (by distance: ``NearestEvents``).
+    func sql() -> (String, PostgresBindings) {
+        var (conditions, bindings) = self.conditions()
+        func bind(_ value: any PostgresEncodable) -> String {
+            bindings.append(value)
+            return "$\(bindings.count)"
+        }
+        var distance = "NULL::float8"
         if let near {
             let origin = "ll_to_earth(\(bind(near.latitude))::float8, \(bind(near.longitude))::float8)"
             let meters = bind(near.radiusKm * 1000)
