@@ -254,7 +254,7 @@ let package = Package(
         .testTarget(name: "SchemaTests", dependencies: ["HappeningCore", "HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SeedTests",
-            dependencies: ["Seed", "HappeningAuth", "HappeningCore", "HappeningCurl", "HappeningPostgres", "TestSupport"],
+            dependencies: ["Seed", "Server", "HappeningAuth", "HappeningCore", "HappeningCurl", "HappeningPostgres", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -12,6 +12,7 @@
 
 CREATE EXTENSION IF NOT EXISTS cube;
 CREATE EXTENSION IF NOT EXISTS earthdistance;
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 -- ------------------------------------------------------------------ enums
 DO $$ BEGIN CREATE TYPE user_role AS ENUM ('user', 'admin');
@@ -127,6 +128,11 @@ END $$;
 CREATE INDEX IF NOT EXISTS events_location_gist_idx ON events USING gist (point(longitude::float8, latitude::float8));
 -- Homepage: approved, not cancelled, upcoming, ordered by date.
 CREATE INDEX IF NOT EXISTS events_homepage_idx ON events (approval_status, is_cancelled, date_time);
+-- Text search is a substring match (`ILIKE '%word%'`: "biry" finds biryani), which full-text search cannot answer
+-- (it matches whole lexemes); trigram GIN indexes can, for patterns of three characters or more. Used when the
+-- words are rare; common words are found faster walking the homepage index in date order (EventRepository).
+CREATE INDEX IF NOT EXISTS events_title_trgm_idx ON events USING gin (title gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS events_description_trgm_idx ON events USING gin (description gin_trgm_ops);
 CREATE INDEX IF NOT EXISTS events_created_by_idx ON events (created_by);
 CREATE INDEX IF NOT EXISTS events_approved_by_idx ON events (approved_by);
 

@@ -140,7 +140,7 @@ pg_up() {
         END IF; END \$\$;"
     # Our own cluster: put the geo extensions (which need a superuser) in template1, so every database
     # created later, including the tests' scratch databases, has them.
-    psql_super -d template1 -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS cube; CREATE EXTENSION IF NOT EXISTS earthdistance;"
+    psql_super -d template1 -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS cube; CREATE EXTENSION IF NOT EXISTS earthdistance; CREATE EXTENSION IF NOT EXISTS pg_trgm;"
     [ "${SKIP_SCHEMA:-0}" = "1" ] && return 0
     local db
     for db in happening happening_test; do
@@ -149,7 +149,7 @@ pg_up() {
             psql_super -d postgres -c "CREATE DATABASE $db OWNER $DB_USER"
         fi
         # Extensions need a superuser; init.sql repeats them with IF NOT EXISTS.
-        psql_super -d "$db" -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS cube; CREATE EXTENSION IF NOT EXISTS earthdistance;"
+        psql_super -d "$db" -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS cube; CREATE EXTENSION IF NOT EXISTS earthdistance; CREATE EXTENSION IF NOT EXISTS pg_trgm;"
         PGPASSWORD="$DB_PASSWORD" PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -p "$PG_PORT" -U "$DB_USER" -d "$db" \
             -v ON_ERROR_STOP=1 -q -f "$ROOT/init.sql" >/dev/null || die "init.sql failed on $db"
     done

@@ -93,6 +93,46 @@ struct PublicReadTests {
         }
     }
 
+    @Test("pagination.next continues a list from where it stopped (keyset), by date and by price; a bad cursor is a 400")
+    func cursors() async throws {
+        let admin = uniqueEmail("admin").lowercased()
+        try await withServer(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1"]) { client in
+            let tag = "cursor\(TestEnvironment.uniqueSuffix())"
+            let token = try await Fixtures.adminToken(client, email: admin)
+            var created: [String] = []
+            for (days, price) in [(12, "300.00"), (10, "100.00"), (11, "200.00")] {
+                let response = try await client.send(.post, "/api/events", json: eventJSON(title: "\(tag) \(days)", price: price, daysAhead: days), token: token)
+                created.append(try #require(try response.json()["event"] as? [String: Any])["id"] as! String)
+            }
+            for (sort, expected) in [("date", [created[1], created[2], created[0]]), ("price", [created[1], created[2], created[0]])] {
+                var seen: [String] = []
+                var path = "/api/events/public/search?query=\(tag)&sort=\(sort)&limit=1"
+                while true {
+                    let page = try await client.send(.get, path).json()
+                    seen += (page["events"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                    let pagination = try #require(page["pagination"] as? [String: Any])
+                    guard let next = pagination["next"] as? String else {
+                        #expect(pagination["has_more"] as? Bool == false)
+                        break
+                    }
+                    #expect(seen.count < 5, "the cursor does not advance")
+                    path = "/api/events/public/search?query=\(tag)&sort=\(sort)&limit=1&cursor=\(next)"
+                }
+                #expect(seen == expected, "sort=\(sort)")
+            }
+            let first = try await client.send(.get, "/api/events/public/upcoming?limit=1").json()
+            let next = try #require((first["pagination"] as? [String: Any])?["next"] as? String)
+            #expect(try await client.send(.get, "/api/events/public/upcoming?limit=1&cursor=\(next)").status == .ok)
+            #expect(try await client.send(.get, "/api/events/public/category/music?limit=1&cursor=\(next)").status == .ok)
+            for bad in ["cursor=junk", "cursor=p1_\(next)x", "sort=price&cursor=\(next)", "city=Pune&sort=distance&cursor=\(next)"] {
+                let rejected = try await client.send(.get, "/api/events/public/search?\(bad)")
+                #expect(rejected.status == .badRequest, "\(bad) gave \(rejected.status)")
+                #expect(try rejected.json()["code"] as? String == "validation_failed" || rejected.status == .badRequest)
+            }
+            #expect(try await client.send(.get, "/api/events/public/upcoming?cursor=junk").status == .badRequest)
+        }
+    }
+
     @Test("50 concurrent misses on one key run one database query (stampede guard)")
     func stampede() async throws {
         try await withServerAndDependencies { client, deps in

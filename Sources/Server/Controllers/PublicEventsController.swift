@@ -17,10 +17,12 @@ struct PublicEventsController: Sendable {
     }
 
     @Sendable func upcoming(request: Request, context: AppRequestContext) async throws -> Response {
-        let page = try PageRequest(request.uri.queryParameters.dictionary)
+        let query = request.uri.queryParameters.dictionary
+        let page = try PageRequest(query)
+        let cursor = try PageCursor.parameter(query, order: .date)
         let events = self.events
-        return try await cache.list("upcoming:page=\(page.page)&limit=\(page.limit)", logger: context.logger) {
-            try JSON.encode(EventPage(message: "Upcoming events", rows: try await events.upcoming(page: page), page: page))
+        return try await cache.list("upcoming:\(Self.position(page, cursor))&limit=\(page.limit)", logger: context.logger) {
+            try JSON.encode(EventPage(message: "Upcoming events", rows: try await events.upcoming(page: page, cursor: cursor), page: page, order: .date))
         }
     }
 
@@ -28,7 +30,7 @@ struct PublicEventsController: Sendable {
         let search = try EventSearch(request.uri.queryParameters.dictionary, gazetteer: gazetteer)
         let events = self.events
         return try await cache.list("search:\(search.cacheKey)", logger: context.logger) {
-            try JSON.encode(EventPage(message: "Search results", rows: try await events.search(search), page: search.page))
+            try JSON.encode(EventPage(message: "Search results", rows: try await events.search(search), page: search.page, order: search.cursorOrder))
         }
     }
 
@@ -41,11 +43,20 @@ struct PublicEventsController: Sendable {
         guard let raw = context.parameters.get("category"), let category = EventCategory(rawValue: raw.lowercased()) else {
             throw AppError.validation(["category": "must be one of \(EventCategory.allCases.map(\.rawValue).joined(separator: ", "))"])
         }
-        let page = try PageRequest(request.uri.queryParameters.dictionary)
+        let query = request.uri.queryParameters.dictionary
+        let page = try PageRequest(query)
+        let cursor = try PageCursor.parameter(query, order: .date)
         let events = self.events
-        return try await cache.list("category:\(category.rawValue)&page=\(page.page)&limit=\(page.limit)", logger: context.logger) {
-            try JSON.encode(EventPage(message: "Events in \(category.rawValue)", rows: try await events.upcoming(category: category, page: page), page: page))
+        return try await cache.list("category:\(category.rawValue)&\(Self.position(page, cursor))&limit=\(page.limit)", logger: context.logger) {
+            try JSON.encode(EventPage(
+                message: "Events in \(category.rawValue)", rows: try await events.upcoming(category: category, page: page, cursor: cursor),
+                page: page, order: .date))
         }
+    }
+
+    /// The cache key's part for where a page starts.
+    private static func position(_ page: PageRequest, _ cursor: PageCursor?) -> String {
+        cursor.map { "cursor=\($0.text)" } ?? "page=\(page.page)"
     }
 
     /// One approved, not cancelled event; 404 otherwise (the miss is not cached).

@@ -108,6 +108,8 @@ struct Pagination: Codable, Sendable {
     var page: Int
     var limit: Int
     var has_more: Bool
+    /// Event lists in date or price order: the ``PageCursor`` of the next page (`cursor=`), when there is one.
+    var next: String? = nil
 }
 
 /// A page of events as the list endpoints return it.
@@ -116,9 +118,10 @@ struct EventPage: ResponseEncodable, Codable, Sendable {
     var events: [EventRecord]
     var pagination: Pagination
 
-    /// Builds a page from up to `limit + 1` rows.
-    init(message: String, rows: [EventRecord], page: PageRequest) {
+    /// Builds a page from up to `limit + 1` rows; with an `order`, `pagination.next` continues after its last event.
+    init(message: String, rows: [EventRecord], page: PageRequest, order: PageCursor.Order? = nil) {
         self.message = message
         (self.events, self.pagination) = page.slice(rows)
+        if pagination.has_more, let order, let last = events.last { pagination.next = PageCursor(after: last, order: order)?.text }
     }
 }

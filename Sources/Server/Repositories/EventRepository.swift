@@ -112,19 +112,36 @@ struct EventRepository: Sendable {
         }
     }
 
-    /// Approved, not cancelled, upcoming events (the homepage), optionally in one category.
-    func upcoming(category: EventCategory? = nil, page: PageRequest) async throws -> [EventRecord] {
-        try await postgres.query(
+    /// Approved, not cancelled, upcoming events (the homepage), optionally in one category, from `cursor` or
+    /// at `page`'s offset.
+    func upcoming(category: EventCategory? = nil, page: PageRequest, cursor: PageCursor? = nil) async throws -> [EventRecord] {
+        var bindings: PostgresBindings = [category?.rawValue, page.limit + 1, cursor == nil ? page.offset : 0]
+        let after = cursor.map { cursor in
+            "AND " + cursor.condition(table: "e") { value in
+                bindings.append(value)
+                return "$\(bindings.count)"
+            }
+        } ?? ""
+        return try await postgres.query(
             """
             SELECT \(EventRecord.columns) \(Self.from)
             WHERE e.approval_status = 'approved' AND e.is_cancelled = false AND e.date_time > now()
-              AND ($1::event_category IS NULL OR e.category = $1::event_category)
+              AND ($1::event_category IS NULL OR e.category = $1::event_category) \(after)
             ORDER BY e.date_time, e.id LIMIT $2 OFFSET $3
-            """, [category?.rawValue, page.limit + 1, page.offset]).map { try EventRecord(row: $0) }
+            """, bindings).map { try EventRecord(row: $0) }
     }
 
     func search(_ search: EventSearch) async throws -> [EventRecord] {
         if search.sort == .distance, let near = search.near { return try await nearest(NearestEvents(search: search, near: near)) }
+        if let text = search.text, search.near == nil {
+            if search.sort == .date {
+                let (sql, bindings) = TextSearchPlan.earliestSQL(search, text: text, window: TextSearchPlan.window(for: search))
+                let rows = try await postgres.query(sql, bindings)
+                if rows.count == search.page.limit + 1 { return try rows.map { try EventRecord(row: $0) } }
+            }
+            let (sql, bindings) = TextSearchPlan.trigramSQL(search)
+            return try await postgres.query(sql, bindings).map { try EventRecord(row: $0) }
+        }
         let (sql, bindings) = search.sql()
         let rows = try await postgres.query(sql, bindings)
         return try rows.map { try EventRecord(row: $0, distanceColumn: rows.columns.count - 1) }.map { event in

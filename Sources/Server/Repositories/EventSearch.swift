@@ -17,6 +17,19 @@ struct EventSearch: Sendable, Equatable {
     var near: (latitude: Double, longitude: Double, radiusKm: Double)?
     var sort: Sort
     var page: PageRequest
+    /// Where the page starts (keyset), instead of `page`'s offset.
+    var cursor: PageCursor?
+
+    /// Rows skipped before the page: none after a cursor.
+    var offset: Int { cursor == nil ? page.offset : 0 }
+    /// The order a cursor continues (none by distance).
+    var cursorOrder: PageCursor.Order? {
+        switch sort {
+        case .date: .date
+        case .price: .price
+        case .distance: nil
+        }
+    }
 
     static func == (a: EventSearch, b: EventSearch) -> Bool { a.cacheKey == b.cacheKey }
 
@@ -74,6 +87,7 @@ struct EventSearch: Sendable, Equatable {
             sort = .date
         }
         if sort == .distance, near == nil, problems["lat"] == nil, problems["city"] == nil { problems["sort"] = "distance needs lat and lng, or city" }
+        do { cursor = try PageCursor.parameter(query, order: cursorOrder) } catch let error as AppError { problems.merge(error.details ?? [:]) { $1 } }
         if !problems.isEmpty { throw AppError.validation(problems) }
     }
 
@@ -87,7 +101,7 @@ struct EventSearch: Sendable, Equatable {
         if let window { parts.append("from=\(Int(window.from.timeIntervalSince1970))-\(Int(window.to.timeIntervalSince1970))") }
         if let near { parts.append("near=\(near.latitude),\(near.longitude),\(near.radiusKm)") }
         parts.append("sort=\(sort.rawValue)")
-        parts.append("page=\(page.page)")
+        if let cursor { parts.append("cursor=\(cursor.text)") } else { parts.append("page=\(page.page)") }
         parts.append("limit=\(page.limit)")
         return parts.joined(separator: "&")
     }
@@ -119,19 +133,15 @@ struct EventSearch: Sendable, Equatable {
 
     /// The filters every public search applies (upcoming, approved, not cancelled, text, category, price, dates),
     /// on the events alias `e`, with their bindings; the location is left to the caller.
-    func conditions() -> ([String], PostgresBindings) {
+    func conditions(includingText: Bool = true) -> ([String], PostgresBindings) {
         var bindings: PostgresBindings = []
         func bind(_ value: any PostgresEncodable) -> String {
             bindings.append(value)
             return "$\(bindings.count)"
         }
         var conditions = ["e.approval_status = 'approved'", "NOT e.is_cancelled", "e.date_time > now()"]
-        if let text {
-            let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                .replacingOccurrences(of: "_", with: "\\_") + "%"
-            let p = bind(pattern)
-            conditions.append("(e.title ILIKE \(p) OR e.description ILIKE \(p))")
-        }
+        if includingText, let text { conditions.append(Self.textCondition(text, table: "e", bind: bind)) }
+        if let cursor { conditions.append(cursor.condition(table: "e", bind: bind)) }
         if let category { conditions.append("e.category = \(bind(category.rawValue))::event_category") }
         if let minPrice { conditions.append("e.price >= \(bind(PostgresNumeric(minorUnits: minPrice, scale: 2)))::numeric") }
         if let maxPrice { conditions.append("e.price <= \(bind(PostgresNumeric(minorUnits: maxPrice, scale: 2)))::numeric") }
@@ -139,6 +149,14 @@ struct EventSearch: Sendable, Equatable {
             conditions.append("e.date_time >= \(bind(window.from))::timestamptz AND e.date_time < \(bind(window.to))::timestamptz")
         }
         return (conditions, bindings)
+    }
+
+    /// `text` anywhere in the title or the description, case-insensitive (`ILIKE`, which the trigram indexes serve).
+    static func textCondition(_ text: String, table: String, bind: (any PostgresEncodable) -> String) -> String {
+        let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_") + "%"
+        let p = bind(pattern)
+        return "(\(table).title ILIKE \(p) OR \(table).description ILIKE \(p))"
     }
 
     /// The SQL and bindings for this search sorted by date or price (by distance: ``NearestEvents``).
@@ -170,7 +188,7 @@ struct EventSearch: Sendable, Equatable {
             FROM events e LEFT JOIN users u ON u.id = e.created_by
             WHERE \(conditions.joined(separator: " AND "))
             ORDER BY \(order)
-            LIMIT \(bind(page.limit + 1)) OFFSET \(bind(page.offset))
+            LIMIT \(bind(page.limit + 1)) OFFSET \(bind(offset))
             """
         return (sql, bindings)
     }
