@@ -5,13 +5,14 @@ import HappeningPostgres
 /// Near-me search sorted by distance, from the GiST index in nearest-first order.
 ///
 /// PostgreSQL walks `events_location_gist_idx` with `<->` (k-nearest-neighbour: it reads points in order of
-/// their distance in degrees, inside the search's bounding box, filters applied as it goes) and stops after
-/// `candidates` events; only those are measured with the exact `earth_distance`, cut at the radius, sorted,
-/// and paged. Degrees are not metres (a degree of longitude shrinks with latitude), so the candidates are
-/// checked: an event not among them is at least `reach` degrees away, which on the earth is at least
-/// `R · cos(φ) · reach` for the most poleward latitude φ of the box. When that bound is beyond the page's
-/// farthest event (or beyond the radius, for a page that is not full), no event left out could belong on
-/// the page, and the answer is exact; otherwise the search runs again with four times the candidates.
+/// their distance in degrees, filters applied as it goes) and stops after `candidates` events; only those are
+/// measured with the exact `earth_distance`, cut at the radius, sorted, and paged. Degrees are not metres (a
+/// degree of longitude shrinks with latitude), so the candidates are checked. An event left out is either
+/// outside the radius's bounding box (so beyond the radius) or inside it and at least `reach` degrees away,
+/// which on the earth is at least `R · cos(φ) · reach` for the box's most poleward latitude φ. When that bound
+/// is beyond the page's farthest event (or beyond the radius, for a page that is not full), no event left out
+/// could belong on the page, and the answer is exact; otherwise the search runs again with four times the
+/// candidates.
 struct NearestEvents {
     let search: EventSearch
     let near: (latitude: Double, longitude: Double, radiusKm: Double)
@@ -33,9 +34,8 @@ struct NearestEvents {
             bindings.append(value)
             return "$\(bindings.count)"
         }
-        let box = GeoBoundingBox(latitude: near.latitude, longitude: near.longitude, radiusMeters: near.radiusKm * 1000)
-        let corners = box.parameters.map { bind($0) }
-        conditions.append(GeoBoundingBox.predicate(table: "e", firstParameter: Int(corners[0].dropFirst())!))
+        // No bounding box here: with one, PostgreSQL may prefer reading the whole box and sorting it (what this
+        // replaces). The walk stops after `candidates` events anyway, and the radius cut follows.
         let origin = "point(\(bind(near.longitude))::float8, \(bind(near.latitude))::float8)"
         let earthOrigin = "ll_to_earth(\(bind(near.latitude))::float8, \(bind(near.longitude))::float8)"
         let sql = """
