@@ -4,8 +4,16 @@
 # seeds them, later ones add none). Extra arguments go to `happening-bench run` (e.g. --set browse_rate=1000).
 # Reports land in results/. Everything started here is stopped at the end, on failure and on Ctrl-C.
 #
+# DAY_SERVER_BIN=<dir> runs the server and the workers from another build (a baseline: e.g. a worktree of an older
+# commit, built with `swift build -c release`), measured by this checkout's Bench on the same database.
+#
+# DAY_BENCH_RT=1 runs the Bench at real-time priority (chrt -f 10, needs root): on a machine where server, services
+# and Bench share the cores, the Bench then gets a CPU when it needs one, and the latencies are the server's (the
+# report's generator check says whether it still waited).
+#
 #   scripts/flash-sale-day.sh
 #   DAY_PORT=5200 scripts/flash-sale-day.sh --set seconds=60s
+#   DAY_SERVER_BIN=../baseline/.build/release scripts/flash-sale-day.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${DAY_PORT:-5100}"; LOGS=.run/flash-sale-day; mkdir -p "$LOGS" results
@@ -14,6 +22,9 @@ bash scripts/services.sh up postgres redis rabbitmq
 . .run/env
 . scripts/release-build.sh
 release_build "$LOGS" happening-server happening-worker happening-seed happening-bench || exit 1
+SERVER_BIN="${DAY_SERVER_BIN:-$BIN}"
+[ -x "$SERVER_BIN/happening-server" ] && [ -x "$SERVER_BIN/happening-worker" ] \
+    || { echo "flash-sale-day: no happening-server and happening-worker in $SERVER_BIN"; exit 1; }
 
 pids=()
 stop_all() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -22,14 +33,17 @@ trap 'echo; echo "flash-sale-day: interrupted, stopping everything"; exit 130' I
 
 # Exported: the workers must forget the server's cache entries under the same prefix.
 export CACHE_PREFIX="day-$$:"
-PORT="$PORT" CACHE=on LOG_LEVEL=error "$BIN"/happening-server >"$LOGS/server.log" 2>&1 &
+PORT="$PORT" CACHE=on LOG_LEVEL=error "$SERVER_BIN"/happening-server >"$LOGS/server.log" 2>&1 &
 pids+=($!)
 for worker in 1 2; do
-    LOG_LEVEL=error "$BIN"/happening-worker run --strategy for-update --prefetch 50 --concurrency 4 >"$LOGS/worker-$worker.log" 2>&1 &
+    LOG_LEVEL=error "$SERVER_BIN"/happening-worker run --strategy for-update --prefetch 50 --concurrency 4 >"$LOGS/worker-$worker.log" 2>&1 &
     pids+=($!)
 done
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$PORT/api/health" >/dev/null || { echo "flash-sale-day: the server did not start; see $LOGS/server.log"; exit 1; }
 
-echo "== flash-sale day against :$PORT (commit $(git rev-parse --short HEAD), $(nproc) cores)"
-"$BIN"/happening-bench run scenarios/flash-sale-day.yaml --target "http://127.0.0.1:$PORT" --progress lines --out results "$@"
+server_commit=$(git -C "$SERVER_BIN" rev-parse --short HEAD 2>/dev/null || git rev-parse --short HEAD)
+echo "== flash-sale day against :$PORT (server and workers from $SERVER_BIN at $server_commit; Bench at $(git rev-parse --short HEAD); $(nproc) cores)"
+priority=()
+if [ "${DAY_BENCH_RT:-0}" = 1 ]; then priority=(chrt -f 10); echo "== the Bench at real-time priority (chrt -f 10)"; fi
+"${priority[@]}" "$BIN"/happening-bench run scenarios/flash-sale-day.yaml --target "http://127.0.0.1:$PORT" --progress lines --out results "$@"
