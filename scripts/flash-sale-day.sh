@@ -7,10 +7,6 @@
 # DAY_SERVER_BIN=<dir> runs the server and the workers from another build (a baseline: e.g. a worktree of an older
 # commit, built with `swift build -c release`), measured by this checkout's Bench on the same database.
 #
-# DAY_BENCH_RT=1 runs the Bench at real-time priority (chrt -f 10, needs root): on a machine where server, services
-# and Bench share the cores, the Bench then gets a CPU when it needs one, and the latencies are the server's (the
-# report's generator check says whether it still waited).
-#
 #   scripts/flash-sale-day.sh
 #   DAY_PORT=5200 scripts/flash-sale-day.sh --set seconds=60s
 #   DAY_SERVER_BIN=../baseline/.build/release scripts/flash-sale-day.sh
@@ -44,6 +40,4 @@ curl -sf "http://127.0.0.1:$PORT/api/health" >/dev/null || { echo "flash-sale-da
 
 server_commit=$(git -C "$SERVER_BIN" rev-parse --short HEAD 2>/dev/null || git rev-parse --short HEAD)
 echo "== flash-sale day against :$PORT (server and workers from $SERVER_BIN at $server_commit; Bench at $(git rev-parse --short HEAD); $(nproc) cores)"
-priority=()
-if [ "${DAY_BENCH_RT:-0}" = 1 ]; then priority=(chrt -f 10); echo "== the Bench at real-time priority (chrt -f 10)"; fi
-"${priority[@]}" "$BIN"/happening-bench run scenarios/flash-sale-day.yaml --target "http://127.0.0.1:$PORT" --progress lines --out results "$@"
+"$BIN"/happening-bench run scenarios/flash-sale-day.yaml --target "http://127.0.0.1:$PORT" --progress lines --out results "$@"

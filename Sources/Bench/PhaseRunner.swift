@@ -1,5 +1,6 @@
 import Foundation
 import HappeningCurl
+import Synchronization
 
 /// Runs one phase on `threads` loop threads (one libcurl multi handle each), shows live progress, and
 /// merges what the threads recorded.
@@ -16,6 +17,8 @@ struct PhaseRunner: Sendable {
     var loadStart: LoadStartSignal?
     /// Keep every request's sample (laned scenarios measure lanes over other lanes' windows).
     var keepsSamples = false
+    /// Request instances already rendered (``prepare(_:users:)``), shared by the copies of this runner.
+    let rendered = RenderedInstances()
     /// The event (lowercase id) and field that watched answers are read for (staleness), as bytes.
     var watch: (id: [UInt8], field: [UInt8])?
     /// Receives each loop's lag and run-queue wait per second (the generator check).
@@ -33,8 +36,7 @@ struct PhaseRunner: Sendable {
     /// `users` (nil: every user; a barrier's connection i is user i of them).
     func run(_ phase: Scenario.Phase, lane: String, notBefore: UInt64?, users: Range<Int>? = nil,
              timeoutOverride: Duration? = nil) async throws -> (LanePhaseRun, [Capture]) {
-        let chosen = phase.requests.map { names in names.compactMap { name in renderer.templates.firstIndex { $0.name == name } } }
-            ?? Array(renderer.templates.indices)
+        let chosen = templates(of: phase)
         let infos = renderer.infos
         let weights = chosen.map { infos[$0].weight }
         let threadCount = max(1, min(threads, phase.connections))
@@ -81,12 +83,10 @@ struct PhaseRunner: Sendable {
             let schedule: any CurlLoadSchedule
             switch phase.model {
             case "closed":
-                let picker = RequestPicker(instances: renderer.instances(of: chosen, count: Self.instancesPerTemplate, seed: UInt64(lane + 1), users: users),
-                                           weights: weights, seed: UInt64(lane + 11))
+                let picker = RequestPicker(instances: instances(chosen, lane: lane, users: users), weights: weights, seed: UInt64(lane + 11))
                 schedule = ClosedSchedule(picker: picker, recorder: recorder, connections: connections, start: start, deadline: deadline, maxRequests: laneMax, thinkNanoseconds: think)
             case "open":
-                let picker = RequestPicker(instances: renderer.instances(of: chosen, count: Self.instancesPerTemplate, seed: UInt64(lane + 1), users: users),
-                                           weights: weights, seed: UInt64(lane + 11))
+                let picker = RequestPicker(instances: instances(chosen, lane: lane, users: users), weights: weights, seed: UInt64(lane + 11))
                 let share = RateSpec(from: rate!.from / Double(threadCount), to: rate!.to / Double(threadCount))
                 let seconds = duration.map { Double($0.nanosecondsValue) / 1e9 } ?? Double(maxRequests) / min(share.from, share.to) / Double(threadCount)
                 schedule = OpenSchedule(picker: picker, recorder: recorder, start: start, durationSeconds: seconds, rate: share, maxRequests: laneMax)
@@ -118,6 +118,46 @@ struct PhaseRunner: Sendable {
                                shownReads: result.recorded ? recorders.flatMap(\.shownReads) : [])
         return (run, recorders.flatMap(\.captures))
     }
+}
+
+extension PhaseRunner {
+    /// The templates a phase draws from (its `requests`, else all).
+    func templates(of phase: Scenario.Phase) -> [Int] {
+        phase.requests.map { names in names.compactMap { name in renderer.templates.firstIndex { $0.name == name } } }
+            ?? Array(renderer.templates.indices)
+    }
+
+    /// Renders, before the run's clock starts, the request instances the open and closed phases will draw from, so a
+    /// phase does not spend its first seconds rendering (10,000 virtual users × six templates took seconds, on the
+    /// schedule's time: a backlog counted as the server's latency).
+    func prepare(_ phase: Scenario.Phase, users: Range<Int>?) {
+        guard phase.model == "open" || phase.model == "closed" else { return }
+        let chosen = templates(of: phase)
+        for lane in 0..<max(1, min(threads, phase.connections)) { _ = instances(chosen, lane: lane, users: users) }
+    }
+
+    /// A loop's instances of `chosen` for `users`: rendered once, then reused by every phase that draws the same.
+    fileprivate func instances(_ chosen: [Int], lane: Int, users: Range<Int>?) -> [[PreparedRequest]] {
+        let key = RenderedInstances.Key(chosen: chosen, lane: lane, users: users)
+        if let found = rendered.get(key) { return found }
+        let made = renderer.instances(of: chosen, count: Self.instancesPerTemplate, seed: UInt64(lane + 1), users: users)
+        rendered.put(key, made)
+        return made
+    }
+}
+
+/// Rendered request instances by templates, loop and users (``PhaseRunner/prepare(_:users:)``).
+final class RenderedInstances: Sendable {
+    struct Key: Hashable, Sendable {
+        var chosen: [Int]
+        var lane: Int
+        var users: Range<Int>?
+    }
+
+    private let store = Mutex([Key: [[PreparedRequest]]]())
+
+    func get(_ key: Key) -> [[PreparedRequest]]? { store.withLock { $0[key] } }
+    func put(_ key: Key, _ value: [[PreparedRequest]]) { store.withLock { $0[key] = value } }
 }
 
 /// One loop on a thread of its own (libcurl's calls block; they never run on Swift's cooperative pool).

@@ -58,6 +58,11 @@ struct ScenarioRunner: Sendable {
         let faults = FaultRunner(steps: scenario.faults ?? [], servicesScript: servicesScript, workerPidFiles: workerPidFiles) { line in
             if progress != .none { FileHandle.standardError.write(Data("bench: \(label): \(line)\n".utf8)) }
         }
+        let laneUsers = try scenario.laneUsers(available: users.count)
+        // Rendered before the clock starts (a lane's phases then begin on time).
+        for (index, lane) in scenario.runLanes.enumerated() {
+            for phase in lane.phases { runner.prepare(phase, users: laneUsers[index]) }
+        }
         // One run clock: lane offsets count from `origin`, and so do the faults of a laned scenario.
         var origin: UInt64?
         if scenario.hasLanes {
@@ -70,7 +75,6 @@ struct ScenarioRunner: Sendable {
             loadStart.set(monotonic: at)
         }
         let faultTask = Task { [stop] in await faults.run(from: loadStart, stop: stop) }
-        let laneUsers = try scenario.laneUsers(available: users.count)
         let laneRuns = try await withThrowingTaskGroup(of: (Int, LaneOutcome).self) { group in
             for (index, lane) in scenario.runLanes.enumerated() {
                 let users = laneUsers[index]
