@@ -143,7 +143,7 @@ struct ScenarioTests {
         #expect(homepage.phases?.map(\.name) == ["warm-up", "throughput", "latency"])
         #expect(homepage.phases?.map(\.duration) == ["3s", "1s", "1s"])
         let day = try Scenario.load(path: folder.appendingPathComponent("flash-sale-day.yaml").path, overrides: [:], runDirectory: "/tmp/r")
-        #expect(day.runLanes.map(\.name) == ["browse", "sale"] && day.runLanes[1].start == "25s")
+        #expect(day.runLanes.map(\.name) == ["browse", "sale"] && day.runLanes[1].start == "40s")
     }
 
     @Test("a file that cannot be read, or is not YAML, is refused naming the file")
