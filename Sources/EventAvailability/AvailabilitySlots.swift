@@ -15,6 +15,9 @@ public struct AvailabilitySlots: Sendable, Equatable {
     public let ids: [UUID]
     /// The byte range of each event's `available_tickets` digits.
     let ranges: [Range<Int>]
+    /// The tickets left each event's digits say now (so an answer whose values are all unchanged is served
+    /// as it is, without a copy).
+    let written: [Int?]
 
     private static let availableKey = Array(#""available_tickets":"#.utf8)
     private static let idKey = Array(#""id":""#.utf8)
@@ -22,6 +25,7 @@ public struct AvailabilitySlots: Sendable, Equatable {
     /// Scans a body; nil when it does not pair every id with one `available_tickets`.
     public init?(scanning body: UnsafeRawBufferPointer) {
         var ranges: [Range<Int>] = []
+        var written: [Int?] = []
         for start in Self.occurrences(of: Self.availableKey, in: body) {
             var end = start + Self.availableKey.count
             while end < body.count, body[end] == UInt8(ascii: " ") { end += 1 }
@@ -29,6 +33,7 @@ public struct AvailabilitySlots: Sendable, Equatable {
             while end < body.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(body[end]) || body[end] == UInt8(ascii: "-") { end += 1 }
             guard end > digits else { return nil }
             ranges.append(digits..<end)
+            written.append(Int(String(decoding: UnsafeRawBufferPointer(rebasing: body[digits..<end]), as: UTF8.self)))
         }
         var ids: [UUID] = []
         for start in Self.occurrences(of: Self.idKey, in: body) {
@@ -40,12 +45,22 @@ public struct AvailabilitySlots: Sendable, Equatable {
         guard ids.count == ranges.count else { return nil }
         self.ids = ids
         self.ranges = ranges
+        self.written = written
     }
 
     /// Scans a body held in an array.
     public init?(scanning body: [UInt8]) {
         guard let slots = body.withUnsafeBytes({ AvailabilitySlots(scanning: $0) }) else { return nil }
         self = slots
+    }
+
+    /// True when some event's value in `values` is not the one the body holds (then ``merged(_:values:)``
+    /// makes a new body; otherwise the body is already current).
+    public func differs(from values: [UUID: Int]) -> Bool {
+        for (id, held) in zip(ids, written) {
+            if let value = values[id], value != held { return true }
+        }
+        return false
     }
 
     /// The body with each event's tickets left replaced by `values[id]` (events without a value keep theirs).

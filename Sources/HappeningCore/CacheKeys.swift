@@ -20,6 +20,14 @@ public struct CacheKeys: Sendable {
     /// The event's tickets left, `<availability_version>:<available>` (``EventAvailability``'s store): servers
     /// merge it into cached bodies as they answer, so a booking changes this one key and nothing else.
     public func availability(_ id: UUID) -> String { event(id) + ":available" }
+    /// The event whose tickets-left key `key` is (the inverse of ``availability(_:)``); nil for any other key.
+    public func availabilityEvent(inKey key: String) -> UUID? {
+        let head = prefix + "event:", tail = ":available"
+        guard key.utf8.count == head.utf8.count + 36 + tail.utf8.count, key.hasPrefix(head), key.hasSuffix(tail) else { return nil }
+        let utf8 = key.utf8
+        let start = utf8.index(utf8.startIndex, offsetBy: head.utf8.count)
+        return UUID(uuidString: String(decoding: utf8[start..<utf8.index(start, offsetBy: 36)], as: UTF8.self))
+    }
     /// The list generation counter.
     public var generation: String { prefix + "events:generation" }
     /// The start of a list entry's key; the generation number and the canonical list key follow.

@@ -23,7 +23,7 @@ struct AppDependencies: Sendable {
     let events: EventRepository
     let cache: ReadCache
     /// The cache's in-process copies, and what keeps them coherent; nil when they are off.
-    let near: NearCache?
+    let near: NearCaches?
     let invalidations: RedisInvalidationListener?
     /// Publishes tickets left after this server changes them; retries while Redis is away (a service).
     let availabilityNotifier: AvailabilityNotifier
@@ -64,7 +64,7 @@ struct AppDependencies: Sendable {
         // Published even with the cache off here: other servers sharing the Redis may have it on.
         availabilityNotifier = AvailabilityNotifier(store: store)
         if configuration.cacheEnabled, configuration.nearCacheEntries > 0 {
-            let near = NearCache(capacity: configuration.nearCacheEntries, ttl: .seconds(configuration.cacheTTL))
+            let near = NearCaches(capacity: configuration.nearCacheEntries, ttl: .seconds(configuration.cacheTTL), keys: keys)
             self.near = near
             invalidations = RedisInvalidationListener(
                 configuration: try RedisConfiguration(url: configuration.endpoints.redisURL, connectTimeout: configuration.redisTimeout),
@@ -73,7 +73,7 @@ struct AppDependencies: Sendable {
             near = nil
             invalidations = nil
         }
-        availability = configuration.cacheEnabled ? AvailabilityCache(store: store, near: near) : nil
+        availability = configuration.cacheEnabled ? AvailabilityCache(store: store, near: near?.tickets) : nil
         cache = ReadCache(
             redis: redis, enabled: configuration.cacheEnabled, ttl: configuration.cacheTTL, prefix: configuration.cachePrefix, near: near,
             availability: availability, notifier: availabilityNotifier)

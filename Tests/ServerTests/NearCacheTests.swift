@@ -12,7 +12,7 @@ import TestSupport
 struct NearCacheTests {
     @Test("a reservation is refused once its key changed; a reset drops everything and stops serving until live")
     func reservationRules() {
-        let near = NearCache(capacity: 100, ttl: .seconds(60))
+        let near = NearCache<String, ByteBuffer>(capacity: 100, ttl: .seconds(60))
         #expect(near.reserve("k") == nil, "nothing is held before the listener is live")
         near.apply(.live)
         let raced = try! #require(near.reserve("k"))
@@ -36,7 +36,7 @@ struct NearCacheTests {
     func expiryAndCapacity() async throws {
         // A TTL long enough that a stalled machine still reads the copy right after filling it.
         let ttl = Duration.seconds(3)
-        let near = NearCache(capacity: 10, ttl: ttl)
+        let near = NearCache<String, ByteBuffer>(capacity: 10, ttl: ttl)
         near.apply(.live)
         let filled = ContinuousClock.now
         for i in 0..<25 {

@@ -5,8 +5,8 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// Events' tickets left as this server answers with them: the in-process copy (``NearCache``, kept coherent
-/// by Redis's invalidation pushes), else Redis (`event:<id>:available`, one `MGET` for all that are missing),
+/// Events' tickets left as this server answers with them: the in-process copy (``NearCaches/tickets``, kept
+/// coherent by Redis's invalidation pushes), else Redis (`event:<id>:available`, one `MGET` for all that are missing),
 /// else PostgreSQL — one query per event at a time on this server (concurrent misses wait for it), whose
 /// result is published to Redis for everyone.
 ///
@@ -14,13 +14,13 @@ import Synchronization
 /// copy is as fresh as the push that drops it: well under a second after the change.
 final class AvailabilityCache: Sendable {
     private let store: AvailabilityStore
-    private let near: NearCache?
+    private let near: NearCache<UUID, Availability>?
     private let inFlight = Mutex([UUID: Task<[UUID: Availability], any Error>]())
     private let loadCount = Mutex(0)
     /// How many database loads ran (tests of the single flight).
     var loads: Int { loadCount.withLock { $0 } }
 
-    init(store: AvailabilityStore, near: NearCache?) {
+    init(store: AvailabilityStore, near: NearCache<UUID, Availability>?) {
         self.store = store
         self.near = near
     }
@@ -28,25 +28,21 @@ final class AvailabilityCache: Sendable {
     /// Tickets left for each event that exists; throws only when Redis and PostgreSQL both fail.
     func current(_ ids: [UUID], logger: Logger) async throws -> [UUID: Int] {
         var values: [UUID: Int] = [:]
-        var missing: [UUID] = []
-        let keys = store.keys
-        for id in Set(ids) {
-            if let near, let copy = near.get(keys.availability(id)), let value = Availability(encoded: copy.readableBytesView) {
-                values[id] = value.available
-            } else {
-                missing.append(id)
-            }
-        }
+        values.reserveCapacity(ids.count)
+        let held = near?.get(ids) ?? [:]
+        for (id, value) in held { values[id] = value.available }
+        // A page lists an event once; a repeat would only be looked up twice.
+        let missing = held.count == ids.count ? [] : Array(Set(ids.filter { held[$0] == nil }))
         guard !missing.isEmpty else { return values }
         // Reserved before the read: a change pushed meanwhile refuses the fill.
-        let reservations = missing.map { near?.reserve(keys.availability($0)) }
+        let reservations = missing.map { near?.reserve($0) }
         var redisWorks = true
         do {
             let found = try await store.read(missing)
             for (id, reservation) in zip(missing, reservations) {
                 guard let value = found[id] else { continue }
                 values[id] = value.available
-                if let reservation { near?.fill(reservation, with: ByteBuffer(string: value.encoded)) }
+                if let reservation { near?.fill(reservation, with: value) }
             }
         } catch {
             redisWorks = false

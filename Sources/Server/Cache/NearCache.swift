@@ -1,15 +1,15 @@
 import HappeningRedis
 import Metrics
-import NIOCore
 import Synchronization
 
 /// In-process copies of hot Redis cache entries (a "near cache"), kept coherent by Redis itself.
 ///
 /// A cached read that finds its entry here costs no Redis round trip. Coherence comes from
 /// ``RedisInvalidationListener``: Redis reports every change to a cache key, by any server or worker, and the
-/// copy is dropped. The rules that keep a stale copy out:
-/// - Nothing is held or served unless the listener is ``RedisInvalidationListener/Event/live``; a
-///   ``RedisInvalidationListener/Event/reset`` (Redis lost, restarted, flushed) drops everything.
+/// copy is dropped (``NearCaches`` routes each reported key to the cache that holds it). The rules that keep a
+/// stale copy out:
+/// - Nothing is held or served unless the listener is live (``markLive()``); a reset (Redis lost, restarted,
+///   flushed) drops everything (``reset()``).
 /// - A copy may only be filled through a ``Reservation`` taken *before* the Redis read: a change reported
 ///   between the reservation and the fill removes the reservation, and the fill is refused.
 /// - This server's own writes drop the affected copies as soon as Redis has the change (``remove(_:)``), so
@@ -18,21 +18,25 @@ import Synchronization
 ///
 /// The window in which another process's change is not yet seen is the push's delivery time on loopback
 /// (well under a millisecond), the same order as the Redis read it replaces.
-final class NearCache: Sendable {
+///
+/// `Key` is what the copy is found by (a Redis key, or an event id for tickets left, which makes a page's
+/// twenty lookups hash a UUID each rather than build twenty key strings); `Value` is the copy, decoded once
+/// when it is filled.
+final class NearCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// Permission to fill one key, taken before reading it from Redis.
     struct Reservation: Sendable {
-        fileprivate let key: String
+        fileprivate let key: Key
         fileprivate let token: UInt64
     }
 
     private enum Slot {
         case reserved(token: UInt64)
-        case filled(ByteBuffer, expires: ContinuousClock.Instant)
+        case filled(Value, expires: ContinuousClock.Instant)
     }
 
     private struct State {
         var live = false
-        var slots: [String: Slot] = [:]
+        var slots: [Key: Slot] = [:]
         var nextToken: UInt64 = 0
     }
 
@@ -59,18 +63,34 @@ final class NearCache: Sendable {
     }
 
     /// The copy of `key`, if one is held and fresh.
-    func get(_ key: String) -> ByteBuffer? {
+    func get(_ key: Key) -> Value? {
         let now = ContinuousClock.now
-        let found = state.withLock { state -> ByteBuffer? in
-            guard state.live, case .filled(let buffer, let expires)? = state.slots[key], now < expires else { return nil }
-            return buffer
+        let found = state.withLock { state -> Value? in
+            guard state.live, case .filled(let value, let expires)? = state.slots[key], now < expires else { return nil }
+            return value
         }
         if found != nil { hits.increment() }
         return found
     }
 
+    /// The fresh copies held of `keys` (one lock for all of them).
+    func get(_ keys: some Sequence<Key>) -> [Key: Value] {
+        let now = ContinuousClock.now
+        let found = state.withLock { state -> [Key: Value] in
+            guard state.live else { return [:] }
+            var found: [Key: Value] = [:]
+            found.reserveCapacity(keys.underestimatedCount)
+            for key in keys {
+                if case .filled(let value, let expires)? = state.slots[key], now < expires { found[key] = value }
+            }
+            return found
+        }
+        if !found.isEmpty { hits.increment(by: found.count) }
+        return found
+    }
+
     /// Taken before reading `key` from Redis; nil while not live (then nothing is filled).
-    func reserve(_ key: String) -> Reservation? {
+    func reserve(_ key: Key) -> Reservation? {
         state.withLock { state in
             guard state.live else { return nil }
             state.nextToken &+= 1
@@ -81,7 +101,7 @@ final class NearCache: Sendable {
     }
 
     /// Fills a reserved key with what Redis returned; refused if the key changed since the reservation.
-    func fill(_ reservation: Reservation, with value: ByteBuffer) {
+    func fill(_ reservation: Reservation, with value: Value) {
         let expires = ContinuousClock.now + ttl
         state.withLock { state in
             guard state.live, case .reserved(let token)? = state.slots[reservation.key], token == reservation.token else { return }
@@ -89,26 +109,22 @@ final class NearCache: Sendable {
         }
     }
 
-    /// Drops copies (and reservations) of keys this process just changed in Redis.
-    func remove(_ keys: some Sequence<String>) {
+    /// Drops copies (and reservations) of keys that changed.
+    func remove(_ keys: some Sequence<Key>) {
         state.withLock { state in
             for key in keys { state.slots[key] = nil }
         }
     }
 
-    /// Applies what the listener reports.
-    func apply(_ event: RedisInvalidationListener.Event) {
-        switch event {
-        case .live:
-            state.withLock { $0.live = true }
-        case .invalidated(let keys):
-            remove(keys)
-        case .reset:
-            resets.increment()
-            state.withLock { state in
-                state.live = false
-                state.slots.removeAll()
-            }
+    /// The listener is subscribed: from now on every change is reported, so copies may be held.
+    func markLive() { state.withLock { $0.live = true } }
+
+    /// Changes may have gone unseen: drop everything and hold nothing until ``markLive()``.
+    func reset() {
+        resets.increment()
+        state.withLock { state in
+            state.live = false
+            state.slots.removeAll()
         }
     }
 
@@ -120,5 +136,16 @@ final class NearCache: Sendable {
             return true
         }
         if state.slots.count >= capacity * 9 / 10 { state.slots.removeAll(keepingCapacity: true) }
+    }
+}
+
+extension NearCache where Key == String {
+    /// Applies what the listener reports, for a cache keyed by Redis keys.
+    func apply(_ event: RedisInvalidationListener.Event) {
+        switch event {
+        case .live: markLive()
+        case .invalidated(let keys): remove(keys)
+        case .reset: reset()
+        }
     }
 }

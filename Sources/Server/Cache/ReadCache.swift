@@ -21,15 +21,16 @@ import Synchronization
 ///   read before loading: a load that raced a change can never leave a stale entry behind.
 /// - The generation and the entry are read in one round trip (a small Lua script).
 /// - Concurrent misses on one key in this process share one database query (stampede guard).
-/// - Hot entries are also held in this process (``NearCache``), kept coherent by Redis's own invalidation
-///   pushes: a hit there costs no round trip.
+/// - Hot entries are also held in this process (``NearCaches``), kept coherent by Redis's own invalidation
+///   pushes: a hit there costs no round trip, and finds where its events' tickets left sit already known
+///   (``CachedBody``); an answer whose tickets left are all unchanged is served without a copy.
 /// - Redis down or slow: the request is served from PostgreSQL and counted; after a failure the cache is
 ///   skipped for a second, so an outage costs one short timeout per second, not one per request.
 final class ReadCache: Sendable {
     enum Outcome: String { case hit = "HIT", miss = "MISS", bypass = "BYPASS" }
 
     private let redis: RedisClient
-    private let near: NearCache?
+    private let near: NearCaches?
     private let availability: AvailabilityCache?
     private let notifier: AvailabilityNotifier
     private let enabled: Bool
@@ -72,7 +73,7 @@ final class ReadCache: Sendable {
     ///   - near: in-process copies of hot entries, or nil to always ask Redis.
     ///   - availability: where served entries get their tickets left from; nil serves entries as stored.
     ///   - notifier: publishes tickets left after this server changed them (cancellations, edits).
-    init(redis: RedisClient, enabled: Bool, ttl: Int, prefix: String = "", near: NearCache? = nil,
+    init(redis: RedisClient, enabled: Bool, ttl: Int, prefix: String = "", near: NearCaches? = nil,
          availability: AvailabilityCache? = nil, notifier: AvailabilityNotifier = .disabled) {
         self.redis = redis
         self.near = near
@@ -86,29 +87,29 @@ final class ReadCache: Sendable {
     /// A JSON response for a list key (generation-scoped), from the cache or from `compute`.
     func list(_ key: String, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> Response {
         let generationKey = keys.generation
-        if enabled, let near, let generation = near.get(generationKey),
-           let cached = near.get(listEntryKey(generation: String(buffer: generation), key)) {
+        if enabled, let near = near?.bodies, let generation = near.get(generationKey),
+           let cached = near.get(listEntryKey(generation: String(buffer: generation.bytes), key)) {
             hits.increment()
             return Self.response(await withAvailability(cached, logger: logger), .hit)
         }
-        let reservation = enabled ? near?.reserve(generationKey) : nil
+        let reservation = enabled ? near?.bodies.reserve(generationKey) : nil
         let (body, outcome, current) = try await serveBytes(logger: logger, compute: compute) {
             let reply = try await self.redis.evalScript(Self.readScript, keys: [generationKey], arguments: [RedisArgument(self.keys.listPrefix), RedisArgument(key)])
             guard case .array(let parts) = reply, parts.count == 2 else { throw RedisError(kind: .unexpectedReply) }
             // The key names the generation read: a store after a bump lands on a key nobody reads.
             let generation = parts[0].string ?? "0"
             let entryKey = self.listEntryKey(generation: generation, key)
-            if let near = self.near, let reservation {
-                near.fill(reservation, with: ByteBuffer(string: generation))
+            if let near = self.near?.bodies, let reservation {
+                near.fill(reservation, with: CachedBody(ByteBuffer(string: generation)))
                 // An entry of one generation never changes (a change bumps the generation), so no race to guard.
                 if let entry = parts[1].bytes, let entryReservation = near.reserve(entryKey) {
-                    near.fill(entryReservation, with: ByteBuffer(bytes: entry))
+                    near.fill(entryReservation, with: CachedBody(ByteBuffer(bytes: entry)))
                 }
             }
             return (parts[1].bytes, Store(key: entryKey))
         }
         let buffer = ByteBuffer(bytes: body)
-        return Self.response(current ? buffer : await withAvailability(buffer, logger: logger), outcome)
+        return Self.response(current ? buffer : await withAvailability(CachedBody(buffer), logger: logger), outcome)
     }
 
     private func listEntryKey(generation: String, _ key: String) -> String { "\(keys.listPrefix)\(generation):\(key)" }
@@ -127,33 +128,33 @@ final class ReadCache: Sendable {
 
     private func eventBuffer(_ id: UUID, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> (ByteBuffer, Outcome) {
         let (key, versionKey) = (keys.event(id), keys.eventVersion(id))
-        if enabled, let near, let cached = near.get(key) {
+        if enabled, let cached = near?.bodies.get(key) {
             hits.increment()
             return (await withAvailability(cached, logger: logger), .hit)
         }
-        let reservation = enabled ? near?.reserve(key) : nil
+        let reservation = enabled ? near?.bodies.reserve(key) : nil
         let (body, outcome, current) = try await serveBytes(logger: logger, compute: compute) {
             let reply = try await self.redis.evalScript(Self.readEventScript, keys: [versionKey, key])
             guard case .array(let parts) = reply, parts.count == 2 else { throw RedisError(kind: .unexpectedReply) }
             return (parts[1].bytes, Store(key: key, version: (versionKey, parts[0].string ?? "0")))
         }
-        let buffer = ByteBuffer(bytes: body)
+        let cached = CachedBody(ByteBuffer(bytes: body))
         // Only what Redis held is copied: a fresh load's store may be refused, and its own write is pushed back.
-        if outcome == .hit, let reservation { near?.fill(reservation, with: buffer) }
-        return (current ? buffer : await withAvailability(buffer, logger: logger), outcome)
+        if outcome == .hit, let reservation { near?.bodies.fill(reservation, with: cached) }
+        return (current ? cached.bytes : await withAvailability(cached, logger: logger), outcome)
     }
 
     /// The body with each event's current tickets left written in. A body that is not a page or an event
     /// (a test's bytes) and a failure of both Redis and PostgreSQL leave it as stored.
-    private func withAvailability(_ body: ByteBuffer, logger: Logger) async -> ByteBuffer {
-        guard let availability else { return body }
-        guard let slots = body.withUnsafeReadableBytes({ AvailabilitySlots(scanning: $0) }), !slots.ids.isEmpty else { return body }
+    private func withAvailability(_ body: CachedBody, logger: Logger) async -> ByteBuffer {
+        guard let availability, let slots = body.slots, !slots.ids.isEmpty else { return body.bytes }
         do {
             let values = try await availability.current(slots.ids, logger: logger)
-            return ByteBuffer(bytes: body.withUnsafeReadableBytes { slots.merged($0, values: values) })
+            guard slots.differs(from: values) else { return body.bytes }
+            return ByteBuffer(bytes: body.bytes.withUnsafeReadableBytes { slots.merged($0, values: values) })
         } catch {
             logger.warning("tickets left unavailable; serving the cached entry as stored", metadata: ["error": "\(error)"])
-            return body
+            return body.bytes
         }
     }
 
@@ -161,7 +162,7 @@ final class ReadCache: Sendable {
     /// drops its own copies at once (read-your-writes). Lists and event entries stay cached.
     func availabilityChanged(_ events: Set<UUID>, logger: Logger) async {
         await notifier.eventsChanged(events, logger: logger)
-        near?.remove(events.map { keys.availability($0) })
+        near?.tickets.remove(events)
     }
 
     /// Forgets an event: its own entry, and (by a new generation) every list and search.
@@ -174,7 +175,7 @@ final class ReadCache: Sendable {
             logger.warning("cache invalidation failed; entries expire by TTL", metadata: ["error": "\(error)"])
         }
         // Read-your-writes here without waiting for Redis's push (which drops other processes' copies).
-        near?.remove([keys.event(id), keys.eventVersion(id), keys.generation])
+        near?.bodies.remove([keys.event(id), keys.eventVersion(id), keys.generation])
         // An edit of total_tickets moves tickets left too.
         await availabilityChanged([id], logger: logger)
     }

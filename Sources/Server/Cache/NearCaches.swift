@@ -1,0 +1,64 @@
+import EventAvailability
+import Foundation
+import HappeningCore
+import HappeningRedis
+import NIOCore
+
+/// A cached JSON body as this server holds it in process: the bytes, and where each event's tickets left sit
+/// in them (found once, when the copy is made, rather than on every answer).
+struct CachedBody: Sendable {
+    let bytes: ByteBuffer
+    /// Nil for a body that is not an event or a page of events (the list generation, a test's bytes).
+    let slots: AvailabilitySlots?
+
+    init(_ bytes: ByteBuffer) {
+        self.bytes = bytes
+        self.slots = bytes.withUnsafeReadableBytes { AvailabilitySlots(scanning: $0) }
+    }
+}
+
+/// The server's two in-process caches and the one Redis feed that keeps both coherent: cached bodies by
+/// Redis key (events, pages, the list generation) and tickets left by event id (``AvailabilityCache``).
+///
+/// Redis reports changed keys by name; a tickets-left key (`event:<id>:available`) drops the event's copy in
+/// ``tickets``, every other key its copy in ``bodies``. Live and reset apply to both.
+final class NearCaches: Sendable {
+    let bodies: NearCache<String, CachedBody>
+    let tickets: NearCache<UUID, Availability>
+    private let keys: CacheKeys
+
+    /// - Parameters:
+    ///   - capacity: most copies each cache holds (`NEAR_CACHE_ENTRIES`).
+    ///   - ttl: longest a copy is kept.
+    init(capacity: Int, ttl: Duration, keys: CacheKeys) {
+        bodies = NearCache(capacity: capacity, ttl: ttl)
+        tickets = NearCache(capacity: capacity, ttl: ttl)
+        self.keys = keys
+    }
+
+    /// True while the invalidation listener is subscribed.
+    var isLive: Bool { bodies.isLive && tickets.isLive }
+
+    /// Copies held, bodies and tickets left together.
+    var count: Int { bodies.count + tickets.count }
+
+    /// Applies what the listener reports.
+    func apply(_ event: RedisInvalidationListener.Event) {
+        switch event {
+        case .live:
+            bodies.markLive()
+            tickets.markLive()
+        case .invalidated(let changed):
+            var events: [UUID] = []
+            var others: [String] = []
+            for key in changed {
+                if let id = keys.availabilityEvent(inKey: key) { events.append(id) } else { others.append(key) }
+            }
+            if !events.isEmpty { tickets.remove(events) }
+            if !others.isEmpty { bodies.remove(others) }
+        case .reset:
+            bodies.reset()
+            tickets.reset()
+        }
+    }
+}

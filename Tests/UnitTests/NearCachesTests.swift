@@ -1,0 +1,62 @@
+import EventAvailability
+import Foundation
+import HappeningCore
+import NIOCore
+import Testing
+
+@testable import Server
+
+@Suite("The in-process caches: bodies by key, tickets left by event")
+struct NearCachesTests {
+    @Test("a tickets-left key names its event; no other key does")
+    func availabilityKeys() {
+        let id = UUID()
+        for prefix in ["", "test-7:"] {
+            let keys = CacheKeys(prefix: prefix)
+            #expect(keys.availabilityEvent(inKey: keys.availability(id)) == id)
+            #expect(keys.availabilityEvent(inKey: keys.event(id)) == nil)
+            #expect(keys.availabilityEvent(inKey: keys.eventVersion(id)) == nil)
+            #expect(keys.availabilityEvent(inKey: keys.generation) == nil)
+        }
+        #expect(CacheKeys(prefix: "a:").availabilityEvent(inKey: CacheKeys(prefix: "b:").availability(id)) == nil, "another prefix's key is not ours")
+        #expect(CacheKeys().availabilityEvent(inKey: "event:not-a-uuid-but-thirty-six-chars!!:available") == nil)
+    }
+
+    @Test("Redis's report of a changed key drops the copy in the cache that holds it, and only there")
+    func routing() throws {
+        let keys = CacheKeys(prefix: "p:")
+        let near = NearCaches(capacity: 100, ttl: .seconds(60), keys: keys)
+        let (sold, other) = (UUID(), UUID())
+        #expect(near.tickets.reserve(sold) == nil && near.bodies.reserve(keys.event(sold)) == nil, "nothing is held before live")
+        near.apply(.live)
+        #expect(near.isLive)
+        for id in [sold, other] {
+            near.tickets.fill(try #require(near.tickets.reserve(id)), with: Availability(available: 5, version: 1))
+            near.bodies.fill(try #require(near.bodies.reserve(keys.event(id))), with: CachedBody(ByteBuffer(string: "{}")))
+        }
+        near.apply(.invalidated([keys.availability(sold)]))
+        #expect(near.tickets.get(sold) == nil, "the sold event's tickets left are dropped")
+        #expect(near.tickets.get(other) == Availability(available: 5, version: 1))
+        #expect(near.bodies.get(keys.event(sold)) != nil, "a booking leaves the event's body cached")
+
+        near.apply(.invalidated([keys.event(other)]))
+        #expect(near.bodies.get(keys.event(other)) == nil && near.tickets.get(other) != nil)
+        #expect(near.tickets.get([sold, other]).keys.sorted { $0.uuidString < $1.uuidString } == [other])
+
+        near.apply(.reset)
+        #expect(!near.isLive && near.count == 0 && near.tickets.get(other) == nil)
+    }
+
+    @Test("a body's tickets left are found once; an answer with all values unchanged needs no new body")
+    func unchangedValues() throws {
+        let (a, b) = (UUID(), UUID())
+        let body = #"{"events":[{"available_tickets":3,"id":"\#(a.uuidString.lowercased())"},{"available_tickets":0,"id":"\#(b.uuidString.lowercased())"}]}"#
+        let cached = CachedBody(ByteBuffer(string: body))
+        let slots = try #require(cached.slots)
+        #expect(slots.ids == [a, b])
+        #expect(!slots.differs(from: [a: 3, b: 0]))
+        #expect(!slots.differs(from: [a: 3]), "an event without a value keeps its own")
+        #expect(slots.differs(from: [a: 3, b: 1]))
+        #expect(CachedBody(ByteBuffer(string: "17")).slots?.ids == [], "the list generation holds no event")
+    }
+}
