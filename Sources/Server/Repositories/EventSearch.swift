@@ -168,14 +168,14 @@ struct EventSearch: Sendable, Equatable {
         }
         var distance = "NULL::float8"
         if let near {
-            let origin = "ll_to_earth(\(bind(near.latitude))::float8, \(bind(near.longitude))::float8)"
+            let origin = EarthDistanceSQL.point(latitude: "\(bind(near.latitude))::float8", longitude: "\(bind(near.longitude))::float8")
             let meters = bind(near.radiusKm * 1000)
             // The bounding box uses the GiST index; earth_distance is the exact cut.
             let box = GeoBoundingBox(latitude: near.latitude, longitude: near.longitude, radiusMeters: near.radiusKm * 1000)
             let corners = box.parameters.map { bind($0) }
             conditions.append(GeoBoundingBox.predicate(table: "e", firstParameter: Int(corners[0].dropFirst())!))
-            conditions.append("earth_distance(\(origin), ll_to_earth(e.latitude, e.longitude)) <= \(meters)::float8")
-            distance = "earth_distance(\(origin), ll_to_earth(e.latitude, e.longitude))"
+            distance = EarthDistanceSQL.distance(from: origin, toEventIn: "e")
+            conditions.append("\(distance) <= \(meters)::float8")
         }
         let order: String
         switch sort {

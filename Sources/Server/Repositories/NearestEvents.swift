@@ -37,11 +37,11 @@ struct NearestEvents {
         // No bounding box here: with one, PostgreSQL may prefer reading the whole box and sorting it (what this
         // replaces). The walk stops after `candidates` events anyway, and the radius cut follows.
         let origin = "point(\(bind(near.longitude))::float8, \(bind(near.latitude))::float8)"
-        let earthOrigin = "ll_to_earth(\(bind(near.latitude))::float8, \(bind(near.longitude))::float8)"
+        let earthOrigin = EarthDistanceSQL.point(latitude: "\(bind(near.latitude))::float8", longitude: "\(bind(near.longitude))::float8")
         let sql = """
             WITH candidates AS (
                 SELECT e.id, e.date_time, point(e.longitude::float8, e.latitude::float8) <-> \(origin) AS degrees,
-                       earth_distance(\(earthOrigin), ll_to_earth(e.latitude::float8, e.longitude::float8)) AS distance_m
+                       \(EarthDistanceSQL.distance(from: earthOrigin, toEventIn: "e")) AS distance_m
                 FROM events e
                 WHERE \(conditions.joined(separator: " AND "))
                 ORDER BY point(e.longitude::float8, e.latitude::float8) <-> \(origin)
