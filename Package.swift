@@ -246,7 +246,7 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "HappeningCurl", "HappeningCore", "HappeningPostgres", "Razorpay", "Bench", "Gateway", "Server",
-                "HappeningAuth", "HappeningCrypto", "EventAvailability",
+                "HappeningAuth", "HappeningCrypto", "EventAvailability", "BookingEngine",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

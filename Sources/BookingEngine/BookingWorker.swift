@@ -45,6 +45,15 @@ public struct BookingWorker: Service {
         self.logger = logger
     }
 
+    /// The unacked deliveries (`basic.qos` prefetch) that keep `concurrency` decisions busy: one per decision, a
+    /// full batch per decision for the batch strategy. A `requested` value is kept when it is larger, never when it
+    /// is smaller: with fewer, the broker holds back the jobs the other decisions would have taken, and the
+    /// worker decides one at a time whatever `--concurrency` says.
+    public static func prefetch(requested: Int?, concurrency: Int, batchSize: Int, strategy: BookingStrategy) -> Int {
+        let needed = max(1, concurrency) * (strategy == .batch ? max(1, batchSize) : 1)
+        return max(requested ?? needed, needed)
+    }
+
     public func run() async throws {
         let buffer = DeliveryBuffer()
         let take = decider.strategy == .batch ? batchSize : 1

@@ -96,6 +96,7 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
     // Metrics outside the error mapping: they count the status the client got (a refused request is a 4xx, not
     // the 500 an unmapped thrown error would be).
     router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: deps.metrics)))
+    router.add(middleware: ServerTimingMiddleware(factory: PrometheusMetricsFactory(registry: deps.metrics)))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
 

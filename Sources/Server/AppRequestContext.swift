@@ -10,6 +10,8 @@ struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     let remoteAddress: SocketAddress?
     /// Set by ``RequireUserMiddleware``.
     var user: AuthenticatedUser?
+    /// The stages this request measured (sent back as `Server-Timing` by ``ServerTimingMiddleware``).
+    let timings = StageTimings()
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -26,10 +26,10 @@ struct WorkerCommand: AsyncParsableCommand {
 
         @Option(help: "for-update (default), conditional-update, batch, or unsafe (needs --i-know-this-oversells).")
         var strategy: String = BookingStrategy.forUpdate.rawValue
-        @Option(help: "Unacked deliveries the broker may send (basic.qos).")
-        var prefetch = 1
-        @Option(help: "Decisions running at once.")
-        var concurrency = 1
+        @Option(help: "Unacked deliveries the broker may send (basic.qos). At least --concurrency (times --batch for the batch strategy), which is also the default: a smaller value is raised to it.")
+        var prefetch: Int?
+        @Option(help: "Decisions running at once; the broker is asked for at least this many deliveries (see --prefetch).")
+        var concurrency = 4
         @Option(help: "Most jobs one batch decision takes (batch strategy).")
         var batch = 50
         @Option(help: "Minutes a hold on a paid event lasts (env HOLD_MINUTES).")
@@ -48,7 +48,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 throw ValidationError("--strategy must be one of \(BookingStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             if chosen == .unsafe, !allowUnsafe { throw ValidationError("--strategy unsafe oversells by design; pass --i-know-this-oversells to run it") }
-            guard prefetch >= 1, concurrency >= 1, batch >= 1, maxAttempts >= 1, sweepInterval >= 0, reconcileInterval >= 0 else {
+            guard prefetch ?? 1 >= 1, concurrency >= 1, batch >= 1, maxAttempts >= 1, sweepInterval >= 0, reconcileInterval >= 0 else {
                 throw ValidationError("--prefetch, --concurrency, --batch and --max-attempts must be at least 1")
             }
         }
@@ -63,13 +63,15 @@ struct WorkerCommand: AsyncParsableCommand {
             let postgres = PostgresClient(configuration: .init(url: endpoints.databaseURL, poolSize: concurrency + 2), logger: logger)
             let redis = RedisClient(configuration: try RedisConfiguration(url: endpoints.redisURL, commandTimeout: .milliseconds(500)), logger: logger)
             let queue = AMQPQueue(name: settings.string("BOOKING_QUEUE", default: BookingQueueNames.jobs))
+            let chosen = BookingStrategy(rawValue: strategy)!
+            let prefetch = BookingWorker.prefetch(requested: prefetch, concurrency: concurrency, batchSize: batch, strategy: chosen)
             let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: endpoints.amqpURL), queue: queue, prefetch: prefetch, logger: logger)
             let notifier = AvailabilityNotifier(store: AvailabilityStore(
                 postgres: postgres, redis: redis, keys: CacheKeys(prefix: settings.string("CACHE_PREFIX", default: "")),
                 ttl: try settings.integer("AVAILABILITY_TTL", default: AvailabilityStore.defaultTTL, range: 1...86_400)))
             let worker = BookingWorker(
                 consumer: consumer,
-                decider: BookingDecider(postgres: postgres, strategy: BookingStrategy(rawValue: strategy)!, holdMinutes: hold),
+                decider: BookingDecider(postgres: postgres, strategy: chosen, holdMinutes: hold),
                 notifier: notifier, concurrency: concurrency, batchSize: batch, maxAttempts: maxAttempts, logger: logger)
             // Shut down in reverse: the notifier's last retry runs after the worker stopped, before Redis closes.
             var services: [any Service] = [postgres, redis, notifier]

@@ -78,6 +78,36 @@ struct BookingRouteTests {
         }
     }
 
+    @Test("intake names its stages: a Server-Timing header on the 202 and on a sold-out 422, and per-stage timers in /metrics")
+    func stageTimings() async throws {
+        try await withBookingServer(tickets: 1) { client, event, queue, _ in
+            func stages(_ response: TestResponse) -> [String] {
+                (response.headers[.init("Server-Timing")!] ?? "").split(separator: ",").map {
+                    String($0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces))
+                }
+            }
+            let user = try await client.register(email: uniqueEmail())
+            let accepted = try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)","ticket_count":1}"#, token: user)
+            #expect(accepted.status == .accepted)
+            #expect(stages(accepted) == ["token", "user", "rate_limit", "event", "publish", "bookkeeping"], "\(accepted.headers)")
+            let header = try #require(accepted.headers[.init("Server-Timing")!])
+            #expect(header.contains("publish;dur="), "durations in milliseconds: \(header)")
+
+            // Asking for more than is left is refused before anything is published: its cost shows too.
+            let refused = try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)","ticket_count":2}"#, token: user)
+            #expect(refused.status == .unprocessableContent)
+            #expect(stages(refused) == ["token", "user", "rate_limit", "event"], "\(refused.headers)")
+            #expect(try await jobs(in: queue) == 1)
+            #expect(try await client.send(.get, "/api/events/public/upcoming").headers[.init("Server-Timing")!] == nil, "no stages, no header")
+
+            let metrics = String(buffer: try await client.send(.get, "/metrics").body)
+            for stage in ["token", "user", "rate_limit", "event", "publish", "bookkeeping"] {
+                #expect(metrics.contains(#"happening_request_stage_duration_seconds_count{route="/api/bookings",stage="\#(stage)"}"#)
+                        || metrics.contains(#"happening_request_stage_duration_seconds_count{stage="\#(stage)",route="/api/bookings"}"#), "\(stage)")
+            }
+        }
+    }
+
     @Test("a user over the booking rate limit gets 429 with Retry-After; another user is not affected")
     func rateLimited() async throws {
         try await withBookingServer(settings: ["BOOKING_RATE_LIMIT_PER_MINUTE": "3"]) { client, event, queue, _ in

@@ -27,14 +27,16 @@ struct BookingIntake: Sendable {
                            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
     }
 
-    /// Publishes the job unless this (user, key) already did; returns the booking id.
-    func submit(event: UUID, user: UUID, tickets: Int, key: String?, logger: Logger) async throws -> UUID {
+    /// Publishes the job unless this (user, key) already did; returns the booking id. Each step's time goes to
+    /// `timings` (idempotency, publish, bookkeeping).
+    func submit(event: UUID, user: UUID, tickets: Int, key: String?, timings: StageTimings = StageTimings(), logger: Logger) async throws -> UUID {
         let id = Self.bookingID(user: user, key: key)
         let idempotencyKey = key.map { _ in "\(prefix)idem:\(user.uuidString.lowercased()):\(id.uuidString.lowercased())" }
-        if let idempotencyKey, try await alreadySubmitted(idempotencyKey, logger: logger) { return id }
+        if let idempotencyKey, try await timings.measure(.idempotency, { try await alreadySubmitted(idempotencyKey, logger: logger) }) { return id }
         let job = BookingJob(booking_id: id, event_id: event, user_id: user, ticket_count: tickets, idempotency_key: key, requested_at: Date())
         do {
-            try await jobs.publish(AMQPMessage(id: id.uuidString.lowercased(), body: try job.encoded()))
+            let message = AMQPMessage(id: id.uuidString.lowercased(), body: try job.encoded())
+            try await timings.measure(.publish) { try await jobs.publish(message) }
             Counter(label: "happening_queue_publishes_total", dimensions: [("result", "confirmed")]).increment()
         } catch {
             Counter(label: "happening_queue_publishes_total", dimensions: [("result", "failed")]).increment()
@@ -44,7 +46,7 @@ struct BookingIntake: Sendable {
         do {
             var commands: [[RedisArgument]] = [["SET", RedisArgument(queuedKey(id)), RedisArgument(user.uuidString.lowercased()), "EX", RedisArgument(Self.memory)]]
             if let idempotencyKey { commands.append(["SET", RedisArgument(idempotencyKey), "queued", "EX", RedisArgument(Self.memory)]) }
-            _ = try await redis.pipeline(commands)
+            _ = try await timings.measure(.bookkeeping) { try await redis.pipeline(commands) }
         } catch {
             logger.warning("could not record a queued booking in Redis", metadata: ["error": "\(error)"])
         }

@@ -34,7 +34,7 @@ struct BookingsController: Sendable {
 
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        try await limiter.check(user: user.id, logger: context.logger)
+        try await context.timings.measure(.rateLimit) { try await limiter.check(user: user.id, logger: context.logger) }
         let input = try await request.decodeJSON(as: BookingInput.self, context: context)
         var validator = Validator()
         let eventID = input.event_id.flatMap(UUID.init(uuidString:))
@@ -49,8 +49,10 @@ struct BookingsController: Sendable {
         // Cheap checks from the cached event (the worker makes the final, locked decision).
         let event: EventRecord
         do {
-            let (bytes, _) = try await cache.eventBytes(eventID, logger: context.logger, compute: PublicEventsController.publicEvent(eventID, events))
-            event = try JSONDecoder.iso8601.decode(PublicEvent.self, from: Data(bytes)).event
+            event = try await context.timings.measure(.event) {
+                let (bytes, _) = try await cache.eventBytes(eventID, logger: context.logger, compute: PublicEventsController.publicEvent(eventID, events))
+                return try JSONDecoder.iso8601.decode(PublicEvent.self, from: Data(bytes)).event
+            }
         } catch let error as AppError where error.status == .notFound {
             throw AppError.notFound("Event not found", code: "event_not_found")
         }
@@ -59,7 +61,7 @@ struct BookingsController: Sendable {
             throw AppError.unprocessable("Not enough tickets left (\(event.available_tickets) available)", code: "sold_out")
         }
 
-        let id = try await intake.submit(event: eventID, user: user.id, tickets: tickets, key: key, logger: context.logger)
+        let id = try await intake.submit(event: eventID, user: user.id, tickets: tickets, key: key, timings: context.timings, logger: context.logger)
         let text = id.uuidString.lowercased()
         return try context.json(
             Accepted(success: true, message: "Booking request received! It is being processed.", booking_id: text, status: "queued",

@@ -49,8 +49,7 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         func record(since start: ContinuousClock.Instant, failed: Bool) {
             requests.increment()
             if failed { errors.increment() }
-            let elapsed = (ContinuousClock.now - start).components
-            duration.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+            duration.recordNanoseconds((ContinuousClock.now - start).totalNanoseconds)
         }
     }
 

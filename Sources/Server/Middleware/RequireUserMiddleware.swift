@@ -13,10 +13,13 @@ struct RequireUserMiddleware: RouterMiddleware {
             throw AppError.unauthorized("Missing bearer token", code: "token_missing")
         }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", let id = tokens.verify(String(parts[1])) else {
+        let started = ContinuousClock.now
+        let verified = parts.count == 2 && parts[0].lowercased() == "bearer" ? tokens.verify(String(parts[1])) : nil
+        context.timings.record(.token, ContinuousClock.now - started)
+        guard let id = verified else {
             throw AppError.unauthorized("Invalid or expired token", code: "token_invalid")
         }
-        guard let user = try await users.find(id: id) else {
+        guard let user = try await context.timings.measure(.user, { try await users.find(id: id) }) else {
             throw AppError.unauthorized("The account for this token no longer exists", code: "token_invalid")
         }
         var context = context

@@ -1,0 +1,105 @@
+import HTTPTypes
+import Hummingbird
+import Metrics
+import Synchronization
+
+/// A step of a request whose time is worth seeing on its own (the booking intake's, first of all).
+enum RequestStage: String, Sendable, CaseIterable {
+    /// Verifying the bearer token's signature and claims.
+    case token
+    /// Loading the token's user from PostgreSQL.
+    case user
+    /// The per-user booking rate limit in Redis.
+    case rateLimit = "rate_limit"
+    /// The event's cheap checks, from the read cache (or the database on a miss).
+    case event
+    /// Claiming the idempotency key in Redis.
+    case idempotency
+    /// Publishing the job and waiting for the broker's confirm.
+    case publish
+    /// Recording the queued booking in Redis.
+    case bookkeeping
+}
+
+/// The stages one request went through and how long each took. Created with the request's context (a reference,
+/// so middleware and handler write to the same one); ``ServerTimingMiddleware`` sends it back as `Server-Timing`
+/// and records it in `/metrics`.
+final class StageTimings: Sendable {
+    private let stages = Mutex<[(RequestStage, Duration)]>([])
+
+    /// Runs `body` and records its time under `stage` (also when it throws: a refusal's cost is a cost).
+    func measure<T>(_ stage: RequestStage, _ body: () async throws -> T) async rethrows -> T {
+        let start = ContinuousClock.now
+        defer { record(stage, ContinuousClock.now - start) }
+        return try await body()
+    }
+
+    /// Records a stage measured elsewhere.
+    func record(_ stage: RequestStage, _ duration: Duration) {
+        stages.withLock { $0.append((stage, duration)) }
+    }
+
+    /// What was recorded, in order.
+    var recorded: [(RequestStage, Duration)] { stages.withLock { $0 } }
+}
+
+/// Sends each request's ``StageTimings`` as a `Server-Timing` header (`token;dur=0.081, user;dur=0.912, …`, in
+/// milliseconds, the W3C format browsers and curl users read) and records them in
+/// `happening_request_stage_duration_seconds{route, stage}`. A request that measured no stage gets no header.
+/// Place it outside ``ErrorMiddleware`` so a refusal (422, 429) carries its timings too.
+struct ServerTimingMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    private let handles: Handles
+
+    init(factory: any MetricsFactory = MetricsSystem.factory) {
+        handles = Handles(factory: factory)
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        let stages = context.timings.recorded
+        guard !stages.isEmpty else { return response }
+        let route = context.endpointPath ?? "unmatched"
+        var parts: [String] = []
+        for (stage, duration) in stages {
+            handles.timer(route: route, stage: stage).recordNanoseconds(duration.totalNanoseconds)
+            parts.append("\(stage.rawValue);dur=\(Self.milliseconds(duration))")
+        }
+        response.headers[Self.serverTiming] = parts.joined(separator: ", ")
+        return response
+    }
+
+    static let serverTiming = HTTPField.Name("Server-Timing")!
+
+    /// Milliseconds with three decimals (microsecond resolution), as `Server-Timing` expects.
+    static func milliseconds(_ duration: Duration) -> String {
+        let micros = duration.totalNanoseconds / 1000
+        let whole = micros / 1000, fraction = micros % 1000
+        return "\(whole)." + String(repeating: "0", count: fraction < 10 ? 2 : fraction < 100 ? 1 : 0) + "\(fraction)"
+    }
+
+    /// One timer per (route, stage), created on first use.
+    final class Handles: Sendable {
+        private struct Key: Hashable { let route: String; let stage: RequestStage }
+        private let storage = Mutex([Key: Timer]())
+        private let factory: any MetricsFactory
+
+        init(factory: any MetricsFactory) { self.factory = factory }
+
+        func timer(route: String, stage: RequestStage) -> Timer {
+            storage.withLock { timers in
+                let key = Key(route: route, stage: stage)
+                if let timer = timers[key] { return timer }
+                let timer = Timer(label: "happening_request_stage_duration_seconds", dimensions: [("route", route), ("stage", stage.rawValue)],
+                                  preferredDisplayUnit: .seconds, factory: factory)
+                timers[key] = timer
+                return timer
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// The whole duration in nanoseconds (what swift-metrics' timers record).
+    var totalNanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}
