@@ -93,6 +93,10 @@ enum Summary {
                              + "\(String(format: "%.1f", phase.requests_per_second)) req/s, errors \(Format.percent(phase.error_rate)), "
                              + "p50 \(Format.micros(phase.latency.p50)), p99 \(Format.micros(phase.latency.p99)), max \(Format.micros(phase.latency.max))"
                              + (phase.cacheHitRatio.map { ", cache hits \(Format.percent($0))" } ?? "") + (phase.late > 0 ? ", \(phase.late) late" : ""))
+                if let byStatus = phase.status_latency, byStatus.count > 1 {
+                    lines.append("    by status: " + byStatus.map { "\($0.status) ×\(Format.grouped($0.requests)) p50 \(Format.micros($0.latency.p50)) p99 \(Format.micros($0.latency.p99))" }
+                        .joined(separator: "; "))
+                }
             }
             if let ledger = run.ledger {
                 lines.append("  ledger \(ledger.event_id): total \(ledger.total_tickets), held \(ledger.held), available \(ledger.available_tickets), "

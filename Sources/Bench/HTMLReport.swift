@@ -56,6 +56,7 @@ struct HTMLReport {
             if let windows = RunTables.windows(run) { tables.append(windows) }
             if let generator = RunTables.generator(run) { tables.append(generator) }
             if let routes = RunTables.routes(run) { tables.append(routes) }
+            if let statuses = RunTables.statuses(run) { tables.append(statuses) }
             if let faults = run.faults { tables.append(RunTables.faults(faults)) }
             if let ledger = run.ledger { tables.append(RunTables.ledger(ledger)) }
             if let staleness = run.staleness { tables.append(RunTables.staleness(staleness)) }

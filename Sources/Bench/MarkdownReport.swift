@@ -34,6 +34,7 @@ struct MarkdownReport {
             if let windows = RunTables.windows(run) { lines += windows.markdown }
             if let generator = RunTables.generator(run) { lines += generator.markdown }
             if let routes = RunTables.routes(run) { lines += routes.markdown }
+            if let statuses = RunTables.statuses(run) { lines += statuses.markdown }
             if let responses = RunTables.responses(run) { lines.append(responses); lines.append("") }
             if let faults = run.faults { lines += RunTables.faults(faults).markdown }
             if let ledger = run.ledger {

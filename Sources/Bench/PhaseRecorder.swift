@@ -98,6 +98,8 @@ final class PhaseRecorder {
     var requests: UInt64 = 0
     var unexpected: UInt64 = 0
     var statuses: [Int: UInt64] = [:]
+    /// Latency by HTTP status (a flash sale's 202 and 422 answers cost differently).
+    var statusLatency: [Int: LatencyHistogram] = [:]
     var transportErrors: [Int32: UInt64] = [:]
     var late: UInt64 = 0
     var cacheHits: UInt64 = 0
@@ -161,6 +163,7 @@ final class PhaseRecorder {
             failed = true
         } else {
             statuses[completion.status, default: 0] += 1
+            statusLatency[completion.status, default: LatencyHistogram()].record(nanoseconds: completion.latencyNanoseconds)
             if completion.status >= 500 { current.status5xx += 1 }
             if !info.isExpected(completion.status) { failed = true }
         }

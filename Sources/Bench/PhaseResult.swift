@@ -33,6 +33,8 @@ struct PhaseResult: Codable, Sendable {
     var latency: LatencySummary
     var histogram: EncodedHistogram
     var templates: [TemplateResult]
+    /// Latency by HTTP status, lowest status first (absent in older results and in lane windows).
+    var status_latency: [StatusLatency]? = nil
     var timeline: [TimelinePoint]
     /// How many processes' results were merged into this one.
     var processes: Int = 1
@@ -53,6 +55,30 @@ struct PhaseResult: Codable, Sendable {
         var cacheHitRatio: Double? {
             let seen = (cache_hits ?? 0) + (cache_misses ?? 0)
             return seen == 0 ? nil : Double(cache_hits ?? 0) / Double(seen)
+        }
+    }
+
+    /// The answers with one HTTP status and their latency: a flash sale's queued 202s and sold-out 422s apart.
+    struct StatusLatency: Codable, Sendable {
+        var status: String
+        var requests: UInt64
+        var latency: LatencySummary
+        var histogram: EncodedHistogram
+
+        init(status: String, histogram: LatencyHistogram) {
+            self.status = status
+            requests = histogram.count
+            latency = histogram.summary
+            self.histogram = histogram.encoded
+        }
+
+        /// The histograms of several statuses lists merged status by status, exactly.
+        static func merged(_ lists: [[StatusLatency]]) -> [StatusLatency] {
+            var byStatus: [String: LatencyHistogram] = [:]
+            for list in lists {
+                for entry in list { byStatus[entry.status, default: LatencyHistogram()].add(LatencyHistogram(entry.histogram)) }
+            }
+            return byStatus.sorted { $0.key < $1.key }.map { StatusLatency(status: $0.key, histogram: $0.value) }
         }
     }
 
@@ -94,7 +120,9 @@ struct PhaseResult: Codable, Sendable {
         var templateMisses = Array(repeating: UInt64(0), count: templateLatency.count)
         (requests, errors, late, cache_hits, cache_misses) = (0, 0, 0, 0, 0)
         var lastEnd: UInt64 = clock.monotonicStart
+        var statusLatency: [Int: LatencyHistogram] = [:]
         for recorder in recorders {
+            for (status, histogram) in recorder.statusLatency { statusLatency[status, default: LatencyHistogram()].add(histogram) }
             latency.add(recorder.latency)
             requests += recorder.requests
             errors += recorder.unexpected
@@ -127,6 +155,7 @@ struct PhaseResult: Codable, Sendable {
                 latency: templateLatency[index].summary, histogram: templateLatency[index].encoded,
                 cache_hits: templateHits[index], cache_misses: templateMisses[index])
         }
+        status_latency = statusLatency.sorted { $0.key < $1.key }.map { StatusLatency(status: String($0.key), histogram: $0.value) }
         timeline = feed.timeline().map { second, bucket in
             TimelinePoint(second: second, requests: bucket.requests, errors: bucket.errors,
                           p50_us: bucket.latency.percentile(50), p99_us: bucket.latency.percentile(99), status_5xx: bucket.status5xx,
@@ -161,6 +190,9 @@ struct PhaseResult: Codable, Sendable {
         cache_misses += other.cache_misses
         processes += other.processes
         for (key, value) in other.statuses { statuses[key, default: 0] += value }
+        if status_latency != nil || other.status_latency != nil {
+            status_latency = StatusLatency.merged([status_latency ?? [], other.status_latency ?? []])
+        }
         for (key, value) in other.transport_errors { transport_errors[key, default: 0] += value }
         requests_per_second = elapsed_seconds > 0 ? (Double(requests) / elapsed_seconds * 10).rounded() / 10 : 0
         error_rate = requests == 0 ? 0 : Double(errors) / Double(requests)

@@ -68,6 +68,21 @@ enum RunTables {
                            header: ["phase", "route", "requests", "req/s", "errors", "p50", "p90", "p99", "max", "cache hits"], rows: rows)
     }
 
+    /// Each recorded phase's latency by HTTP status (a flash sale's 202s and 422s); nil when only one status was seen.
+    static func statuses(_ run: BenchResult.Run) -> ReportTable? {
+        var rows: [[String]] = []
+        for phase in run.phases.filter(\.recorded) {
+            guard let byStatus = phase.status_latency, byStatus.count > 1 else { continue }
+            for entry in byStatus {
+                rows.append([phase.name, entry.status, Format.grouped(entry.requests), Format.micros(entry.latency.p50), Format.micros(entry.latency.p90),
+                             Format.micros(entry.latency.p99), Format.micros(entry.latency.max)])
+            }
+        }
+        guard !rows.isEmpty else { return nil }
+        return ReportTable(title: "Latency by status", note: "Each answer status on its own: what a queued booking (202) and a refusal (422) cost.",
+                           header: ["phase", "status", "requests", "p50", "p90", "p99", "max"], rows: rows)
+    }
+
     /// The status codes and transport errors of each recorded phase, in one line.
     static func responses(_ run: BenchResult.Run) -> String? {
         let parts = run.phases.filter(\.recorded).map { phase in

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Testing
 import TestSupport
+import Synchronization
 
 @testable import Bench
 
@@ -150,5 +151,58 @@ struct MergeProcessesTests {
         // Started together, at the agreed instant (not before): the first requests went out within 100 ms of each other.
         #expect(abs(a.started_at_micros - b.started_at_micros) < 100_000, "\(a.started_at_micros) vs \(b.started_at_micros)")
         #expect(Double(a.started_at_micros) / 1e6 >= startedAt.timeIntervalSince1970 - 0.1)
+    }
+}
+
+@Suite("Bench: latency by status")
+struct StatusLatencyTests {
+    @Test("202s and 422s get a histogram each: in the JSON, the reports and the console line, and merged exactly")
+    func byStatus() async throws {
+        let answered = Mutex([Int: Int]())
+        let router = Router()
+        router.get("api/health") { _, _ in "ok" }
+        router.get("book") { _, _ -> Response in
+            // Every third request is queued (slow), the rest are refused at once, like a flash sale after it sold out.
+            let queued = answered.withLock { counts -> Bool in
+                let queued = (counts.values.reduce(0, +)) % 3 == 0
+                counts[queued ? 202 : 422, default: 0] += 1
+                return queued
+            }
+            if queued { try await Task.sleep(for: .milliseconds(20)) }
+            return Response(status: queued ? .accepted : .unprocessableContent)
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-status-\(TestEnvironment.uniqueSuffix())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = directory + "/status.yaml"
+        try """
+            name: status
+            requests:
+              - { name: book, path: /book, expect: [202, 422] }
+            phases:
+              - { name: intake, model: closed, connections: 4, max_requests: 300 }
+            """.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let run = try await withHTTPTestServer(router) { base in
+            try await bench("run '\(scenario)' --target \(base) --progress none --out '\(directory)/run'")
+        }
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("by status: 202 ×"), "\(run.output)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory + "/run")
+        let json = directory + "/run/" + (try #require(files.first { $0.hasSuffix(".json") }))
+        let phase = try JSONDecoder().decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: json))).runs[0].phases[0]
+        let byStatus = try #require(phase.status_latency)
+        let counts = answered.withLock { $0 }
+        #expect(byStatus.map(\.status) == ["202", "422"])
+        #expect(byStatus.map(\.requests) == [UInt64(counts[202] ?? 0), UInt64(counts[422] ?? 0)], "every answer counted under its status")
+        #expect(byStatus[0].latency.p50 >= 20_000, "the queued answers' own latency: \(byStatus[0].latency)")
+        let markdown = try String(contentsOfFile: directory + "/run/" + (try #require(files.first { $0.hasSuffix(".md") })), encoding: .utf8)
+        #expect(markdown.contains("### Latency by status") && markdown.contains("| intake | 422 |"), "\(markdown)")
+
+        let merge = try await bench("merge '\(json)' '\(json)' --out '\(directory)/merged'")
+        #expect(merge.status == 0, "\(merge.output)")
+        let mergedFile = try #require(try FileManager.default.contentsOfDirectory(atPath: directory + "/merged").first { $0.hasSuffix(".json") })
+        let merged = try JSONDecoder().decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/merged/" + mergedFile))).runs[0].phases[0]
+        #expect(merged.status_latency?.map(\.requests) == byStatus.map { $0.requests * 2 })
+        #expect(merged.status_latency?.first?.latency.p50 == byStatus[0].latency.p50, "the same samples twice: the same percentiles")
     }
 }
