@@ -93,8 +93,6 @@ final class ReadCache: Sendable {
             return Self.response(await withAvailability(cached, logger: logger), .hit)
         }
         let reservation = enabled ? near?.bodies.reserve(generationKey) : nil
-        // The entry Redis returned, scanned once: copied to the near cache and merged for this answer.
-        var copied: CachedBody?
         let (body, outcome, current) = try await serveBytes(logger: logger, compute: compute) {
             let reply = try await self.redis.evalScript(Self.readScript, keys: [generationKey], arguments: [RedisArgument(self.keys.listPrefix), RedisArgument(key)])
             guard case .array(let parts) = reply, parts.count == 2 else { throw RedisError(kind: .unexpectedReply) }
@@ -105,13 +103,11 @@ final class ReadCache: Sendable {
                 near.fill(reservation, with: CachedBody(ByteBuffer(string: generation)))
                 // An entry of one generation never changes (a change bumps the generation), so no race to guard.
                 if let entry = parts[1].bytes, let entryReservation = near.reserve(entryKey) {
-                    copied = CachedBody(ByteBuffer(bytes: entry))
-                    near.fill(entryReservation, with: copied!)
+                    near.fill(entryReservation, with: CachedBody(ByteBuffer(bytes: entry)))
                 }
             }
             return (parts[1].bytes, Store(key: entryKey))
         }
-        if let copied, outcome == .hit { return Self.response(await withAvailability(copied, logger: logger), outcome) }
         let buffer = ByteBuffer(bytes: body)
         return Self.response(current ? buffer : await withAvailability(CachedBody(buffer), logger: logger), outcome)
     }
@@ -142,12 +138,10 @@ final class ReadCache: Sendable {
             guard case .array(let parts) = reply, parts.count == 2 else { throw RedisError(kind: .unexpectedReply) }
             return (parts[1].bytes, Store(key: key, version: (versionKey, parts[0].string ?? "0")))
         }
-        // Read from PostgreSQL just now: already current, nothing to scan or merge.
-        if current { return (ByteBuffer(bytes: body), outcome) }
         let cached = CachedBody(ByteBuffer(bytes: body))
         // Only what Redis held is copied: a fresh load's store may be refused, and its own write is pushed back.
         if outcome == .hit, let reservation { near?.bodies.fill(reservation, with: cached) }
-        return (await withAvailability(cached, logger: logger), outcome)
+        return (current ? cached.bytes : await withAvailability(cached, logger: logger), outcome)
     }
 
     /// The body with each event's current tickets left written in. A body that is not a page or an event
