@@ -95,7 +95,8 @@ public struct BookingWorker: Service {
                     case .failed: return nil
                     }
                 })
-                await notifier.eventsChanged(changed, logger: logger)
+                // Every decided job's admission claim goes, whatever the outcome, with the new tickets left.
+                await notifier.eventsChanged(changed, releasing: jobs.map { Self.claim($0.1) }, logger: logger)
                 for (delivery, _) in jobs { await settle { try await consumer.ack(delivery) } }
                 return
             } catch where Task.isCancelled {
@@ -123,10 +124,15 @@ public struct BookingWorker: Service {
                     }
                     await settle { try await consumer.reject(delivery) }
                 }
+                // Dead-lettered jobs claim nothing any more.
+                await notifier.eventsChanged([], releasing: jobs.map { Self.claim($0.1) }, logger: logger)
                 return
             }
         }
     }
+
+    /// The admission claim a job's intake made (released once the job is decided or dead-lettered).
+    static func claim(_ job: BookingJob) -> AdmissionClaim { AdmissionClaim(event: job.event_id, booking: job.booking_id) }
 
     /// A settle that fails (the connection dropped: the broker redelivers, and the job is idempotent) is logged.
     private func settle(_ body: () async throws -> Void) async {

@@ -14,7 +14,12 @@ import Synchronization
 public final class AvailabilityNotifier: Service, Sendable {
     let store: AvailabilityStore?
     let retryInterval: Duration
-    private let pending = Mutex(Set<UUID>())
+    private let pending = Mutex(Pending())
+    /// What waits for the next retry: events to publish and admission claims to release.
+    private struct Pending {
+        var events = Set<UUID>()
+        var claims = Set<AdmissionClaim>()
+    }
     private let failing = Atomic<Bool>(false)
 
     /// - Parameters:
@@ -29,16 +34,20 @@ public final class AvailabilityNotifier: Service, Sendable {
     public static var disabled: AvailabilityNotifier { AvailabilityNotifier(store: nil) }
 
     /// Events whose last publish failed and waits for ``run()``.
-    public var pendingCount: Int { pending.withLock { $0.count } }
+    public var pendingCount: Int { pending.withLock { $0.events.count } }
 
-    /// Publishes the events' committed tickets left; on failure they are kept for ``run()``.
-    public func eventsChanged(_ events: Set<UUID>, logger: Logger) async {
-        guard let store, !events.isEmpty else { return }
+    /// Publishes the events' committed tickets left and releases the decided bookings' admission claims (one
+    /// script); on failure both are kept for ``run()``, so a lost release cannot keep a gate shut past a retry.
+    public func eventsChanged(_ events: Set<UUID>, releasing claims: [AdmissionClaim] = [], logger: Logger) async {
+        guard let store, !events.isEmpty || !claims.isEmpty else { return }
         do {
-            try await store.publish(events)
+            try await store.publish(events, releasing: claims)
             if failing.exchange(false, ordering: .relaxed) { logger.info("availability publishing works again") }
         } catch {
-            pending.withLock { $0.formUnion(events) }
+            pending.withLock {
+                $0.events.formUnion(events)
+                $0.claims.formUnion(claims)
+            }
             // Once per outage; the retries are quiet.
             if !failing.exchange(true, ordering: .relaxed) {
                 logger.warning("could not publish tickets left; retrying until it works", metadata: ["error": "\(error)", "events": "\(events.count)"])
@@ -60,10 +69,10 @@ public final class AvailabilityNotifier: Service, Sendable {
     }
 
     private func retryPending(logger: Logger) async {
-        let events = pending.withLock { state -> Set<UUID> in
-            defer { state.removeAll() }
+        let waiting = pending.withLock { state -> Pending in
+            defer { state = Pending() }
             return state
         }
-        if !events.isEmpty { await eventsChanged(events, logger: logger) }
+        await eventsChanged(waiting.events, releasing: Array(waiting.claims), logger: logger)
     }
 }

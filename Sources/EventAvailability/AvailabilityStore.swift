@@ -27,19 +27,22 @@ public struct AvailabilityStore: Sendable {
         self.ttl = max(1, ttl)
     }
 
-    /// Stores each value unless Redis already holds the same or a newer version; returns how many it wrote.
-    /// Unchanged values are not rewritten, so readers' in-process copies are not dropped for nothing.
+    /// Stores each value unless Redis already holds the same or a newer version, then releases admission claims;
+    /// returns how many values it wrote. Unchanged values are not rewritten, so readers' in-process copies are not
+    /// dropped for nothing. `ARGV[1]` is the TTL, `ARGV[2]` the number of values (their keys come first).
     private static let storeScript = """
+        local count = tonumber(ARGV[2])
         local stored = 0
-        for i, key in ipairs(KEYS) do
-            local version = tonumber(ARGV[2 * i])
-            local current = redis.call('GET', key)
+        for i = 1, count do
+            local version = tonumber(ARGV[1 + 2 * i])
+            local current = redis.call('GET', KEYS[i])
             local held = current and tonumber(string.match(current, '^(%d+):'))
             if not held or held < version then
-                redis.call('SET', key, ARGV[2 * i] .. ':' .. ARGV[2 * i + 1], 'EX', ARGV[1])
+                redis.call('SET', KEYS[i], ARGV[1 + 2 * i] .. ':' .. ARGV[2 + 2 * i], 'EX', ARGV[1])
                 stored = stored + 1
             end
         end
+        \(AdmissionClaim.releaseLua(firstKey: "count + 1", firstArgument: "2 * count + 3"))
         return stored
         """
 
@@ -67,18 +70,25 @@ public struct AvailabilityStore: Sendable {
         return found
     }
 
-    /// Publishes values to Redis, keeping newer ones already there. Throws when Redis fails.
-    public func store(_ values: [UUID: Availability]) async throws {
-        guard let redis, !values.isEmpty else { return }
+    /// Publishes values to Redis, keeping newer ones already there, and releases `claims` in the same script (so
+    /// an admission gate sees a decision's new tickets left and its released claim at once). Throws when Redis fails.
+    public func store(_ values: [UUID: Availability], releasing claims: [AdmissionClaim] = []) async throws {
+        guard let redis, !values.isEmpty || !claims.isEmpty else { return }
         let pairs = Array(values)
-        var arguments: [RedisArgument] = [RedisArgument(ttl)]
+        var arguments: [RedisArgument] = [RedisArgument(ttl), RedisArgument(pairs.count)]
         for (_, value) in pairs { arguments += [RedisArgument(String(value.version)), RedisArgument(value.available)] }
-        _ = try await redis.evalScript(Self.storeScript, keys: pairs.map { keys.availability($0.key) }, arguments: arguments)
+        var names = pairs.map { keys.availability($0.key) }
+        for claim in claims {
+            names += [keys.admissionLeases(claim.event), keys.admissionClaims(claim.event)]
+            arguments.append(RedisArgument(claim.booking.uuidString.lowercased()))
+        }
+        _ = try await redis.evalScript(Self.storeScript, keys: names, arguments: arguments)
     }
 
-    /// Reads the events' current values from PostgreSQL and publishes them (after a commit that changed them).
-    public func publish(_ ids: some Collection<UUID>) async throws {
-        guard redis != nil, !ids.isEmpty else { return }
-        try await store(try await load(ids))
+    /// Reads the events' current values from PostgreSQL and publishes them (after a commit that changed them),
+    /// releasing `claims` with them.
+    public func publish(_ ids: some Collection<UUID>, releasing claims: [AdmissionClaim] = []) async throws {
+        guard redis != nil, !ids.isEmpty || !claims.isEmpty else { return }
+        try await store(ids.isEmpty ? [:] : try await load(ids), releasing: claims)
     }
 }

@@ -28,6 +28,11 @@ public struct CacheKeys: Sendable {
         let start = utf8.index(utf8.startIndex, offsetBy: head.utf8.count)
         return UUID(uuidString: String(decoding: utf8[start..<utf8.index(start, offsetBy: 36)], as: UTF8.self))
     }
+    /// An event's admission leases (a sorted set: booking id → when the lease lapses, in milliseconds): bookings
+    /// admitted at intake and not yet decided. Outside the `event` prefix, so Redis pushes no invalidation for them.
+    public func admissionLeases(_ id: UUID) -> String { "\(prefix)admission:\(id.uuidString.lowercased()):leases" }
+    /// The tickets each admitted booking claims (a hash: booking id → tickets) and their sum (field `total`).
+    public func admissionClaims(_ id: UUID) -> String { "\(prefix)admission:\(id.uuidString.lowercased()):claims" }
     /// The list generation counter.
     public var generation: String { prefix + "events:generation" }
     /// The start of a list entry's key; the generation number and the canonical list key follow.

@@ -32,7 +32,6 @@ struct AppDependencies: Sendable {
     let gazetteer: Gazetteer
     let bookings: BookingRepository
     let intake: BookingIntake
-    let bookingLimiter: BookingRateLimiter
     let hosts: HostRepository
     let payments: PaymentService
     let cancellations: CancellationService
@@ -84,9 +83,13 @@ struct AppDependencies: Sendable {
             ledger: PaymentLedger(postgres: postgres), gateway: RazorpayClient(configuration: configuration.razorpay, logger: logger),
             orderTTL: configuration.paymentOrderTTL, logger: logger)
         cancellations = CancellationService(payments: payments, logger: logger)
-        bookingLimiter = BookingRateLimiter(redis: redis, prefix: configuration.cachePrefix, perMinute: configuration.bookingRateLimit)
         payouts = PayoutService(postgres: postgres, gateway: payments.gateway, feeBasisPoints: configuration.platformFeeBasisPoints, logger: logger)
-        intake = BookingIntake(jobs: bookingJobs, redis: redis, prefix: configuration.cachePrefix)
+        intake = BookingIntake(
+            jobs: bookingJobs,
+            gate: AdmissionGate(
+                redis: redis, keys: keys, perMinute: configuration.bookingRateLimit, enabled: configuration.admissionGate,
+                leaseDuration: configuration.admissionLease),
+            availability: availability, availabilityStore: store)
     }
 }
 
@@ -109,8 +112,9 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
     EventsController(events: deps.events, cache: deps.cache, gazetteer: deps.gazetteer, cancellations: deps.cancellations)
         .addRoutes(to: signedIn.group("events"))
     PublicEventsController(events: deps.events, cache: deps.cache, gazetteer: deps.gazetteer).addRoutes(to: api.group("events"))
-    BookingsController(intake: deps.intake, bookings: deps.bookings, events: deps.events, cache: deps.cache, limiter: deps.bookingLimiter)
-        .addRoutes(to: signedIn.group("bookings"))
+    let tokenOnly = api.group().add(middleware: RequireUserMiddleware(tokens: deps.tokens, users: deps.users, identity: .token))
+    BookingsController(intake: deps.intake, bookings: deps.bookings, events: deps.events, cache: deps.cache)
+        .addRoutes(to: signedIn.group("bookings"), intake: tokenOnly.group("bookings"))
     HostsController(hosts: deps.hosts).addRoutes(to: signedIn.group("hosts"))
     PayoutsController(payouts: deps.payouts, postgres: deps.postgres).addRoutes(to: signedIn.group("hosts"))
     AnalyticsController(postgres: deps.postgres).addRoutes(to: signedIn.group("analytics"))

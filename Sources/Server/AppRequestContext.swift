@@ -8,8 +8,10 @@ struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     /// The client's address (nil in router tests without a socket).
     let remoteAddress: SocketAddress?
-    /// Set by ``RequireUserMiddleware``.
+    /// Set by ``RequireUserMiddleware`` (``RequireUserMiddleware/Identity/account`` routes only).
     var user: AuthenticatedUser?
+    /// The verified token's user id, set by ``RequireUserMiddleware`` on every signed-in route.
+    var userID: UUID?
     /// The stages this request measured (sent back as `Server-Timing` by ``ServerTimingMiddleware``).
     let timings = StageTimings()
 
@@ -33,6 +35,12 @@ struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     func requireUser() throws -> AuthenticatedUser {
         guard let user else { throw AppError.unauthorized() }
         return user
+    }
+
+    /// The verified token's user id, or 401.
+    func requireUserID() throws -> UUID {
+        guard let userID else { throw AppError.unauthorized() }
+        return userID
     }
 
     /// The authenticated user if an admin, else 403 (401 when anonymous).

@@ -51,8 +51,17 @@ struct ServerConfiguration: Sendable {
     var paymentOrderTTL: Duration
     /// `PLATFORM_FEE_PERCENT` (default 10; up to two decimals), in basis points.
     var platformFeeBasisPoints: Int64
-    /// `BOOKING_RATE_LIMIT_PER_MINUTE` (default 30; 0 = no limit): booking requests one user may send per minute.
+    /// `BOOKING_RATE_LIMIT_PER_MINUTE` (default 30; 0 = no limit): booking requests one user may send per minute, a
+    /// fixed one-minute window counted in Redis by the admission script (so every server shares it); over it the
+    /// answer is 429 with `Retry-After`. With Redis down requests are allowed: a cache outage must not stop sales.
     var bookingRateLimit: Int
+    /// `ADMISSION_LEASE_SECONDS` (default 15): how long an admitted booking's tickets stay claimed at the admission
+    /// gate unless its worker releases them (``AdmissionGate``): the longest the gate can stay shut on free tickets
+    /// when a worker dies between its commit and its release.
+    var admissionLease: Duration
+    /// `ADMISSION_GATE` (default `on`; `off`): whether intake refuses at the gate once admitted demand covers the
+    /// tickets left, or queues every valid request for the worker to decide (to measure a strategy's own race).
+    var admissionGate: Bool
     /// `LOG_LEVEL` (default info).
     var logLevel: Logger.Level
 
@@ -96,6 +105,8 @@ struct ServerConfiguration: Sendable {
         bookingQueue = settings.string("BOOKING_QUEUE", default: BookingQueueNames.jobs)
         razorpay = try RazorpayConfiguration(settings)
         bookingRateLimit = try settings.integer("BOOKING_RATE_LIMIT_PER_MINUTE", default: 30, range: 0...1_000_000)
+        admissionGate = try settings.choice("ADMISSION_GATE", default: "on", choices: ["on", "off"]) == "on"
+        admissionLease = .seconds(try settings.integer("ADMISSION_LEASE_SECONDS", default: 15, range: 1...3_600))
         let fee = settings.string("PLATFORM_FEE_PERCENT", default: "10")
         guard let percent = PostgresNumeric(fee), let points = try? percent.minorUnits(scale: 2), (0...10_000).contains(points) else {
             throw Settings.Invalid(name: "PLATFORM_FEE_PERCENT", problem: "must be a percentage from 0 to 100 with at most two decimals")

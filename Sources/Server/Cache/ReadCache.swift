@@ -126,11 +126,19 @@ final class ReadCache: Sendable {
         return (Array(body.readableBytesView), outcome)
     }
 
-    private func eventBuffer(_ id: UUID, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> (ByteBuffer, Outcome) {
+    /// The event's body as cached, its tickets left not merged in (they may be older than a second): for checks
+    /// that need only what an edit changes (it exists, when it starts).
+    func storedEventBytes(_ id: UUID, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> ByteBuffer {
+        try await eventBuffer(id, merging: false, logger: logger, compute: compute).0
+    }
+
+    private func eventBuffer(
+        _ id: UUID, merging: Bool = true, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]
+    ) async throws -> (ByteBuffer, Outcome) {
         let (key, versionKey) = (keys.event(id), keys.eventVersion(id))
         if enabled, let cached = near?.bodies.get(key) {
             hits.increment()
-            return (await withAvailability(cached, logger: logger), .hit)
+            return (merging ? await withAvailability(cached, logger: logger) : cached.bytes, .hit)
         }
         let reservation = enabled ? near?.bodies.reserve(key) : nil
         let (body, outcome, current) = try await serveBytes(logger: logger, compute: compute) {
@@ -141,7 +149,7 @@ final class ReadCache: Sendable {
         let cached = CachedBody(ByteBuffer(bytes: body))
         // Only what Redis held is copied: a fresh load's store may be refused, and its own write is pushed back.
         if outcome == .hit, let reservation { near?.bodies.fill(reservation, with: cached) }
-        return (current ? cached.bytes : await withAvailability(cached, logger: logger), outcome)
+        return (current || !merging ? cached.bytes : await withAvailability(cached, logger: logger), outcome)
     }
 
     /// The body with each event's current tickets left written in. A body that is not a page or an event

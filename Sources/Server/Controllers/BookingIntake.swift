@@ -1,3 +1,4 @@
+import EventAvailability
 import Foundation
 import HappeningAMQP
 import HappeningCore
@@ -10,11 +11,10 @@ import Metrics
 /// only then answer 202. No database write happens here; the worker decides.
 struct BookingIntake: Sendable {
     let jobs: AMQPPublisher
-    let redis: RedisClient
-    let prefix: String
-
-    /// How long an idempotency key and a "queued" marker are remembered.
-    static let memory = 86_400
+    let gate: AdmissionGate
+    /// Tickets left from PostgreSQL when Redis holds none for an event (one load per event at a time per server).
+    let availability: AvailabilityCache?
+    let availabilityStore: AvailabilityStore
 
     /// The booking id for (user, idempotency key): derived, so a retry maps to the same id even when
     /// Redis is down (the worker then ignores the duplicate job by its id).
@@ -27,12 +27,28 @@ struct BookingIntake: Sendable {
                            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
     }
 
-    /// Publishes the job unless this (user, key) already did; returns the booking id. Each step's time goes to
-    /// `timings` (idempotency, publish, bookkeeping).
-    func submit(event: UUID, user: UUID, tickets: Int, key: String?, timings: StageTimings = StageTimings(), logger: Logger) async throws -> UUID {
+    /// Admits and publishes a booking; returns its id. One Redis script decides the rate limit, the
+    /// idempotency key and the event's admission gate (``AdmissionGate``); then the job is published and
+    /// confirmed. Sold out → 422, over the limit → 429. When Redis fails, the gate is skipped and the job is
+    /// published (the worker decides; `storedAvailable` — the event body's tickets left — still refuses a
+    /// request that cannot fit). Each step's time goes to `timings` (admission, publish, bookkeeping).
+    func submit(
+        event: UUID, user: UUID, tickets: Int, key: String?, storedAvailable: Int, timings: StageTimings = StageTimings(), logger: Logger
+    ) async throws -> UUID {
         let id = Self.bookingID(user: user, key: key)
-        let idempotencyKey = key.map { _ in "\(prefix)idem:\(user.uuidString.lowercased()):\(id.uuidString.lowercased())" }
-        if let idempotencyKey, try await timings.measure(.idempotency, { try await alreadySubmitted(idempotencyKey, logger: logger) }) { return id }
+        let admission = AdmissionGate.Admission(
+            event: event, booking: id, user: user, tickets: tickets,
+            idempotencyKey: key.map { _ in "\(gate.keys.prefix)idem:\(user.uuidString.lowercased()):\(id.uuidString.lowercased())" })
+        if !gate.enabled, storedAvailable < tickets { throw AppError.soldOut(left: storedAvailable) }
+        let gated: Bool
+        do {
+            gated = try await timings.measure(.admission) { try await admit(admission, logger: logger) }
+        } catch let error as RedisError {
+            logger.warning("admission gate unavailable; publishing for the worker to decide", metadata: ["error": "\(error)"])
+            if storedAvailable < tickets { throw AppError.soldOut(left: storedAvailable) }
+            gated = false
+        }
+        if !gated, admission.idempotencyKey != nil, try await waitedForOther(admission, logger: logger) { return id }
         let job = BookingJob(booking_id: id, event_id: event, user_id: user, ticket_count: tickets, idempotency_key: key, requested_at: Date())
         do {
             let message = AMQPMessage(id: id.uuidString.lowercased(), body: try job.encoded())
@@ -40,36 +56,55 @@ struct BookingIntake: Sendable {
             Counter(label: "happening_queue_publishes_total", dimensions: [("result", "confirmed")]).increment()
         } catch {
             Counter(label: "happening_queue_publishes_total", dimensions: [("result", "failed")]).increment()
-            if let idempotencyKey { _ = try? await redis.delete([idempotencyKey]) }  // let a retry publish
+            // Let a retry be admitted and publish; nothing stays claimed.
+            do { try await gate.withdraw(admission) } catch { logger.warning("could not withdraw an admission", metadata: ["error": "\(error)"]) }
             throw error
         }
-        do {
-            var commands: [[RedisArgument]] = [["SET", RedisArgument(queuedKey(id)), RedisArgument(user.uuidString.lowercased()), "EX", RedisArgument(Self.memory)]]
-            if let idempotencyKey { commands.append(["SET", RedisArgument(idempotencyKey), "queued", "EX", RedisArgument(Self.memory)]) }
-            _ = try await timings.measure(.bookkeeping) { try await redis.pipeline(commands) }
-        } catch {
-            logger.warning("could not record a queued booking in Redis", metadata: ["error": "\(error)"])
+        if let key = admission.idempotencyKey {
+            do {
+                try await timings.measure(.bookkeeping) { try await gate.markPublished(idempotencyKey: key) }
+            } catch {
+                logger.warning("could not record a published idempotency key in Redis", metadata: ["error": "\(error)"])
+            }
         }
         return id
     }
 
-    /// The owner of a booking that is queued and not yet decided, if Redis remembers it.
-    func queuedOwner(_ id: UUID) async -> UUID? {
-        guard let text = try? await redis.getString(queuedKey(id)) else { return nil }
-        return UUID(uuidString: text)
+    /// The gate's verdict as the intake acts on it: true when admitted here, false when the same key's booking
+    /// is already queued or in progress elsewhere; throws the client's error (sold out, rate limited).
+    private func admit(_ admission: AdmissionGate.Admission, logger: Logger) async throws -> Bool {
+        var known: Int?
+        for _ in 0..<3 {
+            switch try await gate.admit(admission, knownAvailable: known) {
+            case .admitted: return true
+            case .alreadyQueued, .inProgress: return false
+            case .soldOut(let left): throw AppError.soldOut(left: left)
+            case .rateLimited(let retryAfter): throw AppError.tooManyRequests(retryAfter: retryAfter)
+            case .availabilityUnknown:
+                let loaded = try await loadAvailable(admission.event, logger: logger)
+                guard let loaded else { throw AppError.notFound("Event not found", code: "event_not_found") }
+                known = loaded
+            }
+        }
+        throw RedisError(kind: .unexpectedReply)
     }
 
-    private func queuedKey(_ id: UUID) -> String { "\(prefix)booking:queued:\(id.uuidString.lowercased())" }
+    /// Tickets left from PostgreSQL (published to Redis on the way); nil when the event does not exist.
+    private func loadAvailable(_ event: UUID, logger: Logger) async throws -> Int? {
+        if let availability { return try await availability.current([event], logger: logger)[event] }
+        return try await availabilityStore.load([event])[event]?.available
+    }
 
-    /// Claims the key (`SET NX`); if another request holds it, waits for that one to finish publishing.
-    /// True when the job was already published. Redis trouble → false (publish; the worker dedupes).
-    private func alreadySubmitted(_ key: String, logger: Logger) async throws -> Bool {
+    /// For a request whose Idempotency-Key another request holds: waits (up to 5 s) until that one has
+    /// published (true: answer with the same id) or let go (false: publish). Redis trouble → false (the worker
+    /// dedupes by the booking id).
+    private func waitedForOther(_ admission: AdmissionGate.Admission, logger: Logger) async throws -> Bool {
+        guard let key = admission.idempotencyKey else { return false }
         for _ in 0..<50 {
             do {
-                if try await redis.set(key, value: "publishing", expiresIn: .seconds(30), onlyIfNotExists: true) { return false }
-                switch try await redis.getString(key) {
+                switch try await gate.idempotencyState(key) {
                 case "queued": return true
-                case nil: continue  // the other attempt failed and let go: try to claim again
+                case nil: if try await admit(admission, logger: logger) { return false }  // the other let go: ours now
                 default: try await Task.sleep(for: .milliseconds(100))
                 }
             } catch let error as RedisError {
@@ -79,4 +114,7 @@ struct BookingIntake: Sendable {
         }
         throw AppError(status: .conflict, code: "request_in_progress", message: "The same request is still being processed", retryAfter: 1)
     }
+
+    /// The owner of a booking that is queued and not yet decided, if Redis remembers it.
+    func queuedOwner(_ id: UUID) async -> UUID? { await gate.queuedOwner(id) }
 }

@@ -42,6 +42,11 @@ struct AppError: Error, Sendable, Equatable {
         AppError(status: .unprocessableContent, code: code, message: message)
     }
 
+    /// 422 `sold_out`: fewer than the requested tickets are left to book (`left` of them).
+    static func soldOut(left: Int) -> AppError {
+        unprocessable("Not enough tickets left (\(left) available)", code: "sold_out")
+    }
+
     static func tooManyRequests(retryAfter: Int) -> AppError {
         AppError(status: .tooManyRequests, code: "rate_limited", message: "Too many attempts; try again later", retryAfter: retryAfter)
     }

@@ -1,12 +1,25 @@
+import Foundation
 import HappeningAuth
 import Hummingbird
 
-/// Requires `Authorization: Bearer <jwt>`: a missing, malformed, expired or forged token, or one whose
-/// user no longer exists, is 401. The user is reloaded from the database on every request.
+/// Requires `Authorization: Bearer <jwt>`: a missing, malformed, expired or forged token is 401. With
+/// ``Identity/account`` (most routes) the user is reloaded from the database on every request, so a role change
+/// or a deleted account takes effect at once (401 for an account that no longer exists).
 struct RequireUserMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let tokens: TokenService
     let users: UserRepository
+    var identity: Identity = .account
+
+    /// How much of the caller a route needs.
+    enum Identity: Sendable {
+        /// The user's row from PostgreSQL (`context.user` and `context.userID`).
+        case account
+        /// The token's verified user id only (`context.userID`), with no database round trip: for the booking
+        /// intake, where the worker's transaction is the authority (a job of an account deleted after its token
+        /// was issued cannot be inserted and is dead-lettered, not lost).
+        case token
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {
@@ -19,11 +32,14 @@ struct RequireUserMiddleware: RouterMiddleware {
         guard let id = verified else {
             throw AppError.unauthorized("Invalid or expired token", code: "token_invalid")
         }
-        guard let user = try await context.timings.measure(.user, { try await users.find(id: id) }) else {
-            throw AppError.unauthorized("The account for this token no longer exists", code: "token_invalid")
-        }
         var context = context
-        context.user = user
+        context.userID = id
+        if identity == .account {
+            guard let user = try await context.timings.measure(.user, { try await users.find(id: id) }) else {
+                throw AppError.unauthorized("The account for this token no longer exists", code: "token_invalid")
+            }
+            context.user = user
+        }
         return try await next(request, context)
     }
 }

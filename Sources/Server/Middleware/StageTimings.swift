@@ -9,15 +9,13 @@ enum RequestStage: String, Sendable, CaseIterable {
     case token
     /// Loading the token's user from PostgreSQL.
     case user
-    /// The per-user booking rate limit in Redis.
-    case rateLimit = "rate_limit"
-    /// The event's cheap checks, from the read cache (or the database on a miss).
+    /// The event's cheap checks (exists, not started), from the read cache (or the database on a miss).
     case event
-    /// Claiming the idempotency key in Redis.
-    case idempotency
+    /// The rate limit, the idempotency key and the event's admission gate: one Redis script (``AdmissionGate``).
+    case admission
     /// Publishing the job and waiting for the broker's confirm.
     case publish
-    /// Recording the queued booking in Redis.
+    /// Marking the Idempotency-Key's booking published in Redis.
     case bookkeeping
 }
 

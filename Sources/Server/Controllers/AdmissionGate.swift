@@ -1,0 +1,163 @@
+import EventAvailability
+import Foundation
+import HappeningCore
+import HappeningRedis
+
+/// The booking intake's one Redis round trip: the per-user rate limit, the idempotency claim, the event's
+/// admission gate and the "queued" marker, in one atomic script.
+///
+/// The gate admits a booking while the event's tickets left (`event:<id>:available`, published from PostgreSQL
+/// after every commit that changes them) minus the tickets claimed by admitted, undecided bookings
+/// (`admission:<id>:claims`) cover it; otherwise the answer is 422 sold out, at about the cost of a cached read.
+/// The worker releases a claim when it decides the booking (``AdmissionClaim``), in the script that publishes
+/// the new tickets left, so a refused booking, an expired hold, a cancellation or a failed payment give their
+/// tickets back to the gate as soon as they are published: well under a second. A claim nobody releases (its
+/// worker died between commit and release) lapses after ``leaseDuration``, the bound on how long the gate
+/// can stay shut on tickets that are free. PostgreSQL stays the only authority on what is sold: the gate
+/// only decides what is worth queueing, and the worker decides the booking.
+///
+/// A single Redis (not Cluster): the script touches keys of the user and of the event.
+struct AdmissionGate: Sendable {
+    let redis: RedisClient
+    let keys: CacheKeys
+    /// Booking requests one user may make per minute (0: no limit).
+    let perMinute: Int
+    /// False (`ADMISSION_GATE=off`): no gate, every valid request is queued and the worker alone decides (the rate
+    /// limit and idempotency keys still apply). For measuring a worker strategy's own race, e.g. CI's unsafe-worker gate.
+    let enabled: Bool
+    /// How long an admitted booking's claim holds its tickets unless released (`ADMISSION_LEASE_SECONDS`, 15 s).
+    let leaseDuration: Duration
+    /// How long the queued marker (for the status route) and a finished idempotency key are remembered (24 h).
+    static let memory = 86_400
+
+    /// What the script decided.
+    enum Verdict: Equatable {
+        /// Claimed: publish the job.
+        case admitted
+        /// The same (user, Idempotency-Key) was published before: answer with its booking id.
+        case alreadyQueued
+        /// The same (user, Idempotency-Key) is being published by another request right now.
+        case inProgress
+        /// Admitted demand covers the tickets left; `left` is what is still unclaimed.
+        case soldOut(left: Int)
+        /// Over the per-user rate limit; retry after this many seconds.
+        case rateLimited(retryAfter: Int)
+        /// Redis holds no tickets left for the event: load them from PostgreSQL and ask again with them.
+        case availabilityUnknown
+    }
+
+    /// One booking request as the gate sees it.
+    struct Admission: Sendable {
+        var event: UUID
+        var booking: UUID
+        var user: UUID
+        var tickets: Int
+        /// `idem:<user>:<booking>` when the client sent an `Idempotency-Key`.
+        var idempotencyKey: String?
+    }
+
+    private static let admitScript = """
+        local gated = ARGV[9] == '1'
+        local available
+        if gated then
+            local current = redis.call('GET', KEYS[1])
+            available = current and tonumber(string.match(current, ':(-?%d+)$'))
+            if not available then
+                if ARGV[7] == '' then return {'unknown'} end
+                available = tonumber(ARGV[7])
+            end
+        end
+        local limit = tonumber(ARGV[3])
+        if limit > 0 then
+            local count = redis.call('INCR', KEYS[4])
+            if count == 1 or redis.call('TTL', KEYS[4]) < 0 then redis.call('EXPIRE', KEYS[4], 60) end
+            if count > limit then return {'rate_limited', redis.call('TTL', KEYS[4])} end
+        end
+        local keyed = ARGV[8] == '1'
+        if keyed and not redis.call('SET', KEYS[6], 'publishing', 'NX', 'EX', 30) then
+            if redis.call('GET', KEYS[6]) == 'queued' then return {'queued'} end
+            return {'in_progress'}
+        end
+        if gated then
+            local clock = redis.call('TIME')
+            local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+            for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)) do
+                local tickets = redis.call('HGET', KEYS[3], id)
+                if tickets then
+                    redis.call('HDEL', KEYS[3], id)
+                    redis.call('HINCRBY', KEYS[3], 'total', -tonumber(tickets))
+                end
+                redis.call('ZREM', KEYS[2], id)
+            end
+            local wanted = tonumber(ARGV[1])
+            local left = available - tonumber(redis.call('HGET', KEYS[3], 'total') or '0')
+            if left < wanted then
+                if keyed then redis.call('DEL', KEYS[6]) end
+                return {'sold_out', math.max(0, left)}
+            end
+            if redis.call('HSETNX', KEYS[3], ARGV[2], wanted) == 1 then redis.call('HINCRBY', KEYS[3], 'total', wanted) end
+            local lease = tonumber(ARGV[4])
+            redis.call('ZADD', KEYS[2], now + lease, ARGV[2])
+            redis.call('PEXPIRE', KEYS[2], 2 * lease)
+            redis.call('PEXPIRE', KEYS[3], 2 * lease)
+        end
+        redis.call('SET', KEYS[5], ARGV[6], 'EX', ARGV[5])
+        return {'admitted'}
+        """
+
+    /// Undoes an admission whose job could not be published: the claim, the queued marker, the idempotency claim.
+    /// `KEYS`: the queued marker, the idempotency key (or a placeholder), then the event's leases and claims.
+    private static let withdrawScript = """
+        redis.call('DEL', KEYS[1], KEYS[2])
+        \(AdmissionClaim.releaseLua(firstKey: "3", firstArgument: "1"))
+        return 1
+        """
+
+    /// Runs the gate. `knownAvailable` is the tickets left just read from PostgreSQL, for an event Redis holds
+    /// none for (after ``Verdict/availabilityUnknown``). Throws ``RedisError`` when Redis fails.
+    func admit(_ request: Admission, knownAvailable: Int? = nil) async throws -> Verdict {
+        let user = request.user.uuidString.lowercased()
+        let reply = try await redis.evalScript(
+            Self.admitScript,
+            keys: [keys.availability(request.event), keys.admissionLeases(request.event), keys.admissionClaims(request.event),
+                   keys.prefix + "ratelimit:booking:" + user, queuedKey(request.booking), request.idempotencyKey ?? keys.prefix + "idem:none"],
+            // ARGV: tickets, booking, rate limit, lease (ms), marker TTL (s), owner, tickets left from PostgreSQL, keyed, gated
+            arguments: [RedisArgument(request.tickets), RedisArgument(request.booking.uuidString.lowercased()), RedisArgument(perMinute),
+                        RedisArgument(Int(leaseDuration.components.seconds * 1000)), RedisArgument(Self.memory), RedisArgument(user),
+                        RedisArgument(knownAvailable.map(String.init) ?? ""), RedisArgument(request.idempotencyKey == nil ? "0" : "1"),
+                        RedisArgument(enabled ? "1" : "0")])
+        guard case .array(let parts) = reply, let verdict = parts.first?.string else { throw RedisError(kind: .unexpectedReply) }
+        switch verdict {
+        case "admitted": return .admitted
+        case "queued": return .alreadyQueued
+        case "in_progress": return .inProgress
+        case "sold_out": return .soldOut(left: Int(parts.dropFirst().first?.integer ?? 0))
+        case "rate_limited": return .rateLimited(retryAfter: max(1, Int(parts.dropFirst().first?.integer ?? 60)))
+        case "unknown": return .availabilityUnknown
+        default: throw RedisError(kind: .unexpectedReply)
+        }
+    }
+
+    /// Gives an admission back after its publish failed, so a retry can be admitted and nothing stays claimed.
+    func withdraw(_ request: Admission) async throws {
+        let names = [queuedKey(request.booking), request.idempotencyKey ?? keys.prefix + "idem:none",
+                     keys.admissionLeases(request.event), keys.admissionClaims(request.event)]
+        _ = try await redis.evalScript(Self.withdrawScript, keys: names, arguments: [RedisArgument(request.booking.uuidString.lowercased())])
+    }
+
+    /// Marks a published booking's idempotency key done (a retry then gets the same booking id at once).
+    func markPublished(idempotencyKey key: String) async throws {
+        _ = try await redis.set(key, value: "queued", expiresIn: .seconds(Self.memory))
+    }
+
+    /// The state of an idempotency key another request holds: `publishing`, `queued`, or nil once it let go.
+    func idempotencyState(_ key: String) async throws -> String? { try await redis.getString(key) }
+
+    /// The owner of a booking that is queued and not yet decided, if Redis remembers it.
+    func queuedOwner(_ id: UUID) async -> UUID? {
+        guard let text = try? await redis.getString(queuedKey(id)) else { return nil }
+        return UUID(uuidString: text)
+    }
+
+    private func queuedKey(_ id: UUID) -> String { "\(keys.prefix)booking:queued:\(id.uuidString.lowercased())" }
+}

@@ -1,0 +1,143 @@
+import BookingEngine
+import EventAvailability
+import Foundation
+import HappeningAMQP
+import HappeningCore
+import HappeningPostgres
+import HappeningRedis
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+import TestSupport
+
+@testable import Server
+
+/// The booking intake's admission gate (``AdmissionGate``): sold out at the gate, tickets that come back reopen
+/// it, a lost release lapses with its lease, and with Redis down intake publishes for the worker to decide.
+@Suite("Admission gate")
+struct AdmissionGateTests {
+    /// A server (own queue and cache prefix), optionally an in-process for-update worker on the same queue and
+    /// prefix, an admin token and one approved event.
+    private func withGate(
+        tickets: Int, price: String = "0", worker: Bool, settings: [String: String] = [:],
+        _ body: @Sendable (_ client: any TestClientProtocol, _ event: String, _ queue: AMQPQueue, _ redis: RedisClient, _ keys: CacheKeys) async throws -> Void
+    ) async throws {
+        let admin = uniqueEmail("admin").lowercased()
+        let prefix = "gate-\(TestEnvironment.uniqueSuffix()):"
+        let queue = AMQPQueue(name: "test.gate.\(TestEnvironment.uniqueSuffix())")
+        var logger = Logger(label: "gate")
+        logger.logLevel = .critical
+        let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 4))
+        let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL))
+        let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue, prefetch: 4, logger: logger)
+        let decider = BookingWorker(
+            consumer: consumer, decider: BookingDecider(postgres: postgres, strategy: .forUpdate),
+            notifier: AvailabilityNotifier(store: AvailabilityStore(postgres: postgres, redis: redis, keys: CacheKeys(prefix: prefix))), logger: logger)
+        let overrides = settings.merging(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1", "BOOKING_QUEUE": queue.name, "CACHE_PREFIX": prefix]) { $1 }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if worker {
+                group.addTask { try await consumer.run() }
+                group.addTask { try await decider.run() }
+            }
+            try await withServer(overrides) { client in
+                let token = try await Fixtures.adminToken(client, email: admin)
+                let created = try await client.send(.post, "/api/events", json: eventJSON(tickets: tickets, price: price), token: token)
+                let event = try #require(try created.json()["event"] as? [String: Any])["id"] as! String
+                try await body(client, event, queue, redis, CacheKeys(prefix: prefix))
+            }
+            group.cancelAll()
+        }
+        let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue)
+        try? await publisher.deleteQueues()
+        await publisher.shutdown()
+        await postgres.shutdown()
+        await redis.shutdown()
+    }
+
+    private func jobs(in queue: AMQPQueue) async throws -> Int {
+        let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue)
+        let count = try await publisher.messageCount(queue.name)
+        await publisher.shutdown()
+        return count
+    }
+
+    private func book(_ client: any TestClientProtocol, _ event: String, tickets: Int = 1, token: String) async throws -> TestResponse {
+        try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)","ticket_count":\#(tickets)}"#, token: token)
+    }
+
+    @Test("once admitted bookings claim every ticket, the next request is 422 sold_out and publishes nothing")
+    func soldOutAtTheGate() async throws {
+        try await withGate(tickets: 3, worker: false) { client, event, queue, redis, keys in
+            let first = try await client.register(email: uniqueEmail())
+            #expect(try await book(client, event, tickets: 2, token: first).status == .accepted)
+            let second = try await client.register(email: uniqueEmail())
+            // One ticket is unclaimed: two are refused, one is admitted, and then nothing is left.
+            let tooMany = try await book(client, event, tickets: 2, token: second)
+            #expect(tooMany.status == .unprocessableContent && tooMany.errorCode == "sold_out", "\(tooMany.status)")
+            #expect(try await book(client, event, tickets: 1, token: second).status == .accepted)
+            let third = try await client.register(email: uniqueEmail())
+            let refused = try await book(client, event, tickets: 1, token: third)
+            #expect(refused.status == .unprocessableContent && refused.errorCode == "sold_out")
+            #expect(try await jobs(in: queue) == 2, "only the admitted requests were published")
+            let claimed = try await redis.send(["HGET", RedisArgument(keys.admissionClaims(UUID(uuidString: event)!)), "total"]).string
+            #expect(claimed == "3")
+        }
+    }
+
+    @Test("tickets that come back reopen the gate at once: a decided booking releases its claim, a cancelled hold gives its ticket back")
+    func releasedTicketsReopen() async throws {
+        // Leases and tickets-left entries that would outlive the test: only a release can reopen the gate.
+        try await withGate(tickets: 1, price: "250.00", worker: true, settings: ["ADMISSION_LEASE_SECONDS": "3600", "AVAILABILITY_TTL": "3600"]) {
+            client, event, _, redis, keys in
+            let holder = try await client.register(email: uniqueEmail())
+            let accepted = try await book(client, event, token: holder)
+            #expect(accepted.status == .accepted)
+            let id = try #require(try accepted.json()["booking_id"] as? String)
+            try await eventually("the worker to hold the ticket") {
+                (try await client.send(.get, "/api/bookings/\(id)", token: holder).json()["booking"] as? [String: Any])?["status"] as? String == "pending"
+            }
+            let claims = RedisArgument(keys.admissionClaims(UUID(uuidString: event)!))
+            try await eventually("the worker to release the decided booking's claim") {
+                try await redis.send(["HGET", claims, "total"]).string == "0"
+            }
+            let other = try await client.register(email: uniqueEmail())
+            let refused = try await book(client, event, token: other)
+            #expect(refused.status == .unprocessableContent && refused.errorCode == "sold_out")
+
+            // The hold is cancelled: its ticket is published back and the very next request is admitted.
+            #expect(try await client.send(.post, "/api/bookings/\(id)/cancel-pending", token: holder).status == .ok)
+            let reopened = try await book(client, event, token: other)
+            #expect(reopened.status == .accepted, "\(reopened.status) \(String(buffer: reopened.body))")
+        }
+    }
+
+    @Test("a claim nobody releases (its worker died) lapses with its lease, and the gate reopens")
+    func lostReleaseLapses() async throws {
+        try await withGate(tickets: 1, worker: false, settings: ["ADMISSION_LEASE_SECONDS": "1"]) { client, event, queue, _, _ in
+            let first = try await client.register(email: uniqueEmail())
+            #expect(try await book(client, event, token: first).status == .accepted)
+            let second = try await client.register(email: uniqueEmail())
+            #expect(try await book(client, event, token: second).status == .unprocessableContent)
+            try await eventually("the unreleased claim to lapse", every: .milliseconds(200)) {
+                try await book(client, event, token: second).status == .accepted
+            }
+            #expect(try await jobs(in: queue) == 2)
+        }
+    }
+
+    @Test("with Redis down the gate is skipped: intake publishes for the worker to decide, and still refuses what cannot fit")
+    func redisDownPublishes() async throws {
+        try await withGate(tickets: 1, worker: false, settings: ["REDIS_URL": "redis://127.0.0.1:1"]) { client, event, queue, _, _ in
+            for _ in 0..<2 {
+                let user = try await client.register(email: uniqueEmail())
+                let response = try await book(client, event, token: user)
+                #expect(response.status == .accepted, "\(response.status) \(String(buffer: response.body))")
+            }
+            let user = try await client.register(email: uniqueEmail())
+            let tooMany = try await book(client, event, tickets: 2, token: user)
+            #expect(tooMany.status == .unprocessableContent && tooMany.errorCode == "sold_out")
+            #expect(try await jobs(in: queue) == 2)
+        }
+    }
+}
