@@ -8,6 +8,8 @@ struct JSONWebToken {
     /// Longer tokens are refused unread (ours are about 250 bytes).
     static let maximumLength = 4_096
     private static let header = #"{"alg":"HS256","typ":"JWT"}"#
+    /// ``header`` as it appears in the tokens we issue: such a header needs no JSON decoding.
+    private static let encodedHeader = Base64URL.encode(Array(header.utf8))
 
     private struct Header: Decodable {
         var alg: String
@@ -28,14 +30,18 @@ struct JSONWebToken {
     func verify<Claims: Decodable>(_ token: String, as _: Claims.Type) -> Claims? {
         guard token.utf8.count <= Self.maximumLength else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3,
-              let headerBytes = Base64URL.decode(parts[0]),
-              let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes)), header.alg == "HS256",
+        guard parts.count == 3, parts[0] == Self.encodedHeader || Self.namesHS256(parts[0]),
               let signature = Base64URL.decode(parts[2]), signature.count == SHA256.byteCount,
               HMACSHA256.isValid(signature, for: token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count), key: key),
               let payload = Base64URL.decode(parts[1])
         else { return nil }
         return try? JSONDecoder().decode(Claims.self, from: Data(payload))
+    }
+
+    /// True for a base64url header, other than our own encoding of it, that names `alg` HS256.
+    private static func namesHS256(_ part: Substring) -> Bool {
+        guard let bytes = Base64URL.decode(part), let header = try? JSONDecoder().decode(Header.self, from: Data(bytes)) else { return false }
+        return header.alg == "HS256"
     }
 }
 
@@ -48,14 +54,33 @@ enum Base64URL {
         return text
     }
 
-    /// The bytes of unpadded base64url text; nil when it is not that (padding, other alphabets, a stray length).
+    /// The bytes of unpadded base64url text; nil when it is not that (padding, other alphabets, a stray length, or
+    /// final bits that are not zero, so each byte string has exactly one accepted text).
     static func decode(_ text: Substring) -> [UInt8]? {
-        guard text.utf8.count % 4 != 1,
-              text.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0)
-                  || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
-        else { return nil }
-        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        standard += String(repeating: "=", count: (4 - standard.utf8.count % 4) % 4)
-        return Data(base64Encoded: standard).map(Array.init)
+        let utf8 = text.utf8
+        guard utf8.count % 4 != 1 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count * 3 / 4)
+        var buffer: UInt32 = 0
+        var bits = 0
+        for character in utf8 {
+            let value: UInt8
+            switch character {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = character - UInt8(ascii: "A")
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = character - UInt8(ascii: "a") + 26
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = character - UInt8(ascii: "0") + 52
+            case UInt8(ascii: "-"): value = 62
+            case UInt8(ascii: "_"): value = 63
+            default: return nil
+            }
+            buffer = (buffer << 6) | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                bytes.append(UInt8(truncatingIfNeeded: buffer >> UInt32(bits)))
+                buffer &= (1 << UInt32(bits)) - 1
+            }
+        }
+        return buffer == 0 ? bytes : nil
     }
 }

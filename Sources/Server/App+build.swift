@@ -14,6 +14,9 @@ import Prometheus
 struct AppDependencies: Sendable {
     let postgres: PostgresClient
     let redis: RedisClient
+    /// The admission gate's own pool: intake waits longer for Redis than reads do (a late gate answer beats
+    /// queueing a request the gate would refuse), and a flash sale's intake cannot starve the read cache's pool.
+    let admissionRedis: RedisClient
     let bookingJobs: AMQPPublisher
     let hasher: PasswordHasher
     let tokens: TokenService
@@ -46,6 +49,11 @@ struct AppDependencies: Sendable {
             configuration: try RedisConfiguration(
                 url: configuration.endpoints.redisURL, poolSize: 16, connectTimeout: configuration.redisTimeout,
                 commandTimeout: configuration.redisTimeout, checkoutTimeout: configuration.redisTimeout),
+            logger: logger)
+        admissionRedis = RedisClient(
+            configuration: try RedisConfiguration(
+                url: configuration.endpoints.redisURL, poolSize: 8, connectTimeout: configuration.redisTimeout,
+                commandTimeout: configuration.admissionRedisTimeout, checkoutTimeout: configuration.admissionRedisTimeout),
             logger: logger)
         bookingJobs = AMQPPublisher(
             configuration: try AMQPConfiguration(url: configuration.endpoints.amqpURL),
@@ -87,9 +95,9 @@ struct AppDependencies: Sendable {
         intake = BookingIntake(
             jobs: bookingJobs,
             gate: AdmissionGate(
-                redis: redis, keys: keys, perMinute: configuration.bookingRateLimit, enabled: configuration.admissionGate,
+                redis: admissionRedis, keys: keys, perMinute: configuration.bookingRateLimit, enabled: configuration.admissionGate,
                 leaseDuration: configuration.admissionLease),
-            availability: availability, availabilityStore: store)
+            availabilityStore: store)
     }
 }
 
@@ -124,10 +132,10 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
         .addRoutes(to: signedIn.group("cancellations"))
     signedIn.get("locations/autocomplete", use: LocationsController(gazetteer: deps.gazetteer).autocomplete)
 
-    let (metrics, postgres, redis) = (deps.metrics, deps.postgres, deps.redis)
+    let (metrics, postgres, redis, admissionRedis) = (deps.metrics, deps.postgres, deps.redis, deps.admissionRedis)
     router.get("metrics") { _, _ in
         // Pool gauges are read at scrape time.
-        for (name, stats) in [("postgres", postgres.statistics), ("redis", redis.statistics)] {
+        for (name, stats) in [("postgres", postgres.statistics), ("redis", redis.statistics), ("redis_admission", admissionRedis.statistics)] {
             metrics.makeGauge(name: "happening_pool_open_connections", labels: [("pool", name)]).set(Double(stats.open))
             metrics.makeGauge(name: "happening_pool_waiting", labels: [("pool", name)]).set(Double(stats.waiting))
             metrics.makeGauge(name: "happening_pool_waits_total", labels: [("pool", name)]).set(Double(stats.totalWaits))
@@ -162,7 +170,7 @@ func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencie
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "happening"),
         logger: logger)
     // Started before the HTTP server, stopped after it (graceful shutdown runs in reverse order).
-    app.addServices(deps.postgres, deps.redis, deps.availabilityNotifier, deps.bookingJobs, deps.hasher)
+    app.addServices(deps.postgres, deps.redis, deps.admissionRedis, deps.availabilityNotifier, deps.bookingJobs, deps.hasher)
     if let invalidations = deps.invalidations { app.addServices(invalidations) }
     if let admin = configuration.admin {
         let (users, hasher, logger) = (deps.users, deps.hasher, logger)

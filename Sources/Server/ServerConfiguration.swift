@@ -37,6 +37,9 @@ struct ServerConfiguration: Sendable {
     var eventLoops: Int
     /// `REDIS_TIMEOUT_MS` (default 300): connect, command and checkout limit for Redis; past it reads use PostgreSQL.
     var redisTimeout: Duration
+    /// `ADMISSION_REDIS_TIMEOUT_MS` (default 2000): command and checkout limit for the admission gate's Redis calls;
+    /// past it (or when Redis refuses connections) intake skips the gate and publishes for the worker to decide.
+    var admissionRedisTimeout: Duration
     /// `CACHE_PREFIX` (default empty): prepended to every cache key, for servers sharing one Redis.
     var cachePrefix: String
     /// `ADMIN_EMAIL` + `ADMIN_PASSWORD`: an admin created or updated at start-up (both or neither).
@@ -91,6 +94,7 @@ struct ServerConfiguration: Sendable {
         eventLoops = try settings.integer(
             "EVENT_LOOPS", default: CPUAffinity.allowedCount() ?? ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
         redisTimeout = .milliseconds(try settings.integer("REDIS_TIMEOUT_MS", default: 300, range: 10...60_000))
+        admissionRedisTimeout = .milliseconds(try settings.integer("ADMISSION_REDIS_TIMEOUT_MS", default: 2_000, range: 10...60_000))
         switch (settings.optional("ADMIN_EMAIL"), settings.optional("ADMIN_PASSWORD")) {
         case (let email?, let password?):
             guard password.utf8.count >= 8 else { throw Settings.Invalid(name: "ADMIN_PASSWORD", problem: "must be at least 8 characters") }

@@ -61,4 +61,18 @@ struct TokenTests {
         }
         #expect(TokenService(secret: Self.secret + "x", ttl: .seconds(60)).verify(Self.known, now: Self.issuedAt) == nil)
     }
+
+    @Test("base64url: every length round-trips against Foundation's base64; padding, other alphabets, stray lengths and non-zero final bits are refused")
+    func base64URL() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<64 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let encoded = Base64URL.encode(bytes)
+            let standard = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            #expect(encoded == standard.replacingOccurrences(of: "=", with: ""))
+            #expect(Base64URL.decode(Substring(encoded)) == bytes, "length \(length)")
+        }
+        #expect(Base64URL.decode("QQ") == [0x41])
+        for refused in ["QQ==", "Q", "QR", "a+b/", "ab c", "QUJD\u{e9}"] { #expect(Base64URL.decode(Substring(refused)) == nil, "\(refused)") }
+    }
 }

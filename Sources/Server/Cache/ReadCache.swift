@@ -35,7 +35,8 @@ final class ReadCache: Sendable {
     private let notifier: AvailabilityNotifier
     private let enabled: Bool
     private let ttl: Int
-    private let inFlight = Mutex([String: Task<[UInt8], any Error>]())
+    private let inFlight = SingleFlight<String, [UInt8]>()
+    private let storedLookups = SingleFlight<UUID, ByteBuffer>()
     private let skipUntil = Mutex<ContinuousClock.Instant?>(nil)
     private let hits = Counter(label: "happening_cache_hits_total")
     private let misses = Counter(label: "happening_cache_misses_total")
@@ -128,8 +129,13 @@ final class ReadCache: Sendable {
 
     /// The event's body as cached, its tickets left not merged in (they may be older than a second): for checks
     /// that need only what an edit changes (it exists, when it starts).
+    /// Concurrent callers for one event share one lookup (a sale's first thousand requests arrive together).
     func storedEventBytes(_ id: UUID, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> ByteBuffer {
-        try await eventBuffer(id, merging: false, logger: logger, compute: compute).0
+        if enabled, let cached = near?.bodies.get(keys.event(id)) {
+            hits.increment()
+            return cached.bytes
+        }
+        return try await storedLookups.value(for: id) { try await self.eventBuffer(id, merging: false, logger: logger, compute: compute).0 }
     }
 
     private func eventBuffer(
@@ -240,14 +246,7 @@ final class ReadCache: Sendable {
 
     /// Runs `compute` once for all concurrent callers asking for `key`.
     private func shared(_ key: String, _ compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> [UInt8] {
-        let task = inFlight.withLock { running -> Task<[UInt8], any Error> in
-            if let task = running[key] { return task }
-            let task = Task { try await compute() }
-            running[key] = task
-            return task
-        }
-        defer { inFlight.withLock { running in if running[key] == task { running[key] = nil } } }
-        return try await task.value
+        try await inFlight.value(for: key, compute)
     }
 
     private func noteFailure(_ error: any Error, logger: Logger) {

@@ -19,6 +19,8 @@ import HappeningRedis
 /// A single Redis (not Cluster): the script touches keys of the user and of the event.
 struct AdmissionGate: Sendable {
     let redis: RedisClient
+    /// Concurrent admissions share pipelines (a sale's burst would otherwise queue for the pool's connections).
+    private let admissions: RedisScriptBatcher
     let keys: CacheKeys
     /// Booking requests one user may make per minute (0: no limit).
     let perMinute: Int
@@ -27,6 +29,15 @@ struct AdmissionGate: Sendable {
     let enabled: Bool
     /// How long an admitted booking's claim holds its tickets unless released (`ADMISSION_LEASE_SECONDS`, 15 s).
     let leaseDuration: Duration
+    init(redis: RedisClient, keys: CacheKeys, perMinute: Int, enabled: Bool, leaseDuration: Duration) {
+        self.redis = redis
+        self.admissions = RedisScriptBatcher(redis: redis, script: Self.admitScript)
+        self.keys = keys
+        self.perMinute = perMinute
+        self.enabled = enabled
+        self.leaseDuration = leaseDuration
+    }
+
     /// How long the queued marker (for the status route) and a finished idempotency key are remembered (24 h).
     static let memory = 86_400
 
@@ -117,8 +128,7 @@ struct AdmissionGate: Sendable {
     /// none for (after ``Verdict/availabilityUnknown``). Throws ``RedisError`` when Redis fails.
     func admit(_ request: Admission, knownAvailable: Int? = nil) async throws -> Verdict {
         let user = request.user.uuidString.lowercased()
-        let reply = try await redis.evalScript(
-            Self.admitScript,
+        let reply = try await admissions.run(
             keys: [keys.availability(request.event), keys.admissionLeases(request.event), keys.admissionClaims(request.event),
                    keys.prefix + "ratelimit:booking:" + user, queuedKey(request.booking), request.idempotencyKey ?? keys.prefix + "idem:none"],
             // ARGV: tickets, booking, rate limit, lease (ms), marker TTL (s), owner, tickets left from PostgreSQL, keyed, gated

@@ -12,9 +12,16 @@ import Metrics
 struct BookingIntake: Sendable {
     let jobs: AMQPPublisher
     let gate: AdmissionGate
-    /// Tickets left from PostgreSQL when Redis holds none for an event (one load per event at a time per server).
-    let availability: AvailabilityCache?
+    /// Where tickets left are loaded from PostgreSQL (and published) when Redis holds none for an event.
     let availabilityStore: AvailabilityStore
+    /// One such load per event at a time on this server: a sale's first burst finds the key missing together.
+    private let availabilityLoads = SingleFlight<UUID, Int?>()
+
+    init(jobs: AMQPPublisher, gate: AdmissionGate, availabilityStore: AvailabilityStore) {
+        self.jobs = jobs
+        self.gate = gate
+        self.availabilityStore = availabilityStore
+    }
 
     /// The booking id for (user, idempotency key): derived, so a retry maps to the same id even when
     /// Redis is down (the worker then ignores the duplicate job by its id).
@@ -45,6 +52,7 @@ struct BookingIntake: Sendable {
             gated = try await timings.measure(.admission) { try await admit(admission, logger: logger) }
         } catch let error as RedisError {
             logger.warning("admission gate unavailable; publishing for the worker to decide", metadata: ["error": "\(error)"])
+            Counter(label: "happening_admission_bypassed_total").increment()
             if storedAvailable < tickets { throw AppError.soldOut(left: storedAvailable) }
             gated = false
         }
@@ -91,8 +99,12 @@ struct BookingIntake: Sendable {
 
     /// Tickets left from PostgreSQL (published to Redis on the way); nil when the event does not exist.
     private func loadAvailable(_ event: UUID, logger: Logger) async throws -> Int? {
-        if let availability { return try await availability.current([event], logger: logger)[event] }
-        return try await availabilityStore.load([event])[event]?.available
+        let store = availabilityStore
+        return try await availabilityLoads.value(for: event) {
+            guard let value = try await store.load([event])[event] else { return nil }
+            do { try await store.store([event: value]) } catch { logger.debug("could not publish tickets left", metadata: ["error": "\(error)"]) }
+            return value.available
+        }
     }
 
     /// For a request whose Idempotency-Key another request holds: waits (up to 5 s) until that one has
