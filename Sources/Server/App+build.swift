@@ -96,7 +96,7 @@ struct AppDependencies: Sendable {
             jobs: bookingJobs,
             gate: AdmissionGate(
                 redis: admissionRedis, keys: keys, perMinute: configuration.bookingRateLimit, enabled: configuration.admissionGate,
-                leaseDuration: configuration.admissionLease),
+                leaseDuration: configuration.admissionLease, soldOut: near?.soldOut),
             availabilityStore: store)
     }
 }

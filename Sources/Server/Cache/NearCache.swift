@@ -43,15 +43,17 @@ final class NearCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private let state = Mutex(State())
     private let capacity: Int
     private let ttl: Duration
-    private let hits = Counter(label: "happening_cache_near_hits_total")
+    private let hits: Counter
     private let resets = Counter(label: "happening_cache_near_resets_total")
 
     /// - Parameters:
     ///   - capacity: most copies held (`NEAR_CACHE_ENTRIES`).
     ///   - ttl: longest a copy is kept (at most the Redis entry's TTL).
-    init(capacity: Int, ttl: Duration) {
+    ///   - hitsMetric: the counter of copies served (the read cache's by default).
+    init(capacity: Int, ttl: Duration, hitsMetric: String = "happening_cache_near_hits_total") {
         self.capacity = max(1, capacity)
         self.ttl = ttl
+        self.hits = Counter(label: hitsMetric)
     }
 
     /// True while the listener is subscribed (copies are held and served).
@@ -106,6 +108,17 @@ final class NearCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         state.withLock { state in
             guard state.live, case .reserved(let token)? = state.slots[reservation.key], token == reservation.token else { return }
             state.slots[reservation.key] = .filled(value, expires: expires)
+        }
+    }
+
+    /// Holds `value` for `key` without a reservation (when live): for a copy whose staleness the TTL alone bounds
+    /// (a change pushed while it was read is not noticed). Takes the place of a pending reservation.
+    func put(_ key: Key, _ value: Value) {
+        let expires = ContinuousClock.now + ttl
+        state.withLock { state in
+            guard state.live else { return }
+            if state.slots[key] == nil, state.slots.count >= capacity { Self.makeRoom(&state, capacity: capacity) }
+            state.slots[key] = .filled(value, expires: expires)
         }
     }
 

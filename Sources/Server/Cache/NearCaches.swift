@@ -25,6 +25,12 @@ struct CachedBody: Sendable {
 final class NearCaches: Sendable {
     let bodies: NearCache<String, CachedBody>
     let tickets: NearCache<UUID, Availability>
+    /// Events the admission gate just found sold out, with the tickets still unclaimed: intake refuses from here
+    /// for at most ``soldOutMemory`` (a change of the event's tickets left drops the entry at once, like `tickets`).
+    let soldOut: NearCache<UUID, Int>
+    /// 250 ms: the longest intake refuses from the sold-out memory before asking the gate again (claims released
+    /// without a change of tickets left — a refused job, a lapsed lease — push nothing).
+    static let soldOutMemory = Duration.milliseconds(250)
     private let keys: CacheKeys
 
     /// - Parameters:
@@ -33,6 +39,7 @@ final class NearCaches: Sendable {
     init(capacity: Int, ttl: Duration, keys: CacheKeys) {
         bodies = NearCache(capacity: capacity, ttl: ttl)
         tickets = NearCache(capacity: capacity, ttl: ttl)
+        soldOut = NearCache(capacity: min(capacity, 4_096), ttl: min(ttl, Self.soldOutMemory), hitsMetric: "happening_admission_sold_out_memory_hits_total")
         self.keys = keys
     }
 
@@ -48,17 +55,22 @@ final class NearCaches: Sendable {
         case .live:
             bodies.markLive()
             tickets.markLive()
+            soldOut.markLive()
         case .invalidated(let changed):
             var events: [UUID] = []
             var others: [String] = []
             for key in changed {
                 if let id = keys.availabilityEvent(inKey: key) { events.append(id) } else { others.append(key) }
             }
-            if !events.isEmpty { tickets.remove(events) }
+            if !events.isEmpty {
+                tickets.remove(events)
+                soldOut.remove(events)
+            }
             if !others.isEmpty { bodies.remove(others) }
         case .reset:
             bodies.reset()
             tickets.reset()
+            soldOut.reset()
         }
     }
 }

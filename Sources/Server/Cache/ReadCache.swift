@@ -177,6 +177,7 @@ final class ReadCache: Sendable {
     func availabilityChanged(_ events: Set<UUID>, logger: Logger) async {
         await notifier.eventsChanged(events, logger: logger)
         near?.tickets.remove(events)
+        near?.soldOut.remove(events)
     }
 
     /// Forgets an event: its own entry, and (by a new generation) every list and search.

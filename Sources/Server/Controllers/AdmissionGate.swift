@@ -29,8 +29,15 @@ struct AdmissionGate: Sendable {
     let enabled: Bool
     /// How long an admitted booking's claim holds its tickets unless released (`ADMISSION_LEASE_SECONDS`, 15 s).
     let leaseDuration: Duration
-    init(redis: RedisClient, keys: CacheKeys, perMinute: Int, enabled: Bool, leaseDuration: Duration) {
+    /// Events the gate just found sold out, with the tickets still unclaimed (``NearCaches/soldOut``; nil when the
+    /// near caches are off). A request without an Idempotency-Key that cannot fit is refused from it in process —
+    /// when it arrives, or when its pipeline leaves — without the round trip and without counting against the rate
+    /// limit. With a key it always asks: its booking may be the one already queued.
+    let soldOut: NearCache<UUID, Int>?
+
+    init(redis: RedisClient, keys: CacheKeys, perMinute: Int, enabled: Bool, leaseDuration: Duration, soldOut: NearCache<UUID, Int>?) {
         self.redis = redis
+        self.soldOut = enabled ? soldOut : nil
         self.admissions = RedisScriptBatcher(redis: redis, script: Self.admitScript)
         self.keys = keys
         self.perMinute = perMinute
@@ -127,6 +134,9 @@ struct AdmissionGate: Sendable {
     /// Runs the gate. `knownAvailable` is the tickets left just read from PostgreSQL, for an event Redis holds
     /// none for (after ``Verdict/availabilityUnknown``). Throws ``RedisError`` when Redis fails.
     func admit(_ request: Admission, knownAvailable: Int? = nil) async throws -> Verdict {
+        let memory = request.idempotencyKey == nil ? soldOut : nil
+        let (event, tickets) = (request.event, request.tickets)
+        if let left = memory?.get(event), left < tickets { return .soldOut(left: left) }
         let user = request.user.uuidString.lowercased()
         let reply = try await admissions.run(
             keys: [keys.availability(request.event), keys.admissionLeases(request.event), keys.admissionClaims(request.event),
@@ -135,16 +145,28 @@ struct AdmissionGate: Sendable {
             arguments: [RedisArgument(request.tickets), RedisArgument(request.booking.uuidString.lowercased()), RedisArgument(perMinute),
                         RedisArgument(Int(leaseDuration.components.seconds * 1000)), RedisArgument(Self.memory), RedisArgument(user),
                         RedisArgument(knownAvailable.map(String.init) ?? ""), RedisArgument(request.idempotencyKey == nil ? "0" : "1"),
-                        RedisArgument(enabled ? "1" : "0")])
+                        RedisArgument(enabled ? "1" : "0")],
+            answered: memory.map { Self.refusal(from: $0, event: event, tickets: tickets) })
         guard case .array(let parts) = reply, let verdict = parts.first?.string else { throw RedisError(kind: .unexpectedReply) }
         switch verdict {
         case "admitted": return .admitted
         case "queued": return .alreadyQueued
         case "in_progress": return .inProgress
-        case "sold_out": return .soldOut(left: Int(parts.dropFirst().first?.integer ?? 0))
+        case "sold_out":
+            let left = Int(parts.dropFirst().first?.integer ?? 0)
+            memory?.put(event, left)
+            return .soldOut(left: left)
         case "rate_limited": return .rateLimited(retryAfter: max(1, Int(parts.dropFirst().first?.integer ?? 60)))
         case "unknown": return .availabilityUnknown
         default: throw RedisError(kind: .unexpectedReply)
+        }
+    }
+
+    /// The script's sold-out reply, when `memory` shows the event cannot fit `tickets` (asked as the pipeline leaves).
+    private static func refusal(from memory: NearCache<UUID, Int>, event: UUID, tickets: Int) -> @Sendable () -> RedisValue? {
+        {
+            guard let left = memory.get(event), left < tickets else { return nil }
+            return RedisValue.array([.bulk(Array("sold_out".utf8)), .integer(Int64(left))])
         }
     }
 
