@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HappeningCore
 import HappeningCurl
 
 /// `happening-bench`: replays scenarios against a Happening server over HTTP (libcurl multi), checks the
@@ -16,6 +17,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     /// Parses, runs and maps every failure to the documented exit status.
     static func main() async {
+        // About three descriptors per open connection (libcurl keeps a wake-up socket pair for each): a 40,000-user
+        // barrier needs 120,000, far past the usual soft limit.
+        OpenFileLimit.raise(toAtLeast: 262_144)
         do {
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand { try await command.run() } else { try command.run() }

@@ -165,9 +165,13 @@ func buildApplication(_ configuration: ServerConfiguration, metrics: PrometheusC
 
 /// Wires already-built dependencies into the application.
 func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencies, logger: Logger) -> some ApplicationProtocol {
+    // One descriptor per client connection: a 20,000-user barrier is past the usual soft limit.
+    let files = OpenFileLimit.raise(toAtLeast: configuration.listenBacklog * 16)
+    logger.debug("open-file limit", metadata: ["limit": "\(files)"])
     var app = Application(
         router: buildRouter(deps),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "happening"),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "happening", backlog: configuration.listenBacklog),
         logger: logger)
     // Started before the HTTP server, stopped after it (graceful shutdown runs in reverse order).
     app.addServices(deps.postgres, deps.redis, deps.admissionRedis, deps.availabilityNotifier, deps.bookingJobs, deps.hasher)

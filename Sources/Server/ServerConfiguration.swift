@@ -40,6 +40,10 @@ struct ServerConfiguration: Sendable {
     /// `ADMISSION_REDIS_TIMEOUT_MS` (default 2000): command and checkout limit for the admission gate's Redis calls;
     /// past it (or when Redis refuses connections) intake skips the gate and publishes for the worker to decide.
     var admissionRedisTimeout: Duration
+    /// `LISTEN_BACKLOG` (default 4096; the kernel caps it at `net.core.somaxconn`): connections the kernel queues
+    /// before they are accepted, so a flash sale's connect storm is not dropped at the door (Hummingbird's default
+    /// is 256). The open-file limit is raised to 16 × this at start (as far as the process may).
+    var listenBacklog: Int
     /// `CACHE_PREFIX` (default empty): prepended to every cache key, for servers sharing one Redis.
     var cachePrefix: String
     /// `ADMIN_EMAIL` + `ADMIN_PASSWORD`: an admin created or updated at start-up (both or neither).
@@ -94,6 +98,7 @@ struct ServerConfiguration: Sendable {
         eventLoops = try settings.integer(
             "EVENT_LOOPS", default: CPUAffinity.allowedCount() ?? ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
         redisTimeout = .milliseconds(try settings.integer("REDIS_TIMEOUT_MS", default: 300, range: 10...60_000))
+        listenBacklog = try settings.integer("LISTEN_BACKLOG", default: 4_096, range: 16...65_535)
         admissionRedisTimeout = .milliseconds(try settings.integer("ADMISSION_REDIS_TIMEOUT_MS", default: 2_000, range: 10...60_000))
         switch (settings.optional("ADMIN_EMAIL"), settings.optional("ADMIN_PASSWORD")) {
         case (let email?, let password?):
