@@ -246,7 +246,7 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "HappeningCurl", "HappeningCore", "HappeningPostgres", "Razorpay", "Bench", "Gateway", "Server",
-                "HappeningAuth", "HappeningCrypto", "EventAvailability", "BookingEngine",
+                "HappeningAuth", "HappeningCrypto", "EventAvailability", "BookingEngine", "HappeningPool", "TestSupport",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -2,6 +2,7 @@ import EventAvailability
 import HappeningAMQP
 import HappeningAuth
 import HappeningCore
+import HappeningPool
 import HappeningPostgres
 import HappeningRedis
 import Hummingbird
@@ -35,6 +36,8 @@ struct AppDependencies: Sendable {
     let gazetteer: Gazetteer
     let bookings: BookingRepository
     let intake: BookingIntake
+    /// Threads of its own for the booking intake (nil when `INTAKE_THREADS=0`): a sale's burst queues there.
+    let intakeExecutor: DedicatedTaskExecutor?
     let hosts: HostRepository
     let payments: PaymentService
     let cancellations: CancellationService
@@ -98,6 +101,8 @@ struct AppDependencies: Sendable {
                 redis: admissionRedis, keys: keys, perMinute: configuration.bookingRateLimit, enabled: configuration.admissionGate,
                 leaseDuration: configuration.admissionLease, soldOut: near?.soldOut),
             availabilityStore: store)
+        intakeExecutor = configuration.intakeThreads > 0
+            ? DedicatedTaskExecutor(name: "intake", threads: configuration.intakeThreads, niceness: Int32(configuration.intakeNiceness)) : nil
     }
 }
 
@@ -120,7 +125,9 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
     EventsController(events: deps.events, cache: deps.cache, gazetteer: deps.gazetteer, cancellations: deps.cancellations)
         .addRoutes(to: signedIn.group("events"))
     PublicEventsController(events: deps.events, cache: deps.cache, gazetteer: deps.gazetteer).addRoutes(to: api.group("events"))
-    let tokenOnly = api.group().add(middleware: RequireUserMiddleware(tokens: deps.tokens, users: deps.users, identity: .token))
+    var tokenOnly = api.group()
+    if let executor = deps.intakeExecutor { tokenOnly = tokenOnly.add(middleware: ExecutorPreferenceMiddleware(executor: executor)) }
+    tokenOnly = tokenOnly.add(middleware: RequireUserMiddleware(tokens: deps.tokens, users: deps.users, identity: .token))
     BookingsController(intake: deps.intake, bookings: deps.bookings, events: deps.events, cache: deps.cache)
         .addRoutes(to: signedIn.group("bookings"), intake: tokenOnly.group("bookings"))
     HostsController(hosts: deps.hosts).addRoutes(to: signedIn.group("hosts"))
@@ -176,6 +183,7 @@ func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencie
     // Started before the HTTP server, stopped after it (graceful shutdown runs in reverse order).
     app.addServices(deps.postgres, deps.redis, deps.admissionRedis, deps.availabilityNotifier, deps.bookingJobs, deps.hasher)
     if let invalidations = deps.invalidations { app.addServices(invalidations) }
+    if let executor = deps.intakeExecutor { app.addServices(executor) }
     if let admin = configuration.admin {
         let (users, hasher, logger) = (deps.users, deps.hasher, logger)
         app.beforeServerStarts {

@@ -69,6 +69,14 @@ struct ServerConfiguration: Sendable {
     /// `ADMISSION_GATE` (default `on`; `off`): whether intake refuses at the gate once admitted demand covers the
     /// tickets left, or queues every valid request for the worker to decide (to measure a strategy's own race).
     var admissionGate: Bool
+    /// `INTAKE_THREADS` (default: half the cores, at least 1; 0 = none): threads of its own for
+    /// `POST /api/bookings` (a ``DedicatedTaskExecutor``), so a flash sale's burst of bookings queues there and the
+    /// reads keep their place on the shared pool.
+    var intakeThreads: Int
+    /// `INTAKE_NICENESS` (default 10; 0 to 19): the `nice` value of those threads, so reads win a contended core
+    /// and bookings take what is left (on an idle machine they get every core they can use). Reads stay fast
+    /// through a sale; the sale's own answers come later (measured in results/20261203T054740Z-intake-executor.md).
+    var intakeNiceness: Int
     /// `LOG_LEVEL` (default info).
     var logLevel: Logger.Level
 
@@ -116,6 +124,8 @@ struct ServerConfiguration: Sendable {
         bookingRateLimit = try settings.integer("BOOKING_RATE_LIMIT_PER_MINUTE", default: 30, range: 0...1_000_000)
         admissionGate = try settings.choice("ADMISSION_GATE", default: "on", choices: ["on", "off"]) == "on"
         admissionLease = .seconds(try settings.integer("ADMISSION_LEASE_SECONDS", default: 15, range: 1...3_600))
+        intakeThreads = try settings.integer("INTAKE_THREADS", default: max(1, ProcessInfo.processInfo.activeProcessorCount / 2), range: 0...64)
+        intakeNiceness = try settings.integer("INTAKE_NICENESS", default: 10, range: 0...19)
         let fee = settings.string("PLATFORM_FEE_PERCENT", default: "10")
         guard let percent = PostgresNumeric(fee), let points = try? percent.minorUnits(scale: 2), (0...10_000).contains(points) else {
             throw Settings.Invalid(name: "PLATFORM_FEE_PERCENT", problem: "must be a percentage from 0 to 100 with at most two decimals")
