@@ -20,10 +20,6 @@ CONFIG="${TEST_CONFIG:-debug}"
 export BUILD_CONFIG="$CONFIG"  # the gates run the binaries of this build
 BUILD_FLAGS=(-c "$CONFIG")
 [ "$CONFIG" = release ] && BUILD_FLAGS+=(-Xswiftc -enable-testing)
-# On CI (a fresh clone, built once): no index store (nobody browses it) and line tables only for debug info (crash
-# backtraces keep files and lines; the full debug info is most of the debug build's link time). Not locally: a
-# change of flags rebuilds everything, and `swift build` there would then rebuild it back.
-[ "${CI:-}" = true ] && BUILD_FLAGS+=(--disable-index-store -Xswiftc -gline-tables-only)
 SHOW='^(✔ Test|✘|✔ Suite)|error:|Expectation failed'
 STAGE_LOG="${STAGE_LOG:-$RUN/stages.log}"
 [ -n "${STAGE_LOG_KEEP:-}" ] || : >"$STAGE_LOG"
