@@ -96,5 +96,37 @@ struct SchemaManager: Sendable {
         }
     }
 
+    /// After rows were appended to live tables (no `--reset`, so every index was updated row by row): rebuilds
+    /// the GiST indexes of `events` when the load added at least a tenth of the table (and 10,000 rows), then
+    /// analyses the tables. Returns the GiST indexes rebuilt.
+    ///
+    /// Why: a GiST index grown by inserts keeps the boxes its early pages got, which overlap more and more as the
+    /// table grows; built over the whole table it is sorted first. Measured at 1,000,000 events (100,000 seeded,
+    /// then 900,000 topped up): the near-me walk of `events_location_gist_idx` for 138 rows read 1,462 pages in
+    /// 6.2 ms grown, 145 pages in 1.3 ms rebuilt. `REINDEX … CONCURRENTLY` keeps the old index usable by a
+    /// running server until the new one is ready.
+    func refreshAfterAppend(addedEvents: Int, totalEvents: Int) async throws -> [String] {
+        var rebuilt: [String] = []
+        if addedEvents >= 10_000, addedEvents * 10 >= totalEvents {
+            let rows = try await postgres.query(
+                """
+                SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = 'events'::regclass AND a.amname = 'gist' ORDER BY 1
+                """)
+            for row in rows {
+                let name: String = try row.decode(0)
+                try await postgres.withConnection { connection in
+                    try await connection.query("SET maintenance_work_mem = '256MB'")
+                    try await connection.query("REINDEX INDEX CONCURRENTLY \(name)")
+                }
+                rebuilt.append(name)
+            }
+        }
+        try await postgres.withConnection { connection in
+            try await connection.executeScript("ANALYZE " + Self.tables.joined(separator: ", "))
+        }
+        return rebuilt
+    }
+
     private func quoteName(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 }

@@ -8,8 +8,11 @@ struct SeedSummary: Codable, Sendable {
     var reset: Bool
     var interrupted = false
     var tables: [TableLoad] = []
-    /// Rebuilding deferred indexes and foreign keys, and ANALYZE (with `--reset`).
+    /// Rebuilding deferred indexes and foreign keys, and ANALYZE (with `--reset`); or, after appending to live
+    /// tables, rebuilding the GiST indexes a large append degraded (`reindexed`) and ANALYZE.
     var index_seconds: Double?
+    /// After an append: the GiST indexes rebuilt (empty when the append was too small to matter).
+    var reindexed: [String]?
     var total_rows: Int = 0
     var seconds: Double = 0
     var rows_per_second: Int = 0
@@ -42,7 +45,11 @@ struct SeedSummary: Codable, Sendable {
                 lines.append("  " + table.table.padding(toLength: 18, withPad: " ", startingAt: 0)
                              + table.rows.grouped.leftPadded(14) + String(format: "%13.2f", table.seconds) + table.rows_per_second.grouped.leftPadded(11))
             }
-            if let index_seconds { lines.append("  indexes + foreign keys + ANALYZE: \(String(format: "%.2f", index_seconds)) s") }
+            if let index_seconds {
+                let what = reset ? "indexes + foreign keys + ANALYZE"
+                    : (reindexed ?? []).isEmpty ? "ANALYZE" : "REINDEX CONCURRENTLY \((reindexed ?? []).joined(separator: ", ")) + ANALYZE"
+                lines.append("  \(what): \(String(format: "%.2f", index_seconds)) s")
+            }
             lines.append("  total: \(total_rows.grouped) rows in \(String(format: "%.2f", seconds)) s (\(rows_per_second.grouped) rows/s)")
         }
         if let events_present {

@@ -77,8 +77,10 @@ struct Seeder: Sendable {
             deferred = try await schema.deferIndexes()
         }
 
+        var eventsPresent = 0
         if let minimum = request.minimumEvents {
             let present = Int(try await postgres.query("SELECT count(*) FROM events")[0].decode(0, as: Int64.self))
+            eventsPresent = present
             summary.events_present = present
             plan = plan.toppingUp(events: minimum - present, present: present)
             summary.seed = plan.seed
@@ -99,6 +101,15 @@ struct Seeder: Sendable {
             progress.begin("indexes", total: 0)
             let indexStarted = ContinuousClock.now
             try await schema.restore(deferred, parallelism: 2)
+            summary.index_seconds = ((ContinuousClock.now - indexStarted).seconds * 100).rounded() / 100
+        } else if bulk, !interruption.isRequested {
+            // Appended to live tables: the indexes grew row by row (see SchemaManager.refreshAfterAppend).
+            progress.begin("indexes", total: 0)
+            let indexStarted = ContinuousClock.now
+            if request.minimumEvents == nil {
+                eventsPresent = Int(try await postgres.query("SELECT count(*) FROM events")[0].decode(0, as: Int64.self)) - plan.events
+            }
+            summary.reindexed = try await schema.refreshAfterAppend(addedEvents: plan.events, totalEvents: eventsPresent + plan.events)
             summary.index_seconds = ((ContinuousClock.now - indexStarted).seconds * 100).rounded() / 100
         }
         summary.interrupted = interruption.isRequested

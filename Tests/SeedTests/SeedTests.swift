@@ -160,6 +160,32 @@ struct SeedTests {
         }
     }
 
+    @Test("a large append to live tables rebuilds the GiST location index (CONCURRENTLY, left valid); a small one only analyses")
+    func appendRebuildsGiST() async throws {
+        try await TestEnvironment.withScratchDatabase(prefix: "seed") { url in
+            _ = try await runSeeder(try seedRequest(url, users: 100, events: 2_000))
+            func topUp(_ minimum: Int) async throws -> SeedSummary {
+                var request = try seedRequest(url, users: 0, events: 0)
+                (request.reset, request.minimumEvents) = (false, minimum)
+                return try await runSeeder(request)
+            }
+            let large = try await topUp(20_000)
+            #expect(large.reindexed == ["events_location_gist_idx"], "18,000 of 20,000 events appended: \(large.text())")
+            #expect(large.index_seconds != nil)
+            let small = try await topUp(20_500)
+            #expect(small.reindexed == [], "500 of 20,500 appended is not worth a rebuild: \(small.text())")
+            let client = PostgresClient(configuration: .init(url: url, poolSize: 1))
+            let indexes = try await client.query(
+                """
+                SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                WHERE i.indrelid = 'events'::regclass AND c.relname LIKE 'events_location_gist_idx%'
+                """)
+            let found = try indexes.map { row in "\(try row.decode(0, as: String.self)):\(try row.decode(1, as: Bool.self))" }
+            await client.shutdown()
+            #expect(found == ["events_location_gist_idx:true"], "one valid index, no leftover of the concurrent rebuild: \(found)")
+        }
+    }
+
     @Test("Ctrl-C keeps whole batches only, and the indexes are rebuilt")
     func interrupted() async throws {
         try await TestEnvironment.withScratchDatabase(prefix: "seed") { url in

@@ -35,7 +35,8 @@ struct NearestEvents {
             return "$\(bindings.count)"
         }
         // No bounding box here: with one, PostgreSQL may prefer reading the whole box and sorting it (what this
-        // replaces). The walk stops after `candidates` events anyway, and the radius cut follows.
+        // replaces). The walk stops after `candidates` events anyway, and the radius cut follows. The page is cut
+        // from the candidates before the rows are fetched: the join reads the page's events, not all candidates'.
         let origin = "point(\(bind(near.longitude))::float8, \(bind(near.latitude))::float8)"
         let earthOrigin = EarthDistanceSQL.point(latitude: "\(bind(near.latitude))::float8", longitude: "\(bind(near.longitude))::float8")
         let sql = """
@@ -49,10 +50,11 @@ struct NearestEvents {
             reach AS (SELECT count(*)::int AS read, max(degrees) AS degrees FROM candidates)
             SELECT page.*, reach.read, reach.degrees FROM reach LEFT JOIN LATERAL (
                 SELECT \(EventRecord.columns), c.distance_m
-                FROM candidates c JOIN events e ON e.id = c.id LEFT JOIN users u ON u.id = e.created_by
-                WHERE c.distance_m <= \(bind(near.radiusKm * 1000))::float8
-                ORDER BY c.distance_m, c.date_time, c.id
-                LIMIT \(bind(search.page.limit + 1)) OFFSET \(bind(search.page.offset))) page ON true
+                FROM (SELECT * FROM candidates WHERE distance_m <= \(bind(near.radiusKm * 1000))::float8
+                      ORDER BY distance_m, date_time, id
+                      LIMIT \(bind(search.page.limit + 1)) OFFSET \(bind(search.page.offset))) c
+                JOIN events e ON e.id = c.id LEFT JOIN users u ON u.id = e.created_by
+                ORDER BY c.distance_m, c.date_time, c.id) page ON true
             """
         return (sql, bindings)
     }
