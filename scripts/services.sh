@@ -304,6 +304,11 @@ export AMQP_URL=amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f
 export HAPPENING_RUN_DIR=$RUN
 export JWT_SECRET=$(cat "$RUN/jwt_secret")
 EOF
+    # The server and worker find the offline gateway at 127.0.0.1:30790 unless told otherwise: with another
+    # GATEWAY_PORT they must be told, or their payment calls reach whatever (or nothing) listens on 30790.
+    if [ "$GATEWAY_PORT" != 30790 ]; then
+        echo "export RAZORPAY_BASE_URL=http://127.0.0.1:$GATEWAY_PORT" >>"$RUN/env"
+    fi
 }
 
 # ---------------------------------------------------------------- main
