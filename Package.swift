@@ -37,7 +37,13 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
-        // MARK: One client module per C library
+        // MARK: Threads for blocking work, Duration conversions, the shell runner (every module below may use it)
+        .target(
+            name: "HappeningSystem",
+            dependencies: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The fair, bounded connection pool the Postgres and Redis clients share
         .target(
             name: "HappeningPool",
@@ -48,10 +54,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: One client module per C library
         .target(
             name: "HappeningPostgres",
             dependencies: [
-                "CLibPQ", "HappeningPool",
+                "CLibPQ", "HappeningPool", "HappeningSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -60,7 +67,7 @@ let package = Package(
         .target(
             name: "HappeningRedis",
             dependencies: [
-                "CHiredis", "HappeningPool",
+                "CHiredis", "HappeningPool", "HappeningSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -69,7 +76,7 @@ let package = Package(
         .target(
             name: "HappeningAMQP",
             dependencies: [
-                "CRabbitMQ", "HappeningPool",
+                "CRabbitMQ", "HappeningPool", "HappeningSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -77,7 +84,7 @@ let package = Package(
         ),
         .target(
             name: "HappeningCurl",
-            dependencies: ["CCurl", "HappeningPool"],
+            dependencies: ["CCurl", "HappeningPool", "HappeningSystem"],
             swiftSettings: swiftSettings
         ),
 
@@ -135,7 +142,7 @@ let package = Package(
         .target(
             name: "Payments",
             dependencies: [
-                "Razorpay", "HappeningPostgres", "HappeningCore",
+                "HappeningSystem", "Razorpay", "HappeningPostgres", "HappeningCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -155,7 +162,7 @@ let package = Package(
         .executableTarget(
             name: "Server",
             dependencies: [
-                "HappeningCore", "HappeningAuth", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "Payments", "Razorpay", "EventAvailability",
+                "HappeningSystem", "HappeningCore", "HappeningAuth", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "Payments", "Razorpay", "EventAvailability",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 "HappeningCrypto",
@@ -178,7 +185,7 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "HappeningPostgres", "HappeningCurl", "HappeningCore",
+                "HappeningSystem", "HappeningPostgres", "HappeningCurl", "HappeningCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
@@ -188,7 +195,7 @@ let package = Package(
         .executableTarget(
             name: "Seed",
             dependencies: [
-                "HappeningCore", "HappeningAuth", "HappeningPostgres",
+                "HappeningSystem", "HappeningCore", "HappeningAuth", "HappeningPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -197,7 +204,7 @@ let package = Package(
         // MARK: Tests (against the real services started by scripts/services.sh)
         .target(
             name: "TestSupport",
-            dependencies: ["HappeningCurl", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HappeningCurl", "HappeningSystem", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
@@ -246,7 +253,7 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "HappeningCurl", "HappeningCore", "HappeningPostgres", "Razorpay", "Bench", "Gateway", "Server",
-                "HappeningAuth", "HappeningCrypto", "EventAvailability", "BookingEngine", "HappeningPool", "TestSupport",
+                "HappeningAuth", "HappeningCrypto", "EventAvailability", "BookingEngine", "HappeningSystem", "TestSupport",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -1,5 +1,6 @@
 import Foundation
 import HappeningCurl
+import HappeningSystem
 
 /// Faults a scenario injects while its load runs (`faults:` in the YAML), at times counted from the moment the load
 /// begins (the first phase's start; for a barrier, the instant every request leaves, once all connections are open):
@@ -79,7 +80,7 @@ struct FaultRunner: Sendable {
             let began = ContinuousClock.now
             let wall = Int64(Date().timeIntervalSince1970 * 1_000_000)
             log("fault: \(step.action)")
-            let (ok, detail) = await onOwnThread { perform(step) }
+            let (ok, detail) = await onDedicatedThread(named: "happening-fault") { perform(step) }
             events.append(Event(action: step.action, planned_at: planned.seconds, started_at: (began - start).seconds,
                                 duration_ms: (ContinuousClock.now - began).seconds * 1000, at_micros: wall, ok: ok, detail: detail))
             if !ok { log("fault: \(step.action) failed: \(detail)") }
@@ -116,24 +117,11 @@ struct FaultRunner: Sendable {
         return (false, "no live worker in \(workerPidFiles.joined(separator: ", "))")
     }
 
-    /// Runs a command to completion (its output kept for the report when it fails). `system(3)` waits for the shell
-    /// only: Foundation's `Process` also waits for descriptors a daemon the script starts (redis-server, RabbitMQ)
-    /// inherits, i.e. forever. The output goes to a file for the same reason.
+    /// Runs a script to completion (its output kept for the report when it fails), through ``ShellCommand``.
     private func shell(_ script: String, _ arguments: [String]) -> (Bool, String) {
-        let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("happening-fault-\(UUID().uuidString).log").path
-        defer { try? FileManager.default.removeItem(atPath: logPath) }
-        let quoted = ([script] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let raw = system("bash \(quoted) >'\(logPath)' 2>&1 </dev/null")
-        let status = (raw >> 8) & 0xff
-        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        let (status, text) = ShellCommand.run("bash " + ([script] + arguments).map(ShellCommand.quoted).joined(separator: " "))
         let summary = "\(script) \(arguments.joined(separator: " "))"
-        return raw == 0 ? (true, summary) : (false, "\(summary) exited \(status): \(text.suffix(300))")
-    }
-
-    private func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: body()) }.start()
-        }
+        return status == 0 ? (true, summary) : (false, "\(summary) exited \(status): \(text.suffix(300))")
     }
 }
 
@@ -171,9 +159,4 @@ struct WorkerCommandLine: Sendable {
         do { try process.run() } catch { return nil }
         return process.processIdentifier
     }
-}
-
-extension Duration {
-    /// The duration in seconds, as a Double (for reports).
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

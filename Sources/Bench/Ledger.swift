@@ -1,5 +1,6 @@
 import Foundation
 import HappeningPostgres
+import HappeningSystem
 
 /// The no-oversell ledger of one event, read directly from PostgreSQL after a flash sale.
 ///
@@ -84,7 +85,7 @@ struct LedgerChecker: Sendable {
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
-        let waited = (ContinuousClock.now - started).secondsValue
+        let waited = (ContinuousClock.now - started).seconds
 
         let eventRows = try await client.query("SELECT total_tickets, available_tickets FROM events WHERE id = $1", [eventID])
         guard let eventRow = eventRows.first else { throw BenchUsageError("ledger: event \(eventID.uuidString.lowercased()) does not exist") }
@@ -147,7 +148,7 @@ struct LedgerChecker: Sendable {
             report.violations.append("tickets not conserved: available \(available) + held \(held) = \(available + held), not the total \(total)")
         }
         if let undecided = report.undecided, undecided > 0 {
-            report.violations.append("\(undecided) accepted (202) bookings were never decided within \(Int(timeout.secondsValue)) s (lost or stuck)")
+            report.violations.append("\(undecided) accepted (202) bookings were never decided within \(Int(timeout.seconds)) s (lost or stuck)")
         }
         if let phantom = report.phantom, phantom > 0 { report.violations.append("\(phantom) bookings exist that the API never accepted") }
         if let mismatch = report.held_mismatch, mismatch != 0 {
@@ -158,11 +159,3 @@ struct LedgerChecker: Sendable {
     }
 }
 
-/// Removes passwords from URLs in messages.
-enum Redact {
-    static func url(_ url: String) -> String {
-        guard var components = URLComponents(string: url) else { return "(unparseable URL)" }
-        if components.password != nil { components.password = "***" }
-        return components.string ?? "(unparseable URL)"
-    }
-}

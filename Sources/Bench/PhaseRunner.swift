@@ -1,5 +1,6 @@
 import Foundation
 import HappeningCurl
+import HappeningSystem
 import Synchronization
 
 /// Runs one phase on `threads` loop threads (one libcurl multi handle each), shows live progress, and
@@ -42,7 +43,7 @@ struct PhaseRunner: Sendable {
         let threadCount = max(1, min(threads, phase.connections))
         let duration = phase.duration.flatMap(DurationText.parse)
         let maxRequests = phase.max_requests ?? Int.max
-        let think = phase.think_time.flatMap(DurationText.parse).map { UInt64($0.nanosecondsValue) } ?? 0
+        let think = phase.think_time.flatMap(DurationText.parse).map { UInt64($0.nanoseconds) } ?? 0
         let rate = phase.rate.flatMap(RateSpec.init)
 
         // Per-connection requests for barrier and warm-up phases (connection i is virtual user i).
@@ -79,7 +80,7 @@ struct PhaseRunner: Sendable {
             recorder.watch = watch
             recorder.monitor = monitor
             let laneMax = maxRequests == Int.max ? Int.max : maxRequests / threadCount + (lane < maxRequests % threadCount ? 1 : 0)
-            let deadline = duration.map { start &+ UInt64($0.nanosecondsValue) } ?? UInt64.max
+            let deadline = duration.map { start &+ UInt64($0.nanoseconds) } ?? UInt64.max
             let schedule: any CurlLoadSchedule
             switch phase.model {
             case "closed":
@@ -88,7 +89,7 @@ struct PhaseRunner: Sendable {
             case "open":
                 let picker = RequestPicker(instances: instances(chosen, lane: lane, users: users), weights: weights, seed: UInt64(lane + 11))
                 let share = RateSpec(from: rate!.from / Double(threadCount), to: rate!.to / Double(threadCount))
-                let seconds = duration.map { Double($0.nanosecondsValue) / 1e9 } ?? Double(maxRequests) / min(share.from, share.to) / Double(threadCount)
+                let seconds = duration.map(\.seconds) ?? Double(maxRequests) / min(share.from, share.to) / Double(threadCount)
                 schedule = OpenSchedule(picker: picker, recorder: recorder, start: start, durationSeconds: seconds, rate: share, maxRequests: laneMax)
             default:
                 schedule = BarrierSchedule(requests: Array(perConnection[offset..<(offset + connections)]), recorder: recorder, gate: gate)
@@ -189,9 +190,4 @@ private struct LoopJob: @unchecked Sendable {
             thread.start()
         }
     }
-}
-
-extension Duration {
-    var nanosecondsValue: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
-    var secondsValue: Double { Double(nanosecondsValue) / 1e9 }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HappeningCurl
+import HappeningSystem
 
 /// Runs a scenario against one target: setup steps, pools, the phases in order, the ledger check.
 struct ScenarioRunner: Sendable {
@@ -78,7 +79,7 @@ struct ScenarioRunner: Sendable {
         let laneRuns = try await withThrowingTaskGroup(of: (Int, LaneOutcome).self) { group in
             for (index, lane) in scenario.runLanes.enumerated() {
                 let users = laneUsers[index]
-                let notBefore = origin.map { $0 &+ UInt64(lane.start.flatMap(DurationText.parse)?.nanosecondsValue ?? 0) }
+                let notBefore = origin.map { $0 &+ UInt64(lane.start.flatMap(DurationText.parse)?.nanoseconds ?? 0) }
                 group.addTask { [runner] in
                     (index, try await self.run(lane, runner: runner, notBefore: notBefore, users: users, faultTask: faultTask, label: label))
                 }

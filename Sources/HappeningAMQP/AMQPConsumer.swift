@@ -1,5 +1,5 @@
 import Foundation
-import HappeningPool
+import HappeningSystem
 import Logging
 import ServiceLifecycle
 import Synchronization

@@ -1,5 +1,6 @@
 import CRabbitMQ
 import Foundation
+import HappeningSystem
 
 /// Owns one rabbitmq-c connection (`amqp_connection_state_t`) with channel 1 open, and makes the blocking
 /// librabbitmq calls on it. Every C call of this module lives in this file.
@@ -286,13 +287,5 @@ extension amqp_bytes_t {
     var string: String {
         guard len > 0, let bytes else { return "" }
         return String(decoding: UnsafeRawBufferPointer(start: bytes, count: len), as: UTF8.self)
-    }
-}
-
-extension Duration {
-    /// The duration as a C `timeval`.
-    var timeval: timeval {
-        let (seconds, attoseconds) = components
-        return Glibc.timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
     }
 }

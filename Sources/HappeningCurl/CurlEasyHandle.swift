@@ -1,6 +1,7 @@
 import Foundation
 import CCurl
 import HappeningPool
+import HappeningSystem
 
 /// Owns one libcurl easy handle (`CURL *`), reused across requests so keep-alive connections are kept.
 ///
@@ -114,8 +115,4 @@ private func curlWriteHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, 
 /// initialiser exactly once, thread-safely).
 enum CurlGlobal {
     static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
-}
-
-extension Duration {
-    var milliseconds: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
 }

@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import HappeningSystem
 
 /// One virtual connection of a ``CurlLoadLoop``: an easy handle with the options that never change set once,
 /// and a sink for what its responses carry.

@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import HappeningSystem
 
 /// A load-generating HTTP/1.1 client: one libcurl multi handle driven by `curl_multi_socket_action` and
 /// `epoll` on the calling thread, with one easy handle per virtual connection, reused for every request
@@ -231,8 +232,4 @@ private func loopTimerCallback(_ multi: UnsafeMutableRawPointer?, _ timeoutMilli
     let events = Unmanaged<EpollSet>.fromOpaque(user).takeUnretainedValue()
     events.timerDeadline = timeoutMilliseconds < 0 ? nil : events.now &+ UInt64(timeoutMilliseconds) * 1_000_000
     return 0
-}
-
-extension Duration {
-    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }

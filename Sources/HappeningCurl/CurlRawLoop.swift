@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import HappeningSystem
 
 /// The lean load engine: libcurl opens each connection (`CURLOPT_CONNECT_ONLY`: resolution, connect, TLS
 /// when asked) and moves its bytes (`curl_easy_send` / `curl_easy_recv`), while requests are pre-serialised

@@ -1,3 +1,5 @@
+import HappeningSystem
+
 /// How a ``PostgresClient`` connects and sizes its pool.
 ///
 /// | property | default | meaning |
@@ -49,11 +51,8 @@ public struct PostgresConfiguration: Sendable {
     /// libpq keyword/value pairs (`dbname` holds the URL, which libpq expands).
     var connectionParameters: (keywords: [String], values: [String]) {
         var options = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601 -c extra_float_digits=1"
-        func milliseconds(_ duration: Duration) -> Int64 {
-            duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        }
-        if let statementTimeout { options += " -c statement_timeout=\(milliseconds(statementTimeout))" }
-        if let lockTimeout { options += " -c lock_timeout=\(milliseconds(lockTimeout))" }
+        if let statementTimeout { options += " -c statement_timeout=\(statementTimeout.milliseconds)" }
+        if let lockTimeout { options += " -c lock_timeout=\(lockTimeout.milliseconds)" }
         return (
             ["dbname", "connect_timeout", "application_name", "options"],
             [url, String(max(1, connectTimeout.components.seconds)), applicationName, options]

@@ -1,6 +1,7 @@
 import CHiredis
 import Foundation
 import HappeningPool
+import HappeningSystem
 
 /// Owns one hiredis connection (`redisContext *`) and makes the blocking hiredis calls on it.
 ///

@@ -1,4 +1,5 @@
 import HappeningPool
+import HappeningSystem
 import Logging
 import ServiceLifecycle
 import Synchronization

@@ -56,11 +56,3 @@ public struct RedisConfiguration: Sendable {
         self.checkoutTimeout = checkoutTimeout
     }
 }
-
-extension Duration {
-    /// The duration as a C `timeval`.
-    var timeval: timeval {
-        let (seconds, attoseconds) = components
-        return Glibc.timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
-    }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import HappeningPostgres
+import HappeningSystem
 
 /// The payments tables in PostgreSQL: orders, captures, refund intents and outcomes. Short transactions only;
 /// no gateway call ever runs inside one (``PaymentService`` records intent, calls, then records the outcome).
@@ -145,7 +146,7 @@ public struct PaymentLedger: Sendable {
             """)
         return try await refundsDue(
             where: "p.refund_id IS NULL AND p.updated_at < now() - make_interval(secs => $1) ORDER BY p.updated_at LIMIT $2",
-            [Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18, limit])
+            [age.seconds, limit])
     }
 
     private func refundsDue(where condition: String, _ bindings: PostgresBindings) async throws -> [RefundDue] {

@@ -1,5 +1,6 @@
 import Foundation
 import HappeningPostgres
+import HappeningSystem
 
 /// A COPY source made of a row-writing function, which also counts progress and honours Ctrl-C.
 struct RowSource: PostgresCopySource {

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningSystem
 import Synchronization
 
 /// Set when the user presses Ctrl-C: the batch being copied is aborted (nothing of it remains), committed
@@ -88,11 +89,6 @@ final class ProgressReporter: Sendable {
             break
         }
     }
-}
-
-extension Duration {
-    /// The duration in seconds, as a floating-point number (for display only).
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 extension Int {

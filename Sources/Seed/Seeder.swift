@@ -1,12 +1,7 @@
 import Foundation
 import HappeningAuth
 import HappeningPostgres
-
-/// A usage problem (bad argument, unreachable database, rows already present): one message, exit status 2.
-struct SeedUsageError: Error, CustomStringConvertible {
-    var description: String
-    init(_ message: String) { description = message }
-}
+import HappeningSystem
 
 /// Everything one run was asked to do.
 struct SeedRequest: Sendable {

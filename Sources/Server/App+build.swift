@@ -2,9 +2,9 @@ import EventAvailability
 import HappeningAMQP
 import HappeningAuth
 import HappeningCore
-import HappeningPool
 import HappeningPostgres
 import HappeningRedis
+import HappeningSystem
 import Hummingbird
 import Logging
 import Payments

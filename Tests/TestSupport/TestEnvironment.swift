@@ -1,4 +1,5 @@
 import Foundation
+import HappeningSystem
 
 /// Where the tests find the local services: the process environment, or else `.run/env`, which
 /// `scripts/services.sh up` writes. Tests never start with a mock: no services, no tests.
@@ -36,17 +37,10 @@ public enum TestEnvironment {
     }()
 
     /// Runs a shell command (e.g. `redis-server`, `scripts/services.sh`) in the repository root and returns
-    /// its exit status and output. Uses `system(3)`, which waits for the shell only: Foundation's `Process`
-    /// also waits for descriptors a daemon started by the command inherits, i.e. forever.
+    /// its exit status and output (``ShellCommand``: `system(3)`, which waits for the shell only).
     @discardableResult
     public static func shell(_ command: String, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("happening-shell-\(UUID().uuidString).log")
-        defer { try? FileManager.default.removeItem(at: log) }
-        let exports = environment.map { "export \($0.key)='\($0.value)'; " }.joined()
-        let script = "cd '\(repositoryRoot.path)' && \(exports)(\(command)) >'\(log.path)' 2>&1 </dev/null"
-        let raw = system(script)
-        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        return ((raw >> 8) & 0xff, output)
+        ShellCommand.run(command, in: repositoryRoot.path, environment: environment)
     }
 
     /// ``shell(_:environment:)`` on a thread of its own, for async tests: `system(3)` blocks its thread until
@@ -54,13 +48,7 @@ public enum TestEnvironment {
     /// (a broker start, a seeder run, waiting for a process to exit) run on it would stall every other test
     /// in the process, timers and connection-pool hand-offs included.
     public static func shellOffPool(_ command: String, environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(with: Result { try shell(command, environment: environment) })
-            }
-            thread.name = "test-shell"
-            thread.start()
-        }
+        await onDedicatedThread(named: "test-shell") { ShellCommand.run(command, in: repositoryRoot.path, environment: environment) }
     }
 
     /// A short random suffix for names of scratch tables, queues and keys.

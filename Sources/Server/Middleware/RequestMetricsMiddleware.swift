@@ -1,3 +1,4 @@
+import HappeningSystem
 import Hummingbird
 import Metrics
 import Synchronization
@@ -49,7 +50,7 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         func record(since start: ContinuousClock.Instant, failed: Bool) {
             requests.increment()
             if failed { errors.increment() }
-            duration.recordNanoseconds((ContinuousClock.now - start).totalNanoseconds)
+            duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
         }
     }
 

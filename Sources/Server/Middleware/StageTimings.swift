@@ -1,4 +1,5 @@
 import HTTPTypes
+import HappeningSystem
 import Hummingbird
 import Metrics
 import Synchronization
@@ -60,7 +61,7 @@ struct ServerTimingMiddleware: RouterMiddleware {
         let route = context.endpointPath ?? "unmatched"
         var parts: [String] = []
         for (stage, duration) in stages {
-            handles.timer(route: route, stage: stage).recordNanoseconds(duration.totalNanoseconds)
+            handles.timer(route: route, stage: stage).recordNanoseconds(duration.nanoseconds)
             parts.append("\(stage.rawValue);dur=\(Self.milliseconds(duration))")
         }
         response.headers[Self.serverTiming] = parts.joined(separator: ", ")
@@ -71,7 +72,7 @@ struct ServerTimingMiddleware: RouterMiddleware {
 
     /// Milliseconds with three decimals (microsecond resolution), as `Server-Timing` expects.
     static func milliseconds(_ duration: Duration) -> String {
-        let micros = duration.totalNanoseconds / 1000
+        let micros = duration.nanoseconds / 1000
         let whole = micros / 1000, fraction = micros % 1000
         return "\(whole)." + String(repeating: "0", count: fraction < 10 ? 2 : fraction < 100 ? 1 : 0) + "\(fraction)"
     }
@@ -95,9 +96,4 @@ struct ServerTimingMiddleware: RouterMiddleware {
             }
         }
     }
-}
-
-extension Duration {
-    /// The whole duration in nanoseconds (what swift-metrics' timers record).
-    var totalNanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }

@@ -26,3 +26,14 @@ public func runOnDedicatedThread(
         stop(false)
     }
 }
+
+/// Runs one blocking call (`system(3)`, a C call that waits) on a thread of its own and returns its result,
+/// so the awaiting task holds no thread of Swift's cooperative pool (2 threads on 2 cores) while it waits.
+/// A throwing call returns a `Result` (`try await onDedicatedThread(named:) { Result { try … } }.get()`).
+public func onDedicatedThread<T: Sendable>(named name: String, _ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        let thread = Thread { continuation.resume(returning: body()) }
+        thread.name = name
+        thread.start()
+    }
+}
