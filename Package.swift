@@ -2,9 +2,12 @@
 // Happening: a load-testing and benchmarking harness bundled with the event-ticketing server it measures.
 import PackageDescription
 
-/// Settings every Swift target shares: Swift 6 language mode (strict concurrency) and explicit existentials.
+/// Settings every Swift target shares: Swift 6 language mode (strict concurrency), explicit existentials, and
+/// member import visibility (a file sees another module's extensions only if it imports that module, so each
+/// target's dependencies in this file are what its sources really use).
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(
@@ -28,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // Already in the graph through Hummingbird; declared because our sources import them directly.
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // MARK: C libraries (system packages, Debian -dev providers). Only the client modules import these.
@@ -49,7 +54,6 @@ let package = Package(
             name: "HappeningPool",
             dependencies: [
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -76,7 +80,7 @@ let package = Package(
         .target(
             name: "HappeningAMQP",
             dependencies: [
-                "CRabbitMQ", "HappeningPool", "HappeningSystem",
+                "CRabbitMQ", "HappeningSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -91,7 +95,7 @@ let package = Package(
         // MARK: Domain core shared by the server, worker and seeder (never by the bench)
         .target(
             name: "HappeningCore",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: [],
             swiftSettings: swiftSettings
         ),
 
@@ -120,7 +124,7 @@ let package = Package(
         .target(
             name: "BookingEngine",
             dependencies: [
-                "HappeningCore", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "EventAvailability",
+                "HappeningCore", "HappeningPostgres", "HappeningAMQP", "EventAvailability",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -142,7 +146,7 @@ let package = Package(
         .target(
             name: "Payments",
             dependencies: [
-                "HappeningSystem", "Razorpay", "HappeningPostgres", "HappeningCore",
+                "HappeningSystem", "Razorpay", "HappeningPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -170,6 +174,11 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                "HappeningPool",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -179,6 +188,9 @@ let package = Package(
                 "HappeningCore", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "BookingEngine", "Payments", "Razorpay",
                 "EventAvailability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -208,8 +220,8 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "PostgresTests", dependencies: ["HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "RedisTests", dependencies: ["HappeningRedis", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PostgresTests", dependencies: ["HappeningPostgres", "TestSupport", "HappeningPool"], swiftSettings: swiftSettings),
+        .testTarget(name: "RedisTests", dependencies: ["HappeningRedis", "TestSupport", "HappeningPool", .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], swiftSettings: swiftSettings),
         .testTarget(name: "AMQPTests", dependencies: ["HappeningAMQP", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CurlTests",
@@ -227,12 +239,19 @@ let package = Package(
                 "EventAvailability",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                "HappeningCurl",
+                "Payments",
+                "Razorpay",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["BookingEngine", "EventAvailability", "HappeningAMQP", "HappeningPostgres", "HappeningCore", "TestSupport"],
+            dependencies: ["BookingEngine", "EventAvailability", "HappeningAMQP", "HappeningPostgres", "HappeningCore", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -255,6 +274,9 @@ let package = Package(
                 "HappeningCurl", "HappeningCore", "HappeningPostgres", "Razorpay", "Bench", "Gateway", "Server",
                 "HappeningAuth", "HappeningCrypto", "EventAvailability", "BookingEngine", "HappeningSystem", "TestSupport",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                "HappeningRedis",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

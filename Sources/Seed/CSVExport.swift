@@ -1,4 +1,5 @@
 import Foundation
+import HappeningCore
 import HappeningPostgres
 
 /// Writes the generated events as CSV (the columns of ``EventFactory/columns``), byte for byte the rows

@@ -2,6 +2,7 @@ import EventAvailability
 import HappeningAMQP
 import HappeningAuth
 import HappeningCore
+import HappeningPool
 import HappeningPostgres
 import HappeningRedis
 import HappeningSystem

@@ -1,5 +1,6 @@
 import Foundation
 import HappeningCore
+import Hummingbird
 import Metrics
 import NIOCore
 import NIOPosix

@@ -10,6 +10,7 @@ import Logging
 import Payments
 import Razorpay
 import ServiceLifecycle
+import UnixSignals
 
 /// `happening-worker`: consumes `booking_jobs` and decides each booking in PostgreSQL without overselling.
 @main

@@ -135,7 +135,7 @@ struct RawEngineTests {
         router.get("api/health") { _, _ in "ok" }
         router.get("chunked") { _, _ -> Response in
             let parts = ["{\"booking_id\":", "\"chunk-", "ed-1\"}"].map { ByteBuffer(string: $0) }
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(asyncSequence: parts.async))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(asyncSequence: AsyncStream { continuation in parts.forEach { continuation.yield($0) }; continuation.finish() }))
         }
         router.get("empty") { _, _ in Response(status: .noContent) }
         router.get("missing") { _, _ in Response(status: .notFound) }

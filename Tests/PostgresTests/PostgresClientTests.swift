@@ -1,4 +1,5 @@
 import Foundation
+import HappeningPool
 import HappeningPostgres
 import Testing
 import TestSupport

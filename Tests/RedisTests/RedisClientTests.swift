@@ -1,4 +1,5 @@
 import Foundation
+import HappeningPool
 import HappeningRedis
 import Testing
 import TestSupport

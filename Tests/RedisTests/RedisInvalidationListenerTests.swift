@@ -1,5 +1,6 @@
 import Foundation
 @testable import HappeningRedis
+import Logging
 import ServiceLifecycle
 import Testing
 import TestSupport

@@ -1,6 +1,10 @@
 import Foundation
+import HappeningAMQP
+import HappeningPostgres
+import HappeningRedis
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Prometheus
 import Testing
 import TestSupport

@@ -1,6 +1,8 @@
 import BookingEngine
 import EventAvailability
 import Foundation
+import HappeningCurl
+import HappeningPostgres
 import Hummingbird
 import HummingbirdTesting
 import Logging

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningPostgres
 import Hummingbird
 import HummingbirdTesting
 import Payments

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningAuth
 import HappeningPostgres
 import Hummingbird
 import HummingbirdTesting

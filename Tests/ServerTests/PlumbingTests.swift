@@ -1,7 +1,11 @@
 import Foundation
+import HappeningAMQP
 import HappeningCore
+import HappeningPostgres
+import HappeningRedis
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Prometheus
 import Testing
 import TestSupport

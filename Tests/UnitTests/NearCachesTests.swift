@@ -1,6 +1,7 @@
 import EventAvailability
 import Foundation
 import HappeningCore
+import HappeningRedis
 import NIOCore
 import Testing
 

@@ -1,3 +1,4 @@
+import Foundation
 import HappeningAuth
 import Hummingbird
 import Logging

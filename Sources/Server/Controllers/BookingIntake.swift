@@ -1,5 +1,6 @@
 import EventAvailability
 import Foundation
+import HTTPTypes
 import HappeningAMQP
 import HappeningCore
 import HappeningCrypto

@@ -1,6 +1,7 @@
 import Foundation
 import HappeningCore
 import Hummingbird
+import NIOFoundationEssentialsCompat
 
 /// `/api/bookings`: intake (202 after the broker confirms), status, the caller's bookings, cancelling a
 /// pending hold, and an event's bookings for its host or an admin.

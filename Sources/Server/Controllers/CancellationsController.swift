@@ -1,6 +1,7 @@
 import Foundation
 import HappeningPostgres
 import Hummingbird
+import Logging
 import Payments
 import Razorpay
 

@@ -1,6 +1,7 @@
 import Foundation
 import HappeningCore
 import Hummingbird
+import Logging
 import Payments
 
 /// Signed-in event routes: create, the owner's list, admin lists and review, edit, cancel (with refunds) and the
