@@ -65,10 +65,10 @@ struct BenchCommand: AsyncParsableCommand {
         var startAt: String?
 
         @Option(help: "Progress: auto (live on a terminal, lines otherwise), live, lines or none.")
-        var progress: String = "auto"
+        var progress: ProgressOption = .auto
 
         @Option(help: "Load engine: raw (libcurl connections, Happening's HTTP/1.1 framing: least CPU per request) or curl (every request a libcurl transfer).")
-        var engine: String = "raw"
+        var engine: CurlLoadEngine = .raw
 
         @Option(help: "The script a scenario's faults run (stop-cache → '<script> down redis' …).")
         var servicesScript: String = "scripts/services.sh"
@@ -76,15 +76,13 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "A file holding a worker's pid, for the kill-worker fault (repeatable).")
         var workerPids: [String] = []
 
-        func loadEngine() throws -> CurlLoadEngine {
-            guard let value = CurlLoadEngine(rawValue: engine) else { throw BenchUsageError("--engine must be raw or curl") }
-            return value
-        }
-
-        func style() throws -> ProgressStyle {
-            if progress == "auto" { return ProgressStyle.automatic() }
-            guard let style = ProgressStyle(rawValue: progress) else { throw BenchUsageError("--progress must be auto, live, lines or none") }
-            return style
+        func style() -> ProgressStyle {
+            switch progress {
+            case .auto: ProgressStyle.automatic()
+            case .live: .live
+            case .lines: .lines
+            case .none: .none
+            }
         }
 
         func overrides() throws -> [String: String] {

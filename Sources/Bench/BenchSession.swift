@@ -13,7 +13,7 @@ struct BenchSession {
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: runDirectory) }
         let scenario = try Scenario.load(path: scenarioPath, overrides: try options.overrides(), runDirectory: runDirectory)
-        let progress = try options.style()
+        let progress = options.style()
         for target in targets { try await Reachability.check(target.url) }
 
         let stop = CurlStopFlag()
@@ -34,7 +34,7 @@ struct BenchSession {
             let runner = ScenarioRunner(scenario: scenario, target: target.url, databaseURL: options.database, threads: options.threads, progress: progress,
                                         stop: stop, startAtMicros: index == 0 ? try options.startAtMicros() : nil,
                                         connections: options.connections, rate: options.rate, duration: options.duration,
-                                        engine: try options.loadEngine(), servicesScript: options.servicesScript, workerPidFiles: options.workerPids)
+                                        engine: options.engine, servicesScript: options.servicesScript, workerPidFiles: options.workerPids)
             if index == 0 || scenario.ledger != nil { (variables, users) = try await runner.setUp(runDirectory: runDirectory) }
             runs.append(try await runner.run(label: target.label, variables: variables, users: users))
         }

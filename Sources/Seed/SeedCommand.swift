@@ -75,7 +75,7 @@ struct SeedCommand: AsyncParsableCommand {
     var csvOut: String?
 
     @Option(help: "Progress display: auto (a bar on a terminal, lines otherwise), bar, lines or none.")
-    var progress: String = "auto"
+    var progress: ProgressOption = .auto
 
     @Flag(help: "Print the summary as JSON on stdout.")
     var json = false
@@ -105,9 +105,10 @@ struct SeedCommand: AsyncParsableCommand {
         let request = try makeRequest(environment: ProcessInfo.processInfo.environment)
         let style: ProgressReporter.Style
         switch progress {
-        case "auto": style = json ? .none : ProgressReporter.automaticStyle()
-        case "bar", "lines", "none": style = ProgressReporter.Style(rawValue: progress)!
-        default: throw SeedUsageError("--progress must be auto, bar, lines or none")
+        case .auto: style = json ? .none : ProgressReporter.automaticStyle()
+        case .bar: style = .bar
+        case .lines: style = .lines
+        case .none: style = .none
         }
         let interruption = Interruption()
         signal(SIGINT, SIG_IGN)
@@ -194,4 +195,9 @@ struct SeedCommand: AsyncParsableCommand {
         }
         return request
     }
+}
+
+/// `--progress auto|bar|lines|none` (``ProgressReporter/Style`` plus `auto`: a bar on a terminal, lines otherwise).
+enum ProgressOption: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case auto, bar, lines, none
 }

@@ -26,7 +26,7 @@ struct WorkerCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Consume and decide booking jobs (the default).")
 
         @Option(help: "for-update (default), conditional-update, batch, or unsafe (needs --i-know-this-oversells).")
-        var strategy: String = BookingStrategy.forUpdate.rawValue
+        var strategy: BookingStrategy = .forUpdate
         @Option(help: "Unacked deliveries the broker may send (basic.qos). At least --concurrency (times --batch for the batch strategy), which is also the default: a smaller value is raised to it.")
         var prefetch: Int?
         @Option(help: "Decisions running at once; the broker is asked for at least this many deliveries (see --prefetch).")
@@ -45,10 +45,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var allowUnsafe = false
 
         mutating func validate() throws {
-            guard let chosen = BookingStrategy(rawValue: strategy) else {
-                throw ValidationError("--strategy must be one of \(BookingStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            if chosen == .unsafe, !allowUnsafe { throw ValidationError("--strategy unsafe oversells by design; pass --i-know-this-oversells to run it") }
+            if strategy == .unsafe, !allowUnsafe { throw ValidationError("--strategy unsafe oversells by design; pass --i-know-this-oversells to run it") }
             guard prefetch ?? 1 >= 1, concurrency >= 1, batch >= 1, maxAttempts >= 1, sweepInterval >= 0, reconcileInterval >= 0 else {
                 throw ValidationError("--prefetch, --concurrency, --batch and --max-attempts must be at least 1")
             }
@@ -64,7 +61,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let postgres = PostgresClient(configuration: .init(url: endpoints.databaseURL, poolSize: concurrency + 2), logger: logger)
             let redis = RedisClient(configuration: try RedisConfiguration(url: endpoints.redisURL, commandTimeout: .milliseconds(500)), logger: logger)
             let queue = AMQPQueue(name: settings.string("BOOKING_QUEUE", default: BookingQueueNames.jobs))
-            let chosen = BookingStrategy(rawValue: strategy)!
+            let chosen = strategy
             let prefetch = BookingWorker.prefetch(requested: prefetch, concurrency: concurrency, batchSize: batch, strategy: chosen)
             let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: endpoints.amqpURL), queue: queue, prefetch: prefetch, logger: logger)
             let notifier = AvailabilityNotifier(store: AvailabilityStore(
@@ -87,7 +84,7 @@ struct WorkerCommand: AsyncParsableCommand {
             // The worker before the consumer: on shutdown the consumer stops first and the worker settles what is in flight.
             services += [worker, consumer] as [any Service]
             logger.info("worker starting", metadata: [
-                "queue": "\(queue.name)", "strategy": "\(strategy)", "prefetch": "\(prefetch)", "concurrency": "\(concurrency)"])
+                "queue": "\(queue.name)", "strategy": "\(strategy.rawValue)", "prefetch": "\(prefetch)", "concurrency": "\(concurrency)"])
             let group = ServiceGroup(configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
@@ -176,3 +173,6 @@ struct WorkerCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// `--strategy for-update|conditional-update|batch|unsafe`: ArgumentParser checks the value and lists the choices.
+extension BookingStrategy: ExpressibleByArgument {}
