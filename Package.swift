@@ -257,7 +257,7 @@ let package = Package(
         .testTarget(
             name: "BenchTests",
             dependencies: [
-                "Bench", "HappeningCurl", "TestSupport",
+                "Bench", "HappeningCurl", "HappeningSystem", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -283,7 +283,7 @@ let package = Package(
         .testTarget(name: "SchemaTests", dependencies: ["HappeningCore", "HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SeedTests",
-            dependencies: ["Seed", "Server", "HappeningAuth", "HappeningCore", "HappeningCurl", "HappeningPostgres", "TestSupport"],
+            dependencies: ["Seed", "Server", "HappeningAuth", "HappeningCore", "HappeningCurl", "HappeningPostgres", "HappeningSystem", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HappeningCore
 import HappeningCurl
+import HappeningSystem
 
 /// `happening-bench`: replays scenarios against a Happening server over HTTP (libcurl multi), checks the
 /// no-oversell ledger in PostgreSQL, and writes JSON + Markdown + HTML reports.
@@ -23,7 +24,7 @@ struct BenchCommand: AsyncParsableCommand {
         do {
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand { try await command.run() } else { try command.run() }
-        } catch let error as BenchUsageError {
+        } catch let error as UsageError {
             FileHandle.standardError.write(Data("happening-bench: \(error)\n".utf8))
             Foundation.exit(2)
         } catch let error as ExitCode {
@@ -76,20 +77,11 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "A file holding a worker's pid, for the kill-worker fault (repeatable).")
         var workerPids: [String] = []
 
-        func style() -> ProgressStyle {
-            switch progress {
-            case .auto: ProgressStyle.automatic()
-            case .live: .live
-            case .lines: .lines
-            case .none: .none
-            }
-        }
-
         func overrides() throws -> [String: String] {
             var values: [String: String] = [:]
             for item in variables {
                 let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, !parts[0].isEmpty else { throw BenchUsageError("--set expects name=value, got '\(item)'") }
+                guard parts.count == 2, !parts[0].isEmpty else { throw UsageError("--set expects name=value, got '\(item)'") }
                 values[parts[0]] = parts[1]
             }
             return values
@@ -97,15 +89,15 @@ struct BenchCommand: AsyncParsableCommand {
 
         func startAtMicros() throws -> Int64? {
             guard let startAt else { return nil }
-            guard let date = ISO8601DateFormatter().date(from: startAt) else { throw BenchUsageError("--start-at must be an ISO 8601 UTC time like 2026-11-25T12:00:00Z") }
+            guard let date = ISO8601DateFormatter().date(from: startAt) else { throw UsageError("--start-at must be an ISO 8601 UTC time like 2026-11-25T12:00:00Z") }
             return Int64(date.timeIntervalSince1970 * 1_000_000)
         }
 
         func validate(targets: [String]) throws {
-            guard (1...64).contains(threads) else { throw BenchUsageError("--threads must be 1…64") }
-            if let connections, !(1...100_000).contains(connections) { throw BenchUsageError("--connections must be 1…100000") }
-            if let rate, RateSpec(rate) == nil { throw BenchUsageError("--rate must be R or A..B (requests/s)") }
-            if let duration, DurationText.parse(duration) == nil { throw BenchUsageError("--duration must look like 500ms, 20s or 2m") }
+            guard (1...64).contains(threads) else { throw UsageError("--threads must be 1…64") }
+            if let connections, !(1...100_000).contains(connections) { throw UsageError("--connections must be 1…100000") }
+            if let rate, RateSpec(rate) == nil { throw UsageError("--rate must be R or A..B (requests/s)") }
+            if let duration, DurationText.parse(duration) == nil { throw UsageError("--duration must look like 500ms, 20s or 2m") }
             for target in targets { try TargetPolicy.check(target, allowed: allowHost) }
         }
 
@@ -186,7 +178,7 @@ struct BenchCommand: AsyncParsableCommand {
 
         mutating func run() async throws {
             guard let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] else {
-                throw BenchUsageError("pass --database-url or set DATABASE_URL")
+                throw UsageError("pass --database-url or set DATABASE_URL")
             }
             let ledger = try await LedgerChecker(databaseURL: url).check(event: event, accepted: nil, ticketsPerRequest: 1, complete: false,
                                                                          timeout: .seconds(0), progress: .none)

@@ -1,5 +1,6 @@
 import Foundation
 import HappeningCurl
+import HappeningSystem
 
 /// One invocation of `run` or `compare`: loads the scenario, runs setup once, runs every target in turn,
 /// evaluates thresholds and builds the result.
@@ -13,7 +14,7 @@ struct BenchSession {
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: runDirectory) }
         let scenario = try Scenario.load(path: scenarioPath, overrides: try options.overrides(), runDirectory: runDirectory)
-        let progress = options.style()
+        let progress = options.progress.style
         for target in targets { try await Reachability.check(target.url) }
 
         let stop = CurlStopFlag()
@@ -78,7 +79,7 @@ enum Reachability {
             await http.shutdown()
         } catch {
             await http.shutdown()
-            throw BenchUsageError("cannot reach the target \(target) (\(error)); is the server running?")
+            throw UsageError("cannot reach the target \(target) (\(error)); is the server running?")
         }
     }
 }
@@ -120,15 +121,15 @@ enum Summary {
 /// `merge`: the same scenario's results from several processes, combined.
 enum ResultMerger {
     static func merge(_ files: [String]) throws -> BenchResult {
-        guard files.count >= 2 else { throw BenchUsageError("merge needs at least two result files") }
+        guard files.count >= 2 else { throw UsageError("merge needs at least two result files") }
         let decoder = JSONDecoder()
         let results = try files.map { path -> BenchResult in
-            guard let data = FileManager.default.contents(atPath: path) else { throw BenchUsageError("cannot read \(path)") }
-            do { return try decoder.decode(BenchResult.self, from: data) } catch { throw BenchUsageError("\(path) is not a happening-bench result (\(error))") }
+            guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("cannot read \(path)") }
+            do { return try decoder.decode(BenchResult.self, from: data) } catch { throw UsageError("\(path) is not a happening-bench result (\(error))") }
         }
         var merged = results[0]
         for other in results.dropFirst() {
-            guard other.scenario == merged.scenario else { throw BenchUsageError("cannot merge \(merged.scenario) with \(other.scenario)") }
+            guard other.scenario == merged.scenario else { throw UsageError("cannot merge \(merged.scenario) with \(other.scenario)") }
             for (runIndex, run) in other.runs.enumerated() where runIndex < merged.runs.count {
                 merged.runs[runIndex].phases = combine(merged.runs[runIndex].phases, run.phases)
                 if let windows = run.windows { merged.runs[runIndex].windows = combine(merged.runs[runIndex].windows ?? [], windows) }

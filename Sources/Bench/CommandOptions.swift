@@ -1,10 +1,9 @@
 import ArgumentParser
 import HappeningCurl
+import HappeningSystem
 
-/// `--progress` of the Bench's commands: ``ProgressStyle`` plus `auto` (live on a terminal, lines otherwise).
-enum ProgressOption: String, CaseIterable, ExpressibleByArgument, Sendable {
-    case auto, live, lines, none
-}
+/// `--progress auto|live|lines|none`, the same option as the seeder's.
+extension ProgressOption: ExpressibleByArgument {}
 
 /// `--engine raw|curl`: ArgumentParser checks the value and lists the choices in `--help` and in its error.
 extension CurlLoadEngine: ExpressibleByArgument {}

@@ -48,12 +48,12 @@ struct FaultRunner: Sendable {
     static func validate(_ steps: [Step]) throws {
         for step in steps {
             guard actions.contains(step.action) else {
-                throw BenchUsageError("fault at \(step.at): action must be one of \(actions.joined(separator: ", "))")
+                throw UsageError("fault at \(step.at): action must be one of \(actions.joined(separator: ", "))")
             }
-            guard DurationText.parse(step.at) != nil else { throw BenchUsageError("fault \(step.action): at '\(step.at)' is not a duration (like 3s)") }
+            guard DurationText.parse(step.at) != nil else { throw UsageError("fault \(step.action): at '\(step.at)' is not a duration (like 3s)") }
             if let text = step.restart_after {
                 guard step.action == "kill-worker", DurationText.parse(text) != nil else {
-                    throw BenchUsageError("fault \(step.action): restart_after is a duration, and only for kill-worker")
+                    throw UsageError("fault \(step.action): restart_after is a duration, and only for kill-worker")
                 }
             }
         }

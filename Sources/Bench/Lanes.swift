@@ -1,5 +1,6 @@
 import Foundation
 import HappeningCurl
+import HappeningSystem
 
 extension Scenario {
     /// A lane: a sequence of phases with its own request mix, started `start` after the run begins. All lanes of a
@@ -26,7 +27,7 @@ extension Scenario {
         return try runLanes.map { lane in
             guard let count = lane.users else { return nil }
             guard next + count <= available else {
-                throw BenchUsageError("lane \(lane.name): needs users \(next)…\(next + count - 1), but the token file has \(available) users")
+                throw UsageError("lane \(lane.name): needs users \(next)…\(next + count - 1), but the token file has \(available) users")
             }
             defer { next += count }
             return next..<(next + count)
@@ -40,32 +41,32 @@ extension Scenario {
     /// twice, since `lane@phase` names a window.
     func validateLanes() throws {
         guard let lanes else {
-            guard let phases, !phases.isEmpty else { throw BenchUsageError("a scenario needs at least one phase (or lanes: with phases)") }
+            guard let phases, !phases.isEmpty else { throw UsageError("a scenario needs at least one phase (or lanes: with phases)") }
             return
         }
-        guard phases == nil else { throw BenchUsageError("a scenario has either phases or lanes, not both") }
-        guard !lanes.isEmpty else { throw BenchUsageError("lanes: needs at least one lane") }
+        guard phases == nil else { throw UsageError("a scenario has either phases or lanes, not both") }
+        guard !lanes.isEmpty else { throw UsageError("lanes: needs at least one lane") }
         let templates = Set(requests.map(\.name))
         var names = Set<String>()
         for lane in lanes {
             guard !lane.name.isEmpty, !lane.name.contains("@"), !lane.name.contains(".") else {
-                throw BenchUsageError("lane '\(lane.name)': a lane needs a name without '@' or '.'")
+                throw UsageError("lane '\(lane.name)': a lane needs a name without '@' or '.'")
             }
-            guard !lane.phases.isEmpty else { throw BenchUsageError("lane \(lane.name): needs at least one phase") }
+            guard !lane.phases.isEmpty else { throw UsageError("lane \(lane.name): needs at least one phase") }
             if let users = lane.users {
-                guard users >= 1 else { throw BenchUsageError("lane \(lane.name): users must be at least 1") }
+                guard users >= 1 else { throw UsageError("lane \(lane.name): users must be at least 1") }
                 for phase in lane.phases where phase.model == "barrier" && phase.connections > users {
-                    throw BenchUsageError("lane \(lane.name): phase \(phase.name) has \(phase.connections) barrier users but the lane has \(users)")
+                    throw UsageError("lane \(lane.name): phase \(phase.name) has \(phase.connections) barrier users but the lane has \(users)")
                 }
             }
             if let start = lane.start, DurationText.parse(start) == nil {
-                throw BenchUsageError("lane \(lane.name): start '\(start)' is not a duration (like 500ms, 10s)")
+                throw UsageError("lane \(lane.name): start '\(start)' is not a duration (like 500ms, 10s)")
             }
             for name in lane.requests ?? [] where !templates.contains(name) {
-                throw BenchUsageError("lane \(lane.name): no request template named \(name)")
+                throw UsageError("lane \(lane.name): no request template named \(name)")
             }
             for name in [lane.name] + lane.phases.map(\.name) {
-                guard names.insert(name).inserted else { throw BenchUsageError("the name '\(name)' is used twice (lanes and phases need their own names)") }
+                guard names.insert(name).inserted else { throw UsageError("the name '\(name)' is used twice (lanes and phases need their own names)") }
             }
         }
     }

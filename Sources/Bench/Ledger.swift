@@ -50,19 +50,19 @@ struct LedgerChecker: Sendable {
     ///   - soldOutAnswers: requests refused at intake as sold out (then every ticket must be held).
     func check(event: String, accepted: [Capture]?, ticketsPerRequest: Int, complete: Bool, soldOutAnswers: Int = 0, timeout: Duration,
                progress: ProgressStyle) async throws -> LedgerReport {
-        guard let eventID = UUID(uuidString: event) else { throw BenchUsageError("ledger: '\(event)' is not an event id (UUID)") }
+        guard let eventID = UUID(uuidString: event) else { throw UsageError("ledger: '\(event)' is not an event id (UUID)") }
         let client = PostgresClient(configuration: .init(url: databaseURL, poolSize: 1, applicationName: "happening-bench-ledger"))
         do {
             let report = try await read(client, eventID: eventID, accepted: accepted, ticketsPerRequest: ticketsPerRequest,
                                         complete: complete, soldOutAnswers: soldOutAnswers, timeout: timeout, progress: progress)
             await client.shutdown()
             return report
-        } catch let error as BenchUsageError {
+        } catch let error as UsageError {
             await client.shutdown()
             throw error
         } catch {
             await client.shutdown()
-            throw BenchUsageError("ledger: cannot read PostgreSQL at \(Redact.url(databaseURL)) (\(error))")
+            throw UsageError("ledger: cannot read PostgreSQL at \(Redact.url(databaseURL)) (\(error))")
         }
     }
 
@@ -88,7 +88,7 @@ struct LedgerChecker: Sendable {
         let waited = (ContinuousClock.now - started).seconds
 
         let eventRows = try await client.query("SELECT total_tickets, available_tickets FROM events WHERE id = $1", [eventID])
-        guard let eventRow = eventRows.first else { throw BenchUsageError("ledger: event \(eventID.uuidString.lowercased()) does not exist") }
+        guard let eventRow = eventRows.first else { throw UsageError("ledger: event \(eventID.uuidString.lowercased()) does not exist") }
         let total: Int = try eventRow.decode(0)
         let available: Int = try eventRow.decode(1)
         var counts: [String: (rows: Int, tickets: Int)] = [:]

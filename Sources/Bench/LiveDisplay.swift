@@ -1,12 +1,6 @@
 import Foundation
+import HappeningSystem
 import HappeningCurl
-
-/// How progress is shown: a redrawn line on a terminal, a quiet line every 5 s otherwise (CI), or nothing.
-enum ProgressStyle: String, Sendable {
-    case live, lines, none
-
-    static func automatic() -> ProgressStyle { isatty(2) == 1 ? .live : .lines }
-}
 
 /// Prints a phase's progress: elapsed time, requests per second and p99 of the last whole second, errors.
 struct LiveDisplay: Sendable {

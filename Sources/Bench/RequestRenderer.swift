@@ -1,6 +1,7 @@
 import Foundation
 import HappeningCurl
 import HappeningPostgres
+import HappeningSystem
 
 /// A virtual user: a token from the seeder's `--tokens-out` file.
 struct VirtualUser: Codable, Sendable {
@@ -9,11 +10,11 @@ struct VirtualUser: Codable, Sendable {
     var token: String
 
     static func load(path: String) throws -> [VirtualUser] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw BenchUsageError("cannot read tokens file \(path)") }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw UsageError("cannot read tokens file \(path)") }
         let decoder = JSONDecoder()
         return try text.split(separator: "\n").enumerated().map { line, content in
             do { return try decoder.decode(VirtualUser.self, from: Data(content.utf8)) } catch {
-                throw BenchUsageError("\(path):\(line + 1): expected {\"user_id\", \"email\", \"token\"}")
+                throw UsageError("\(path):\(line + 1): expected {\"user_id\", \"email\", \"token\"}")
             }
         }
     }
@@ -45,21 +46,21 @@ struct ValuePool: Sendable {
         for (name, spec) in specs {
             var values = spec.values ?? []
             if let file = spec.file {
-                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw BenchUsageError("pool \(name): cannot read \(file)") }
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw UsageError("pool \(name): cannot read \(file)") }
                 values += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             }
             if let sql = spec.sql {
-                guard let databaseURL else { throw BenchUsageError("pool \(name) reads the database: pass --database-url or set DATABASE_URL") }
+                guard let databaseURL else { throw UsageError("pool \(name) reads the database: pass --database-url or set DATABASE_URL") }
                 let client = PostgresClient(configuration: .init(url: databaseURL, poolSize: 1, applicationName: "happening-bench"))
                 do {
                     values += try await client.query(sql).map { try $0.decode(0, as: String.self) }
                     await client.shutdown()
                 } catch {
                     await client.shutdown()
-                    throw BenchUsageError("pool \(name): the query failed (\(error))")
+                    throw UsageError("pool \(name): the query failed (\(error))")
                 }
             }
-            guard !values.isEmpty else { throw BenchUsageError("pool \(name) has no values (is the database seeded? make seed)") }
+            guard !values.isEmpty else { throw UsageError("pool \(name) has no values (is the database seeded? make seed)") }
             pools[name] = ValuePool(values: values, zipf: spec.zipf)
         }
         return pools
@@ -87,9 +88,9 @@ struct RequestRenderer: Sendable {
         for template in templates {
             let texts = [template.path, template.body ?? ""] + (template.headers ?? [:]).values
             for name in texts.flatMap(Template.names(in:)) where variables[name] == nil && pools[name] == nil && name != "user_id" {
-                throw BenchUsageError("request \(template.name): ${\(name)} is neither a variable, a pool nor set by a setup step")
+                throw UsageError("request \(template.name): ${\(name)} is neither a variable, a pool nor set by a setup step")
             }
-            if template.auth == "user", users.isEmpty { throw BenchUsageError("request \(template.name) needs users: add a `tokens:` setup step") }
+            if template.auth == "user", users.isEmpty { throw UsageError("request \(template.name) needs users: add a `tokens:` setup step") }
         }
     }
 

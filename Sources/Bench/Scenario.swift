@@ -1,4 +1,5 @@
 import Foundation
+import HappeningSystem
 import Yams
 
 /// A scenario file (`scenarios/*.yaml`): variables, setup steps, value pools, weighted request templates,
@@ -114,7 +115,7 @@ struct Scenario: Codable, Sendable {
 
     /// Loads and parses a scenario file with variable overrides.
     static func load(path: String, overrides: [String: String], runDirectory: String) throws -> Scenario {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw BenchUsageError("cannot read scenario file \(path)") }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw UsageError("cannot read scenario file \(path)") }
         // First pass: read the variables block only.
         struct Head: Codable { var variables: [String: String]? }
         let head: Head
@@ -122,7 +123,7 @@ struct Scenario: Codable, Sendable {
         // each one as a plain scalar.
         let placeholders = Dictionary(Template.names(in: text).map { ($0, "0") }, uniquingKeysWith: { first, _ in first })
         do { head = try YAMLDecoder().decode(Head.self, from: Template.substitute(text, placeholders, keepUnknown: true)) }
-        catch { throw BenchUsageError("\(path): \(Self.describe(error))") }
+        catch { throw UsageError("\(path): \(Self.describe(error))") }
         var variables = head.variables ?? [:]
         for (key, value) in overrides { variables[key] = value }
         variables["run_dir"] = runDirectory
@@ -132,43 +133,43 @@ struct Scenario: Codable, Sendable {
             scenario.variables = variables
             try scenario.validate()
             return scenario
-        } catch let error as BenchUsageError {
-            throw BenchUsageError("\(path): \(error.description)")
+        } catch let error as UsageError {
+            throw UsageError("\(path): \(error.description)")
         } catch {
-            throw BenchUsageError("\(path): \(Self.describe(error))")
+            throw UsageError("\(path): \(Self.describe(error))")
         }
     }
 
     func validate() throws {
         try validateLanes()
-        guard !requests.isEmpty else { throw BenchUsageError("a scenario needs at least one request template") }
+        guard !requests.isEmpty else { throw UsageError("a scenario needs at least one request template") }
         let names = Set(requests.map(\.name))
         for phase in runLanes.flatMap(\.phases) {
             guard ["closed", "open", "barrier", "warmup"].contains(phase.model) else {
-                throw BenchUsageError("phase \(phase.name): model must be closed, open, barrier or warmup")
+                throw UsageError("phase \(phase.name): model must be closed, open, barrier or warmup")
             }
-            guard phase.connections >= 1, phase.connections <= 100_000 else { throw BenchUsageError("phase \(phase.name): connections must be 1…100000") }
+            guard phase.connections >= 1, phase.connections <= 100_000 else { throw UsageError("phase \(phase.name): connections must be 1…100000") }
             if phase.model == "open" {
-                guard let rate = phase.rate, RateSpec(rate) != nil else { throw BenchUsageError("phase \(phase.name): an open phase needs rate: R or rate: A..B (requests/s)") }
+                guard let rate = phase.rate, RateSpec(rate) != nil else { throw UsageError("phase \(phase.name): an open phase needs rate: R or rate: A..B (requests/s)") }
             }
             if phase.model == "closed" || phase.model == "open" {
                 guard phase.duration != nil || phase.max_requests != nil else {
-                    throw BenchUsageError("phase \(phase.name): needs duration or max_requests (every run is bounded)")
+                    throw UsageError("phase \(phase.name): needs duration or max_requests (every run is bounded)")
                 }
             }
             for text in [phase.duration, phase.think_time].compactMap({ $0 }) where DurationText.parse(text) == nil {
-                throw BenchUsageError("phase \(phase.name): '\(text)' is not a duration (like 500ms, 20s, 2m)")
+                throw UsageError("phase \(phase.name): '\(text)' is not a duration (like 500ms, 20s, 2m)")
             }
-            for name in phase.requests ?? [] where !names.contains(name) { throw BenchUsageError("phase \(phase.name): no request template named \(name)") }
+            for name in phase.requests ?? [] where !names.contains(name) { throw UsageError("phase \(phase.name): no request template named \(name)") }
         }
         if !hasLanes, let first = phases?.first, first.after_faults == true {
             // Faults are timed from the start of the load, so the first phase cannot wait for them.
-            throw BenchUsageError("phase \(first.name): after_faults needs an earlier phase (faults count from the start of the load)")
+            throw UsageError("phase \(first.name): after_faults needs an earlier phase (faults count from the start of the load)")
         }
         try FaultRunner.validate(faults ?? [])
-        for name in staleness?.requests ?? [] where !names.contains(name) { throw BenchUsageError("staleness: no request template named \(name)") }
+        for name in staleness?.requests ?? [] where !names.contains(name) { throw UsageError("staleness: no request template named \(name)") }
         for (name, pool) in pools ?? [:] where (pool.values ?? []).isEmpty && pool.sql == nil && pool.file == nil {
-            throw BenchUsageError("pool \(name): needs values, sql or file")
+            throw UsageError("pool \(name): needs values, sql or file")
         }
     }
 

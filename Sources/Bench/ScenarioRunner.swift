@@ -28,7 +28,7 @@ struct ScenarioRunner: Sendable {
             if let arguments = step.seed {
                 let summary = try SeedStep.run(Template.substitute(arguments, variables, keepUnknown: false), databaseURL: databaseURL, progress: progress)
                 for (name, path) in step.set ?? [:] {
-                    guard let value = SeedStep.lookup(path, in: summary) else { throw BenchUsageError("setup: the seeder's summary has no '\(path)'") }
+                    guard let value = SeedStep.lookup(path, in: summary) else { throw UsageError("setup: the seeder's summary has no '\(path)'") }
                     variables[name] = value
                 }
             }
@@ -94,7 +94,7 @@ struct ScenarioRunner: Sendable {
         let captures = laneRuns.flatMap(\.captures)
         var ledger: LedgerReport?
         if let spec = scenario.ledger, !stop.isStopped {
-            guard let databaseURL else { throw BenchUsageError("the ledger check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
+            guard let databaseURL else { throw UsageError("the ledger check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
             let event = Template.substitute(spec.event, variables, keepUnknown: true)
             let timeout = spec.decision_timeout.flatMap(DurationText.parse) ?? .seconds(60)
             ledger = try await LedgerChecker(databaseURL: databaseURL).check(
@@ -103,7 +103,7 @@ struct ScenarioRunner: Sendable {
         }
         var staleness: StalenessReport?
         if let watchedEvent, !stop.isStopped {
-            guard let databaseURL else { throw BenchUsageError("the staleness check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
+            guard let databaseURL else { throw UsageError("the staleness check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
             let truth = try await StalenessCheck.truth(event: watchedEvent, databaseURL: databaseURL)
             staleness = StalenessCheck.report(event: watchedEvent, reads: phaseRuns.flatMap(\.shownReads), truth: truth,
                                               requestNames: renderer.infos.map(\.name))
@@ -174,7 +174,7 @@ enum SeedStep {
     static func run(_ arguments: String, databaseURL: String?, progress: ProgressStyle) throws -> [String: Any] {
         let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let binary = here.appendingPathComponent("happening-seed").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchUsageError("setup: \(binary) not found (build the happening-seed product)") }
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw UsageError("setup: \(binary) not found (build the happening-seed product)") }
         var argv = arguments.split(separator: " ").map(String.init) + ["--json", "--progress", "none"]
         if let databaseURL, !argv.contains("--database-url") { argv += ["--database-url", databaseURL] }
         if progress != .none { FileHandle.standardError.write(Data("bench: setup: happening-seed \(arguments)\n".utf8)) }
@@ -190,9 +190,9 @@ enum SeedStep {
         let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw BenchUsageError("setup: happening-seed failed (exit \(process.terminationStatus)): \(errorText.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw UsageError("setup: happening-seed failed (exit \(process.terminationStatus)): \(errorText.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        guard let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw BenchUsageError("setup: happening-seed printed no JSON summary") }
+        guard let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw UsageError("setup: happening-seed printed no JSON summary") }
         return summary
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import HappeningPostgres
+import HappeningSystem
 
 /// What readers were shown of one event's availability, against the truth in PostgreSQL.
 ///
@@ -128,11 +129,11 @@ enum StalenessCheck {
 
     /// Reads the event's total and its booking rows from PostgreSQL.
     static func truth(event: String, databaseURL: String) async throws -> AvailabilityTruth {
-        guard let eventID = UUID(uuidString: event) else { throw BenchUsageError("staleness: '\(event)' is not an event id (UUID)") }
+        guard let eventID = UUID(uuidString: event) else { throw UsageError("staleness: '\(event)' is not an event id (UUID)") }
         let client = PostgresClient(configuration: .init(url: databaseURL, poolSize: 1, applicationName: "happening-bench-staleness"))
         do {
             guard let row = try await client.query("SELECT total_tickets FROM events WHERE id = $1", [eventID]).first else {
-                throw BenchUsageError("staleness: event \(event) does not exist")
+                throw UsageError("staleness: event \(event) does not exist")
             }
             let total: Int = try row.decode(0)
             // A held booking's decision is its row's write; a cancelled one's `updated_at` is its cancellation, and its
@@ -146,12 +147,12 @@ enum StalenessCheck {
                                                   cancelled: try row.decode(2, as: Int64?.self)) }
             await client.shutdown()
             return AvailabilityTruth(total: total, bookings: bookings)
-        } catch let error as BenchUsageError {
+        } catch let error as UsageError {
             await client.shutdown()
             throw error
         } catch {
             await client.shutdown()
-            throw BenchUsageError("staleness: cannot read PostgreSQL at \(Redact.url(databaseURL)) (\(error))")
+            throw UsageError("staleness: cannot read PostgreSQL at \(Redact.url(databaseURL)) (\(error))")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningSystem
 
 /// Load is only ever sent to this machine: a target must resolve to loopback (127.0.0.0/8, ::1) only,
 /// unless its host is named explicitly with `--allow-host`.
@@ -6,14 +7,14 @@ enum TargetPolicy {
     static func check(_ target: String, allowed: [String]) throws {
         guard let components = URLComponents(string: target), let scheme = components.scheme, ["http", "https"].contains(scheme),
               let host = components.host, !host.isEmpty
-        else { throw BenchUsageError("target '\(target)' is not an http(s) URL") }
+        else { throw UsageError("target '\(target)' is not an http(s) URL") }
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         if allowed.contains(where: { $0.caseInsensitiveCompare(bare) == .orderedSame }) { return }
         let addresses = resolve(bare)
-        guard !addresses.isEmpty else { throw BenchUsageError("target host '\(bare)' does not resolve") }
+        guard !addresses.isEmpty else { throw UsageError("target host '\(bare)' does not resolve") }
         let outside = addresses.filter { !isLoopback($0) }
         if !outside.isEmpty {
-            throw BenchUsageError("refusing to send load to \(bare) (\(outside.joined(separator: ", "))): not loopback; name it with --allow-host \(bare) if you mean it")
+            throw UsageError("refusing to send load to \(bare) (\(outside.joined(separator: ", "))): not loopback; name it with --allow-host \(bare) if you mean it")
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HappeningCore
 import HappeningPostgres
+import HappeningSystem
 
 /// Writes the generated events as CSV (the columns of ``EventFactory/columns``), byte for byte the rows
 /// the seeder would COPY, so `psql \copy` can be timed on exactly the same data.
@@ -9,7 +10,7 @@ struct CSVExport: Sendable {
 
     func writeEvents(count: Int, to path: String, progress: ProgressReporter) throws {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
-        guard let file = FileHandle(forWritingAtPath: path) else { throw SeedUsageError("cannot write \(path)") }
+        guard let file = FileHandle(forWritingAtPath: path) else { throw UsageError("cannot write \(path)") }
         defer { try? file.close() }
         progress.begin("events.csv", total: count)
         var buffer = ""

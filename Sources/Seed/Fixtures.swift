@@ -1,6 +1,7 @@
 import Foundation
 import HappeningAuth
 import HappeningPostgres
+import HappeningSystem
 
 /// `--flash-sale-event tickets=K[,price=P]`: the event a flash-sale scenario books.
 struct FlashSaleSpec: Sendable, Equatable {
@@ -9,7 +10,7 @@ struct FlashSaleSpec: Sendable, Equatable {
     var pricePaise: Int64
 
     /// Parses `tickets=K[,price=P]` (P in rupees, up to two decimals); nil with a reason when invalid.
-    static func parse(_ text: String) -> Result<FlashSaleSpec, SeedUsageError> {
+    static func parse(_ text: String) -> Result<FlashSaleSpec, UsageError> {
         var tickets: Int?
         var price: Int64 = 0
         for part in text.split(separator: ",") {
@@ -96,7 +97,7 @@ struct Fixtures: Sendable {
         users.reserveCapacity(count)
         let now = Date()
         for email in emails {
-            guard let (id, role) = byEmail[email] else { throw SeedUsageError("bench user \(email) could not be created") }
+            guard let (id, role) = byEmail[email] else { throw UsageError("bench user \(email) could not be created") }
             users.append(BenchUser(user_id: id.uuidString.lowercased(), email: email,
                                    token: try tokens.issue(userId: id, email: email, role: role, now: now)))
         }

@@ -25,22 +25,17 @@ final class Interruption: Sendable {
 /// Shows how a load is going: a redrawn bar on a terminal (rows/s, ETA), a plain line every few seconds
 /// otherwise (CI logs), or nothing.
 final class ProgressReporter: Sendable {
-    enum Style: String, Sendable { case bar, lines, none }
-
     private struct Phase: Sendable {
         var name = ""
         var total = 0
         var started = ContinuousClock.now
     }
 
-    let style: Style
+    let style: ProgressStyle
     private let done = Atomic<Int>(0)
     private let phase = Mutex(Phase())
 
-    init(style: Style) { self.style = style }
-
-    /// The style for `auto`: a bar when stderr is a terminal.
-    static func automaticStyle() -> Style { isatty(2) == 1 ? .bar : .lines }
+    init(style: ProgressStyle) { self.style = style }
 
     /// Starts counting rows of `name` towards `total`.
     func begin(_ name: String, total: Int) {
@@ -53,12 +48,12 @@ final class ProgressReporter: Sendable {
 
     /// Ends the phase's display line.
     func end() {
-        if style == .bar { render(final: true) }
+        if style == .live { render(final: true) }
     }
 
     /// Redraws until the task is cancelled.
     func run() async {
-        let interval: Duration = style == .bar ? .milliseconds(200) : .seconds(5)
+        let interval: Duration = style == .live ? .milliseconds(200) : .seconds(5)
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             if Task.isCancelled { break }
@@ -77,7 +72,7 @@ final class ProgressReporter: Sendable {
         let eta = rate > 0 ? Double(current.total - rows) / rate : 0
         let figures = "\(rows.grouped)/\(current.total.grouped) rows  \(Int(rate).grouped) rows/s  ETA \(String(format: "%.0f", eta)) s"
         switch style {
-        case .bar:
+        case .live:
             let width = 30
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HappeningCore
+import HappeningSystem
 
 /// `happening-seed`: fills a database with realistic, deterministic data, and creates scenario fixtures.
 ///
@@ -74,7 +75,7 @@ struct SeedCommand: AsyncParsableCommand {
     @Option(help: "Write the events as CSV into this directory instead of loading anything (for timing psql \\copy).")
     var csvOut: String?
 
-    @Option(help: "Progress display: auto (a bar on a terminal, lines otherwise), bar, lines or none.")
+    @Option(help: "Progress display: auto (a redrawn bar on a terminal, lines otherwise), live (also: bar), lines or none.")
     var progress: ProgressOption = .auto
 
     @Flag(help: "Print the summary as JSON on stdout.")
@@ -92,7 +93,7 @@ struct SeedCommand: AsyncParsableCommand {
         }
         do {
             try await command.execute()
-        } catch let error as SeedUsageError {
+        } catch let error as UsageError {
             FileHandle.standardError.write(Data("happening-seed: \(error)\n".utf8))
             Foundation.exit(2)
         } catch {
@@ -103,13 +104,7 @@ struct SeedCommand: AsyncParsableCommand {
 
     func execute() async throws {
         let request = try makeRequest(environment: ProcessInfo.processInfo.environment)
-        let style: ProgressReporter.Style
-        switch progress {
-        case .auto: style = json ? .none : ProgressReporter.automaticStyle()
-        case .bar: style = .bar
-        case .lines: style = .lines
-        case .none: style = .none
-        }
+        let style: ProgressStyle = json && progress == .auto ? .none : progress.style
         let interruption = Interruption()
         signal(SIGINT, SIG_IGN)
         let signals = DispatchSource.makeSignalSource(signal: SIGINT)
@@ -121,27 +116,27 @@ struct SeedCommand: AsyncParsableCommand {
         if summary.interrupted { Foundation.exit(130) }
     }
 
-    /// Validates the arguments into a request; every problem is a ``SeedUsageError``.
+    /// Validates the arguments into a request; every problem is a ``UsageError``.
     func makeRequest(environment: [String: String]) throws -> SeedRequest {
         let fixturesOnly = benchUsers > 0 || flashSaleEvent != nil || minEvents != nil
         if let minEvents {
-            guard (1...50_000_000).contains(minEvents) else { throw SeedUsageError("--min-events must be from 1 to 50000000, got \(minEvents)") }
+            guard (1...50_000_000).contains(minEvents) else { throw UsageError("--min-events must be from 1 to 50000000, got \(minEvents)") }
             guard self.events == nil, self.users == nil, self.hosts == nil, bookings == 0, !reset else {
-                throw SeedUsageError("--min-events decides the events and users itself: drop --events, --users, --hosts, --bookings and --reset")
+                throw UsageError("--min-events decides the events and users itself: drop --events, --users, --hosts, --bookings and --reset")
             }
         }
         let users = self.users ?? (fixturesOnly ? 0 : 1_000)
         let events = self.events ?? (fixturesOnly ? 0 : 10_000)
         for (name, value) in [("--events", events), ("--users", users), ("--bookings", bookings), ("--bench-users", benchUsers)] {
-            guard (0...50_000_000).contains(value) else { throw SeedUsageError("\(name) must be from 0 to 50000000, got \(value)") }
+            guard (0...50_000_000).contains(value) else { throw UsageError("\(name) must be from 0 to 50000000, got \(value)") }
         }
         let hosts = self.hosts ?? (users == 0 ? 0 : max(1, users / 20))
-        guard hosts >= 0, hosts <= users else { throw SeedUsageError("--hosts must be from 0 to --users (\(users)), got \(hosts)") }
-        if events > 0, hosts == 0 { throw SeedUsageError("events need at least one host: give --users (and --hosts) ≥ 1") }
-        if bookings > 0, events == 0 || users == 0 { throw SeedUsageError("--bookings needs --events and --users above 0") }
-        guard (1...1_000_000).contains(batchSize) else { throw SeedUsageError("--batch-size must be from 1 to 1000000") }
-        guard (1...24 * 365).contains(tokenTTLHours) else { throw SeedUsageError("--token-ttl-hours must be from 1 to 8760") }
-        if tokensOut != nil, benchUsers == 0 { throw SeedUsageError("--tokens-out needs --bench-users N") }
+        guard hosts >= 0, hosts <= users else { throw UsageError("--hosts must be from 0 to --users (\(users)), got \(hosts)") }
+        if events > 0, hosts == 0 { throw UsageError("events need at least one host: give --users (and --hosts) ≥ 1") }
+        if bookings > 0, events == 0 || users == 0 { throw UsageError("--bookings needs --events and --users above 0") }
+        guard (1...1_000_000).contains(batchSize) else { throw UsageError("--batch-size must be from 1 to 1000000") }
+        guard (1...24 * 365).contains(tokenTTLHours) else { throw UsageError("--token-ttl-hours must be from 1 to 8760") }
+        if tokensOut != nil, benchUsers == 0 { throw UsageError("--tokens-out needs --bench-users N") }
 
         let gazetteer = Gazetteer()
         var chosen = gazetteer.cities
@@ -150,15 +145,15 @@ struct SeedCommand: AsyncParsableCommand {
             for name in cities.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
                 guard let city = gazetteer.city(named: name) else {
                     let hint = gazetteer.suggestions(for: name).map(\.name)
-                    throw SeedUsageError("unknown city '\(name)'\(hint.isEmpty ? "" : " (did you mean \(hint.joined(separator: ", "))?)")")
+                    throw UsageError("unknown city '\(name)'\(hint.isEmpty ? "" : " (did you mean \(hint.joined(separator: ", "))?)")")
                 }
                 if !chosen.contains(city) { chosen.append(city) }
             }
-            if chosen.isEmpty { throw SeedUsageError("--cities names no city") }
+            if chosen.isEmpty { throw UsageError("--cities names no city") }
         }
         let anchorDay: Int
         if let anchorDate {
-            guard let day = SeedPlan.parse(day: anchorDate) else { throw SeedUsageError("--anchor-date must be a date YYYY-MM-DD, got '\(anchorDate)'") }
+            guard let day = SeedPlan.parse(day: anchorDate) else { throw UsageError("--anchor-date must be a date YYYY-MM-DD, got '\(anchorDate)'") }
             anchorDay = day
         } else {
             anchorDay = Int(Date().timeIntervalSince1970 / 86_400)
@@ -170,14 +165,14 @@ struct SeedCommand: AsyncParsableCommand {
         request.csvDirectory = csvOut
         if csvOut == nil {
             guard let url = databaseURL ?? environment["DATABASE_URL"], !url.isEmpty else {
-                throw SeedUsageError("no database: pass --database-url or set DATABASE_URL (make services writes it to .run/env)")
+                throw UsageError("no database: pass --database-url or set DATABASE_URL (make services writes it to .run/env)")
             }
             request.databaseURL = url
         }
         request.reset = reset
         if reset {
             guard let text = try? String(contentsOfFile: schema, encoding: .utf8) else {
-                throw SeedUsageError("--reset: cannot read the schema file '\(schema)' (run from the repository root or pass --schema)")
+                throw UsageError("--reset: cannot read the schema file '\(schema)' (run from the repository root or pass --schema)")
             }
             request.schemaSQL = text
         }
@@ -197,7 +192,5 @@ struct SeedCommand: AsyncParsableCommand {
     }
 }
 
-/// `--progress auto|bar|lines|none` (``ProgressReporter/Style`` plus `auto`: a bar on a terminal, lines otherwise).
-enum ProgressOption: String, CaseIterable, ExpressibleByArgument, Sendable {
-    case auto, bar, lines, none
-}
+/// `--progress auto|live|lines|none` (`bar` is still read as `live`), the same option as the Bench's.
+extension ProgressOption: ExpressibleByArgument {}

@@ -61,13 +61,13 @@ struct Seeder: Sendable {
         do {
             try await postgres.query("SELECT 1")
         } catch {
-            throw SeedUsageError("cannot reach the database at \(summary.database) (\(error)); is it running? (make services)")
+            throw UsageError("cannot reach the database at \(summary.database) (\(error)); is it running? (make services)")
         }
 
         let schema = SchemaManager(postgres: postgres)
         var deferred: SchemaManager.Deferred?
         if request.reset {
-            guard let sql = request.schemaSQL else { throw SeedUsageError("--reset needs the schema file (--schema)") }
+            guard let sql = request.schemaSQL else { throw UsageError("--reset needs the schema file (--schema)") }
             try await schema.reset(schemaSQL: sql)
             deferred = try await schema.deferIndexes()
         }
@@ -86,7 +86,7 @@ struct Seeder: Sendable {
             if !request.reset {
                 let present = try await postgres.query("SELECT 1 FROM users WHERE id = $1 OR lower(email) = $2", [people.adminId, people.adminEmail])
                 if !present.isEmpty {
-                    throw SeedUsageError("the rows of --seed \(plan.seed) are already in this database; use --reset, or another --seed to append")
+                    throw UsageError("the rows of --seed \(plan.seed) are already in this database; use --reset, or another --seed to append")
                 }
             }
             summary.admin_email = try await loadBulk(plan: plan, people: people, postgres: postgres, into: &summary)
@@ -116,7 +116,7 @@ struct Seeder: Sendable {
         let fixtures = Fixtures(postgres: postgres)
         if request.benchUsers > 0 {
             guard let secret = request.jwtSecret, !secret.isEmpty else {
-                throw SeedUsageError("--bench-users needs JWT_SECRET (the server's) in the environment to mint tokens")
+                throw UsageError("--bench-users needs JWT_SECRET (the server's) in the environment to mint tokens")
             }
             let tokens = TokenService(secret: secret, ttl: request.tokenTTL)
             let users = try await fixtures.benchUsers(count: request.benchUsers, seed: plan.seed, tokens: tokens, progress: progress)

@@ -1,6 +1,7 @@
 import Foundation
 import HappeningCurl
 import Hummingbird
+import HappeningSystem
 import Testing
 import TestSupport
 

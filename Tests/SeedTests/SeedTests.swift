@@ -7,6 +7,7 @@ import Testing
 import TestSupport
 
 @testable import Seed
+import HappeningSystem
 
 /// A request like `happening-seed --reset …` against `url`, anchored on a fixed day so rows are comparable.
 func seedRequest(_ url: String, seed: UInt64 = 42, users: Int = 300, events: Int = 3_000, bookings: Int = 0,
@@ -135,7 +136,7 @@ struct SeedTests {
             await client.shutdown()
             var same = try seedRequest(url, users: 100, events: 500)
             same.reset = false
-            await #expect(throws: SeedUsageError.self) { _ = try await runSeeder(same) }
+            await #expect(throws: UsageError.self) { _ = try await runSeeder(same) }
         }
     }
 

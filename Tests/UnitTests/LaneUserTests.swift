@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Bench
+import HappeningSystem
 
 /// Each lane's own virtual users: disjoint ranges of the token file, and rendered requests that cover them.
 @Suite("Bench: lanes have users of their own")
@@ -17,8 +18,8 @@ struct LaneUserTests {
     func ranges() throws {
         #expect(try Self.scenario(browse: 10, sale: 5).laneUsers(available: 15) == [0..<10, 10..<15])
         #expect(try Self.scenario(browse: nil, sale: 5).laneUsers(available: 15) == [nil, 0..<5])
-        #expect(throws: BenchUsageError.self) { try Self.scenario(browse: 10, sale: 5).laneUsers(available: 14) }
-        #expect(throws: BenchUsageError.self) { try Self.scenario(browse: 10, sale: 2).validateLanes() }  // 3 barrier users, 2 in the lane
+        #expect(throws: UsageError.self) { try Self.scenario(browse: 10, sale: 5).laneUsers(available: 14) }
+        #expect(throws: UsageError.self) { try Self.scenario(browse: 10, sale: 2).validateLanes() }  // 3 barrier users, 2 in the lane
     }
 
     @Test("a per-user template is rendered once per user of the lane's range, and only with those users' tokens")

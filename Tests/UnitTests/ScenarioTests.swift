@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Bench
+import HappeningSystem
 
 /// Writes `yaml` to a scenario file of its own, loads it with `overrides`, and removes the file.
 private func load(_ yaml: String, overrides: [String: String] = [:], runDirectory: String = "/tmp/run-1") throws -> Scenario {
@@ -148,7 +149,7 @@ struct ScenarioTests {
 
     @Test("a file that cannot be read, or is not YAML, is refused naming the file")
     func unreadable() throws {
-        let missing = #expect(throws: BenchUsageError.self) { try Scenario.load(path: "/nonexistent/unit.yaml", overrides: [:], runDirectory: "/r") }
+        let missing = #expect(throws: UsageError.self) { try Scenario.load(path: "/nonexistent/unit.yaml", overrides: [:], runDirectory: "/r") }
         #expect(missing?.description == "cannot read scenario file /nonexistent/unit.yaml")
         let broken = refusal("name: [unclosed\nrequests: {")
         #expect(broken.contains("unit-scenario-") && broken.contains(".yaml: "), "\(broken)")
