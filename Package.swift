@@ -86,9 +86,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Outbound HTTP on libcurl's easy interface (the payment gateway, webhooks): a lifecycle service.
         .target(
-            name: "HappeningCurl",
-            dependencies: ["CCurl", "HappeningPool", "HappeningSystem"],
+            name: "HappeningHTTP",
+            dependencies: [
+                "CCurl", "HappeningPool", "HappeningSystem",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The Bench's load engines on libcurl's multi interface and Happening's HTTP/1.1 framing; only the Bench links it.
+        .target(
+            name: "HappeningLoad",
+            dependencies: ["CCurl", "HappeningHTTP", "HappeningSystem"],
             swiftSettings: swiftSettings
         ),
 
@@ -135,9 +145,10 @@ let package = Package(
         .target(
             name: "Razorpay",
             dependencies: [
-                "HappeningCurl", "HappeningCore",
+                "HappeningHTTP", "HappeningCore",
                 "HappeningCrypto",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -157,9 +168,10 @@ let package = Package(
         .executableTarget(
             name: "Gateway",
             dependencies: [
-                "Razorpay", "HappeningCurl", "HappeningCore",
+                "Razorpay", "HappeningHTTP", "HappeningCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -197,7 +209,7 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "HappeningSystem", "HappeningPostgres", "HappeningCurl", "HappeningCore",
+                "HappeningSystem", "HappeningPostgres", "HappeningHTTP", "HappeningLoad", "HappeningCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
@@ -216,7 +228,7 @@ let package = Package(
         // MARK: Tests (against the real services started by scripts/services.sh)
         .target(
             name: "TestSupport",
-            dependencies: ["HappeningCurl", "HappeningSystem", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HappeningHTTP", "HappeningSystem", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
@@ -224,11 +236,12 @@ let package = Package(
         .testTarget(name: "RedisTests", dependencies: ["HappeningRedis", "TestSupport", "HappeningPool", .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], swiftSettings: swiftSettings),
         .testTarget(name: "AMQPTests", dependencies: ["HappeningAMQP", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "CurlTests",
+            name: "HTTPClientTests",
             dependencies: [
-                "HappeningCurl", "TestSupport",
+                "HappeningHTTP", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -239,7 +252,7 @@ let package = Package(
                 "EventAvailability",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                "HappeningCurl",
+                "HappeningHTTP",
                 "Payments",
                 "Razorpay",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -257,21 +270,21 @@ let package = Package(
         .testTarget(
             name: "BenchTests",
             dependencies: [
-                "Bench", "HappeningCurl", "HappeningSystem", "TestSupport",
+                "Bench", "HappeningLoad", "HappeningSystem", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RazorpayTests",
-            dependencies: ["Razorpay", "HappeningCurl", "HappeningCore", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["Razorpay", "HappeningHTTP", "HappeningCore", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         // Pure logic only: no services, no child processes, no network.
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "HappeningCurl", "HappeningCore", "HappeningPostgres", "Razorpay", "Bench", "Gateway", "Server",
+                "HappeningLoad", "HappeningCore", "HappeningPostgres", "Razorpay", "Bench", "Gateway", "Server",
                 "HappeningAuth", "HappeningCrypto", "EventAvailability", "BookingEngine", "HappeningSystem", "TestSupport",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 "HappeningRedis",
@@ -283,7 +296,7 @@ let package = Package(
         .testTarget(name: "SchemaTests", dependencies: ["HappeningCore", "HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SeedTests",
-            dependencies: ["Seed", "Server", "HappeningAuth", "HappeningCore", "HappeningCurl", "HappeningPostgres", "HappeningSystem", "TestSupport"],
+            dependencies: ["Seed", "Server", "HappeningAuth", "HappeningCore", "HappeningHTTP", "HappeningPostgres", "HappeningSystem", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ],

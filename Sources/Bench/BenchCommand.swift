@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import HappeningCore
-import HappeningCurl
+import HappeningHTTP
+import HappeningLoad
 import HappeningSystem
 
 /// `happening-bench`: replays scenarios against a Happening server over HTTP (libcurl multi), checks the
@@ -203,9 +204,8 @@ struct BenchCommand: AsyncParsableCommand {
         var url = "http://127.0.0.1:5000"
 
         mutating func run() async throws {
-            let http = CurlHTTPClient(maxConcurrentRequests: 1)
-            let response = try await http.send(HTTPClientRequest(url: url + "/api/health", timeout: .seconds(5)))
-            await http.shutdown()
+            let url = url
+            let response = try await CurlHTTPClient.withClient { try await $0.send(HTTPClientRequest(url: url + "/api/health", timeout: .seconds(5))) }
             print("\(response.status) \(response.text)")
             if response.status != 200 { throw ExitCode(1) }
         }

@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCurl
+import HappeningLoad
 
 /// A result file: `results/<UTC timestamp>-<scenario>.json`. Everything a report shows is in here,
 /// histograms included, so reports can be rebuilt and results from several processes merged.

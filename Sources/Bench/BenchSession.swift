@@ -1,5 +1,6 @@
 import Foundation
-import HappeningCurl
+import HappeningHTTP
+import HappeningLoad
 import HappeningSystem
 
 /// One invocation of `run` or `compare`: loads the scenario, runs setup once, runs every target in turn,
@@ -73,12 +74,9 @@ struct BenchSession {
 /// Fails fast (exit 2) when a target does not answer at all.
 enum Reachability {
     static func check(_ target: String) async throws {
-        let http = CurlHTTPClient(maxConcurrentRequests: 1)
         do {
-            _ = try await http.send(HTTPClientRequest(url: target + "/api/health", timeout: .seconds(5)))
-            await http.shutdown()
+            _ = try await CurlHTTPClient.withClient { try await $0.send(HTTPClientRequest(url: target + "/api/health", timeout: .seconds(5))) }
         } catch {
-            await http.shutdown()
             throw UsageError("cannot reach the target \(target) (\(error)); is the server running?")
         }
     }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import HappeningCurl
+import HappeningLoad
 import HappeningSystem
 
 /// `--progress auto|live|lines|none`, the same option as the seeder's.

@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCurl
+import HappeningLoad
 import HappeningSystem
 
 /// Faults a scenario injects while its load runs (`faults:` in the YAML), at times counted from the moment the load

@@ -1,5 +1,4 @@
 import Foundation
-import HappeningCurl
 import HappeningSystem
 
 extension Scenario {

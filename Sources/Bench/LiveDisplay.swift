@@ -1,6 +1,6 @@
 import Foundation
 import HappeningSystem
-import HappeningCurl
+import HappeningLoad
 
 /// Prints a phase's progress: elapsed time, requests per second and p99 of the last whole second, errors.
 struct LiveDisplay: Sendable {

@@ -1,4 +1,4 @@
-import HappeningCurl
+import HappeningLoad
 import Synchronization
 
 /// A small fast generator for picking requests on the hot path (xorshift64*; no allocation).

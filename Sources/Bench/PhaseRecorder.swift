@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCurl
+import HappeningLoad
 import Synchronization
 
 /// What a request template expects and keeps, looked up by ``PreparedRequest/template``.

@@ -1,5 +1,4 @@
 import Foundation
-import HappeningCurl
 
 /// What one phase measured, merged over threads (and, with `merge`, over processes). This is the JSON a
 /// result file holds per phase; the histograms are exact, so merged files give exact percentiles.

@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCurl
+import HappeningLoad
 import HappeningSystem
 
 /// Runs a scenario against one target: setup steps, pools, the phases in order, the ledger check.

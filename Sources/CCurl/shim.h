@@ -1,4 +1,4 @@
-// libcurl, imported by HappeningCurl (easy interface) and the Bench's client module (multi interface).
+// libcurl, imported by HappeningHTTP (easy interface: the outbound HTTP client) and HappeningLoad (multi interface: the Bench's load engines).
 // curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are variadic and so unavailable in Swift:
 // these typed one-line wrappers are the only way the Swift code sets options.
 #include <curl/curl.h>

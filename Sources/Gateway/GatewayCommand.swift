@@ -2,6 +2,7 @@ import Foundation
 import HappeningCore
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Razorpay
 
 /// `happening-gateway`: an offline stand-in for Razorpay (orders, payments, refunds, payouts, webhooks) on
@@ -42,10 +43,10 @@ struct GatewayCommand {
         router.add(middleware: GatewayGuardMiddleware(faults: faults, keyID: keyID, keySecret: keySecret))
         RazorpayRoutes(ledger: ledger, webhooks: webhooks, settleDelay: .milliseconds(settle)).add(to: router)
         SimulationRoutes(ledger: ledger, faults: faults, webhooks: webhooks, keySecret: keySecret).add(to: router)
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "happening-gateway"),
+        var app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "happening-gateway"),
                               logger: logger)
+        app.addServices(webhooks)  // stopped after the HTTP server: retries still scheduled are cancelled
         logger.info("offline Razorpay gateway: payments are simulated", metadata: ["port": "\(port)"])
         await ServiceMain.run("happening-gateway", listening: "127.0.0.1:\(port)") { try await app.runService() }
-        await webhooks.shutdown()
     }
 }

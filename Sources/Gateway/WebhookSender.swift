@@ -1,8 +1,9 @@
 import Foundation
 import HappeningCore
-import HappeningCurl
+import HappeningHTTP
 import Logging
 import Razorpay
+import ServiceLifecycle
 import Synchronization
 
 /// How the gateway retries a webhook the receiver did not take, as Razorpay does: a delivery fails when no 2xx
@@ -42,7 +43,7 @@ struct WebhookRetryPolicy: Sendable, Equatable {
 /// `payout.processed`, `payout.failed`) to the configured URL, signed with the webhook secret
 /// (`X-Razorpay-Signature`) and carrying `X-Razorpay-Event-Id`. A delivery that fails is retried under the
 /// ``WebhookRetryPolicy``; every event's state so far is kept for `GET /_sim/webhooks`.
-final class WebhookSender: Sendable {
+final class WebhookSender: Service, Sendable {
     /// Where one event's delivery stands.
     enum State: String, Codable, Sendable {
         /// Not yet taken: an attempt is under way or a retry is scheduled.
@@ -139,6 +140,12 @@ final class WebhookSender: Sendable {
             "payload": entities, "created_at": Int(Date().timeIntervalSince1970),
         ]
         return (try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys])) ?? Data()
+    }
+
+    /// Waits for the service group's graceful shutdown, then stops scheduled retries and the HTTP client.
+    func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
     }
 
     /// Stops scheduled retries, then the HTTP client.

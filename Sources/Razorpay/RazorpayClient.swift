@@ -1,6 +1,7 @@
 import Foundation
-import HappeningCurl
+import HappeningHTTP
 import Logging
+import ServiceLifecycle
 
 /// Razorpay's REST API (orders, payments, refunds, RazorpayX payouts) over the project's libcurl client.
 ///
@@ -14,7 +15,9 @@ import Logging
 /// - Creating calls carry an idempotency key (the order receipt, the refund receipt, `X-Payout-Idempotency`), so a
 ///   retry after a lost answer cannot create a second order, refund or payout.
 /// - Keys go out as HTTP basic authentication and are never logged.
-public final class RazorpayClient: Sendable {
+/// - A lifecycle service: add it to the service group that runs its users, which stops its threads at shutdown
+///   (or call ``shutdown()`` when it was used for one pass).
+public final class RazorpayClient: Service, Sendable {
     public let configuration: RazorpayConfiguration
     private let http: CurlHTTPClient
     private let logger: Logger
@@ -27,6 +30,9 @@ public final class RazorpayClient: Sendable {
 
     /// Stops the HTTP client's threads.
     public func shutdown() async { await http.shutdown() }
+
+    /// Waits for the service group's graceful shutdown, then stops the HTTP client's threads.
+    public func run() async throws { try await http.run() }
 
     // MARK: Orders and payments
 

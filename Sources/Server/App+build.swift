@@ -182,7 +182,8 @@ func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencie
             address: .hostname(configuration.host, port: configuration.port), serverName: "happening", backlog: configuration.listenBacklog),
         logger: logger)
     // Started before the HTTP server, stopped after it (graceful shutdown runs in reverse order).
-    app.addServices(deps.postgres, deps.redis, deps.admissionRedis, deps.availabilityNotifier, deps.bookingJobs, deps.hasher)
+    app.addServices(
+        deps.postgres, deps.redis, deps.admissionRedis, deps.availabilityNotifier, deps.bookingJobs, deps.hasher, deps.payments.gateway)
     if let invalidations = deps.invalidations { app.addServices(invalidations) }
     if let executor = deps.intakeExecutor { app.addServices(executor) }
     if let admin = configuration.admin {

@@ -79,7 +79,7 @@ struct WorkerCommand: AsyncParsableCommand {
             if reconcileInterval > 0 {
                 let razorpay = RazorpayClient(configuration: try RazorpayConfiguration(settings), logger: logger)
                 let payments = PaymentService(ledger: PaymentLedger(postgres: postgres), gateway: razorpay, logger: logger)
-                services.append(PaymentReconciler(payments: payments, interval: .seconds(reconcileInterval), logger: logger))
+                services += [razorpay, PaymentReconciler(payments: payments, interval: .seconds(reconcileInterval), logger: logger)] as [any Service]
             }
             // The worker before the consumer: on shutdown the consumer stops first and the worker settles what is in flight.
             services += [worker, consumer] as [any Service]

@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCurl
+import HappeningLoad
 import Hummingbird
 import HappeningSystem
 import Testing

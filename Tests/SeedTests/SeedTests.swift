@@ -1,7 +1,6 @@
 import Foundation
 import HappeningAuth
 import HappeningCore
-import HappeningCurl
 import HappeningPostgres
 import Testing
 import TestSupport

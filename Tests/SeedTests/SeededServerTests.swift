@@ -1,6 +1,6 @@
 import Foundation
 import HappeningCore
-import HappeningCurl
+import HappeningHTTP
 import HappeningPostgres
 import Testing
 import TestSupport

@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCurl
+import HappeningHTTP
 import HappeningPostgres
 import Razorpay
 import Testing

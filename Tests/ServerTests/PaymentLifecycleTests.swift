@@ -1,7 +1,7 @@
 import BookingEngine
 import EventAvailability
 import Foundation
-import HappeningCurl
+import HappeningHTTP
 import HappeningPostgres
 import Hummingbird
 import HummingbirdTesting

@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCurl
+import HappeningHTTP
 
 /// One of the project's binaries running as a separate process in the background, started through the shell
 /// so that it can be signalled like a deployed process. The binaries are the ones built beside the test bundle

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import HappeningCurl
+@testable import HappeningLoad
 
 /// Feeds `text` to `parser` in one piece.
 private func feed(_ parser: inout HTTP1ResponseParser, _ text: String) -> HTTP1ResponseParser.Outcome {

@@ -14,7 +14,7 @@ final class CurlEasyHandle: PoolableConnection, @unchecked Sendable {
 
     init() throws {
         _ = CurlGlobal.initialized
-        guard let handle = curl_easy_init() else { throw CurlError(code: 2, message: "curl_easy_init failed") }
+        guard let handle = curl_easy_init() else { throw CurlError(CURLE_FAILED_INIT, message: "curl_easy_init failed") }
         self.handle = handle
     }
 
@@ -79,7 +79,7 @@ final class CurlEasyHandle: PoolableConnection, @unchecked Sendable {
 
     private func check(_ code: CURLcode) throws {
         guard code == CURLE_OK else {
-            throw CurlError(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)))
+            throw CurlError(code)
         }
     }
 }
@@ -113,6 +113,6 @@ private func curlWriteHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, 
 
 /// `curl_global_init`, done once per process before the first handle (Swift runs a global's
 /// initialiser exactly once, thread-safely).
-enum CurlGlobal {
-    static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+package enum CurlGlobal {
+    package static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 }

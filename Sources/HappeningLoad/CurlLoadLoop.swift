@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import HappeningHTTP
 import HappeningSystem
 
 /// A load-generating HTTP/1.1 client: one libcurl multi handle driven by `curl_multi_socket_action` and
@@ -14,7 +15,7 @@ import HappeningSystem
 public enum CurlLoadLoop {
     public static func run(options: CurlLoadOptions, schedule: any CurlLoadSchedule, stop: CurlStopFlag) throws -> CurlLoopStatistics {
         _ = CurlGlobal.initialized
-        guard let multi = curl_multi_init() else { throw CurlError(code: 2, message: "curl_multi_init failed") }
+        guard let multi = curl_multi_init() else { throw CurlError(CURLE_FAILED_INIT, message: "curl_multi_init failed") }
         defer { curl_multi_cleanup(multi) }
         let events = try EpollSet()
         let eventsPointer = Unmanaged.passUnretained(events).toOpaque()
@@ -152,7 +153,7 @@ final class EpollSet {
 
     init() throws {
         descriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
-        guard descriptor >= 0 else { throw CurlError(code: 2, message: "epoll_create1 failed (errno \(errno))") }
+        guard descriptor >= 0 else { throw CurlError(CURLE_FAILED_INIT, message: "epoll_create1 failed (errno \(errno))") }
         ready = Array(repeating: epoll_event(), count: 512)
     }
 

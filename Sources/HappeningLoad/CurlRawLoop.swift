@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import HappeningHTTP
 import HappeningSystem
 
 /// The lean load engine: libcurl opens each connection (`CURLOPT_CONNECT_ONLY`: resolution, connect, TLS
@@ -15,7 +16,7 @@ public enum CurlRawLoop {
     public static func run(options: CurlLoadOptions, origin: String, schedule: any CurlLoadSchedule, stop: CurlStopFlag) throws -> CurlLoopStatistics {
         _ = CurlGlobal.initialized
         let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
-        guard epoll >= 0 else { throw CurlError(code: 2, message: "epoll_create1 failed (errno \(errno))") }
+        guard epoll >= 0 else { throw CurlError(CURLE_FAILED_INIT, message: "epoll_create1 failed (errno \(errno))") }
         defer { close(epoll) }
         // One DNS cache for every connection of this loop (used on this thread only, so no locking).
         let share = curl_share_init()

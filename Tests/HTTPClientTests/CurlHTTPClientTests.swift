@@ -1,7 +1,8 @@
 import Foundation
-import HappeningCurl
+import HappeningHTTP
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Testing
 import TestSupport
 
@@ -90,5 +91,35 @@ struct CurlHTTPClientTests {
             }
         }
         await http.shutdown()
+    }
+
+    @Test("as a service it serves until its group shuts down, then refuses: the group owns its threads")
+    func lifecycle() async throws {
+        let http = CurlHTTPClient(maxConcurrentRequests: 2)
+        try await withTestServer { base in
+            let group = ServiceGroup(configuration: .init(services: [.init(service: http)], logger: Logger(label: "test")))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                #expect(try await http.send(HTTPClientRequest(url: "\(base)/json")).status == 200)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+            await #expect(throws: CurlError.self) { _ = try await http.send(HTTPClientRequest(url: "\(base)/json")) }
+        }
+    }
+
+    @Test("withClient shuts its client down after the body, also when the body throws")
+    func scoped() async throws {
+        struct Boom: Error {}
+        try await withTestServer { base in
+            let kept = LockedValue<CurlHTTPClient?>(nil)
+            let status = try await CurlHTTPClient.withClient { http in
+                kept.withLock { $0 = http }
+                return try await http.send(HTTPClientRequest(url: "\(base)/json")).status
+            }
+            #expect(status == 200)
+            await #expect(throws: CurlError.self) { _ = try await kept.value!.send(HTTPClientRequest(url: "\(base)/json")) }
+            await #expect(throws: Boom.self) { try await CurlHTTPClient.withClient { _ in throw Boom() } }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import HappeningHTTP
 import HappeningSystem
 
 /// One virtual connection of a ``CurlLoadLoop``: an easy handle with the options that never change set once,
@@ -18,7 +19,7 @@ final class LoadConnection {
 
     init(index: Int, options: CurlLoadOptions) throws {
         _ = CurlGlobal.initialized
-        guard let handle = curl_easy_init() else { throw CurlError(code: 2, message: "curl_easy_init failed") }
+        guard let handle = curl_easy_init() else { throw CurlError(CURLE_FAILED_INIT, message: "curl_easy_init failed") }
         self.handle = handle
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
         try check(happening_curl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
@@ -57,7 +58,7 @@ final class LoadConnection {
     }
 
     private func check(_ code: CURLcode) throws {
-        guard code == CURLE_OK else { throw CurlError(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code))) }
+        guard code == CURLE_OK else { throw CurlError(code) }
     }
 }
 
