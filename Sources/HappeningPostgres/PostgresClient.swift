@@ -77,6 +77,11 @@ public final class PostgresClient: Service, Sendable {
         try await withConnection { try await $0.query(sql, bindings) }
     }
 
+    /// Asks a pooled connection `SELECT 1`: true when the server answered (health checks).
+    public func ping() async throws -> Bool {
+        try await query("SELECT 1").count == 1
+    }
+
     /// Runs `body` in a transaction on a pooled connection. See ``PostgresConnection/withTransaction(isolation:_:)``.
     @discardableResult
     public func withTransaction<T: Sendable>(

@@ -8,7 +8,7 @@ import Razorpay
 /// `/api/cancellations`: cancel a booking (with its refund), a refund's status, the caller's cancellable bookings.
 struct CancellationsController: Sendable {
     let cancellations: CancellationService
-    let postgres: PostgresClient
+    let bookings: BookingRepository
     let cache: ReadCache
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -78,30 +78,11 @@ struct CancellationsController: Sendable {
         return try context.json(RefundStatus(refund_id: refundID, status: status, amount: PostgresNumeric(minorUnits: stored.amountPaise, scale: 2).text, source: source))
     }
 
-    struct Cancellable: Encodable {
-        let id: String
-        let event_id: String
-        let event_title: String
-        let event_date: Date
-        let ticket_count: Int
-        let total_amount: String
-    }
-
     /// Confirmed bookings whose event starts more than 24 h from now.
     @Sendable func cancellable(request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let page = try PageRequest(request.uri.queryParameters.dictionary)
-        let rows = try await postgres.query(
-            """
-            SELECT b.id, e.id, e.title, e.date_time, b.ticket_count, b.total_amount::text
-            FROM bookings b JOIN events e ON e.id = b.event_id
-            WHERE b.user_id = $1 AND b.status = 'confirmed' AND e.date_time > now() + interval '24 hours'
-            ORDER BY e.date_time, b.id LIMIT $2 OFFSET $3
-            """, [user.id, page.limit, page.offset])
-        struct Body: Encodable { let cancellableBookings: [Cancellable] }
-        return try context.json(Body(cancellableBookings: try rows.map { row in
-            Cancellable(id: try row.decode(0, as: UUID.self).uuidString.lowercased(), event_id: try row.decode(1, as: UUID.self).uuidString.lowercased(),
-                        event_title: try row.decode(2), event_date: try row.decode(3), ticket_count: try row.decode(4), total_amount: try row.decode(5))
-        }))
+        struct Body: Encodable { let cancellableBookings: [BookingRepository.Cancellable] }
+        return try context.json(Body(cancellableBookings: try await bookings.cancellable(user.id, page: page)))
     }
 }

@@ -32,7 +32,7 @@ struct HealthController: Sendable {
 
     /// 200 when PostgreSQL, Redis and RabbitMQ all answer within a second; 503 (with `Retry-After`) otherwise.
     @Sendable func check(request: Request, context: AppRequestContext) async throws -> Response {
-        async let database = probe { try await postgres.query("SELECT 1").count == 1 }
+        async let database = probe { try await postgres.ping() }
         async let cache = probe { try await redis.ping() }
         async let queue = probe { try await bookingJobs.declareTopology(); return true }
         let (databaseUp, redisUp, queueUp) = await (database, cache, queue)

@@ -8,7 +8,6 @@ import Razorpay
 /// booking, and Razorpay's webhook (no token: its signature is the proof).
 struct PaymentsController: Sendable {
     let payments: PaymentService
-    let postgres: PostgresClient
 
     func addRoutes(signedIn: RouterGroup<AppRequestContext>, public group: RouterGroup<AppRequestContext>) {
         signedIn.post("create-order", use: openOrder)
@@ -101,8 +100,8 @@ struct PaymentsController: Sendable {
         case .refunding(_, let bookingStatus, let refundID, let refundStatus):
             throw refundingError(bookingStatus: bookingStatus, refundID: refundID, refundStatus: refundStatus)
         case .alreadySettled(refunding: true):
-            let row = try await paymentRow(order: order)
-            throw refundingError(bookingStatus: row.bookingStatus, refundID: row.refundID, refundStatus: row.refundStatus ?? "pending")
+            let state = try await payments.ledger.orderState(order)
+            throw refundingError(bookingStatus: state?.bookingStatus ?? "cancelled", refundID: state?.refundID, refundStatus: state?.refundStatus ?? "pending")
         }
     }
 
@@ -112,15 +111,6 @@ struct PaymentsController: Sendable {
         return AppError(status: .conflict, code: "payment_refunded",
                         message: "The booking was \(bookingStatus) before the payment arrived, so the payment is being refunded in full",
                         details: details)
-    }
-
-    private func paymentRow(order: String) async throws -> (bookingStatus: String, refundID: String?, refundStatus: String?) {
-        let row = try await postgres.query(
-            """
-            SELECT b.status::text, p.refund_id, p.refund_status::text FROM payments p JOIN bookings b ON b.id = p.booking_id
-            WHERE p.payment_intent_id = $1
-            """, [order])[0]
-        return (try row.decode(0), try row.decode(1, as: String?.self), try row.decode(2, as: String?.self))
     }
 
     struct PaymentStatus: Encodable {
@@ -145,22 +135,14 @@ struct PaymentsController: Sendable {
     @Sendable func status(request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let booking = try context.uuidParameter("booking_id")
-        let rows = try await postgres.query(
-            """
-            SELECT p.payment_intent_id, p.razorpay_payment_id, p.amount::text, p.currency, p.status::text, p.refund_id,
-                   p.refund_status::text, p.refund_amount::text, p.created_at, p.updated_at, b.status::text,
-                   count(*) OVER ()
-            FROM payments p JOIN bookings b ON b.id = p.booking_id
-            WHERE p.booking_id = $1 AND b.user_id = $2
-            ORDER BY (p.status = 'captured' AND p.refund_status IS NULL) DESC, p.created_at DESC LIMIT 1
-            """, [booking, user.id])
-        guard let row = rows.first else { throw AppError.notFound("No payment for this booking", code: "payment_not_found") }
+        guard let row = try await payments.ledger.payment(booking: booking, user: user.id) else {
+            throw AppError.notFound("No payment for this booking", code: "payment_not_found")
+        }
         return try context.json(PaymentStatus(
-            payment: .init(order_id: try row.decode(0), razorpay_payment_id: try row.decode(1, as: String?.self), amount: try row.decode(2),
-                           currency: try row.decode(3), status: try row.decode(4), refund_id: try row.decode(5, as: String?.self),
-                           refund_status: try row.decode(6, as: String?.self), refund_amount: try row.decode(7, as: String?.self),
-                           created_at: try row.decode(8), updated_at: try row.decode(9), booking_status: try row.decode(10)),
-            attempts: Int(try row.decode(11, as: Int64.self))))
+            payment: .init(order_id: row.orderID, razorpay_payment_id: row.paymentID, amount: row.amount, currency: row.currency, status: row.status,
+                           refund_id: row.refundID, refund_status: row.refundStatus, refund_amount: row.refundAmount,
+                           created_at: row.createdAt, updated_at: row.updatedAt, booking_status: row.bookingStatus),
+            attempts: row.attempts))
     }
 
     /// Razorpay's webhook: the signature over the raw body, then idempotent per `X-Razorpay-Event-Id`.

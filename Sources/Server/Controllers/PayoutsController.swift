@@ -7,7 +7,7 @@ import Payments
 /// admin's payout list and a host's own payouts. Amounts in answers are exact rupee strings.
 struct PayoutsController: Sendable {
     let payouts: PayoutService
-    let postgres: PostgresClient
+    let payoutRows: PayoutRepository
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("admin/payable-events", use: payable)
@@ -100,30 +100,6 @@ struct PayoutsController: Sendable {
         }
     }
 
-    struct PayoutRow: Encodable {
-        let id: String; let event_id: String; let event_title: String; let host_id: String; let host_name: String; let host_email: String?
-        let amount: String; let gross_amount: String?; let refunded_amount: String?; let fee_amount: String?; let status: String
-        let razorpay_payout_id: String?; let failure_reason: String?; let created_at: Date; let processed_at: Date?
-    }
-
-    private func rows(where condition: String, _ bindings: PostgresBindings, includeEmail: Bool) async throws -> [PayoutRow] {
-        try await postgres.query(
-            """
-            SELECT po.id, po.event_id, e.title, po.host_id, u.name, u.email, po.amount::text, po.gross_amount::text, po.refunded_amount::text,
-                   po.fee_amount::text, po.status::text, po.razorpay_payout_id, po.failure_reason, po.created_at, po.processed_at
-            FROM payouts po JOIN events e ON e.id = po.event_id JOIN users u ON u.id = po.host_id
-            WHERE \(condition)
-            """, bindings
-        ).map { row in
-            PayoutRow(id: try row.decode(0, as: UUID.self).uuidString.lowercased(), event_id: try row.decode(1, as: UUID.self).uuidString.lowercased(),
-                      event_title: try row.decode(2), host_id: try row.decode(3, as: UUID.self).uuidString.lowercased(), host_name: try row.decode(4),
-                      host_email: includeEmail ? try row.decode(5) : nil, amount: try row.decode(6), gross_amount: try row.decode(7, as: String?.self),
-                      refunded_amount: try row.decode(8, as: String?.self), fee_amount: try row.decode(9, as: String?.self), status: try row.decode(10),
-                      razorpay_payout_id: try row.decode(11, as: String?.self), failure_reason: try row.decode(12, as: String?.self),
-                      created_at: try row.decode(13), processed_at: try row.decode(14, as: Date?.self))
-        }
-    }
-
     @Sendable func adminList(request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
         let query = request.uri.queryParameters.dictionary
@@ -136,20 +112,16 @@ struct PayoutsController: Sendable {
             guard let id = UUID(uuidString: text) else { throw AppError.validation(["host_id": "must be a UUID"]) }
             return id
         }
-        let payouts = try await rows(
-            where: "($1::text IS NULL OR po.status::text = $1) AND ($2::uuid IS NULL OR po.host_id = $2) ORDER BY po.created_at DESC, po.id LIMIT $3 OFFSET $4",
-            [query["status"], host, page.limit, page.offset], includeEmail: true)
-        struct Body: Encodable { let payouts: [PayoutRow]; let total: Int }
+        let payouts = try await payoutRows.list(status: query["status"], host: host, page: page)
+        struct Body: Encodable { let payouts: [PayoutRepository.PayoutRow]; let total: Int }
         return try context.json(Body(payouts: payouts, total: payouts.count))
     }
 
     @Sendable func mine(request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let page = try PageRequest(request.uri.queryParameters.dictionary)
-        let payouts = try await rows(where: "po.host_id = $1 ORDER BY po.created_at DESC, po.id LIMIT $2 OFFSET $3", [user.id, page.limit, page.offset],
-                                     includeEmail: false)
-        let total = try await postgres.query("SELECT coalesce(sum(amount), 0)::text FROM payouts WHERE host_id = $1 AND status <> 'failed'", [user.id])
-        struct Body: Encodable { let payouts: [PayoutRow]; let total_amount: String }
-        return try context.json(Body(payouts: payouts, total_amount: try total[0].decode(0)))
+        let payouts = try await payoutRows.mine(user.id, page: page)
+        struct Body: Encodable { let payouts: [PayoutRepository.PayoutRow]; let total_amount: String }
+        return try context.json(Body(payouts: payouts, total_amount: try await payoutRows.totalPaid(to: user.id)))
     }
 }

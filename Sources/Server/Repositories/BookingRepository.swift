@@ -123,4 +123,29 @@ struct BookingRepository: Sendable {
             return event
         }
     }
+
+    /// A booking its owner can still cancel.
+    struct Cancellable: Encodable, Sendable {
+        let id: String
+        let event_id: String
+        let event_title: String
+        let event_date: Date
+        let ticket_count: Int
+        let total_amount: String
+    }
+
+    /// `user`'s confirmed bookings whose event starts more than 24 h from now, soonest first.
+    func cancellable(_ user: UUID, page: PageRequest) async throws -> [Cancellable] {
+        let rows = try await postgres.query(
+            """
+            SELECT b.id, e.id, e.title, e.date_time, b.ticket_count, b.total_amount::text
+            FROM bookings b JOIN events e ON e.id = b.event_id
+            WHERE b.user_id = $1 AND b.status = 'confirmed' AND e.date_time > now() + interval '24 hours'
+            ORDER BY e.date_time, b.id LIMIT $2 OFFSET $3
+            """, [user, page.limit, page.offset])
+        return try rows.map { row in
+            Cancellable(id: try row.decode(0, as: UUID.self).uuidString.lowercased(), event_id: try row.decode(1, as: UUID.self).uuidString.lowercased(),
+                        event_title: try row.decode(2), event_date: try row.decode(3), ticket_count: try row.decode(4), total_amount: try row.decode(5))
+        }
+    }
 }
