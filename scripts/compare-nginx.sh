@@ -9,27 +9,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONNECTIONS="${CONNECTIONS:-50}"; DURATION="${DURATION:-10}"; PORT="${PORT:-5096}"; NGINX_PORT="${NGINX_PORT:-58081}"
-command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
-command -v nginx >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light >/dev/null
-bash scripts/services.sh up postgres redis rabbitmq >/dev/null 2>&1
-. .run/env
-echo "== release build (server, seeder)"
-swift build -c release --product happening-server 2>&1 | tail -1
-swift build -c release --product happening-seed 2>&1 | tail -1
+. scripts/lib.sh
+require_tool wrk wrk; require_tool nginx nginx-light
+services_up postgres redis rabbitmq
 WORK="$PWD/.run/compare-nginx"; rm -rf "$WORK"; mkdir -p "$WORK/www/api/events" "$WORK/logs"
-EVENT=$(.build/release/happening-seed --events 0 --users 0 --flash-sale-event tickets=500,price=499 --json --progress none \
+release_build "$WORK" happening-server happening-seed
+EVENT=$("$BIN"/happening-seed --events 0 --users 0 --flash-sale-event tickets=500,price=499 --json --progress none \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["flash_sale_event"]["id"])')
 
-pids=()
 cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    stop_bg
     [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
-    wait 2>/dev/null || true
 }
 trap cleanup EXIT
-PORT="$PORT" CACHE=on CACHE_PREFIX="compare-nginx-$$:" LOG_LEVEL=error taskset -c 1 .build/release/happening-server >"$WORK/logs/server.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.1; done
+start_bg "$WORK/logs/server.log" env PORT="$PORT" CACHE=on CACHE_PREFIX="compare-nginx-$$:" LOG_LEVEL=error taskset -c 1 "$BIN"/happening-server
+wait_healthy "http://127.0.0.1:$PORT/api/health"
 URL="http://127.0.0.1:$PORT/api/events/$EVENT"
 curl -sf "$URL" >/dev/null   # fills the cache
 cache=$(curl -s -D - -o "$WORK/www/api/events/$EVENT" "$URL" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache"{print $2}')
@@ -47,7 +41,7 @@ http {
 }
 CONF
 taskset -c 1 nginx -c "$WORK/nginx.conf" -p "$WORK" -g 'daemon on;'
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$NGINX_PORT/api/events/$EVENT" >/dev/null && break; sleep 0.1; done
+wait_healthy "http://127.0.0.1:$NGINX_PORT/api/events/$EVENT" 10
 
 echo "== wrk -t1 -c$CONNECTIONS -d${DURATION}s: happening-server (cache on), its no-work route, then nginx"
 taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$URL" >"$WORK/server.out"

@@ -9,12 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONNECTIONS="${CONNECTIONS:-50}"; DURATION="${DURATION:-10}"; PORT="${PORT:-58080}"
-need() { command -v "$1" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null; }
-need wrk wrk; need nginx nginx-light; need taskset util-linux
-[ -x /usr/bin/time ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q time >/dev/null
-echo "== release build of happening-bench"
-swift build -c release --product happening-bench 2>&1 | tail -1
+. scripts/lib.sh
+require_tool wrk wrk; require_tool nginx nginx-light; require_tool taskset util-linux
+[ -x /usr/bin/time ] || { echo "== /usr/bin/time is needed: apt-get install time" >&2; exit 1; }
 WORK="$PWD/.run/compare-wrk"; rm -rf "$WORK"; mkdir -p "$WORK/www" "$WORK/logs" "$WORK/bench"
+release_build "$WORK" happening-bench
 python3 - "$WORK/www/static.json" <<'PY'
 import json, sys
 events = [{"id": f"00000000-0000-4000-8000-{i:012d}", "title": f"Sunset Jazz Night {i}", "venue": "Phoenix Arena, Mumbai",

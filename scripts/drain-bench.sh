@@ -11,10 +11,10 @@ cd "$(dirname "$0")/.."
 JOBS="${JOBS:-20000}"; CONCURRENCY="${CONCURRENCY:-4}"; PREFETCH="${PREFETCH:-400}"; BATCH="${BATCH:-100}"
 TIMEOUT="${TIMEOUT:-300}"; PGBENCH_SECONDS="${PGBENCH_SECONDS:-10}"; PGBENCH_CLIENTS="${PGBENCH_CLIENTS:-8}"
 QUEUE="drain_bench_jobs"
-bash scripts/services.sh up postgres redis rabbitmq >/dev/null
-. .run/env
-swift build -c release --product happening-worker >/dev/null
-WORKER=.build/release/happening-worker
+. scripts/lib.sh
+services_up postgres redis rabbitmq
+release_build .run/drain-bench happening-worker happening-bench
+WORKER="$BIN"/happening-worker
 PSQL=(psql "$DATABASE_URL" -qAt -v ON_ERROR_STOP=1)
 
 user=$("${PSQL[@]}" -c "INSERT INTO users (email, password_hash, name) VALUES ('drain-bench@happening.test', 'x', 'Drain Bench')
@@ -27,10 +27,10 @@ new_events() {  # $1 = count, $2 = tickets each → ids, one per line
 decided() {  # bookings on these events
     "${PSQL[@]}" -c "SELECT count(*) FROM bookings WHERE event_id = ANY('{$(echo "$1" | paste -sd,)}'::uuid[])"
 }
-ledger_ok() {  # held + available = total on every event, and nothing held beyond total
-    "${PSQL[@]}" -c "SELECT count(*) = 0 FROM events e WHERE e.id = ANY('{$(echo "$1" | paste -sd,)}'::uuid[]) AND (
-        e.available_tickets + COALESCE((SELECT sum(ticket_count) FROM bookings b WHERE b.event_id = e.id AND b.status IN ('pending','confirmed')), 0)
-        <> e.total_tickets)"
+ledger_ok() {  # the Bench's ledger check on every event (never a second copy of it in SQL here)
+    local args=() event
+    for event in $1; do args+=(--event "$event"); done
+    "$BIN"/happening-bench check-ledger "${args[@]}" >/dev/null
 }
 
 run() {  # $1 strategy, $2 shape (hot|spread) → "strategy|shape|jobs|seconds|per_second|ledger"
@@ -50,7 +50,7 @@ run() {  # $1 strategy, $2 shape (hot|spread) → "strategy|shape|jobs|seconds|p
     end=$(date +%s.%N)
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
     local seconds; seconds=$(echo "$end - $start" | bc)
-    echo "$1|$2|$count|$(printf '%.2f' "$seconds")|$(printf '%.0f' "$(echo "$count / $seconds" | bc -l)")|$([ "$(ledger_ok "$events")" = t ] && echo ok || echo OVERSOLD)"
+    echo "$1|$2|$count|$(printf '%.2f' "$seconds")|$(printf '%.0f' "$(echo "$count / $seconds" | bc -l)")|$(ledger_ok "$events" && echo ok || echo OVERSOLD)"
 }
 
 echo "== pgbench: the same lock + update + insert on one row, $PGBENCH_CLIENTS clients, ${PGBENCH_SECONDS}s"

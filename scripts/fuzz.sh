@@ -19,13 +19,10 @@ ROLES="${FUZZ_ROLES:-anonymous user host admin}"
 SCHEMATHESIS_VERSION=4.32.5
 [ "$(python3 -c 'import schemathesis; print(schemathesis.__version__)' 2>/dev/null)" = "$SCHEMATHESIS_VERSION" ] \
     || python3 -m pip install -q "schemathesis==$SCHEMATHESIS_VERSION"
-if ! services_output=$(bash scripts/services.sh up postgres redis rabbitmq 2>&1); then
-    echo "== the services did not start:"; echo "$services_output"; exit 1
-fi
-. .run/env
-rm -rf "$OUT"; mkdir -p "$OUT"
-. scripts/release-build.sh
-release_build "$OUT" happening-server happening-worker happening-seed happening-gateway || exit 1
+. scripts/lib.sh
+services_up postgres redis rabbitmq
+rm -rf "$OUT"
+release_build "$OUT" happening-server happening-worker happening-seed happening-gateway
 bash scripts/services.sh up gateway >/dev/null 2>&1 || echo "== note: the payment gateway did not start; payment routes will answer 503"
 
 FUZZ_DB="${DATABASE_URL%/*}/happening_fuzz"
@@ -34,19 +31,13 @@ echo "== seeding happening_fuzz (schema, 300 events, 60 users, 400 bookings)"
 DATABASE_URL="$FUZZ_DB" "$BIN"/happening-seed --reset --events 300 --users 60 --bookings 400 --progress none >"$OUT/seed.log" 2>&1 \
     || { cat "$OUT/seed.log"; exit 1; }
 
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
+trap stop_bg EXIT
+trap 'exit 130' INT TERM
 export DATABASE_URL="$FUZZ_DB" BOOKING_QUEUE="fuzz_$$" CACHE_PREFIX="fuzz-$$:"
-PORT="$PORT" LOG_LEVEL=warning "$BIN"/happening-server >"$OUT/server.log" 2>&1 &
-pids+=($!)
-LOG_LEVEL=warning "$BIN"/happening-worker run >"$OUT/worker.log" 2>&1 &
-pids+=($!)
+start_bg "$OUT/server.log" env PORT="$PORT" LOG_LEVEL=warning "$BIN"/happening-server
+start_bg "$OUT/worker.log" env LOG_LEVEL=warning "$BIN"/happening-worker run
 BASE="http://127.0.0.1:$PORT"
-for _ in $(seq 1 100); do curl -sf "$BASE/api/health/live" >/dev/null && break; sleep 0.1; done
+wait_healthy "$BASE/api/health/live"
 
 # One account per role, from the seeded data (every seeded account has the dev password).
 password=$(grep -oE '"dev_password" *: *"[^"]*"' "$OUT/seed.log" | sed -E 's/.*"([^"]*)"$/\1/' || true)

@@ -12,11 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS="${EVENTS:-1000000}"; USERS="${USERS:-50000}"; RUNS="${RUNS:-3}"; SEED="${SEED:-7}"; ANCHOR="${ANCHOR:-2026-11-25}"
-bash scripts/services.sh up postgres redis rabbitmq >/dev/null 2>&1
-. .run/env
-echo "== release build of happening-seed"
-swift build -c release --product happening-seed 2>&1 | tail -1
-SEEDER=.build/release/happening-seed
+. scripts/lib.sh
+services_up postgres redis rabbitmq
+release_build .run/seedbench happening-seed
+SEEDER="$BIN"/happening-seed
 DB="${DATABASE_URL%/*}/happening_seedbench"
 psql "$DATABASE_URL" -qtc "SELECT 1 FROM pg_database WHERE datname = 'happening_seedbench'" | grep -q 1 \
     || psql "$DATABASE_URL" -qc "CREATE DATABASE happening_seedbench"

@@ -9,13 +9,13 @@ import HappeningSystem
 /// no-oversell ledger in PostgreSQL, and writes JSON + Markdown + HTML reports.
 ///
 /// Exit status: 0 every threshold and invariant holds; 1 one failed (the message says which and by how
-/// much); 2 a usage or configuration error.
+/// much), or the server a gate started never came up; 2 a usage or configuration error.
 @main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "happening-bench",
         abstract: "Load-tests a Happening server and checks that it never oversells.",
-        subcommands: [Run.self, Compare.self, Merge.self, CheckLedger.self, Check.self])
+        subcommands: [Run.self, Gate.self, Compare.self, Merge.self, CheckLedger.self, Check.self])
 
     /// Parses, runs and maps every failure to the documented exit status.
     static func main() async {
@@ -28,6 +28,9 @@ struct BenchCommand: AsyncParsableCommand {
         } catch let error as UsageError {
             FileHandle.standardError.write(Data("happening-bench: \(error)\n".utf8))
             Foundation.exit(2)
+        } catch let error as GateError {
+            FileHandle.standardError.write(Data("happening-bench: gate: \(error)\n".utf8))
+            Foundation.exit(1)
         } catch let error as ExitCode {
             Foundation.exit(error.rawValue)
         } catch {
@@ -164,35 +167,41 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 
-    /// `check-ledger --event ID`: the invariant check alone.
+    /// `check-ledger --event ID …`: the invariant check alone, for one event or several.
     struct CheckLedger: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check an event's ticket ledger in PostgreSQL.")
+        static let configuration = CommandConfiguration(abstract: "Check events' ticket ledgers in PostgreSQL (exit 1 when one does not hold).")
 
-        @Option(help: "The event id.")
-        var event: String
+        @Option(help: "An event id (repeatable).")
+        var event: [String]
 
         @Option(help: "PostgreSQL URL (default: $DATABASE_URL).")
         var databaseURL: String?
 
-        @Flag(help: "Print the ledger as JSON.")
+        @Flag(help: "Print the ledger as JSON (an array when several events are given).")
         var json = false
 
         mutating func run() async throws {
             guard let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] else {
                 throw UsageError("pass --database-url or set DATABASE_URL")
             }
-            let ledger = try await LedgerChecker(databaseURL: url).check(event: event, accepted: nil, ticketsPerRequest: 1, complete: false,
-                                                                         timeout: .seconds(0), progress: .none)
+            guard !event.isEmpty else { throw UsageError("name at least one --event") }
+            let checker = LedgerChecker(databaseURL: url)
+            var ledgers: [LedgerReport] = []
+            for id in event {
+                ledgers.append(try await checker.check(event: id, accepted: nil, ticketsPerRequest: 1, complete: false, timeout: .seconds(0), progress: .none))
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(ledger), as: UTF8.self))
+                print(String(decoding: ledgers.count == 1 ? try encoder.encode(ledgers[0]) : try encoder.encode(ledgers), as: UTF8.self))
             } else {
-                print("event \(ledger.event_id): total \(ledger.total_tickets), available \(ledger.available_tickets), held \(ledger.held) "
-                      + "(\(ledger.confirmed) confirmed, \(ledger.pending) pending), \(ledger.failed_sold_out) sold out")
-                print(ledger.passed ? "ledger holds" : ledger.violations.map { "VIOLATION: \($0)" }.joined(separator: "\n"))
+                for ledger in ledgers {
+                    print("event \(ledger.event_id): total \(ledger.total_tickets), available \(ledger.available_tickets), held \(ledger.held) "
+                          + "(\(ledger.confirmed) confirmed, \(ledger.pending) pending), \(ledger.failed_sold_out) sold out")
+                    print(ledger.passed ? "ledger holds" : ledger.violations.map { "VIOLATION: \($0)" }.joined(separator: "\n"))
+                }
             }
-            if !ledger.passed { throw ExitCode(1) }
+            if !ledgers.allSatisfy(\.passed) { throw ExitCode(1) }
         }
     }
 

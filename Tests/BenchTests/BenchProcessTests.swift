@@ -104,6 +104,66 @@ struct FlashSaleVerdictTests {
     }
 }
 
+@Suite("Bench: the gate", .serialized)
+struct GateCommandTests {
+    /// `happening-bench gate scenarios/flash-sale-ci.yaml` at test size on a port of its own; the exit status, the
+    /// output and the directory holding the logs and pid files.
+    private func gate(_ extra: String) async throws -> (status: Int32, output: String, logs: String) {
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("bench-gate-\(TestEnvironment.uniqueSuffix())").path
+        let result = try await bench(
+            "gate scenarios/flash-sale-ci.yaml --workers 2 --port \(TestPorts.next()) --logs '\(logs)' --out '\(logs)' --progress none "
+                + "--set users=300 --set tickets=10 \(extra)",
+            environment: [
+                "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
+                "JWT_SECRET": TestEnvironment.value("JWT_SECRET"),
+            ])
+        return (result.status, result.output, logs)
+    }
+
+    /// The pids the gate's workers last had (a worker the Bench replaced has a new one).
+    private func workerPids(in logs: String) -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: logs)) ?? []).filter { $0.hasSuffix(".pid") }.compactMap { name in
+            (try? String(contentsOfFile: "\(logs)/\(name)", encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+    }
+
+    /// Exited: no such process, or one that only waits to be reaped.
+    private static func isGone(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
+    @Test("gate starts a server and workers, passes a safe sale, fails an unsafe one naming the oversell, and leaves no process behind")
+    func verdicts() async throws {
+        let safe = try await gate("")
+        defer { try? FileManager.default.removeItem(atPath: safe.logs) }
+        #expect(safe.status == 0, "\(safe.output)")
+        #expect(safe.output.contains("PASS") && safe.output.contains("held 10"), "\(safe.output)")
+        let pids = workerPids(in: safe.logs)
+        #expect(pids.count == 2)
+        for pid in pids {
+            try await eventually("worker \(pid) to be gone", within: Patience.standard) { Self.isGone(pid) }
+        }
+
+        let unsafe = try await gate("--strategy unsafe --worker-argument=--i-know-this-oversells --server-env ADMISSION_GATE=off")
+        defer { try? FileManager.default.removeItem(atPath: unsafe.logs) }
+        #expect(unsafe.status == 1, "\(unsafe.output)")
+        #expect(unsafe.output.contains("OVERSOLD by") && unsafe.output.contains("FAILED; the report"), "\(unsafe.output)")
+    }
+
+    @Test("a server that never comes up fails the gate (exit 1) with its log, and the workers are stopped")
+    func serverDown() async throws {
+        let broken = try await gate("--server-env PORT=70000 --ready-timeout 20")
+        defer { try? FileManager.default.removeItem(atPath: broken.logs) }
+        #expect(broken.status == 1, "\(broken.output)")
+        #expect(broken.output.contains("the server exited") || broken.output.contains("did not answer"), "\(broken.output)")
+        for pid in workerPids(in: broken.logs) {
+            try await eventually("worker \(pid) to be gone", within: Patience.standard) { Self.isGone(pid) }
+        }
+    }
+}
+
 @Suite("Bench: several processes, one result")
 struct MergeProcessesTests {
     @Test("two processes started together with --start-at merge into one result: counts add up, histograms combine exactly")
