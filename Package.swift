@@ -105,7 +105,7 @@ let package = Package(
         // MARK: Domain core shared by the server, worker and seeder (never by the bench)
         .target(
             name: "HappeningCore",
-            dependencies: [],
+            dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
 
@@ -157,7 +157,7 @@ let package = Package(
         .target(
             name: "Payments",
             dependencies: [
-                "HappeningSystem", "Razorpay", "HappeningPostgres",
+                "HappeningCore", "HappeningSystem", "Razorpay", "HappeningPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

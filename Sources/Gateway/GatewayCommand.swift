@@ -21,8 +21,9 @@ import Razorpay
 struct GatewayCommand {
     static func main() async {
         let settings = Settings(ProcessInfo.processInfo.environment)
-        let port: Int, settle: Int, retries: WebhookRetryPolicy
+        let port: Int, settle: Int, retries: WebhookRetryPolicy, level: Logger.Level
         do {
+            level = try settings.logLevel()
             port = try settings.integer("GATEWAY_PORT", default: 30_790, range: 1...65_535)
             settle = try settings.integer("GATEWAY_SETTLE_MS", default: 200, range: 0...600_000)
             retries = try WebhookRetryPolicy(settings: settings)
@@ -31,7 +32,7 @@ struct GatewayCommand {
             exit(2)
         }
         var logger = Logger(label: "happening.gateway")
-        logger.logLevel = .info
+        logger.logLevel = level
         let keyID = settings.string("RAZORPAY_KEY_ID", default: RazorpayConfiguration.offlineKeyID)
         let keySecret = settings.string("RAZORPAY_KEY_SECRET", default: RazorpayConfiguration.offlineKeySecret)
         let webhooks = WebhookSender(

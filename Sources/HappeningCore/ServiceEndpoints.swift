@@ -16,10 +16,8 @@ public struct ServiceEndpoints: Sendable {
     }
 }
 
-/// Names shared by the server (publisher) and the worker (consumer).
+/// Names shared by the server (publisher) and the worker (consumer); ``Settings/bookingQueueName()`` reads the one in use.
 public enum BookingQueueNames {
-    /// The durable queue booking jobs travel on.
+    /// The durable queue booking jobs travel on by default (its dead letters go to `booking_jobs.dlq`).
     public static let jobs = "booking_jobs"
-    /// Where jobs the worker cannot process are parked.
-    public static let deadLetters = "booking_jobs.dlq"
 }

@@ -4,6 +4,7 @@ import Razorpay
 import HappeningCore
 import HappeningPostgres
 import Logging
+import Payments
 
 /// The server's settings, from environment variables (the README's configuration table lists them all).
 struct ServerConfiguration: Sendable {
@@ -119,20 +120,15 @@ struct ServerConfiguration: Sendable {
         loginMaxFailures = (
             try settings.integer("LOGIN_MAX_FAILURES", default: 5, range: 1...1_000_000),
             try settings.integer("LOGIN_MAX_FAILURES_PER_IP", default: 50, range: 1...1_000_000))
-        bookingQueue = settings.string("BOOKING_QUEUE", default: BookingQueueNames.jobs)
+        bookingQueue = settings.bookingQueueName()
         razorpay = try RazorpayConfiguration(settings)
         bookingRateLimit = try settings.integer("BOOKING_RATE_LIMIT_PER_MINUTE", default: 30, range: 0...1_000_000)
         admissionGate = try settings.choice("ADMISSION_GATE", default: "on", choices: ["on", "off"]) == "on"
         admissionLease = .seconds(try settings.integer("ADMISSION_LEASE_SECONDS", default: 15, range: 1...3_600))
         intakeThreads = try settings.integer("INTAKE_THREADS", default: max(1, ProcessInfo.processInfo.activeProcessorCount / 2), range: 0...64)
         intakeNiceness = try settings.integer("INTAKE_NICENESS", default: 10, range: 0...19)
-        let fee = settings.string("PLATFORM_FEE_PERCENT", default: "10")
-        guard let percent = PostgresNumeric(fee), let points = try? percent.minorUnits(scale: 2), (0...10_000).contains(points) else {
-            throw Settings.Invalid(name: "PLATFORM_FEE_PERCENT", problem: "must be a percentage from 0 to 100 with at most two decimals")
-        }
-        platformFeeBasisPoints = points
+        platformFeeBasisPoints = try settings.platformFeeBasisPoints()
         paymentOrderTTL = .seconds(60 * (try settings.integer("PAYMENT_ORDER_TTL_MINUTES", default: 30, range: 1...10_080)))
-        let level = try settings.choice("LOG_LEVEL", default: "info", choices: Logger.Level.allCases.map(\.rawValue))
-        logLevel = Logger.Level(rawValue: level) ?? .info
+        logLevel = try settings.logLevel()
     }
 }

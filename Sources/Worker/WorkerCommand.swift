@@ -56,11 +56,11 @@ struct WorkerCommand: AsyncParsableCommand {
             let endpoints = try ServiceEndpoints(settings)
             let hold = try holdMinutes ?? settings.integer("HOLD_MINUTES", default: 15, range: 1...1440)
             var logger = Logger(label: "happening.worker")
-            logger.logLevel = Logger.Level(rawValue: settings.string("LOG_LEVEL", default: "info")) ?? .info
+            logger.logLevel = try settings.logLevel()
 
             let postgres = PostgresClient(configuration: .init(url: endpoints.databaseURL, poolSize: concurrency + 2), logger: logger)
             let redis = RedisClient(configuration: try RedisConfiguration(url: endpoints.redisURL, commandTimeout: .milliseconds(500)), logger: logger)
-            let queue = AMQPQueue(name: settings.string("BOOKING_QUEUE", default: BookingQueueNames.jobs))
+            let queue = AMQPQueue(name: settings.bookingQueueName())
             let chosen = strategy
             let prefetch = BookingWorker.prefetch(requested: prefetch, concurrency: concurrency, batchSize: batch, strategy: chosen)
             let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: endpoints.amqpURL), queue: queue, prefetch: prefetch, logger: logger)
@@ -79,7 +79,9 @@ struct WorkerCommand: AsyncParsableCommand {
             if reconcileInterval > 0 {
                 let razorpay = RazorpayClient(configuration: try RazorpayConfiguration(settings), logger: logger)
                 let payments = PaymentService(ledger: PaymentLedger(postgres: postgres), gateway: razorpay, logger: logger)
-                services += [razorpay, PaymentReconciler(payments: payments, interval: .seconds(reconcileInterval), logger: logger)] as [any Service]
+                let reconciler = PaymentReconciler(
+                    payments: payments, feeBasisPoints: try settings.platformFeeBasisPoints(), interval: .seconds(reconcileInterval), logger: logger)
+                services += [razorpay, reconciler] as [any Service]
             }
             // The worker before the consumer: on shutdown the consumer stops first and the worker settles what is in flight.
             services += [worker, consumer] as [any Service]
@@ -109,7 +111,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 return id
             }
             guard !eventIDs.isEmpty, jobs > 0, jobs <= 1_000_000 else { throw ValidationError("need at least one event and 1…1000000 jobs") }
-            let queue = AMQPQueue(name: settings.string("BOOKING_QUEUE", default: BookingQueueNames.jobs))
+            let queue = AMQPQueue(name: settings.bookingQueueName())
             let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: try settings.required("AMQP_URL")), queue: queue)
             let total = jobs, count = tickets
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -129,14 +131,15 @@ struct WorkerCommand: AsyncParsableCommand {
         }
     }
 
-    /// Verifies that PostgreSQL answers and declares the durable booking queue and its dead-letter queue.
+    /// Verifies that PostgreSQL answers and declares the durable booking queue (`BOOKING_QUEUE`) and its dead-letter queue.
     struct Check: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check PostgreSQL and declare the booking queues.")
+        static let configuration = CommandConfiguration(abstract: "Check PostgreSQL and declare the booking queue (BOOKING_QUEUE) and its dead-letter queue.")
 
         mutating func run() async throws {
-            let endpoints = try ServiceEndpoints(Settings(ProcessInfo.processInfo.environment))
+            let settings = Settings(ProcessInfo.processInfo.environment)
+            let endpoints = try ServiceEndpoints(settings)
             let postgres = PostgresClient(configuration: .init(url: endpoints.databaseURL, poolSize: 1))
-            let queue = AMQPQueue(name: BookingQueueNames.jobs, deadLetterQueue: BookingQueueNames.deadLetters)
+            let queue = AMQPQueue(name: settings.bookingQueueName())
             let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: endpoints.amqpURL), queue: queue)
             let events: Int = try await postgres.query("SELECT count(*) FROM events")[0].decode(0)
             try await publisher.declareTopology()
@@ -148,10 +151,10 @@ struct WorkerCommand: AsyncParsableCommand {
         }
     }
 
-    /// One payment reconcile pass (what the running worker does every `--reconcile-interval` seconds), then exit.
+    /// One reconcile pass (what the running worker does every `--reconcile-interval` seconds), then exit.
     struct Reconcile: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Issue owed refunds, update pending ones and settle paid orders once; print what was done.")
+            abstract: "Resume unfinished event cancellations, issue owed refunds, update pending ones, settle paid orders and send or follow up payouts, once; print what was done.")
 
         @Option(help: "Only rows untouched for at least this many seconds (0: everything open).")
         var minimumAge = 10
@@ -160,16 +163,20 @@ struct WorkerCommand: AsyncParsableCommand {
             let settings = Settings(ProcessInfo.processInfo.environment)
             let endpoints = try ServiceEndpoints(settings)
             var logger = Logger(label: "happening.worker.reconcile")
-            logger.logLevel = Logger.Level(rawValue: settings.string("LOG_LEVEL", default: "info")) ?? .info
+            logger.logLevel = try settings.logLevel()
             let postgres = PostgresClient(configuration: .init(url: endpoints.databaseURL, poolSize: 2), logger: logger)
             let razorpay = RazorpayClient(configuration: try RazorpayConfiguration(settings), logger: logger)
             let payments = PaymentService(ledger: PaymentLedger(postgres: postgres), gateway: razorpay, logger: logger)
-            let report = try await payments.reconcile(minimumAge: .seconds(minimumAge))
-            print("refunds issued: \(report.refundsIssued), refunds updated: \(report.refundsUpdated), "
-                  + "paid orders settled: \(report.capturesFound), failures: \(report.failures)")
+            let reconciler = PaymentReconciler(payments: payments, feeBasisPoints: try settings.platformFeeBasisPoints(), logger: logger)
+            let outcome: Result<PaymentReconciler.Report, any Error>
+            do { outcome = .success(try await reconciler.pass(minimumAge: .seconds(minimumAge))) } catch { outcome = .failure(error) }
             await razorpay.shutdown()
             await postgres.shutdown()
-            if report.failures > 0 { throw ExitCode(1) }
+            let report = try outcome.get()
+            print("event cancellations resumed: \(report.eventCancellationsResumed), refunds issued: \(report.payments.refundsIssued), "
+                  + "refunds updated: \(report.payments.refundsUpdated), paid orders settled: \(report.payments.capturesFound), "
+                  + "payouts sent: \(report.payoutsSent), payouts updated: \(report.payoutsUpdated), failures: \(report.payments.failures)")
+            if report.payments.failures > 0 { throw ExitCode(1) }
         }
     }
 }

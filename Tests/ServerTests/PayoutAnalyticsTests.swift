@@ -2,6 +2,7 @@ import Foundation
 import HappeningAuth
 import HappeningPostgres
 import Hummingbird
+import Logging
 import HummingbirdTesting
 import Payments
 import Testing
@@ -70,8 +71,10 @@ struct PayoutAnalyticsTests {
             let count: Int64 = try await deps.postgres.query("SELECT count(*) FROM payouts WHERE event_id = $1", [event])[0].decode(0)
             #expect(count == 1)
 
+            // The worker's reconcile pass (the same one `happening-worker reconcile` runs) sends and follows the payout.
+            let reconciler = PaymentReconciler(payments: deps.payments, feeBasisPoints: deps.payouts.feeBasisPoints, logger: Logger(label: "test"))
             try await eventually("the payout to be reconciled as processed", every: .milliseconds(50)) {
-                _ = try await deps.payouts.reconcile(minimumAge: .zero)
+                _ = try await reconciler.pass(minimumAge: .zero)
                 return try await deps.postgres.query("SELECT status::text FROM payouts WHERE event_id = $1", [event])[0].decode(0, as: String.self)
             } until: { $0 == "processed" }
             let mine = try await client.send(.get, "/api/hosts/my-payouts", token: hostToken).json()
