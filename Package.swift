@@ -192,6 +192,7 @@ let package = Package(
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -222,6 +223,7 @@ let package = Package(
                 "HappeningSystem", "HappeningCore", "HappeningAuth", "HappeningPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            resources: [.copy("Resources/init.sql")],
             swiftSettings: swiftSettings
         ),
 

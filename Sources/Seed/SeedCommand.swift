@@ -54,8 +54,8 @@ struct SeedCommand: AsyncParsableCommand {
     @Flag(help: "Drop the schema and re-apply the schema file first; indexes are built after the load.")
     var reset = false
 
-    @Option(help: "The schema file applied by --reset.")
-    var schema: String = "init.sql"
+    @Option(help: "The schema file applied by --reset (default: the init.sql built into the seeder).")
+    var schema: String?
 
     @Option(help: "Rows per COPY batch (each batch commits on its own).")
     var batchSize: Int = 50_000
@@ -171,10 +171,7 @@ struct SeedCommand: AsyncParsableCommand {
         }
         request.reset = reset
         if reset {
-            guard let text = try? String(contentsOfFile: schema, encoding: .utf8) else {
-                throw UsageError("--reset: cannot read the schema file '\(schema)' (run from the repository root or pass --schema)")
-            }
-            request.schemaSQL = text
+            request.schemaSQL = try Self.schemaText(path: schema)
         }
         request.batchSize = batchSize
         request.minimumEvents = minEvents
@@ -189,6 +186,20 @@ struct SeedCommand: AsyncParsableCommand {
             }
         }
         return request
+    }
+
+    /// The schema `--reset` applies: the file at `path`, or the `init.sql` bundled with the seeder.
+    static func schemaText(path: String?) throws -> String {
+        if let path {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw UsageError("--schema: cannot read the schema file '\(path)'")
+            }
+            return text
+        }
+        guard let url = Bundle.module.url(forResource: "init", withExtension: "sql"),
+              let text = try? String(contentsOf: url, encoding: .utf8)
+        else { throw UsageError("--reset: the seeder's bundled init.sql is missing (Happening_Seed.resources next to the binary); pass --schema") }
+        return text
     }
 }
 

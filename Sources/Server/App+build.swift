@@ -35,6 +35,7 @@ struct AppDependencies: Sendable {
     /// Tickets left as served (nil when the cache is off: answers come from PostgreSQL).
     let availability: AvailabilityCache?
     let gazetteer: Gazetteer
+    let openAPI: OpenAPIDocument
     let bookings: BookingRepository
     let intake: BookingIntake
     /// Threads of its own for the booking intake (nil when `INTAKE_THREADS=0`): a sale's burst queues there.
@@ -89,6 +90,7 @@ struct AppDependencies: Sendable {
             redis: redis, enabled: configuration.cacheEnabled, ttl: configuration.cacheTTL, prefix: configuration.cachePrefix, near: near,
             availability: availability, notifier: availabilityNotifier)
         gazetteer = Gazetteer()
+        openAPI = try OpenAPIDocument.bundled()
         bookings = BookingRepository(postgres: postgres)
         hosts = HostRepository(postgres: postgres)
         payments = PaymentService(
@@ -153,7 +155,8 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
         metrics.emit(into: &buffer)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
     }
-    router.get("openapi.yaml") { _, _ in try OpenAPIDocument.response() }
+    let openAPI = deps.openAPI
+    router.get("openapi.yaml") { _, _ in openAPI.response() }
     return router
 }
 

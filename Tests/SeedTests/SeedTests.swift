@@ -18,7 +18,7 @@ func seedRequest(_ url: String, seed: UInt64 = 42, users: Int = 300, events: Int
                         cityWeights: chosen.map { Double(gazetteer.populationThousands(of: $0)) })
     var request = SeedRequest(plan: plan, databaseURL: url)
     request.reset = true
-    request.schemaSQL = try String(contentsOf: TestEnvironment.repositoryRoot.appendingPathComponent("init.sql"), encoding: .utf8)
+    request.schemaSQL = try SeedCommand.schemaText(path: nil)  // the schema built into the seeder
     request.batchSize = batchSize
     return request
 }
@@ -47,6 +47,14 @@ func checksum(_ url: String) async throws -> String {
 
 @Suite("Seeder: deterministic, consistent, fast paths", .serialized)
 struct SeedTests {
+    @Test("--reset without --schema applies the init.sql built into the seeder, the repository's file byte for byte")
+    func bundledSchema() throws {
+        let bundled = try SeedCommand.schemaText(path: nil)
+        let repository = try String(contentsOf: TestEnvironment.repositoryRoot.appendingPathComponent("init.sql"), encoding: .utf8)
+        #expect(bundled == repository)
+        #expect(throws: UsageError.self) { try SeedCommand.schemaText(path: "/nonexistent/schema.sql") }
+    }
+
     @Test("the same --seed gives the same rows, ids included; another seed gives others")
     func deterministic() async throws {
         let first = try await TestEnvironment.withScratchDatabase(prefix: "seed") { url in

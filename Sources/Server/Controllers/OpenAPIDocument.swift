@@ -1,17 +1,25 @@
 import Foundation
 import Hummingbird
 
-/// Serves `openapi.yaml` from the repository root (found next to the working directory or the binary).
-enum OpenAPIDocument {
-    static func response() throws -> Response {
-        let candidates = [
-            FileManager.default.currentDirectoryPath + "/openapi.yaml",
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-                .appendingPathComponent("../../../openapi.yaml").standardized.path,
-        ]
-        guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }),
-              let data = FileManager.default.contents(atPath: path)
-        else { throw AppError.notFound("openapi.yaml is not installed next to the server", code: "spec_missing") }
-        return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+/// The API's OpenAPI document (`openapi.yaml`), a resource of this module. Read once when the server is wired, so an
+/// install without it fails at start instead of answering 404 later.
+struct OpenAPIDocument: Sendable {
+    let bytes: ByteBuffer
+
+    /// Reads the bundled `openapi.yaml`.
+    static func bundled() throws -> OpenAPIDocument {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+              let data = FileManager.default.contents(atPath: url.path)
+        else { throw OpenAPIDocumentMissing() }
+        return OpenAPIDocument(bytes: ByteBuffer(bytes: data))
     }
+
+    func response() -> Response {
+        Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: bytes))
+    }
+}
+
+/// The server's resource bundle has no `openapi.yaml`: the install is incomplete.
+struct OpenAPIDocumentMissing: Error, CustomStringConvertible {
+    var description: String { "openapi.yaml is missing from the server's resource bundle (Happening_Server.resources next to the binary)" }
 }
