@@ -19,7 +19,7 @@ struct FaultRunner: Sendable {
     /// One fault of the scenario.
     struct Step: Codable, Sendable {
         var at: String
-        var action: String
+        var action: FaultAction
         /// `kill-worker`: start it again after this long.
         var restart_after: String?
     }
@@ -37,8 +37,6 @@ struct FaultRunner: Sendable {
         var detail: String
     }
 
-    static let actions = ["stop-cache", "start-cache", "stop-broker", "start-broker", "restart-db", "kill-worker"]
-
     let steps: [Step]
     let servicesScript: String
     /// Files holding worker pids (one per file), for `kill-worker`.
@@ -47,13 +45,10 @@ struct FaultRunner: Sendable {
 
     static func validate(_ steps: [Step]) throws {
         for step in steps {
-            guard actions.contains(step.action) else {
-                throw UsageError("fault at \(step.at): action must be one of \(actions.joined(separator: ", "))")
-            }
-            guard DurationText.parse(step.at) != nil else { throw UsageError("fault \(step.action): at '\(step.at)' is not a duration (like 3s)") }
+            guard DurationText.parse(step.at) != nil else { throw UsageError("fault \(step.action.rawValue): at '\(step.at)' is not a duration (like 3s)") }
             if let text = step.restart_after {
-                guard step.action == "kill-worker", DurationText.parse(text) != nil else {
-                    throw UsageError("fault \(step.action): restart_after is a duration, and only for kill-worker")
+                guard step.action == .killWorker, DurationText.parse(text) != nil else {
+                    throw UsageError("fault \(step.action.rawValue): restart_after is a duration, and only for kill-worker")
                 }
             }
         }
@@ -79,23 +74,23 @@ struct FaultRunner: Sendable {
             }
             let began = ContinuousClock.now
             let wall = Int64(Date().timeIntervalSince1970 * 1_000_000)
-            log("fault: \(step.action)")
+            log("fault: \(step.action.rawValue)")
             let (ok, detail) = await onDedicatedThread(named: "happening-fault") { perform(step) }
-            events.append(Event(action: step.action, planned_at: planned.seconds, started_at: (began - start).seconds,
+            events.append(Event(action: step.action.rawValue, planned_at: planned.seconds, started_at: (began - start).seconds,
                                 duration_ms: (ContinuousClock.now - began).seconds * 1000, at_micros: wall, ok: ok, detail: detail))
-            if !ok { log("fault: \(step.action) failed: \(detail)") }
+            if !ok { log("fault: \(step.action.rawValue) failed: \(detail)") }
         }
         return events
     }
 
     private func perform(_ step: Step) -> (Bool, String) {
         switch step.action {
-        case "stop-cache": return shell(servicesScript, ["down", "redis"])
-        case "start-cache": return shell(servicesScript, ["up", "redis"])
-        case "stop-broker": return shell(servicesScript, ["down", "rabbitmq"])
-        case "start-broker": return shell(servicesScript, ["up", "rabbitmq"])
-        case "restart-db": return shell(servicesScript, ["restart", "postgres"])
-        default: return killWorker(restartAfter: step.restart_after.flatMap(DurationText.parse))
+        case .stopCache: return shell(servicesScript, ["down", "redis"])
+        case .startCache: return shell(servicesScript, ["up", "redis"])
+        case .stopBroker: return shell(servicesScript, ["down", "rabbitmq"])
+        case .startBroker: return shell(servicesScript, ["up", "rabbitmq"])
+        case .restartDatabase: return shell(servicesScript, ["restart", "postgres"])
+        case .killWorker: return killWorker(restartAfter: step.restart_after.flatMap(DurationText.parse))
         }
     }
 

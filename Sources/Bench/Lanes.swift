@@ -54,7 +54,7 @@ extension Scenario {
             guard !lane.phases.isEmpty else { throw UsageError("lane \(lane.name): needs at least one phase") }
             if let users = lane.users {
                 guard users >= 1 else { throw UsageError("lane \(lane.name): users must be at least 1") }
-                for phase in lane.phases where phase.model == "barrier" && phase.connections > users {
+                for phase in lane.phases where phase.model == .barrier && phase.connections > users {
                     throw UsageError("lane \(lane.name): phase \(phase.name) has \(phase.connections) barrier users but the lane has \(users)")
                 }
             }

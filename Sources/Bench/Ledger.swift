@@ -68,25 +68,47 @@ struct LedgerChecker: Sendable {
 
     private func read(_ client: PostgresClient, eventID: UUID, accepted: [Capture]?, ticketsPerRequest: Int, complete: Bool, soldOutAnswers: Int,
                       timeout: Duration, progress: ProgressStyle) async throws -> LedgerReport {
-        let started = ContinuousClock.now
         let ids = (accepted ?? []).compactMap { UUID(uuidString: $0.value) }
-        let idArray = PostgresArray(ids)
-        // Wait until every accepted booking has its row, or the timeout passes.
+        let (decided, waited) = try await waitForDecisions(client, ids: ids, timeout: timeout, progress: progress)
+        var report = try await counts(client, eventID: eventID)
+        report.waited_seconds = (waited * 100).rounded() / 100
+        if let accepted {
+            report.accepted = ids.count
+            report.decided = decided
+            report.undecided = ids.count - decided
+            report.phantom = try await client.query(
+                "SELECT count(*) FROM bookings WHERE event_id = $1 AND NOT (id = ANY($2::uuid[]))", [eventID, PostgresArray(ids)])[0].decode(0)
+            if complete {
+                // Refusing anyone as sold out is only right once every ticket is held.
+                report.expected_held = soldOutAnswers > 0 ? report.total_tickets : min(ids.count * ticketsPerRequest, report.total_tickets)
+                report.held_mismatch = report.expected_held! - report.held
+            }
+            try await addDecisionLatency(client, accepted: accepted, ids: ids, to: &report)
+        }
+        report.violations = violations(of: report, ticketsPerRequest: ticketsPerRequest, soldOutAnswers: soldOutAnswers, timeout: timeout)
+        return report
+    }
+
+    /// Waits until every accepted booking has its row, or `timeout` passes; returns how many have one and the
+    /// seconds waited.
+    private func waitForDecisions(_ client: PostgresClient, ids: [UUID], timeout: Duration, progress: ProgressStyle) async throws -> (Int, Double) {
+        let started = ContinuousClock.now
         var decided = 0
         var lastShown = started
-        if !ids.isEmpty {
-            while true {
-                decided = try await client.query("SELECT count(*) FROM bookings WHERE id = ANY($1::uuid[])", [idArray])[0].decode(0)
-                if decided >= ids.count || ContinuousClock.now - started > timeout { break }
-                if progress != .none, ContinuousClock.now - lastShown >= (progress == .live ? .milliseconds(200) : .seconds(2)) {
-                    lastShown = .now
-                    FileHandle.standardError.write(Data("bench: ledger: \(decided)/\(ids.count) accepted bookings decided\(progress == .live ? "\r" : "\n")".utf8))
-                }
-                try await Task.sleep(for: .milliseconds(100))
+        while !ids.isEmpty {
+            decided = try await client.query("SELECT count(*) FROM bookings WHERE id = ANY($1::uuid[])", [PostgresArray(ids)])[0].decode(0)
+            if decided >= ids.count || ContinuousClock.now - started > timeout { break }
+            if progress != .none, ContinuousClock.now - lastShown >= (progress == .live ? .milliseconds(200) : .seconds(2)) {
+                lastShown = .now
+                FileHandle.standardError.write(Data("bench: ledger: \(decided)/\(ids.count) accepted bookings decided\(progress == .live ? "\r" : "\n")".utf8))
             }
+            try await Task.sleep(for: .milliseconds(100))
         }
-        let waited = (ContinuousClock.now - started).seconds
+        return (decided, (ContinuousClock.now - started).seconds)
+    }
 
+    /// The event's totals and its bookings counted by status: the invariants that need no accepted ids.
+    private func counts(_ client: PostgresClient, eventID: UUID) async throws -> LedgerReport {
         let eventRows = try await client.query("SELECT total_tickets, available_tickets FROM events WHERE id = $1", [eventID])
         guard let eventRow = eventRows.first else { throw UsageError("ledger: event \(eventID.uuidString.lowercased()) does not exist") }
         let total: Int = try eventRow.decode(0)
@@ -103,59 +125,53 @@ struct LedgerChecker: Sendable {
             SELECT count(*) FROM (SELECT 1 FROM bookings WHERE event_id = $1 AND idempotency_key IS NOT NULL
                                   GROUP BY user_id, idempotency_key HAVING count(*) > 1) d
             """, [eventID])[0].decode(0)
-
-        var report = LedgerReport(
+        return LedgerReport(
             event_id: eventID.uuidString.lowercased(), total_tickets: total, available_tickets: available, held: held,
             confirmed: counts["confirmed"]?.rows ?? 0, pending: counts["pending"]?.rows ?? 0, cancelled: counts["cancelled"]?.rows ?? 0,
             failed_sold_out: counts["failed/sold_out"]?.rows ?? 0,
             failed_other: counts.filter { $0.key.hasPrefix("failed/") && $0.key != "failed/sold_out" }.reduce(0) { $0 + $1.value.rows },
             oversold: max(0, held - total), conservation_error: available + held - total, duplicate_idempotency_keys: duplicates,
-            waited_seconds: (waited * 100).rounded() / 100, violations: [])
+            waited_seconds: 0, violations: [])
+    }
 
-        if let accepted {
-            report.accepted = ids.count
-            report.decided = decided
-            report.undecided = ids.count - decided
-            report.phantom = try await client.query(
-                "SELECT count(*) FROM bookings WHERE event_id = $1 AND NOT (id = ANY($2::uuid[]))", [eventID, idArray])[0].decode(0)
-            if complete {
-                // Refusing anyone as sold out is only right once every ticket is held.
-                report.expected_held = soldOutAnswers > 0 ? total : min(ids.count * ticketsPerRequest, total)
-                report.held_mismatch = report.expected_held! - held
-            }
-            // Decision latency: the row's write time (PostgreSQL's clock) minus the 202's arrival (ours; same host).
-            var histogram = LatencyHistogram()
-            let acceptedAt = Dictionary(accepted.map { ($0.value.lowercased(), $0.at_micros) }, uniquingKeysWith: min)
-            var lastDecision = Int64.min
-            for row in try await client.query(
-                "SELECT id, (extract(epoch FROM updated_at) * 1000000)::int8 FROM bookings WHERE id = ANY($1::uuid[])", [idArray]) {
-                let id: UUID = try row.decode(0)
-                let decidedAt: Int64 = try row.decode(1)
-                lastDecision = max(lastDecision, decidedAt)
-                if let at = acceptedAt[id.uuidString.lowercased()] { histogram.record(microseconds: UInt64(max(1, decidedAt - at))) }
-            }
-            if histogram.count > 0 {
-                report.decision_latency = histogram.summary
-                report.decision_histogram = histogram.encoded
-                let first = accepted.map(\.at_micros).min() ?? lastDecision
-                let span = Double(lastDecision - first) / 1e6
-                report.decided_per_second = span > 0 ? (Double(decided) / span * 10).rounded() / 10 : nil
-            }
+    /// Decision latency: the row's write time (PostgreSQL's clock) minus the 202's arrival (ours; same host), and the
+    /// decided bookings per second over the sale.
+    private func addDecisionLatency(_ client: PostgresClient, accepted: [Capture], ids: [UUID], to report: inout LedgerReport) async throws {
+        var histogram = LatencyHistogram()
+        let acceptedAt = Dictionary(accepted.map { ($0.value.lowercased(), $0.at_micros) }, uniquingKeysWith: min)
+        var lastDecision = Int64.min
+        for row in try await client.query(
+            "SELECT id, (extract(epoch FROM updated_at) * 1000000)::int8 FROM bookings WHERE id = ANY($1::uuid[])", [PostgresArray(ids)]) {
+            let id: UUID = try row.decode(0)
+            let decidedAt: Int64 = try row.decode(1)
+            lastDecision = max(lastDecision, decidedAt)
+            if let at = acceptedAt[id.uuidString.lowercased()] { histogram.record(microseconds: UInt64(max(1, decidedAt - at))) }
         }
+        guard histogram.count > 0 else { return }
+        report.decision_latency = histogram.summary
+        report.decision_histogram = histogram.encoded
+        let first = accepted.map(\.at_micros).min() ?? lastDecision
+        let span = Double(lastDecision - first) / 1e6
+        report.decided_per_second = span > 0 ? (Double(report.decided ?? 0) / span * 10).rounded() / 10 : nil
+    }
 
-        if report.oversold > 0 { report.violations.append("OVERSOLD by \(report.oversold) tickets: \(held) held (pending + confirmed) > \(total) total") }
+    /// Every invariant `report` breaks, in the words the reports print.
+    private func violations(of report: LedgerReport, ticketsPerRequest: Int, soldOutAnswers: Int, timeout: Duration) -> [String] {
+        let (held, total, available) = (report.held, report.total_tickets, report.available_tickets)
+        var violations: [String] = []
+        if report.oversold > 0 { violations.append("OVERSOLD by \(report.oversold) tickets: \(held) held (pending + confirmed) > \(total) total") }
         if report.conservation_error != 0 {
-            report.violations.append("tickets not conserved: available \(available) + held \(held) = \(available + held), not the total \(total)")
+            violations.append("tickets not conserved: available \(available) + held \(held) = \(available + held), not the total \(total)")
         }
         if let undecided = report.undecided, undecided > 0 {
-            report.violations.append("\(undecided) accepted (202) bookings were never decided within \(Int(timeout.seconds)) s (lost or stuck)")
+            violations.append("\(undecided) accepted (202) bookings were never decided within \(Int(timeout.seconds)) s (lost or stuck)")
         }
-        if let phantom = report.phantom, phantom > 0 { report.violations.append("\(phantom) bookings exist that the API never accepted") }
-        if let mismatch = report.held_mismatch, mismatch != 0 {
-            report.violations.append("held \(held) tickets, expected \(report.expected_held!) (\(soldOutAnswers > 0 ? "requests were refused as sold out, so every ticket" : "min(accepted × \(ticketsPerRequest), total)"))")
+        if let phantom = report.phantom, phantom > 0 { violations.append("\(phantom) bookings exist that the API never accepted") }
+        if let mismatch = report.held_mismatch, let expected = report.expected_held, mismatch != 0 {
+            let rule = soldOutAnswers > 0 ? "requests were refused as sold out, so every ticket" : "min(accepted × \(ticketsPerRequest), total)"
+            violations.append("held \(held) tickets, expected \(expected) (\(rule))")
         }
-        if duplicates > 0 { report.violations.append("\(duplicates) idempotency keys booked more than once") }
-        return report
+        if report.duplicate_idempotency_keys > 0 { violations.append("\(report.duplicate_idempotency_keys) idempotency keys booked more than once") }
+        return violations
     }
 }
-

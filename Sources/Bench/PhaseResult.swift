@@ -6,6 +6,7 @@ struct PhaseResult: Codable, Sendable {
     var name: String
     /// The lane the phase (or window) belongs to, when the scenario has lanes.
     var lane: String? = nil
+    /// The phase's ``LoadModel``, or `window` for a lane measured over another lane's window.
     var model: String
     var connections: Int
     var rate: String?
@@ -103,11 +104,11 @@ struct PhaseResult: Codable, Sendable {
 
     init(phase: Scenario.Phase, recorders: [PhaseRecorder], feed: LiveFeed, clock: PhaseClock, abandoned: Int) {
         name = phase.name
-        model = phase.model
+        model = phase.model.rawValue
         connections = phase.connections
         rate = phase.rate
         planned_duration = phase.duration
-        recorded = (phase.record ?? true) && phase.model != "warmup"
+        recorded = (phase.record ?? true) && phase.model != .warmup
         started_at_micros = clock.wallStartMicros
         var latency = LatencyHistogram()
         var statuses: [String: UInt64] = [:]

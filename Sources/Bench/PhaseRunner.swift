@@ -37,80 +37,22 @@ struct PhaseRunner: Sendable {
     /// `users` (nil: every user; a barrier's connection i is user i of them).
     func run(_ phase: Scenario.Phase, lane: String, notBefore: UInt64?, users: Range<Int>? = nil,
              timeoutOverride: Duration? = nil) async throws -> (LanePhaseRun, [Capture]) {
-        let chosen = templates(of: phase)
-        let infos = renderer.infos
-        let weights = chosen.map { infos[$0].weight }
-        let threadCount = max(1, min(threads, phase.connections))
-        let duration = phase.duration.flatMap(DurationText.parse)
-        let maxRequests = phase.max_requests ?? Int.max
-        let think = phase.think_time.flatMap(DurationText.parse).map { UInt64($0.nanoseconds) } ?? 0
-        let rate = phase.rate.flatMap(RateSpec.init)
-
-        // Per-connection requests for barrier and warm-up phases (connection i is virtual user i).
-        var perConnection: [PreparedRequest] = []
-        if phase.model == "barrier" || phase.model == "warmup" {
-            var random = FastRandom(seed: 7)
-            let picker = WeightedIndex(weights: weights)
-            let first = users?.lowerBound ?? 0
-            perConnection = (0..<phase.connections).map { renderer.render(chosen[picker.pick(&random)], user: first + $0, random: &random) }
-        }
-
-        var start = monotonicNanoseconds() &+ 50_000_000
-        if let notBefore {
-            // Exactly the lane's planned instant, even if this task got the CPU late: an open schedule then catches
-            // up (and counts the late starts), so every lane keeps the run's clock.
-            start = notBefore
-        } else if let startAtMicros {
-            let delta = startAtMicros - Int64(Date().timeIntervalSince1970 * 1_000_000)
-            if delta > 0 { start = monotonicNanoseconds() &+ UInt64(delta) * 1_000 }
-        }
+        let start = plannedStart(notBefore: notBefore)
         let clock = PhaseClock(monotonicStart: start)
         let feed = LiveFeed()
-        var lanes: [(CurlLoadOptions, any CurlLoadSchedule, PhaseRecorder)] = []
-        var offset = 0
-        if phase.model != "barrier" && phase.model != "warmup" { loadStart?.set(monotonic: start) }
-        let gate = BarrierGate(lanes: threadCount, notBefore: start, onFire: phase.model == "barrier" ? loadStart : nil)
-        for lane in 0..<threadCount {
-            let connections = phase.connections / threadCount + (lane < phase.connections % threadCount ? 1 : 0)
-            var options = CurlLoadOptions(connections: connections)
-            options.engine = engine
-            if let timeoutOverride { options.requestTimeout = timeoutOverride }
-            let recorder = PhaseRecorder(templates: infos, clock: clock, feed: feed)
-            recorder.keepsSamples = keepsSamples
-            recorder.watch = watch
-            recorder.monitor = monitor
-            let laneMax = maxRequests == Int.max ? Int.max : maxRequests / threadCount + (lane < maxRequests % threadCount ? 1 : 0)
-            let deadline = duration.map { start &+ UInt64($0.nanoseconds) } ?? UInt64.max
-            let schedule: any CurlLoadSchedule
-            switch phase.model {
-            case "closed":
-                let picker = RequestPicker(instances: instances(chosen, lane: lane, users: users), weights: weights, seed: UInt64(lane + 11))
-                schedule = ClosedSchedule(picker: picker, recorder: recorder, connections: connections, start: start, deadline: deadline, maxRequests: laneMax, thinkNanoseconds: think)
-            case "open":
-                let picker = RequestPicker(instances: instances(chosen, lane: lane, users: users), weights: weights, seed: UInt64(lane + 11))
-                let share = RateSpec(from: rate!.from / Double(threadCount), to: rate!.to / Double(threadCount))
-                let seconds = duration.map(\.seconds) ?? Double(maxRequests) / min(share.from, share.to) / Double(threadCount)
-                schedule = OpenSchedule(picker: picker, recorder: recorder, start: start, durationSeconds: seconds, rate: share, maxRequests: laneMax)
-            default:
-                schedule = BarrierSchedule(requests: Array(perConnection[offset..<(offset + connections)]), recorder: recorder, gate: gate)
-            }
-            lanes.append((options, schedule, recorder))
-            offset += connections
-        }
+        if phase.model.isTimed { loadStart?.set(monotonic: start) }
+        let loops = makeLoops(phase, users: users, start: start, clock: clock, feed: feed, timeoutOverride: timeoutOverride)
 
         let display = Task { await LiveDisplay(phase: phase.name, feed: feed, clock: clock, style: progress).run() }
         let outcomes = try await withThrowingTaskGroup(of: CurlLoopStatistics.self) { group in
-            for (options, schedule, recorder) in lanes {
-                let job = LoopJob(options: options, origin: renderer.target, schedule: schedule, recorder: recorder, stop: stop)
-                group.addTask { try await job.runOnOwnThread() }
-            }
+            for loop in loops { group.addTask { try await loop.runOnOwnThread() } }
             var all: [CurlLoopStatistics] = []
             for try await outcome in group { all.append(outcome) }
             return all
         }
         display.cancel()
         await display.value
-        let recorders = lanes.map(\.2)
+        let recorders = loops.map(\.recorder)
         var result = PhaseResult(phase: phase, recorders: recorders, feed: feed, clock: clock,
                                  abandoned: outcomes.reduce(0) { $0 + $1.abandoned })
         if !lane.isEmpty { result.lane = lane }
@@ -118,6 +60,76 @@ struct PhaseRunner: Sendable {
         let run = LanePhaseRun(lane: lane, result: result, clock: clock, samples: recorders.flatMap(\.samples), end: end,
                                shownReads: result.recorded ? recorders.flatMap(\.shownReads) : [])
         return (run, recorders.flatMap(\.captures))
+    }
+
+    /// When the phase starts (monotonic ns): exactly the lane's planned instant when there is one, even if this task
+    /// got the CPU late (an open schedule then catches up and counts the late starts, so every lane keeps the run's
+    /// clock); else `--start-at`, or 50 ms from now.
+    private func plannedStart(notBefore: UInt64?) -> UInt64 {
+        if let notBefore { return notBefore }
+        if let startAtMicros {
+            let delta = startAtMicros - Int64(Date().timeIntervalSince1970 * 1_000_000)
+            if delta > 0 { return monotonicNanoseconds() &+ UInt64(delta) * 1_000 }
+        }
+        return monotonicNanoseconds() &+ 50_000_000
+    }
+
+    /// One loop per thread, each with its share of the connections and requests and the schedule of the phase's model.
+    private func makeLoops(_ phase: Scenario.Phase, users: Range<Int>?, start: UInt64, clock: PhaseClock, feed: LiveFeed,
+                           timeoutOverride: Duration?) -> [LoopJob] {
+        let chosen = templates(of: phase)
+        let infos = renderer.infos
+        let weights = chosen.map { infos[$0].weight }
+        let threadCount = max(1, min(threads, phase.connections))
+        let duration = phase.duration.flatMap(DurationText.parse)
+        let maxRequests = phase.max_requests ?? Int.max
+        let think = phase.think_time.flatMap(DurationText.parse).map { UInt64($0.nanoseconds) } ?? 0
+        let deadline = duration.map { start &+ UInt64($0.nanoseconds) } ?? UInt64.max
+
+        // Per-connection requests for barrier and warm-up phases (connection i is virtual user i).
+        var perConnection: [PreparedRequest] = []
+        if !phase.model.isTimed {
+            var random = FastRandom(seed: 7)
+            let picker = WeightedIndex(weights: weights)
+            let first = users?.lowerBound ?? 0
+            perConnection = (0..<phase.connections).map { renderer.render(chosen[picker.pick(&random)], user: first + $0, random: &random) }
+        }
+        let gate = BarrierGate(lanes: threadCount, notBefore: start, onFire: phase.model == .barrier ? loadStart : nil)
+        var loops: [LoopJob] = []
+        var offset = 0
+        for lane in 0..<threadCount {
+            let connections = Self.share(of: phase.connections, part: lane, parts: threadCount)
+            var options = CurlLoadOptions(connections: connections)
+            options.engine = engine
+            if let timeoutOverride { options.requestTimeout = timeoutOverride }
+            let recorder = PhaseRecorder(templates: infos, clock: clock, feed: feed)
+            recorder.keepsSamples = keepsSamples
+            recorder.watch = watch
+            recorder.monitor = monitor
+            let laneMax = maxRequests == Int.max ? Int.max : Self.share(of: maxRequests, part: lane, parts: threadCount)
+            let schedule: any CurlLoadSchedule
+            switch phase.model {
+            case .closed:
+                let picker = RequestPicker(instances: instances(chosen, lane: lane, users: users), weights: weights, seed: UInt64(lane + 11))
+                schedule = ClosedSchedule(picker: picker, recorder: recorder, connections: connections, start: start, deadline: deadline, maxRequests: laneMax, thinkNanoseconds: think)
+            case .open:
+                let picker = RequestPicker(instances: instances(chosen, lane: lane, users: users), weights: weights, seed: UInt64(lane + 11))
+                let rate = RateSpec(phase.rate ?? "")!  // validated when the scenario loaded
+                let share = RateSpec(from: rate.from / Double(threadCount), to: rate.to / Double(threadCount))
+                let seconds = duration.map(\.seconds) ?? Double(maxRequests) / min(share.from, share.to) / Double(threadCount)
+                schedule = OpenSchedule(picker: picker, recorder: recorder, start: start, durationSeconds: seconds, rate: share, maxRequests: laneMax)
+            case .barrier, .warmup:
+                schedule = BarrierSchedule(requests: Array(perConnection[offset..<(offset + connections)]), recorder: recorder, gate: gate)
+            }
+            loops.append(LoopJob(options: options, origin: renderer.target, schedule: schedule, recorder: recorder, stop: stop))
+            offset += connections
+        }
+        return loops
+    }
+
+    /// Part `part` of `total` split into `parts` as evenly as possible (the first ones take the remainder).
+    static func share(of total: Int, part: Int, parts: Int) -> Int {
+        total / parts + (part < total % parts ? 1 : 0)
     }
 }
 
@@ -132,7 +144,7 @@ extension PhaseRunner {
     /// phase does not spend its first seconds rendering (10,000 virtual users × six templates took seconds, on the
     /// schedule's time: a backlog counted as the server's latency).
     func prepare(_ phase: Scenario.Phase, users: Range<Int>?) {
-        guard phase.model == "open" || phase.model == "closed" else { return }
+        guard phase.model.isTimed else { return }
         let chosen = templates(of: phase)
         for lane in 0..<max(1, min(threads, phase.connections)) { _ = instances(chosen, lane: lane, users: users) }
     }
@@ -173,21 +185,13 @@ private struct LoopJob: @unchecked Sendable {
     let stop: CurlStopFlag
 
     func runOnOwnThread() async throws -> CurlLoopStatistics {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                do {
-                    let statistics = options.engine == .raw
-                        ? try CurlRawLoop.run(options: options, origin: origin, schedule: schedule, stop: stop)
-                        : try CurlLoadLoop.run(options: options, schedule: schedule, stop: stop)
-                    recorder.finish()
-                    continuation.resume(returning: statistics)
-                } catch {
-                    recorder.finish()
-                    continuation.resume(throwing: error)
-                }
+        try await onDedicatedThread(named: "happening-bench-loop") { [self] in
+            defer { recorder.finish() }
+            return Result {
+                options.engine == .raw
+                    ? try CurlRawLoop.run(options: options, origin: origin, schedule: schedule, stop: stop)
+                    : try CurlLoadLoop.run(options: options, schedule: schedule, stop: stop)
             }
-            thread.name = "happening-bench-loop"
-            thread.start()
-        }
+        }.get()
     }
 }

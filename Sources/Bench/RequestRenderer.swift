@@ -90,7 +90,7 @@ struct RequestRenderer: Sendable {
             for name in texts.flatMap(Template.names(in:)) where variables[name] == nil && pools[name] == nil && name != "user_id" {
                 throw UsageError("request \(template.name): ${\(name)} is neither a variable, a pool nor set by a setup step")
             }
-            if template.auth == "user", users.isEmpty { throw UsageError("request \(template.name) needs users: add a `tokens:` setup step") }
+            if template.auth == .user, users.isEmpty { throw UsageError("request \(template.name) needs users: add a `tokens:` setup step") }
         }
     }
 
@@ -104,7 +104,7 @@ struct RequestRenderer: Sendable {
         let virtualUser = users.isEmpty ? nil : users[user % users.count]
         if let virtualUser { values["user_id"] = virtualUser.user_id }
         var headers = (template.headers ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, Template.substitute($0.value, values, keepUnknown: true)) }
-        if template.auth == "user", let virtualUser { headers.append(("Authorization", "Bearer \(virtualUser.token)")) }
+        if template.auth == .user, let virtualUser { headers.append(("Authorization", "Bearer \(virtualUser.token)")) }
         let body = template.body.map { Array(Template.substitute($0, values, keepUnknown: true).utf8) }
         if body != nil, !headers.contains(where: { $0.0.lowercased() == "content-type" }) { headers.append(("Content-Type", "application/json")) }
         return PreparedRequest(template: index, method: template.method ?? (body == nil ? "GET" : "POST"),
@@ -127,7 +127,7 @@ struct RequestRenderer: Sendable {
         return chosen.map { index in
             let template = templates[index]
             let text = template.path + (template.body ?? "") + (template.headers ?? [:]).values.joined()
-            let perUser = template.auth == "user" || Template.names(in: text).contains("user_id")
+            let perUser = template.auth == .user || Template.names(in: text).contains("user_id")
             let varies = perUser || !Template.names(in: text).filter { pools[$0] != nil }.isEmpty
             let total = varies ? (perUser ? max(count, people.count) : count) : 1
             return (0..<total).map { render(index, user: people.lowerBound + $0 % people.count, random: &random) }

@@ -58,7 +58,7 @@ struct Scenario: Codable, Sendable {
         /// Relative weight in the mix (default 1).
         var weight: Double?
         /// `user`: send the virtual user's token as `Authorization: Bearer …`.
-        var auth: String?
+        var auth: RequestAuth?
         /// Expected statuses (default: any 2xx).
         var expect: [Int]?
         /// A JSON string field of the response to keep (e.g. `booking_id`), for the ledger check.
@@ -70,7 +70,7 @@ struct Scenario: Codable, Sendable {
         var name: String
         /// `closed` (connections loop), `open` (constant arrival rate), `barrier` (each connection sends once,
         /// all at the same instant), `warmup` (one request per connection, not reported).
-        var model: String
+        var model: LoadModel
         var connections: Int
         /// Open model: requests per second; `a..b` ramps linearly from a to b over the phase.
         var rate: String?
@@ -145,14 +145,11 @@ struct Scenario: Codable, Sendable {
         guard !requests.isEmpty else { throw UsageError("a scenario needs at least one request template") }
         let names = Set(requests.map(\.name))
         for phase in runLanes.flatMap(\.phases) {
-            guard ["closed", "open", "barrier", "warmup"].contains(phase.model) else {
-                throw UsageError("phase \(phase.name): model must be closed, open, barrier or warmup")
-            }
             guard phase.connections >= 1, phase.connections <= 100_000 else { throw UsageError("phase \(phase.name): connections must be 1…100000") }
-            if phase.model == "open" {
+            if phase.model == .open {
                 guard let rate = phase.rate, RateSpec(rate) != nil else { throw UsageError("phase \(phase.name): an open phase needs rate: R or rate: A..B (requests/s)") }
             }
-            if phase.model == "closed" || phase.model == "open" {
+            if phase.model.isTimed {
                 guard phase.duration != nil || phase.max_requests != nil else {
                     throw UsageError("phase \(phase.name): needs duration or max_requests (every run is bounded)")
                 }
@@ -176,13 +173,21 @@ struct Scenario: Codable, Sendable {
     static func describe(_ error: any Error) -> String {
         if let error = error as? DecodingError {
             switch error {
-            case .keyNotFound(let key, let context): return "missing '\(key.stringValue)' at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+            case .keyNotFound(let key, let context): return "missing '\(key.stringValue)' at \(path(context.codingPath))"
             case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-                return "\(context.debugDescription) at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+                return "\(context.debugDescription) at \(path(context.codingPath))"
             @unknown default: return "\(error)"
             }
         }
         return "\(error)"
+    }
+
+    /// `phases[2].model`: where in the file a decoding error is.
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.reduce("") { path, key in
+            if let index = key.intValue { return path + "[\(index)]" }
+            return path.isEmpty ? key.stringValue : path + "." + key.stringValue
+        }
     }
 }
 

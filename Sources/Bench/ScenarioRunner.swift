@@ -143,13 +143,13 @@ struct ScenarioRunner: Sendable {
                 _ = await faultTask.value
             }
             if phase.requests == nil { phase.requests = lane.requests }
-            if phase.model == "closed" || phase.model == "open", phase.record ?? true {
+            if phase.model.isTimed, phase.record ?? true {
                 if let connections { phase.connections = connections }
-                if let rate, phase.model == "open" { phase.rate = rate }
+                if let rate, phase.model == .open { phase.rate = rate }
                 if let duration { phase.duration = duration }
             }
             if progress != .none {
-                FileHandle.standardError.write(Data("bench: \(label): \(prefix)phase \(phase.name) (\(phase.model), \(phase.connections) connections\(phase.rate.map { ", \($0) req/s" } ?? "")\(phase.duration.map { ", \($0)" } ?? ""))\n".utf8))
+                FileHandle.standardError.write(Data("bench: \(label): \(prefix)phase \(phase.name) (\(phase.model.rawValue), \(phase.connections) connections\(phase.rate.map { ", \($0) req/s" } ?? "")\(phase.duration.map { ", \($0)" } ?? ""))\n".utf8))
             }
             let (run, phaseCaptures) = try await runner.run(phase, lane: lane.name, notBefore: first ? notBefore : nil, users: users)
             first = false
@@ -157,7 +157,7 @@ struct ScenarioRunner: Sendable {
             let result = run.result
             if result.recorded {
                 outcome.captures += phaseCaptures
-                if phase.model == "barrier" {
+                if phase.model == .barrier {
                     // Definite answers only: 202 accepted or 422 refused (sold out); anything else leaves the count open.
                     let definite = (result.statuses["202"] ?? 0) + (result.statuses["422"] ?? 0)
                     if definite != result.requests || result.abandoned > 0 { outcome.complete = false }

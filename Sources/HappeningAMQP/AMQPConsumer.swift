@@ -148,85 +148,34 @@ public final class AMQPConsumer: Service, Sendable {
 
     // MARK: The consumer thread
 
-    /// Everything librabbitmq does for this consumer happens here, on the consumer's own thread.
-    private func loop() {
+    /// What the consumer thread keeps between its turns.
+    private struct ThreadState {
         var connection: RabbitConnection?
         var consumerTag: String?
+        /// Bumped per connection: a delivery from an earlier one can no longer be settled.
         var generation = 0
         var inFlight = 0
-        var backoff = configuration.reconnectBackoff
+        var backoff: Duration
         var drainDeadline: ContinuousClock.Instant?
+    }
 
+    /// Everything librabbitmq does for this consumer happens here, on the consumer's own thread.
+    private func loop() {
+        var state = ThreadState(backoff: configuration.reconnectBackoff)
         while true {
             let (commands, stop) = shared.withLock { shared -> ([Command], StopRequest?) in
                 defer { shared.commands.removeAll() }
                 return (shared.commands, shared.stop)
             }
-            // Settle what the handlers asked for.
-            for command in commands {
-                guard let live = connection, command.delivery.generation == generation else {
-                    command.continuation.resume(throwing: AMQPError(kind: .staleDelivery))
-                    continue
-                }
-                do {
-                    switch command.settle {
-                    case .ack: try live.ack(command.delivery.deliveryTag)
-                    case .nack(let requeue): try live.nack(command.delivery.deliveryTag, requeue: requeue)
-                    case .reject: try live.reject(command.delivery.deliveryTag)
-                    }
-                    inFlight -= 1
-                    command.continuation.resume()
-                } catch {
-                    command.continuation.resume(throwing: error)
-                }
-            }
-            // Shutting down: stop new deliveries, then wait (bounded) for in-flight ones to be settled.
-            if let stop {
-                if case .immediate = stop { break }
-                if let live = connection, let tag = consumerTag {
-                    try? live.stopConsuming(tag)
-                    consumerTag = nil
-                }
-                drainDeadline = drainDeadline ?? ContinuousClock.now + drainTimeout
-                if connection == nil || inFlight <= 0 || ContinuousClock.now >= drainDeadline! { break }
-            }
+            settle(commands, state: &state)
+            if let stop, isDone(stopping: stop, state: &state) { break }
             // (Re)connect when needed.
-            if connection == nil || connection!.isBroken {
-                connection = nil
+            if state.connection == nil || state.connection!.isBroken {
+                state.connection = nil
                 if stop != nil { break }
-                do {
-                    let fresh = try RabbitConnection(configuration: configuration, heartbeat: configuration.heartbeat)
-                    try fresh.declare(queue)
-                    consumerTag = try fresh.startConsuming(queue.name, prefetch: prefetch)
-                    connection = fresh
-                    generation += 1
-                    inFlight = 0
-                    backoff = configuration.reconnectBackoff
-                    logger.debug("amqp consumer connected", metadata: ["queue": "\(queue.name)", "prefetch": "\(prefetch)"])
-                } catch {
-                    // Warn once per outage, then keep quiet while backing off.
-                    logger.log(level: backoff == configuration.reconnectBackoff ? .warning : .debug,
-                               "amqp consumer cannot connect; retrying", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
-                    waitForWake(upTo: backoff)
-                    backoff = min(backoff * 2, configuration.maximumBackoff)
-                    continue
-                }
+                guard connect(state: &state) else { continue }
             }
-            guard let live = connection else { continue }
-            // Wait for a delivery or a wake-up, then take what arrived.
-            if !live.hasBufferedInput { waitForWake(upTo: .milliseconds(250), alsoReadable: live.socket) }
-            do {
-                while let message = try live.nextDelivery(timeout: .zero) {
-                    inFlight += 1
-                    output.yield(AMQPDelivery(
-                        deliveryTag: message.tag, redelivered: message.redelivered,
-                        messageID: message.messageID, body: message.body, generation: generation))
-                    if !live.hasBufferedInput { break }
-                }
-            } catch {
-                logger.warning("amqp consumer connection lost; reconnecting", metadata: ["error": "\(error)"])
-                connection = nil
-            }
+            receive(state: &state)
         }
 
         let leftover = shared.withLock { shared -> [Command] in
@@ -235,8 +184,82 @@ public final class AMQPConsumer: Service, Sendable {
             return shared.commands
         }
         for command in leftover { command.continuation.resume(throwing: AMQPError(kind: .closed)) }
-        connection = nil  // closes channel and connection
+        state.connection = nil  // closes channel and connection
         output.finish()
+    }
+
+    /// Settles what the handlers asked for; a delivery of an earlier connection fails as stale.
+    private func settle(_ commands: [Command], state: inout ThreadState) {
+        for command in commands {
+            guard let live = state.connection, command.delivery.generation == state.generation else {
+                command.continuation.resume(throwing: AMQPError(kind: .staleDelivery))
+                continue
+            }
+            do {
+                switch command.settle {
+                case .ack: try live.ack(command.delivery.deliveryTag)
+                case .nack(let requeue): try live.nack(command.delivery.deliveryTag, requeue: requeue)
+                case .reject: try live.reject(command.delivery.deliveryTag)
+                }
+                state.inFlight -= 1
+                command.continuation.resume()
+            } catch {
+                command.continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// Shutting down: stops new deliveries, then waits (bounded) for in-flight ones to be settled. True when the
+    /// loop should end now.
+    private func isDone(stopping stop: StopRequest, state: inout ThreadState) -> Bool {
+        if case .immediate = stop { return true }
+        if let live = state.connection, let tag = state.consumerTag {
+            try? live.stopConsuming(tag)
+            state.consumerTag = nil
+        }
+        let deadline = state.drainDeadline ?? ContinuousClock.now + drainTimeout
+        state.drainDeadline = deadline
+        return state.connection == nil || state.inFlight <= 0 || ContinuousClock.now >= deadline
+    }
+
+    /// Connects, declares the queue and starts consuming; false after a failure (it has waited out the backoff).
+    private func connect(state: inout ThreadState) -> Bool {
+        do {
+            let fresh = try RabbitConnection(configuration: configuration, heartbeat: configuration.heartbeat)
+            try fresh.declare(queue)
+            state.consumerTag = try fresh.startConsuming(queue.name, prefetch: prefetch)
+            state.connection = fresh
+            state.generation += 1
+            state.inFlight = 0
+            state.backoff = configuration.reconnectBackoff
+            logger.debug("amqp consumer connected", metadata: ["queue": "\(queue.name)", "prefetch": "\(prefetch)"])
+            return true
+        } catch {
+            // Warn once per outage, then keep quiet while backing off.
+            logger.log(level: state.backoff == configuration.reconnectBackoff ? .warning : .debug,
+                       "amqp consumer cannot connect; retrying", metadata: ["error": "\(error)", "backoff": "\(state.backoff)"])
+            waitForWake(upTo: state.backoff)
+            state.backoff = min(state.backoff * 2, configuration.maximumBackoff)
+            return false
+        }
+    }
+
+    /// Waits for a delivery or a wake-up, then hands on what arrived; a failure drops the connection.
+    private func receive(state: inout ThreadState) {
+        guard let live = state.connection else { return }
+        if !live.hasBufferedInput { waitForWake(upTo: .milliseconds(250), alsoReadable: live.socket) }
+        do {
+            while let message = try live.nextDelivery(timeout: .zero) {
+                state.inFlight += 1
+                output.yield(AMQPDelivery(
+                    deliveryTag: message.tag, redelivered: message.redelivered,
+                    messageID: message.messageID, body: message.body, generation: state.generation))
+                if !live.hasBufferedInput { break }
+            }
+        } catch {
+            logger.warning("amqp consumer connection lost; reconnecting", metadata: ["error": "\(error)"])
+            state.connection = nil
+        }
     }
 
     /// Sleeps until woken (a settle or stop request), `socket` is readable, or `timeout` passes.

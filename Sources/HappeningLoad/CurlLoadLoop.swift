@@ -15,17 +15,9 @@ import HappeningSystem
 public enum CurlLoadLoop {
     public static func run(options: CurlLoadOptions, schedule: any CurlLoadSchedule, stop: CurlStopFlag) throws -> CurlLoopStatistics {
         _ = CurlGlobal.initialized
-        guard let multi = curl_multi_init() else { throw CurlError(CURLE_FAILED_INIT, message: "curl_multi_init failed") }
-        defer { curl_multi_cleanup(multi) }
         let events = try EpollSet()
-        let eventsPointer = Unmanaged.passUnretained(events).toOpaque()
-        _ = happening_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, options.connections)
-        _ = happening_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0)
-        _ = happening_curl_multi_setopt_socket_callback(multi, CURLMOPT_SOCKETFUNCTION, loopSocketCallback)
-        _ = happening_curl_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, eventsPointer)
-        _ = happening_curl_multi_setopt_timer_callback(multi, CURLMOPT_TIMERFUNCTION, loopTimerCallback)
-        _ = happening_curl_multi_setopt_pointer(multi, CURLMOPT_TIMERDATA, eventsPointer)
-
+        let multi = try makeMulti(options: options, events: events)
+        defer { curl_multi_cleanup(multi) }
         var connections: [LoadConnection] = []
         connections.reserveCapacity(options.connections)
         for index in 0..<options.connections { connections.append(try LoadConnection(index: index, options: options)) }
@@ -33,78 +25,25 @@ public enum CurlLoadLoop {
             for connection in connections where connection.inFlight != nil { curl_multi_remove_handle(multi, connection.handle) }
         }
 
-        var statistics = CurlLoopStatistics()
-        var idle = IdleConnections(count: options.connections)  // connections waiting for a decision
-        var finished = 0
-        var inFlight = 0
-        var drainDeadline: UInt64?
-        var lastTick: UInt64 = 0
+        var progress = LoopProgress(connections: options.connections, drainTimeout: options.drainTimeout)
         var running: Int32 = 0
         var now = monotonicNanoseconds()
         schedule.loopReady(now: now)
-
-        /// Hands finished transfers to the schedule; `end` is the time the batch was observed.
-        func collect(end: UInt64) {
-            var queued: Int32 = 0
-            while let message = curl_multi_info_read(multi, &queued) {
-                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
-                let result = message.pointee.data.result
-                var privateData: UnsafeMutableRawPointer?
-                _ = happening_curl_easy_getinfo_pointer(easy, CURLINFO_PRIVATE, &privateData)
-                let index = Int(bitPattern: privateData)
-                let connection = connections[index]
-                var status = 0
-                _ = happening_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-                curl_multi_remove_handle(multi, easy)
-                inFlight -= 1
-                guard let request = connection.inFlight else { continue }
-                connection.inFlight = nil
-                let sink = connection.sink
-                let completion = CurlCompletion(
-                    connection: index, request: request, intendedStart: connection.intendedStart, actualStart: connection.actualStart,
-                    end: end, status: result == CURLE_OK ? status : 0, curlError: result == CURLE_OK ? nil : Int32(result.rawValue),
-                    bodyBytes: sink.bodyBytes, cacheHit: sink.cacheHit, body: nil)
-                schedule.deliver(completion) { use in sink.captured.withUnsafeBytes { use($0) } }
-                sink.reset()
-                idle.append(index)
-            }
-        }
-
         while true {
-            statistics.iterations += 1
             events.now = now
-            if now &- lastTick >= 1_000_000 {
-                schedule.tick(now: now)
-                lastTick = now
-            }
+            progress.iterate(now: now, schedule: schedule)
             // Ask idle connections what to send.
-            var nextWake = now &+ 10_000_000
-            if stop.isStopped {
-                finished += idle.removeAll()
-            } else if !idle.isEmpty {
-                let scan = try idle.scan(schedule: schedule, now: now) { index, request, intended in
-                    let connection = connections[index]
-                    try connection.prepare(request)
-                    connection.inFlight = request
-                    connection.intendedStart = intended
-                    connection.actualStart = now
-                    let code = curl_multi_add_handle(multi, connection.handle)
-                    guard code == CURLM_OK else { throw CurlError(code: Int(code.rawValue), message: String(cString: curl_multi_strerror(code))) }
-                    inFlight += 1
-                    return true
-                }
-                nextWake = scan.wake
-                finished += scan.done
+            let nextWake = try progress.startIdle(now: now, stopped: stop.isStopped, schedule: schedule) { index, request, intended in
+                let connection = connections[index]
+                try connection.prepare(request)
+                connection.inFlight = request
+                connection.intendedStart = intended
+                connection.actualStart = now
+                let code = curl_multi_add_handle(multi, connection.handle)
+                guard code == CURLM_OK else { throw CurlError(code: Int(code.rawValue), message: String(cString: curl_multi_strerror(code))) }
+                return true
             }
-            if finished == options.connections {
-                if inFlight == 0 { break }
-                if drainDeadline == nil { drainDeadline = now &+ UInt64(options.drainTimeout.nanoseconds) }
-            }
-            if stop.isStopped, inFlight > 0, drainDeadline == nil { drainDeadline = now }
-            if let deadline = drainDeadline, now >= deadline {
-                statistics.abandoned = inFlight
-                break
-            }
+            if progress.isOver(now: now, stopped: stop.isStopped) { break }
 
             // libcurl's own timer (new transfers are started from it, with a zero timeout).
             if let due = events.timerDeadline, due <= now {
@@ -112,29 +51,70 @@ public enum CurlLoadLoop {
                 curl_multi_socket_action(multi, -1, 0, &running)  // CURL_SOCKET_TIMEOUT
                 now = monotonicNanoseconds()
                 events.now = now
-                collect(end: now)
+                collect(multi: multi, connections: connections, schedule: schedule, progress: &progress, end: now)
             }
 
             // Wait for ready sockets, libcurl's timer or the next scheduled start (at most 10 ms). Under a
             // millisecond to go, do not sleep, so open-model arrivals are not delayed by timer granularity.
-            var wake = idle.isEmpty ? now &+ 10_000_000 : nextWake
+            var wake = progress.hasIdle ? nextWake : now &+ 10_000_000
             if let due = events.timerDeadline { wake = min(wake, due) }
             let waitMilliseconds = wake > now ? Int32(min(10, (wake - now) / 1_000_000)) : 0
             let ready = events.wait(milliseconds: waitMilliseconds)
+            now = monotonicNanoseconds()
             if ready > 0 {
-                now = monotonicNanoseconds()
                 events.now = now
                 for position in 0..<ready {
                     let (socket, flags) = events.event(at: position)
                     if events.isWatched(socket) { curl_multi_socket_action(multi, socket, flags, &running) }
                 }
-                collect(end: monotonicNanoseconds())
-            } else {
-                now = monotonicNanoseconds()
+                collect(multi: multi, connections: connections, schedule: schedule, progress: &progress, end: monotonicNanoseconds())
             }
             schedule.loopWoke(late: now > wake ? now &- wake : 0, now: now)
         }
-        return statistics
+        return progress.statistics
+    }
+
+    /// A multi handle whose sockets and timer are kept in `events`, caching one connection per virtual connection.
+    private static func makeMulti(options: CurlLoadOptions, events: EpollSet) throws -> UnsafeMutableRawPointer {
+        guard let multi = curl_multi_init() else { throw CurlError(CURLE_FAILED_INIT, message: "curl_multi_init failed") }
+        let eventsPointer = Unmanaged.passUnretained(events).toOpaque()
+        _ = happening_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, options.connections)
+        _ = happening_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0)
+        _ = happening_curl_multi_setopt_socket_callback(multi, CURLMOPT_SOCKETFUNCTION, loopSocketCallback)
+        _ = happening_curl_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, eventsPointer)
+        _ = happening_curl_multi_setopt_timer_callback(multi, CURLMOPT_TIMERFUNCTION, loopTimerCallback)
+        _ = happening_curl_multi_setopt_pointer(multi, CURLMOPT_TIMERDATA, eventsPointer)
+        return multi
+    }
+
+    /// Hands finished transfers to the schedule; `end` is the time the batch was observed.
+    private static func collect(multi: UnsafeMutableRawPointer, connections: [LoadConnection], schedule: any CurlLoadSchedule,
+                                progress: inout LoopProgress, end: UInt64) {
+        var queued: Int32 = 0
+        while let message = curl_multi_info_read(multi, &queued) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+            let result = message.pointee.data.result
+            var privateData: UnsafeMutableRawPointer?
+            _ = happening_curl_easy_getinfo_pointer(easy, CURLINFO_PRIVATE, &privateData)
+            let index = Int(bitPattern: privateData)
+            let connection = connections[index]
+            var status = 0
+            _ = happening_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+            curl_multi_remove_handle(multi, easy)
+            guard let request = connection.inFlight else {
+                progress.ended(connection: index, requeue: false)
+                continue
+            }
+            connection.inFlight = nil
+            let sink = connection.sink
+            let completion = CurlCompletion(
+                connection: index, request: request, intendedStart: connection.intendedStart, actualStart: connection.actualStart,
+                end: end, status: result == CURLE_OK ? status : 0, curlError: result == CURLE_OK ? nil : Int32(result.rawValue),
+                bodyBytes: sink.bodyBytes, cacheHit: sink.cacheHit, body: nil)
+            schedule.deliver(completion) { use in sink.captured.withUnsafeBytes { use($0) } }
+            sink.reset()
+            progress.ended(connection: index)
+        }
     }
 }
 

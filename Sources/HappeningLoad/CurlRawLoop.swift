@@ -30,103 +30,87 @@ public enum CurlRawLoop {
         let receiveBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
         defer { receiveBuffer.deallocate() }
         var ready = [epoll_event](repeating: epoll_event(), count: 512)
-        var statistics = CurlLoopStatistics()
-        var idle = IdleConnections(count: options.connections)
-        var finished = 0
-        var inFlight = 0
-        var drainDeadline: UInt64?
-        var lastTick: UInt64 = 0
+        var progress = LoopProgress(connections: options.connections, drainTimeout: options.drainTimeout)
         var lastTimeoutScan: UInt64 = 0
         var now = monotonicNanoseconds()
         let requestTimeout = UInt64(options.requestTimeout.nanoseconds)
-
-        /// Ends the transfer on `connection` and hands it to the schedule; the connection is idle again (put back
-        /// on `idle` unless the scan that is running does it).
-        func complete(_ connection: RawConnection, status: Int, error: Int32?, end: UInt64, requeue: Bool = true) {
-            guard let request = connection.inFlight else { return }
-            connection.inFlight = nil
-            inFlight -= 1
-            let completion = CurlCompletion(
-                connection: connection.index, request: request, intendedStart: connection.intendedStart, actualStart: connection.actualStart,
-                end: end, status: error == nil ? status : 0, curlError: error, bodyBytes: connection.parser.bodyBytes,
-                cacheHit: connection.parser.cacheHit, body: nil)
-            schedule.deliver(completion, body: error == nil ? { use in connection.parser.withBody(use) } : nil)
-            connection.parser.reset()
-            if requeue { idle.append(connection.index) }
-        }
-
         while true {
-            statistics.iterations += 1
-            if now &- lastTick >= 1_000_000 {
-                schedule.tick(now: now)
-                lastTick = now
+            progress.iterate(now: now, schedule: schedule)
+            let nextWake = progress.startIdle(now: now, stopped: stop.isStopped, schedule: schedule) { index, request, intended in
+                let connection = connections[index]
+                connection.inFlight = request
+                connection.intendedStart = intended
+                connection.actualStart = now
+                connection.deadline = now &+ requestTimeout
+                connection.parser.keepsBody = request.capturesBody
+                guard let failure = connection.send(request) else { return true }
+                report(connection, status: 0, error: failure, end: monotonicNanoseconds(), to: schedule)
+                return false
             }
-            var nextWake = now &+ 10_000_000
-            if stop.isStopped {
-                finished += idle.removeAll()
-            } else if !idle.isEmpty {
-                let scan = idle.scan(schedule: schedule, now: now) { index, request, intended in
-                    let connection = connections[index]
-                    connection.inFlight = request
-                    connection.intendedStart = intended
-                    connection.actualStart = now
-                    connection.deadline = now &+ requestTimeout
-                    connection.parser.keepsBody = request.capturesBody
-                    inFlight += 1
-                    guard let failure = connection.send(request) else { return true }
-                    complete(connection, status: 0, error: failure, end: monotonicNanoseconds(), requeue: false)
-                    return false
-                }
-                nextWake = scan.wake
-                finished += scan.done
-            }
-            if finished >= options.connections {
-                if inFlight == 0 { break }
-                if drainDeadline == nil { drainDeadline = now &+ UInt64(options.drainTimeout.nanoseconds) }
-            }
-            if stop.isStopped, inFlight > 0, drainDeadline == nil { drainDeadline = now }
-            if let deadline = drainDeadline, now >= deadline {
-                statistics.abandoned = inFlight
-                break
-            }
+            if progress.isOver(now: now, stopped: stop.isStopped) { break }
             // Requests past their timeout: an error, and a fresh connection.
-            if inFlight > 0, now &- lastTimeoutScan >= 10_000_000 {
+            if progress.inFlight > 0, now &- lastTimeoutScan >= 10_000_000 {
                 lastTimeoutScan = now
                 for connection in connections where connection.inFlight != nil && connection.deadline <= now {
                     connection.reconnect()
-                    complete(connection, status: 0, error: 28, end: now)  // CURLE_OPERATION_TIMEDOUT
+                    complete(connection, status: 0, error: 28, end: now, schedule: schedule, progress: &progress)  // CURLE_OPERATION_TIMEDOUT
                 }
             }
 
-            let wake = idle.isEmpty ? now &+ 10_000_000 : nextWake
+            let wake = progress.hasIdle ? nextWake : now &+ 10_000_000
             let waitMilliseconds = wake > now ? Int32(min(10, (wake - now) / 1_000_000)) : 0
             let count = ready.withUnsafeMutableBufferPointer { epoll_wait(epoll, $0.baseAddress, Int32($0.count), waitMilliseconds) }
             now = monotonicNanoseconds()
             schedule.loopWoke(late: now > wake ? now &- wake : 0, now: now)
-            guard count > 0 else { continue }
-            for position in 0..<Int(count) {
+            for position in 0..<max(0, Int(count)) {
                 let event = ready[position]
-                let connection = connections[Int(event.data.u32)]
-                if event.events & EPOLLOUT.rawValue != 0, connection.hasPendingSend {
-                    if let failure = connection.continueSending() { complete(connection, status: 0, error: failure, end: now) }
-                }
-                guard event.events & (EPOLLIN.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 else { continue }
-                switch connection.receive(into: receiveBuffer) {
-                case .waiting:
-                    break
-                case .response:
-                    let keepAlive = connection.parser.keepAlive
-                    complete(connection, status: connection.parser.status, error: nil, end: now)
-                    if !keepAlive { connection.reconnect() }
-                case .failed(let code):
-                    connection.reconnect()
-                    complete(connection, status: 0, error: code, end: now)
-                case .closedWhileIdle:
-                    connection.reconnect()
-                }
+                handle(event.events, on: connections[Int(event.data.u32)], buffer: receiveBuffer, now: now, schedule: schedule, progress: &progress)
             }
         }
-        return statistics
+        return progress.statistics
+    }
+
+    /// Acts on what epoll reported for `connection`: the rest of a request to send, a response, a failure, or a
+    /// close by the server.
+    private static func handle(_ events: UInt32, on connection: RawConnection, buffer: UnsafeMutableRawBufferPointer, now: UInt64,
+                               schedule: any CurlLoadSchedule, progress: inout LoopProgress) {
+        if events & EPOLLOUT.rawValue != 0, connection.hasPendingSend, let failure = connection.continueSending() {
+            complete(connection, status: 0, error: failure, end: now, schedule: schedule, progress: &progress)
+        }
+        guard events & (EPOLLIN.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 else { return }
+        switch connection.receive(into: buffer) {
+        case .waiting:
+            break
+        case .response:
+            let keepAlive = connection.parser.keepAlive
+            complete(connection, status: connection.parser.status, error: nil, end: now, schedule: schedule, progress: &progress)
+            if !keepAlive { connection.reconnect() }
+        case .failed(let code):
+            connection.reconnect()
+            complete(connection, status: 0, error: code, end: now, schedule: schedule, progress: &progress)
+        case .closedWhileIdle:
+            connection.reconnect()
+        }
+    }
+
+    /// Ends the transfer on `connection`, hands it to the schedule; the connection is idle again.
+    private static func complete(_ connection: RawConnection, status: Int, error: Int32?, end: UInt64, schedule: any CurlLoadSchedule,
+                                 progress: inout LoopProgress) {
+        guard connection.inFlight != nil else { return }
+        report(connection, status: status, error: error, end: end, to: schedule)
+        progress.ended(connection: connection.index)
+    }
+
+    /// Hands the transfer on `connection` to the schedule and clears it (the counters are the caller's).
+    private static func report(_ connection: RawConnection, status: Int, error: Int32?, end: UInt64, to schedule: any CurlLoadSchedule) {
+        guard let request = connection.inFlight else { return }
+        connection.inFlight = nil
+        let completion = CurlCompletion(
+            connection: connection.index, request: request, intendedStart: connection.intendedStart, actualStart: connection.actualStart,
+            end: end, status: error == nil ? status : 0, curlError: error, bodyBytes: connection.parser.bodyBytes,
+            cacheHit: connection.parser.cacheHit, body: nil)
+        schedule.deliver(completion, body: error == nil ? { use in connection.parser.withBody(use) } : nil)
+        connection.parser.reset()
     }
 }
 

@@ -1,3 +1,5 @@
+import HappeningSystem
+
 /// The idle connections of a load loop and the scan that asks the schedule what each should do — the same
 /// for both engines. Used on the loop's thread only.
 struct IdleConnections {
@@ -25,9 +27,10 @@ struct IdleConnections {
     /// connection could not take it (its failure already reported): it is idle again. Returns the earliest time
     /// something is due (at most `now` + 10 ms) and how many connections are done.
     mutating func scan(schedule: any CurlLoadSchedule, now: UInt64,
-                       start: (_ connection: Int, _ request: PreparedRequest, _ intendedStart: UInt64) throws -> Bool) rethrows -> (wake: UInt64, done: Int) {
+                       start: (_ connection: Int, _ request: PreparedRequest, _ intendedStart: UInt64) throws -> Bool) rethrows -> (wake: UInt64, done: Int, started: Int) {
         var wake = now &+ 10_000_000
         var done = 0
+        var started = 0
         swap(&indices, &scanning)
         var position = 0
         scan: while position < scanning.count {
@@ -35,7 +38,7 @@ struct IdleConnections {
             position += 1
             switch schedule.next(connection: index, now: now) {
             case .send(let request, let intended):
-                if try !start(index, request, intended) { indices.append(index) }
+                if try start(index, request, intended) { started += 1 } else { indices.append(index) }
             case .notYet(let until):
                 indices.append(index)
                 wake = min(wake, until)
@@ -48,7 +51,74 @@ struct IdleConnections {
             }
         }
         scanning.removeAll(keepingCapacity: true)
-        return (wake, done)
+        return (wake, done, started)
+    }
+}
+
+/// The bookkeeping both engines share, one per loop and used on its thread only: the idle connections, how many
+/// transfers are in flight and how many connections are done, the schedule's tick (at most once a millisecond), and
+/// when the loop ends — every connection done and drained, or stopped and the drain time over (what is still in
+/// flight then is counted as abandoned).
+struct LoopProgress {
+    private(set) var statistics = CurlLoopStatistics()
+    private var idle: IdleConnections
+    private(set) var inFlight = 0
+    private var finished = 0
+    private var drainDeadline: UInt64?
+    private var lastTick: UInt64 = 0
+    private let connections: Int
+    private let drainTimeout: UInt64
+
+    init(connections: Int, drainTimeout: Duration) {
+        idle = IdleConnections(count: connections)
+        self.connections = connections
+        self.drainTimeout = UInt64(drainTimeout.nanoseconds)
+    }
+
+    var hasIdle: Bool { !idle.isEmpty }
+
+    /// Counts the iteration and ticks the schedule when a millisecond has passed since the last tick.
+    mutating func iterate(now: UInt64, schedule: any CurlLoadSchedule) {
+        statistics.iterations += 1
+        if now &- lastTick >= 1_000_000 {
+            schedule.tick(now: now)
+            lastTick = now
+        }
+    }
+
+    /// Asks the schedule what each idle connection sends (nothing once stopped: they are all done). `start` sends
+    /// the request and returns false when the connection could not take it (its failure already reported): it stays
+    /// idle. Returns the earliest time something is due (at most `now` + 10 ms).
+    mutating func startIdle(now: UInt64, stopped: Bool, schedule: any CurlLoadSchedule,
+                            start: (_ connection: Int, _ request: PreparedRequest, _ intendedStart: UInt64) throws -> Bool) rethrows -> UInt64 {
+        if stopped {
+            finished += idle.removeAll()
+            return now &+ 10_000_000
+        }
+        guard !idle.isEmpty else { return now &+ 10_000_000 }
+        let scan = try idle.scan(schedule: schedule, now: now, start: start)
+        finished += scan.done
+        inFlight += scan.started
+        return scan.wake
+    }
+
+    /// A transfer on `connection` ended; it is idle again unless `requeue` is false (it is being reopened or
+    /// was never handed a request).
+    mutating func ended(connection: Int, requeue: Bool = true) {
+        inFlight -= 1
+        if requeue { idle.append(connection) }
+    }
+
+    /// Whether the loop is over at `now`.
+    mutating func isOver(now: UInt64, stopped: Bool) -> Bool {
+        if finished >= connections {
+            if inFlight == 0 { return true }
+            if drainDeadline == nil { drainDeadline = now &+ drainTimeout }
+        }
+        if stopped, inFlight > 0, drainDeadline == nil { drainDeadline = now }
+        guard let deadline = drainDeadline, now >= deadline else { return false }
+        statistics.abandoned = inFlight
+        return true
     }
 }
 

@@ -5,7 +5,7 @@ import TestSupport
 
 /// Restarts a RabbitMQ node of its own (started with scripts/services.sh in a throw-away run directory on
 /// other ports), so the shared broker keeps serving the other tests.
-@Suite("RabbitMQ across a broker restart", .serialized)
+@Suite("RabbitMQ across a broker restart", .serialized, .timeLimit(.minutes(10)))
 struct AMQPBrokerRestartTests {
     @Test("a persistent message survives a restart; publisher and consumer reconnect")
     func survivesRestart() async throws {

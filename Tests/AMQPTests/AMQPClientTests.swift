@@ -3,7 +3,7 @@ import HappeningAMQP
 import Testing
 import TestSupport
 
-@Suite("RabbitMQ client")
+@Suite("RabbitMQ client", .timeLimit(.minutes(10)))
 struct AMQPClientTests {
     @Test("publish with confirm, consume, ack: a round trip")
     func roundTrip() async throws {

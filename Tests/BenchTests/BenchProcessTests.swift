@@ -12,7 +12,7 @@ func bench(_ arguments: String, environment: [String: String] = [:]) async throw
     try await TestEnvironment.shellOffPool("'\(ChildProcess.binary("happening-bench"))' \(arguments)", environment: environment)
 }
 
-@Suite("Bench: the command line")
+@Suite("Bench: the command line", .timeLimit(.minutes(10)))
 struct BenchCommandTests {
     @Test("targets outside loopback are refused unless named with --allow-host; usage errors exit 2")
     func usage() async throws {
@@ -77,34 +77,36 @@ private struct FlashSaleStack {
     }
 }
 
-@Suite("Bench: the flash-sale verdict", .serialized)
+@Suite("Bench: the flash-sale verdict", .serialized, .timeLimit(.minutes(10)))
 struct FlashSaleVerdictTests {
     @Test("against the safe worker the flash sale passes (admission gate on); against --strategy unsafe with default flags it fails naming the oversell")
     func verdicts() async throws {
         let stack = try await FlashSaleStack.start()
-        defer { stack.server.stop() }
-        let safe = try await stack.worker("--strategy for-update --prefetch 50 --concurrency 4")
-        let passing = try await stack.flashSale(users: 400, tickets: 10)
-        await safe.terminate()
-        #expect(passing.status == 0, "\(passing.output)")
-        #expect(passing.output.contains("PASS"))
-        #expect(passing.output.contains("held 10"))
+        try await stack.server.whileRunning {
+            let safe = try await stack.worker("--strategy for-update --prefetch 50 --concurrency 4")
+            let passing = try await stack.flashSale(users: 400, tickets: 10)
+            await safe.terminate()
+            #expect(passing.status == 0, "\(passing.output)")
+            #expect(passing.output.contains("PASS"))
+            #expect(passing.output.contains("held 10"))
 
-        // The admission gate queues about as many jobs as there are tickets, which hides a worker's race in a
-        // barrier; the negative test measures the worker itself, so its server queues every request. Default
-        // --concurrency and --prefetch: the gate's power to catch a race must not depend on a flag (with a
-        // prefetch of 1 the broker handed out one job at a time and the unsafe worker never raced itself).
-        let ungated = try await FlashSaleStack.start(admissionGate: false)
-        defer { ungated.server.stop() }
-        let unsafe = try await ungated.worker("--strategy unsafe --i-know-this-oversells")
-        let failing = try await ungated.flashSale(users: 400, tickets: 10)
-        await unsafe.terminate()
-        #expect(failing.status == 1, "\(failing.output)")
-        #expect(failing.output.contains("OVERSOLD by"), "\(failing.output)")
+            // The admission gate queues about as many jobs as there are tickets, which hides a worker's race in a
+            // barrier; the negative test measures the worker itself, so its server queues every request. Default
+            // --concurrency and --prefetch: the gate's power to catch a race must not depend on a flag (with a
+            // prefetch of 1 the broker handed out one job at a time and the unsafe worker never raced itself).
+            let ungated = try await FlashSaleStack.start(admissionGate: false)
+            try await ungated.server.whileRunning {
+                let unsafe = try await ungated.worker("--strategy unsafe --i-know-this-oversells")
+                let failing = try await ungated.flashSale(users: 400, tickets: 10)
+                await unsafe.terminate()
+                #expect(failing.status == 1, "\(failing.output)")
+                #expect(failing.output.contains("OVERSOLD by"), "\(failing.output)")
+            }
+        }
     }
 }
 
-@Suite("Bench: the gate", .serialized)
+@Suite("Bench: the gate", .serialized, .timeLimit(.minutes(10)))
 struct GateCommandTests {
     /// `happening-bench gate scenarios/flash-sale-ci.yaml` at test size on a port of its own; the exit status, the
     /// output and the directory holding the logs and pid files.
@@ -164,7 +166,7 @@ struct GateCommandTests {
     }
 }
 
-@Suite("Bench: several processes, one result")
+@Suite("Bench: several processes, one result", .timeLimit(.minutes(10)))
 struct MergeProcessesTests {
     @Test("two processes started together with --start-at merge into one result: counts add up, histograms combine exactly")
     func twoProcesses() async throws {
@@ -220,7 +222,7 @@ struct MergeProcessesTests {
     }
 }
 
-@Suite("Bench: latency by status")
+@Suite("Bench: latency by status", .timeLimit(.minutes(10)))
 struct StatusLatencyTests {
     @Test("202s and 422s get a histogram each: in the JSON, the reports and the console line, and merged exactly")
     func byStatus() async throws {

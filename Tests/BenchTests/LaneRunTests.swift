@@ -30,7 +30,7 @@ private func runLanes(_ lanes: String, base: String) async throws -> BenchResult
     return try await runner.run(label: "lanes", variables: scenario.variables ?? [:], users: [])
 }
 
-@Suite("Bench: lanes run at once, on one clock", .serialized)
+@Suite("Bench: lanes run at once, on one clock", .serialized, .timeLimit(.minutes(10)))
 struct LaneRunTests {
     @Test("two open lanes started together share the run's clock: starts within 5 ms, each lane's requests all inside the other's window")
     func clocksAgree() async throws {

@@ -34,19 +34,19 @@ private func renderer(_ base: String, path: String = "/delay") -> RequestRendere
                     variables: [:], pools: [:], users: [])
 }
 
-private func phase(_ model: String, connections: Int, rate: String? = nil, duration: String? = nil, maxRequests: Int? = nil) -> Scenario.Phase {
-    Scenario.Phase(name: model, model: model, connections: connections, rate: rate, duration: duration, max_requests: maxRequests)
+private func phase(_ model: LoadModel, connections: Int, rate: String? = nil, duration: String? = nil, maxRequests: Int? = nil) -> Scenario.Phase {
+    Scenario.Phase(name: model.rawValue, model: model, connections: connections, rate: rate, duration: duration, max_requests: maxRequests)
 }
 
-@Suite("Bench: the numbers are right", .serialized)
+@Suite("Bench: the numbers are right", .serialized, .timeLimit(.minutes(10)))
 struct MeasurementTests {
     @Test("a server with a fixed 20 ms delay: the percentiles report 20 ms (closed model, 8 connections)", arguments: CurlLoadEngine.allCases)
     func fixedDelay(engine: CurlLoadEngine) async throws {
         try await withHTTPTestServer(delayRouter(delay: .milliseconds(20))) { base in
             var runner = PhaseRunner(renderer: renderer(base), threads: 2, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
             runner.engine = engine
-            _ = try await runner.run(phase("warmup", connections: 8))  // open the connections first
-            let (result, _) = try await runner.run(phase("closed", connections: 8, maxRequests: 800))
+            _ = try await runner.run(phase(.warmup, connections: 8))  // open the connections first
+            let (result, _) = try await runner.run(phase(.closed, connections: 8, maxRequests: 800))
             #expect(result.requests == 800)
             #expect(result.errors == 0)
             #expect(result.latency.min >= 20_000, "nothing can be faster than the delay: min \(result.latency.min) µs")
@@ -65,7 +65,7 @@ struct MeasurementTests {
         try await withHTTPTestServer(delayRouter(delay: .milliseconds(2), gate: gate)) { base in
             var runner = PhaseRunner(renderer: renderer(base), threads: 1, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
             runner.engine = engine
-            async let outcome = runner.run(phase("open", connections: 16, rate: "200", duration: "3s"))
+            async let outcome = runner.run(phase(.open, connections: 16, rate: "200", duration: "3s"))
             try await Task.sleep(for: .milliseconds(1_000))
             await gate.stall(for: .seconds(1))
             let (result, _) = try await outcome
@@ -87,7 +87,7 @@ struct MeasurementTests {
             runner.monitor = monitor
             monitor.start()
             defer { monitor.stop() }
-            let (result, _) = try await runner.run(phase("open", connections: 32, rate: "300", duration: "2s"))
+            let (result, _) = try await runner.run(phase(.open, connections: 32, rate: "300", duration: "2s"))
             #expect(result.requests >= 590 && result.requests <= 601, "\(result.requests) requests in 2 s at 300/s")
             // Starts within 1 ms of schedule, bar the scheduling noise of a busy 2-core machine. When the machine is
             // so busy that the generator itself waited for a CPU, its lateness is explained, and what must hold
@@ -117,7 +117,7 @@ struct MeasurementTests {
             let renderer = RequestRenderer(target: base, templates: templates, variables: [:], pools: [:], users: [])
             var runner = PhaseRunner(renderer: renderer, threads: 2, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
             runner.engine = engine
-            let (result, captures) = try await runner.run(phase("barrier", connections: 300))
+            let (result, captures) = try await runner.run(phase(.barrier, connections: 300))
             #expect(result.requests == 300)
             #expect(result.statuses["202"] == 300)
             #expect(captures.count == 300)
@@ -128,7 +128,7 @@ struct MeasurementTests {
     }
 }
 
-@Suite("Bench: the raw engine's HTTP/1.1 framing against a real server")
+@Suite("Bench: the raw engine's HTTP/1.1 framing against a real server", .timeLimit(.minutes(10)))
 struct RawEngineTests {
     @Test("chunked bodies, empty bodies, errors and a server that closes the connection are all framed right")
     func framing() async throws {
@@ -151,7 +151,7 @@ struct RawEngineTests {
             let renderer = RequestRenderer(target: base, templates: templates, variables: [:], pools: [:], users: [])
             var runner = PhaseRunner(renderer: renderer, threads: 1, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
             runner.engine = .raw
-            let (result, captures) = try await runner.run(phase("closed", connections: 4, maxRequests: 800))
+            let (result, captures) = try await runner.run(phase(.closed, connections: 4, maxRequests: 800))
             #expect(result.requests == 800)
             #expect(result.errors == 0, "statuses \(result.statuses), transport \(result.transport_errors)")
             #expect(Set(result.templates.map(\.name)) == ["chunked", "empty", "missing", "close"])

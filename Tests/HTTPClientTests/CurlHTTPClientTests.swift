@@ -30,7 +30,7 @@ private func withTestServer<T: Sendable>(_ body: @Sendable (String) async throws
     return try await withHTTPTestServer(router, body)
 }
 
-@Suite("HTTP client (libcurl easy)")
+@Suite("HTTP client (libcurl easy)", .timeLimit(.minutes(10)))
 struct CurlHTTPClientTests {
     @Test("GET, POST with body, headers and basic auth; 4xx/5xx are responses, not errors")
     func requests() async throws {

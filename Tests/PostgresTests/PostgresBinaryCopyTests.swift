@@ -39,7 +39,7 @@ private struct TypedRows: PostgresCopySource {
     }
 }
 
-@Suite("Binary COPY")
+@Suite("Binary COPY", .timeLimit(.minutes(10)))
 struct PostgresBinaryCopyTests {
     @Test("every written type round-trips exactly: numerics of every size and sign, µs timestamps, NULLs, UTF-8, jsonb")
     func roundTrip() async throws {

@@ -4,7 +4,7 @@ import HappeningPostgres
 import Testing
 import TestSupport
 
-@Suite("PostgreSQL client")
+@Suite("PostgreSQL client", .timeLimit(.minutes(10)))
 struct PostgresClientTests {
     private func makeClient(poolSize: Int = 4, checkoutTimeout: Duration = .seconds(10)) -> PostgresClient {
         PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: poolSize, checkoutTimeout: checkoutTimeout))
@@ -76,7 +76,7 @@ struct PostgresClientTests {
             group.addTask {
                 try await client.withConnection { _ in
                     holding.withLock { $0 = true }
-                    while !release.value { try await Task.sleep(for: .milliseconds(5)) }
+                    try await eventually("the test to let go", every: .milliseconds(5)) { release.value }
                 }
             }
             try await waitUntil { holding.value }
@@ -109,7 +109,7 @@ struct PostgresClientTests {
             group.addTask {
                 try await patient.withConnection { _ in
                     held.withLock { $0 = true }
-                    while !letGo.value { try await Task.sleep(for: .milliseconds(5)) }
+                    try await eventually("the test to let go", every: .milliseconds(5)) { letGo.value }
                 }
             }
             try await waitUntil { held.value }

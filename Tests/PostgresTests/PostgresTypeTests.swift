@@ -3,7 +3,7 @@ import HappeningPostgres
 import Testing
 import TestSupport
 
-@Suite("PostgreSQL values")
+@Suite("PostgreSQL values", .timeLimit(.minutes(10)))
 struct PostgresTypeTests {
     @Test("every supported type round-trips, NULL included")
     func roundTrip() async throws {

@@ -7,7 +7,7 @@ import TestSupport
 
 /// The test support's answer to a loaded run's "Address already in use": a child whose port another process took
 /// after ``TestPorts`` found it free says who holds it, and ``ChildProcess/startServing`` starts it on another port.
-@Suite("Test support: children on taken ports")
+@Suite("Test support: children on taken ports", .timeLimit(.minutes(10)))
 struct ChildPortTests {
     @Test("a gateway started on a port this test holds fails with PortTaken naming the holder; retrying starts it elsewhere")
     func takenPortIsRetried() async throws {

@@ -8,7 +8,7 @@ import TestSupport
 
 /// The Razorpay client against our offline gateway (the real `happening-gateway` binary on loopback), and the
 /// signature rules both sides share.
-@Suite("Razorpay client and offline gateway")
+@Suite("Razorpay client and offline gateway", .timeLimit(.minutes(10)))
 struct RazorpayClientTests {
     /// Webhooks the gateway delivered to the test's receiver.
     struct Received: Sendable {
@@ -39,13 +39,14 @@ struct RazorpayClientTests {
             let (gateway, port) = try await ChildProcess.startServing("happening-gateway", path: "/_sim/webhooks") { port in [
                 "GATEWAY_PORT": String(port), "GATEWAY_WEBHOOK_URL": "\(hookBase)/hook", "GATEWAY_SETTLE_MS": String(settleMilliseconds),
             ].merging(gatewayEnvironment) { $1 } }
-            defer { gateway.stop() }
-            let base = "http://127.0.0.1:\(port)"
-            let client = RazorpayClient(configuration: RazorpayConfiguration(
-                baseURL: base, keyID: RazorpayConfiguration.offlineKeyID, keySecret: RazorpayConfiguration.offlineKeySecret,
-                webhookSecret: RazorpayConfiguration.offlineWebhookSecret, timeout: timeout, attempts: attempts, isSimulated: true))
-            try await body(client, base + "/_sim", received)
-            await client.shutdown()
+            try await gateway.whileRunning {
+                let base = "http://127.0.0.1:\(port)"
+                let client = RazorpayClient(configuration: RazorpayConfiguration(
+                    baseURL: base, keyID: RazorpayConfiguration.offlineKeyID, keySecret: RazorpayConfiguration.offlineKeySecret,
+                    webhookSecret: RazorpayConfiguration.offlineWebhookSecret, timeout: timeout, attempts: attempts, isSimulated: true))
+                try await body(client, base + "/_sim", received)
+                await client.shutdown()
+            }
         }
     }
 

@@ -12,7 +12,7 @@ private func applyInitSQL(_ url: String) async throws -> (status: Int32, output:
     try await TestEnvironment.applySchema(url)
 }
 
-@Suite("Schema (init.sql)")
+@Suite("Schema (init.sql)", .timeLimit(.minutes(10)))
 struct SchemaTests {
     @Test("init.sql applies twice to the same database without error")
     func reRunnable() async throws {

@@ -9,7 +9,7 @@ import TestSupport
 
 /// The search queries' plans on 100,000 seeded events, so a later change cannot silently lose an index
 /// (issue "Reads stay fast through a flash sale, and search stays fast at 1,000,000 events").
-@Suite("Search plans on 100,000 seeded events", .serialized)
+@Suite("Search plans on 100,000 seeded events", .serialized, .timeLimit(.minutes(10)))
 struct SearchPlanTests {
     /// A plan node: its type, the index it reads, and whether the index hands rows over in distance order.
     struct Node { var type: String; var index: String?; var ordered: Bool }

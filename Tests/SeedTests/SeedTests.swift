@@ -45,7 +45,7 @@ func checksum(_ url: String) async throws -> String {
     return parts.joined(separator: " ")
 }
 
-@Suite("Seeder: deterministic, consistent, fast paths", .serialized)
+@Suite("Seeder: deterministic, consistent, fast paths", .serialized, .timeLimit(.minutes(10)))
 struct SeedTests {
     @Test("--reset without --schema applies the init.sql built into the seeder, the repository's file byte for byte")
     func bundledSchema() throws {

@@ -29,13 +29,14 @@ private func withSeededServer(_ body: (_ baseURL: String, _ databaseURL: String,
             "JWT_SECRET": secret, "PORT": String(port), "CACHE": "off", "CACHE_PREFIX": "seedtest-\(TestEnvironment.uniqueSuffix())",
             "LOG_LEVEL": "error", "BOOKING_QUEUE": "seedtest-\(TestEnvironment.uniqueSuffix())",
         ] }
-        defer { server.stop() }
-        let base = "http://127.0.0.1:\(port)"
-        try await body(base, url, secret, tokens)
+        try await server.whileRunning {
+            let base = "http://127.0.0.1:\(port)"
+            try await body(base, url, secret, tokens)
+        }
     }
 }
 
-@Suite("Seeded data through the real server", .serialized)
+@Suite("Seeded data through the real server", .serialized, .timeLimit(.minutes(10)))
 struct SeededServerTests {
     @Test("tokens from --tokens-out are accepted by the server (and a tampered one is not)")
     func tokensAccepted() async throws {

@@ -15,7 +15,7 @@ import TestSupport
 
 /// The booking intake's admission gate (``AdmissionGate``): sold out at the gate, tickets that come back reopen
 /// it, a lost release lapses with its lease, and with Redis down intake publishes for the worker to decide.
-@Suite("Admission gate")
+@Suite("Admission gate", .timeLimit(.minutes(10)))
 struct AdmissionGateTests {
     /// A server (own queue and cache prefix), optionally an in-process for-update worker on the same queue and
     /// prefix, an admin token and one approved event.

@@ -7,7 +7,7 @@ import TestSupport
 
 @testable import Server
 
-@Suite("Auth routes")
+@Suite("Auth routes", .timeLimit(.minutes(10)))
 struct AuthRouteTests {
     @Test("register → 201 with user and token; the same email in other case → 409")
     func register() async throws {

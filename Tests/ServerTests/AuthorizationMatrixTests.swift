@@ -13,7 +13,7 @@ import TestSupport
 
 /// The authorisation matrix across every route the router has: what anonymous callers, plain users and
 /// approved hosts get on routes that need more.
-@Suite("Authorisation matrix")
+@Suite("Authorisation matrix", .timeLimit(.minutes(10)))
 struct AuthorizationMatrixTests {
     /// Routes anyone may call.
     static let publicRoutes: Set<String> = [

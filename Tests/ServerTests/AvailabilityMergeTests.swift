@@ -14,7 +14,7 @@ import TestSupport
 
 /// Tickets left travel apart from the cached entries: a booking publishes one small key, and every server
 /// writes the value into the entries it serves (issue "Reads stay fast through a flash sale").
-@Suite("Tickets left merged into cached answers")
+@Suite("Tickets left merged into cached answers", .timeLimit(.minutes(10)))
 struct AvailabilityMergeTests {
     private static let xCache = HTTPField.Name("X-Cache")!
 

@@ -9,7 +9,7 @@ import TestSupport
 
 @testable import Server
 
-@Suite("Booking routes")
+@Suite("Booking routes", .timeLimit(.minutes(10)))
 struct BookingRouteTests {
     /// A server publishing to its own queue, an admin, and one approved event with `tickets` tickets.
     private func withBookingServer(

@@ -8,7 +8,7 @@ import TestSupport
 
 @testable import Server
 
-@Suite("Cancellations and refunds")
+@Suite("Cancellations and refunds", .timeLimit(.minutes(10)))
 struct CancellationRouteTests {
     @Test("a confirmed booking more than 24 h ahead: cancelled, tickets back, refunded in full; refund status follows the gateway")
     func userCancelsWithRefund() async throws {

@@ -13,7 +13,7 @@ import TestSupport
 
 @testable import Server
 
-@Suite("Server and worker together")
+@Suite("Server and worker together", .timeLimit(.minutes(10)))
 struct EndToEndBookingTests {
     @Test("POST /api/bookings → worker → the status and the cached event both show the hold")
     func bookThroughTheWorker() async throws {

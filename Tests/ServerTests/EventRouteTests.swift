@@ -6,7 +6,7 @@ import TestSupport
 
 @testable import Server
 
-@Suite("Event routes")
+@Suite("Event routes", .timeLimit(.minutes(10)))
 struct EventRouteTests {
     @Test("create: anonymous 401, plain user 403, approved host 201 pending, admin 201 approved")
     func createMatrix() async throws {

@@ -6,7 +6,7 @@ import TestSupport
 
 @testable import Server
 
-@Suite("Host routes")
+@Suite("Host routes", .timeLimit(.minutes(10)))
 struct HostRouteTests {
     private let application = #"{"phone":"+919876543210","idType":"pan","idNumber":"ABCDE1234F","organization":"Indie Gigs","account_holder_name":"Asha Rao","account_number":"123456789012","ifsc_code":"hdfc0001234","bank_name":"HDFC Bank"}"#
 

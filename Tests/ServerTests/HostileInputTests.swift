@@ -7,7 +7,7 @@ import TestSupport
 @testable import Server
 
 /// Input built to hurt: every one gets a clear 4xx in the usual JSON shape, and the server keeps answering.
-@Suite("Hostile input")
+@Suite("Hostile input", .timeLimit(.minutes(10)))
 struct HostileInputTests {
     @Test("deep nesting, huge fields, oversized bodies, bad paths and headers are 4xx, never 5xx, and the server stays up")
     func limits() async throws {

@@ -7,7 +7,7 @@ import TestSupport
 
 /// The real server binary at the most verbose log level, driven through a full flow (register, log in, apply as a host with a
 /// bank account, book, pay, refund, webhooks, gateway failures), then its whole log searched for every secret that passed through.
-@Suite("No secret or PII in logs")
+@Suite("No secret or PII in logs", .timeLimit(.minutes(10)))
 struct LogSecrecyTests {
     private struct HTTP {
         let base: String
@@ -25,18 +25,65 @@ struct LogSecrecyTests {
         }
     }
 
+    /// What the flow sends that must never be logged, made unique per run.
+    private struct Secrets {
+        let password: String, adminPassword: String, jwtSecret: String, keySecret: String, webhookSecret: String, account: String
+        let idNumber: String
+
+        init(suffix: String) {
+            let digits = suffix.filter(\.isNumber)
+            password = "Pw-\(suffix)-correct-horse"
+            adminPassword = "Adm-\(suffix)-battery"
+            jwtSecret = "jwt-\(suffix)-0123456789abcdefghijklmnop"
+            keySecret = "ks-\(suffix)-gateway"
+            webhookSecret = "wh-\(suffix)-hook"
+            account = "99\(String(digits.prefix(8)).padding(toLength: 8, withPad: "7", startingAt: 0))31"
+            idNumber = "ZQXPT\(String(digits.prefix(4)).padding(toLength: 4, withPad: "5", startingAt: 0))K"
+        }
+    }
+
     @Test("passwords, JWTs, bank and ID numbers, the key secret and the webhook secret never reach the server's log")
     func secretsStayOut() async throws {
         let suffix = TestEnvironment.uniqueSuffix()
-        let secrets = (
-            password: "Pw-\(suffix)-correct-horse", adminPassword: "Adm-\(suffix)-battery", jwtSecret: "jwt-\(suffix)-0123456789abcdefghijklmnop",
-            keySecret: "ks-\(suffix)-gateway", webhookSecret: "wh-\(suffix)-hook", account: "99\(String(suffix.filter(\.isNumber).prefix(8)).padding(toLength: 8, withPad: "7", startingAt: 0))31",
-            idNumber: "ZQXPT\(String(suffix.filter(\.isNumber).prefix(4)).padding(toLength: 4, withPad: "5", startingAt: 0))K")
+        let secrets = Secrets(suffix: suffix)
+        let adminEmail = "admin-\(suffix)@example.com".lowercased()
+        let (gateway, server, gatewayPort, serverPort) = try await Self.start(secrets: secrets, adminEmail: adminEmail, suffix: suffix)
+        try await gateway.whileRunning {
+            try await server.whileRunning {
+                let api = HTTP(base: "http://127.0.0.1:\(serverPort)")
+                let sim = HTTP(base: "http://127.0.0.1:\(gatewayPort)")
+                let (token, adminToken, user) = try await Self.accounts(api, secrets: secrets, email: "user-\(suffix)@example.com", adminEmail: adminEmail)
+                let signature = try await Self.payAndRefund(api, sim, token: token, adminToken: adminToken, user: user)
+                // Webhooks and background work log too: wait until the gateway's webhooks were all taken and the refund
+                // the failing gateway refused was logged.
+                try await eventually("the gateway's webhooks to be delivered to the server", every: .milliseconds(100)) {
+                    let sent = try JSONSerialization.jsonObject(with: Data(try await TestHTTP.send(HTTPClientRequest(url: "http://127.0.0.1:\(gatewayPort)/_sim/webhooks")).body))
+                    return (sent as? [[String: Any]] ?? []).map { $0["state"] as? String ?? "?" }
+                } until: { !$0.isEmpty && $0.allSatisfy { $0 == "delivered" } }
+                try await eventually("the refused refund in the server's log") { server.output.contains("refund not issued yet") }
+
+                await server.terminate()
+                await api.client.shutdown()
+                await sim.client.shutdown()
+                let log = server.output
+                // The flow really was logged: requests, and the refund the failing gateway refused.
+                #expect(log.contains("/api/hosts/apply") && log.contains("/api/payments/verify-payment"), "requests were not logged:\n\(log.prefix(2_000))")
+                #expect(log.contains("refund not issued yet"), "the gateway failure was not logged:\n\(log.suffix(2_000))")
+                for (name, secret) in [("password", secrets.password), ("admin password", secrets.adminPassword), ("JWT secret", secrets.jwtSecret),
+                                       ("JWT", token), ("admin JWT", adminToken), ("key secret", secrets.keySecret), ("webhook secret", secrets.webhookSecret),
+                                       ("bank account number", secrets.account), ("ID number", secrets.idNumber), ("checkout signature", signature)] {
+                    #expect(!log.contains(secret), "the server's log contains the \(name)")
+                }
+            }
+        }
+    }
+
+    /// The gateway and the real server (trace logging, real Razorpay-style keys). Each names the other's port, so both
+    /// start again on new ports if either one's port was taken.
+    private static func start(secrets: Secrets, adminEmail: String, suffix: String) async throws -> (ChildProcess, ChildProcess, Int, Int) {
         let keyID = "rzp_test_\(suffix.filter { $0.isLetter || $0.isNumber }.prefix(12))"
         let keys = ["RAZORPAY_KEY_ID": keyID, "RAZORPAY_KEY_SECRET": secrets.keySecret, "RAZORPAY_WEBHOOK_SECRET": secrets.webhookSecret]
-        let adminEmail = "admin-\(suffix)@example.com".lowercased()
-        // Each names the other's port, so both start again on new ports if either one's port was taken.
-        let (gateway, server, gatewayPort, serverPort) = try await ChildProcess.retryingTakenPorts {
+        return try await ChildProcess.retryingTakenPorts {
             let gatewayPort = TestPorts.next(), serverPort = TestPorts.next()
             let gateway = try await ChildProcess.serve("happening-gateway", port: gatewayPort, path: "/_sim/webhooks", environment: keys.merging([
                 "GATEWAY_PORT": String(gatewayPort), "GATEWAY_SETTLE_MS": "50",
@@ -53,13 +100,11 @@ struct LogSecrecyTests {
                 throw error
             }
         }
-        defer { gateway.stop() }
-        defer { server.stop() }
-        let api = HTTP(base: "http://127.0.0.1:\(serverPort)")
-        let sim = HTTP(base: "http://127.0.0.1:\(gatewayPort)")
+    }
 
-        // Accounts, logins (good and bad), a host application with bank and ID numbers, the admin's approval.
-        let email = "user-\(suffix)@example.com"
+    /// Accounts, logins (good and bad), a host application with bank and ID numbers, the admin's approval; the user's and
+    /// the admin's tokens and the user's id.
+    private static func accounts(_ api: HTTP, secrets: Secrets, email: String, adminEmail: String) async throws -> (String, String, String) {
         let registered = try await api.send("POST", "/api/auth/register", json: #"{"email":"\#(email)","password":"\#(secrets.password)","name":"Log Test"}"#)
         let token = try #require(registered.body["token"] as? String)
         for _ in 0..<3 { try await api.send("POST", "/api/auth/login", json: #"{"email":"\#(email)","password":"wrong-\#(secrets.password)"}"#) }
@@ -72,7 +117,12 @@ struct LogSecrecyTests {
         let user = try #require((try await api.send("GET", "/api/profile", token: token).body["user"] as? [String: Any])?["id"] as? String)
         try await api.send("POST", "/api/hosts/applications/\(user)/review", json: #"{"action":"approve"}"#, token: adminToken)
 
-        // A paid event, a hold, an order, a payment (its webhook reaches the server), a cancellation with a refund.
+        return (token, adminToken, user)
+    }
+
+    /// A paid event, a hold, an order, a payment (its webhook reaches the server), a cancellation with a refund the
+    /// failing gateway refuses; the checkout signature.
+    private static func payAndRefund(_ api: HTTP, _ sim: HTTP, token: String, adminToken: String, user: String) async throws -> String {
         let date = ISO8601DateFormatter().string(from: Date().addingTimeInterval(7 * 86_400))
         let event = try #require((try await api.send("POST", "/api/events", json: #"{"title":"Log gig","date_time":"\#(date)","venue":"Hall, Pune","total_tickets":10,"price":"100.00","category":"music"}"#, token: adminToken).body["event"] as? [String: Any])?["id"] as? String)
         let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))
@@ -87,25 +137,6 @@ struct LogSecrecyTests {
         try await sim.send("POST", "/_sim/faults", json: #"{"method":"POST","path_prefix":"/v1/payments/","status":503,"times":3,"delay_ms":0}"#)
         try await api.send("POST", "/api/cancellations/\(booking.uuidString.lowercased())/cancel", token: token)
         try await api.send("GET", "/metrics")
-        // Webhooks and background work log too: wait until the gateway's webhooks were all taken and the refund
-        // the failing gateway refused was logged.
-        try await eventually("the gateway's webhooks to be delivered to the server", every: .milliseconds(100)) {
-            let sent = try JSONSerialization.jsonObject(with: Data(try await TestHTTP.send(HTTPClientRequest(url: "http://127.0.0.1:\(gatewayPort)/_sim/webhooks")).body))
-            return (sent as? [[String: Any]] ?? []).map { $0["state"] as? String ?? "?" }
-        } until: { !$0.isEmpty && $0.allSatisfy { $0 == "delivered" } }
-        try await eventually("the refused refund in the server's log") { server.output.contains("refund not issued yet") }
-
-        await server.terminate()
-        await api.client.shutdown()
-        await sim.client.shutdown()
-        let log = server.output
-        // The flow really was logged: requests, and the refund the failing gateway refused.
-        #expect(log.contains("/api/hosts/apply") && log.contains("/api/payments/verify-payment"), "requests were not logged:\n\(log.prefix(2_000))")
-        #expect(log.contains("refund not issued yet"), "the gateway failure was not logged:\n\(log.suffix(2_000))")
-        for (name, secret) in [("password", secrets.password), ("admin password", secrets.adminPassword), ("JWT secret", secrets.jwtSecret),
-                               ("JWT", token), ("admin JWT", adminToken), ("key secret", secrets.keySecret), ("webhook secret", secrets.webhookSecret),
-                               ("bank account number", secrets.account), ("ID number", secrets.idNumber), ("checkout signature", signature)] {
-            #expect(!log.contains(secret), "the server's log contains the \(name)")
-        }
+        return signature
     }
 }

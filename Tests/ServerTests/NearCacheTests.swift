@@ -8,7 +8,7 @@ import TestSupport
 
 @testable import Server
 
-@Suite("In-process copies of cache entries (near cache)")
+@Suite("In-process copies of cache entries (near cache)", .timeLimit(.minutes(10)))
 struct NearCacheTests {
     @Test("a reservation is refused once its key changed; a reset drops everything and stops serving until live")
     func reservationRules() {

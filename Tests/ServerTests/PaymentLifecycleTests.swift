@@ -14,7 +14,7 @@ import TestSupport
 @testable import Server
 
 /// The payment lifecycle around the happy path: expired holds, failed payments and failed refunds.
-@Suite("Payments: expired holds, failed payments, failed refunds")
+@Suite("Payments: expired holds, failed payments, failed refunds", .timeLimit(.minutes(10)))
 struct PaymentLifecycleTests {
     /// A signed webhook as the gateway would send it.
     private func deliver(_ client: some TestClientProtocol, event: String, payload: String) async throws -> TestResponse {

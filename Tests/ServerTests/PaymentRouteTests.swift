@@ -9,7 +9,7 @@ import TestSupport
 
 @testable import Server
 
-@Suite("Payments: orders, verification, webhooks, refunds")
+@Suite("Payments: orders, verification, webhooks, refunds", .timeLimit(.minutes(10)))
 struct PaymentRouteTests {
     @Test("one live order per booking (create and resume hand out the same one), only for the owner's pending booking")
     func orders() async throws {

@@ -22,7 +22,8 @@ struct TestGateway: Sendable {
         return TestGateway(base: "http://127.0.0.1:\(port)", process: process)
     }
 
-    func stop() { process.stop() }
+    /// Runs `body` while the gateway runs, then stops it (also when `body` throws).
+    func whileRunning<T>(_ body: () async throws -> T) async throws -> T { try await process.whileRunning(body) }
 
     @discardableResult
     func post(_ path: String, _ json: String) async throws -> HTTPClientResponse {
@@ -53,9 +54,10 @@ func withPaymentServer(
     _ body: @Sendable (any TestClientProtocol, AppDependencies, TestGateway) async throws -> Void
 ) async throws {
     let gateway = try await TestGateway.start(settleMilliseconds: settleMilliseconds)
-    defer { gateway.stop() }
-    try await withServerAndDependencies(overrides.merging(["RAZORPAY_BASE_URL": gateway.base]) { $1 }) { client, deps in
-        try await body(client, deps, gateway)
+    try await gateway.whileRunning {
+        try await withServerAndDependencies(overrides.merging(["RAZORPAY_BASE_URL": gateway.base]) { $1 }) { client, deps in
+            try await body(client, deps, gateway)
+        }
     }
 }
 

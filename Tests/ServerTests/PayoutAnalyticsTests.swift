@@ -10,7 +10,7 @@ import TestSupport
 
 @testable import Server
 
-@Suite("Payouts and analytics")
+@Suite("Payouts and analytics", .timeLimit(.minutes(10)))
 struct PayoutAnalyticsTests {
     /// Makes a registered user an approved host, with a payout-eligible bank account when `eligible`.
     private func makeHost(_ postgres: PostgresClient, _ user: UUID, eligible: Bool) async throws {

@@ -12,7 +12,7 @@ import TestSupport
 
 @testable import Server
 
-@Suite("Server plumbing")
+@Suite("Server plumbing", .timeLimit(.minutes(10)))
 struct PlumbingTests {
     @Test("health reports every dependency")
     func health() async throws {

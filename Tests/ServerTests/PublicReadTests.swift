@@ -7,7 +7,7 @@ import TestSupport
 
 @testable import Server
 
-@Suite("Public reads and the cache")
+@Suite("Public reads and the cache", .timeLimit(.minutes(10)))
 struct PublicReadTests {
     private func approvedEvent(_ client: some TestClientProtocol, admin: String, city: String = "Bhopal", title: String? = nil) async throws -> String {
         let token = try await Fixtures.adminToken(client, email: admin)

@@ -135,18 +135,17 @@ public struct ChildProcess: Sendable {
         if (try? await waitForExit(within: grace)) != true { kill(id, SIGKILL) }
     }
 
-    /// Stops the process without waiting for it, for `defer`: TERM now, KILL from a thread of its own if it is
-    /// still running after `seconds` (a blocking wait here would hold one of the cooperative pool's 2 threads).
-    public func stop(seconds: Int = 10) {
-        guard let id = processID else { return }
-        kill(id, SIGTERM)
-        let thread = Thread {
-            let deadline = Date().addingTimeInterval(TimeInterval(seconds))
-            while kill(id, 0) == 0, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            if kill(id, 0) == 0 { kill(id, SIGKILL) }
+    /// Runs `body` while the process runs, then stops it and waits for it (``terminate(grace:)``), also when `body`
+    /// throws: the scoped form of a cleanup, so no test leaves a child behind or stops one without waiting.
+    public func whileRunning<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
+            await terminate()
+            return result
+        } catch {
+            await terminate()
+            throw error
         }
-        thread.name = "test-stop-\(id)"
-        thread.start()
     }
 }
 

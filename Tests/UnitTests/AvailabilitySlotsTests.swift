@@ -4,7 +4,7 @@ import Testing
 
 @testable import Server
 
-@Suite("Tickets left written into cached bodies")
+@Suite("Tickets left written into cached bodies", .timeLimit(.minutes(10)))
 struct AvailabilitySlotsTests {
     private func record(_ id: UUID, title: String, available: Int) -> String {
         // The keys as the server writes them (sorted), with a title that tries to look like both patterns.

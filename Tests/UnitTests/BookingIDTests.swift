@@ -14,7 +14,7 @@ private func versionAndVariant(_ id: UUID) -> (version: UInt8, rfc4122: Bool) {
 
 /// The booking id the intake derives from (user, `Idempotency-Key`), so a retry maps to the same booking even
 /// when Redis is down; and the booking job's JSON round trip between the server and the worker.
-@Suite("Booking ids and jobs")
+@Suite("Booking ids and jobs", .timeLimit(.minutes(10)))
 struct BookingIDTests {
     @Test("known answer: the first 16 bytes of SHA-256(\"<user, lower case>:<key>\") as a version-8 UUID")
     func knownAnswer() {

@@ -3,7 +3,7 @@ import HappeningSystem
 import Testing
 import TestSupport
 
-@Suite("A dedicated task executor runs preferring tasks on its own threads, at its own nice value")
+@Suite("A dedicated task executor runs preferring tasks on its own threads, at its own nice value", .timeLimit(.minutes(10)))
 struct DedicatedTaskExecutorTests {
     /// Where a job ran: the thread's name and its nice value (read on that thread: nice values are per thread).
     struct Place: Equatable, CustomStringConvertible {

@@ -33,7 +33,7 @@ private func problems(_ query: String) -> [String: String] {
 /// The public search's canonical cache key: the same search gives the same key however its query string is
 /// written (order, case, defaults, aliases, unknown parameters), different searches give different keys, and
 /// bad values are refused field by field. Also the date windows (India time) and the SQL it binds.
-@Suite("Server: search canonicalisation")
+@Suite("Server: search canonicalisation", .timeLimit(.minutes(10)))
 struct EventSearchTests {
     @Test("the key lists the known parameters normalised, in a fixed order")
     func exactKey() throws {

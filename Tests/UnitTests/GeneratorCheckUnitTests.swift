@@ -3,7 +3,7 @@ import Testing
 @testable import Bench
 
 /// The generator check's limits, applied to seconds constructed here.
-@Suite("Bench: when the generator counts as the bottleneck")
+@Suite("Bench: when the generator counts as the bottleneck", .timeLimit(.minutes(10)))
 struct GeneratorCheckUnitTests {
     static func second(cpu: Double?, lagMicros: [UInt64], waitedMilliseconds: UInt64, threads: Int = 1) -> GeneratorMonitor.Second {
         var second = GeneratorMonitor.Second()

@@ -29,7 +29,7 @@ private func contains(_ box: GeoBoundingBox, _ point: (latitude: Double, longitu
 
 /// The near-me search's first cut: the latitude/longitude box around a circle encloses every point of the circle
 /// (never too small), is not much larger, and widens to every longitude near the poles and across the antimeridian.
-@Suite("Geo bounding box")
+@Suite("Geo bounding box", .timeLimit(.minutes(10)))
 struct GeoBoundingBoxTests {
     @Test("one degree of arc at the equator: ±1° plus the 1 % margins")
     func equatorDegree() {

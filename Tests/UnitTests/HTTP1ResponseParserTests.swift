@@ -27,7 +27,7 @@ private let chunkedResponse = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunke
 
 /// The raw load engine's incremental HTTP/1.1 response parser: `Content-Length` and chunked framing, bytes
 /// arriving in any split, keep-alive rules, the `X-Cache` verdict, bodiless statuses and malformed input.
-@Suite("HTTP/1 response parser")
+@Suite("HTTP/1 response parser", .timeLimit(.minutes(10)))
 struct HTTP1ResponseParserTests {
     @Test("a Content-Length response: status, headers and the exact body")
     func contentLength() {

@@ -4,7 +4,7 @@ import Testing
 @testable import Bench
 
 /// Lane windows from samples constructed here: which requests fall in another lane's phase, and thresholds on them.
-@Suite("Bench: lanes measured over each other's windows")
+@Suite("Bench: lanes measured over each other's windows", .timeLimit(.minutes(10)))
 struct LaneWindowTests {
     static let templates = [TemplateInfo(name: "list", weight: 1, expect: [], capture: nil), TemplateInfo(name: "detail", weight: 1, expect: [], capture: nil)]
     static let second: UInt64 = 1_000_000_000

@@ -5,7 +5,7 @@ import Testing
 
 /// The latency histogram: exact merging (what `happening-bench merge` relies on), its compact serialisation,
 /// percentiles of known data, clamping, and the empty case.
-@Suite("Bench: latency histogram")
+@Suite("Bench: latency histogram", .timeLimit(.minutes(10)))
 struct LatencyHistogramTests {
     // Moved unchanged from BenchTests/MeasurementTests.swift (it needs no server).
     @Test("merging two halves gives exactly the histogram of the whole")

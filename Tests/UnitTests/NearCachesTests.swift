@@ -7,7 +7,7 @@ import Testing
 
 @testable import Server
 
-@Suite("The in-process caches: bodies by key, tickets left by event")
+@Suite("The in-process caches: bodies by key, tickets left by event", .timeLimit(.minutes(10)))
 struct NearCachesTests {
     @Test("a tickets-left key names its event; no other key does")
     func availabilityKeys() {

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Server
 
-@Suite("Near-me candidates: when the nearest-first walk read enough")
+@Suite("Near-me candidates: when the nearest-first walk read enough", .timeLimit(.minutes(10)))
 struct NearestEventsTests {
     private func nearest(page: Int = 1) throws -> NearestEvents {
         let search = try EventSearch(["lat": "19.076", "lng": "72.8777", "radius_km": "25", "sort": "distance", "page": String(page)], gazetteer: Gazetteer())

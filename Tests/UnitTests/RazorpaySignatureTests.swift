@@ -5,7 +5,7 @@ import Testing
 
 /// Razorpay's checkout and webhook signatures (hex HMAC-SHA256), checked against vectors computed outside Swift
 /// (`printf '%s' MESSAGE | openssl dgst -sha256 -hmac SECRET`), and the client configuration read from settings.
-@Suite("Razorpay: signatures and configuration")
+@Suite("Razorpay: signatures and configuration", .timeLimit(.minutes(10)))
 struct RazorpaySignatureTests {
     // Moved unchanged from RazorpayTests/RazorpayClientTests.swift (it needs no gateway).
     @Test("checkout and webhook signatures: the right ones pass, anything else fails")

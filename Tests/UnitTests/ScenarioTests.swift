@@ -59,7 +59,7 @@ private func edited(_ find: String, _ replacement: String) -> String {
 
 /// Invalid scenarios and a part of the message each must be refused with.
 private let invalidScenarios: [(yaml: String, needle: String)] = [
-    (edited("model: barrier", "model: burst"), "phase flash: model must be closed, open, barrier or warmup"),
+    (edited("model: barrier", "model: burst"), "'burst' is not one of closed, open, barrier, warmup at phases[2].model"),
     (edited("duration: \"${seconds}\"", "duration: 5 seconds"), "phase steady: '5 seconds' is not a duration"),
     (edited("think_time: 10ms", "think_time: soon"), "phase after: 'soon' is not a duration"),
     (edited("rate: \"${rate}\", ", ""), "phase steady: an open phase needs rate"),
@@ -67,7 +67,8 @@ private let invalidScenarios: [(yaml: String, needle: String)] = [
     (edited("max_requests: 50, ", ""), "phase after: needs duration or max_requests"),
     (edited("connections: 100 }", "connections: 0 }"), "phase flash: connections must be 1…100000"),
     (edited("requests: [search]", "requests: [nope]"), "phase steady: no request template named nope"),
-    (edited("action: kill-worker", "action: unplug"), "fault at 2s: action must be one of"),
+    (edited("action: kill-worker", "action: unplug"), "'unplug' is not one of stop-cache, start-cache, stop-broker, start-broker, restart-db, kill-worker at faults[0].action"),
+    (edited("auth: user", "auth: admin"), "'admin' is not one of user at requests[1].auth"),
     (edited("at: 2s", "at: later"), "at 'later' is not a duration"),
     (edited("action: kill-worker", "action: stop-cache"), "restart_after is a duration, and only for kill-worker"),
     (edited("{ values: [Mumbai, Pune], zipf: 1.1 }", "{ zipf: 1.1 }"), "pool city: needs values, sql or file"),
@@ -80,7 +81,7 @@ private let invalidScenarios: [(yaml: String, needle: String)] = [
 
 /// Scenario files: what a valid file decodes to, `${…}` substitution, and the refusals (each names the file and
 /// the problem); plus the duration, rate and template helpers they rely on.
-@Suite("Bench: scenario files")
+@Suite("Bench: scenario files", .timeLimit(.minutes(10)))
 struct ScenarioTests {
     @Test("a valid scenario decodes field by field")
     func decodes() throws {
@@ -91,16 +92,16 @@ struct ScenarioTests {
         #expect(scenario.requests[0].weight == 3)
         #expect(scenario.requests[0].expect == [200, 304])
         #expect(scenario.requests[0].method == nil)
-        #expect(scenario.requests[1].method == "POST" && scenario.requests[1].auth == "user" && scenario.requests[1].capture == "booking_id")
+        #expect(scenario.requests[1].method == "POST" && scenario.requests[1].auth == .user && scenario.requests[1].capture == "booking_id")
         #expect(scenario.requests[1].body == #"{"n":1}"#)
         #expect(scenario.pools?["city"]?.values == ["Mumbai", "Pune"])
         #expect(scenario.pools?["city"]?.zipf == 1.1)
         let phases = try #require(scenario.phases)
-        #expect(phases.map(\.model) == ["warmup", "open", "barrier", "closed"])
+        #expect(phases.map(\.model) == [.warmup, .open, .barrier, .closed])
         #expect(phases[0].record == false)
         #expect(phases[1].connections == 8 && phases[1].requests == ["search"])
         #expect(phases[3].max_requests == 50 && phases[3].think_time == "10ms" && phases[3].after_faults == true)
-        #expect(scenario.faults?.first?.action == "kill-worker" && scenario.faults?.first?.restart_after == "1s")
+        #expect(scenario.faults?.first?.action == .killWorker && scenario.faults?.first?.restart_after == "1s")
         #expect(scenario.thresholds == ["steady.p99 < 50ms", "oversold == 0"])
         #expect(scenario.ledger == nil && scenario.setup == nil)
     }

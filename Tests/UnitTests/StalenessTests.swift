@@ -4,7 +4,7 @@ import Testing
 @testable import Bench
 
 /// The staleness check against ledgers and reads constructed here, and the response scanner that finds the shown value.
-@Suite("Bench: staleness of what readers see")
+@Suite("Bench: staleness of what readers see", .timeLimit(.minutes(10)))
 struct StalenessTests {
     /// 3 tickets; bookings decided at 1.000 s, 2.000 s and 3.000 s (sold out then); the first cancelled at 5.000 s.
     static let truth = AvailabilityTruth(total: 3, bookings: [

@@ -23,7 +23,7 @@ private func ledger(oversold: Int = 0, undecided: Int? = 0, decisionP99: UInt64?
 
 /// Threshold expressions (`metric op limit`): units and percentages, every operator, which phase a bare stat
 /// means, the ledger metrics, and refusals that fail rather than pass silently.
-@Suite("Bench: thresholds")
+@Suite("Bench: thresholds", .timeLimit(.minutes(10)))
 struct ThresholdTests {
     // Moved unchanged from BenchTests/BenchProcessTests.swift (it needs no server).
     @Test("thresholds parse units and report by how much they failed")

@@ -6,7 +6,7 @@ import Testing
 
 /// Known answers computed apart from this code (Python's hmac, hashlib and base64), so a token ours signs is one
 /// any JWT library verifies, and the other way round.
-@Suite("HS256 tokens and libcrypto's digests, against known answers")
+@Suite("HS256 tokens and libcrypto's digests, against known answers", .timeLimit(.minutes(10)))
 struct TokenTests {
     static let secret = "unit-test-secret-that-is-long-enough-0123456789"
     static let user = UUID(uuidString: "00000000-0000-4000-8000-000000000001")!

@@ -7,7 +7,7 @@ import Testing
 
 /// The offline gateway's webhook retries: exponential backoff doubling from the first pause and capped,
 /// the settings it is read from (defaults, overrides, out-of-range values refused), and the signed envelope.
-@Suite("Gateway: webhook retry policy")
+@Suite("Gateway: webhook retry policy", .timeLimit(.minutes(10)))
 struct WebhookRetryPolicyTests {
     @Test("defaults: 5 s per attempt, 1 s first pause, at most 60 s apart, for 24 hours")
     func defaults() throws {

@@ -1,7 +1,7 @@
 import BookingEngine
 import Testing
 
-@Suite("The worker asks the broker for enough deliveries to keep its decisions busy")
+@Suite("The worker asks the broker for enough deliveries to keep its decisions busy", .timeLimit(.minutes(10)))
 struct WorkerPrefetchTests {
     @Test("prefetch follows --concurrency (times --batch for the batch strategy) unless set higher")
     func prefetchRule() {

@@ -6,7 +6,7 @@ import HappeningPostgres
 import Testing
 import TestSupport
 
-@Suite("Booking worker: no overselling under real concurrency")
+@Suite("Booking worker: no overselling under real concurrency", .timeLimit(.minutes(10)))
 struct NoOversellTests {
     @Test("500 jobs, 1 ticket left, 4 consumers: exactly one holds it, 499 fail sold_out", arguments: [
         BookingStrategy.forUpdate, .conditionalUpdate, .batch,

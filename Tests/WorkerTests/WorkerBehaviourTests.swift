@@ -8,7 +8,7 @@ import Logging
 import Testing
 import TestSupport
 
-@Suite("Booking worker: outcomes, delivery guarantees, holds")
+@Suite("Booking worker: outcomes, delivery guarantees, holds", .timeLimit(.minutes(10)))
 struct WorkerBehaviourTests {
     @Test("outcomes: paid → pending with a hold, free → confirmed, past, unavailable, unknown and invalid → failed with a reason")
     func outcomes() async throws {
@@ -110,7 +110,7 @@ struct WorkerBehaviourTests {
     }
 }
 
-@Suite("Booking worker: transient database errors")
+@Suite("Booking worker: transient database errors", .timeLimit(.minutes(10)))
 struct TransientErrorTests {
     @Test("a job that keeps hitting a transient error is retried, then recorded failed/error and dead-lettered")
     func retriesThenDeadLetters() async throws {
@@ -150,7 +150,7 @@ struct TransientErrorTests {
     }
 }
 
-@Suite("Booking worker: the database out of reach")
+@Suite("Booking worker: the database out of reach", .timeLimit(.minutes(10)))
 struct DatabaseOutageTests {
     @Test("while the database cannot be reached, jobs go back to the queue (never to the dead letters) and are decided once it is back")
     func requeuedNotDeadLettered() async throws {

@@ -15,7 +15,7 @@ private enum WorkerProcess {
     }
 }
 
-@Suite("Booking worker processes: crash and shutdown", .serialized)
+@Suite("Booking worker processes: crash and shutdown", .serialized, .timeLimit(.minutes(10)))
 struct WorkerProcessTests {
     @Test("kill -9 a worker with 6,000 jobs in flight, restart it: one terminal row per job, tickets conserved")
     func killNine() async throws {
