@@ -102,12 +102,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: Domain core shared by the server, worker and seeder (never by the bench)
+        // MARK: Configuration: typed environment settings (one way to read LOG_LEVEL, queue names, fees), service
+        // endpoints, and how a service's main ends when it cannot run
         .target(
-            name: "HappeningCore",
+            name: "HappeningConfig",
             dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+
+        // MARK: What the server, worker and seeder say to each other: the booking job on the queue, cache key names,
+        // event categories
+        .target(name: "HappeningModel", swiftSettings: swiftSettings),
+
+        // MARK: Geography: the gazetteer (cities with populations) and the bounding box of a near-me search
+        .target(name: "HappeningGeo", swiftSettings: swiftSettings),
 
         // MARK: SHA-256 and HMAC-SHA256 on OpenSSL's libcrypto (tokens, Razorpay signatures, derived booking ids)
         .target(name: "HappeningCrypto", dependencies: ["CLibCrypto"], swiftSettings: swiftSettings),
@@ -123,7 +131,7 @@ let package = Package(
         .target(
             name: "EventAvailability",
             dependencies: [
-                "HappeningCore", "HappeningPostgres", "HappeningRedis",
+                "HappeningModel", "HappeningPostgres", "HappeningRedis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -134,7 +142,7 @@ let package = Package(
         .target(
             name: "BookingEngine",
             dependencies: [
-                "HappeningCore", "HappeningPostgres", "HappeningAMQP", "EventAvailability",
+                "HappeningModel", "HappeningPostgres", "HappeningAMQP", "EventAvailability",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -145,7 +153,7 @@ let package = Package(
         .target(
             name: "Razorpay",
             dependencies: [
-                "HappeningHTTP", "HappeningCore",
+                "HappeningHTTP", "HappeningConfig",
                 "HappeningCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -157,7 +165,7 @@ let package = Package(
         .target(
             name: "Payments",
             dependencies: [
-                "HappeningCore", "HappeningSystem", "Razorpay", "HappeningPostgres",
+                "HappeningConfig", "HappeningSystem", "Razorpay", "HappeningPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -168,7 +176,7 @@ let package = Package(
         .executableTarget(
             name: "Gateway",
             dependencies: [
-                "Razorpay", "HappeningHTTP", "HappeningCore",
+                "Razorpay", "HappeningHTTP", "HappeningConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -178,7 +186,7 @@ let package = Package(
         .executableTarget(
             name: "Server",
             dependencies: [
-                "HappeningSystem", "HappeningCore", "HappeningAuth", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "Payments", "Razorpay", "EventAvailability",
+                "HappeningSystem", "HappeningConfig", "HappeningGeo", "HappeningModel", "HappeningAuth", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "Payments", "Razorpay", "EventAvailability",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 "HappeningCrypto",
@@ -198,7 +206,7 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
-                "HappeningCore", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "BookingEngine", "Payments", "Razorpay",
+                "HappeningConfig", "HappeningModel", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "BookingEngine", "Payments", "Razorpay",
                 "EventAvailability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -210,8 +218,7 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "HappeningSystem", "HappeningPostgres", "HappeningHTTP", "HappeningLoad", "HappeningCore",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "HappeningSystem", "HappeningPostgres", "HappeningHTTP", "HappeningLoad", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -220,7 +227,7 @@ let package = Package(
         .executableTarget(
             name: "Seed",
             dependencies: [
-                "HappeningSystem", "HappeningCore", "HappeningAuth", "HappeningPostgres",
+                "HappeningSystem", "HappeningGeo", "HappeningModel", "HappeningAuth", "HappeningPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/init.sql")],
@@ -250,7 +257,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "TestSupport", "HappeningAuth", "HappeningPostgres", "HappeningAMQP", "HappeningCore", "BookingEngine", "HappeningRedis",
+                "Server", "TestSupport", "HappeningAuth", "HappeningPostgres", "HappeningAMQP", "HappeningConfig", "HappeningModel", "HappeningSystem", "BookingEngine", "HappeningRedis",
                 "EventAvailability",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -266,7 +273,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["BookingEngine", "EventAvailability", "HappeningAMQP", "HappeningPostgres", "HappeningCore", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BookingEngine", "EventAvailability", "HappeningAMQP", "HappeningPostgres", "HappeningModel", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -279,14 +286,14 @@ let package = Package(
         ),
         .testTarget(
             name: "RazorpayTests",
-            dependencies: ["Razorpay", "HappeningHTTP", "HappeningCore", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["Razorpay", "HappeningHTTP", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         // Pure logic only: no services, no child processes, no network.
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "HappeningLoad", "HappeningCore", "HappeningPostgres", "Razorpay", "Bench", "Gateway", "Server",
+                "HappeningLoad", "HappeningConfig", "HappeningGeo", "HappeningModel", "HappeningPostgres", "Razorpay", "Bench", "Gateway", "Server",
                 "HappeningAuth", "HappeningCrypto", "EventAvailability", "BookingEngine", "HappeningSystem", "TestSupport",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 "HappeningRedis",
@@ -295,10 +302,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SchemaTests", dependencies: ["HappeningCore", "HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SchemaTests", dependencies: ["HappeningGeo", "HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SeedTests",
-            dependencies: ["Seed", "Server", "HappeningAuth", "HappeningCore", "HappeningHTTP", "HappeningPostgres", "HappeningSystem", "TestSupport"],
+            dependencies: ["Seed", "Server", "HappeningAuth", "HappeningGeo", "HappeningModel", "HappeningHTTP", "HappeningPostgres", "HappeningSystem", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import HappeningCore
 import HappeningHTTP
 import HappeningLoad
 import HappeningSystem

@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCore
+import HappeningSystem
 import Synchronization
 
 /// Whether the Bench itself held a phase or window back: its CPU use, how late its loops woke, and how long they

@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCore
+import HappeningModel
 import HappeningPostgres
 
 /// Decides booking jobs in PostgreSQL, one transaction per decision (per group for `batch`).

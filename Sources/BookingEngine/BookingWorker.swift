@@ -1,7 +1,7 @@
 import EventAvailability
 import Foundation
 import HappeningAMQP
-import HappeningCore
+import HappeningModel
 import HappeningPostgres
 import Logging
 import ServiceLifecycle

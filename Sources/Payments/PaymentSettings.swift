@@ -1,4 +1,4 @@
-import HappeningCore
+import HappeningConfig
 import HappeningPostgres
 
 extension Settings {

@@ -1,4 +1,4 @@
-import HappeningCore
+import HappeningConfig
 
 /// Where the Razorpay client sends requests and with which credentials.
 ///

@@ -1,7 +1,7 @@
 import Foundation
-import HappeningCore
 import HappeningPostgres
 import HappeningSystem
+import HappeningModel
 
 /// Writes the generated events as CSV (the columns of ``EventFactory/columns``), byte for byte the rows
 /// the seeder would COPY, so `psql \copy` can be timed on exactly the same data.

@@ -1,6 +1,7 @@
 import Foundation
-import HappeningCore
+import HappeningModel
 import HappeningPostgres
+import HappeningGeo
 
 /// Events scattered around the gazetteer's cities, computed from their index.
 ///

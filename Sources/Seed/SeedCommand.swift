@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import HappeningCore
+import HappeningGeo
 import HappeningSystem
 
 /// `happening-seed`: fills a database with realistic, deterministic data, and creates scenario fixtures.

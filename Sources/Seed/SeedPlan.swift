@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCore
+import HappeningGeo
 
 /// What one run generates: validated sizes, the seed and the calendar anchor. Every row is a pure function
 /// of a plan and the row's index.

@@ -1,4 +1,4 @@
-import HappeningCore
+import HappeningModel
 
 /// The vocabulary generated rows are built from: titles, descriptions, venues and people's names read like
 /// the real thing, so a search for "jazz" or "yoga" finds plausible results.

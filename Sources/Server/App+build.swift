@@ -1,7 +1,8 @@
 import EventAvailability
 import HappeningAMQP
 import HappeningAuth
-import HappeningCore
+import HappeningGeo
+import HappeningModel
 import HappeningPool
 import HappeningPostgres
 import HappeningRedis
@@ -11,6 +12,7 @@ import Logging
 import Payments
 import Razorpay
 import Prometheus
+import HappeningConfig
 
 /// Everything the routes depend on, built once from the configuration.
 struct AppDependencies: Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCore
+import HappeningConfig
 import Hummingbird
 import Metrics
 import NIOCore

@@ -1,7 +1,8 @@
 import EventAvailability
 import Foundation
 import Razorpay
-import HappeningCore
+import HappeningConfig
+import HappeningSystem
 import HappeningPostgres
 import Logging
 import Payments

@@ -3,7 +3,8 @@ import BookingEngine
 import EventAvailability
 import Foundation
 import HappeningAMQP
-import HappeningCore
+import HappeningConfig
+import HappeningModel
 import HappeningPostgres
 import HappeningRedis
 import Logging

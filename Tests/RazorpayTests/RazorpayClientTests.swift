@@ -1,7 +1,6 @@
 import Foundation
 import HappeningHTTP
 import Hummingbird
-import HappeningCore
 import Razorpay
 import Testing
 import TestSupport

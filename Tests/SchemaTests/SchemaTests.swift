@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCore
+import HappeningGeo
 import HappeningPostgres
 import Testing
 import TestSupport

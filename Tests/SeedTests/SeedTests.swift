@@ -1,6 +1,7 @@
 import Foundation
 import HappeningAuth
-import HappeningCore
+import HappeningGeo
+import HappeningModel
 import HappeningPostgres
 import Testing
 import TestSupport

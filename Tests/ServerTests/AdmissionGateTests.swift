@@ -2,7 +2,7 @@ import BookingEngine
 import EventAvailability
 import Foundation
 import HappeningAMQP
-import HappeningCore
+import HappeningModel
 import HappeningPostgres
 import HappeningRedis
 import Hummingbird

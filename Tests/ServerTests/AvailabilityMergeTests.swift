@@ -1,6 +1,6 @@
 import EventAvailability
 import Foundation
-import HappeningCore
+import HappeningModel
 import HappeningPostgres
 import HappeningRedis
 import Hummingbird

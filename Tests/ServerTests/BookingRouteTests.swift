@@ -1,6 +1,6 @@
 import Foundation
 import HappeningAMQP
-import HappeningCore
+import HappeningModel
 import HappeningPostgres
 import Hummingbird
 import HummingbirdTesting

@@ -1,6 +1,7 @@
 import Foundation
 import HappeningAMQP
-import HappeningCore
+import HappeningConfig
+import HappeningSystem
 import HappeningPostgres
 import HappeningRedis
 import Hummingbird

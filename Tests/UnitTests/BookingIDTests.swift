@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCore
+import HappeningModel
 import Testing
 
 @testable import Server

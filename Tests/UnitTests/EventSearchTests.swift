@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-import HappeningCore
+import HappeningGeo
 import HappeningPostgres
 import HummingbirdCore
 import Testing

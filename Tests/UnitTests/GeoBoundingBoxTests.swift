@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCore
+import HappeningGeo
 import Testing
 
 private let radius = GeoBoundingBox.earthRadiusMeters

@@ -1,6 +1,6 @@
 import EventAvailability
 import Foundation
-import HappeningCore
+import HappeningModel
 import HappeningRedis
 import NIOCore
 import Testing

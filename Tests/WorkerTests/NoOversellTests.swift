@@ -1,7 +1,6 @@
 import BookingEngine
 import Foundation
 import HappeningAMQP
-import HappeningCore
 import HappeningPostgres
 import Testing
 import TestSupport

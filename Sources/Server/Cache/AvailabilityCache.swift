@@ -1,6 +1,5 @@
 import EventAvailability
 import Foundation
-import HappeningCore
 import Logging
 import NIOCore
 import Synchronization

@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCore
+import HappeningGeo
 import Hummingbird
 import Logging
 import Payments

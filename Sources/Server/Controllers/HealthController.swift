@@ -1,6 +1,5 @@
 import Foundation
 import HappeningAMQP
-import HappeningCore
 import HappeningPostgres
 import HappeningRedis
 import Hummingbird

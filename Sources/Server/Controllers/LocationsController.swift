@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCore
+import HappeningGeo
 import Hummingbird
 
 /// `GET /api/locations/autocomplete?q=` from the offline gazetteer (no internet calls).

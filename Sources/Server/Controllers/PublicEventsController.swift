@@ -1,5 +1,6 @@
 import Foundation
-import HappeningCore
+import HappeningGeo
+import HappeningModel
 import Hummingbird
 
 /// Public (no token) event reads, cached in Redis: upcoming, search, categories, by category, one event.

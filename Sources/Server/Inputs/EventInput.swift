@@ -1,5 +1,6 @@
 import Foundation
-import HappeningCore
+import HappeningGeo
+import HappeningModel
 import HappeningPostgres
 
 /// The body of `POST /api/events` and `PUT /api/events/:id`. Every field is optional here; the rules

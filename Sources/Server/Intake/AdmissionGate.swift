@@ -1,6 +1,6 @@
 import EventAvailability
 import Foundation
-import HappeningCore
+import HappeningModel
 import HappeningRedis
 
 /// The booking intake's one Redis round trip: the per-user rate limit, the idempotency claim, the event's

@@ -2,7 +2,7 @@ import EventAvailability
 import Foundation
 import HTTPTypes
 import HappeningAMQP
-import HappeningCore
+import HappeningModel
 import HappeningCrypto
 import HappeningRedis
 import Logging

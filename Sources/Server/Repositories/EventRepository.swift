@@ -1,4 +1,4 @@
-import HappeningCore
+import HappeningModel
 import Foundation
 import HappeningPostgres
 

@@ -1,5 +1,6 @@
 import Foundation
-import HappeningCore
+import HappeningGeo
+import HappeningModel
 import HappeningPostgres
 
 /// A validated, normalised public search. Unknown parameters are ignored and known ones are canonicalised,

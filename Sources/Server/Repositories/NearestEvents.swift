@@ -1,5 +1,5 @@
 import Foundation
-import HappeningCore
+import HappeningGeo
 import HappeningPostgres
 
 /// Near-me search sorted by distance, from the GiST index in nearest-first order.
