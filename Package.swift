@@ -165,7 +165,7 @@ let package = Package(
         .target(
             name: "Payments",
             dependencies: [
-                "HappeningConfig", "HappeningSystem", "Razorpay", "HappeningPostgres",
+                "HappeningModel", "HappeningConfig", "HappeningSystem", "Razorpay", "HappeningPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -60,6 +60,20 @@ public struct PostgresRow: Sendable {
         return value
     }
 
+    /// Decodes column `index` as one of a Swift enum's cases (a PostgreSQL enum read as text, like `status::text`);
+    /// throws for NULL or for a label the enum does not have.
+    public func decode<T: RawRepresentable>(_ index: Int, as type: T.Type = T.self) throws -> T where T.RawValue == String {
+        guard let value = T(rawValue: try decode(index, as: String.self)) else { throw decodingError(index) }
+        return value
+    }
+
+    /// Decodes column `index` as an enum case, mapping SQL NULL to `nil`.
+    public func decode<T: RawRepresentable>(_ index: Int, as type: T?.Type = T?.self) throws -> T? where T.RawValue == String {
+        guard let text = try decode(index, as: String?.self) else { return nil }
+        guard let value = T(rawValue: text) else { throw decodingError(index) }
+        return value
+    }
+
     /// Decodes the column called `name`.
     public func decode<T: PostgresDecodable>(_ name: String, as type: T.Type = T.self) throws -> T {
         try decode(try position(of: name), as: T.self)

@@ -1,6 +1,7 @@
 import Foundation
 import HappeningPostgres
 import Logging
+import HappeningModel
 
 /// Cancelling bookings and events, with their refunds.
 ///
@@ -30,7 +31,7 @@ public struct CancellationService: Sendable {
         /// Cancelled; `refund` is nil for a booking that had nothing to refund (pending or free).
         case cancelled(event: UUID, refund: RefundState?)
         case notFound
-        case notCancellable(status: String)
+        case notCancellable(status: BookingStatus)
         case tooLate(eventStartsAt: Date)
     }
 
@@ -50,17 +51,17 @@ public struct CancellationService: Sendable {
                 FROM bookings b JOIN events e ON e.id = b.event_id WHERE b.id = $1 AND b.user_id = $2 FOR UPDATE OF b
                 """, [id, user, Double(minimumNotice.components.seconds)]).first
             else { return (.notFound, nil) }
-            let status: String = try row.decode(0)
+            let status: BookingStatus = try row.decode(0)
             let event: UUID = try row.decode(1)
             switch status {
-            case "pending":
+            case .pending:
                 try await release(tx, bookings: "b.id = $1", [id])
                 return (.cancelled(event: event, refund: nil), nil)
-            case "confirmed":
+            case .confirmed:
                 if try row.decode(3, as: Bool.self) { return (.tooLate(eventStartsAt: try row.decode(2)), nil) }
                 try await release(tx, bookings: "b.id = $1", [id])
                 return (.cancelled(event: event, refund: nil), try await oweRefunds(tx, bookings: [id]).first)
-            default:
+            case .cancelled, .failed:
                 return (.notCancellable(status: status), nil)
             }
         }

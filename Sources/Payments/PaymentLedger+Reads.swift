@@ -1,11 +1,12 @@
 import Foundation
+import HappeningModel
 import HappeningPostgres
 
 /// What the payment routes show: a booking's payment and where an order's refund stands.
 extension PaymentLedger {
     /// Where an order's booking and its refund stand.
     public struct OrderState: Sendable {
-        public let bookingStatus: String
+        public let bookingStatus: BookingStatus
         public let refundID: String?
         public let refundStatus: String?
     }
@@ -34,7 +35,7 @@ extension PaymentLedger {
         public let refundAmount: String?
         public let createdAt: Date
         public let updatedAt: Date
-        public let bookingStatus: String
+        public let bookingStatus: BookingStatus
         /// Payment rows (orders) the booking has had.
         public let attempts: Int
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HappeningPostgres
 import HappeningSystem
+import HappeningModel
 
 /// The payments tables in PostgreSQL: orders, captures, refund intents and outcomes. Short transactions only;
 /// no gateway call ever runs inside one (``PaymentService`` records intent, calls, then records the outcome).
@@ -14,7 +15,7 @@ public struct PaymentLedger: Sendable {
     /// A booking its owner may pay for.
     public struct PayableBooking: Sendable {
         public var id: UUID
-        public var status: String
+        public var status: BookingStatus
         public var amountPaise: Int64
         public var holdExpiresAt: Date?
     }
@@ -73,7 +74,7 @@ public struct PaymentLedger: Sendable {
         /// The booking was pending and is now confirmed (its event's cache should be invalidated).
         case confirmed(booking: UUID, event: UUID)
         /// The booking was no longer pending (cancelled, hold expired, already paid): the payment is owed back.
-        case refundOwed(paymentRow: UUID, booking: UUID, bookingStatus: String)
+        case refundOwed(paymentRow: UUID, booking: UUID, bookingStatus: BookingStatus)
         /// This payment was settled before (a replayed webhook, a second verify): nothing changed.
         case alreadySettled(refunding: Bool)
         /// No order of ours has this id.
@@ -99,8 +100,8 @@ public struct PaymentLedger: Sendable {
             guard let bookingRow = try await tx.query("SELECT status::text, event_id FROM bookings WHERE id = $1 FOR UPDATE", [booking]).first else {
                 return .unknownOrder
             }
-            let status: String = try bookingRow.decode(0)
-            if status == "pending", amountPaise == orderAmount {
+            let status: BookingStatus = try bookingRow.decode(0)
+            if status == .pending, amountPaise == orderAmount {
                 try await tx.query(
                     "UPDATE bookings SET status = 'confirmed', hold_expires_at = NULL, updated_at = now() WHERE id = $1 AND status = 'pending'", [booking])
                 try await tx.query(

@@ -2,6 +2,7 @@ import Foundation
 import HappeningPostgres
 import Logging
 import Razorpay
+import HappeningModel
 
 /// The money paths that talk to Razorpay: orders, verification, webhooks and refunds. Every gateway call
 /// happens outside a database transaction: record the intent, call, record the outcome. A crash in between
@@ -32,7 +33,7 @@ public struct PaymentService: Sendable {
     /// Why a booking cannot be paid.
     public enum NotPayable: Error, Sendable, Equatable {
         case notFound
-        case notPending(status: String)
+        case notPending(status: BookingStatus)
         case holdExpired
         case free
     }
@@ -43,10 +44,10 @@ public struct PaymentService: Sendable {
         guard let booking = try await ledger.booking(id, user: user) else { throw NotPayable.notFound }
         // A hold past its expiry is `holdExpired` whether or not the sweeper has cancelled it yet (the sweeper keeps
         // hold_expires_at on the bookings it cancels; every other cancellation clears it).
-        if let hold = booking.holdExpiresAt, hold <= now, booking.status == "pending" || booking.status == "cancelled" {
+        if let hold = booking.holdExpiresAt, hold <= now, booking.status == .pending || booking.status == .cancelled {
             throw NotPayable.holdExpired
         }
-        guard booking.status == "pending" else { throw NotPayable.notPending(status: booking.status) }
+        guard booking.status == .pending else { throw NotPayable.notPending(status: booking.status) }
         guard booking.amountPaise > 0 else { throw NotPayable.free }
         let (live, count) = try await ledger.latestOrder(booking: id, ttl: orderTTL)
         if let live { return OpenOrder(orderID: live, amountPaise: booking.amountPaise, reused: true) }
@@ -63,7 +64,7 @@ public struct PaymentService: Sendable {
     public enum Settlement: Sendable, Equatable {
         case confirmed(booking: UUID, event: UUID)
         /// The booking was not pending any more; the payment is being refunded (`refundID` nil until the gateway took it).
-        case refunding(booking: UUID, bookingStatus: String, refundID: String?, refundStatus: String)
+        case refunding(booking: UUID, bookingStatus: BookingStatus, refundID: String?, refundStatus: String)
         /// Seen before; nothing changed.
         case alreadySettled(refunding: Bool)
     }

@@ -2,6 +2,7 @@ import Foundation
 import HappeningAuth
 import HappeningPostgres
 import HappeningSystem
+import HappeningModel
 
 /// `--flash-sale-event tickets=K[,price=P]`: the event a flash-sale scenario books.
 struct FlashSaleSpec: Sendable, Equatable {
@@ -45,7 +46,7 @@ struct Fixtures: Sendable {
     static let domain = "bench.happening.test"
 
     /// Inserts an account unless its e-mail exists; returns its id either way.
-    func account(email: String, name: String, role: String, host: Bool, id: UUID = UUID()) async throws -> UUID {
+    func account(email: String, name: String, role: UserRole, host: Bool, id: UUID = UUID()) async throws -> UUID {
         let rows = try await postgres.query(
             """
             WITH inserted AS (
@@ -53,7 +54,7 @@ struct Fixtures: Sendable {
                 VALUES ($1, $2, $3, $4, $5::user_role, $6, CASE WHEN $6 THEN 'approved' ELSE 'not_requested' END::host_status)
                 ON CONFLICT ((lower(email))) DO NOTHING RETURNING id)
             SELECT id FROM inserted UNION ALL SELECT id FROM users WHERE lower(email) = lower($2) LIMIT 1
-            """, [id, email, DevCredentials.passwordHash, name, role, host])
+            """, [id, email, DevCredentials.passwordHash, name, role.rawValue, host])
         return try rows[0].decode(0)
     }
 
@@ -119,8 +120,8 @@ struct Fixtures: Sendable {
     /// Creates an approved event a week ahead in Mumbai with exactly `spec.tickets` tickets; returns its id.
     /// Every call creates a new event (a fresh random id), so each scenario run books its own.
     func flashSaleEvent(_ spec: FlashSaleSpec) async throws -> UUID {
-        let admin = try await account(email: "bench-admin@\(Self.domain)", name: "Bench Admin", role: "admin", host: false)
-        let host = try await account(email: "bench-host@\(Self.domain)", name: "Bench Host", role: "user", host: true)
+        let admin = try await account(email: "bench-admin@\(Self.domain)", name: "Bench Admin", role: .admin, host: false)
+        let host = try await account(email: "bench-host@\(Self.domain)", name: "Bench Host", role: .user, host: true)
         let id = UUID()
         try await postgres.query(
             """

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import HappeningModel
 
 /// The context every route sees: Hummingbird's core storage, the peer address (for rate limits) and,
 /// behind ``RequireUserMiddleware``, the authenticated user.
@@ -46,7 +47,7 @@ struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     /// The authenticated user if an admin, else 403 (401 when anonymous).
     func requireAdmin() throws -> AuthenticatedUser {
         let user = try requireUser()
-        guard user.role == "admin" else { throw AppError.forbidden("Admin access required", code: "admin_only") }
+        guard user.role == .admin else { throw AppError.forbidden("Admin access required", code: "admin_only") }
         return user
     }
 

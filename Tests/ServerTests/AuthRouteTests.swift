@@ -1,5 +1,6 @@
 import HappeningAuth
 import Foundation
+import HappeningModel
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -136,7 +137,7 @@ struct AuthRouteTests {
             let profile = try await client.send(.get, "/api/profile", token: token)
             let id = try #require(UUID(uuidString: (try profile.json()["user"] as? [String: Any])?["id"] as? String ?? ""))
             let expired = try tokens.issue(
-                for: AuthenticatedUser(id: id, email: email, name: "x", role: "user", is_host: false, host_status: "not_requested"),
+                for: AuthenticatedUser(id: id, email: email, name: "x", role: .user, is_host: false, host_status: .notRequested),
                 now: Date().addingTimeInterval(-3600))
             let stale = try await client.send(.get, "/api/profile", token: expired)
             #expect(stale.status == .unauthorized)

@@ -1,5 +1,6 @@
 import Foundation
 import HappeningAuth
+import HappeningModel
 
 /// The user a valid token belongs to, reloaded from the database on every request (so a role change or
 /// a deleted account takes effect at once).
@@ -7,13 +8,13 @@ struct AuthenticatedUser: Sendable, Codable, Equatable {
     var id: UUID
     var email: String
     var name: String
-    var role: String
+    var role: UserRole
     var is_host: Bool
-    var host_status: String
+    var host_status: HostStatus
 
     private enum CodingKeys: String, CodingKey { case id, email, name, role, is_host, host_status }
 
-    init(id: UUID, email: String, name: String, role: String, is_host: Bool, host_status: String) {
+    init(id: UUID, email: String, name: String, role: UserRole, is_host: Bool, host_status: HostStatus) {
         (self.id, self.email, self.name, self.role, self.is_host, self.host_status) = (id, email, name, role, is_host, host_status)
     }
 
@@ -32,6 +33,6 @@ struct AuthenticatedUser: Sendable, Codable, Equatable {
 extension TokenService {
     /// A signed token for `user`, valid for the configured TTL.
     func issue(for user: AuthenticatedUser, now: Date = Date()) throws -> String {
-        try issue(userId: user.id, email: user.email, role: user.role, now: now)
+        try issue(userId: user.id, email: user.email, role: user.role.rawValue, now: now)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HappeningModel
 
 /// `/api/analytics`: the admin dashboard (the original's figures, with sold tickets counting confirmed bookings
 /// only, and an optional date range) and a host's view of their own events. Money is exact rupee text.
@@ -62,7 +63,7 @@ struct AnalyticsController: Sendable {
     /// bookings, occupancy; and confirmed sales per UTC day over the range (default: the last 30 days).
     @Sendable func host(request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        guard user.host_status == "approved" || user.role == "admin" else {
+        guard user.host_status == .approved || user.role == .admin else {
             throw AppError.forbidden("Only approved hosts have host analytics", code: "not_a_host")
         }
         let query = request.uri.queryParameters.dictionary

@@ -2,6 +2,7 @@ import Foundation
 import HappeningAuth
 import Hummingbird
 import Logging
+import HappeningModel
 
 /// `POST /api/auth/register`, `POST /api/auth/login` and `GET /api/profile`.
 struct AuthController: Sendable {
@@ -20,7 +21,7 @@ struct AuthController: Sendable {
         var id: String
         var email: String
         var name: String
-        var role: String
+        var role: UserRole
         init(_ user: AuthenticatedUser) {
             id = user.id.uuidString.lowercased()
             email = user.email

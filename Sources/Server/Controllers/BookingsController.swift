@@ -84,14 +84,14 @@ struct BookingsController: Sendable {
         let user = try context.requireUser()
         let id = try context.uuidParameter("id")
         if let booking = try await bookings.find(id) {
-            guard booking.user_id == user.id.uuidString.lowercased() || user.role == "admin" else {
+            guard booking.user_id == user.id.uuidString.lowercased() || user.role == .admin else {
                 throw AppError.forbidden("This booking belongs to someone else", code: "not_owner")
             }
             struct Found: Encodable { let booking: BookingRepository.Booking }
             return try context.json(Found(booking: booking))
         }
         if let owner = await intake.queuedOwner(id) {
-            guard owner == user.id || user.role == "admin" else { throw AppError.forbidden("This booking belongs to someone else", code: "not_owner") }
+            guard owner == user.id || user.role == .admin else { throw AppError.forbidden("This booking belongs to someone else", code: "not_owner") }
             struct Queued: Encodable { let booking: [String: String] }
             return try context.json(Queued(booking: ["id": id.uuidString.lowercased(), "status": "queued"]))
         }
@@ -122,7 +122,7 @@ struct BookingsController: Sendable {
         let user = try context.requireUser()
         let id = try context.uuidParameter("id")
         guard let event = try await events.find(id) else { throw AppError.notFound("Event not found", code: "event_not_found") }
-        guard user.role == "admin" || event.created_by == user.id.uuidString.lowercased() else {
+        guard user.role == .admin || event.created_by == user.id.uuidString.lowercased() else {
             throw AppError.forbidden("Only the event's host or an admin can see its bookings", code: "not_owner")
         }
         let page = try PageRequest(request.uri.queryParameters.dictionary)

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Payments
 import Razorpay
+import HappeningModel
 
 /// `/api/cancellations`: cancel a booking (with its refund), a refund's status, the caller's cancellable bookings.
 struct CancellationsController: Sendable {
@@ -33,7 +34,7 @@ struct CancellationsController: Sendable {
         case .notFound:
             throw AppError.notFound("Booking not found", code: "booking_not_found")
         case .notCancellable(let status):
-            throw AppError.conflict("Only a pending or confirmed booking can be cancelled; this one is \(status)", code: "booking_not_cancellable")
+            throw AppError.conflict("Only a pending or confirmed booking can be cancelled; this one is \(status.rawValue)", code: "booking_not_cancellable")
         case .tooLate(let startsAt):
             throw AppError(status: .unprocessableContent, code: "too_late_to_cancel",
                            message: "Bookings can be cancelled up to 24 hours before the event starts; this event starts at \(ISO8601DateFormatter().string(from: startsAt))",

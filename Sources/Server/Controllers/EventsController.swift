@@ -3,6 +3,7 @@ import HappeningGeo
 import Hummingbird
 import Logging
 import Payments
+import HappeningModel
 
 /// Signed-in event routes: create, the owner's list, admin lists and review, edit, cancel (with refunds) and the
 /// cancellation's progress.
@@ -25,9 +26,9 @@ struct EventsController: Sendable {
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post(use: create)
         group.get("my-events", use: mine)
-        group.get("admin/pending") { try await self.adminList($0, $1, status: "pending") }
-        group.get("admin/approved") { try await self.adminList($0, $1, status: "approved") }
-        group.get("admin/rejected") { try await self.adminList($0, $1, status: "rejected") }
+        group.get("admin/pending") { try await self.adminList($0, $1, status: .pending) }
+        group.get("admin/approved") { try await self.adminList($0, $1, status: .approved) }
+        group.get("admin/rejected") { try await self.adminList($0, $1, status: .rejected) }
         group.post("admin/:id/review", use: review)
         group.put(":id", use: edit)
         group.post(":id/cancel", use: cancel)
@@ -37,8 +38,8 @@ struct EventsController: Sendable {
     /// Approved hosts and admins may create; a host's event waits for review, an admin's is approved.
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> EditedResponse<EventResponse> {
         let user = try context.requireUser()
-        let isAdmin = user.role == "admin"
-        guard isAdmin || user.host_status == "approved" else {
+        let isAdmin = user.role == .admin
+        guard isAdmin || user.host_status == .approved else {
             throw AppError.forbidden("Only approved hosts and admins can create events", code: "not_a_host")
         }
         let input = try await request.decodeJSON(as: EventInput.self, context: context)
@@ -54,27 +55,25 @@ struct EventsController: Sendable {
         return EventPage(message: "Your events", rows: try await events.owned(by: user.id, page: page), page: page)
     }
 
-    func adminList(_ request: Request, _ context: AppRequestContext, status: String) async throws -> EventPage {
+    func adminList(_ request: Request, _ context: AppRequestContext, status: ApprovalStatus) async throws -> EventPage {
         _ = try context.requireAdmin()
         let page = try PageRequest(request.uri.queryParameters.dictionary)
-        return EventPage(message: "Events \(status)", rows: try await events.list(status: status, page: page), page: page)
+        return EventPage(message: "Events \(status.rawValue)", rows: try await events.list(status: status, page: page), page: page)
     }
 
     @Sendable func review(request: Request, context: AppRequestContext) async throws -> Response {
         let admin = try context.requireAdmin()
         let id = try context.uuidParameter("id")
         let input = try await request.decodeJSON(as: ReviewInput.self, context: context)
-        guard let action = input.action, action == "approve" || action == "reject" else {
-            throw AppError.validation(["action": "must be approve or reject"])
-        }
+        guard let action = input.action.flatMap(ReviewAction.init(rawValue:)) else { throw AppError.validation(["action": "must be approve or reject"]) }
         if let notes = input.adminNotes, notes.count > 2_000 { throw AppError.validation(["adminNotes": "must be at most 2000 characters"]) }
-        guard try await events.review(id, approve: action == "approve", notes: input.adminNotes, by: admin.id) else {
+        guard try await events.review(id, decision: action, notes: input.adminNotes, by: admin.id) else {
             throw AppError.notFound("Event not found", code: "event_not_found")
         }
         await cache.invalidate(event: id, logger: context.logger)
-        struct Reviewed: Encodable { let message: String; let status: String }
-        let status = action == "approve" ? "approved" : "rejected"
-        return try context.json(Reviewed(message: "Event \(status)", status: status))
+        struct Reviewed: Encodable { let message: String; let status: ApprovalStatus }
+        let status = action.approvalStatus
+        return try context.json(Reviewed(message: "Event \(status.rawValue)", status: status))
     }
 
     /// Owner or admin. A material edit by the owner sends an approved event back to review.
@@ -84,12 +83,12 @@ struct EventsController: Sendable {
         let existing = try await ownedOrAdmin(id, user)
         let input = try await request.decodeJSON(as: EventInput.self, context: context)
         let fields = try input.fields(creating: false, gazetteer: gazetteer)
-        let backToReview = user.role != "admin" && input.isMaterial
+        let backToReview = user.role != .admin && input.isMaterial
         guard let event = try await events.update(id, fields, sendBackToReview: backToReview) else {
             throw AppError.notFound("Event not found", code: "event_not_found")
         }
         await cache.invalidate(event: id, logger: context.logger)
-        return EventResponse(message: backToReview && existing.approval_status == "approved" ? "Event updated and sent back for review" : "Event updated", event: event)
+        return EventResponse(message: backToReview && existing.approval_status == .approved ? "Event updated and sent back for review" : "Event updated", event: event)
     }
 
     @Sendable func cancel(request: Request, context: AppRequestContext) async throws -> Response {
@@ -129,7 +128,7 @@ struct EventsController: Sendable {
 
     private func ownedOrAdmin(_ id: UUID, _ user: AuthenticatedUser) async throws -> EventRecord {
         guard let event = try await events.find(id) else { throw AppError.notFound("Event not found", code: "event_not_found") }
-        guard user.role == "admin" || event.created_by == user.id.uuidString.lowercased() else {
+        guard user.role == .admin || event.created_by == user.id.uuidString.lowercased() else {
             throw AppError.forbidden("Only the event's host or an admin can do this", code: "not_owner")
         }
         return event

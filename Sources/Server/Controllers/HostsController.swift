@@ -1,6 +1,7 @@
 import Foundation
 import HappeningPostgres
 import Hummingbird
+import HappeningModel
 
 /// `/api/hosts`: apply, my-status, bank-account, and the admin's application lists and review.
 struct HostsController: Sendable {
@@ -26,9 +27,9 @@ struct HostsController: Sendable {
         group.post("apply", use: apply)
         group.get("my-status", use: myStatus)
         group.get("bank-account", use: bankAccount)
-        group.get("applications/pending") { try await self.list($0, $1, status: "pending") }
-        group.get("admin/approved") { try await self.list($0, $1, status: "approved") }
-        group.get("admin/rejected") { try await self.list($0, $1, status: "rejected") }
+        group.get("applications/pending") { try await self.list($0, $1, status: .pending) }
+        group.get("admin/approved") { try await self.list($0, $1, status: .approved) }
+        group.get("admin/rejected") { try await self.list($0, $1, status: .rejected) }
         group.post("applications/:userId/review", use: review)
     }
 
@@ -76,7 +77,7 @@ struct HostsController: Sendable {
         var application = data
         application["idNumber"] = Masking.mask(idNumber)
         application["account_number"] = Masking.mask(number)
-        application["host_status"] = "pending"
+        application["host_status"] = HostStatus.pending.rawValue
         return try context.json(Applied(message: "Host application submitted", application: application))
     }
 
@@ -84,7 +85,7 @@ struct HostsController: Sendable {
         let user = try context.requireUser()
         let data = Masking.verification(try await hosts.verificationData(user: user.id))
         struct Status: Encodable {
-            let id: String, email: String, name: String, role: String, is_host: Bool, host_status: String
+            let id: String, email: String, name: String, role: UserRole, is_host: Bool, host_status: HostStatus
             let host_verification_data: [String: String]?
         }
         struct Body: Encodable { let hostStatus: Status }
@@ -107,7 +108,7 @@ struct HostsController: Sendable {
         return try context.json(Body(bank_account: try await hosts.bankAccount(user: user.id)))
     }
 
-    func list(_ request: Request, _ context: AppRequestContext, status: String) async throws -> Response {
+    func list(_ request: Request, _ context: AppRequestContext, status: HostStatus) async throws -> Response {
         _ = try context.requireAdmin()
         let page = try PageRequest(request.uri.queryParameters.dictionary)
         let rows = try await hosts.applications(status: status, page: page)
@@ -120,17 +121,15 @@ struct HostsController: Sendable {
         _ = try context.requireAdmin()
         let id = try context.uuidParameter("userId")
         let input = try await request.decodeJSON(as: EventsController.ReviewInput.self, context: context)
-        guard let action = input.action, action == "approve" || action == "reject" else {
-            throw AppError.validation(["action": "must be approve or reject"])
-        }
+        guard let action = input.action.flatMap(ReviewAction.init(rawValue:)) else { throw AppError.validation(["action": "must be approve or reject"]) }
         if let notes = input.adminNotes, notes.count > 2_000 { throw AppError.validation(["adminNotes": "must be at most 2000 characters"]) }
-        switch try await hosts.review(user: id, approve: action == "approve", notes: input.adminNotes) {
+        switch try await hosts.review(user: id, decision: action, notes: input.adminNotes) {
         case .notFound: throw AppError.notFound("User not found", code: "user_not_found")
         case .notPending: throw AppError.conflict("This user has no pending host application", code: "not_pending")
         case .reviewed:
-            struct Body: Encodable { let message: String; let status: String }
-            let status = action == "approve" ? "approved" : "rejected"
-            return try context.json(Body(message: "Host application \(status)", status: status))
+            struct Body: Encodable { let message: String; let status: HostStatus }
+            let status = action.hostStatus
+            return try context.json(Body(message: "Host application \(status.rawValue)", status: status))
         }
     }
 }

@@ -3,6 +3,7 @@ import HappeningPostgres
 import Hummingbird
 import Payments
 import Razorpay
+import HappeningModel
 
 /// `/api/payments`: orders for the caller's pending bookings, checkout verification, the payment status of a
 /// booking, and Razorpay's webhook (no token: its signature is the proof).
@@ -49,7 +50,7 @@ struct PaymentsController: Sendable {
             switch problem {
             case .notFound: throw AppError.notFound("Booking not found", code: "booking_not_found")
             case .notPending(let status):
-                throw AppError.unprocessable("Only a pending booking can be paid; this one is \(status)", code: "booking_not_pending")
+                throw AppError.unprocessable("Only a pending booking can be paid; this one is \(status.rawValue)", code: "booking_not_pending")
             case .holdExpired: throw AppError.unprocessable("The hold on these tickets has expired; book again", code: "hold_expired")
             case .free: throw AppError.unprocessable("This booking costs nothing; there is nothing to pay", code: "nothing_to_pay")
             }
@@ -67,7 +68,7 @@ struct PaymentsController: Sendable {
         let message: String
         let payment_id: String
         let booking_id: String
-        let booking_status: String
+        let booking_status: BookingStatus
     }
 
     /// Checks the signature, that the order is one of the caller's bookings and that the gateway captured the
@@ -96,20 +97,20 @@ struct PaymentsController: Sendable {
         switch settlement {
         case .confirmed, .alreadySettled(refunding: false):
             return try context.json(Verified(success: true, message: "Payment verified; booking confirmed", payment_id: payment,
-                                             booking_id: record.bookingID.uuidString.lowercased(), booking_status: "confirmed"))
+                                             booking_id: record.bookingID.uuidString.lowercased(), booking_status: .confirmed))
         case .refunding(_, let bookingStatus, let refundID, let refundStatus):
             throw refundingError(bookingStatus: bookingStatus, refundID: refundID, refundStatus: refundStatus)
         case .alreadySettled(refunding: true):
             let state = try await payments.ledger.orderState(order)
-            throw refundingError(bookingStatus: state?.bookingStatus ?? "cancelled", refundID: state?.refundID, refundStatus: state?.refundStatus ?? "pending")
+            throw refundingError(bookingStatus: state?.bookingStatus ?? .cancelled, refundID: state?.refundID, refundStatus: state?.refundStatus ?? "pending")
         }
     }
 
-    private func refundingError(bookingStatus: String, refundID: String?, refundStatus: String) -> AppError {
-        var details = ["booking_status": bookingStatus, "refund_status": refundStatus]
+    private func refundingError(bookingStatus: BookingStatus, refundID: String?, refundStatus: String) -> AppError {
+        var details = ["booking_status": bookingStatus.rawValue, "refund_status": refundStatus]
         if let refundID { details["refund_id"] = refundID }
         return AppError(status: .conflict, code: "payment_refunded",
-                        message: "The booking was \(bookingStatus) before the payment arrived, so the payment is being refunded in full",
+                        message: "The booking was \(bookingStatus.rawValue) before the payment arrived, so the payment is being refunded in full",
                         details: details)
     }
 
@@ -125,7 +126,7 @@ struct PaymentsController: Sendable {
             let refund_amount: String?
             let created_at: Date
             let updated_at: Date
-            let booking_status: String
+            let booking_status: BookingStatus
         }
         let payment: Payment
         let attempts: Int

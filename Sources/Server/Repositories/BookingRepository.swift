@@ -1,5 +1,6 @@
 import Foundation
 import HappeningPostgres
+import HappeningModel
 
 /// Bookings in PostgreSQL (the worker creates them; the API reads them and cancels pending holds).
 struct BookingRepository: Sendable {
@@ -10,7 +11,7 @@ struct BookingRepository: Sendable {
         var id: String
         var user_id: String
         var event_id: String
-        var status: String
+        var status: BookingStatus
         var ticket_count: Int
         var total_amount: String
         var failure_reason: String?
@@ -36,7 +37,7 @@ struct BookingRepository: Sendable {
     /// One row of `my-bookings` (the original's keys).
     struct MyBooking: Codable, Sendable {
         var id: String
-        var status: String
+        var status: BookingStatus
         var ticket_count: Int
         var total_amount: String
         var failure_reason: String?
@@ -76,7 +77,7 @@ struct BookingRepository: Sendable {
     /// One row of an event's booking list (the original's keys).
     struct EventBooking: Codable, Sendable {
         var id: String
-        var status: String
+        var status: BookingStatus
         var ticket_count: Int
         var total_amount: String
         var user_name: String

@@ -1,6 +1,7 @@
 import Foundation
 import HappeningPostgres
 import Hummingbird
+import HappeningModel
 
 /// An event as the API returns it (the original's keys; money as an exact decimal string).
 struct EventRecord: Codable, Sendable, Equatable, ResponseEncodable {
@@ -18,7 +19,7 @@ struct EventRecord: Codable, Sendable, Equatable, ResponseEncodable {
     var created_by: String?
     var created_at: Date
     var is_cancelled: Bool
-    var approval_status: String
+    var approval_status: ApprovalStatus
     var admin_notes: String?
     var approved_by: String?
     var approved_at: Date?
@@ -67,7 +68,7 @@ struct EventRecord: Codable, Sendable, Equatable, ResponseEncodable {
     var uuid: UUID { UUID(uuidString: id)! }
 
     /// True when the public may see it: approved, not cancelled.
-    var isPublic: Bool { approval_status == "approved" && !is_cancelled }
+    var isPublic: Bool { approval_status == .approved && !is_cancelled }
 }
 
 /// A page of results: `page` (from 1) and `limit` (1…100), with `has_more` computed by reading one extra row.

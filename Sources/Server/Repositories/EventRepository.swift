@@ -35,7 +35,7 @@ struct EventRepository: Sendable {
             """,
             [host, fields.title, fields.description ?? nil, fields.dateTime, fields.venue, fields.totalTickets, fields.price,
              fields.category?.rawValue, fields.imageURL ?? nil, fields.latitude, fields.longitude,
-             approved ? "approved" : "pending", approved])
+             (approved ? ApprovalStatus.approved : .pending).rawValue, approved])
         return try EventRecord(row: rows[0])
     }
 
@@ -87,18 +87,18 @@ struct EventRepository: Sendable {
     }
 
     /// Sets the approval decision. False when the event does not exist.
-    func review(_ id: UUID, approve: Bool, notes: String?, by admin: UUID) async throws -> Bool {
+    func review(_ id: UUID, decision: ReviewAction, notes: String?, by admin: UUID) async throws -> Bool {
         try await postgres.query(
             """
             UPDATE events SET approval_status = $2::approval_status, admin_notes = $3, approved_by = $4, approved_at = now(), updated_at = now()
             WHERE id = $1
-            """, [id, approve ? "approved" : "rejected", notes, admin]).affectedRows == 1
+            """, [id, decision.approvalStatus.rawValue, notes, admin]).affectedRows == 1
     }
 
-    func list(status: String, page: PageRequest) async throws -> [EventRecord] {
+    func list(status: ApprovalStatus, page: PageRequest) async throws -> [EventRecord] {
         try await postgres.query(
             "SELECT \(EventRecord.columns) \(Self.from) WHERE e.approval_status = $1::approval_status ORDER BY e.created_at DESC, e.id LIMIT $2 OFFSET $3",
-            [status, page.limit + 1, page.offset]).map { try EventRecord(row: $0) }
+            [status.rawValue, page.limit + 1, page.offset]).map { try EventRecord(row: $0) }
     }
 
     func owned(by host: UUID, page: PageRequest) async throws -> [EventRecord] {

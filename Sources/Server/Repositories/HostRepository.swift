@@ -1,5 +1,6 @@
 import Foundation
 import HappeningPostgres
+import HappeningModel
 
 /// Host applications: the applicant's details in `users.host_verification_data` and the bank account in
 /// `host_bank_accounts`. Account and ID numbers are written in full there and masked in everything read.
@@ -62,17 +63,17 @@ struct HostRepository: Sendable {
         var id: String
         var email: String
         var name: String
-        var host_status: String
+        var host_status: HostStatus
         var host_verification_data: [String: String]?
         var created_at: Date
     }
 
-    func applications(status: String, page: PageRequest) async throws -> [Application] {
+    func applications(status: HostStatus, page: PageRequest) async throws -> [Application] {
         try await postgres.query(
             """
             SELECT id, email, name, host_status::text, host_verification_data, created_at FROM users
             WHERE host_status = $1::host_status ORDER BY created_at DESC, id LIMIT $2 OFFSET $3
-            """, [status, page.limit + 1, page.offset]
+            """, [status.rawValue, page.limit + 1, page.offset]
         ).map { row in
             Application(
                 id: try row.decode(0, as: UUID.self).uuidString.lowercased(), email: try row.decode(1), name: try row.decode(2),
@@ -84,14 +85,14 @@ struct HostRepository: Sendable {
     enum ReviewOutcome { case reviewed, notFound, notPending }
 
     /// Decides a pending application (a conditional transition: only `pending` can be decided).
-    func review(user: UUID, approve: Bool, notes: String?) async throws -> ReviewOutcome {
+    func review(user: UUID, decision: ReviewAction, notes: String?) async throws -> ReviewOutcome {
         let review = try PostgresJSON(encoding: ["adminNotes": notes ?? "", "reviewedAt": Date().postgresText])
         let updated = try await postgres.query(
             """
             UPDATE users SET host_status = $2::host_status, is_host = $3,
                 host_verification_data = COALESCE(host_verification_data, '{}'::jsonb) || $4::jsonb
             WHERE id = $1 AND host_status = 'pending'
-            """, [user, approve ? "approved" : "rejected", approve, review])
+            """, [user, decision.hostStatus.rawValue, decision == .approve, review])
         if updated.affectedRows == 1 { return .reviewed }
         let exists = try await postgres.query("SELECT 1 FROM users WHERE id = $1", [user])
         return exists.isEmpty ? .notFound : .notPending
