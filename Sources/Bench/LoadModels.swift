@@ -1,8 +1,9 @@
 import HappeningLoad
 import Synchronization
+import HappeningSystem
 
 /// A small fast generator for picking requests on the hot path (xorshift64*; no allocation).
-struct FastRandom {
+struct FastRandom: UnitRandom {
     private var state: UInt64
 
     init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
@@ -17,42 +18,20 @@ struct FastRandom {
     mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 }
 
-/// Picks an index with given relative weights (binary search over the running totals).
-struct WeightedIndex: Sendable {
-    private let cumulative: [Double]
-
-    init(weights: [Double]) {
-        var total = 0.0
-        cumulative = weights.map { total += $0; return total }
-    }
-
-    func pick(_ random: inout FastRandom) -> Int {
-        guard cumulative.count > 1 else { return 0 }
-        let target = random.unit() * cumulative[cumulative.count - 1]
-        var low = 0
-        var high = cumulative.count - 1
-        while low < high {
-            let middle = (low + high) / 2
-            if cumulative[middle] > target { high = middle } else { low = middle + 1 }
-        }
-        return low
-    }
-}
-
 /// Picks what to send from pre-rendered requests: a template by weight, then one of its instances.
 struct RequestPicker {
     let instances: [[PreparedRequest]]
-    private let weights: WeightedIndex
+    private let weights: WeightedTable
     private var random: FastRandom
 
     init(instances: [[PreparedRequest]], weights: [Double], seed: UInt64) {
         self.instances = instances
-        self.weights = WeightedIndex(weights: weights)
+        self.weights = WeightedTable(weights: weights)
         random = FastRandom(seed: seed)
     }
 
     mutating func next() -> PreparedRequest {
-        let choices = instances[weights.pick(&random)]
+        let choices = instances[weights.pick(using: &random)]
         return choices[Int(random.next() % UInt64(choices.count))]
     }
 }

@@ -90,9 +90,9 @@ struct PhaseRunner: Sendable {
         var perConnection: [PreparedRequest] = []
         if !phase.model.isTimed {
             var random = FastRandom(seed: 7)
-            let picker = WeightedIndex(weights: weights)
+            let picker = WeightedTable(weights: weights)
             let first = users?.lowerBound ?? 0
-            perConnection = (0..<phase.connections).map { renderer.render(chosen[picker.pick(&random)], user: first + $0, random: &random) }
+            perConnection = (0..<phase.connections).map { renderer.render(chosen[picker.pick(using: &random)], user: first + $0, random: &random) }
         }
         let gate = BarrierGate(lanes: threadCount, notBefore: start, onFire: phase.model == .barrier ? loadStart : nil)
         var loops: [LoopJob] = []

@@ -24,12 +24,12 @@ struct VirtualUser: Codable, Sendable {
 struct ValuePool: Sendable {
     let values: [String]
     /// Zipf weights (1/rank^s), nil for uniform.
-    private let weights: WeightedIndex?
+    private let weights: WeightedTable?
 
     init(values: [String], zipf: Double?) {
         self.values = values
         if let s = zipf, s > 0 {
-            weights = WeightedIndex(weights: (0..<values.count).map { 1 / pow(Double($0 + 1), s) })
+            weights = WeightedTable(weights: (0..<values.count).map { 1 / pow(Double($0 + 1), s) })
         } else {
             weights = nil
         }
@@ -37,7 +37,7 @@ struct ValuePool: Sendable {
 
     func draw(_ random: inout FastRandom) -> String {
         guard let weights else { return values[Int(random.next() % UInt64(values.count))] }
-        return values[weights.pick(&random)]
+        return values[weights.pick(using: &random)]
     }
 
     /// Builds the scenario's pools, running `sql` pools against the database.

@@ -80,7 +80,7 @@ public struct AvailabilityStore: Sendable {
         var names = pairs.map { keys.availability($0.key) }
         for claim in claims {
             names += [keys.admissionLeases(claim.event), keys.admissionClaims(claim.event)]
-            arguments.append(RedisArgument(claim.booking.uuidString.lowercased()))
+            arguments.append(RedisArgument(claim.booking.lowercasedText))
         }
         _ = try await redis.evalScript(Self.storeScript, keys: names, arguments: arguments)
     }

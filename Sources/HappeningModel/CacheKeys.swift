@@ -13,7 +13,7 @@ public struct CacheKeys: Sendable {
     public init(prefix: String = "") { self.prefix = prefix }
 
     /// The single-event entry.
-    public func event(_ id: UUID) -> String { "\(prefix)event:\(id.uuidString.lowercased())" }
+    public func event(_ id: UUID) -> String { "\(prefix)event:\(id.lowercasedText)" }
     /// The single-event entry's version: bumped on every change, so a load that raced the change cannot
     /// store its stale result (the store is conditional on the version it started from).
     public func eventVersion(_ id: UUID) -> String { event(id) + ":version" }
@@ -30,9 +30,9 @@ public struct CacheKeys: Sendable {
     }
     /// An event's admission leases (a sorted set: booking id → when the lease lapses, in milliseconds): bookings
     /// admitted at intake and not yet decided. Outside the `event` prefix, so Redis pushes no invalidation for them.
-    public func admissionLeases(_ id: UUID) -> String { "\(prefix)admission:\(id.uuidString.lowercased()):leases" }
+    public func admissionLeases(_ id: UUID) -> String { "\(prefix)admission:\(id.lowercasedText):leases" }
     /// The tickets each admitted booking claims (a hash: booking id → tickets) and their sum (field `total`).
-    public func admissionClaims(_ id: UUID) -> String { "\(prefix)admission:\(id.uuidString.lowercased()):claims" }
+    public func admissionClaims(_ id: UUID) -> String { "\(prefix)admission:\(id.lowercasedText):claims" }
     /// The list generation counter.
     public var generation: String { prefix + "events:generation" }
     /// The start of a list entry's key; the generation number and the canonical list key follow.

@@ -53,7 +53,7 @@ public struct PaymentService: Sendable {
         if let live { return OpenOrder(orderID: live, amountPaise: booking.amountPaise, reused: true) }
         let receipt = "bk_\(id.uuidString.replacingOccurrences(of: "-", with: "").lowercased())_\(count + 1)"
         let order = try await gateway.createOrder(amount: booking.amountPaise, receipt: receipt,
-                                                  notes: ["booking_id": id.uuidString.lowercased(), "user_id": user.uuidString.lowercased()])
+                                                  notes: ["booking_id": id.lowercasedText, "user_id": user.lowercasedText])
         try await ledger.recordOrder(booking: id, orderID: order.id, amountPaise: order.amount)
         return OpenOrder(orderID: order.id, amountPaise: order.amount, reused: false)
     }
@@ -113,7 +113,7 @@ public struct PaymentService: Sendable {
     @discardableResult
     public func issue(_ due: PaymentLedger.RefundDue) async throws -> (refundID: String, status: String) {
         let refund = try await gateway.createRefund(paymentID: due.paymentID, amount: due.amountPaise, receipt: due.receipt,
-                                                    notes: ["booking_id": due.bookingID.uuidString.lowercased()])
+                                                    notes: ["booking_id": due.bookingID.lowercasedText])
         try await ledger.recordRefund(paymentRow: due.paymentRow, refundID: refund.id, status: refund.status)
         return (refund.id, PaymentLedger.refundState(refund.status))
     }

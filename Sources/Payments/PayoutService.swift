@@ -2,6 +2,7 @@ import Foundation
 import HappeningPostgres
 import Logging
 import Razorpay
+import HappeningModel
 
 /// Host payouts: one per event, computed on the server, paid through RazorpayX.
 ///
@@ -54,8 +55,8 @@ public struct PayoutService: Sendable {
         let refunded: Int64 = try row.decode(6)
         let fee = fee(on: max(0, gross - refunded))
         return Settlement(
-            event_id: try row.decode(0, as: UUID.self).uuidString.lowercased(), event_title: try row.decode(1),
-            host_id: try row.decode(2, as: UUID?.self)?.uuidString.lowercased(), host_name: try row.decode(3, as: String?.self),
+            event_id: try row.decode(0, as: UUID.self).lowercasedText, event_title: try row.decode(1),
+            host_id: try row.decode(2, as: UUID?.self)?.lowercasedText, host_name: try row.decode(3, as: String?.self),
             total_bookings_count: Int(try row.decode(4, as: Int64.self)), gross: gross, refunded: refunded, fee: fee,
             payout: max(0, gross - refunded - fee))
     }
@@ -140,8 +141,8 @@ public struct PayoutService: Sendable {
             let payout = try await gateway.createPayout(
                 amount: try row.decode(0),
                 to: RazorpayPayoutDestination(name: try row.decode(1), ifsc: try row.decode(2), accountNumber: try row.decode(3),
-                                              contactReference: try row.decode(4, as: UUID.self).uuidString.lowercased()),
-                referenceID: try row.decode(5, as: UUID.self).uuidString.lowercased(), idempotencyKey: payoutID.uuidString.lowercased(),
+                                              contactReference: try row.decode(4, as: UUID.self).lowercasedText),
+                referenceID: try row.decode(5, as: UUID.self).lowercasedText, idempotencyKey: payoutID.lowercasedText,
                 narration: "Happening event payout")
             let status = Self.state(payout.status)
             try await postgres.query(

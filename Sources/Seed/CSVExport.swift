@@ -38,7 +38,7 @@ struct CSVExport: Sendable {
         progress.end()
     }
 
-    private func uuid(_ id: UUID) -> String { id.uuidString.lowercased() }
+    private func uuid(_ id: UUID) -> String { id.lowercasedText }
     private func quoted(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 
     /// `unscaled / 10^scale` in plain decimal notation.

@@ -2,6 +2,7 @@ import Foundation
 import HappeningModel
 import HappeningPostgres
 import HappeningGeo
+import HappeningSystem
 
 /// Events scattered around the gazetteer's cities, computed from their index.
 ///

@@ -99,7 +99,7 @@ struct Fixtures: Sendable {
         let now = Date()
         for email in emails {
             guard let (id, role) = byEmail[email] else { throw UsageError("bench user \(email) could not be created") }
-            users.append(BenchUser(user_id: id.uuidString.lowercased(), email: email,
+            users.append(BenchUser(user_id: id.lowercasedText, email: email,
                                    token: try tokens.issue(userId: id, email: email, role: role, now: now)))
         }
         return users

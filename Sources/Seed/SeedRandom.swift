@@ -1,10 +1,11 @@
 import Foundation
+import HappeningSystem
 
 /// A SplitMix64 generator: tiny, fast, statistically fine for synthetic data, and above all *seekable*.
 ///
 /// Every generated row gets its own generator derived from `(seed, stream, index)`, so row `i` of a table is
 /// a pure function of the seed: the data is the same however it is batched, interrupted or parallelised.
-struct SeedRandom: RandomNumberGenerator {
+struct SeedRandom: RandomNumberGenerator, UnitRandom {
     private var state: UInt64
 
     /// The tables (and other independent sequences) that draw numbers.
@@ -84,25 +85,3 @@ struct SeedRandom: RandomNumberGenerator {
     }
 }
 
-/// Picks indices with given relative weights in O(log n).
-struct WeightedTable: Sendable {
-    private let cumulative: [Double]
-
-    init(weights: [Double]) {
-        precondition(!weights.isEmpty && weights.allSatisfy { $0 >= 0 })
-        var total = 0.0
-        cumulative = weights.map { total += $0; return total }
-    }
-
-    /// An index, drawn with probability proportional to its weight.
-    func pick(using random: inout SeedRandom) -> Int {
-        let target = random.unit() * cumulative[cumulative.count - 1]
-        var low = 0
-        var high = cumulative.count - 1
-        while low < high {
-            let middle = (low + high) / 2
-            if cumulative[middle] > target { high = middle } else { low = middle + 1 }
-        }
-        return low
-    }
-}

@@ -2,6 +2,7 @@ import Foundation
 import HappeningAuth
 import HappeningPostgres
 import HappeningSystem
+import HappeningModel
 
 /// Everything one run was asked to do.
 struct SeedRequest: Sendable {
@@ -126,7 +127,7 @@ struct Seeder: Sendable {
         }
         if let spec = request.flashSale {
             let id = try await fixtures.flashSaleEvent(spec)
-            summary.flash_sale_event = .init(id: id.uuidString.lowercased(), tickets: spec.tickets,
+            summary.flash_sale_event = .init(id: id.lowercasedText, tickets: spec.tickets,
                                              price: CSVExport.decimal(spec.pricePaise, scale: 2))
         }
         return summary

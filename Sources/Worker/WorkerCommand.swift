@@ -122,7 +122,7 @@ struct WorkerCommand: AsyncParsableCommand {
                     group.addTask {
                         let job = BookingJob(booking_id: UUID(), event_id: eventIDs[index % eventIDs.count], user_id: user,
                                              ticket_count: count, idempotency_key: nil, requested_at: Date())
-                        try await publisher.publish(AMQPMessage(id: job.booking_id.uuidString.lowercased(), body: try job.encoded()))
+                        try await publisher.publish(AMQPMessage(id: job.booking_id.lowercasedText, body: try job.encoded()))
                     }
                 }
                 try await group.waitForAll()

@@ -7,6 +7,7 @@ import Testing
 import TestSupport
 
 @testable import Server
+import HappeningModel
 
 /// Every protected route × {anonymous, user, approved host (owner), other host, admin} → what each may do, as one table.
 /// Objects belong to someone (the host's events, the user's bookings): another caller must never reach them.
@@ -99,7 +100,7 @@ struct AccessMatrixTests {
 
     /// Every protected route, with what user, host, other host and admin may do there.
     static func table(_ objects: Objects) -> [Row] {
-        let b = { (id: UUID) in id.uuidString.lowercased() }
+        let b = { (id: UUID) in id.lowercasedText }
         return [
             Row(key: "GET /api/profile", path: "/api/profile", body: nil, access: "AAAA"),
             Row(key: "POST /api/events", path: "/api/events", body: eventJSON(), access: "FAAA"),

@@ -10,6 +10,7 @@ import Testing
 import TestSupport
 
 @testable import Server
+import HappeningModel
 
 /// The authorisation matrix across every route the router has: what anonymous callers, plain users and
 /// approved hosts get on routes that need more.
@@ -36,7 +37,7 @@ struct AuthorizationMatrixTests {
         let routes: [(method: HTTPRequest.Method, path: String, key: String)] = buildRouter(deps).routes.map { route in
             let parts = route.path.description.split(separator: "/")
             let template = "/" + parts.map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
-            let concrete = "/" + parts.map { $0.hasPrefix(":") ? ($0 == ":category" ? "music" : UUID().uuidString.lowercased()) : String($0) }.joined(separator: "/")
+            let concrete = "/" + parts.map { $0.hasPrefix(":") ? ($0 == ":category" ? "music" : UUID().lowercasedText) : String($0) }.joined(separator: "/")
             return (route.method, concrete, "\(route.method.rawValue) \(template)")
         }
         await deps.postgres.shutdown()

@@ -65,8 +65,8 @@ struct BookingRouteTests {
                 group.cancelAll()
                 return first
             }
-            #expect(job?.booking_id.uuidString.lowercased() == id)
-            #expect(job?.event_id.uuidString.lowercased() == event)
+            #expect(job?.booking_id.lowercasedText == id)
+            #expect(job?.event_id.lowercasedText == event)
             #expect(job?.ticket_count == 2)
 
             let status = try await client.send(.get, "/api/bookings/\(id)", token: user)
@@ -200,7 +200,7 @@ struct BookingRouteTests {
             #expect(stored["total_amount"] as? String == "1498.50")
             #expect(stored["hold_expires_at"] != nil)
             let mine = try await client.send(.get, "/api/bookings/my-bookings", token: user)
-            #expect((try mine.json()["bookings"] as? [[String: Any]])?.first?["id"] as? String == booking.uuidString.lowercased())
+            #expect((try mine.json()["bookings"] as? [[String: Any]])?.first?["id"] as? String == booking.lowercasedText)
 
             let adminToken = try await Fixtures.adminToken(client, email: admin)
             #expect(try await client.send(.get, "/api/bookings/event/\(event)", token: adminToken).status == .ok)

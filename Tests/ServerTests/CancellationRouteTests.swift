@@ -7,6 +7,7 @@ import Testing
 import TestSupport
 
 @testable import Server
+import HappeningModel
 
 @Suite("Cancellations and refunds", .timeLimit(.minutes(10)))
 struct CancellationRouteTests {
@@ -17,7 +18,7 @@ struct CancellationRouteTests {
             let (token, user) = try await fixtures.buyer(client)
             let event = try await fixtures.paidEvent(host: user, tickets: 10)
             let booking = try await fixtures.paidBooking(client, gateway, user: user, token: token, event: event, tickets: 2)
-            let id = booking.uuidString.lowercased()
+            let id = booking.lowercasedText
 
             let listed = try await client.send(.get, "/api/cancellations/my-cancellable", token: token).json()["cancellableBookings"] as? [[String: Any]]
             #expect(listed?.contains { $0["id"] as? String == id } == true)
@@ -55,14 +56,14 @@ struct CancellationRouteTests {
             let (token, user) = try await fixtures.buyer(client)
             let soon = try await fixtures.paidEvent(host: user, tickets: 10, hoursAhead: 10)
             let booking = try await fixtures.paidBooking(client, gateway, user: user, token: token, event: soon)
-            let refused = try await client.send(.post, "/api/cancellations/\(booking.uuidString.lowercased())/cancel", token: token)
+            let refused = try await client.send(.post, "/api/cancellations/\(booking.lowercasedText)/cancel", token: token)
             #expect(refused.status == .unprocessableContent && refused.errorCode == "too_late_to_cancel")
             #expect((try refused.json()["error"] as? String)?.contains("24 hours") == true)
             #expect(try await fixtures.bookingStatus(booking) == "confirmed")
 
             let later = try await fixtures.paidEvent(host: user, tickets: 10)
             let pending = try await fixtures.pendingBooking(user: user, event: later, tickets: 3)
-            let released = try await client.send(.post, "/api/cancellations/\(pending.uuidString.lowercased())/cancel", token: token)
+            let released = try await client.send(.post, "/api/cancellations/\(pending.lowercasedText)/cancel", token: token)
             #expect(released.status == .ok)
             #expect(try released.json()["refund_id"] == nil || (try released.json()["refund_id"] is NSNull))
             let ledger = try await fixtures.ledger(event: later)
@@ -89,7 +90,7 @@ struct CancellationRouteTests {
             try await gateway.fault("/v1/payments/", times: 30)
 
             let adminToken = try await Fixtures.adminToken(client, email: admin)
-            let id = event.uuidString.lowercased()
+            let id = event.lowercasedText
             #expect(try await client.send(.get, "/api/events/\(id)/cancellation", token: adminToken).errorCode == "not_cancelled")
             let cancelled = try await client.send(.post, "/api/events/\(id)/cancel", token: adminToken)
             #expect(cancelled.status == .ok)

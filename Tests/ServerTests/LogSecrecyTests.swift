@@ -4,6 +4,7 @@ import HappeningPostgres
 import Razorpay
 import Testing
 import TestSupport
+import HappeningModel
 
 /// The real server binary at the most verbose log level, driven through a full flow (register, log in, apply as a host with a
 /// bank account, book, pay, refund, webhooks, gateway failures), then its whole log searched for every secret that passed through.
@@ -128,14 +129,14 @@ struct LogSecrecyTests {
         let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))
         let booking = try await PaymentFixtures(postgres: postgres).pendingBooking(user: UUID(uuidString: user)!, event: UUID(uuidString: event)!)
         await postgres.shutdown()
-        let order = try #require(try await api.send("POST", "/api/payments/create-order", json: #"{"booking_id":"\#(booking.uuidString.lowercased())"}"#, token: token).body["order_id"] as? String)
+        let order = try #require(try await api.send("POST", "/api/payments/create-order", json: #"{"booking_id":"\#(booking.lowercasedText)"}"#, token: token).body["order_id"] as? String)
         let paid = try await sim.send("POST", "/_sim/checkout", json: #"{"order_id":"\#(order)"}"#)
         let payment = try #require(paid.body["razorpay_payment_id"] as? String)
         let signature = try #require(paid.body["razorpay_signature"] as? String)
         try await api.send("POST", "/api/payments/verify-payment", json: #"{"razorpay_order_id":"\#(order)","razorpay_payment_id":"\#(payment)","razorpay_signature":"\#(signature)"}"#, token: token)
         try await api.send("POST", "/api/payments/webhook", json: #"{"event":"payment.captured","payload":{}}"#, headers: [("X-Razorpay-Signature", "00"), ("X-Razorpay-Event-Id", "evt_x")])
         try await sim.send("POST", "/_sim/faults", json: #"{"method":"POST","path_prefix":"/v1/payments/","status":503,"times":3,"delay_ms":0}"#)
-        try await api.send("POST", "/api/cancellations/\(booking.uuidString.lowercased())/cancel", token: token)
+        try await api.send("POST", "/api/cancellations/\(booking.lowercasedText)/cancel", token: token)
         try await api.send("GET", "/metrics")
         return signature
     }

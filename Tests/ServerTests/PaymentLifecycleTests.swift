@@ -12,6 +12,7 @@ import Testing
 import TestSupport
 
 @testable import Server
+import HappeningModel
 
 /// The payment lifecycle around the happy path: expired holds, failed payments and failed refunds.
 @Suite("Payments: expired holds, failed payments, failed refunds", .timeLimit(.minutes(10)))
@@ -52,7 +53,7 @@ struct PaymentLifecycleTests {
             #expect(ledger.ticketsConserved && ledger.captured == ledger.refunds && ledger.confirmed == 0, "one ticket, never sold twice")
 
             let mine = try await client.send(.get, "/api/bookings/my-bookings?limit=100", token: token).json()["bookings"] as? [[String: Any]] ?? []
-            let rows = mine.filter { $0["id"] as? String == booking.uuidString.lowercased() }
+            let rows = mine.filter { $0["id"] as? String == booking.lowercasedText }
             #expect(rows.count == 1 && rows.first?["payment_status"] as? String == "refund_pending", "one row per booking: \(rows)")
         }
     }
@@ -76,7 +77,7 @@ struct PaymentLifecycleTests {
             let (payment, signature) = try await gateway.pay(order: order)
             #expect(try await client.verify(order: order, payment: payment, signature: signature ?? "", token: token).status == .ok)
 
-            let cancelled = try await client.send(.post, "/api/cancellations/\(booking.uuidString.lowercased())/cancel", token: token).json()
+            let cancelled = try await client.send(.post, "/api/cancellations/\(booking.lowercasedText)/cancel", token: token).json()
             let refundID = try #require(cancelled["refund_id"] as? String)
             // The bank bounces the refund: the gateway says so, and the next pass issues a new one (attempt 2).
             let bounced = try await gateway.post("/_sim/refunds/\(refundID)/fail", "{}")

@@ -8,6 +8,7 @@ import Testing
 import TestSupport
 
 @testable import Server
+import HappeningModel
 
 @Suite("Payments: orders, verification, webhooks, refunds", .timeLimit(.minutes(10)))
 struct PaymentRouteTests {
@@ -61,10 +62,10 @@ struct PaymentRouteTests {
             #expect(try await fixtures.bookingStatus(booking) == "confirmed")
             #expect(try await client.verify(order: order, payment: payment, signature: signed, token: token).status == .ok, "verifying twice is harmless")
 
-            let status = try await client.send(.get, "/api/payments/status/\(booking.uuidString.lowercased())", token: token)
+            let status = try await client.send(.get, "/api/payments/status/\(booking.lowercasedText)", token: token)
             let row = try #require(try status.json()["payment"] as? [String: Any])
             #expect(row["status"] as? String == "captured" && row["razorpay_payment_id"] as? String == payment && row["amount"] as? String == "499.50")
-            #expect(try await client.send(.get, "/api/payments/status/\(booking.uuidString.lowercased())", token: stranger).status == .notFound)
+            #expect(try await client.send(.get, "/api/payments/status/\(booking.lowercasedText)", token: stranger).status == .notFound)
 
             // A payment made on another booking's order cannot confirm this one.
             let other = try await fixtures.pendingBooking(user: user, event: event)
@@ -90,7 +91,7 @@ struct PaymentRouteTests {
                         let booking = try await fixtures.pendingBooking(user: user, event: event)
                         let order = try await client.orderID(booking, token: token)
                         let (payment, signature) = try await gateway.pay(order: order)
-                        async let cancel = client.send(.post, "/api/bookings/\(booking.uuidString.lowercased())/cancel-pending", token: token)
+                        async let cancel = client.send(.post, "/api/bookings/\(booking.lowercasedText)/cancel-pending", token: token)
                         async let verify = client.verify(order: order, payment: payment, signature: signature ?? "", token: token)
                         let (cancelled, verified) = try await (cancel, verify)
                         let final = try await fixtures.bookingStatus(booking)
@@ -147,7 +148,7 @@ struct PaymentRouteTests {
             let fixtures = PaymentFixtures(postgres: deps.postgres)
             let paid = try await fixtures.paidOrder(client, gateway)
             let (token, event, booking, order, payment, signature) = (paid.token, paid.event, paid.booking, paid.order, paid.payment, paid.signature)
-            #expect(try await client.send(.post, "/api/bookings/\(booking.uuidString.lowercased())/cancel-pending", token: token).status == .ok)
+            #expect(try await client.send(.post, "/api/bookings/\(booking.lowercasedText)/cancel-pending", token: token).status == .ok)
 
             try await gateway.fault("/v1/payments/\(payment)/refund")
             let verified = try await client.verify(order: order, payment: payment, signature: signature ?? "", token: token)

@@ -8,6 +8,7 @@ import Testing
 import TestSupport
 
 @testable import Server
+import HappeningModel
 
 
 /// A running offline gateway (`happening-gateway`) for one test, and the customer's side of checkout.
@@ -151,7 +152,7 @@ struct PaymentFixtures {
 extension TestClientProtocol {
     /// `POST /api/payments/create-order` for a booking; the order id.
     func openOrder(_ booking: UUID, token: String, path: String = "create-order") async throws -> TestResponse {
-        try await send(.post, "/api/payments/\(path)", json: #"{"booking_id":"\#(booking.uuidString.lowercased())"}"#, token: token)
+        try await send(.post, "/api/payments/\(path)", json: #"{"booking_id":"\#(booking.lowercasedText)"}"#, token: token)
     }
 
     /// The id of the booking's order (create-order).

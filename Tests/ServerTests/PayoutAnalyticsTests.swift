@@ -9,6 +9,7 @@ import Testing
 import TestSupport
 
 @testable import Server
+import HappeningModel
 
 @Suite("Payouts and analytics", .timeLimit(.minutes(10)))
 struct PayoutAnalyticsTests {
@@ -39,9 +40,9 @@ struct PayoutAnalyticsTests {
             for _ in 0..<3 {
                 bookings.append(try await fixtures.paidBooking(client, gateway, user: buyerID, token: buyer, event: event, tickets: 2))
             }
-            #expect(try await client.send(.post, "/api/cancellations/\(bookings[0].uuidString.lowercased())/cancel", token: buyer).status == .ok)
+            #expect(try await client.send(.post, "/api/cancellations/\(bookings[0].lowercasedText)/cancel", token: buyer).status == .ok)
             let adminToken = try await Fixtures.adminToken(client, email: admin)
-            let id = event.uuidString.lowercased()
+            let id = event.lowercasedText
             let early = try await client.send(.post, "/api/hosts/payouts/create", json: #"{"event_id":"\#(id)"}"#, token: adminToken)
             #expect(early.errorCode == "event_not_payable", "the event has not happened yet")
             try await deps.postgres.query("UPDATE events SET date_time = now() - interval '1 day' WHERE id = $1", [event])
@@ -55,7 +56,7 @@ struct PayoutAnalyticsTests {
             let typed = try await client.send(.post, "/api/hosts/payouts/create", json: #"{"event_id":"\#(id)","amount":"5000.00"}"#, token: adminToken)
             #expect(typed.errorCode == "amount_mismatch")
             let wrongHost = try await client.send(.post, "/api/hosts/payouts/create",
-                                                  json: #"{"event_id":"\#(id)","host_id":"\#(buyerID.uuidString.lowercased())"}"#, token: adminToken)
+                                                  json: #"{"event_id":"\#(id)","host_id":"\#(buyerID.lowercasedText)"}"#, token: adminToken)
             #expect(wrongHost.errorCode == "host_mismatch")
 
             // Five admins' clicks at once: exactly one payout.
@@ -79,7 +80,7 @@ struct PayoutAnalyticsTests {
             } until: { $0 == "processed" }
             let mine = try await client.send(.get, "/api/hosts/my-payouts", token: hostToken).json()
             #expect((mine["payouts"] as? [[String: Any]])?.first?["amount"] as? String == "1798.20" && mine["total_amount"] as? String == "1798.20")
-            let all = try await client.send(.get, "/api/hosts/admin/payouts?host_id=\(host.uuidString.lowercased())", token: adminToken).json()
+            let all = try await client.send(.get, "/api/hosts/admin/payouts?host_id=\(host.lowercasedText)", token: adminToken).json()
             #expect((all["payouts"] as? [[String: Any]])?.first?["fee_amount"] as? String == "199.80")
             let ledger = try await fixtures.ledger(event: event)
             #expect(ledger.captured - ledger.refunds == ledger.confirmed && ledger.confirmed == 199_800)
@@ -92,7 +93,7 @@ struct PayoutAnalyticsTests {
             let otherEvent = try await fixtures.paidEvent(host: other, tickets: 5)
             _ = try await fixtures.paidBooking(client, gateway, user: buyerID, token: buyer, event: otherEvent)
             try await deps.postgres.query("UPDATE events SET date_time = now() - interval '1 day' WHERE id = $1", [otherEvent])
-            let refused = try await client.send(.post, "/api/hosts/payouts/create", json: #"{"event_id":"\#(otherEvent.uuidString.lowercased())"}"#, token: adminToken)
+            let refused = try await client.send(.post, "/api/hosts/payouts/create", json: #"{"event_id":"\#(otherEvent.lowercasedText)"}"#, token: adminToken)
             #expect(refused.status == .unprocessableContent && refused.errorCode == "host_not_payout_eligible")
         }
     }

@@ -3,13 +3,14 @@ import Foundation
 import Testing
 
 @testable import Server
+import HappeningModel
 
 @Suite("Tickets left written into cached bodies", .timeLimit(.minutes(10)))
 struct AvailabilitySlotsTests {
     private func record(_ id: UUID, title: String, available: Int) -> String {
         // The keys as the server writes them (sorted), with a title that tries to look like both patterns.
         let escaped = title.replacingOccurrences(of: "\"", with: "\\\"")
-        return #"{"available_tickets":\#(available),"category":"music","id":"\#(id.uuidString.lowercased())","title":"\#(escaped)","total_tickets":10}"#
+        return #"{"available_tickets":\#(available),"category":"music","id":"\#(id.lowercasedText)","title":"\#(escaped)","total_tickets":10}"#
     }
 
     @Test("each event's value is replaced, the rest of the body is byte for byte the same")

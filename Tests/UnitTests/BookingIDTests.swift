@@ -47,7 +47,7 @@ struct BookingIDTests {
             let id = BookingIntake.bookingID(user: user, key: "key-\(index)")
             let (version, rfc4122) = versionAndVariant(id)
             #expect(version == 8 && rfc4122, "\(id)")
-            #expect(UUID(uuidString: id.uuidString.lowercased()) == id)
+            #expect(UUID(uuidString: id.lowercasedText) == id)
         }
     }
 

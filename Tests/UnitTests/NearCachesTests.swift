@@ -51,7 +51,7 @@ struct NearCachesTests {
     @Test("a body's tickets left are found once; an answer with all values unchanged needs no new body")
     func unchangedValues() throws {
         let (a, b) = (UUID(), UUID())
-        let body = #"{"events":[{"available_tickets":3,"id":"\#(a.uuidString.lowercased())"},{"available_tickets":0,"id":"\#(b.uuidString.lowercased())"}]}"#
+        let body = #"{"events":[{"available_tickets":3,"id":"\#(a.lowercasedText)"},{"available_tickets":0,"id":"\#(b.lowercasedText)"}]}"#
         let cached = CachedBody(ByteBuffer(string: body))
         let slots = try #require(cached.slots)
         #expect(slots.ids == [a, b])

@@ -48,7 +48,7 @@ struct WorkerFixture {
         let publisher = AMQPPublisher(configuration: amqp, queue: queue)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for job in jobs {
-                group.addTask { try await publisher.publish(AMQPMessage(id: job.booking_id.uuidString.lowercased(), body: try job.encoded())) }
+                group.addTask { try await publisher.publish(AMQPMessage(id: job.booking_id.lowercasedText, body: try job.encoded())) }
             }
             try await group.waitForAll()
         }

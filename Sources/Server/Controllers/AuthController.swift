@@ -18,12 +18,12 @@ struct AuthController: Sendable {
     }
 
     struct PublicUser: Encodable {
-        var id: String
+        @LowercaseID var id: UUID
         var email: String
         var name: String
         var role: UserRole
         init(_ user: AuthenticatedUser) {
-            id = user.id.uuidString.lowercased()
+            id = user.id
             email = user.email
             name = user.name
             role = user.role

@@ -72,7 +72,7 @@ struct BookingsController: Sendable {
         let id = try await intake.submit(
             event: eventID, user: user, tickets: tickets, key: key, storedAvailable: event.available_tickets, timings: context.timings,
             logger: context.logger)
-        let text = id.uuidString.lowercased()
+        let text = id.lowercasedText
         return try context.json(
             Accepted(success: true, message: "Booking request received! It is being processed.", booking_id: text, status: "queued",
                      status_url: "/api/bookings/\(text)"),
@@ -84,7 +84,7 @@ struct BookingsController: Sendable {
         let user = try context.requireUser()
         let id = try context.uuidParameter("id")
         if let booking = try await bookings.find(id) {
-            guard booking.user_id == user.id.uuidString.lowercased() || user.role == .admin else {
+            guard booking.user_id == user.id || user.role == .admin else {
                 throw AppError.forbidden("This booking belongs to someone else", code: "not_owner")
             }
             struct Found: Encodable { let booking: BookingRepository.Booking }
@@ -93,7 +93,7 @@ struct BookingsController: Sendable {
         if let owner = await intake.queuedOwner(id) {
             guard owner == user.id || user.role == .admin else { throw AppError.forbidden("This booking belongs to someone else", code: "not_owner") }
             struct Queued: Encodable { let booking: [String: String] }
-            return try context.json(Queued(booking: ["id": id.uuidString.lowercased(), "status": "queued"]))
+            return try context.json(Queued(booking: ["id": id.lowercasedText, "status": "queued"]))
         }
         throw AppError.notFound("Booking not found", code: "booking_not_found")
     }
@@ -122,7 +122,7 @@ struct BookingsController: Sendable {
         let user = try context.requireUser()
         let id = try context.uuidParameter("id")
         guard let event = try await events.find(id) else { throw AppError.notFound("Event not found", code: "event_not_found") }
-        guard user.role == .admin || event.created_by == user.id.uuidString.lowercased() else {
+        guard user.role == .admin || event.created_by == user.id else {
             throw AppError.forbidden("Only the event's host or an admin can see its bookings", code: "not_owner")
         }
         let page = try PageRequest(request.uri.queryParameters.dictionary)

@@ -45,7 +45,7 @@ struct CancellationsController: Sendable {
                 : refund?.refundID == nil ? "Booking cancelled; the full refund is queued and will be issued shortly"
                 : "Booking cancelled; a full refund has been issued"
             return try context.json(Cancelled(
-                message: message, booking_id: booking.uuidString.lowercased(), refund_id: refund?.refundID, refund_status: refund?.status,
+                message: message, booking_id: booking.lowercasedText, refund_id: refund?.refundID, refund_status: refund?.status,
                 refund_amount: refund.map { PostgresNumeric(minorUnits: $0.amountPaise, scale: 2).text }))
         }
     }

@@ -44,7 +44,7 @@ struct EventsController: Sendable {
         }
         let input = try await request.decodeJSON(as: EventInput.self, context: context)
         let event = try await events.create(try input.fields(creating: true, gazetteer: gazetteer), by: user.id, approved: isAdmin)
-        await cache.invalidate(event: event.uuid, logger: context.logger)
+        await cache.invalidate(event: event.id, logger: context.logger)
         return EditedResponse(status: .created, response: EventResponse(
             message: isAdmin ? "Event created and approved" : "Event created and sent for review", event: event))
     }
@@ -112,7 +112,7 @@ struct EventsController: Sendable {
         struct Cancelled: Encodable { let success: Bool; let message: String; let progress_url: String }
         return try context.json(Cancelled(
             success: true, message: "Event cancelled; its bookings are being cancelled and refunded",
-            progress_url: "/api/events/\(id.uuidString.lowercased())/cancellation"))
+            progress_url: "/api/events/\(id.lowercasedText)/cancellation"))
     }
 
     /// How far an event's cancellation has got (its host or an admin).
@@ -128,7 +128,7 @@ struct EventsController: Sendable {
 
     private func ownedOrAdmin(_ id: UUID, _ user: AuthenticatedUser) async throws -> EventRecord {
         guard let event = try await events.find(id) else { throw AppError.notFound("Event not found", code: "event_not_found") }
-        guard user.role == .admin || event.created_by == user.id.uuidString.lowercased() else {
+        guard user.role == .admin || event.created_by == user.id else {
             throw AppError.forbidden("Only the event's host or an admin can do this", code: "not_owner")
         }
         return event

@@ -85,12 +85,13 @@ struct HostsController: Sendable {
         let user = try context.requireUser()
         let data = Masking.verification(try await hosts.verificationData(user: user.id))
         struct Status: Encodable {
-            let id: String, email: String, name: String, role: UserRole, is_host: Bool, host_status: HostStatus
+            @LowercaseID var id: UUID
+            let email: String, name: String, role: UserRole, is_host: Bool, host_status: HostStatus
             let host_verification_data: [String: String]?
         }
         struct Body: Encodable { let hostStatus: Status }
         return try context.json(Body(hostStatus: Status(
-            id: user.id.uuidString.lowercased(), email: user.email, name: user.name, role: user.role, is_host: user.is_host,
+            id: user.id, email: user.email, name: user.name, role: user.role, is_host: user.is_host,
             host_status: user.host_status, host_verification_data: data)))
     }
 

@@ -45,7 +45,7 @@ struct PaymentsController: Sendable {
             let configuration = payments.gateway.configuration
             return try context.json(OrderOutput(
                 order_id: order.orderID, amount: order.amountPaise, currency: "INR", key_id: configuration.keyID,
-                booking_id: booking.uuidString.lowercased(), reused: order.reused, simulated: configuration.isSimulated))
+                booking_id: booking.lowercasedText, reused: order.reused, simulated: configuration.isSimulated))
         } catch let problem as PaymentService.NotPayable {
             switch problem {
             case .notFound: throw AppError.notFound("Booking not found", code: "booking_not_found")
@@ -97,7 +97,7 @@ struct PaymentsController: Sendable {
         switch settlement {
         case .confirmed, .alreadySettled(refunding: false):
             return try context.json(Verified(success: true, message: "Payment verified; booking confirmed", payment_id: payment,
-                                             booking_id: record.bookingID.uuidString.lowercased(), booking_status: .confirmed))
+                                             booking_id: record.bookingID.lowercasedText, booking_status: .confirmed))
         case .refunding(_, let bookingStatus, let refundID, let refundStatus):
             throw refundingError(bookingStatus: bookingStatus, refundID: refundID, refundStatus: refundStatus)
         case .alreadySettled(refunding: true):

@@ -2,6 +2,7 @@ import Foundation
 import HappeningPostgres
 import Hummingbird
 import Payments
+import HappeningModel
 
 /// Payout routes under `/api/hosts` (the original's paths): payable events, creating a payout (admin), the
 /// admin's payout list and a host's own payouts. Amounts in answers are exact rupee strings.
@@ -83,7 +84,7 @@ struct PayoutsController: Sendable {
             let s = payout.settlement
             return try context.json(Created(
                 success: true, message: payout.razorpayPayoutID == nil ? "Payout recorded; the gateway will be asked again shortly" : "Payout sent",
-                payout: .init(id: payout.id.uuidString.lowercased(), event_id: s.event_id, host_id: s.host_id, amount: Self.rupees(s.payout),
+                payout: .init(id: payout.id.lowercasedText, event_id: s.event_id, host_id: s.host_id, amount: Self.rupees(s.payout),
                               gross_amount: Self.rupees(s.gross), refunded_amount: Self.rupees(s.refunded), fee_amount: Self.rupees(s.fee),
                               status: payout.status, razorpay_payout_id: payout.razorpayPayoutID)))
         } catch let refused as PayoutService.Refused {

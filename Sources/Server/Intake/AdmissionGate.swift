@@ -137,12 +137,12 @@ struct AdmissionGate: Sendable {
         let memory = request.idempotencyKey == nil ? soldOut : nil
         let (event, tickets) = (request.event, request.tickets)
         if let left = memory?.get(event), left < tickets { return .soldOut(left: left) }
-        let user = request.user.uuidString.lowercased()
+        let user = request.user.lowercasedText
         let reply = try await admissions.run(
             keys: [keys.availability(request.event), keys.admissionLeases(request.event), keys.admissionClaims(request.event),
                    keys.prefix + "ratelimit:booking:" + user, queuedKey(request.booking), request.idempotencyKey ?? keys.prefix + "idem:none"],
             // ARGV: tickets, booking, rate limit, lease (ms), marker TTL (s), owner, tickets left from PostgreSQL, keyed, gated
-            arguments: [RedisArgument(request.tickets), RedisArgument(request.booking.uuidString.lowercased()), RedisArgument(perMinute),
+            arguments: [RedisArgument(request.tickets), RedisArgument(request.booking.lowercasedText), RedisArgument(perMinute),
                         RedisArgument(Int(leaseDuration.components.seconds * 1000)), RedisArgument(Self.memory), RedisArgument(user),
                         RedisArgument(knownAvailable.map(String.init) ?? ""), RedisArgument(request.idempotencyKey == nil ? "0" : "1"),
                         RedisArgument(enabled ? "1" : "0")],
@@ -174,7 +174,7 @@ struct AdmissionGate: Sendable {
     func withdraw(_ request: Admission) async throws {
         let names = [queuedKey(request.booking), request.idempotencyKey ?? keys.prefix + "idem:none",
                      keys.admissionLeases(request.event), keys.admissionClaims(request.event)]
-        _ = try await redis.evalScript(Self.withdrawScript, keys: names, arguments: [RedisArgument(request.booking.uuidString.lowercased())])
+        _ = try await redis.evalScript(Self.withdrawScript, keys: names, arguments: [RedisArgument(request.booking.lowercasedText)])
     }
 
     /// Marks a published booking's idempotency key done (a retry then gets the same booking id at once).
@@ -191,5 +191,5 @@ struct AdmissionGate: Sendable {
         return UUID(uuidString: text)
     }
 
-    private func queuedKey(_ id: UUID) -> String { "\(keys.prefix)booking:queued:\(id.uuidString.lowercased())" }
+    private func queuedKey(_ id: UUID) -> String { "\(keys.prefix)booking:queued:\(id.lowercasedText)" }
 }

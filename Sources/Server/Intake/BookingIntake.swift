@@ -28,7 +28,7 @@ struct BookingIntake: Sendable {
     /// Redis is down (the worker then ignores the duplicate job by its id).
     static func bookingID(user: UUID, key: String?) -> UUID {
         guard let key else { return UUID() }
-        var bytes = Array(SHA256.hash("\(user.uuidString.lowercased()):\(key)".utf8).prefix(16))
+        var bytes = Array(SHA256.hash("\(user.lowercasedText):\(key)".utf8).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8 (name-based, SHA-256)
         bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
         return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
@@ -46,7 +46,7 @@ struct BookingIntake: Sendable {
         let id = Self.bookingID(user: user, key: key)
         let admission = AdmissionGate.Admission(
             event: event, booking: id, user: user, tickets: tickets,
-            idempotencyKey: key.map { _ in "\(gate.keys.prefix)idem:\(user.uuidString.lowercased()):\(id.uuidString.lowercased())" })
+            idempotencyKey: key.map { _ in "\(gate.keys.prefix)idem:\(user.lowercasedText):\(id.lowercasedText)" })
         if !gate.enabled, storedAvailable < tickets { throw AppError.soldOut(left: storedAvailable) }
         let gated: Bool
         do {
@@ -60,7 +60,7 @@ struct BookingIntake: Sendable {
         if !gated, admission.idempotencyKey != nil, try await waitedForOther(admission, logger: logger) { return id }
         let job = BookingJob(booking_id: id, event_id: event, user_id: user, ticket_count: tickets, idempotency_key: key, requested_at: Date())
         do {
-            let message = AMQPMessage(id: id.uuidString.lowercased(), body: try job.encoded())
+            let message = AMQPMessage(id: id.lowercasedText, body: try job.encoded())
             try await timings.measure(.publish) { try await jobs.publish(message) }
             Counter(label: "happening_queue_publishes_total", dimensions: [("result", "confirmed")]).increment()
         } catch {

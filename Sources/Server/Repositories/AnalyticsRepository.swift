@@ -1,5 +1,6 @@
 import Foundation
 import HappeningPostgres
+import HappeningModel
 
 /// The analytics queries: the admin dashboard and a host's view of their own events. Money is exact rupee text
 /// (PostgreSQL `numeric`); sold tickets count confirmed bookings only.
@@ -13,7 +14,7 @@ struct AnalyticsRepository: Sendable {
             let total_active_events: Int
             let total_approved_hosts: Int
         }
-        struct Popular: Encodable { let id: String; let title: String; let bookings_count: Int; let tickets_sold: Int }
+        struct Popular: Encodable { @LowercaseID var id: UUID; let title: String; let bookings_count: Int; let tickets_sold: Int }
         struct Capacity: Encodable { let platform_total_capacity: Int; let platform_total_sold: Int; let utilization_percentage: String }
         let stats: Stats
         let popularEvents: [Popular]
@@ -50,7 +51,7 @@ struct AnalyticsRepository: Sendable {
             stats: .init(total_revenue: try stats.decode(0), total_confirmed_bookings: Int(try stats.decode(1, as: Int64.self)),
                          total_active_events: Int(try stats.decode(2, as: Int64.self)), total_approved_hosts: Int(try stats.decode(3, as: Int64.self))),
             popularEvents: try popular.map { row in
-                .init(id: try row.decode(0, as: UUID.self).uuidString.lowercased(), title: try row.decode(1),
+                .init(id: try row.decode(0), title: try row.decode(1),
                       bookings_count: Int(try row.decode(2, as: Int64.self)), tickets_sold: Int(try row.decode(3, as: Int64.self)))
             },
             capacity: .init(platform_total_capacity: Int(try capacity.decode(0, as: Int64.self)), platform_total_sold: Int(try capacity.decode(1, as: Int64.self)),
@@ -60,7 +61,7 @@ struct AnalyticsRepository: Sendable {
 
     struct HostAnalytics: Encodable {
         struct Event: Encodable {
-            let id: String; let title: String; let date_time: Date; let total_tickets: Int; let tickets_sold: Int
+            @LowercaseID var id: UUID; let title: String; let date_time: Date; let total_tickets: Int; let tickets_sold: Int
             let revenue: String; let cancellations: Int; let occupancy_percentage: String
         }
         struct Totals: Encodable { let events: Int; let tickets_sold: Int; let revenue: String; let cancellations: Int }
@@ -100,7 +101,7 @@ struct AnalyticsRepository: Sendable {
                 let total: Int = try row.decode(3)
                 let sold = Int(try row.decode(4, as: Int64.self))
                 let revenue: PostgresNumeric = try row.decode(5)
-                return .init(id: try row.decode(0, as: UUID.self).uuidString.lowercased(), title: try row.decode(1), date_time: try row.decode(2),
+                return .init(id: try row.decode(0), title: try row.decode(1), date_time: try row.decode(2),
                              total_tickets: total, tickets_sold: sold, revenue: revenue.text, cancellations: Int(try row.decode(6, as: Int64.self)),
                              occupancy_percentage: PostgresNumeric(minorUnits: Int64((sold * 10_000 + total / 2) / max(total, 1)), scale: 2).text)
             },

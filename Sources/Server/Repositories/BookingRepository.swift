@@ -8,9 +8,9 @@ struct BookingRepository: Sendable {
 
     /// A booking as `GET /api/bookings/:id` returns it.
     struct Booking: Codable, Sendable {
-        var id: String
-        var user_id: String
-        var event_id: String
+        @LowercaseID var id: UUID
+        @LowercaseID var user_id: UUID
+        @LowercaseID var event_id: UUID
         var status: BookingStatus
         var ticket_count: Int
         var total_amount: String
@@ -27,8 +27,8 @@ struct BookingRepository: Sendable {
             """, [id])
         return try rows.first.map { row in
             Booking(
-                id: try row.decode(0, as: UUID.self).uuidString.lowercased(), user_id: try row.decode(1, as: UUID.self).uuidString.lowercased(),
-                event_id: try row.decode(2, as: UUID.self).uuidString.lowercased(), status: try row.decode(3), ticket_count: try row.decode(4),
+                id: try row.decode(0), user_id: try row.decode(1),
+                event_id: try row.decode(2), status: try row.decode(3), ticket_count: try row.decode(4),
                 total_amount: try row.decode(5), failure_reason: try row.decode(6, as: String?.self), hold_expires_at: try row.decode(7, as: Date?.self),
                 booking_date: try row.decode(8))
         }
@@ -36,13 +36,13 @@ struct BookingRepository: Sendable {
 
     /// One row of `my-bookings` (the original's keys).
     struct MyBooking: Codable, Sendable {
-        var id: String
+        @LowercaseID var id: UUID
         var status: BookingStatus
         var ticket_count: Int
         var total_amount: String
         var failure_reason: String?
         var hold_expires_at: Date?
-        var event_id: String
+        @LowercaseID var event_id: UUID
         var event_title: String
         var event_date: Date
         var image_url: String?
@@ -66,9 +66,9 @@ struct BookingRepository: Sendable {
             """, [user, page.limit + 1, page.offset]
         ).map { row in
             MyBooking(
-                id: try row.decode(0, as: UUID.self).uuidString.lowercased(), status: try row.decode(1), ticket_count: try row.decode(2),
+                id: try row.decode(0), status: try row.decode(1), ticket_count: try row.decode(2),
                 total_amount: try row.decode(3), failure_reason: try row.decode(4, as: String?.self), hold_expires_at: try row.decode(5, as: Date?.self),
-                event_id: try row.decode(6, as: UUID.self).uuidString.lowercased(), event_title: try row.decode(7), event_date: try row.decode(8),
+                event_id: try row.decode(6), event_title: try row.decode(7), event_date: try row.decode(8),
                 image_url: try row.decode(9, as: String?.self), category: try row.decode(10), event_description: try row.decode(11, as: String?.self),
                 payment_status: try row.decode(12, as: String?.self))
         }
@@ -76,7 +76,7 @@ struct BookingRepository: Sendable {
 
     /// One row of an event's booking list (the original's keys).
     struct EventBooking: Codable, Sendable {
-        var id: String
+        @LowercaseID var id: UUID
         var status: BookingStatus
         var ticket_count: Int
         var total_amount: String
@@ -100,7 +100,7 @@ struct BookingRepository: Sendable {
             """, [event, page.limit + 1, page.offset]
         ).map { row in
             EventBooking(
-                id: try row.decode(0, as: UUID.self).uuidString.lowercased(), status: try row.decode(1), ticket_count: try row.decode(2),
+                id: try row.decode(0), status: try row.decode(1), ticket_count: try row.decode(2),
                 total_amount: try row.decode(3), user_name: try row.decode(4), user_email: try row.decode(5),
                 payment_status: try row.decode(6, as: String?.self), refund_id: try row.decode(7, as: String?.self))
         }
@@ -127,8 +127,8 @@ struct BookingRepository: Sendable {
 
     /// A booking its owner can still cancel.
     struct Cancellable: Encodable, Sendable {
-        let id: String
-        let event_id: String
+        @LowercaseID var id: UUID
+        @LowercaseID var event_id: UUID
         let event_title: String
         let event_date: Date
         let ticket_count: Int
@@ -145,7 +145,7 @@ struct BookingRepository: Sendable {
             ORDER BY e.date_time, b.id LIMIT $2 OFFSET $3
             """, [user, page.limit, page.offset])
         return try rows.map { row in
-            Cancellable(id: try row.decode(0, as: UUID.self).uuidString.lowercased(), event_id: try row.decode(1, as: UUID.self).uuidString.lowercased(),
+            Cancellable(id: try row.decode(0), event_id: try row.decode(1),
                         event_title: try row.decode(2), event_date: try row.decode(3), ticket_count: try row.decode(4), total_amount: try row.decode(5))
         }
     }

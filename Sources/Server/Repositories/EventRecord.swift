@@ -5,8 +5,8 @@ import HappeningModel
 
 /// An event as the API returns it (the original's keys; money as an exact decimal string).
 struct EventRecord: Codable, Sendable, Equatable, ResponseEncodable {
-    /// Ids are lowercase UUID text, as PostgreSQL (and so the original API) writes them.
-    var id: String
+    /// Ids go out as lowercase UUID text, as PostgreSQL (and so the original API) writes them.
+    @LowercaseID var id: UUID
     var title: String
     var description: String?
     var date_time: Date
@@ -16,12 +16,12 @@ struct EventRecord: Codable, Sendable, Equatable, ResponseEncodable {
     var price: String
     var category: String
     var image_url: String?
-    var created_by: String?
+    @LowercaseOptionalID var created_by: UUID?
     var created_at: Date
     var is_cancelled: Bool
     var approval_status: ApprovalStatus
     var admin_notes: String?
-    var approved_by: String?
+    @LowercaseOptionalID var approved_by: UUID?
     var approved_at: Date?
     var latitude: Double?
     var longitude: Double?
@@ -40,7 +40,7 @@ struct EventRecord: Codable, Sendable, Equatable, ResponseEncodable {
 
     /// Decodes the ``columns``; `extra` columns after them may carry `distance_km`.
     init(row: PostgresRow, distanceColumn: Int? = nil) throws {
-        id = try row.decode(0, as: UUID.self).uuidString.lowercased()
+        id = try row.decode(0)
         title = try row.decode(1)
         description = try row.decode(2, as: String?.self)
         date_time = try row.decode(3)
@@ -50,12 +50,12 @@ struct EventRecord: Codable, Sendable, Equatable, ResponseEncodable {
         price = try row.decode(7)
         category = try row.decode(8)
         image_url = try row.decode(9, as: String?.self)
-        created_by = try row.decode(10, as: UUID?.self)?.uuidString.lowercased()
+        created_by = try row.decode(10, as: UUID?.self)
         created_at = try row.decode(11)
         is_cancelled = try row.decode(12)
         approval_status = try row.decode(13)
         admin_notes = try row.decode(14, as: String?.self)
-        approved_by = try row.decode(15, as: UUID?.self)?.uuidString.lowercased()
+        approved_by = try row.decode(15, as: UUID?.self)
         approved_at = try row.decode(16, as: Date?.self)
         latitude = try row.decode(17, as: Double?.self)
         longitude = try row.decode(18, as: Double?.self)
@@ -63,9 +63,6 @@ struct EventRecord: Codable, Sendable, Equatable, ResponseEncodable {
         if let distanceColumn { distance_km = try row.decode(distanceColumn, as: Double?.self).map { ($0 / 100).rounded() / 10 } }
         tickets_sold = nil
     }
-
-    /// The id as a UUID.
-    var uuid: UUID { UUID(uuidString: id)! }
 
     /// True when the public may see it: approved, not cancelled.
     var isPublic: Bool { approval_status == .approved && !is_cancelled }

@@ -60,7 +60,7 @@ struct HostRepository: Sendable {
 
     /// One application in the admin lists.
     struct Application: Codable, Sendable {
-        var id: String
+        @LowercaseID var id: UUID
         var email: String
         var name: String
         var host_status: HostStatus
@@ -76,7 +76,7 @@ struct HostRepository: Sendable {
             """, [status.rawValue, page.limit + 1, page.offset]
         ).map { row in
             Application(
-                id: try row.decode(0, as: UUID.self).uuidString.lowercased(), email: try row.decode(1), name: try row.decode(2),
+                id: try row.decode(0), email: try row.decode(1), name: try row.decode(2),
                 host_status: try row.decode(3), host_verification_data: Masking.verification(try row.decode(4, as: PostgresJSON?.self)),
                 created_at: try row.decode(5))
         }

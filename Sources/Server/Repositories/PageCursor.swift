@@ -1,5 +1,6 @@
 import Foundation
 import HappeningPostgres
+import HappeningModel
 
 /// Where the next page of an event list starts: the last event's sort key (keyset pagination), so a deep page
 /// costs what the first does (an index range from the key) instead of reading and dropping every row before it
@@ -19,7 +20,7 @@ struct PageCursor: Sendable, Equatable {
 
     /// The cursor after `event` in `order`; nil if its price is not a decimal amount.
     init?(after event: EventRecord, order: Order) {
-        id = event.uuid
+        id = event.id
         dateMicros = Int64((event.date_time.timeIntervalSince1970 * 1_000_000).rounded())
         if order == .price {
             guard let numeric = PostgresNumeric(event.price), let paise = try? numeric.minorUnits(scale: 2) else { return nil }
@@ -40,7 +41,7 @@ struct PageCursor: Sendable, Equatable {
     }
 
     var text: String {
-        let tail = "\(dateMicros)_\(id.uuidString.lowercased())"
+        let tail = "\(dateMicros)_\(id.lowercasedText)"
         return pricePaise.map { "p\($0)_" + tail } ?? tail
     }
 
