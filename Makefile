@@ -1,7 +1,7 @@
 # Happening. `make demo` is the main job; `make test` is what CI runs.
 SHELL := /bin/bash
 .ONESHELL:
-.PHONY: help services services-down services-status build release test unit test-loaded demo day seed fuzz clean
+.PHONY: help services services-down services-status build release test unit test-loaded demo day seed fuzz format clean
 
 RUN := .run
 SEED_EVENTS ?= 100000
@@ -11,6 +11,7 @@ help:
 	@echo "make demo          the whole story: services, release build, seed, two servers, workers, flash sales, cache compare"
 	@echo "                   (DEMO_EVENTS, DEMO_USERS, DEMO_BENCH_USERS, DEMO_TICKETS, DEMO_STRATEGIES, DEMO_RATE, DEMO_SECONDS)"
 	@echo "make test          start services, one release build, unit tests, every suite, the three gates; stage times at the end"
+	@echo "make format        rewrite every Swift file the way .swift-format says (make test fails on any difference)"
 	@echo "make unit          build, then the unit tests only (pure logic: no PostgreSQL, Redis or RabbitMQ needed)"
 	@echo "make test-loaded   the parallel suite 5 times in a row beside two CPU hogs (RUNS=5 HOGS=2): flakiness check"
 	@echo "make day           the flash-sale day at full size (1,000,000 events, 2,000 req/s of browsing, a 5,000-user sale), release"
@@ -44,6 +45,9 @@ seed: services
 
 test: services
 	@bash scripts/test.sh all
+
+format:
+	@swift format format --in-place --configuration .swift-format --recursive --parallel Sources Tests Package.swift
 
 unit:
 	@bash scripts/services.sh packages

@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "HappeningPool",
             dependencies: [
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio")
             ],
             swiftSettings: swiftSettings
         ),
@@ -186,7 +186,8 @@ let package = Package(
         .executableTarget(
             name: "Server",
             dependencies: [
-                "HappeningSystem", "HappeningConfig", "HappeningGeo", "HappeningModel", "HappeningAuth", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "Payments", "Razorpay", "EventAvailability",
+                "HappeningSystem", "HappeningConfig", "HappeningGeo", "HappeningModel", "HappeningAuth", "HappeningPostgres", "HappeningRedis", "HappeningAMQP",
+                "Payments", "Razorpay", "EventAvailability",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 "HappeningCrypto",
@@ -237,12 +238,19 @@ let package = Package(
         // MARK: Tests (against the real services started by scripts/services.sh)
         .target(
             name: "TestSupport",
-            dependencies: ["HappeningHTTP", "HappeningSystem", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "HappeningHTTP", "HappeningSystem", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PostgresTests", dependencies: ["HappeningPostgres", "TestSupport", "HappeningPool"], swiftSettings: swiftSettings),
-        .testTarget(name: "RedisTests", dependencies: ["HappeningRedis", "TestSupport", "HappeningPool", .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RedisTests",
+            dependencies: [
+                "HappeningRedis", "TestSupport", "HappeningPool", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ], swiftSettings: swiftSettings),
         .testTarget(name: "AMQPTests", dependencies: ["HappeningAMQP", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HTTPClientTests",
@@ -257,7 +265,8 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "TestSupport", "HappeningAuth", "HappeningPostgres", "HappeningAMQP", "HappeningConfig", "HappeningModel", "HappeningSystem", "BookingEngine", "HappeningRedis",
+                "Server", "TestSupport", "HappeningAuth", "HappeningPostgres", "HappeningAMQP", "HappeningConfig", "HappeningModel", "HappeningSystem",
+                "BookingEngine", "HappeningRedis",
                 "EventAvailability",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -273,7 +282,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["BookingEngine", "EventAvailability", "HappeningAMQP", "HappeningPostgres", "HappeningModel", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "BookingEngine", "EventAvailability", "HappeningAMQP", "HappeningPostgres", "HappeningModel", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -305,7 +317,9 @@ let package = Package(
         .testTarget(name: "SchemaTests", dependencies: ["HappeningGeo", "HappeningPostgres", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SeedTests",
-            dependencies: ["Seed", "Server", "HappeningAuth", "HappeningGeo", "HappeningModel", "HappeningHTTP", "HappeningPostgres", "HappeningSystem", "TestSupport"],
+            dependencies: [
+                "Seed", "Server", "HappeningAuth", "HappeningGeo", "HappeningModel", "HappeningHTTP", "HappeningPostgres", "HappeningSystem", "TestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
     ],

@@ -8,7 +8,7 @@
 #
 #   scripts/test.sh build     only the build
 #   scripts/test.sh unit      build, then the unit tests (no services needed)
-#   scripts/test.sh all       build, unit tests, the parallel suites, the Bench's serial suite, the three gates
+#   scripts/test.sh all       the formatter's lint, build, unit tests, the parallel suites, the Bench's serial suite, the three gates
 #
 #   TEST_CONFIG=release       build and run everything in release instead (with testable imports)
 set -uo pipefail
@@ -53,6 +53,11 @@ swift_tests() {
     return "${PIPESTATUS[0]}"
 }
 
+# The formatter's verdict on every Swift file (.swift-format; `make format` rewrites them); any finding fails.
+format_lint() {
+    swift format lint --strict --configuration .swift-format --recursive --parallel Sources Tests Package.swift 2>&1 | tee "$RUN/format-lint.log" | head -40
+    return "${PIPESTATUS[0]}"
+}
 unit() { swift_tests "$RUN/test-output.log" --filter UnitTests; }
 suites() {
     # The suites that talk to the services, in parallel; the Bench's timing-sensitive measurements come after,
@@ -79,9 +84,10 @@ chaos_gate() {
 }
 
 : >"$RUN/test-output.log"
+status=0
+[ "$MODE" = all ] && { stage "format: swift format lint (.swift-format)" format_lint || status=1; }
 stage "build ($CONFIG, with tests)" build || exit 1
 [ "$MODE" = build ] && exit 0
-status=0
 stage "unit tests (no services)" unit || status=1
 if [ "$MODE" = all ]; then
     stage "suites against the services (parallel)" suites || status=1

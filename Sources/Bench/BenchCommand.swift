@@ -92,7 +92,9 @@ struct BenchCommand: AsyncParsableCommand {
 
         func startAtMicros() throws -> Int64? {
             guard let startAt else { return nil }
-            guard let date = ISO8601DateFormatter().date(from: startAt) else { throw UsageError("--start-at must be an ISO 8601 UTC time like 2026-11-25T12:00:00Z") }
+            guard let date = ISO8601DateFormatter().date(from: startAt) else {
+                throw UsageError("--start-at must be an ISO 8601 UTC time like 2026-11-25T12:00:00Z")
+            }
             return Int64(date.timeIntervalSince1970 * 1_000_000)
         }
 
@@ -128,7 +130,8 @@ struct BenchCommand: AsyncParsableCommand {
 
     /// `compare SCENARIO --cache-on URL --cache-off URL`.
     struct Compare: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run the same scenario against a cache-on and a cache-off server; report both and the ratios.")
+        static let configuration = CommandConfiguration(
+            abstract: "Run the same scenario against a cache-on and a cache-off server; report both and the ratios.")
 
         @Argument(help: "The scenario file.")
         var scenario: String
@@ -195,8 +198,9 @@ struct BenchCommand: AsyncParsableCommand {
                 print(String(decoding: ledgers.count == 1 ? try encoder.encode(ledgers[0]) : try encoder.encode(ledgers), as: UTF8.self))
             } else {
                 for ledger in ledgers {
-                    print("event \(ledger.event_id): total \(ledger.total_tickets), available \(ledger.available_tickets), held \(ledger.held) "
-                          + "(\(ledger.confirmed) confirmed, \(ledger.pending) pending), \(ledger.failed_sold_out) sold out")
+                    print(
+                        "event \(ledger.event_id): total \(ledger.total_tickets), available \(ledger.available_tickets), held \(ledger.held) "
+                            + "(\(ledger.confirmed) confirmed, \(ledger.pending) pending), \(ledger.failed_sold_out) sold out")
                     print(ledger.passed ? "ledger holds" : ledger.violations.map { "VIOLATION: \($0)" }.joined(separator: "\n"))
                 }
             }

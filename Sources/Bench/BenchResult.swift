@@ -40,8 +40,9 @@ struct BenchResult: Codable, Sendable {
 
         static var current: Machine {
             let info = ProcessInfo.processInfo
-            return Machine(hostname: info.hostName, cores: info.activeProcessorCount,
-                           memory_gib: Int((Double(info.physicalMemory) / 1_073_741_824).rounded()), os: info.operatingSystemVersionString)
+            return Machine(
+                hostname: info.hostName, cores: info.activeProcessorCount,
+                memory_gib: Int((Double(info.physicalMemory) / 1_073_741_824).rounded()), os: info.operatingSystemVersionString)
         }
     }
 
@@ -66,7 +67,8 @@ struct BenchResult: Codable, Sendable {
         for run in runs {
             for view in run.phases.filter(\.recorded) + (run.windows ?? []) {
                 guard let check = view.generator, check.saturated else { continue }
-                lines.append((runs.count > 1 ? "\(run.label): " : "") + "the generator was the bottleneck in \(view.name): " + check.reasons.joined(separator: "; "))
+                lines.append(
+                    (runs.count > 1 ? "\(run.label): " : "") + "the generator was the bottleneck in \(view.name): " + check.reasons.joined(separator: "; "))
             }
         }
         return lines
@@ -107,4 +109,3 @@ enum BenchVersion {
         return process.terminationStatus == 0 && !text.isEmpty ? "git " + text : "unknown"
     }
 }
-

@@ -33,10 +33,11 @@ struct BenchSession {
         var variables: [String: String] = scenario.variables ?? [:]
         var users: [VirtualUser] = []
         for (index, target) in targets.enumerated() {
-            let runner = ScenarioRunner(scenario: scenario, target: target.url, databaseURL: options.database, threads: options.threads, progress: progress,
-                                        stop: stop, startAtMicros: index == 0 ? try options.startAtMicros() : nil,
-                                        connections: options.connections, rate: options.rate, duration: options.duration,
-                                        engine: options.engine, servicesScript: options.servicesScript, workerPidFiles: options.workerPids)
+            let runner = ScenarioRunner(
+                scenario: scenario, target: target.url, databaseURL: options.database, threads: options.threads, progress: progress,
+                stop: stop, startAtMicros: index == 0 ? try options.startAtMicros() : nil,
+                connections: options.connections, rate: options.rate, duration: options.duration,
+                engine: options.engine, servicesScript: options.servicesScript, workerPidFiles: options.workerPids)
             if index == 0 || scenario.ledger != nil { (variables, users) = try await runner.setUp(runDirectory: runDirectory) }
             runs.append(try await runner.run(label: target.label, variables: variables, users: users))
         }
@@ -66,7 +67,9 @@ struct BenchSession {
             command: (["happening-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " "), machine: .current, versions: .current,
             variables: variables.filter { $0.key != "run_dir" }, runs: runs, ratios: ratios, thresholds: thresholds, passed: true)
         result.passed = result.failures.isEmpty && !stop.isStopped
-        if stop.isStopped { result.thresholds.append(ThresholdResult(expression: "completed", actual: nil, limit: 0, passed: false, message: "interrupted by Ctrl-C")) }
+        if stop.isStopped {
+            result.thresholds.append(ThresholdResult(expression: "completed", actual: nil, limit: 0, passed: false, message: "interrupted by Ctrl-C"))
+        }
         return result
     }
 }
@@ -88,24 +91,31 @@ enum Summary {
         var lines = ["happening-bench: \(result.scenario): \(result.passed ? "PASS" : "FAIL")"]
         for run in result.runs {
             for phase in run.phases.filter(\.recorded) + (run.windows ?? []) {
-                lines.append("  \(result.runs.count > 1 ? run.label + " " : "")\(phase.name): \(Format.grouped(phase.requests)) requests, "
-                             + "\(String(format: "%.1f", phase.requests_per_second)) req/s, errors \(Format.percent(phase.error_rate)), "
-                             + "p50 \(Format.micros(phase.latency.p50)), p99 \(Format.micros(phase.latency.p99)), max \(Format.micros(phase.latency.max))"
-                             + (phase.cacheHitRatio.map { ", cache hits \(Format.percent($0))" } ?? "") + (phase.late > 0 ? ", \(phase.late) late" : ""))
+                lines.append(
+                    "  \(result.runs.count > 1 ? run.label + " " : "")\(phase.name): \(Format.grouped(phase.requests)) requests, "
+                        + "\(String(format: "%.1f", phase.requests_per_second)) req/s, errors \(Format.percent(phase.error_rate)), "
+                        + "p50 \(Format.micros(phase.latency.p50)), p99 \(Format.micros(phase.latency.p99)), max \(Format.micros(phase.latency.max))"
+                        + (phase.cacheHitRatio.map { ", cache hits \(Format.percent($0))" } ?? "") + (phase.late > 0 ? ", \(phase.late) late" : ""))
                 if let byStatus = phase.status_latency, byStatus.count > 1 {
-                    lines.append("    by status: " + byStatus.map { "\($0.status) ×\(Format.grouped($0.requests)) p50 \(Format.micros($0.latency.p50)) p99 \(Format.micros($0.latency.p99))" }
-                        .joined(separator: "; "))
+                    lines.append(
+                        "    by status: "
+                            + byStatus.map {
+                                "\($0.status) ×\(Format.grouped($0.requests)) p50 \(Format.micros($0.latency.p50)) p99 \(Format.micros($0.latency.p99))"
+                            }
+                            .joined(separator: "; "))
                 }
             }
             if let ledger = run.ledger {
-                lines.append("  ledger \(ledger.event_id): total \(ledger.total_tickets), held \(ledger.held), available \(ledger.available_tickets), "
-                             + "accepted \(ledger.accepted.map(String.init) ?? "–"), decided \(ledger.decided.map(String.init) ?? "–"), oversold \(ledger.oversold)"
-                             + (ledger.decision_latency.map { ", decision p99 \(Format.micros($0.p99))" } ?? "")
-                             + (ledger.decided_per_second.map { String(format: ", %.1f decided/s", $0) } ?? ""))
+                lines.append(
+                    "  ledger \(ledger.event_id): total \(ledger.total_tickets), held \(ledger.held), available \(ledger.available_tickets), "
+                        + "accepted \(ledger.accepted.map(String.init) ?? "–"), decided \(ledger.decided.map(String.init) ?? "–"), oversold \(ledger.oversold)"
+                        + (ledger.decision_latency.map { ", decision p99 \(Format.micros($0.p99))" } ?? "")
+                        + (ledger.decided_per_second.map { String(format: ", %.1f decided/s", $0) } ?? ""))
             }
             if let staleness = run.staleness {
-                lines.append("  staleness \(staleness.event_id): \(staleness.reads) reads, \(staleness.stale) stale (max \(String(format: "%.1f", staleness.max_staleness_ms)) ms), "
-                             + "\(staleness.understated) understated, \(staleness.shown_after_sold_out) shown after sold out")
+                lines.append(
+                    "  staleness \(staleness.event_id): \(staleness.reads) reads, \(staleness.stale) stale (max \(String(format: "%.1f", staleness.max_staleness_ms)) ms), "
+                        + "\(staleness.understated) understated, \(staleness.shown_after_sold_out) shown after sold out")
             }
         }
         for (name, value) in (result.ratios ?? [:]).sorted(by: { $0.key < $1.key }) { lines.append("  ratio \(name): \(String(format: "%.2f", value))×") }

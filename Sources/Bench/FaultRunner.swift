@@ -76,8 +76,10 @@ struct FaultRunner: Sendable {
             let wall = Int64(Date().timeIntervalSince1970 * 1_000_000)
             log("fault: \(step.action.rawValue)")
             let (ok, detail) = await onDedicatedThread(named: "happening-fault") { perform(step) }
-            events.append(Event(action: step.action.rawValue, planned_at: planned.seconds, started_at: (began - start).seconds,
-                                duration_ms: (ContinuousClock.now - began).seconds * 1000, at_micros: wall, ok: ok, detail: detail))
+            events.append(
+                Event(
+                    action: step.action.rawValue, planned_at: planned.seconds, started_at: (began - start).seconds,
+                    duration_ms: (ContinuousClock.now - began).seconds * 1000, at_micros: wall, ok: ok, detail: detail))
             if !ok { log("fault: \(step.action.rawValue) failed: \(detail)") }
         }
         return events
@@ -99,7 +101,8 @@ struct FaultRunner: Sendable {
     private func killWorker(restartAfter: Duration?) -> (Bool, String) {
         for file in workerPidFiles {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-                  kill(pid, 0) == 0 else { continue }
+                kill(pid, 0) == 0
+            else { continue }
             let procedure = WorkerCommandLine(pid: pid)
             guard kill(pid, SIGKILL) == 0 else { return (false, "cannot signal pid \(pid)") }
             guard let restartAfter else { return (true, "killed pid \(pid)") }
@@ -132,12 +135,14 @@ struct WorkerCommandLine: Sendable {
             return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         }
         guard let arguments = fields("cmdline"), !arguments.isEmpty, let environment = fields("environ"),
-              let directory = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd") else { return nil }
+            let directory = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")
+        else { return nil }
         self.arguments = arguments
-        self.environment = Dictionary(environment.compactMap { entry -> (String, String)? in
-            guard let equals = entry.firstIndex(of: "=") else { return nil }
-            return (String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
-        }, uniquingKeysWith: { $1 })
+        self.environment = Dictionary(
+            environment.compactMap { entry -> (String, String)? in
+                guard let equals = entry.firstIndex(of: "=") else { return nil }
+                return (String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
+            }, uniquingKeysWith: { $1 })
         self.directory = directory
     }
 

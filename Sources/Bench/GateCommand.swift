@@ -31,8 +31,9 @@ extension BenchCommand {
         @Option(help: "Jobs per transaction for the batch strategy.")
         var batch: Int?
 
-        @Option(name: .customLong("worker-argument"), parsing: .unconditionalSingleValue,
-                help: "One more argument for every worker (repeatable), e.g. --worker-argument=--i-know-this-oversells.")
+        @Option(
+            name: .customLong("worker-argument"), parsing: .unconditionalSingleValue,
+            help: "One more argument for every worker (repeatable), e.g. --worker-argument=--i-know-this-oversells.")
         var workerArguments: [String] = []
 
         @Option(help: "The server's port on 127.0.0.1.")
@@ -76,8 +77,10 @@ extension BenchCommand {
             try await tier.waitHealthy(target, timeout: .seconds(readyTimeout))
 
             // Unbuffered, so it comes before the run's progress lines on stderr also when both go to one pipe.
-            FileHandle.standardOutput.write(Data(
-                "== \((scenario as NSString).lastPathComponent) against a server on :\(port) and \(workers) '\(strategy)' workers (logs in \(logs))\n".utf8))
+            FileHandle.standardOutput.write(
+                Data(
+                    "== \((scenario as NSString).lastPathComponent) against a server on :\(port) and \(workers) '\(strategy)' workers (logs in \(logs))\n".utf8)
+            )
             var options = options
             options.workerPids += tier.workerPidFiles
             guardian.runStarted()

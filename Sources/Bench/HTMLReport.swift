@@ -11,14 +11,17 @@ struct HTMLReport {
     func render() -> String {
         var body = "<h1>\(HTMLText.escape(result.scenario)) <span class=\"\(result.passed ? "pass" : "fail")\">\(result.passed ? "PASS" : "FAIL")</span></h1>\n"
         if let description = result.description { body += "<p>\(HTMLText.escape(description))</p>\n" }
-        body += "<p class=\"meta\">Started \(HTMLText.escape(result.started_at)) on \(HTMLText.escape(result.machine.hostname)) — \(result.machine.cores) cores, "
+        body +=
+            "<p class=\"meta\">Started \(HTMLText.escape(result.started_at)) on \(HTMLText.escape(result.machine.hostname)) — \(result.machine.cores) cores, "
             + "\(result.machine.memory_gib) GiB; bench \(HTMLText.escape(result.versions.bench)), \(HTMLText.escape(result.versions.libcurl)).<br><code>\(HTMLText.escape(result.command))</code></p>\n"
         if !result.failures.isEmpty {
             body += "<div class=\"failures\"><b>Failures</b><ul>" + result.failures.map { "<li>\(HTMLText.escape($0))</li>" }.joined() + "</ul></div>\n"
         }
         let warnings = result.generatorWarnings
         if !warnings.isEmpty {
-            body += "<div class=\"warnings\"><b>Warnings: the generator held the load back</b><ul>" + warnings.map { "<li>\(HTMLText.escape($0))</li>" }.joined() + "</ul></div>\n"
+            body +=
+                "<div class=\"warnings\"><b>Warnings: the generator held the load back</b><ul>" + warnings.map { "<li>\(HTMLText.escape($0))</li>" }.joined()
+                + "</ul></div>\n"
         }
         body += "<h2>Latency by percentile</h2>\n" + latencyChart()
         body += "<h2>Throughput over time</h2>\n" + throughputChart()
@@ -65,15 +68,18 @@ struct HTMLReport {
             for violation in run.ledger?.violations ?? [] { html += "<p class=\"violation\">✘ \(HTMLText.escape(violation))</p>\n" }
         }
         if let ratios = result.ratios, !ratios.isEmpty {
-            html += "<h3>Ratios (\(HTMLText.escape(result.runs.first?.label ?? "a")) ÷ \(HTMLText.escape(result.runs.last?.label ?? "b")))</h3><ul>"
+            html +=
+                "<h3>Ratios (\(HTMLText.escape(result.runs.first?.label ?? "a")) ÷ \(HTMLText.escape(result.runs.last?.label ?? "b")))</h3><ul>"
                 + ratios.sorted(by: { $0.key < $1.key }).map { "<li>\(HTMLText.escape($0.key)): <b>\(String(format: "%.2f", $0.value))×</b></li>" }.joined()
                 + "</ul>\n"
         }
         if !result.thresholds.isEmpty {
-            html += "<h3>Thresholds</h3><ul>" + result.thresholds.map { threshold in
-                "<li class=\"\(threshold.passed ? "" : "violation")\">\(threshold.passed ? "✔" : "✘") <code>\(HTMLText.escape(threshold.expression))</code> — "
-                    + "\(HTMLText.escape(threshold.message))</li>"
-            }.joined() + "</ul>\n"
+            html +=
+                "<h3>Thresholds</h3><ul>"
+                + result.thresholds.map { threshold in
+                    "<li class=\"\(threshold.passed ? "" : "violation")\">\(threshold.passed ? "✔" : "✘") <code>\(HTMLText.escape(threshold.expression))</code> — "
+                        + "\(HTMLText.escape(threshold.message))</li>"
+                }.joined() + "</ul>\n"
         }
         return html
     }
@@ -145,17 +151,24 @@ struct HTMLReport {
             // A phase's last second is usually partial: scale it to a rate, or leave it out when it is a sliver.
             let lastFraction = phase.elapsed_seconds - Double(phase.timeline.last?.second ?? 0)
             let points = phase.timeline.compactMap { point -> (Double, Double)? in
-                guard point.second == phase.timeline.last?.second, lastFraction < 1 else { return (offset + Double(point.second) + 0.5, Double(point.requests)) }
+                guard point.second == phase.timeline.last?.second, lastFraction < 1 else {
+                    return (offset + Double(point.second) + 0.5, Double(point.requests))
+                }
                 return lastFraction < 0.3 ? nil : (offset + Double(point.second) + lastFraction / 2, Double(point.requests) / lastFraction)
             }
             series.append(Series(name: name, points: points))
             if phase.errors > 0 {
-                series.append(Series(name: name + " errors", points: phase.timeline.map { (offset + Double($0.second) + 0.5, Double($0.errors)) },
-                                     color: "#dc2626"))
+                series.append(
+                    Series(
+                        name: name + " errors", points: phase.timeline.map { (offset + Double($0.second) + 0.5, Double($0.errors)) },
+                        color: "#dc2626"))
             }
         }
         series += layout.faultLines(height: series.flatMap { $0.points.map(\.1) }.max() ?? 1)
-        return Chart(series: series, xTicks: layout.ticks, xLabel: "time since the first phase began (a barrier phase opens its connections first)", yLabel: "requests per second", logY: false).svg()
+        return Chart(
+            series: series, xTicks: layout.ticks, xLabel: "time since the first phase began (a barrier phase opens its connections first)",
+            yLabel: "requests per second", logY: false
+        ).svg()
     }
 
     /// Each phase's p99 per second (log scale, by scheduled start), with the faults: where a stall sits on the run's clock.
@@ -182,8 +195,10 @@ struct HTMLReport {
         }
         if series.isEmpty { return nil }
         series += layout.faultLines(height: 100)
-        return Chart(series: series, xTicks: layout.ticks, xLabel: "time since the first phase began", yLabel: "% of answers with X-Cache: HIT", logY: false,
-                     yMaxFixed: 100).svg()
+        return Chart(
+            series: series, xTicks: layout.ticks, xLabel: "time since the first phase began", yLabel: "% of answers with X-Cache: HIT", logY: false,
+            yMaxFixed: 100
+        ).svg()
     }
 
     /// Per second, the share of answers that were 5xx (amber: an outage the scenario allows shows here too) and
@@ -203,8 +218,11 @@ struct HTMLReport {
         }
         if series.isEmpty && layout.faults.isEmpty { return nil }
         series += layout.faultLines(height: 100)
-        return Chart(series: series, xTicks: layout.ticks, xLabel: "time since the first phase began (a barrier phase opens its connections first)", yLabel: "% of the second's answers", logY: false,
-                     yMaxFixed: 100).svg()
+        return Chart(
+            series: series, xTicks: layout.ticks, xLabel: "time since the first phase began (a barrier phase opens its connections first)",
+            yLabel: "% of the second's answers", logY: false,
+            yMaxFixed: 100
+        ).svg()
     }
 
     /// For every recorded phase both runs have: requests per second, p50 and p99 side by side, as bars.
@@ -279,14 +297,22 @@ struct HTMLReport {
                 svg += "<text x=\"\(px(value))\" y=\"\(height - bottom + 16)\" text-anchor=\"middle\">\(HTMLText.escape(label))</text>"
             }
             var yTicks: [Double] = []
-            if logY { var tick = yMin; while tick <= yMax * 1.0001 { yTicks.append(tick); tick *= 10 } }
-            else { yTicks = (0...5).map { yMax * Double($0) / 5 } }
+            if logY {
+                var tick = yMin
+                while tick <= yMax * 1.0001 {
+                    yTicks.append(tick)
+                    tick *= 10
+                }
+            } else {
+                yTicks = (0...5).map { yMax * Double($0) / 5 }
+            }
             for tick in yTicks {
                 svg += "<line x1=\"\(left)\" y1=\"\(py(tick))\" x2=\"\(width - right)\" y2=\"\(py(tick))\" stroke=\"#f3f4f6\"/>"
                 svg += "<text x=\"\(left - 6)\" y=\"\(py(tick) + 4)\" text-anchor=\"end\">\(Self.number(tick))</text>"
             }
             svg += "<text x=\"\((left + width) / 2)\" y=\"\(height - bottom + 36)\" text-anchor=\"middle\">\(HTMLText.escape(xLabel))</text>"
-            svg += "<text x=\"14\" y=\"\((top + height - bottom) / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 14 \((top + height - bottom) / 2))\">\(HTMLText.escape(yLabel))</text>"
+            svg +=
+                "<text x=\"14\" y=\"\((top + height - bottom) / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 14 \((top + height - bottom) / 2))\">\(HTMLText.escape(yLabel))</text>"
             for (index, line) in series.enumerated() {
                 let color = line.color ?? HTMLReport.colors[index % HTMLReport.colors.count]
                 let path = line.points.map { String(format: "%.1f,%.1f", px($0.0), py($0.1)) }.joined(separator: " ")
@@ -295,7 +321,9 @@ struct HTMLReport {
                     svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%@\"/>", px(point.0), py(point.1), color)
                 }
                 if let label = line.label, let end = line.points.last {
-                    svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%@\">", px(end.0) + 3, py(end.1) + 10, color) + HTMLText.escape(label) + "</text>"
+                    svg +=
+                        String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%@\">", px(end.0) + 3, py(end.1) + 10, color)
+                        + HTMLText.escape(label) + "</text>"
                 }
                 let legendX = left + Double(index % 3) * 280
                 let legendY = height + 4 + Double(index / 3) * 22

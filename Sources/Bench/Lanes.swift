@@ -116,20 +116,28 @@ enum LaneWindows {
             let own = runs.filter { $0.lane == lane && $0.result.recorded }
             guard let first = own.first else { continue }
             let samples = own.flatMap(\.samples)
-            views.append(PhaseResult(window: lane, lane: lane, samples: samples, templates: templates,
-                                     from: first.clock.monotonicStart, to: own.map(\.end).max() ?? first.end, clock: first.clock))
+            views.append(
+                PhaseResult(
+                    window: lane, lane: lane, samples: samples, templates: templates,
+                    from: first.clock.monotonicStart, to: own.map(\.end).max() ?? first.end, clock: first.clock))
             let laneEnd = own.map(\.end).max() ?? first.end
             for other in runs where other.lane != lane && other.result.recorded {
                 let (from, to) = (other.clock.monotonicStart, other.end)
                 if from > first.clock.monotonicStart {
-                    views.append(PhaseResult(window: "\(lane)@before-\(other.result.name)", lane: lane, samples: samples, templates: templates,
-                                             from: first.clock.monotonicStart, to: from - 1, clock: first.clock))
+                    views.append(
+                        PhaseResult(
+                            window: "\(lane)@before-\(other.result.name)", lane: lane, samples: samples, templates: templates,
+                            from: first.clock.monotonicStart, to: from - 1, clock: first.clock))
                 }
-                views.append(PhaseResult(window: "\(lane)@\(other.result.name)", lane: lane, samples: samples, templates: templates,
-                                         from: from, to: to, clock: other.clock))
+                views.append(
+                    PhaseResult(
+                        window: "\(lane)@\(other.result.name)", lane: lane, samples: samples, templates: templates,
+                        from: from, to: to, clock: other.clock))
                 if to < laneEnd {
-                    views.append(PhaseResult(window: "\(lane)@after-\(other.result.name)", lane: lane, samples: samples, templates: templates,
-                                             from: to + 1, to: laneEnd, clock: PhaseClock(monotonicStart: to + 1)))
+                    views.append(
+                        PhaseResult(
+                            window: "\(lane)@after-\(other.result.name)", lane: lane, samples: samples, templates: templates,
+                            from: to + 1, to: laneEnd, clock: PhaseClock(monotonicStart: to + 1)))
                 }
             }
         }
@@ -169,8 +177,11 @@ extension PhaseResult {
             let second = Int((sample.start - from) / 1_000_000_000)
             seconds[second, default: SecondBucket()].requests += 1
             seconds[second, default: SecondBucket()].latency.record(nanoseconds: sample.latencyNanoseconds)
-            if sample.status == 0 { transport[Self.transportName(Int32(sample.curlError)), default: 0] += 1 }
-            else { statuses[String(sample.status), default: 0] += 1 }
+            if sample.status == 0 {
+                transport[Self.transportName(Int32(sample.curlError)), default: 0] += 1
+            } else {
+                statuses[String(sample.status), default: 0] += 1
+            }
             if sample.status >= 500 { seconds[second, default: SecondBucket()].status5xx += 1 }
             if sample.flags.contains(.unexpected) {
                 errors += 1
@@ -196,15 +207,18 @@ extension PhaseResult {
         self.latency = latency.summary
         histogram = latency.encoded
         templates = infos.indices.compactMap { index in
-            templateRequests[index] == 0 ? nil : TemplateResult(
-                name: infos[index].name, requests: templateRequests[index], errors: templateErrors[index],
-                latency: perTemplate[index].summary, histogram: perTemplate[index].encoded,
-                cache_hits: templateHits[index], cache_misses: templateMisses[index])
+            templateRequests[index] == 0
+                ? nil
+                : TemplateResult(
+                    name: infos[index].name, requests: templateRequests[index], errors: templateErrors[index],
+                    latency: perTemplate[index].summary, histogram: perTemplate[index].encoded,
+                    cache_hits: templateHits[index], cache_misses: templateMisses[index])
         }
         timeline = seconds.sorted { $0.key < $1.key }.map { second, bucket in
-            TimelinePoint(second: second, requests: bucket.requests, errors: bucket.errors,
-                          p50_us: bucket.latency.percentile(50), p99_us: bucket.latency.percentile(99), status_5xx: bucket.status5xx,
-                          cache_hits: bucket.cacheHits, cache_misses: bucket.cacheMisses)
+            TimelinePoint(
+                second: second, requests: bucket.requests, errors: bucket.errors,
+                p50_us: bucket.latency.percentile(50), p99_us: bucket.latency.percentile(99), status_5xx: bucket.status5xx,
+                cache_hits: bucket.cacheHits, cache_misses: bucket.cacheMisses)
         }
     }
 }

@@ -30,8 +30,9 @@ struct LatencyHistogram: Sendable {
 
     /// The standard summary (µs).
     var summary: LatencySummary {
-        LatencySummary(count: count, min: min, mean: (mean * 10).rounded() / 10, p50: percentile(50), p90: percentile(90), p99: percentile(99),
-                       p999: percentile(99.9), p9999: percentile(99.99), max: max)
+        LatencySummary(
+            count: count, min: min, mean: (mean * 10).rounded() / 10, p50: percentile(50), p90: percentile(90), p99: percentile(99),
+            p999: percentile(99.9), p9999: percentile(99.99), max: max)
     }
 
     /// Points of the percentile curve (percentile, µs) at the percentiles a latency chart shows.

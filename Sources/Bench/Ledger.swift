@@ -48,13 +48,16 @@ struct LedgerChecker: Sendable {
     ///   - complete: every booking request got a definite answer (202, or 422 sold out); only then is the
     ///     number held predictable.
     ///   - soldOutAnswers: requests refused at intake as sold out (then every ticket must be held).
-    func check(event: String, accepted: [Capture]?, ticketsPerRequest: Int, complete: Bool, soldOutAnswers: Int = 0, timeout: Duration,
-               progress: ProgressStyle) async throws -> LedgerReport {
+    func check(
+        event: String, accepted: [Capture]?, ticketsPerRequest: Int, complete: Bool, soldOutAnswers: Int = 0, timeout: Duration,
+        progress: ProgressStyle
+    ) async throws -> LedgerReport {
         guard let eventID = UUID(uuidString: event) else { throw UsageError("ledger: '\(event)' is not an event id (UUID)") }
         let client = PostgresClient(configuration: .init(url: databaseURL, poolSize: 1, applicationName: "happening-bench-ledger"))
         do {
-            let report = try await read(client, eventID: eventID, accepted: accepted, ticketsPerRequest: ticketsPerRequest,
-                                        complete: complete, soldOutAnswers: soldOutAnswers, timeout: timeout, progress: progress)
+            let report = try await read(
+                client, eventID: eventID, accepted: accepted, ticketsPerRequest: ticketsPerRequest,
+                complete: complete, soldOutAnswers: soldOutAnswers, timeout: timeout, progress: progress)
             await client.shutdown()
             return report
         } catch let error as UsageError {
@@ -66,8 +69,10 @@ struct LedgerChecker: Sendable {
         }
     }
 
-    private func read(_ client: PostgresClient, eventID: UUID, accepted: [Capture]?, ticketsPerRequest: Int, complete: Bool, soldOutAnswers: Int,
-                      timeout: Duration, progress: ProgressStyle) async throws -> LedgerReport {
+    private func read(
+        _ client: PostgresClient, eventID: UUID, accepted: [Capture]?, ticketsPerRequest: Int, complete: Bool, soldOutAnswers: Int,
+        timeout: Duration, progress: ProgressStyle
+    ) async throws -> LedgerReport {
         let ids = (accepted ?? []).compactMap { UUID(uuidString: $0.value) }
         let (decided, waited) = try await waitForDecisions(client, ids: ids, timeout: timeout, progress: progress)
         var report = try await counts(client, eventID: eventID)
@@ -116,7 +121,8 @@ struct LedgerChecker: Sendable {
         var counts: [String: (rows: Int, tickets: Int)] = [:]
         for row in try await client.query(
             "SELECT status::text || coalesce('/' || failure_reason::text, ''), count(*), coalesce(sum(ticket_count), 0) FROM bookings WHERE event_id = $1 GROUP BY 1",
-            [eventID]) {
+            [eventID])
+        {
             counts[try row.decode(0)] = (try row.decode(1), try row.decode(2))
         }
         let held = (counts["pending"]?.tickets ?? 0) + (counts["confirmed"]?.tickets ?? 0)
@@ -141,7 +147,8 @@ struct LedgerChecker: Sendable {
         let acceptedAt = Dictionary(accepted.map { ($0.value.lowercased(), $0.at_micros) }, uniquingKeysWith: min)
         var lastDecision = Int64.min
         for row in try await client.query(
-            "SELECT id, (extract(epoch FROM updated_at) * 1000000)::int8 FROM bookings WHERE id = ANY($1::uuid[])", [PostgresArray(ids)]) {
+            "SELECT id, (extract(epoch FROM updated_at) * 1000000)::int8 FROM bookings WHERE id = ANY($1::uuid[])", [PostgresArray(ids)])
+        {
             let id: UUID = try row.decode(0)
             let decidedAt: Int64 = try row.decode(1)
             lastDecision = max(lastDecision, decidedAt)

@@ -1,6 +1,6 @@
 import Foundation
-import HappeningSystem
 import HappeningLoad
+import HappeningSystem
 
 /// Prints a phase's progress: elapsed time, requests per second and p99 of the last whole second, errors.
 struct LiveDisplay: Sendable {
@@ -21,8 +21,9 @@ struct LiveDisplay: Sendable {
             let elapsed = Double(now - clock.monotonicStart) / 1e9
             let last = feed.bucket(Int(elapsed) - 1)
             let p99 = last.map { Format.micros($0.latency.percentile(99)) } ?? "–"
-            let line = String(format: "%@ %6.1fs  %@ req/s  %@ requests  %@ errors  p99 %@", phase, elapsed,
-                              Format.grouped(last?.requests ?? 0), Format.grouped(feed.requestsSoFar), Format.grouped(feed.errorsSoFar), p99)
+            let line = String(
+                format: "%@ %6.1fs  %@ req/s  %@ requests  %@ errors  p99 %@", phase, elapsed,
+                Format.grouped(last?.requests ?? 0), Format.grouped(feed.requestsSoFar), Format.grouped(feed.errorsSoFar), p99)
             if style == .live {
                 FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
                 printedLive = true

@@ -1,6 +1,6 @@
 import HappeningLoad
-import Synchronization
 import HappeningSystem
+import Synchronization
 
 /// A small fast generator for picking requests on the hot path (xorshift64*; no allocation).
 struct FastRandom: UnitRandom {

@@ -8,9 +8,13 @@ struct MarkdownReport {
         var lines: [String] = []
         lines.append("# \(result.scenario): \(result.passed ? "PASS" : "FAIL")")
         lines.append("")
-        if let description = result.description { lines.append(description); lines.append("") }
-        lines.append("Started \(result.started_at) on \(result.machine.hostname) (\(result.machine.cores) cores, \(result.machine.memory_gib) GiB, \(result.machine.os)); "
-                     + "bench \(result.versions.bench), \(result.versions.libcurl).")
+        if let description = result.description {
+            lines.append(description)
+            lines.append("")
+        }
+        lines.append(
+            "Started \(result.started_at) on \(result.machine.hostname) (\(result.machine.cores) cores, \(result.machine.memory_gib) GiB, \(result.machine.os)); "
+                + "bench \(result.versions.bench), \(result.versions.libcurl).")
         lines.append("")
         lines.append("Command: `\(result.command)`")
         lines.append("")
@@ -35,7 +39,10 @@ struct MarkdownReport {
             if let generator = RunTables.generator(run) { lines += generator.markdown }
             if let routes = RunTables.routes(run) { lines += routes.markdown }
             if let statuses = RunTables.statuses(run) { lines += statuses.markdown }
-            if let responses = RunTables.responses(run) { lines.append(responses); lines.append("") }
+            if let responses = RunTables.responses(run) {
+                lines.append(responses)
+                lines.append("")
+            }
             if let faults = run.faults { lines += RunTables.faults(faults).markdown }
             if let ledger = run.ledger {
                 lines += RunTables.ledger(ledger).markdown

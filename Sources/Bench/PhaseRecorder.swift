@@ -175,8 +175,15 @@ final class PhaseRecorder {
         }
         pendingRequests += 1
         if let hit = completion.cacheHit {
-            if hit { cacheHits += 1; templateCacheHits[template] += 1; current.cacheHits += 1 }
-            else { cacheMisses += 1; templateCacheMisses[template] += 1; current.cacheMisses += 1 }
+            if hit {
+                cacheHits += 1
+                templateCacheHits[template] += 1
+                current.cacheHits += 1
+            } else {
+                cacheMisses += 1
+                templateCacheMisses[template] += 1
+                current.cacheMisses += 1
+            }
         }
         keepSample(completion, failed: failed)
         guard !failed, let body = completion.body else { return }
@@ -184,22 +191,30 @@ final class PhaseRecorder {
             captures.append(Capture(tag: completion.request.tag, value: value, at_micros: clock.wallMicros(completion.end)))
         }
         if info.watched, let watch, shownReads.count < Self.sampleLimit, ResponseFields.contains(watch.id, in: body),
-           let shown = ResponseFields.integer(watch.field, inObjectWithID: watch.id, in: body) {
-            shownReads.append(ShownRead(template: template, sent_micros: clock.wallMicros(completion.actualStart),
-                                        received_micros: clock.wallMicros(completion.end), shown: shown))
+            let shown = ResponseFields.integer(watch.field, inObjectWithID: watch.id, in: body)
+        {
+            shownReads.append(
+                ShownRead(
+                    template: template, sent_micros: clock.wallMicros(completion.actualStart),
+                    received_micros: clock.wallMicros(completion.end), shown: shown))
         }
     }
 
     private func keepSample(_ completion: CurlCompletion, failed: Bool) {
         guard keepsSamples else { return }
-        guard samples.count < Self.sampleLimit else { samplesDropped += 1; return }
+        guard samples.count < Self.sampleLimit else {
+            samplesDropped += 1
+            return
+        }
         var flags: RequestSample.Flags = []
         if failed { flags.insert(.unexpected) }
         if let hit = completion.cacheHit { flags.insert(hit ? .cacheHit : .cacheMiss) }
         if completion.actualStart &- completion.intendedStart > 1_000_000, completion.actualStart > completion.intendedStart { flags.insert(.late) }
-        samples.append(RequestSample(start: completion.intendedStart, latencyNanoseconds: completion.latencyNanoseconds,
-                                     template: UInt16(truncatingIfNeeded: completion.request.template),
-                                     status: UInt16(clamping: completion.status), curlError: Int16(clamping: completion.curlError ?? 0), flags: flags))
+        samples.append(
+            RequestSample(
+                start: completion.intendedStart, latencyNanoseconds: completion.latencyNanoseconds,
+                template: UInt16(truncatingIfNeeded: completion.request.template),
+                status: UInt16(clamping: completion.status), curlError: Int16(clamping: completion.curlError ?? 0), flags: flags))
     }
 
     /// The loop woke `late` ns after it was due (called on the loop's thread after every wait).

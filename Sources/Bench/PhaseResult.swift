@@ -150,16 +150,19 @@ struct PhaseResult: Codable, Sendable {
         histogram = latency.encoded
         let infos = recorders.first?.templates ?? []
         templates = templateLatency.indices.compactMap { index in
-            templateRequests[index] == 0 ? nil : TemplateResult(
-                name: infos[index].name, requests: templateRequests[index], errors: templateErrors[index],
-                latency: templateLatency[index].summary, histogram: templateLatency[index].encoded,
-                cache_hits: templateHits[index], cache_misses: templateMisses[index])
+            templateRequests[index] == 0
+                ? nil
+                : TemplateResult(
+                    name: infos[index].name, requests: templateRequests[index], errors: templateErrors[index],
+                    latency: templateLatency[index].summary, histogram: templateLatency[index].encoded,
+                    cache_hits: templateHits[index], cache_misses: templateMisses[index])
         }
         status_latency = statusLatency.sorted { $0.key < $1.key }.map { StatusLatency(status: String($0.key), histogram: $0.value) }
         timeline = feed.timeline().map { second, bucket in
-            TimelinePoint(second: second, requests: bucket.requests, errors: bucket.errors,
-                          p50_us: bucket.latency.percentile(50), p99_us: bucket.latency.percentile(99), status_5xx: bucket.status5xx,
-                          cache_hits: bucket.cacheHits, cache_misses: bucket.cacheMisses)
+            TimelinePoint(
+                second: second, requests: bucket.requests, errors: bucket.errors,
+                p50_us: bucket.latency.percentile(50), p99_us: bucket.latency.percentile(99), status_5xx: bucket.status5xx,
+                cache_hits: bucket.cacheHits, cache_misses: bucket.cacheMisses)
         }
     }
 

@@ -35,8 +35,10 @@ struct PhaseRunner: Sendable {
 
     /// Runs `phase` of `lane`, scheduled from `notBefore` (monotonic ns; nil: now, or `--start-at`), as the virtual users
     /// `users` (nil: every user; a barrier's connection i is user i of them).
-    func run(_ phase: Scenario.Phase, lane: String, notBefore: UInt64?, users: Range<Int>? = nil,
-             timeoutOverride: Duration? = nil) async throws -> (LanePhaseRun, [Capture]) {
+    func run(
+        _ phase: Scenario.Phase, lane: String, notBefore: UInt64?, users: Range<Int>? = nil,
+        timeoutOverride: Duration? = nil
+    ) async throws -> (LanePhaseRun, [Capture]) {
         let start = plannedStart(notBefore: notBefore)
         let clock = PhaseClock(monotonicStart: start)
         let feed = LiveFeed()
@@ -53,12 +55,14 @@ struct PhaseRunner: Sendable {
         display.cancel()
         await display.value
         let recorders = loops.map(\.recorder)
-        var result = PhaseResult(phase: phase, recorders: recorders, feed: feed, clock: clock,
-                                 abandoned: outcomes.reduce(0) { $0 + $1.abandoned })
+        var result = PhaseResult(
+            phase: phase, recorders: recorders, feed: feed, clock: clock,
+            abandoned: outcomes.reduce(0) { $0 + $1.abandoned })
         if !lane.isEmpty { result.lane = lane }
         let end = recorders.map(\.lastEnd).max().map { max($0, start) } ?? start
-        let run = LanePhaseRun(lane: lane, result: result, clock: clock, samples: recorders.flatMap(\.samples), end: end,
-                               shownReads: result.recorded ? recorders.flatMap(\.shownReads) : [])
+        let run = LanePhaseRun(
+            lane: lane, result: result, clock: clock, samples: recorders.flatMap(\.samples), end: end,
+            shownReads: result.recorded ? recorders.flatMap(\.shownReads) : [])
         return (run, recorders.flatMap(\.captures))
     }
 
@@ -66,17 +70,14 @@ struct PhaseRunner: Sendable {
     /// got the CPU late (an open schedule then catches up and counts the late starts, so every lane keeps the run's
     /// clock); else `--start-at`, or 50 ms from now.
     private func plannedStart(notBefore: UInt64?) -> UInt64 {
-        if let notBefore { return notBefore }
-        if let startAtMicros {
-            let delta = startAtMicros - Int64(Date().timeIntervalSince1970 * 1_000_000)
-            if delta > 0 { return monotonicNanoseconds() &+ UInt64(delta) * 1_000 }
-        }
-        return monotonicNanoseconds() &+ 50_000_000
+        notBefore ?? StartInstant.monotonic(wallMicros: startAtMicros, otherwiseIn: 50_000_000)
     }
 
     /// One loop per thread, each with its share of the connections and requests and the schedule of the phase's model.
-    private func makeLoops(_ phase: Scenario.Phase, users: Range<Int>?, start: UInt64, clock: PhaseClock, feed: LiveFeed,
-                           timeoutOverride: Duration?) -> [LoopJob] {
+    private func makeLoops(
+        _ phase: Scenario.Phase, users: Range<Int>?, start: UInt64, clock: PhaseClock, feed: LiveFeed,
+        timeoutOverride: Duration?
+    ) -> [LoopJob] {
         let chosen = templates(of: phase)
         let infos = renderer.infos
         let weights = chosen.map { infos[$0].weight }
@@ -111,7 +112,9 @@ struct PhaseRunner: Sendable {
             switch phase.model {
             case .closed:
                 let picker = RequestPicker(instances: instances(chosen, lane: lane, users: users), weights: weights, seed: UInt64(lane + 11))
-                schedule = ClosedSchedule(picker: picker, recorder: recorder, connections: connections, start: start, deadline: deadline, maxRequests: laneMax, thinkNanoseconds: think)
+                schedule = ClosedSchedule(
+                    picker: picker, recorder: recorder, connections: connections, start: start, deadline: deadline, maxRequests: laneMax,
+                    thinkNanoseconds: think)
             case .open:
                 let picker = RequestPicker(instances: instances(chosen, lane: lane, users: users), weights: weights, seed: UInt64(lane + 11))
                 let rate = RateSpec(phase.rate ?? "")!  // validated when the scenario loaded
@@ -193,5 +196,18 @@ private struct LoopJob: @unchecked Sendable {
                     : try CurlLoadLoop.run(options: options, schedule: schedule, stop: stop)
             }
         }.get()
+    }
+}
+
+/// `--start-at` on the monotonic clock the load loops keep.
+enum StartInstant {
+    /// The monotonic instant (ns) of the wall-clock time `wallMicros` (µs since 1970) when it is still ahead, else
+    /// `nanoseconds` from now.
+    static func monotonic(wallMicros: Int64?, otherwiseIn nanoseconds: UInt64) -> UInt64 {
+        if let wallMicros {
+            let delta = wallMicros - Int64(Date().timeIntervalSince1970 * 1_000_000)
+            if delta > 0 { return monotonicNanoseconds() &+ UInt64(delta) * 1_000 }
+        }
+        return monotonicNanoseconds() &+ nanoseconds
     }
 }

@@ -89,13 +89,8 @@ final class ProcessTier: @unchecked Sendable {
     /// A child that exited but was not reaped yet still answers `kill(pid, 0)`.
     private static func isZombie(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return true }
+            let close = stat.lastIndex(of: ")")
+        else { return true }
         return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
-}
-
-/// The system under test did not come up (or went away): exit status 1, like a failed check.
-struct GateError: Error, CustomStringConvertible {
-    var description: String
-    init(_ message: String) { description = message }
 }

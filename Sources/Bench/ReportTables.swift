@@ -34,8 +34,10 @@ enum RunTables {
         let laned = run.phases.contains { $0.lane != nil }
         let header = (laned ? ["lane"] : []) + ["phase", "model", "conns"] + figures
         let rows = run.phases.map { phase in
-            (laned ? [phase.lane ?? ""] : []) + ["\(phase.name)\(phase.recorded ? "" : " (warm-up)")",
-                                                 "\(phase.model)\(phase.rate.map { " \($0)/s" } ?? "")", "\(phase.connections)"] + numbers(phase)
+            (laned ? [phase.lane ?? ""] : []) + [
+                "\(phase.name)\(phase.recorded ? "" : " (warm-up)")",
+                "\(phase.model)\(phase.rate.map { " \($0)/s" } ?? "")", "\(phase.connections)",
+            ] + numbers(phase)
         }
         return ReportTable(title: title, note: nil, header: header, rows: rows)
     }
@@ -58,14 +60,17 @@ enum RunTables {
         for view in views {
             for route in view.templates.sorted(by: { $0.latency.p99 > $1.latency.p99 }) {
                 let rate = view.elapsed_seconds > 0 ? Double(route.requests) / view.elapsed_seconds : 0
-                rows.append([view.name, route.name, Format.grouped(route.requests), String(format: "%.1f", rate),
-                             "\(Format.grouped(route.errors))", Format.micros(route.latency.p50), Format.micros(route.latency.p90),
-                             Format.micros(route.latency.p99), Format.micros(route.latency.max), route.cacheHitRatio.map(Format.percent) ?? "–"])
+                rows.append([
+                    view.name, route.name, Format.grouped(route.requests), String(format: "%.1f", rate),
+                    "\(Format.grouped(route.errors))", Format.micros(route.latency.p50), Format.micros(route.latency.p90),
+                    Format.micros(route.latency.p99), Format.micros(route.latency.max), route.cacheHitRatio.map(Format.percent) ?? "–",
+                ])
             }
         }
         guard !rows.isEmpty else { return nil }
-        return ReportTable(title: "Route by route", note: "Per phase (and window), the slowest route first.",
-                           header: ["phase", "route", "requests", "req/s", "errors", "p50", "p90", "p99", "max", "cache hits"], rows: rows)
+        return ReportTable(
+            title: "Route by route", note: "Per phase (and window), the slowest route first.",
+            header: ["phase", "route", "requests", "req/s", "errors", "p50", "p90", "p99", "max", "cache hits"], rows: rows)
     }
 
     /// Each recorded phase's latency by HTTP status (a flash sale's 202s and 422s); nil when only one status was seen.
@@ -74,19 +79,23 @@ enum RunTables {
         for phase in run.phases.filter(\.recorded) {
             guard let byStatus = phase.status_latency, byStatus.count > 1 else { continue }
             for entry in byStatus {
-                rows.append([phase.name, entry.status, Format.grouped(entry.requests), Format.micros(entry.latency.p50), Format.micros(entry.latency.p90),
-                             Format.micros(entry.latency.p99), Format.micros(entry.latency.max)])
+                rows.append([
+                    phase.name, entry.status, Format.grouped(entry.requests), Format.micros(entry.latency.p50), Format.micros(entry.latency.p90),
+                    Format.micros(entry.latency.p99), Format.micros(entry.latency.max),
+                ])
             }
         }
         guard !rows.isEmpty else { return nil }
-        return ReportTable(title: "Latency by status", note: "Each answer status on its own: what a queued booking (202) and a refusal (422) cost.",
-                           header: ["phase", "status", "requests", "p50", "p90", "p99", "max"], rows: rows)
+        return ReportTable(
+            title: "Latency by status", note: "Each answer status on its own: what a queued booking (202) and a refusal (422) cost.",
+            header: ["phase", "status", "requests", "p50", "p90", "p99", "max"], rows: rows)
     }
 
     /// The status codes and transport errors of each recorded phase, in one line.
     static func responses(_ run: BenchResult.Run) -> String? {
         let parts = run.phases.filter(\.recorded).map { phase in
-            "\(phase.name): " + (phase.statuses.sorted { $0.key < $1.key }.map { "\($0.key)×\(Format.grouped($0.value))" }
+            "\(phase.name): "
+                + (phase.statuses.sorted { $0.key < $1.key }.map { "\($0.key)×\(Format.grouped($0.value))" }
                 + phase.transport_errors.sorted { $0.key < $1.key }.map { "\($0.key)×\(Format.grouped($0.value))" }).joined(separator: ", ")
         }
         return parts.isEmpty ? nil : "Responses — " + parts.joined(separator: "; ")
@@ -97,8 +106,10 @@ enum RunTables {
             title: "Faults injected", note: "Times count from the instant the load fired (a barrier phase fires once every connection is open).",
             header: ["at", "action", "took", "", "what happened"],
             rows: faults.map { fault in
-                [String(format: "%.1f s", fault.started_at), fault.action, String(format: "%.0f ms", fault.duration_ms), fault.ok ? "done" : "FAILED",
-                 fault.detail.replacingOccurrences(of: "\n", with: " ")]
+                [
+                    String(format: "%.1f s", fault.started_at), fault.action, String(format: "%.0f ms", fault.duration_ms), fault.ok ? "done" : "FAILED",
+                    fault.detail.replacingOccurrences(of: "\n", with: " "),
+                ]
             })
     }
 
@@ -111,11 +122,17 @@ enum RunTables {
         }
         return ReportTable(
             title: "Ledger of event \(ledger.event_id): \(ledger.passed ? "holds" : "VIOLATED")", note: decision,
-            header: ["total", "available", "held", "confirmed", "pending", "sold out", "other failures", "accepted (202)", "decided", "undecided",
-                     "phantom", "oversold"],
-            rows: [["\(ledger.total_tickets)", "\(ledger.available_tickets)", "\(ledger.held)", "\(ledger.confirmed)", "\(ledger.pending)",
+            header: [
+                "total", "available", "held", "confirmed", "pending", "sold out", "other failures", "accepted (202)", "decided", "undecided",
+                "phantom", "oversold",
+            ],
+            rows: [
+                [
+                    "\(ledger.total_tickets)", "\(ledger.available_tickets)", "\(ledger.held)", "\(ledger.confirmed)", "\(ledger.pending)",
                     "\(ledger.failed_sold_out)", "\(ledger.failed_other)", optional(ledger.accepted), optional(ledger.decided),
-                    optional(ledger.undecided), optional(ledger.phantom), "\(ledger.oversold)"]])
+                    optional(ledger.undecided), optional(ledger.phantom), "\(ledger.oversold)",
+                ]
+            ])
     }
 
     /// The Bench's own CPU, loop lag and run-queue wait per recorded phase and window; nil when none was measured.
@@ -129,8 +146,10 @@ enum RunTables {
             header: ["phase or window", "cores", "CPU mean", "CPU max", "lag p99", "lag max", "CPU wait", "verdict"],
             rows: views.map { view in
                 let check = view.generator!
-                return [view.name, "\(check.cores_allowed)", Format.percent(check.cpu_mean), Format.percent(check.cpu_max), Format.micros(check.lag_p99_us),
-                        Format.micros(check.lag_max_us), Format.percent(check.runqueue_wait), check.saturated ? "BOTTLENECK" : "ok"]
+                return [
+                    view.name, "\(check.cores_allowed)", Format.percent(check.cpu_mean), Format.percent(check.cpu_max), Format.micros(check.lag_p99_us),
+                    Format.micros(check.lag_max_us), Format.percent(check.runqueue_wait), check.saturated ? "BOTTLENECK" : "ok",
+                ]
             })
     }
 
@@ -144,15 +163,21 @@ enum RunTables {
                 + "Understated: shown fewer than the truth when the answer arrived. Truth from the booking rows' decision times "
                 + "(\(report.changes) changes). Reads by request: \(routes.isEmpty ? "none" : routes).",
             header: ["reads", "stale", "max staleness", "p99 staleness", "understated", "shown after sold out", "latest after sold out"],
-            rows: [[Format.grouped(UInt64(report.reads)), Format.grouped(UInt64(report.stale)), ms(report.max_staleness_ms), ms(report.p99_staleness_ms),
-                    Format.grouped(UInt64(report.understated)), Format.grouped(UInt64(report.shown_after_sold_out)), ms(report.shown_after_sold_out_max_ms)]])
+            rows: [
+                [
+                    Format.grouped(UInt64(report.reads)), Format.grouped(UInt64(report.stale)), ms(report.max_staleness_ms), ms(report.p99_staleness_ms),
+                    Format.grouped(UInt64(report.understated)), Format.grouped(UInt64(report.shown_after_sold_out)), ms(report.shown_after_sold_out_max_ms),
+                ]
+            ])
     }
 
     private static func numbers(_ phase: PhaseResult) -> [String] {
-        [Format.grouped(phase.requests), String(format: "%.1f", phase.requests_per_second),
-         "\(Format.grouped(phase.errors)) (\(Format.percent(phase.error_rate)))",
-         Format.micros(phase.latency.p50), Format.micros(phase.latency.p90), Format.micros(phase.latency.p99),
-         Format.micros(phase.latency.p999), Format.micros(phase.latency.max), "\(phase.late)", phase.cacheHitRatio.map(Format.percent) ?? "–"]
+        [
+            Format.grouped(phase.requests), String(format: "%.1f", phase.requests_per_second),
+            "\(Format.grouped(phase.errors)) (\(Format.percent(phase.error_rate)))",
+            Format.micros(phase.latency.p50), Format.micros(phase.latency.p90), Format.micros(phase.latency.p99),
+            Format.micros(phase.latency.p999), Format.micros(phase.latency.max), "\(phase.late)", phase.cacheHitRatio.map(Format.percent) ?? "–",
+        ]
     }
 }
 

@@ -79,8 +79,11 @@ struct RequestRenderer: Sendable {
     var watched: Set<String> = []
 
     var infos: [TemplateInfo] {
-        templates.map { TemplateInfo(name: $0.name, weight: $0.weight ?? 1, expect: Set($0.expect ?? []), capture: $0.capture,
-                                     watched: watched.contains($0.name)) }
+        templates.map {
+            TemplateInfo(
+                name: $0.name, weight: $0.weight ?? 1, expect: Set($0.expect ?? []), capture: $0.capture,
+                watched: watched.contains($0.name))
+        }
     }
 
     /// Checks that every `${…}` a template uses has a source.
@@ -107,9 +110,10 @@ struct RequestRenderer: Sendable {
         if template.auth == .user, let virtualUser { headers.append(("Authorization", "Bearer \(virtualUser.token)")) }
         let body = template.body.map { Array(Template.substitute($0, values, keepUnknown: true).utf8) }
         if body != nil, !headers.contains(where: { $0.0.lowercased() == "content-type" }) { headers.append(("Content-Type", "application/json")) }
-        return PreparedRequest(template: index, method: template.method ?? (body == nil ? "GET" : "POST"),
-                               url: target + Template.substitute(template.path, values.mapValues(Self.percentEncoded), keepUnknown: true), headers: headers,
-                               body: body, capturesBody: template.capture != nil || watched.contains(template.name), tag: user)
+        return PreparedRequest(
+            template: index, method: template.method ?? (body == nil ? "GET" : "POST"),
+            url: target + Template.substitute(template.path, values.mapValues(Self.percentEncoded), keepUnknown: true), headers: headers,
+            body: body, capturesBody: template.capture != nil || watched.contains(template.name), tag: user)
     }
 
     /// A value made safe for a URL path or query (spaces, `&`, `=`, `+`, `#`, `?` … encoded).

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Values read out of response bodies on the loop threads, without decoding the JSON into objects (a body is

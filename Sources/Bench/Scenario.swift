@@ -122,8 +122,9 @@ struct Scenario: Codable, Sendable {
         // `${…}` outside the variables block is not YAML yet (in a flow mapping its braces are syntax): read a copy with
         // each one as a plain scalar.
         let placeholders = Dictionary(Template.names(in: text).map { ($0, "0") }, uniquingKeysWith: { first, _ in first })
-        do { head = try YAMLDecoder().decode(Head.self, from: Template.substitute(text, placeholders, keepUnknown: true)) }
-        catch { throw UsageError("\(path): \(Self.describe(error))") }
+        do { head = try YAMLDecoder().decode(Head.self, from: Template.substitute(text, placeholders, keepUnknown: true)) } catch {
+            throw UsageError("\(path): \(Self.describe(error))")
+        }
         var variables = head.variables ?? [:]
         for (key, value) in overrides { variables[key] = value }
         variables["run_dir"] = runDirectory
@@ -147,7 +148,9 @@ struct Scenario: Codable, Sendable {
         for phase in runLanes.flatMap(\.phases) {
             guard phase.connections >= 1, phase.connections <= 100_000 else { throw UsageError("phase \(phase.name): connections must be 1…100000") }
             if phase.model == .open {
-                guard let rate = phase.rate, RateSpec(rate) != nil else { throw UsageError("phase \(phase.name): an open phase needs rate: R or rate: A..B (requests/s)") }
+                guard let rate = phase.rate, RateSpec(rate) != nil else {
+                    throw UsageError("phase \(phase.name): an open phase needs rate: R or rate: A..B (requests/s)")
+                }
             }
             if phase.model.isTimed {
                 guard phase.duration != nil || phase.max_requests != nil else {
@@ -198,7 +201,10 @@ enum Template {
         var rest = text[...]
         while let open = rest.range(of: "${") {
             output += rest[..<open.lowerBound]
-            guard let close = rest[open.upperBound...].firstIndex(of: "}") else { output += rest[open.lowerBound...]; return output }
+            guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
+                output += rest[open.lowerBound...]
+                return output
+            }
             let name = String(rest[open.upperBound..<close])
             if let value = values[name] { output += value } else if keepUnknown { output += "${\(name)}" }
             rest = rest[rest.index(after: close)...]
@@ -237,9 +243,13 @@ struct RateSpec: Sendable, Equatable {
 
     init?(_ text: String) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: true).map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        if text.contains(".."), parts.count == 2, let a = parts[0], let b = parts[1], a > 0, b > 0 { (from, to) = (a, b) }
-        else if let value = Double(text.trimmingCharacters(in: .whitespaces)), value > 0 { (from, to) = (value, value) }
-        else { return nil }
+        if text.contains(".."), parts.count == 2, let a = parts[0], let b = parts[1], a > 0, b > 0 {
+            (from, to) = (a, b)
+        } else if let value = Double(text.trimmingCharacters(in: .whitespaces)), value > 0 {
+            (from, to) = (value, value)
+        } else {
+            return nil
+        }
     }
 
     init(from: Double, to: Double) { (self.from, self.to) = (from, to) }

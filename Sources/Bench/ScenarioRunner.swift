@@ -67,11 +67,7 @@ struct ScenarioRunner: Sendable {
         // One run clock: lane offsets count from `origin`, and so do the faults of a laned scenario.
         var origin: UInt64?
         if scenario.hasLanes {
-            var at = monotonicNanoseconds() &+ 100_000_000
-            if let startAtMicros {
-                let delta = startAtMicros - Int64(Date().timeIntervalSince1970 * 1_000_000)
-                if delta > 0 { at = monotonicNanoseconds() &+ UInt64(delta) * 1_000 }
-            }
+            let at = StartInstant.monotonic(wallMicros: startAtMicros, otherwiseIn: 100_000_000)
             origin = at
             loadStart.set(monotonic: at)
         }
@@ -91,30 +87,44 @@ struct ScenarioRunner: Sendable {
         let faultEvents = await faultTask.value
         var phaseRuns = laneRuns.flatMap(\.runs)
         for index in phaseRuns.indices { phaseRuns[index].result.generator = Self.check(phaseRuns[index].result, monitor) }
-        let captures = laneRuns.flatMap(\.captures)
+        let (ledger, staleness) = try await checks(
+            variables: variables, laneRuns: laneRuns, watchedEvent: watchedEvent, shownReads: phaseRuns.flatMap(\.shownReads),
+            requestNames: renderer.infos.map(\.name))
+        let windows =
+            scenario.hasLanes
+            ? LaneWindows.views(of: phaseRuns, templates: renderer.infos).map { window in
+                var window = window
+                window.generator = Self.check(window, monitor)
+                return window
+            } : nil
+        return BenchResult.Run(
+            label: label, target: target, phases: phaseRuns.map(\.result), windows: windows, ledger: ledger,
+            staleness: staleness, faults: faultEvents.isEmpty ? nil : faultEvents)
+    }
+
+    /// The scenario's ledger and staleness checks after the load (none once stopped).
+    private func checks(
+        variables: [String: String], laneRuns: [LaneOutcome], watchedEvent: String?, shownReads: [ShownRead],
+        requestNames: [String]
+    ) async throws -> (LedgerReport?, StalenessReport?) {
+        guard !stop.isStopped else { return (nil, nil) }
         var ledger: LedgerReport?
-        if let spec = scenario.ledger, !stop.isStopped {
+        if let spec = scenario.ledger {
             guard let databaseURL else { throw UsageError("the ledger check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
             let event = Template.substitute(spec.event, variables, keepUnknown: true)
             let timeout = spec.decision_timeout.flatMap(DurationText.parse) ?? .seconds(60)
             ledger = try await LedgerChecker(databaseURL: databaseURL).check(
-                event: event, accepted: captures, ticketsPerRequest: spec.ticket_count ?? 1, complete: laneRuns.allSatisfy(\.complete),
-                soldOutAnswers: laneRuns.reduce(0) { $0 + $1.soldOut }, timeout: timeout, progress: progress)
+                event: event, accepted: laneRuns.flatMap(\.captures), ticketsPerRequest: spec.ticket_count ?? 1,
+                complete: laneRuns.allSatisfy(\.complete), soldOutAnswers: laneRuns.reduce(0) { $0 + $1.soldOut }, timeout: timeout,
+                progress: progress)
         }
         var staleness: StalenessReport?
-        if let watchedEvent, !stop.isStopped {
+        if let watchedEvent {
             guard let databaseURL else { throw UsageError("the staleness check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
             let truth = try await StalenessCheck.truth(event: watchedEvent, databaseURL: databaseURL)
-            staleness = StalenessCheck.report(event: watchedEvent, reads: phaseRuns.flatMap(\.shownReads), truth: truth,
-                                              requestNames: renderer.infos.map(\.name))
+            staleness = StalenessCheck.report(event: watchedEvent, reads: shownReads, truth: truth, requestNames: requestNames)
         }
-        let windows = scenario.hasLanes ? LaneWindows.views(of: phaseRuns, templates: renderer.infos).map { window in
-            var window = window
-            window.generator = Self.check(window, monitor)
-            return window
-        } : nil
-        return BenchResult.Run(label: label, target: target, phases: phaseRuns.map(\.result), windows: windows, ledger: ledger,
-                               staleness: staleness, faults: faultEvents.isEmpty ? nil : faultEvents)
+        return (ledger, staleness)
     }
 
     /// The generator check over the wall-clock span of a phase or window.
@@ -131,15 +141,19 @@ struct ScenarioRunner: Sendable {
     }
 
     /// Runs a lane's phases in order, the first no earlier than `notBefore`.
-    private func run(_ lane: Scenario.Lane, runner: PhaseRunner, notBefore: UInt64?, users: Range<Int>?,
-                     faultTask: Task<[FaultRunner.Event], Never>, label: String) async throws -> LaneOutcome {
+    private func run(
+        _ lane: Scenario.Lane, runner: PhaseRunner, notBefore: UInt64?, users: Range<Int>?,
+        faultTask: Task<[FaultRunner.Event], Never>, label: String
+    ) async throws -> LaneOutcome {
         var outcome = LaneOutcome()
         let prefix = lane.name.isEmpty ? "" : "lane \(lane.name): "
         var first = true
         for var phase in lane.phases {
             if stop.isStopped { break }
             if phase.after_faults == true {
-                if progress != .none { FileHandle.standardError.write(Data("bench: \(label): \(prefix)phase \(phase.name) waits for the faults to finish\n".utf8)) }
+                if progress != .none {
+                    FileHandle.standardError.write(Data("bench: \(label): \(prefix)phase \(phase.name) waits for the faults to finish\n".utf8))
+                }
                 _ = await faultTask.value
             }
             if phase.requests == nil { phase.requests = lane.requests }
@@ -149,7 +163,10 @@ struct ScenarioRunner: Sendable {
                 if let duration { phase.duration = duration }
             }
             if progress != .none {
-                FileHandle.standardError.write(Data("bench: \(label): \(prefix)phase \(phase.name) (\(phase.model.rawValue), \(phase.connections) connections\(phase.rate.map { ", \($0) req/s" } ?? "")\(phase.duration.map { ", \($0)" } ?? ""))\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "bench: \(label): \(prefix)phase \(phase.name) (\(phase.model.rawValue), \(phase.connections) connections\(phase.rate.map { ", \($0) req/s" } ?? "")\(phase.duration.map { ", \($0)" } ?? ""))\n"
+                            .utf8))
             }
             let (run, phaseCaptures) = try await runner.run(phase, lane: lane.name, notBefore: first ? notBefore : nil, users: users)
             first = false
@@ -192,7 +209,9 @@ enum SeedStep {
         guard process.terminationStatus == 0 else {
             throw UsageError("setup: happening-seed failed (exit \(process.terminationStatus)): \(errorText.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        guard let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw UsageError("setup: happening-seed printed no JSON summary") }
+        guard let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw UsageError("setup: happening-seed printed no JSON summary")
+        }
         return summary
     }
 

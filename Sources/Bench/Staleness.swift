@@ -59,7 +59,10 @@ struct AvailabilityTruth: Sendable, Equatable {
         self.total = total
         self.changes = changes.sorted { $0.micros < $1.micros }
         var value = total
-        running = self.changes.map { value += $0.delta; return value }
+        running = self.changes.map {
+            value += $0.delta
+            return value
+        }
     }
 
     /// A booking row: it held `tickets` from `decided` on, until `cancelled` if it was cancelled.
@@ -100,7 +103,9 @@ struct AvailabilityTruth: Sendable, Equatable {
 /// Computes the ``StalenessReport`` from reads and the truth (pure: tested against synthetic ledgers).
 enum StalenessCheck {
     static func report(event: String, reads: [ShownRead], truth: AvailabilityTruth, requestNames: [String]) -> StalenessReport {
-        var stale = 0, understated = 0, afterSoldOut = 0
+        var stale = 0
+        var understated = 0
+        var afterSoldOut = 0
         var staleness = LatencyHistogram()
         var maxStaleness: Int64 = 0
         var afterSoldOutMax: Int64?
@@ -138,13 +143,18 @@ enum StalenessCheck {
             let total: Int = try row.decode(0)
             // A held booking's decision is its row's write; a cancelled one's `updated_at` is its cancellation, and its
             // decision is taken as its request time (earlier than the truth, so never in the server's favour).
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT (extract(epoch FROM CASE WHEN status = 'cancelled' THEN booking_date ELSE updated_at END) * 1000000)::int8,
                        ticket_count, CASE WHEN status = 'cancelled' THEN (extract(epoch FROM updated_at) * 1000000)::int8 END
                 FROM bookings WHERE event_id = $1 AND status <> 'failed'
                 """, [eventID])
-            let bookings = try rows.map { row in (decided: try row.decode(0, as: Int64.self), tickets: try row.decode(1, as: Int.self),
-                                                  cancelled: try row.decode(2, as: Int64?.self)) }
+            let bookings = try rows.map { row in
+                (
+                    decided: try row.decode(0, as: Int64.self), tickets: try row.decode(1, as: Int.self),
+                    cancelled: try row.decode(2, as: Int64?.self)
+                )
+            }
             await client.shutdown()
             return AvailabilityTruth(total: total, bookings: bookings)
         } catch let error as UsageError {

@@ -6,7 +6,7 @@ import HappeningSystem
 enum TargetPolicy {
     static func check(_ target: String, allowed: [String]) throws {
         guard let components = URLComponents(string: target), let scheme = components.scheme, ["http", "https"].contains(scheme),
-              let host = components.host, !host.isEmpty
+            let host = components.host, !host.isEmpty
         else { throw UsageError("target '\(target)' is not an http(s) URL") }
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         if allowed.contains(where: { $0.caseInsensitiveCompare(bare) == .orderedSame }) { return }
@@ -14,7 +14,8 @@ enum TargetPolicy {
         guard !addresses.isEmpty else { throw UsageError("target host '\(bare)' does not resolve") }
         let outside = addresses.filter { !isLoopback($0) }
         if !outside.isEmpty {
-            throw UsageError("refusing to send load to \(bare) (\(outside.joined(separator: ", "))): not loopback; name it with --allow-host \(bare) if you mean it")
+            throw UsageError(
+                "refusing to send load to \(bare) (\(outside.joined(separator: ", "))): not loopback; name it with --allow-host \(bare) if you mean it")
         }
     }
 

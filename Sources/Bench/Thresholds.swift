@@ -24,10 +24,13 @@ struct ThresholdResult: Codable, Sendable {
 enum Thresholds {
     static let operators = ["<=", ">=", "==", "!=", "<", ">"]
 
-    static func evaluate(_ expression: String, phases: [PhaseResult], windows: [PhaseResult] = [], ledger: LedgerReport?,
-                         staleness: StalenessReport? = nil) -> ThresholdResult {
+    static func evaluate(
+        _ expression: String, phases: [PhaseResult], windows: [PhaseResult] = [], ledger: LedgerReport?,
+        staleness: StalenessReport? = nil
+    ) -> ThresholdResult {
         guard let op = operators.first(where: { expression.contains($0) }),
-              let range = expression.range(of: op) else {
+            let range = expression.range(of: op)
+        else {
             return ThresholdResult(expression: expression, actual: nil, limit: 0, passed: false, message: "cannot parse '\(expression)' (metric op value)")
         }
         let metric = expression[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
@@ -35,12 +38,14 @@ enum Thresholds {
         guard let (limit, isLatency) = parseLimit(rawLimit) else {
             return ThresholdResult(expression: expression, actual: nil, limit: 0, passed: false, message: "cannot parse the limit '\(rawLimit)'")
         }
-        guard let (actual, latencyMetric) = value(of: metric, staleness: staleness) ?? value(of: metric, phases: phases, windows: windows, ledger: ledger) else {
+        guard let (actual, latencyMetric) = value(of: metric, staleness: staleness) ?? value(of: metric, phases: phases, windows: windows, ledger: ledger)
+        else {
             return ThresholdResult(expression: expression, actual: nil, limit: limit, passed: false, message: "no value for '\(metric)' in this run")
         }
         if latencyMetric != isLatency, !(latencyMetric && limit == 0) {
-            return ThresholdResult(expression: expression, actual: actual, limit: limit, passed: false,
-                                   message: latencyMetric ? "'\(metric)' is a latency: give the limit a unit (us, ms, s)" : "'\(metric)' is not a latency")
+            return ThresholdResult(
+                expression: expression, actual: actual, limit: limit, passed: false,
+                message: latencyMetric ? "'\(metric)' is a latency: give the limit a unit (us, ms, s)" : "'\(metric)' is not a latency")
         }
         let passed: Bool
         switch op {

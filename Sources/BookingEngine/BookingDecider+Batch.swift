@@ -51,8 +51,9 @@ extension BookingDecider {
                     reason = .invalid
                 } else {
                     let row = rows[0]
-                    reason = Self.refusal(available: available, approval: try row.decode(2), cancelled: try row.decode(3),
-                                          future: try row.decode(4), wanted: job.ticket_count)
+                    reason = Self.refusal(
+                        available: available, approval: try row.decode(2), cancelled: try row.decode(3),
+                        future: try row.decode(4), wanted: job.ticket_count)
                 }
                 if let reason {
                     insert.add(job, event: rows.isEmpty ? nil : event, status: "failed", reason: reason.rawValue, amount: nil)
@@ -107,7 +108,9 @@ private struct BulkInsert {
             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::numeric[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
                  AS b(id, user_id, event_id, n, unit, status, reason, key, requested)
             """,
-            [PostgresArray(ids), PostgresArray(users), PostgresArray(events), PostgresArray(counts), PostgresArray(unitPrices),
-             PostgresArray(statuses), PostgresArray(reasons), PostgresArray(keys), PostgresArray(requested), holdMinutes])
+            [
+                PostgresArray(ids), PostgresArray(users), PostgresArray(events), PostgresArray(counts), PostgresArray(unitPrices),
+                PostgresArray(statuses), PostgresArray(reasons), PostgresArray(keys), PostgresArray(requested), holdMinutes,
+            ])
     }
 }

@@ -51,8 +51,10 @@ public struct BookingDecider: Sendable {
             return .failed(.invalid)
         }
         let price: PostgresNumeric = try row.decode(0)
-        if let reason = Self.refusal(available: try row.decode(1), approval: try row.decode(2), cancelled: try row.decode(3),
-                                     future: try row.decode(4), wanted: job.ticket_count) {
+        if let reason = Self.refusal(
+            available: try row.decode(1), approval: try row.decode(2), cancelled: try row.decode(3),
+            future: try row.decode(4), wanted: job.ticket_count)
+        {
             try await recordFailure(tx, job, reason)
             return .failed(reason)
         }
@@ -73,8 +75,10 @@ public struct BookingDecider: Sendable {
             "SELECT available_tickets, approval_status::text, is_cancelled, date_time > now() FROM events WHERE id = $1", [job.event_id])
         let reason: BookingOutcome.FailureReason
         if let row = rows.first {
-            reason = Self.refusal(available: try row.decode(0), approval: try row.decode(1), cancelled: try row.decode(2),
-                                  future: try row.decode(3), wanted: job.ticket_count) ?? .soldOut
+            reason =
+                Self.refusal(
+                    available: try row.decode(0), approval: try row.decode(1), cancelled: try row.decode(2),
+                    future: try row.decode(3), wanted: job.ticket_count) ?? .soldOut
         } else {
             reason = .invalid
         }
@@ -90,8 +94,10 @@ public struct BookingDecider: Sendable {
             return .failed(.invalid)
         }
         let available: Int = try row.decode(1)
-        if let reason = Self.refusal(available: available, approval: try row.decode(2), cancelled: try row.decode(3),
-                                     future: try row.decode(4), wanted: job.ticket_count) {
+        if let reason = Self.refusal(
+            available: available, approval: try row.decode(2), cancelled: try row.decode(3),
+            future: try row.decode(4), wanted: job.ticket_count)
+        {
             try await recordFailure(tx, job, reason)
             return .failed(reason)
         }
@@ -132,8 +138,10 @@ public struct BookingDecider: Sendable {
             VALUES ($1, $2, $3, $4::int, $5::numeric * $4::int, $6::text::booking_status,
                     CASE WHEN $6::text = 'pending' THEN now() + make_interval(mins => $7::int) END, $8, $9, clock_timestamp())
             """,
-            [job.booking_id, job.user_id, job.event_id, job.ticket_count, price, free ? "confirmed" : "pending", holdMinutes,
-             job.idempotency_key, job.requested_at])
+            [
+                job.booking_id, job.user_id, job.event_id, job.ticket_count, price, free ? "confirmed" : "pending", holdMinutes,
+                job.idempotency_key, job.requested_at,
+            ])
         return free ? .confirmed : .held
     }
 

@@ -87,19 +87,20 @@ public struct BookingWorker: Service {
             attempt += 1
             do {
                 let outcomes = try await decider.decideAll(jobs.map(\.1))
-                let changed = Set(zip(jobs, outcomes).compactMap { pair, outcome -> UUID? in
-                    switch outcome {
-                    // Already decided: a redelivery after a crash between the commit and the ack, whose publish may
-                    // never have happened (publishing again is harmless: the newer version wins).
-                    case .held, .confirmed, .alreadyDecided: return pair.1.event_id
-                    case .failed: return nil
-                    }
-                })
+                let changed = Set(
+                    zip(jobs, outcomes).compactMap { pair, outcome -> UUID? in
+                        switch outcome {
+                        // Already decided: a redelivery after a crash between the commit and the ack, whose publish may
+                        // never have happened (publishing again is harmless: the newer version wins).
+                        case .held, .confirmed, .alreadyDecided: return pair.1.event_id
+                        case .failed: return nil
+                        }
+                    })
                 // Every decided job's admission claim goes, whatever the outcome, with the new tickets left.
                 await notifier.eventsChanged(changed, releasing: jobs.map { Self.claim($0.1) }, logger: logger)
                 for (delivery, _) in jobs { await settle { try await consumer.ack(delivery) } }
                 return
-            } catch where Task.isCancelled {
+            } catch  where Task.isCancelled {
                 // Stopped mid-decision: not the job's fault, so never recorded failed nor dead-lettered. Left
                 // unsettled, it is handed out again when this consumer's channel closes (idempotent by booking id).
                 logger.notice("stopped while deciding; jobs left to be redelivered", metadata: ["jobs": "\(jobs.count)"])
@@ -112,7 +113,7 @@ public struct BookingWorker: Service {
                 try? await Task.sleep(for: requeueDelay)  // redeliveries must not spin while it is away
                 for (delivery, _) in jobs { await settle { try await consumer.nack(delivery, requeue: true) } }
                 return
-            } catch where jobs.count > 1 {
+            } catch  where jobs.count > 1 {
                 // One bad job must not sink its batch: decide them one by one.
                 for (delivery, _) in jobs { await handle([delivery]) }
                 return

@@ -23,8 +23,8 @@ public struct Availability: Sendable, Equatable {
     /// Parses ``encoded``; nil for anything else.
     public init?(encoded: some Collection<UInt8>) {
         guard let colon = encoded.firstIndex(of: UInt8(ascii: ":")),
-              let version = Int64(String(decoding: encoded[..<colon], as: UTF8.self)),
-              let available = Int(String(decoding: encoded[encoded.index(after: colon)...], as: UTF8.self))
+            let version = Int64(String(decoding: encoded[..<colon], as: UTF8.self)),
+            let available = Int(String(decoding: encoded[encoded.index(after: colon)...], as: UTF8.self))
         else { return nil }
         self.init(available: available, version: version)
     }

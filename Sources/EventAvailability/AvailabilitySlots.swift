@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where a cached JSON body of events (one event, or a page of them) holds each event's tickets left, so a
@@ -38,7 +39,8 @@ public struct AvailabilitySlots: Sendable, Equatable {
         var ids: [UUID] = []
         for start in Self.occurrences(of: Self.idKey, in: body) {
             let from = start + Self.idKey.count
-            guard from + 36 <= body.count, let id = UUID(uuidString: String(decoding: UnsafeRawBufferPointer(rebasing: body[from..<(from + 36)]), as: UTF8.self))
+            guard from + 36 <= body.count,
+                let id = UUID(uuidString: String(decoding: UnsafeRawBufferPointer(rebasing: body[from..<(from + 36)]), as: UTF8.self))
             else { return nil }
             ids.append(id)
         }

@@ -2,8 +2,8 @@ import Foundation
 import HappeningConfig
 import Hummingbird
 import Logging
-import ServiceLifecycle
 import Razorpay
+import ServiceLifecycle
 
 /// `happening-gateway`: an offline stand-in for Razorpay (orders, payments, refunds, payouts, webhooks) on
 /// loopback, for development and tests. Configuration from the environment:
@@ -21,7 +21,10 @@ import Razorpay
 struct GatewayCommand {
     static func main() async {
         let settings = Settings(ProcessInfo.processInfo.environment)
-        let port: Int, settle: Int, retries: WebhookRetryPolicy, level: Logger.Level
+        let port: Int
+        let settle: Int
+        let retries: WebhookRetryPolicy
+        let level: Logger.Level
         do {
             level = try settings.logLevel()
             port = try settings.integer("GATEWAY_PORT", default: 30_790, range: 1...65_535)
@@ -44,8 +47,9 @@ struct GatewayCommand {
         router.add(middleware: GatewayGuardMiddleware(faults: faults, keyID: keyID, keySecret: keySecret))
         RazorpayRoutes(ledger: ledger, webhooks: webhooks, settleDelay: .milliseconds(settle)).add(to: router)
         SimulationRoutes(ledger: ledger, faults: faults, webhooks: webhooks, keySecret: keySecret).add(to: router)
-        var app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "happening-gateway"),
-                              logger: logger)
+        var app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "happening-gateway"),
+            logger: logger)
         app.addServices(webhooks)  // stopped after the HTTP server: retries still scheduled are cancelled
         logger.info("offline Razorpay gateway: payments are simulated", metadata: ["port": "\(port)"])
         await ServiceMain.run("happening-gateway", listening: "127.0.0.1:\(port)") { try await app.runService() }

@@ -22,9 +22,11 @@ final class GatewayFaults: Sendable {
     /// The fault that applies to this request, if any (its remaining count goes down by one).
     func take(method: String, path: String) -> Fault? {
         faults.withLock { faults in
-            guard let index = faults.firstIndex(where: { fault in
-                fault.times > 0 && path.hasPrefix(fault.path_prefix) && (fault.method.map { $0.uppercased() == method } ?? true)
-            }) else { return nil }
+            guard
+                let index = faults.firstIndex(where: { fault in
+                    fault.times > 0 && path.hasPrefix(fault.path_prefix) && (fault.method.map { $0.uppercased() == method } ?? true)
+                })
+            else { return nil }
             faults[index].times -= 1
             let fault = faults[index]
             if fault.times == 0 { faults.remove(at: index) }

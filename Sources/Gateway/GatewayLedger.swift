@@ -32,8 +32,9 @@ final class GatewayLedger: Sendable {
         state.withLock { state in
             if let existing = state.orderByReceipt[receipt], let order = state.orders[existing] { return order }
             state.counter += 1
-            let order = RazorpayOrder(id: Self.makeID("order", state.counter), entity: "order", amount: amount, amount_paid: 0, amount_due: amount,
-                                      currency: currency, receipt: receipt, status: "created", notes: notes, created_at: Self.now)
+            let order = RazorpayOrder(
+                id: Self.makeID("order", state.counter), entity: "order", amount: amount, amount_paid: 0, amount_due: amount,
+                currency: currency, receipt: receipt, status: "created", notes: notes, created_at: Self.now)
             state.orders[order.id] = order
             state.orderByReceipt[receipt] = order.id
             return order
@@ -63,13 +64,20 @@ final class GatewayLedger: Sendable {
             state.payments[payment.id] = payment
             state.paymentsByOrder[orderID, default: []].append(payment.id)
             order.status = captured ? "paid" : "attempted"
-            if captured { order.amount_paid = order.amount; order.amount_due = 0 }
+            if captured {
+                order.amount_paid = order.amount
+                order.amount_due = 0
+            }
             state.orders[orderID] = order
             return payment
         }
     }
 
-    enum RefundOutcome { case created(RazorpayRefund), existing(RazorpayRefund), noPayment, notCaptured, exceeds }
+    enum RefundOutcome {
+        case created(RazorpayRefund)
+        case existing(RazorpayRefund)
+        case noPayment, notCaptured, exceeds
+    }
 
     /// A refund of a captured payment, or the one already made with the same receipt.
     func refund(paymentID: String, amount: Int64, receipt: String, notes: [String: String]) -> RefundOutcome {
@@ -79,9 +87,10 @@ final class GatewayLedger: Sendable {
             guard payment.captured else { return .notCaptured }
             guard amount > 0, payment.amount_refunded + amount <= payment.amount else { return .exceeds }
             state.counter += 1
-            let refund = RazorpayRefund(id: Self.makeID("rfnd", state.counter), entity: "refund", amount: amount, currency: payment.currency,
-                                        payment_id: paymentID, receipt: receipt, status: "pending", speed_processed: "normal",
-                                        notes: notes, created_at: Self.now)
+            let refund = RazorpayRefund(
+                id: Self.makeID("rfnd", state.counter), entity: "refund", amount: amount, currency: payment.currency,
+                payment_id: paymentID, receipt: receipt, status: "pending", speed_processed: "normal",
+                notes: notes, created_at: Self.now)
             payment.amount_refunded += amount
             payment.refund_status = payment.amount_refunded == payment.amount ? "full" : "partial"
             if payment.amount_refunded == payment.amount { payment.status = "refunded" }
@@ -109,14 +118,17 @@ final class GatewayLedger: Sendable {
     }
 
     /// A payout, or the one already made with the same idempotency key.
-    func createPayout(amount: Int64, mode: String, purpose: String, referenceID: String?, narration: String?, notes: [String: String],
-                      idempotencyKey: String?) -> RazorpayPayout {
+    func createPayout(
+        amount: Int64, mode: String, purpose: String, referenceID: String?, narration: String?, notes: [String: String],
+        idempotencyKey: String?
+    ) -> RazorpayPayout {
         state.withLock { state in
             if let key = idempotencyKey, let existing = state.payoutByKey[key], let payout = state.payouts[existing] { return payout }
             state.counter += 1
-            let payout = RazorpayPayout(id: Self.makeID("pout", state.counter), entity: "payout", amount: amount, currency: "INR", status: "processing",
-                                        mode: mode, purpose: purpose, reference_id: referenceID, narration: narration, failure_reason: nil,
-                                        utr: nil, notes: notes, created_at: Self.now)
+            let payout = RazorpayPayout(
+                id: Self.makeID("pout", state.counter), entity: "payout", amount: amount, currency: "INR", status: "processing",
+                mode: mode, purpose: purpose, reference_id: referenceID, narration: narration, failure_reason: nil,
+                utr: nil, notes: notes, created_at: Self.now)
             state.payouts[payout.id] = payout
             if let key = idempotencyKey { state.payoutByKey[key] = payout.id }
             return payout
@@ -128,7 +140,11 @@ final class GatewayLedger: Sendable {
         state.withLock { state in
             guard var payout = state.payouts[id], payout.status == "processing" else { return nil }
             payout.status = status
-            if status == "processed" { payout.utr = "SIMUTR\(String(state.counter, radix: 10))" } else { payout.failure_reason = "Beneficiary bank rejected (simulated)" }
+            if status == "processed" {
+                payout.utr = "SIMUTR\(String(state.counter, radix: 10))"
+            } else {
+                payout.failure_reason = "Beneficiary bank rejected (simulated)"
+            }
             state.payouts[id] = payout
             return payout
         }

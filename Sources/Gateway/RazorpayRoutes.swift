@@ -25,27 +25,46 @@ struct RazorpayRoutes: Sendable {
         v1.get("payouts/:id") { _, context in try found(ledger.payout(try context.parameters.require("id")), "payout") }
     }
 
-    struct Collection<Item: Encodable>: Encodable { let entity: String; let count: Int; let items: [Item] }
+    struct Collection<Item: Encodable>: Encodable {
+        let entity: String
+        let count: Int
+        let items: [Item]
+    }
 
     @Sendable func createOrder(request: Request, context: BasicRequestContext) async throws -> Response {
-        struct Body: Decodable { let amount: Int64; let currency: String?; let receipt: String?; let notes: [String: String]? }
+        struct Body: Decodable {
+            let amount: Int64
+            let currency: String?
+            let receipt: String?
+            let notes: [String: String]?
+        }
         let body = try await decode(Body.self, request, context)
         guard body.amount >= 100 else { return badRequest("Order amount less than minimum amount allowed", field: "amount") }
-        guard let receipt = body.receipt, !receipt.isEmpty, receipt.count <= 40 else { return badRequest("receipt is required (at most 40 characters)", field: "receipt") }
+        guard let receipt = body.receipt, !receipt.isEmpty, receipt.count <= 40 else {
+            return badRequest("receipt is required (at most 40 characters)", field: "receipt")
+        }
         return try json(ledger.createOrder(amount: body.amount, currency: body.currency ?? "INR", receipt: receipt, notes: body.notes ?? [:]))
     }
 
     @Sendable func createRefund(request: Request, context: BasicRequestContext) async throws -> Response {
-        struct Body: Decodable { let amount: Int64?; let receipt: String?; let notes: [String: String]? }
+        struct Body: Decodable {
+            let amount: Int64?
+            let receipt: String?
+            let notes: [String: String]?
+        }
         let body = try await decode(Body.self, request, context)
         let paymentID = try context.parameters.require("id")
         guard let payment = ledger.payment(paymentID) else { return notFound("payment") }
-        switch ledger.refund(paymentID: paymentID, amount: body.amount ?? (payment.amount - payment.amount_refunded),
-                             receipt: body.receipt ?? UUID().uuidString, notes: body.notes ?? [:]) {
+        switch ledger.refund(
+            paymentID: paymentID, amount: body.amount ?? (payment.amount - payment.amount_refunded),
+            receipt: body.receipt ?? UUID().uuidString, notes: body.notes ?? [:])
+        {
         case .existing(let refund):
             return try json(refund)
         case .created(let refund):
-            settleLater { ledger.settleRefund(refund.id, status: "processed") } emit: { refund in
+            settleLater {
+                ledger.settleRefund(refund.id, status: "processed")
+            } emit: { refund in
                 webhooks.emit("refund.\(refund.status)", payload: ["refund": refund, "payment": ledger.payment(refund.payment_id)])
             }
             return try json(refund)
@@ -58,11 +77,20 @@ struct RazorpayRoutes: Sendable {
     @Sendable func createPayout(request: Request, context: BasicRequestContext) async throws -> Response {
         struct Body: Decodable {
             struct FundAccount: Decodable {
-                struct BankAccount: Decodable { let name: String; let ifsc: String; let account_number: String }
+                struct BankAccount: Decodable {
+                    let name: String
+                    let ifsc: String
+                    let account_number: String
+                }
                 let bank_account: BankAccount
             }
-            let amount: Int64; let mode: String?; let purpose: String?; let fund_account: FundAccount
-            let reference_id: String?; let narration: String?; let notes: [String: String]?
+            let amount: Int64
+            let mode: String?
+            let purpose: String?
+            let fund_account: FundAccount
+            let reference_id: String?
+            let narration: String?
+            let notes: [String: String]?
         }
         let body = try await decode(Body.self, request, context)
         guard body.amount >= 100 else { return badRequest("Minimum transaction amount should be 100 paise", field: "amount") }
@@ -72,7 +100,9 @@ struct RazorpayRoutes: Sendable {
             amount: body.amount, mode: body.mode ?? "IMPS", purpose: body.purpose ?? "payout", referenceID: body.reference_id,
             narration: body.narration, notes: body.notes ?? [:], idempotencyKey: request.headers[.init("X-Payout-Idempotency")!])
         if payout.status == "processing" {
-            settleLater { ledger.settlePayout(payout.id, status: "processed") } emit: { payout in
+            settleLater {
+                ledger.settlePayout(payout.id, status: "processed")
+            } emit: { payout in
                 webhooks.emit("payout.\(payout.status)", payload: ["payout": payout])
             }
         }

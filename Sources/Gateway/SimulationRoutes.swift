@@ -42,15 +42,24 @@ struct SimulationRoutes: Sendable {
     }
 
     @Sendable func checkout(request: Request, context: BasicRequestContext) async throws -> Response {
-        struct Body: Decodable { let order_id: String; let outcome: String?; let method: String?; let webhook: Bool? }
+        struct Body: Decodable {
+            let order_id: String
+            let outcome: String?
+            let method: String?
+            let webhook: Bool?
+        }
         let body = try await decode(Body.self, request, context)
         let outcome = body.outcome ?? "captured"
-        guard ["captured", "authorized", "failed"].contains(outcome) else { return badRequest("outcome must be captured, authorized or failed", field: "outcome") }
+        guard ["captured", "authorized", "failed"].contains(outcome) else {
+            return badRequest("outcome must be captured, authorized or failed", field: "outcome")
+        }
         guard let payment = ledger.pay(orderID: body.order_id, outcome: outcome, method: body.method ?? "upi") else { return notFound("order") }
         if body.webhook ?? true, outcome != "authorized" {
             webhooks.emit("payment.\(outcome)", payload: ["payment": payment])
         }
-        let signature = outcome == "failed" ? nil
+        let signature =
+            outcome == "failed"
+            ? nil
             : RazorpaySignature.checkout(orderID: body.order_id, paymentID: payment.id, keySecret: keySecret)
         return try json(CheckoutResult(razorpay_order_id: body.order_id, razorpay_payment_id: payment.id, razorpay_signature: signature, status: outcome))
     }

@@ -120,9 +120,11 @@ final class WebhookSender: Service, Sendable {
                 log[index].state = state
                 return log[index]
             }
-            logger.debug("webhook attempt", metadata: [
-                "event": "\(delivery.event)", "attempt": "\(attempt)", "status": "\(status.map(String.init) ?? "none")", "state": "\(state.rawValue)",
-            ])
+            logger.debug(
+                "webhook attempt",
+                metadata: [
+                    "event": "\(delivery.event)", "attempt": "\(attempt)", "status": "\(status.map(String.init) ?? "none")", "state": "\(state.rawValue)",
+                ])
             guard state == .retrying else { return }
             try? await Task.sleep(for: pause)
         }

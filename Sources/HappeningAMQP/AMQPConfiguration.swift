@@ -46,7 +46,8 @@ public struct AMQPConfiguration: Sendable {
         maximumBackoff: Duration = .seconds(2)
     ) throws {
         guard let components = URLComponents(string: url), components.scheme == "amqp",
-              let host = components.host, !host.isEmpty else { throw InvalidURL() }
+            let host = components.host, !host.isEmpty
+        else { throw InvalidURL() }
         self.host = host
         self.port = components.port ?? 5672
         self.user = components.user?.removingPercentEncoding ?? "guest"
@@ -79,4 +80,3 @@ public struct AMQPQueue: Sendable, Hashable {
         self.deadLetterQueue = deadLetterQueue ?? name + ".dlq"
     }
 }
-

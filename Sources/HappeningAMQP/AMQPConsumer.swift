@@ -236,8 +236,9 @@ public final class AMQPConsumer: Service, Sendable {
             return true
         } catch {
             // Warn once per outage, then keep quiet while backing off.
-            logger.log(level: state.backoff == configuration.reconnectBackoff ? .warning : .debug,
-                       "amqp consumer cannot connect; retrying", metadata: ["error": "\(error)", "backoff": "\(state.backoff)"])
+            logger.log(
+                level: state.backoff == configuration.reconnectBackoff ? .warning : .debug,
+                "amqp consumer cannot connect; retrying", metadata: ["error": "\(error)", "backoff": "\(state.backoff)"])
             waitForWake(upTo: state.backoff)
             state.backoff = min(state.backoff * 2, configuration.maximumBackoff)
             return false
@@ -251,9 +252,10 @@ public final class AMQPConsumer: Service, Sendable {
         do {
             while let message = try live.nextDelivery(timeout: .zero) {
                 state.inFlight += 1
-                output.yield(AMQPDelivery(
-                    deliveryTag: message.tag, redelivered: message.redelivered,
-                    messageID: message.messageID, body: message.body, generation: state.generation))
+                output.yield(
+                    AMQPDelivery(
+                        deliveryTag: message.tag, redelivered: message.redelivered,
+                        messageID: message.messageID, body: message.body, generation: state.generation))
                 if !live.hasBufferedInput { break }
             }
         } catch {

@@ -183,7 +183,10 @@ final class RabbitConnection: @unchecked Sendable {
             // A frame other than a delivery: usually the broker closing the channel or cancelling us.
             var frame = amqp_frame_t()
             let status = amqp_simple_wait_frame(state, &frame)
-            guard status == AMQP_STATUS_OK.rawValue else { isBroken = true; throw Self.libraryError(status) }
+            guard status == AMQP_STATUS_OK.rawValue else {
+                isBroken = true
+                throw Self.libraryError(status)
+            }
             if frame.frame_type == UInt8(AMQP_FRAME_METHOD) { throw brokerClosed(frame) }
             return nil
         }

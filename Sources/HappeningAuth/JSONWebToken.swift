@@ -31,9 +31,9 @@ struct JSONWebToken {
         guard token.utf8.count <= Self.maximumLength else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == Self.encodedHeader || Self.namesHS256(parts[0]),
-              let signature = Base64URL.decode(parts[2]), signature.count == SHA256.byteCount,
-              HMACSHA256.isValid(signature, for: token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count), key: key),
-              let payload = Base64URL.decode(parts[1])
+            let signature = Base64URL.decode(parts[2]), signature.count == SHA256.byteCount,
+            HMACSHA256.isValid(signature, for: token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count), key: key),
+            let payload = Base64URL.decode(parts[1])
         else { return nil }
         return try? JSONDecoder().decode(Claims.self, from: Data(payload))
     }

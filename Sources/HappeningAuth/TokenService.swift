@@ -54,8 +54,10 @@ public struct TokenService: Sendable {
     /// A signed token for the user, valid for the configured TTL from `now`.
     public func issue(userId: UUID, email: String, role: String, now: Date = Date()) throws -> String {
         let issued = Int64(now.timeIntervalSince1970.rounded(.down))
-        return try token.sign(Payload(userId: userId.uuidString.lowercased(), email: email, role: role,
-                                      exp: issued + ttl.components.seconds, iat: issued))
+        return try token.sign(
+            Payload(
+                userId: userId.uuidString.lowercased(), email: email, role: role,
+                exp: issued + ttl.components.seconds, iat: issued))
     }
 
     /// The user id in a valid, unexpired token; nil for anything else (bad signature, another algorithm, expired,

@@ -5,8 +5,10 @@ import Foundation
 public enum ServiceMain {
     /// Runs `body`; if it throws, prints `<program>: …` and exits 1.
     /// - Parameter address: what the service listens on (`127.0.0.1:5000`), for the message when it is taken.
-    public static func run(_ program: String, listening address: String, isolation: isolated (any Actor)? = #isolation,
-                           _ body: () async throws -> Void) async {
+    public static func run(
+        _ program: String, listening address: String, isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws -> Void
+    ) async {
         do {
             try await body()
         } catch {

@@ -38,8 +38,9 @@ public enum HMACSHA256 {
         let result = keyBytes.withUnsafeBytes { keyBuffer in
             input.withUnsafeBytes { data in
                 code.withUnsafeMutableBufferPointer { out in
-                    HMAC(EVP_sha256(), keyBuffer.baseAddress, Int32(keyBuffer.count - 1),
-                         data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count, out.baseAddress, &length)
+                    HMAC(
+                        EVP_sha256(), keyBuffer.baseAddress, Int32(keyBuffer.count - 1),
+                        data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count, out.baseAddress, &length)
                 }
             }
         }

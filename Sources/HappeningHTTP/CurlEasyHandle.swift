@@ -1,5 +1,5 @@
-import Foundation
 import CCurl
+import Foundation
 import HappeningPool
 import HappeningSystem
 
@@ -59,7 +59,9 @@ final class CurlEasyHandle: PoolableConnection, @unchecked Sendable {
         let result: CURLcode = try (request.body ?? []).withUnsafeBytes { body in
             if request.body != nil {
                 try check(happening_curl_easy_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
-                try check(happening_curl_easy_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: body.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!)))
+                try check(
+                    happening_curl_easy_setopt_pointer(
+                        handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: body.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!)))
             }
             return curl_easy_perform(handle)
         }
@@ -91,7 +93,10 @@ private final class ResponseSink {
 
     func addHeaderLine(_ line: String) {
         let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.hasPrefix("HTTP/") { headers.removeAll(); return }  // a new response (e.g. after 100 Continue)
+        if trimmed.hasPrefix("HTTP/") {
+            headers.removeAll()
+            return
+        }  // a new response (e.g. after 100 Continue)
         guard let colon = trimmed.firstIndex(of: ":") else { return }
         headers.append((String(trimmed[..<colon]), trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
     }

@@ -48,4 +48,3 @@ public struct HTTPClientResponse: Sendable {
     /// The body as UTF-8 text.
     public var text: String { String(decoding: body, as: UTF8.self) }
 }
-

@@ -88,8 +88,10 @@ public enum CurlLoadLoop {
     }
 
     /// Hands finished transfers to the schedule; `end` is the time the batch was observed.
-    private static func collect(multi: UnsafeMutableRawPointer, connections: [LoadConnection], schedule: any CurlLoadSchedule,
-                                progress: inout LoopProgress, end: UInt64) {
+    private static func collect(
+        multi: UnsafeMutableRawPointer, connections: [LoadConnection], schedule: any CurlLoadSchedule,
+        progress: inout LoopProgress, end: UInt64
+    ) {
         var queued: Int32 = 0
         while let message = curl_multi_info_read(multi, &queued) {
             guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
@@ -201,8 +203,10 @@ final class EpollSet {
     }
 }
 
-private func loopSocketCallback(_ easy: UnsafeMutableRawPointer?, _ socket: Int32, _ what: Int32, _ user: UnsafeMutableRawPointer?,
-                                _ socketData: UnsafeMutableRawPointer?) -> Int32 {
+private func loopSocketCallback(
+    _ easy: UnsafeMutableRawPointer?, _ socket: Int32, _ what: Int32, _ user: UnsafeMutableRawPointer?,
+    _ socketData: UnsafeMutableRawPointer?
+) -> Int32 {
     guard let user else { return 0 }
     Unmanaged<EpollSet>.fromOpaque(user).takeUnretainedValue().update(socket: socket, what: what)
     return 0

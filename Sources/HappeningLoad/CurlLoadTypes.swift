@@ -29,8 +29,10 @@ public final class PreparedRequest: @unchecked Sendable {
     /// The request as HTTP/1.1 bytes, for the raw engine (``CurlRawLoop``).
     let wire: [UInt8]
 
-    public init(template: Int = 0, method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-                capturesBody: Bool = false, tag: Int = 0) {
+    public init(
+        template: Int = 0, method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+        capturesBody: Bool = false, tag: Int = 0
+    ) {
         self.template = template
         self.method = method.uppercased()
         self.url = url

@@ -72,8 +72,10 @@ public enum CurlRawLoop {
 
     /// Acts on what epoll reported for `connection`: the rest of a request to send, a response, a failure, or a
     /// close by the server.
-    private static func handle(_ events: UInt32, on connection: RawConnection, buffer: UnsafeMutableRawBufferPointer, now: UInt64,
-                               schedule: any CurlLoadSchedule, progress: inout LoopProgress) {
+    private static func handle(
+        _ events: UInt32, on connection: RawConnection, buffer: UnsafeMutableRawBufferPointer, now: UInt64,
+        schedule: any CurlLoadSchedule, progress: inout LoopProgress
+    ) {
         if events & EPOLLOUT.rawValue != 0, connection.hasPendingSend, let failure = connection.continueSending() {
             complete(connection, status: 0, error: failure, end: now, schedule: schedule, progress: &progress)
         }
@@ -94,8 +96,10 @@ public enum CurlRawLoop {
     }
 
     /// Ends the transfer on `connection`, hands it to the schedule; the connection is idle again.
-    private static func complete(_ connection: RawConnection, status: Int, error: Int32?, end: UInt64, schedule: any CurlLoadSchedule,
-                                 progress: inout LoopProgress) {
+    private static func complete(
+        _ connection: RawConnection, status: Int, error: Int32?, end: UInt64, schedule: any CurlLoadSchedule,
+        progress: inout LoopProgress
+    ) {
         guard connection.inFlight != nil else { return }
         report(connection, status: status, error: error, end: end, to: schedule)
         progress.ended(connection: connection.index)
@@ -117,7 +121,11 @@ public enum CurlRawLoop {
 /// One connection of a ``CurlRawLoop``: a `CONNECT_ONLY` easy handle, its socket, and the response parser.
 /// Used only on its loop's thread.
 final class RawConnection {
-    enum Received { case waiting, response, failed(Int32), closedWhileIdle }
+    enum Received {
+        case waiting, response
+        case failed(Int32)
+        case closedWhileIdle
+    }
 
     let index: Int
     let origin: String
@@ -204,7 +212,10 @@ final class RawConnection {
             }
             sent += written
         }
-        if pending != nil { pending = nil; watch(output: false) }
+        if pending != nil {
+            pending = nil
+            watch(output: false)
+        }
         return nil
     }
 

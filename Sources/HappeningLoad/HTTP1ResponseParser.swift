@@ -103,7 +103,10 @@ struct HTTP1ResponseParser {
             header(line, lineEnd)
             line = lineEnd + 2
         }
-        if status == 204 || status == 304 || (100..<200).contains(status) { contentLength = 0; chunked = false }
+        if status == 204 || status == 304 || (100..<200).contains(status) {
+            contentLength = 0
+            chunked = false
+        }
         return true
     }
 

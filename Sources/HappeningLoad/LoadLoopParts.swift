@@ -26,8 +26,10 @@ struct IdleConnections {
     /// Asks the schedule about every idle connection. `start` sends a request and returns false when the
     /// connection could not take it (its failure already reported): it is idle again. Returns the earliest time
     /// something is due (at most `now` + 10 ms) and how many connections are done.
-    mutating func scan(schedule: any CurlLoadSchedule, now: UInt64,
-                       start: (_ connection: Int, _ request: PreparedRequest, _ intendedStart: UInt64) throws -> Bool) rethrows -> (wake: UInt64, done: Int, started: Int) {
+    mutating func scan(
+        schedule: any CurlLoadSchedule, now: UInt64,
+        start: (_ connection: Int, _ request: PreparedRequest, _ intendedStart: UInt64) throws -> Bool
+    ) rethrows -> (wake: UInt64, done: Int, started: Int) {
         var wake = now &+ 10_000_000
         var done = 0
         var started = 0
@@ -89,8 +91,10 @@ struct LoopProgress {
     /// Asks the schedule what each idle connection sends (nothing once stopped: they are all done). `start` sends
     /// the request and returns false when the connection could not take it (its failure already reported): it stays
     /// idle. Returns the earliest time something is due (at most `now` + 10 ms).
-    mutating func startIdle(now: UInt64, stopped: Bool, schedule: any CurlLoadSchedule,
-                            start: (_ connection: Int, _ request: PreparedRequest, _ intendedStart: UInt64) throws -> Bool) rethrows -> UInt64 {
+    mutating func startIdle(
+        now: UInt64, stopped: Bool, schedule: any CurlLoadSchedule,
+        start: (_ connection: Int, _ request: PreparedRequest, _ intendedStart: UInt64) throws -> Bool
+    ) rethrows -> UInt64 {
         if stopped {
             finished += idle.removeAll()
             return now &+ 10_000_000

@@ -22,7 +22,8 @@ public struct CacheKeys: Sendable {
     public func availability(_ id: UUID) -> String { event(id) + ":available" }
     /// The event whose tickets-left key `key` is (the inverse of ``availability(_:)``); nil for any other key.
     public func availabilityEvent(inKey key: String) -> UUID? {
-        let head = prefix + "event:", tail = ":available"
+        let head = prefix + "event:"
+        let tail = ":available"
         guard key.utf8.count == head.utf8.count + 36 + tail.utf8.count, key.hasPrefix(head), key.hasSuffix(tail) else { return nil }
         let utf8 = key.utf8
         let start = utf8.index(utf8.startIndex, offsetBy: head.utf8.count)

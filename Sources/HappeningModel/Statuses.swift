@@ -40,3 +40,39 @@ public enum ReviewAction: String, Codable, Sendable, CaseIterable {
     /// The applicant's host status after this decision.
     public var hostStatus: HostStatus { self == .approve ? .approved : .rejected }
 }
+
+/// Where a host's payout stands (`payout_status` in init.sql).
+public enum PayoutStatus: String, Codable, Sendable, CaseIterable {
+    case pending
+    case processing
+    case processed
+    case failed
+    case reversed
+
+    /// RazorpayX's payout state, in ours: `processed` and `reversed` as they are, refusals and cancellations
+    /// `failed`, anything else still `processing`.
+    public init(gatewayState: String) {
+        switch gatewayState {
+        case "processed": self = .processed
+        case "reversed": self = .reversed
+        case "failed", "rejected", "cancelled": self = .failed
+        default: self = .processing
+        }
+    }
+}
+
+/// Where a payment's refund stands (`refund_state` in init.sql).
+public enum RefundState: String, Codable, Sendable, CaseIterable {
+    case pending
+    case processed
+    case failed
+
+    /// Razorpay's refund state, in ours: `processed` and `failed` as they are, anything else `pending`.
+    public init(gatewayState: String) {
+        switch gatewayState {
+        case "processed": self = .processed
+        case "failed": self = .failed
+        default: self = .pending
+        }
+    }
+}

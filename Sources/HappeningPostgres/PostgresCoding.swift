@@ -146,10 +146,11 @@ public struct PostgresArray: PostgresEncodable {
     public init(_ elements: [(any PostgresEncodable)?]) { self.elements = elements }
 
     public var postgresText: String {
-        "{" + elements.map { element -> String in
-            guard let element else { return "NULL" }
-            let escaped = element.postgresText.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            return "\"" + escaped + "\""
-        }.joined(separator: ",") + "}"
+        "{"
+            + elements.map { element -> String in
+                guard let element else { return "NULL" }
+                let escaped = element.postgresText.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                return "\"" + escaped + "\""
+            }.joined(separator: ",") + "}"
     }
 }

@@ -137,7 +137,10 @@ func quoteIdentifier(_ name: String) -> String {
 func appendCopyLine(_ row: PostgresBindings, to buffer: inout String) {
     for (index, value) in row.enumerated() {
         if index > 0 { buffer.append("\t") }
-        guard let value else { buffer.append("\\N"); continue }
+        guard let value else {
+            buffer.append("\\N")
+            continue
+        }
         let text = value.postgresText
         if text.utf8.contains(where: { $0 == 92 || $0 == 9 || $0 == 10 || $0 == 13 }) {
             for scalar in text.unicodeScalars {

@@ -16,14 +16,19 @@ public struct PostgresNumeric: PostgresEncodable, PostgresDecodable, Hashable, C
     public init?(_ text: String) {
         var body = Substring(text)
         var negative = false
-        if body.first == "-" { negative = true; body = body.dropFirst() } else if body.first == "+" { body = body.dropFirst() }
+        if body.first == "-" {
+            negative = true
+            body = body.dropFirst()
+        } else if body.first == "+" {
+            body = body.dropFirst()
+        }
         let parts = body.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 1 || parts.count == 2 else { return nil }
         var integer = String(parts[0])
         let fraction = parts.count == 2 ? String(parts[1]) : ""
         guard !(integer.isEmpty && fraction.isEmpty),
-              integer.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
-              fraction.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 })
+            integer.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+            fraction.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 })
         else { return nil }
         while integer.count > 1 && integer.first == "0" { integer.removeFirst() }
         if integer.isEmpty { integer = "0" }
@@ -91,12 +96,19 @@ extension Date: PostgresEncodable, PostgresDecodable {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))+00:00"
+        return
+            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))+00:00"
     }
 
     public init?(postgresText: String) {
-        if postgresText == "infinity" { self = .distantFuture; return }
-        if postgresText == "-infinity" { self = .distantPast; return }
+        if postgresText == "infinity" {
+            self = .distantFuture
+            return
+        }
+        if postgresText == "-infinity" {
+            self = .distantPast
+            return
+        }
         let bytes = Array(postgresText.utf8)
         var index = 0
         func number(_ width: Int) -> Int64? {

@@ -86,7 +86,9 @@ public final class RedisClient: Service, Sendable {
     @discardableResult
     public func set(_ key: String, value: RedisArgument, expiresIn: Duration? = nil, onlyIfNotExists: Bool = false) async throws -> Bool {
         var command: [RedisArgument] = ["SET", RedisArgument(key), value]
-        if let expiresIn { command += ["PX", RedisArgument(Int(expiresIn.components.seconds * 1000 + expiresIn.components.attoseconds / 1_000_000_000_000_000))] }
+        if let expiresIn {
+            command += ["PX", RedisArgument(Int(expiresIn.components.seconds * 1000 + expiresIn.components.attoseconds / 1_000_000_000_000_000))]
+        }
         if onlyIfNotExists { command.append("NX") }
         return try await send(command) != .null
     }

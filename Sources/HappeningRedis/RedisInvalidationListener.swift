@@ -92,9 +92,10 @@ public final class RedisInvalidationListener: Service, Sendable {
                 }
             } catch {
                 // Once per outage: retries while Redis stays away are logged at debug.
-                logger.log(level: failing ? .debug : .warning,
-                           "cache invalidation listener lost Redis; in-process copies are dropped until it is back",
-                           metadata: ["error": "\(error)"])
+                logger.log(
+                    level: failing ? .debug : .warning,
+                    "cache invalidation listener lost Redis; in-process copies are dropped until it is back",
+                    metadata: ["error": "\(error)"])
                 failing = true
             }
             handler(.reset)

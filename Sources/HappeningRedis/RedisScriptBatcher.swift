@@ -71,14 +71,19 @@ public final class RedisScriptBatcher: Sendable {
             if batch.isEmpty { continue }
             do {
                 let sha: String
-                if let known { sha = known } else {
+                if let known {
+                    sha = known
+                } else {
                     sha = try await redis.loadScript(script)
                     state.withLock { $0.sha = sha }
                 }
                 let replies = try await redis.pipeline(batch.map { [RedisArgument("EVALSHA"), RedisArgument(sha)] + $0.command })
                 guard replies.count == batch.count else { throw RedisError(kind: .unexpectedReply) }
                 for (call, reply) in zip(batch, replies) {
-                    guard case .error(let message) = reply else { call.continuation.resume(returning: reply); continue }
+                    guard case .error(let message) = reply else {
+                        call.continuation.resume(returning: reply)
+                        continue
+                    }
                     if message.hasPrefix("NOSCRIPT") {
                         // Redis forgot the script (a restart): this call runs it by text, and the next batch reloads it.
                         state.withLock { $0.sha = nil }

@@ -55,4 +55,3 @@ public enum RedisValue: Sendable, Hashable {
     /// True for the null reply.
     public var isNull: Bool { self == .null }
 }
-

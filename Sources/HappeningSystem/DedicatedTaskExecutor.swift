@@ -71,7 +71,10 @@ public final class DedicatedTaskExecutor: TaskExecutor, Service, @unchecked Send
     /// Starts the threads once; false if they were started before.
     private func start() -> Bool {
         condition.lock()
-        guard phase == .idle else { condition.unlock(); return false }
+        guard phase == .idle else {
+            condition.unlock()
+            return false
+        }
         phase = .running
         runningThreads = threadCount
         condition.unlock()

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The one set of `Duration` conversions every module uses (C APIs take integers, reports take `Double`s).
@@ -19,9 +19,9 @@ extension Duration {
     /// The duration as a C `timeval` (socket timeouts of hiredis and librabbitmq).
     public var timeval: timeval {
         #if canImport(Glibc)
-        return Glibc.timeval(tv_sec: Int(components.seconds), tv_usec: Int(components.attoseconds / 1_000_000_000_000))
+            return Glibc.timeval(tv_sec: Int(components.seconds), tv_usec: Int(components.attoseconds / 1_000_000_000_000))
         #else
-        return Darwin.timeval(tv_sec: Int(components.seconds), tv_usec: Int32(components.attoseconds / 1_000_000_000_000))
+            return Darwin.timeval(tv_sec: Int(components.seconds), tv_usec: Int32(components.attoseconds / 1_000_000_000_000))
         #endif
     }
 }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// This process's limit on open files (`RLIMIT_NOFILE`). A load generator holding 20,000 connections needs about

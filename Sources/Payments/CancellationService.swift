@@ -1,7 +1,7 @@
 import Foundation
+import HappeningModel
 import HappeningPostgres
 import Logging
-import HappeningModel
 
 /// Cancelling bookings and events, with their refunds.
 ///
@@ -45,11 +45,13 @@ public struct CancellationService: Sendable {
     /// Cancels the caller's booking (see the type's rules) and issues the refund it owes.
     public func cancelBooking(_ id: UUID, user: UUID) async throws -> BookingOutcome {
         let outcome = try await postgres.withTransaction { tx -> (BookingOutcome, UUID?) in
-            guard let row = try await tx.query(
-                """
-                SELECT b.status::text, b.event_id, e.date_time, e.date_time <= now() + make_interval(secs => $3)
-                FROM bookings b JOIN events e ON e.id = b.event_id WHERE b.id = $1 AND b.user_id = $2 FOR UPDATE OF b
-                """, [id, user, Double(minimumNotice.components.seconds)]).first
+            guard
+                let row = try await tx.query(
+                    """
+                    SELECT b.status::text, b.event_id, e.date_time, e.date_time <= now() + make_interval(secs => $3)
+                    FROM bookings b JOIN events e ON e.id = b.event_id WHERE b.id = $1 AND b.user_id = $2 FOR UPDATE OF b
+                    """, [id, user, Double(minimumNotice.components.seconds)]
+                ).first
             else { return (.notFound, nil) }
             let status: BookingStatus = try row.decode(0)
             let event: UUID = try row.decode(1)
@@ -87,7 +89,8 @@ public struct CancellationService: Sendable {
             """
             UPDATE payments SET refund_status = 'pending', refund_amount = amount, refund_attempts = refund_attempts + 1, updated_at = now()
             WHERE booking_id = ANY($1) AND status = 'captured' AND refund_status IS NULL RETURNING id
-            """, [PostgresArray(bookings)]).map { try $0.decode(0) }
+            """, [PostgresArray(bookings)]
+        ).map { try $0.decode(0) }
     }
 
     /// Cancels the bookings `condition` selects (pending or confirmed) and gives their tickets back, per event.
@@ -142,9 +145,10 @@ public struct CancellationService: Sendable {
             WHERE c.event_id = $1 GROUP BY c.status
             """, [event]
         ).first.map { row in
-            Progress(status: try row.decode(0), bookings_remaining: Int(try row.decode(1, as: Int64.self)),
-                     bookings_cancelled: Int(try row.decode(2, as: Int64.self)), refunds_pending: Int(try row.decode(3, as: Int64.self)),
-                     refunds_processed: Int(try row.decode(4, as: Int64.self)), refunds_failed: Int(try row.decode(5, as: Int64.self)))
+            Progress(
+                status: try row.decode(0), bookings_remaining: Int(try row.decode(1, as: Int64.self)),
+                bookings_cancelled: Int(try row.decode(2, as: Int64.self)), refunds_pending: Int(try row.decode(3, as: Int64.self)),
+                refunds_processed: Int(try row.decode(4, as: Int64.self)), refunds_failed: Int(try row.decode(5, as: Int64.self)))
         }
     }
 
@@ -152,11 +156,13 @@ public struct CancellationService: Sendable {
     /// its refunds issued after the commit. Returns false when another runner holds the lease.
     @discardableResult
     public func runEventCancellation(_ event: UUID, batchSize: Int = 50) async throws -> Bool {
-        guard try await !postgres.query(
-            """
-            UPDATE event_cancellations SET lease_until = now() + interval '60 seconds'
-            WHERE event_id = $1 AND status = 'running' AND (lease_until IS NULL OR lease_until < now()) RETURNING event_id
-            """, [event]).isEmpty
+        guard
+            try await !postgres.query(
+                """
+                UPDATE event_cancellations SET lease_until = now() + interval '60 seconds'
+                WHERE event_id = $1 AND status = 'running' AND (lease_until IS NULL OR lease_until < now()) RETURNING event_id
+                """, [event]
+            ).isEmpty
         else { return false }
         while true {
             let (cancelled, owed) = try await postgres.withTransaction { tx -> (Int, [UUID]) in
@@ -164,7 +170,8 @@ public struct CancellationService: Sendable {
                     """
                     SELECT id FROM bookings WHERE event_id = $1 AND status IN ('pending', 'confirmed')
                     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
-                    """, [event, batchSize]).map { try $0.decode(0) }
+                    """, [event, batchSize]
+                ).map { try $0.decode(0) }
                 guard !batch.isEmpty else { return (0, []) }
                 try await release(tx, bookings: "b.id = ANY($1)", [PostgresArray(batch)])
                 try await tx.query("UPDATE event_cancellations SET lease_until = now() + interval '60 seconds' WHERE event_id = $1", [event])

@@ -1,7 +1,7 @@
 import Foundation
+import HappeningModel
 import HappeningPostgres
 import HappeningSystem
-import HappeningModel
 
 /// The payments tables in PostgreSQL: orders, captures, refund intents and outcomes. Short transactions only;
 /// no gateway call ever runs inside one (``PaymentService`` records intent, calls, then records the outcome).
@@ -85,11 +85,13 @@ public struct PaymentLedger: Sendable {
     /// being pending, under its row lock), else the capture is recorded with a refund intent.
     public func settleCapture(orderID: String, paymentID: String, amountPaise: Int64) async throws -> CaptureOutcome {
         try await postgres.withTransaction { tx -> CaptureOutcome in
-            guard let row = try await tx.query(
-                """
-                SELECT p.id, p.booking_id, p.status::text, p.razorpay_payment_id, p.refund_status IS NOT NULL, (p.amount * 100)::bigint
-                FROM payments p WHERE p.payment_intent_id = $1 FOR UPDATE
-                """, [orderID]).first
+            guard
+                let row = try await tx.query(
+                    """
+                    SELECT p.id, p.booking_id, p.status::text, p.razorpay_payment_id, p.refund_status IS NOT NULL, (p.amount * 100)::bigint
+                    FROM payments p WHERE p.payment_intent_id = $1 FOR UPDATE
+                    """, [orderID]
+                ).first
             else { return .unknownOrder }
             let paymentRow: UUID = try row.decode(0)
             let booking: UUID = try row.decode(1)
@@ -158,8 +160,9 @@ public struct PaymentLedger: Sendable {
             """, bindings
         ).map { row in
             let paymentID: String = try row.decode(1)
-            return RefundDue(paymentRow: try row.decode(0), paymentID: paymentID, amountPaise: try row.decode(2),
-                             receipt: "rf_\(paymentID)_\(try row.decode(3, as: Int.self))", bookingID: try row.decode(4))
+            return RefundDue(
+                paymentRow: try row.decode(0), paymentID: paymentID, amountPaise: try row.decode(2),
+                receipt: "rf_\(paymentID)_\(try row.decode(3, as: Int.self))", bookingID: try row.decode(4))
         }
     }
 
@@ -169,7 +172,7 @@ public struct PaymentLedger: Sendable {
             """
             UPDATE payments SET refund_id = $2, refund_status = $3::refund_state, updated_at = now()
             WHERE id = $1 AND refund_status IS NOT NULL
-            """, [paymentRow, refundID, Self.refundState(status)])
+            """, [paymentRow, refundID, RefundState(gatewayState: status).rawValue])
     }
 
     /// A refund's outcome (webhook or fetch). False when the refund is not ours.
@@ -177,7 +180,8 @@ public struct PaymentLedger: Sendable {
     public func updateRefund(refundID: String, status: String) async throws -> Bool {
         !(try await postgres.query(
             "UPDATE payments SET refund_status = $2::refund_state, updated_at = now() WHERE refund_id = $1 AND refund_status <> 'processed' RETURNING id",
-            [refundID, Self.refundState(status)]).isEmpty)
+            [refundID, RefundState(gatewayState: status).rawValue]
+        ).isEmpty)
     }
 
     /// A refund of one of `user`'s bookings: its payment row and the state we hold.
@@ -232,14 +236,5 @@ public struct PaymentLedger: Sendable {
 
     public func markProcessed(eventID: String) async throws {
         try await postgres.query("UPDATE webhook_events SET processed_at = now() WHERE event_id = $1", [eventID])
-    }
-
-    /// Razorpay's refund states → ours (`processed`, `failed`, anything else pending).
-    static func refundState(_ status: String) -> String {
-        switch status {
-        case "processed": "processed"
-        case "failed": "failed"
-        default: "pending"
-        }
     }
 }

@@ -51,11 +51,14 @@ public struct PaymentReconciler: Service {
                 do {
                     let report = try await pass()
                     if report != Report() {
-                        logger.info("reconciled", metadata: [
-                            "event_cancellations": "\(report.eventCancellationsResumed)", "refunds_issued": "\(report.payments.refundsIssued)",
-                            "refunds_updated": "\(report.payments.refundsUpdated)", "captures_found": "\(report.payments.capturesFound)",
-                            "payouts_sent": "\(report.payoutsSent)", "payouts_updated": "\(report.payoutsUpdated)",
-                            "failures": "\(report.payments.failures)"])
+                        logger.info(
+                            "reconciled",
+                            metadata: [
+                                "event_cancellations": "\(report.eventCancellationsResumed)", "refunds_issued": "\(report.payments.refundsIssued)",
+                                "refunds_updated": "\(report.payments.refundsUpdated)", "captures_found": "\(report.payments.capturesFound)",
+                                "payouts_sent": "\(report.payoutsSent)", "payouts_updated": "\(report.payoutsUpdated)",
+                                "failures": "\(report.payments.failures)",
+                            ])
                     }
                 } catch {
                     logger.warning("reconcile pass failed", metadata: ["error": "\(error)"])

@@ -1,8 +1,8 @@
 import Foundation
+import HappeningModel
 import HappeningPostgres
 import Logging
 import Razorpay
-import HappeningModel
 
 /// The money paths that talk to Razorpay: orders, verification, webhooks and refunds. Every gateway call
 /// happens outside a database transaction: record the intent, call, record the outcome. A crash in between
@@ -52,8 +52,9 @@ public struct PaymentService: Sendable {
         let (live, count) = try await ledger.latestOrder(booking: id, ttl: orderTTL)
         if let live { return OpenOrder(orderID: live, amountPaise: booking.amountPaise, reused: true) }
         let receipt = "bk_\(id.uuidString.replacingOccurrences(of: "-", with: "").lowercased())_\(count + 1)"
-        let order = try await gateway.createOrder(amount: booking.amountPaise, receipt: receipt,
-                                                  notes: ["booking_id": id.lowercasedText, "user_id": user.lowercasedText])
+        let order = try await gateway.createOrder(
+            amount: booking.amountPaise, receipt: receipt,
+            notes: ["booking_id": id.lowercasedText, "user_id": user.lowercasedText])
         try await ledger.recordOrder(booking: id, orderID: order.id, amountPaise: order.amount)
         return OpenOrder(orderID: order.id, amountPaise: order.amount, reused: false)
     }
@@ -80,8 +81,11 @@ public struct PaymentService: Sendable {
     /// `verify-payment`: the checkout signature, the order belonging to `user`, the payment captured at the
     /// gateway for that order; then the booking is settled.
     public func verify(orderID: String, paymentID: String, signature: String, user: UUID) async throws -> Settlement {
-        guard RazorpaySignature.isValidCheckout(orderID: orderID, paymentID: paymentID, signature: signature,
-                                                keySecret: gateway.configuration.keySecret) else { throw Rejected.badSignature }
+        guard
+            RazorpaySignature.isValidCheckout(
+                orderID: orderID, paymentID: paymentID, signature: signature,
+                keySecret: gateway.configuration.keySecret)
+        else { throw Rejected.badSignature }
         guard let order = try await ledger.order(orderID), order.userID == user else { throw Rejected.unknownOrder }
         let payment = try await gateway.fetchPayment(paymentID)
         guard payment.order_id == orderID else { throw Rejected.mismatch }
@@ -96,7 +100,8 @@ public struct PaymentService: Sendable {
         case .confirmed(let booking, let event): return .confirmed(booking: booking, event: event)
         case .alreadySettled(let refunding): return .alreadySettled(refunding: refunding)
         case .refundOwed(let row, let booking, let bookingStatus):
-            logger.info("payment arrived for a booking that is no longer pending; refunding", metadata: ["order": "\(orderID)", "booking_status": "\(bookingStatus)"])
+            logger.info(
+                "payment arrived for a booking that is no longer pending; refunding", metadata: ["order": "\(orderID)", "booking_status": "\(bookingStatus)"])
             guard let due = try await ledger.refundDue(row) else {
                 return .refunding(booking: booking, bookingStatus: bookingStatus, refundID: nil, refundStatus: "pending")
             }
@@ -112,10 +117,11 @@ public struct PaymentService: Sendable {
     /// reconcile pass (the same receipt makes the retry idempotent).
     @discardableResult
     public func issue(_ due: PaymentLedger.RefundDue) async throws -> (refundID: String, status: String) {
-        let refund = try await gateway.createRefund(paymentID: due.paymentID, amount: due.amountPaise, receipt: due.receipt,
-                                                    notes: ["booking_id": due.bookingID.lowercasedText])
+        let refund = try await gateway.createRefund(
+            paymentID: due.paymentID, amount: due.amountPaise, receipt: due.receipt,
+            notes: ["booking_id": due.bookingID.lowercasedText])
         try await ledger.recordRefund(paymentRow: due.paymentRow, refundID: refund.id, status: refund.status)
-        return (refund.id, PaymentLedger.refundState(refund.status))
+        return (refund.id, RefundState(gatewayState: refund.status).rawValue)
     }
 
     // MARK: Webhooks
@@ -190,7 +196,10 @@ public struct PaymentService: Sendable {
             return false
         }
         for due in try await ledger.refundsDue(olderThan: minimumAge) {
-            do { try await issue(due); report.refundsIssued += 1 } catch {
+            do {
+                try await issue(due)
+                report.refundsIssued += 1
+            } catch {
                 if await failed("issue refund", error, touch: { try await ledger.touch(paymentRow: due.paymentRow) }) { return report }
             }
         }

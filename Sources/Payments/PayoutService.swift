@@ -1,8 +1,8 @@
 import Foundation
+import HappeningModel
 import HappeningPostgres
 import Logging
 import Razorpay
-import HappeningModel
 
 /// Host payouts: one per event, computed on the server, paid through RazorpayX.
 ///
@@ -86,7 +86,7 @@ public struct PayoutService: Sendable {
     /// A payout as recorded.
     public struct Payout: Sendable, Equatable {
         public var id: UUID
-        public var status: String
+        public var status: PayoutStatus
         public var razorpayPayoutID: String?
         public var settlement: Settlement
     }
@@ -95,8 +95,10 @@ public struct PayoutService: Sendable {
     /// must match) and asks the gateway to pay it.
     public func create(event: UUID, by admin: UUID, notes: String?, expectedHost: UUID?, expectedAmount: Int64?) async throws -> Payout {
         let (payoutID, settlement) = try await postgres.withTransaction { tx -> (UUID, Settlement) in
-            guard let eventRow = try await tx.query(
-                "SELECT date_time < now(), approval_status::text, created_by FROM events WHERE id = $1 FOR UPDATE", [event]).first
+            guard
+                let eventRow = try await tx.query(
+                    "SELECT date_time < now(), approval_status::text, created_by FROM events WHERE id = $1 FOR UPDATE", [event]
+                ).first
             else { throw Refused.eventNotFound }
             guard try eventRow.decode(0, as: Bool.self) else { throw Refused.notPayable("the event has not happened yet") }
             guard try eventRow.decode(1, as: String.self) == "approved" else { throw Refused.notPayable("the event is not approved") }
@@ -130,41 +132,34 @@ public struct PayoutService: Sendable {
     }
 
     /// Asks the gateway to pay a recorded payout (idempotent by the row id); failures leave it for reconcile.
-    private func send(_ payoutID: UUID) async -> (status: String, gatewayID: String?) {
+    private func send(_ payoutID: UUID) async -> (status: PayoutStatus, gatewayID: String?) {
         do {
-            guard let row = try await postgres.query(
-                """
-                SELECT (po.amount * 100)::bigint, a.account_holder_name, a.ifsc_code, a.account_number, po.host_id, po.event_id
-                FROM payouts po JOIN host_bank_accounts a ON a.user_id = po.host_id WHERE po.id = $1 AND po.razorpay_payout_id IS NULL
-                """, [payoutID]).first
-            else { return ("pending", nil) }
+            guard
+                let row = try await postgres.query(
+                    """
+                    SELECT (po.amount * 100)::bigint, a.account_holder_name, a.ifsc_code, a.account_number, po.host_id, po.event_id
+                    FROM payouts po JOIN host_bank_accounts a ON a.user_id = po.host_id WHERE po.id = $1 AND po.razorpay_payout_id IS NULL
+                    """, [payoutID]
+                ).first
+            else { return (.pending, nil) }
             let payout = try await gateway.createPayout(
                 amount: try row.decode(0),
-                to: RazorpayPayoutDestination(name: try row.decode(1), ifsc: try row.decode(2), accountNumber: try row.decode(3),
-                                              contactReference: try row.decode(4, as: UUID.self).lowercasedText),
+                to: RazorpayPayoutDestination(
+                    name: try row.decode(1), ifsc: try row.decode(2), accountNumber: try row.decode(3),
+                    contactReference: try row.decode(4, as: UUID.self).lowercasedText),
                 referenceID: try row.decode(5, as: UUID.self).lowercasedText, idempotencyKey: payoutID.lowercasedText,
                 narration: "Happening event payout")
-            let status = Self.state(payout.status)
+            let status = PayoutStatus(gatewayState: payout.status)
             try await postgres.query(
                 """
                 UPDATE payouts SET razorpay_payout_id = $2, status = $3::payout_status, updated_at = now(),
                        processed_at = CASE WHEN $3 = 'processed' THEN now() END
                 WHERE id = $1
-                """, [payoutID, payout.id, status])
+                """, [payoutID, payout.id, status.rawValue])
             return (status, payout.id)
         } catch {
             logger.warning("payout not sent yet; the reconcile pass will retry", metadata: ["error": "\(error)"])
-            return ("pending", nil)
-        }
-    }
-
-    /// RazorpayX's payout states → ours.
-    static func state(_ status: String) -> String {
-        switch status {
-        case "processed": "processed"
-        case "reversed": "reversed"
-        case "failed", "rejected", "cancelled": "failed"
-        default: "processing"
+            return (.pending, nil)
         }
     }
 
@@ -180,7 +175,7 @@ public struct PayoutService: Sendable {
             UPDATE payouts SET status = $2::payout_status, failure_reason = $3, updated_at = now(),
                    processed_at = CASE WHEN $2 = 'processed' THEN now() ELSE processed_at END
             WHERE razorpay_payout_id = $1 AND status IN ('pending', 'processing')
-            """, [gatewayID, Self.state(status), failureReason])
+            """, [gatewayID, PayoutStatus(gatewayState: status).rawValue, failureReason])
     }
 
     /// Sends recorded payouts the gateway never got, and asks about ones still processing.
@@ -189,14 +184,20 @@ public struct PayoutService: Sendable {
         let age = Int(minimumAge.components.seconds)
         for id in try await postgres.query(
             "SELECT id FROM payouts WHERE status = 'pending' AND razorpay_payout_id IS NULL AND updated_at < now() - make_interval(secs => $1) LIMIT 50",
-            [age]).map({ try $0.decode(0, as: UUID.self) }) {
-            if await send(id).gatewayID != nil { result.sent += 1 } else { try await postgres.query("UPDATE payouts SET updated_at = now() WHERE id = $1", [id]) }
+            [age]
+        ).map({ try $0.decode(0, as: UUID.self) }) {
+            if await send(id).gatewayID != nil {
+                result.sent += 1
+            } else {
+                try await postgres.query("UPDATE payouts SET updated_at = now() WHERE id = $1", [id])
+            }
         }
         for gatewayID in try await postgres.query(
             "SELECT razorpay_payout_id FROM payouts WHERE status = 'processing' AND updated_at < now() - make_interval(secs => $1) LIMIT 50",
-            [age]).map({ try $0.decode(0, as: String.self) }) {
+            [age]
+        ).map({ try $0.decode(0, as: String.self) }) {
             let payout = try await gateway.fetchPayout(gatewayID)
-            if Self.state(payout.status) != "processing" {
+            if PayoutStatus(gatewayState: payout.status) != .processing {
                 try await update(gatewayID: gatewayID, status: payout.status, failureReason: payout.failure_reason)
                 result.updated += 1
             } else {

@@ -38,7 +38,12 @@ public final class RazorpayClient: Service, Sendable {
 
     /// `POST /v1/orders`: an order for `amount` paise. The receipt is the idempotency key.
     public func createOrder(amount: Int64, currency: String = "INR", receipt: String, notes: [String: String] = [:]) async throws -> RazorpayOrder {
-        struct Body: Encodable { let amount: Int64; let currency: String; let receipt: String; let notes: [String: String] }
+        struct Body: Encodable {
+            let amount: Int64
+            let currency: String
+            let receipt: String
+            let notes: [String: String]
+        }
         return try await call("create order", "POST", "/v1/orders", body: Body(amount: amount, currency: currency, receipt: receipt, notes: notes))
     }
 
@@ -64,9 +69,15 @@ public final class RazorpayClient: Service, Sendable {
     /// `POST /v1/payments/:id/refund`: refunds `amount` paise. The receipt is the idempotency key: asking again
     /// with the same receipt returns the same refund.
     public func createRefund(paymentID: String, amount: Int64, receipt: String, notes: [String: String] = [:]) async throws -> RazorpayRefund {
-        struct Body: Encodable { let amount: Int64; let speed: String; let receipt: String; let notes: [String: String] }
-        return try await call("create refund", "POST", "/v1/payments/\(try pathComponent(paymentID))/refund",
-                              body: Body(amount: amount, speed: "normal", receipt: receipt, notes: notes))
+        struct Body: Encodable {
+            let amount: Int64
+            let speed: String
+            let receipt: String
+            let notes: [String: String]
+        }
+        return try await call(
+            "create refund", "POST", "/v1/payments/\(try pathComponent(paymentID))/refund",
+            body: Body(amount: amount, speed: "normal", receipt: receipt, notes: notes))
     }
 
     /// `GET /v1/refunds/:id`.
@@ -77,20 +88,42 @@ public final class RazorpayClient: Service, Sendable {
     // MARK: Payouts (RazorpayX)
 
     /// `POST /v1/payouts` (composite: contact and bank account inline), with `X-Payout-Idempotency: idempotencyKey`.
-    public func createPayout(amount: Int64, to destination: RazorpayPayoutDestination, referenceID: String, idempotencyKey: String,
-                             narration: String, notes: [String: String] = [:]) async throws -> RazorpayPayout {
-        struct Contact: Encodable { let name: String; let type: String; let reference_id: String }
-        struct BankAccount: Encodable { let name: String; let ifsc: String; let account_number: String }
-        struct FundAccount: Encodable { let account_type: String; let bank_account: BankAccount; let contact: Contact }
+    public func createPayout(
+        amount: Int64, to destination: RazorpayPayoutDestination, referenceID: String, idempotencyKey: String,
+        narration: String, notes: [String: String] = [:]
+    ) async throws -> RazorpayPayout {
+        struct Contact: Encodable {
+            let name: String
+            let type: String
+            let reference_id: String
+        }
+        struct BankAccount: Encodable {
+            let name: String
+            let ifsc: String
+            let account_number: String
+        }
+        struct FundAccount: Encodable {
+            let account_type: String
+            let bank_account: BankAccount
+            let contact: Contact
+        }
         struct Body: Encodable {
-            let amount: Int64; let currency: String; let mode: String; let purpose: String; let fund_account: FundAccount
-            let queue_if_low_balance: Bool; let reference_id: String; let narration: String; let notes: [String: String]
+            let amount: Int64
+            let currency: String
+            let mode: String
+            let purpose: String
+            let fund_account: FundAccount
+            let queue_if_low_balance: Bool
+            let reference_id: String
+            let narration: String
+            let notes: [String: String]
         }
         let body = Body(
             amount: amount, currency: "INR", mode: "IMPS", purpose: "payout",
-            fund_account: FundAccount(account_type: "bank_account",
-                                      bank_account: BankAccount(name: destination.name, ifsc: destination.ifsc, account_number: destination.accountNumber),
-                                      contact: Contact(name: destination.name, type: "vendor", reference_id: destination.contactReference)),
+            fund_account: FundAccount(
+                account_type: "bank_account",
+                bank_account: BankAccount(name: destination.name, ifsc: destination.ifsc, account_number: destination.accountNumber),
+                contact: Contact(name: destination.name, type: "vendor", reference_id: destination.contactReference)),
             queue_if_low_balance: true, reference_id: referenceID, narration: narration, notes: notes)
         return try await call("create payout", "POST", "/v1/payouts", body: body, headers: [("X-Payout-Idempotency", idempotencyKey)])
     }
@@ -127,7 +160,10 @@ public final class RazorpayClient: Service, Sendable {
                 response = try await http.send(request)
             } catch let error as CurlError {
                 logger.warning("razorpay call failed", metadata: ["operation": "\(operation)", "attempt": "\(attempt)", "error": "\(error)"])
-                if attempt < configuration.attempts { try await Task.sleep(for: backoff); backoff *= 2 }
+                if attempt < configuration.attempts {
+                    try await Task.sleep(for: backoff)
+                    backoff *= 2
+                }
                 continue
             }
             switch response.status {
@@ -136,12 +172,17 @@ public final class RazorpayClient: Service, Sendable {
                     throw RazorpayError(.invalidResponse, operation: operation)
                 }
             case 500...:
-                logger.warning("razorpay answered with a server error", metadata: ["operation": "\(operation)", "attempt": "\(attempt)", "status": "\(response.status)"])
-                if attempt < configuration.attempts { try await Task.sleep(for: backoff); backoff *= 2 }
+                logger.warning(
+                    "razorpay answered with a server error", metadata: ["operation": "\(operation)", "attempt": "\(attempt)", "status": "\(response.status)"])
+                if attempt < configuration.attempts {
+                    try await Task.sleep(for: backoff)
+                    backoff *= 2
+                }
             default:
                 let detail = try? JSONDecoder().decode(RazorpayErrorBody.self, from: Data(response.body)).error
-                throw RazorpayError(.rejected(status: response.status, code: detail?.code ?? "UNKNOWN", message: detail?.description ?? "request refused"),
-                                    operation: operation)
+                throw RazorpayError(
+                    .rejected(status: response.status, code: detail?.code ?? "UNKNOWN", message: detail?.description ?? "request refused"),
+                    operation: operation)
             }
         }
         throw RazorpayError(.unavailable, operation: operation)

@@ -27,8 +27,10 @@ public struct RazorpayConfiguration: Sendable, CustomStringConvertible {
     /// True when no keys were configured and the offline gateway stands in for Razorpay.
     public var isSimulated: Bool
 
-    public init(baseURL: String, keyID: String, keySecret: String, webhookSecret: String,
-                timeout: Duration = .seconds(5), attempts: Int = 3, isSimulated: Bool = false) {
+    public init(
+        baseURL: String, keyID: String, keySecret: String, webhookSecret: String,
+        timeout: Duration = .seconds(5), attempts: Int = 3, isSimulated: Bool = false
+    ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.keyID = keyID
         self.keySecret = keySecret
@@ -47,13 +49,15 @@ public struct RazorpayConfiguration: Sendable, CustomStringConvertible {
             guard let webhook = settings.optional("RAZORPAY_WEBHOOK_SECRET") else {
                 throw Settings.Invalid(name: "RAZORPAY_WEBHOOK_SECRET", problem: "is required when RAZORPAY_KEY_ID is set")
             }
-            self.init(baseURL: settings.string("RAZORPAY_BASE_URL", default: "https://api.razorpay.com"), keyID: id, keySecret: secret,
-                      webhookSecret: webhook, timeout: timeout, attempts: attempts)
+            self.init(
+                baseURL: settings.string("RAZORPAY_BASE_URL", default: "https://api.razorpay.com"), keyID: id, keySecret: secret,
+                webhookSecret: webhook, timeout: timeout, attempts: attempts)
         case (nil, nil):
-            self.init(baseURL: settings.string("RAZORPAY_BASE_URL", default: Self.offlineBaseURL), keyID: Self.offlineKeyID,
-                      keySecret: Self.offlineKeySecret,
-                      webhookSecret: settings.string("RAZORPAY_WEBHOOK_SECRET", default: Self.offlineWebhookSecret),
-                      timeout: timeout, attempts: attempts, isSimulated: true)
+            self.init(
+                baseURL: settings.string("RAZORPAY_BASE_URL", default: Self.offlineBaseURL), keyID: Self.offlineKeyID,
+                keySecret: Self.offlineKeySecret,
+                webhookSecret: settings.string("RAZORPAY_WEBHOOK_SECRET", default: Self.offlineWebhookSecret),
+                timeout: timeout, attempts: attempts, isSimulated: true)
         case (nil, _?): throw Settings.Invalid(name: "RAZORPAY_KEY_ID", problem: "must be set together with RAZORPAY_KEY_SECRET")
         case (_?, nil): throw Settings.Invalid(name: "RAZORPAY_KEY_SECRET", problem: "must be set together with RAZORPAY_KEY_ID")
         }

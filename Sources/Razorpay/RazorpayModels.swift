@@ -15,7 +15,10 @@ public struct RazorpayOrder: Codable, Sendable, Equatable {
     public var notes: [String: String]
     public var created_at: Int64
 
-    public init(id: String, entity: String, amount: Int64, amount_paid: Int64, amount_due: Int64, currency: String, receipt: String?, status: String, notes: [String: String], created_at: Int64) {
+    public init(
+        id: String, entity: String, amount: Int64, amount_paid: Int64, amount_due: Int64, currency: String, receipt: String?, status: String,
+        notes: [String: String], created_at: Int64
+    ) {
         self.id = id
         self.entity = entity
         self.amount = amount
@@ -47,7 +50,10 @@ public struct RazorpayPayment: Codable, Sendable, Equatable {
     public var notes: [String: String]
     public var created_at: Int64
 
-    public init(id: String, entity: String, amount: Int64, currency: String, status: String, order_id: String?, method: String?, captured: Bool, amount_refunded: Int64, refund_status: String?, error_code: String?, error_description: String?, notes: [String: String], created_at: Int64) {
+    public init(
+        id: String, entity: String, amount: Int64, currency: String, status: String, order_id: String?, method: String?, captured: Bool, amount_refunded: Int64,
+        refund_status: String?, error_code: String?, error_description: String?, notes: [String: String], created_at: Int64
+    ) {
         self.id = id
         self.entity = entity
         self.amount = amount
@@ -79,7 +85,10 @@ public struct RazorpayRefund: Codable, Sendable, Equatable {
     public var notes: [String: String]
     public var created_at: Int64
 
-    public init(id: String, entity: String, amount: Int64, currency: String, payment_id: String, receipt: String?, status: String, speed_processed: String?, notes: [String: String], created_at: Int64) {
+    public init(
+        id: String, entity: String, amount: Int64, currency: String, payment_id: String, receipt: String?, status: String, speed_processed: String?,
+        notes: [String: String], created_at: Int64
+    ) {
         self.id = id
         self.entity = entity
         self.amount = amount
@@ -110,7 +119,10 @@ public struct RazorpayPayout: Codable, Sendable, Equatable {
     public var notes: [String: String]
     public var created_at: Int64
 
-    public init(id: String, entity: String, amount: Int64, currency: String, status: String, mode: String, purpose: String, reference_id: String?, narration: String?, failure_reason: String?, utr: String?, notes: [String: String], created_at: Int64) {
+    public init(
+        id: String, entity: String, amount: Int64, currency: String, status: String, mode: String, purpose: String, reference_id: String?, narration: String?,
+        failure_reason: String?, utr: String?, notes: [String: String], created_at: Int64
+    ) {
         self.id = id
         self.entity = entity
         self.amount = amount
@@ -150,32 +162,4 @@ struct RazorpayErrorBody: Codable, Sendable {
         var description: String
     }
     var error: Detail
-}
-
-/// What went wrong talking to Razorpay. Descriptions never include keys, amounts of other calls or bodies.
-public struct RazorpayError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
-        /// Razorpay answered with a 4xx: the request itself is wrong (retrying will not help).
-        case rejected(status: Int, code: String, message: String)
-        /// No usable answer after every attempt (5xx, timeouts, no connection).
-        case unavailable
-        /// A 2xx whose body was not the entity expected.
-        case invalidResponse
-    }
-    public var kind: Kind
-    /// What was being done (`create order`, `fetch refund` …).
-    public var operation: String
-
-    public init(_ kind: Kind, operation: String) {
-        self.kind = kind
-        self.operation = operation
-    }
-
-    public var description: String {
-        switch kind {
-        case .rejected(let status, let code, let message): "Razorpay refused \(operation) (\(status) \(code)): \(message)"
-        case .unavailable: "Razorpay did not answer \(operation)"
-        case .invalidResponse: "Razorpay's answer to \(operation) was not understood"
-        }
-    }
 }

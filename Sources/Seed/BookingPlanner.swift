@@ -13,7 +13,8 @@ struct BookingPlanner: Sendable {
     let events: EventFactory
     var people: PeopleFactory { events.people }
 
-    enum Status: UInt8 { case pending, confirmed, cancelled, failed
+    enum Status: UInt8 {
+        case pending, confirmed, cancelled, failed
         var label: String { ["pending", "confirmed", "cancelled", "failed"][Int(rawValue)] }
         var holdsTickets: Bool { self == .pending || self == .confirmed }
     }
@@ -67,8 +68,9 @@ struct BookingPlanner: Sendable {
         let span = max(1, (latest - event.createdMicros) / 1_000_000)
         let booked = event.createdMicros + Int64(random.below(Int(span))) * 1_000_000
         let paid = event.pricePaise > 0 && (wanted == .confirmed || (wanted == .cancelled && random.chance(0.5)))
-        return Draw(id: id, eventIndex: eventIndex, event: event, userIndex: userIndex, tickets: tickets,
-                    wanted: wanted, bookedMicros: booked, paid: paid)
+        return Draw(
+            id: id, eventIndex: eventIndex, event: event, userIndex: userIndex, tickets: tickets,
+            wanted: wanted, bookedMicros: booked, paid: paid)
     }
 
     /// Decides every booking in order against each event's capacity.
@@ -144,7 +146,9 @@ struct BookingPlanner: Sendable {
             writer.numeric(draw.event.pricePaise * Int64(draw.tickets), scale: 2)
             writer.int32(1)
         } else {
-            writer.null(); writer.null(); writer.null()
+            writer.null()
+            writer.null()
+            writer.null()
             writer.int32(0)
         }
     }

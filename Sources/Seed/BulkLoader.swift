@@ -110,7 +110,8 @@ struct BulkLoader: Sendable {
 
     static func result(_ table: String, rows: Int, since started: ContinuousClock.Instant) -> TableLoad {
         let seconds = (ContinuousClock.now - started).seconds
-        return TableLoad(table: table, rows: rows, seconds: (seconds * 1000).rounded() / 1000,
-                         rows_per_second: seconds > 0 ? Int(Double(rows) / seconds) : 0)
+        return TableLoad(
+            table: table, rows: rows, seconds: (seconds * 1000).rounded() / 1000,
+            rows_per_second: seconds > 0 ? Int(Double(rows) / seconds) : 0)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
+import HappeningModel
 import HappeningPostgres
 import HappeningSystem
-import HappeningModel
 
 /// Writes the generated events as CSV (the columns of ``EventFactory/columns``), byte for byte the rows
 /// the seeder would COPY, so `psql \copy` can be timed on exactly the same data.
@@ -65,7 +65,8 @@ struct CSVExport: Sendable {
         let day = dayOfYear - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return String(format: "%04lld-%02lld-%02lld %02lld:%02lld:%02lld.%06lld+00", year, month, day,
-                      secondOfDay / 3600, secondOfDay % 3600 / 60, secondOfDay % 60, fraction)
+        return String(
+            format: "%04lld-%02lld-%02lld %02lld:%02lld:%02lld.%06lld+00", year, month, day,
+            secondOfDay / 3600, secondOfDay % 3600 / 60, secondOfDay % 60, fraction)
     }
 }

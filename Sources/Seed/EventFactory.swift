@@ -1,7 +1,7 @@
 import Foundation
+import HappeningGeo
 import HappeningModel
 import HappeningPostgres
-import HappeningGeo
 import HappeningSystem
 
 /// Events scattered around the gazetteer's cities, computed from their index.
@@ -111,8 +111,9 @@ struct EventFactory: Sendable {
         }
 
         // Review and lifecycle.
-        let created = min(dateMicros - Int64(random.within(7...90)) * SeedPlan.microsecondsPerDay,
-                          plan.anchorMicros - Int64(random.within(1...48)) * 3_600_000_000)
+        let created = min(
+            dateMicros - Int64(random.within(7...90)) * SeedPlan.microsecondsPerDay,
+            plan.anchorMicros - Int64(random.within(1...48)) * 3_600_000_000)
         let roll = random.unit()
         let approval = roll < 0.85 ? "approved" : (roll < 0.94 ? "pending" : "rejected")
         var approvedAt: Int64?

@@ -1,8 +1,8 @@
 import Foundation
 import HappeningAuth
+import HappeningModel
 import HappeningPostgres
 import HappeningSystem
-import HappeningModel
 
 /// `--flash-sale-event tickets=K[,price=P]`: the event a flash-sale scenario books.
 struct FlashSaleSpec: Sendable, Equatable {
@@ -99,8 +99,10 @@ struct Fixtures: Sendable {
         let now = Date()
         for email in emails {
             guard let (id, role) = byEmail[email] else { throw UsageError("bench user \(email) could not be created") }
-            users.append(BenchUser(user_id: id.lowercasedText, email: email,
-                                   token: try tokens.issue(userId: id, email: email, role: role, now: now)))
+            users.append(
+                BenchUser(
+                    user_id: id.lowercasedText, email: email,
+                    token: try tokens.issue(userId: id, email: email, role: role, now: now)))
         }
         return users
     }
@@ -129,8 +131,11 @@ struct Fixtures: Sendable {
                                 category, approval_status, approved_by, approved_at, latitude, longitude)
             VALUES ($1, $2, $3, 'A fixture for the flash-sale scenario: many buyers, few tickets.', now() + interval '7 days',
                     'Bench Arena, Mumbai', $4, $4, $5::numeric, 'music', 'approved', $6, now(), 19.076, 72.8777)
-            """, [id, host, "Flash Sale \(id.uuidString.prefix(8).lowercased())", spec.tickets,
-                  PostgresNumeric(minorUnits: spec.pricePaise, scale: 2), admin])
+            """,
+            [
+                id, host, "Flash Sale \(id.uuidString.prefix(8).lowercased())", spec.tickets,
+                PostgresNumeric(minorUnits: spec.pricePaise, scale: 2), admin,
+            ])
         return id
     }
 }

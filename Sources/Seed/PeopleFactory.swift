@@ -46,8 +46,9 @@ struct PeopleFactory: Sendable {
             let phone = "9\(random.within(100_000_000...999_999_999))"
             verification = #"{"phone":"\#(phone)","idType":"pan","idNumber":"SEED\#(random.within(100_000...999_999))","organization":"\#(last) Events"}"#
         }
-        return User(id: id, email: "\(first.lowercased()).\(last.lowercased()).\(index)@\(plan.emailDomain)",
-                    name: "\(first) \(last)", createdMicros: created, hostStatus: status, verification: verification)
+        return User(
+            id: id, email: "\(first.lowercased()).\(last.lowercased()).\(index)@\(plan.emailDomain)",
+            name: "\(first) \(last)", createdMicros: created, hostStatus: status, verification: verification)
     }
 
     static let userColumns = ["id", "email", "password_hash", "name", "role", "created_at", "is_host", "host_status", "host_verification_data"]

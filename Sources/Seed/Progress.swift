@@ -76,7 +76,8 @@ final class ProgressReporter: Sendable {
             let width = 30
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            let line = "\r\(current.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(bar) \(String(format: "%3.0f", fraction * 100))%  \(figures)\u{1B}[K"
+            let line =
+                "\r\(current.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(bar) \(String(format: "%3.0f", fraction * 100))%  \(figures)\u{1B}[K"
             FileHandle.standardError.write(Data((line + (final ? "\n" : "")).utf8))
         case .lines:
             if !final { FileHandle.standardError.write(Data("seed: \(current.name): \(figures)\n".utf8)) }

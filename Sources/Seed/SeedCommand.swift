@@ -158,8 +158,9 @@ struct SeedCommand: AsyncParsableCommand {
         } else {
             anchorDay = Int(Date().timeIntervalSince1970 / 86_400)
         }
-        let plan = SeedPlan(seed: seed, anchorDay: anchorDay, users: users, hosts: hosts, events: events, bookings: bookings,
-                            cities: chosen, cityWeights: chosen.map { Double(gazetteer.populationThousands(of: $0)) })
+        let plan = SeedPlan(
+            seed: seed, anchorDay: anchorDay, users: users, hosts: hosts, events: events, bookings: bookings,
+            cities: chosen, cityWeights: chosen.map { Double(gazetteer.populationThousands(of: $0)) })
 
         var request = SeedRequest(plan: plan, databaseURL: "")
         request.csvDirectory = csvOut
@@ -197,7 +198,7 @@ struct SeedCommand: AsyncParsableCommand {
             return text
         }
         guard let url = Bundle.module.url(forResource: "init", withExtension: "sql"),
-              let text = try? String(contentsOf: url, encoding: .utf8)
+            let text = try? String(contentsOf: url, encoding: .utf8)
         else { throw UsageError("--reset: the seeder's bundled init.sql is missing (Happening_Seed.resources next to the binary); pass --schema") }
         return text
     }

@@ -57,7 +57,7 @@ struct SeedPlan: Sendable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         guard let date = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
-              calendar.component(.day, from: date) == parts[2]
+            calendar.component(.day, from: date) == parts[2]
         else { return nil }
         return Int(date.timeIntervalSince1970 / 86_400)
     }

@@ -10,7 +10,13 @@ struct SeedRandom: RandomNumberGenerator, UnitRandom {
 
     /// The tables (and other independent sequences) that draw numbers.
     enum Stream: UInt64 {
-        case user = 1, event = 2, booking = 3, benchUser = 4, admin = 5, bankAccount = 6, payment = 7
+        case user = 1
+        case event = 2
+        case booking = 3
+        case benchUser = 4
+        case admin = 5
+        case bankAccount = 6
+        case payment = 7
     }
 
     init(seed: UInt64, stream: Stream, index: Int) {
@@ -65,8 +71,11 @@ struct SeedRandom: RandomNumberGenerator, UnitRandom {
         }
         bytes[6] = (bytes[6] & 0x0F) | 0x40
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
     }
 
     /// An element of a non-empty array.
@@ -84,4 +93,3 @@ struct SeedRandom: RandomNumberGenerator, UnitRandom {
         return text
     }
 }
-

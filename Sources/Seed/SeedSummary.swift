@@ -38,15 +38,20 @@ struct SeedSummary: Codable, Sendable {
     }
 
     func text() -> String {
-        var lines = ["happening-seed: seed \(seed), anchor \(anchor_date), \(database)\(reset ? " (reset)" : "")\(interrupted ? " — INTERRUPTED, whole batches kept" : "")"]
+        var lines = [
+            "happening-seed: seed \(seed), anchor \(anchor_date), \(database)\(reset ? " (reset)" : "")\(interrupted ? " — INTERRUPTED, whole batches kept" : "")"
+        ]
         if !tables.isEmpty {
             lines.append("  table                     rows      seconds     rows/s")
             for table in tables {
-                lines.append("  " + table.table.padding(toLength: 18, withPad: " ", startingAt: 0)
-                             + table.rows.grouped.leftPadded(14) + String(format: "%13.2f", table.seconds) + table.rows_per_second.grouped.leftPadded(11))
+                lines.append(
+                    "  " + table.table.padding(toLength: 18, withPad: " ", startingAt: 0)
+                        + table.rows.grouped.leftPadded(14) + String(format: "%13.2f", table.seconds) + table.rows_per_second.grouped.leftPadded(11))
             }
             if let index_seconds {
-                let what = reset ? "indexes + foreign keys + ANALYZE"
+                let what =
+                    reset
+                    ? "indexes + foreign keys + ANALYZE"
                     : (reindexed ?? []).isEmpty ? "ANALYZE" : "REINDEX CONCURRENTLY \((reindexed ?? []).joined(separator: ", ")) + ANALYZE"
                 lines.append("  \(what): \(String(format: "%.2f", index_seconds)) s")
             }

@@ -1,8 +1,8 @@
 import Foundation
 import HappeningAuth
+import HappeningModel
 import HappeningPostgres
 import HappeningSystem
-import HappeningModel
 
 /// Everything one run was asked to do.
 struct SeedRequest: Sendable {
@@ -127,8 +127,9 @@ struct Seeder: Sendable {
         }
         if let spec = request.flashSale {
             let id = try await fixtures.flashSaleEvent(spec)
-            summary.flash_sale_event = .init(id: id.lowercasedText, tickets: spec.tickets,
-                                             price: CSVExport.decimal(spec.pricePaise, scale: 2))
+            summary.flash_sale_event = .init(
+                id: id.lowercasedText, tickets: spec.tickets,
+                price: CSVExport.decimal(spec.pricePaise, scale: 2))
         }
         return summary
     }
@@ -140,18 +141,21 @@ struct Seeder: Sendable {
             "INSERT INTO users (id, email, password_hash, name, role, created_at) VALUES ($1, $2, $3, 'Seed Admin', 'admin', $4)",
             [people.adminId, people.adminEmail, DevCredentials.passwordHash, Date(timeIntervalSince1970: Double(plan.anchorMicros / 1_000_000) - 800 * 86_400)])
         let loader = BulkLoader(postgres: postgres, interruption: interruption, progress: progress, batchSize: request.batchSize)
-        summary.tables.append(try await loader.load(table: "users", columns: PeopleFactory.userColumns, count: plan.users) { index, writer in
-            people.writeUser(index, to: &writer)
-        })
+        summary.tables.append(
+            try await loader.load(table: "users", columns: PeopleFactory.userColumns, count: plan.users) { index, writer in
+                people.writeUser(index, to: &writer)
+            })
         if interruption.isRequested { return people.adminEmail }
-        summary.tables.append(try await loader.load(table: "host_bank_accounts", columns: PeopleFactory.bankColumns, count: plan.hosts) { index, writer in
-            people.writeBankAccount(index, to: &writer)
-        })
+        summary.tables.append(
+            try await loader.load(table: "host_bank_accounts", columns: PeopleFactory.bankColumns, count: plan.hosts) { index, writer in
+                people.writeBankAccount(index, to: &writer)
+            })
         if interruption.isRequested { return people.adminEmail }
         let events = EventFactory(plan: plan)
-        summary.tables.append(try await loader.load(table: "events", columns: EventFactory.columns, count: plan.events) { index, writer in
-            events.write(events.event(index), held: 0, to: &writer)
-        })
+        summary.tables.append(
+            try await loader.load(table: "events", columns: EventFactory.columns, count: plan.events) { index, writer in
+                events.write(events.event(index), held: 0, to: &writer)
+            })
         if interruption.isRequested || plan.bookings == 0 { return people.adminEmail }
         let planner = BookingPlanner(plan: plan, events: events)
         let ledger = planner.makeLedger()

@@ -7,33 +7,65 @@ enum WordLists {
     static func titleParts(_ category: EventCategory) -> (adjectives: [String], nouns: [String], suffixes: [String]) {
         switch category {
         case .music:
-            return (["Sunset", "Midnight", "Acoustic", "Electric", "Monsoon", "Classical", "Indie", "Retro", "Unplugged", "Sufi"],
-                    ["Jazz Night", "Rock Fest", "Bollywood Beats", "Ghazal Evening", "EDM Party", "Qawwali", "Open Mic", "Carnatic Concert", "Hip-Hop Cypher", "Live Gig"],
-                    ["Live", "Vol. 2", "Season 3", "Weekender", "Special", "Unplugged", "Reloaded", "Edition"])
+            return (
+                ["Sunset", "Midnight", "Acoustic", "Electric", "Monsoon", "Classical", "Indie", "Retro", "Unplugged", "Sufi"],
+                [
+                    "Jazz Night", "Rock Fest", "Bollywood Beats", "Ghazal Evening", "EDM Party", "Qawwali", "Open Mic", "Carnatic Concert", "Hip-Hop Cypher",
+                    "Live Gig",
+                ],
+                ["Live", "Vol. 2", "Season 3", "Weekender", "Special", "Unplugged", "Reloaded", "Edition"]
+            )
         case .food:
-            return (["Street", "Coastal", "Royal", "Vegan", "Spicy", "Heritage", "Midnight", "Monsoon", "Artisanal", "Regional"],
-                    ["Food Walk", "Biryani Trail", "Tasting Menu", "Chai Festival", "Dosa Crawl", "Dessert Fair", "Supper Club", "Cooking Class", "Brunch", "Kebab Night"],
-                    ["Festival", "Experience", "Pop-Up", "Edition", "Weekend", "Special"])
+            return (
+                ["Street", "Coastal", "Royal", "Vegan", "Spicy", "Heritage", "Midnight", "Monsoon", "Artisanal", "Regional"],
+                [
+                    "Food Walk", "Biryani Trail", "Tasting Menu", "Chai Festival", "Dosa Crawl", "Dessert Fair", "Supper Club", "Cooking Class", "Brunch",
+                    "Kebab Night",
+                ],
+                ["Festival", "Experience", "Pop-Up", "Edition", "Weekend", "Special"]
+            )
         case .sports:
-            return (["City", "Monsoon", "Sunrise", "Corporate", "Weekend", "Night", "Coastal", "Hill", "Inter-College", "Open"],
-                    ["Marathon", "Cricket League", "Football Cup", "Cyclothon", "Badminton Open", "Kabaddi Meet", "Trail Run", "Chess Championship", "Swimathon", "Table Tennis Open"],
-                    ["2026", "Challenge", "Series", "Finals", "Invitational", "Classic"])
+            return (
+                ["City", "Monsoon", "Sunrise", "Corporate", "Weekend", "Night", "Coastal", "Hill", "Inter-College", "Open"],
+                [
+                    "Marathon", "Cricket League", "Football Cup", "Cyclothon", "Badminton Open", "Kabaddi Meet", "Trail Run", "Chess Championship", "Swimathon",
+                    "Table Tennis Open",
+                ],
+                ["2026", "Challenge", "Series", "Finals", "Invitational", "Classic"]
+            )
         case .tech:
-            return (["Cloud", "AI", "Open Source", "Startup", "Product", "Data", "Mobile", "Web3", "DevOps", "Security"],
-                    ["Summit", "Meetup", "Hackathon", "Conference", "Bootcamp", "Demo Day", "Workshop", "Unconference", "Tech Talk", "Panel"],
-                    ["India", "Day", "Live", "Edition", "Forum", "Weekend"])
+            return (
+                ["Cloud", "AI", "Open Source", "Startup", "Product", "Data", "Mobile", "Web3", "DevOps", "Security"],
+                ["Summit", "Meetup", "Hackathon", "Conference", "Bootcamp", "Demo Day", "Workshop", "Unconference", "Tech Talk", "Panel"],
+                ["India", "Day", "Live", "Edition", "Forum", "Weekend"]
+            )
         case .arts:
-            return (["Contemporary", "Folk", "Modern", "Heritage", "Experimental", "Street", "Classical", "Miniature", "Abstract", "Tribal"],
-                    ["Art Exhibition", "Theatre Play", "Dance Recital", "Poetry Slam", "Photo Walk", "Pottery Show", "Film Screening", "Stand-Up Comedy", "Kathak Evening", "Gallery Night"],
-                    ["Showcase", "Festival", "Premiere", "Retrospective", "Season", "Collective"])
+            return (
+                ["Contemporary", "Folk", "Modern", "Heritage", "Experimental", "Street", "Classical", "Miniature", "Abstract", "Tribal"],
+                [
+                    "Art Exhibition", "Theatre Play", "Dance Recital", "Poetry Slam", "Photo Walk", "Pottery Show", "Film Screening", "Stand-Up Comedy",
+                    "Kathak Evening", "Gallery Night",
+                ],
+                ["Showcase", "Festival", "Premiere", "Retrospective", "Season", "Collective"]
+            )
         case .health:
-            return (["Sunrise", "Mindful", "Holistic", "Power", "Gentle", "Urban", "Restorative", "Ayurvedic", "Breath", "Wellness"],
-                    ["Yoga Session", "Meditation Retreat", "Zumba Class", "Health Camp", "Wellness Walk", "Pilates", "Sound Bath", "Nutrition Talk", "Fitness Bootcamp", "Breathwork"],
-                    ["Retreat", "Morning", "Series", "Camp", "Circle", "Weekend"])
+            return (
+                ["Sunrise", "Mindful", "Holistic", "Power", "Gentle", "Urban", "Restorative", "Ayurvedic", "Breath", "Wellness"],
+                [
+                    "Yoga Session", "Meditation Retreat", "Zumba Class", "Health Camp", "Wellness Walk", "Pilates", "Sound Bath", "Nutrition Talk",
+                    "Fitness Bootcamp", "Breathwork",
+                ],
+                ["Retreat", "Morning", "Series", "Camp", "Circle", "Weekend"]
+            )
         case .workshop:
-            return (["Beginner", "Hands-On", "Weekend", "Masterclass", "Creative", "Practical", "Intensive", "Evening", "Family", "Advanced"],
-                    ["Pottery Workshop", "Photography Course", "Calligraphy Class", "Woodworking", "Baking Workshop", "Painting Class", "Coding Workshop", "Public Speaking", "Terrarium Making", "Block Printing"],
-                    ["Workshop", "Session", "Lab", "Class", "Studio", "Batch"])
+            return (
+                ["Beginner", "Hands-On", "Weekend", "Masterclass", "Creative", "Practical", "Intensive", "Evening", "Family", "Advanced"],
+                [
+                    "Pottery Workshop", "Photography Course", "Calligraphy Class", "Woodworking", "Baking Workshop", "Painting Class", "Coding Workshop",
+                    "Public Speaking", "Terrarium Making", "Block Printing",
+                ],
+                ["Workshop", "Session", "Lab", "Class", "Studio", "Batch"]
+            )
         }
     }
 

@@ -1,6 +1,7 @@
 import EventAvailability
 import HappeningAMQP
 import HappeningAuth
+import HappeningConfig
 import HappeningGeo
 import HappeningModel
 import HappeningPool
@@ -10,9 +11,8 @@ import HappeningSystem
 import Hummingbird
 import Logging
 import Payments
-import Razorpay
 import Prometheus
-import HappeningConfig
+import Razorpay
 
 /// Everything the routes depend on, built once from the configuration.
 struct AppDependencies: Sendable {
@@ -106,7 +106,8 @@ struct AppDependencies: Sendable {
                 redis: admissionRedis, keys: keys, perMinute: configuration.bookingRateLimit, enabled: configuration.admissionGate,
                 leaseDuration: configuration.admissionLease, soldOut: near?.soldOut),
             availabilityStore: store)
-        intakeExecutor = configuration.intakeThreads > 0
+        intakeExecutor =
+            configuration.intakeThreads > 0
             ? DedicatedTaskExecutor(name: "intake", threads: configuration.intakeThreads, niceness: Int32(configuration.intakeNiceness)) : nil
     }
 }
@@ -167,8 +168,9 @@ func buildApplication(_ configuration: ServerConfiguration, metrics: PrometheusC
     var logger = Logger(label: "happening.server")
     logger.logLevel = configuration.logLevel
     if configuration.razorpay.isSimulated {
-        logger.info("no Razorpay keys configured: payments are simulated by the offline gateway",
-                    metadata: ["gateway": "\(configuration.razorpay.baseURL)"])
+        logger.info(
+            "no Razorpay keys configured: payments are simulated by the offline gateway",
+            metadata: ["gateway": "\(configuration.razorpay.baseURL)"])
     }
     if configuration.jwtSecretGenerated {
         logger.warning("DEV_MODE: generated a throw-away JWT secret; tokens will not survive a restart")

@@ -1,7 +1,7 @@
 import Foundation
+import HappeningModel
 import Hummingbird
 import NIOCore
-import HappeningModel
 
 /// The context every route sees: Hummingbird's core storage, the peer address (for rate limits) and,
 /// behind ``RequireUserMiddleware``, the authenticated user.

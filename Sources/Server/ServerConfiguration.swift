@@ -1,11 +1,11 @@
 import EventAvailability
 import Foundation
-import Razorpay
 import HappeningConfig
-import HappeningSystem
 import HappeningPostgres
+import HappeningSystem
 import Logging
 import Payments
+import Razorpay
 
 /// The server's settings, from environment variables (the README's configuration table lists them all).
 struct ServerConfiguration: Sendable {
@@ -120,7 +120,8 @@ struct ServerConfiguration: Sendable {
         }
         loginMaxFailures = (
             try settings.integer("LOGIN_MAX_FAILURES", default: 5, range: 1...1_000_000),
-            try settings.integer("LOGIN_MAX_FAILURES_PER_IP", default: 50, range: 1...1_000_000))
+            try settings.integer("LOGIN_MAX_FAILURES_PER_IP", default: 50, range: 1...1_000_000)
+        )
         bookingQueue = settings.bookingQueueName()
         razorpay = try RazorpayConfiguration(settings)
         bookingRateLimit = try settings.integer("BOOKING_RATE_LIMIT_PER_MINUTE", default: 30, range: 0...1_000_000)

@@ -28,7 +28,10 @@ struct WorkerCommand: AsyncParsableCommand {
 
         @Option(help: "for-update (default), conditional-update, batch, or unsafe (needs --i-know-this-oversells).")
         var strategy: BookingStrategy = .forUpdate
-        @Option(help: "Unacked deliveries the broker may send (basic.qos). At least --concurrency (times --batch for the batch strategy), which is also the default: a smaller value is raised to it.")
+        @Option(
+            help:
+                "Unacked deliveries the broker may send (basic.qos). At least --concurrency (times --batch for the batch strategy), which is also the default: a smaller value is raised to it."
+        )
         var prefetch: Int?
         @Option(help: "Decisions running at once; the broker is asked for at least this many deliveries (see --prefetch).")
         var concurrency = 4
@@ -65,9 +68,10 @@ struct WorkerCommand: AsyncParsableCommand {
             let chosen = strategy
             let prefetch = BookingWorker.prefetch(requested: prefetch, concurrency: concurrency, batchSize: batch, strategy: chosen)
             let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: endpoints.amqpURL), queue: queue, prefetch: prefetch, logger: logger)
-            let notifier = AvailabilityNotifier(store: AvailabilityStore(
-                postgres: postgres, redis: redis, keys: CacheKeys(prefix: settings.string("CACHE_PREFIX", default: "")),
-                ttl: try settings.integer("AVAILABILITY_TTL", default: AvailabilityStore.defaultTTL, range: 1...86_400)))
+            let notifier = AvailabilityNotifier(
+                store: AvailabilityStore(
+                    postgres: postgres, redis: redis, keys: CacheKeys(prefix: settings.string("CACHE_PREFIX", default: "")),
+                    ttl: try settings.integer("AVAILABILITY_TTL", default: AvailabilityStore.defaultTTL, range: 1...86_400)))
             let worker = BookingWorker(
                 consumer: consumer,
                 decider: BookingDecider(postgres: postgres, strategy: chosen, holdMinutes: hold),
@@ -86,10 +90,14 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             // The worker before the consumer: on shutdown the consumer stops first and the worker settles what is in flight.
             services += [worker, consumer] as [any Service]
-            logger.info("worker starting", metadata: [
-                "queue": "\(queue.name)", "strategy": "\(strategy.rawValue)", "prefetch": "\(prefetch)", "concurrency": "\(concurrency)"])
-            let group = ServiceGroup(configuration: .init(
-                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            logger.info(
+                "worker starting",
+                metadata: [
+                    "queue": "\(queue.name)", "strategy": "\(strategy.rawValue)", "prefetch": "\(prefetch)", "concurrency": "\(concurrency)",
+                ])
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         }
     }
@@ -114,14 +122,16 @@ struct WorkerCommand: AsyncParsableCommand {
             guard !eventIDs.isEmpty, jobs > 0, jobs <= 1_000_000 else { throw ValidationError("need at least one event and 1…1000000 jobs") }
             let queue = AMQPQueue(name: settings.bookingQueueName())
             let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: try settings.required("AMQP_URL")), queue: queue)
-            let total = jobs, count = tickets
+            let total = jobs
+            let count = tickets
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // At most 2,000 publishes waiting for confirms at once.
                 for index in 0..<total {
                     if index >= 2_000 { try await group.next() }
                     group.addTask {
-                        let job = BookingJob(booking_id: UUID(), event_id: eventIDs[index % eventIDs.count], user_id: user,
-                                             ticket_count: count, idempotency_key: nil, requested_at: Date())
+                        let job = BookingJob(
+                            booking_id: UUID(), event_id: eventIDs[index % eventIDs.count], user_id: user,
+                            ticket_count: count, idempotency_key: nil, requested_at: Date())
                         try await publisher.publish(AMQPMessage(id: job.booking_id.lowercasedText, body: try job.encoded()))
                     }
                 }
@@ -155,7 +165,9 @@ struct WorkerCommand: AsyncParsableCommand {
     /// One reconcile pass (what the running worker does every `--reconcile-interval` seconds), then exit.
     struct Reconcile: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Resume unfinished event cancellations, issue owed refunds, update pending ones, settle paid orders and send or follow up payouts, once; print what was done.")
+            abstract:
+                "Resume unfinished event cancellations, issue owed refunds, update pending ones, settle paid orders and send or follow up payouts, once; print what was done."
+        )
 
         @Option(help: "Only rows untouched for at least this many seconds (0: everything open).")
         var minimumAge = 10
@@ -174,9 +186,10 @@ struct WorkerCommand: AsyncParsableCommand {
             await razorpay.shutdown()
             await postgres.shutdown()
             let report = try outcome.get()
-            print("event cancellations resumed: \(report.eventCancellationsResumed), refunds issued: \(report.payments.refundsIssued), "
-                  + "refunds updated: \(report.payments.refundsUpdated), paid orders settled: \(report.payments.capturesFound), "
-                  + "payouts sent: \(report.payoutsSent), payouts updated: \(report.payoutsUpdated), failures: \(report.payments.failures)")
+            print(
+                "event cancellations resumed: \(report.eventCancellationsResumed), refunds issued: \(report.payments.refundsIssued), "
+                    + "refunds updated: \(report.payments.refundsUpdated), paid orders settled: \(report.payments.capturesFound), "
+                    + "payouts sent: \(report.payoutsSent), payouts updated: \(report.payoutsUpdated), failures: \(report.payments.failures)")
             if report.payments.failures > 0 { throw ExitCode(1) }
         }
     }

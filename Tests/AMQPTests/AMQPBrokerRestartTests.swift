@@ -1,7 +1,7 @@
 import Foundation
 import HappeningAMQP
-import Testing
 import TestSupport
+import Testing
 
 /// Restarts a RabbitMQ node of its own (started with scripts/services.sh in a throw-away run directory on
 /// other ports), so the shared broker keeps serving the other tests.
@@ -25,8 +25,9 @@ struct AMQPBrokerRestartTests {
     }
 
     private func exerciseRestarts(port: Int, env: [String: String]) async throws {
-        let config = try AMQPConfiguration(url: "amqp://guest:guest@127.0.0.1:\(port)/%2f", confirmTimeout: Patience.standard,
-                                           reconnectBackoff: .milliseconds(50), maximumBackoff: .milliseconds(500))
+        let config = try AMQPConfiguration(
+            url: "amqp://guest:guest@127.0.0.1:\(port)/%2f", confirmTimeout: Patience.standard,
+            reconnectBackoff: .milliseconds(50), maximumBackoff: .milliseconds(500))
         let queue = AMQPQueue(name: "booking_jobs")
         let publisher = AMQPPublisher(configuration: config, queue: queue)
         try await publisher.publish(message("kept across the restart", id: "durable-1"))
@@ -44,7 +45,9 @@ struct AMQPBrokerRestartTests {
         // The publisher reconnects (after its backoff) and the persistent message is still there.
         let count = try await eventually("the publisher to reach the restarted broker", within: Patience.startup, every: .milliseconds(100)) {
             try await publisher.messageCount(queue.name)
-        } until: { _ in true }
+        } until: { _ in
+            true
+        }
         #expect(count == 1)
         try await publisher.publish(message("after the restart", id: "durable-2"))
 

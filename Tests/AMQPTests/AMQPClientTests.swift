@@ -1,7 +1,7 @@
 import Foundation
 import HappeningAMQP
-import Testing
 import TestSupport
+import Testing
 
 @Suite("RabbitMQ client", .timeLimit(.minutes(10)))
 struct AMQPClientTests {
@@ -80,9 +80,11 @@ struct AMQPClientTests {
             let poison = try #require(await inbox.next())
             try await consumer.reject(poison)
         }
-        let dead = try await eventually("the rejected message in the dead-letter queue", {
-            try await publisher.messageCount(queue.deadLetterQueue)
-        }, until: { $0 > 0 })
+        let dead = try await eventually(
+            "the rejected message in the dead-letter queue",
+            {
+                try await publisher.messageCount(queue.deadLetterQueue)
+            }, until: { $0 > 0 })
         #expect(dead == 1)
         #expect(try await publisher.messageCount(queue.name) == 0)
         try await publisher.deleteQueues()

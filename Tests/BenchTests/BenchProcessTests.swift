@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
-import Testing
-import TestSupport
 import Synchronization
+import TestSupport
+import Testing
 
 @testable import Bench
 
@@ -19,11 +19,11 @@ struct BenchCommandTests {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-usage-\(TestEnvironment.uniqueSuffix())").path
         let waitsFirst = out + "-waits-first.yaml"
         try """
-            name: waits-first
-            requests: [{ name: live, path: /api/health/live }]
-            phases: [{ name: only, model: closed, connections: 1, duration: 1s, after_faults: true }]
-            faults: [{ at: 1s, action: stop-cache }]
-            """.write(toFile: waitsFirst, atomically: true, encoding: .utf8)
+        name: waits-first
+        requests: [{ name: live, path: /api/health/live }]
+        phases: [{ name: only, model: closed, connections: 1, duration: 1s, after_faults: true }]
+        faults: [{ at: 1s, action: stop-cache }]
+        """.write(toFile: waitsFirst, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: waitsFirst) }
         for (arguments, needle) in [
             ("run scenarios/homepage.yaml --target http://10.11.12.13:5000 --out \(out)", "not loopback"),
@@ -54,26 +54,31 @@ private struct FlashSaleStack {
     static func start(admissionGate: Bool = true) async throws -> FlashSaleStack {
         let queue = "bench-test-\(TestEnvironment.uniqueSuffix())"
         let prefix = "bench-test-\(TestEnvironment.uniqueSuffix()):"
-        let (server, port) = try await ChildProcess.startServing("happening-server", path: "/api/health") { port in [
-            "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
-            "JWT_SECRET": TestEnvironment.value("JWT_SECRET"), "PORT": String(port), "BOOKING_QUEUE": queue,
-            "CACHE_PREFIX": prefix, "LOG_LEVEL": "error", "ADMISSION_GATE": admissionGate ? "on" : "off",
-        ] }
+        let (server, port) = try await ChildProcess.startServing("happening-server", path: "/api/health") { port in
+            [
+                "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
+                "JWT_SECRET": TestEnvironment.value("JWT_SECRET"), "PORT": String(port), "BOOKING_QUEUE": queue,
+                "CACHE_PREFIX": prefix, "LOG_LEVEL": "error", "ADMISSION_GATE": admissionGate ? "on" : "off",
+            ]
+        }
         return FlashSaleStack(port: port, queue: queue, prefix: prefix, server: server)
     }
 
     func worker(_ arguments: String) async throws -> ChildProcess {
-        try await ChildProcess.start("happening-worker", arguments: "run \(arguments)", environment: [
-            "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
-            "BOOKING_QUEUE": queue, "CACHE_PREFIX": prefix, "LOG_LEVEL": "error",
-        ])
+        try await ChildProcess.start(
+            "happening-worker", arguments: "run \(arguments)",
+            environment: [
+                "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
+                "BOOKING_QUEUE": queue, "CACHE_PREFIX": prefix, "LOG_LEVEL": "error",
+            ])
     }
 
     func flashSale(users: Int, tickets: Int) async throws -> (status: Int32, output: String) {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-flash-\(TestEnvironment.uniqueSuffix())").path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        return try await bench("run scenarios/flash-sale-ci.yaml --target http://127.0.0.1:\(port) --set users=\(users) --set tickets=\(tickets) --progress none --out '\(out)'",
-                         environment: ["DATABASE_URL": TestEnvironment.databaseURL, "JWT_SECRET": TestEnvironment.value("JWT_SECRET")])
+        return try await bench(
+            "run scenarios/flash-sale-ci.yaml --target http://127.0.0.1:\(port) --set users=\(users) --set tickets=\(tickets) --progress none --out '\(out)'",
+            environment: ["DATABASE_URL": TestEnvironment.databaseURL, "JWT_SECRET": TestEnvironment.value("JWT_SECRET")])
     }
 }
 
@@ -132,7 +137,8 @@ struct GateCommandTests {
     /// Exited: no such process, or one that only waits to be reaped.
     private static func isGone(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return true }
+            let close = stat.lastIndex(of: ")")
+        else { return true }
         return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
@@ -181,13 +187,13 @@ struct MergeProcessesTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let scenario = directory + "/two.yaml"
         try """
-            name: two
-            requests:
-              - { name: item, path: /item, expect: [200] }
-            phases:
-              - { name: steady, model: closed, connections: 4, max_requests: 300 }
-            thresholds: ["steady.error_rate == 0%"]
-            """.write(toFile: scenario, atomically: true, encoding: .utf8)
+        name: two
+        requests:
+          - { name: item, path: /item, expect: [200] }
+        phases:
+          - { name: steady, model: closed, connections: 4, max_requests: 300 }
+        thresholds: ["steady.error_rate == 0%"]
+        """.write(toFile: scenario, atomically: true, encoding: .utf8)
         let startedAt = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3).rounded(.down))
         try await withHTTPTestServer(router) { base in
             let start = ISO8601DateFormatter().string(from: startedAt)
@@ -244,12 +250,12 @@ struct StatusLatencyTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let scenario = directory + "/status.yaml"
         try """
-            name: status
-            requests:
-              - { name: book, path: /book, expect: [202, 422] }
-            phases:
-              - { name: intake, model: closed, connections: 4, max_requests: 300 }
-            """.write(toFile: scenario, atomically: true, encoding: .utf8)
+        name: status
+        requests:
+          - { name: book, path: /book, expect: [202, 422] }
+        phases:
+          - { name: intake, model: closed, connections: 4, max_requests: 300 }
+        """.write(toFile: scenario, atomically: true, encoding: .utf8)
         let run = try await withHTTPTestServer(router) { base in
             try await bench("run '\(scenario)' --target \(base) --progress none --out '\(directory)/run'")
         }
@@ -269,7 +275,8 @@ struct StatusLatencyTests {
         let merge = try await bench("merge '\(json)' '\(json)' --out '\(directory)/merged'")
         #expect(merge.status == 0, "\(merge.output)")
         let mergedFile = try #require(try FileManager.default.contentsOfDirectory(atPath: directory + "/merged").first { $0.hasSuffix(".json") })
-        let merged = try JSONDecoder().decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/merged/" + mergedFile))).runs[0].phases[0]
+        let merged = try JSONDecoder().decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/merged/" + mergedFile))).runs[0]
+            .phases[0]
         #expect(merged.status_latency?.map(\.requests) == byStatus.map { $0.requests * 2 })
         #expect(merged.status_latency?.first?.latency.p50 == byStatus[0].latency.p50, "the same samples twice: the same percentiles")
     }

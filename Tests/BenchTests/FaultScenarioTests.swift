@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// A scenario's `faults:` against real services: a throw-away Redis is stopped and started under the browsing mix.
 @Suite("Bench: faults inside scenarios", .serialized, .timeLimit(.minutes(10)))
@@ -15,11 +15,13 @@ struct FaultScenarioTests {
             _ = try? TestEnvironment.shell("bash scripts/services.sh down redis", environment: services)
             try? FileManager.default.removeItem(atPath: runDirectory)
         }
-        let (server, serverPort) = try await ChildProcess.startServing("happening-server", path: "/api/health/live") { serverPort in [
-            "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": "redis://127.0.0.1:\(port)", "AMQP_URL": TestEnvironment.amqpURL,
-            "JWT_SECRET": TestEnvironment.value("JWT_SECRET"), "PORT": String(serverPort), "REDIS_TIMEOUT_MS": "200",
-            "CACHE_PREFIX": "bench-faults-\(TestEnvironment.uniqueSuffix()):", "LOG_LEVEL": "error",
-        ] }
+        let (server, serverPort) = try await ChildProcess.startServing("happening-server", path: "/api/health/live") { serverPort in
+            [
+                "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": "redis://127.0.0.1:\(port)", "AMQP_URL": TestEnvironment.amqpURL,
+                "JWT_SECRET": TestEnvironment.value("JWT_SECRET"), "PORT": String(serverPort), "REDIS_TIMEOUT_MS": "200",
+                "CACHE_PREFIX": "bench-faults-\(TestEnvironment.uniqueSuffix()):", "LOG_LEVEL": "error",
+            ]
+        }
         try await server.whileRunning {
             let out = runDirectory + "/reports"
             let run = try await bench(

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The Bench's check on itself, for real: a Bench starved of CPU (pinned to one core beside two CPU hogs, at the lowest
 /// priority) is warned about, and one that is not starved (real-time priority, so a busy machine cannot starve it) is not.
@@ -17,7 +17,8 @@ struct GeneratorCheckTests {
     /// Runs the scenario with `prefix` (e.g. `taskset -c 0 nice -n 19`) and returns the phase's generator check.
     private func run(_ prefix: String, rate: Int, connections: Int, seconds: Int, target: String, directory: String) async throws -> [String: Any] {
         let out = directory + "/\(TestEnvironment.uniqueSuffix())"
-        let command = "\(prefix) '\(ChildProcess.binary("happening-bench"))' run '\(directory)/scenario.yaml' --target \(target) "
+        let command =
+            "\(prefix) '\(ChildProcess.binary("happening-bench"))' run '\(directory)/scenario.yaml' --target \(target) "
             + "--set rate=\(rate) --set connections=\(connections) --set seconds=\(seconds)s --progress none --out '\(out)'"
         let result = try await TestEnvironment.shellOffPool(command)
         #expect(result.status == 0, "\(result.output)")
@@ -50,8 +51,13 @@ struct GeneratorCheckTests {
             // SIGKILL, never SIGTERM: this process ignores SIGTERM (swift-service-lifecycle's signal handling of the servers
             // tests run in-process), children inherit that, and hogs stopped with SIGTERM kept two cores busy for the rest
             // of the CI run (seen: still spinning 17 minutes later, under every later stage's timing).
-            let hogs = try await TestEnvironment.shellOffPool("for i in 1 2; do taskset -c 0 timeout -s KILL 60 sh -c 'while :; do :; done' >/dev/null 2>&1 & echo $!; done")
-            defer { for pid in hogs.output.split(separator: "\n") { _ = try? TestEnvironment.shell("pkill -KILL -P \(pid) 2>/dev/null; kill -KILL \(pid) 2>/dev/null") } }
+            let hogs = try await TestEnvironment.shellOffPool(
+                "for i in 1 2; do taskset -c 0 timeout -s KILL 60 sh -c 'while :; do :; done' >/dev/null 2>&1 & echo $!; done")
+            defer {
+                for pid in hogs.output.split(separator: "\n") {
+                    _ = try? TestEnvironment.shell("pkill -KILL -P \(pid) 2>/dev/null; kill -KILL \(pid) 2>/dev/null")
+                }
+            }
             let starved = try await run("taskset -c 0 nice -n 19", rate: 1_000, connections: 64, seconds: 2, target: target, directory: directory)
             let reasons = starved["reasons"] as? [String] ?? []
             #expect(!reasons.isEmpty, "\(starved)")

@@ -1,9 +1,9 @@
 import Foundation
 import HappeningLoad
-import Hummingbird
 import HappeningSystem
-import Testing
+import Hummingbird
 import TestSupport
+import Testing
 
 @testable import Bench
 
@@ -25,8 +25,9 @@ private func runLanes(_ lanes: String, base: String) async throws -> BenchResult
         .write(toFile: path, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: path) }
     let scenario = try Scenario.load(path: path, overrides: [:], runDirectory: FileManager.default.temporaryDirectory.path)
-    let runner = ScenarioRunner(scenario: scenario, target: base, databaseURL: nil, threads: 2, progress: .none, stop: CurlStopFlag(),
-                                startAtMicros: nil, connections: nil, rate: nil, duration: nil, engine: .curl)
+    let runner = ScenarioRunner(
+        scenario: scenario, target: base, databaseURL: nil, threads: 2, progress: .none, stop: CurlStopFlag(),
+        startAtMicros: nil, connections: nil, rate: nil, duration: nil, engine: .curl)
     return try await runner.run(label: "lanes", variables: scenario.variables ?? [:], users: [])
 }
 
@@ -35,7 +36,8 @@ struct LaneRunTests {
     @Test("two open lanes started together share the run's clock: starts within 5 ms, each lane's requests all inside the other's window")
     func clocksAgree() async throws {
         try await withHTTPTestServer(laneRouter()) { base in
-            let run = try await runLanes("""
+            let run = try await runLanes(
+                """
                 lanes:
                   - { name: a, requests: [fast], phases: [{ name: a-steady, model: open, rate: 50, connections: 4, duration: 2s }] }
                   - { name: b, requests: [slow], phases: [{ name: b-steady, model: open, rate: 50, connections: 4, duration: 2s }] }
@@ -56,7 +58,8 @@ struct LaneRunTests {
     @Test("an open lane and a barrier lane 500 ms in run together, each with its own histogram, the barrier inside the open lane's run")
     func openAndBarrier() async throws {
         try await withHTTPTestServer(laneRouter()) { base in
-            let run = try await runLanes("""
+            let run = try await runLanes(
+                """
                 lanes:
                   - { name: browse, requests: [fast], phases: [{ name: steady, model: open, rate: 100, connections: 8, duration: 2s }] }
                   - { name: sale, start: 500ms, requests: [slow], phases: [{ name: rush, model: barrier, connections: 40 }] }

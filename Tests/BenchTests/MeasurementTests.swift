@@ -1,9 +1,9 @@
 import Foundation
 import HappeningLoad
-import Hummingbird
 import HappeningSystem
-import Testing
+import Hummingbird
 import TestSupport
+import Testing
 
 @testable import Bench
 
@@ -30,8 +30,9 @@ private func delayRouter(delay: Duration, gate: StallGate = StallGate()) -> Rout
 }
 
 private func renderer(_ base: String, path: String = "/delay") -> RequestRenderer {
-    RequestRenderer(target: base, templates: [Scenario.RequestTemplate(name: "delay", path: path, expect: [200])],
-                    variables: [:], pools: [:], users: [])
+    RequestRenderer(
+        target: base, templates: [Scenario.RequestTemplate(name: "delay", path: path, expect: [200])],
+        variables: [:], pools: [:], users: [])
 }
 
 private func phase(_ model: LoadModel, connections: Int, rate: String? = nil, duration: String? = nil, maxRequests: Int? = nil) -> Scenario.Phase {
@@ -108,8 +109,9 @@ struct MeasurementTests {
     func barrier(engine: CurlLoadEngine) async throws {
         let router = Router()
         router.post("book") { _, _ -> Response in
-            Response(status: .accepted, headers: [.contentType: "application/json"],
-                     body: .init(byteBuffer: ByteBuffer(string: #"{"message":"queued","booking_id": "b-\#(UUID().uuidString)","status":"queued"}"#)))
+            Response(
+                status: .accepted, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"message":"queued","booking_id": "b-\#(UUID().uuidString)","status":"queued"}"#)))
         }
         router.get("api/health") { _, _ in "ok" }
         try await withHTTPTestServer(router) { base in
@@ -136,7 +138,13 @@ struct RawEngineTests {
         router.get("api/health") { _, _ in "ok" }
         router.get("chunked") { _, _ -> Response in
             let parts = ["{\"booking_id\":", "\"chunk-", "ed-1\"}"].map { ByteBuffer(string: $0) }
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(asyncSequence: AsyncStream { continuation in parts.forEach { continuation.yield($0) }; continuation.finish() }))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(
+                    asyncSequence: AsyncStream { continuation in
+                        parts.forEach { continuation.yield($0) }
+                        continuation.finish()
+                    }))
         }
         router.get("empty") { _, _ in Response(status: .noContent) }
         router.get("missing") { _, _ in Response(status: .notFound) }

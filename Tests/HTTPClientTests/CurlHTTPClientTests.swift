@@ -3,8 +3,8 @@ import HappeningHTTP
 import Hummingbird
 import Logging
 import ServiceLifecycle
-import Testing
 import TestSupport
+import Testing
 
 /// Runs a small real HTTP server on 127.0.0.1 (a free port) for the duration of `body`.
 private func withTestServer<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
@@ -42,9 +42,10 @@ struct CurlHTTPClientTests {
             #expect(json.header("content-type") == "application/json")
 
             let payload = Array(#"{"amount":49950,"currency":"INR"}"#.utf8) + [0, 255]
-            let echo = try await http.send(HTTPClientRequest(
-                method: "POST", url: "\(base)/echo", headers: [("Content-Type", "application/json")],
-                body: payload, basicAuth: ("rzp_test_key", "secret")))
+            let echo = try await http.send(
+                HTTPClientRequest(
+                    method: "POST", url: "\(base)/echo", headers: [("Content-Type", "application/json")],
+                    body: payload, basicAuth: ("rzp_test_key", "secret")))
             #expect(echo.status == 201)
             #expect(echo.body == payload)
             #expect(echo.header("X-Echo-Method") == "POST")

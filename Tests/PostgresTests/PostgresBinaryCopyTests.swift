@@ -1,7 +1,7 @@
 import Foundation
 import HappeningPostgres
-import Testing
 import TestSupport
+import Testing
 
 /// Rows for the binary COPY test: row `i` of `values`, every column type the seeder writes.
 private struct TypedRows: PostgresCopySource {
@@ -31,7 +31,11 @@ private struct TypedRows: PostgresCopySource {
         writer.int64(row.big)
         if let flag = row.flag { writer.bool(flag) } else { writer.null() }
         writer.text(row.label)
-        writer.text { $0.append("built-"); $0.append(decimal: index, width: 4); $0.append(ascii: 0x21) }
+        writer.text {
+            $0.append("built-")
+            $0.append(decimal: index, width: 4)
+            $0.append(ascii: 0x21)
+        }
         writer.timestamp(microsecondsSince1970: row.at)
         writer.numeric(row.price, scale: 2)
         writer.numeric(row.latitude, scale: 6)
@@ -45,25 +49,31 @@ struct PostgresBinaryCopyTests {
     func roundTrip() async throws {
         let client = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))
         let table = "pg_binary_copy_\(TestEnvironment.uniqueSuffix())"
-        try await client.query("""
+        try await client.query(
+            """
             CREATE TABLE \(table) (id uuid PRIMARY KEY, n int4, big int8, flag bool, label text, built text, at timestamptz,
                                    price numeric(12,2), lat numeric(9,6), doc jsonb)
             """)
         let prices: [Int64] = [0, 1, 10, 99, 100, 1_234_567, -150, 10_000_000_000, 999_999_999_999, 50, 4_900, 100_000_000]
         let latitudes: [Int64] = [0, 1, -33_123_456, 89_999_999, -180_000_000, 19_076_000, 72_877_700, 100, 10_000, 12_345_678, -5, 1_000_000]
-        let times: [Int64] = [0, 946_684_800_000_000, 946_684_799_999_999, 1_795_000_000_123_456, -86_400_000_001, 1_700_000_000_000_000,
-                              1, 2, 3, 4, 5, 6]
+        let times: [Int64] = [
+            0, 946_684_800_000_000, 946_684_799_999_999, 1_795_000_000_123_456, -86_400_000_001, 1_700_000_000_000_000,
+            1, 2, 3, 4, 5, 6,
+        ]
         var rows: [TypedRows.Row] = []
         for i in 0..<prices.count {
             let flag: Bool? = i % 3 == 0 ? nil : i % 2 == 0
             let label = i == 3 ? "" : "ünïcødé \(i) 🎟️\t\"quoted\"\n"
             let document: String? = i % 4 == 0 ? nil : #"{"k": \#(i), "s": "v"}"#
-            rows.append(TypedRows.Row(id: UUID(), count: Int32(i) - 5, big: Int64(i) * 1_000_000_007 - 3, flag: flag, label: label,
-                                      at: times[i], price: prices[i], latitude: latitudes[i], document: document))
+            rows.append(
+                TypedRows.Row(
+                    id: UUID(), count: Int32(i) - 5, big: Int64(i) * 1_000_000_007 - 3, flag: flag, label: label,
+                    at: times[i], price: prices[i], latitude: latitudes[i], document: document))
         }
         let copied = try await client.withConnection { connection in
-            try await connection.copyBinary(table: table, columns: ["id", "n", "big", "flag", "label", "built", "at", "price", "lat", "doc"],
-                                            rows: 0..<rows.count, from: TypedRows(rows: rows))
+            try await connection.copyBinary(
+                table: table, columns: ["id", "n", "big", "flag", "label", "built", "at", "price", "lat", "doc"],
+                rows: 0..<rows.count, from: TypedRows(rows: rows))
         }
         #expect(copied == rows.count)
         for (index, row) in rows.enumerated() {
@@ -92,14 +102,17 @@ struct PostgresBinaryCopyTests {
     func abortLeavesNothing() async throws {
         let client = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))
         let table = "pg_binary_abort_\(TestEnvironment.uniqueSuffix())"
-        try await client.query("CREATE TABLE \(table) (id uuid PRIMARY KEY, n int4, big int8, flag bool, label text, built text, at timestamptz, price numeric(12,2), lat numeric(9,6), doc jsonb)")
+        try await client.query(
+            "CREATE TABLE \(table) (id uuid PRIMARY KEY, n int4, big int8, flag bool, label text, built text, at timestamptz, price numeric(12,2), lat numeric(9,6), doc jsonb)"
+        )
         let rows = (0..<50_000).map { i in
             TypedRows.Row(id: UUID(), count: Int32(i), big: 0, flag: true, label: "x", at: 0, price: 100, latitude: 0, document: nil)
         }
         await #expect(throws: TypedRows.Boom.self) {
             try await client.withConnection { connection in
-                try await connection.copyBinary(table: table, columns: ["id", "n", "big", "flag", "label", "built", "at", "price", "lat", "doc"],
-                                                rows: 0..<rows.count, from: TypedRows(rows: rows, failAt: 40_000))
+                try await connection.copyBinary(
+                    table: table, columns: ["id", "n", "big", "flag", "label", "built", "at", "price", "lat", "doc"],
+                    rows: 0..<rows.count, from: TypedRows(rows: rows, failAt: 40_000))
             }
         }
         #expect(try await client.query("SELECT count(*) FROM \(table)")[0].decode(0, as: Int.self) == 0)

@@ -1,8 +1,8 @@
 import Foundation
 import HappeningPool
 import HappeningPostgres
-import Testing
 import TestSupport
+import Testing
 
 @Suite("PostgreSQL client", .timeLimit(.minutes(10)))
 struct PostgresClientTests {
@@ -159,7 +159,9 @@ struct PostgresClientTests {
         // Wait until the backend is really gone.
         try await eventually("the terminated backend to be gone") {
             try await admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", [firstPID])[0].decode(0, as: Int.self)
-        } until: { $0 == 0 }
+        } until: {
+            $0 == 0
+        }
         let rows = try await client.query("SELECT pg_backend_pid()")
         let secondPID: Int32 = try rows[0].decode(0)
         #expect(secondPID != firstPID)

@@ -1,7 +1,7 @@
 import Foundation
 import HappeningPostgres
-import Testing
 import TestSupport
+import Testing
 
 @Suite("PostgreSQL values", .timeLimit(.minutes(10)))
 struct PostgresTypeTests {
@@ -18,8 +18,10 @@ struct PostgresTypeTests {
             SELECT $1::uuid, $2::text, $3::int4, $4::int8, $5::bool, $6::numeric, $7::timestamptz,
                    $8::jsonb, $9::float8, $10::text, $11::int8, $12::bytea, $13::int2
             """,
-            [id, "it's \"quoted\"\n\ttabbed ✓", Int32(-2_147_483_648), Int64.max, true, price, when,
-             json, 3.141592653589793, nil, nil, bytes, Int16(-7)]
+            [
+                id, "it's \"quoted\"\n\ttabbed ✓", Int32(-2_147_483_648), Int64.max, true, price, when,
+                json, 3.141592653589793, nil, nil, bytes, Int16(-7),
+            ]
         )
         let row = try #require(rows.first)
         #expect(try row.decode(0) == id)
@@ -45,9 +47,10 @@ struct PostgresTypeTests {
     @Test("timestamps with zones, infinity and dates decode exactly")
     func timestamps() async throws {
         let client = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))
-        let row = try #require(try await client.query(
-            "SELECT '2026-03-01 12:30:45.5+05:30'::timestamptz, 'infinity'::timestamptz, '1969-12-31'::date, '0044-03-15 00:00:00+00'::timestamptz"
-        ).first)
+        let row = try #require(
+            try await client.query(
+                "SELECT '2026-03-01 12:30:45.5+05:30'::timestamptz, 'infinity'::timestamptz, '1969-12-31'::date, '0044-03-15 00:00:00+00'::timestamptz"
+            ).first)
         #expect(try row.decode(0, as: Date.self).timeIntervalSince1970 == 1_772_348_445.5)
         #expect(try row.decode(1, as: Date.self) == .distantFuture)
         #expect(try row.decode(2, as: Date.self).timeIntervalSince1970 == -86_400)

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The test support's answer to a loaded run's "Address already in use": a child whose port another process took
 /// after ``TestPorts`` found it free says who holds it, and ``ChildProcess/startServing`` starts it on another port.
@@ -55,7 +56,10 @@ private struct Listener {
         let bound = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        guard bound, listen(fd, 16) == 0 else { Glibc.close(fd); return nil }
+        guard bound, listen(fd, 16) == 0 else {
+            Glibc.close(fd)
+            return nil
+        }
         descriptor = fd
     }
 

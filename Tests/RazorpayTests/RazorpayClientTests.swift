@@ -2,8 +2,8 @@ import Foundation
 import HappeningHTTP
 import Hummingbird
 import Razorpay
-import Testing
 import TestSupport
+import Testing
 
 /// The Razorpay client against our offline gateway (the real `happening-gateway` binary on loopback), and the
 /// signature rules both sides share.
@@ -28,21 +28,26 @@ struct RazorpayClientTests {
         receiver.post("hook") { request, _ in
             let bytes = try await request.body.collect(upTo: 1 << 20)
             let count = received.withLock {
-                $0.append(Received(body: Array(bytes.readableBytesView), signature: request.headers[.init("X-Razorpay-Signature")!],
-                                   eventID: request.headers[.init("X-Razorpay-Event-Id")!]))
+                $0.append(
+                    Received(
+                        body: Array(bytes.readableBytesView), signature: request.headers[.init("X-Razorpay-Signature")!],
+                        eventID: request.headers[.init("X-Razorpay-Event-Id")!]))
                 return $0.count
             }
             return await answer(count)
         }
         try await withHTTPTestServer(receiver) { hookBase in
-            let (gateway, port) = try await ChildProcess.startServing("happening-gateway", path: "/_sim/webhooks") { port in [
-                "GATEWAY_PORT": String(port), "GATEWAY_WEBHOOK_URL": "\(hookBase)/hook", "GATEWAY_SETTLE_MS": String(settleMilliseconds),
-            ].merging(gatewayEnvironment) { $1 } }
+            let (gateway, port) = try await ChildProcess.startServing("happening-gateway", path: "/_sim/webhooks") { port in
+                [
+                    "GATEWAY_PORT": String(port), "GATEWAY_WEBHOOK_URL": "\(hookBase)/hook", "GATEWAY_SETTLE_MS": String(settleMilliseconds),
+                ].merging(gatewayEnvironment) { $1 }
+            }
             try await gateway.whileRunning {
                 let base = "http://127.0.0.1:\(port)"
-                let client = RazorpayClient(configuration: RazorpayConfiguration(
-                    baseURL: base, keyID: RazorpayConfiguration.offlineKeyID, keySecret: RazorpayConfiguration.offlineKeySecret,
-                    webhookSecret: RazorpayConfiguration.offlineWebhookSecret, timeout: timeout, attempts: attempts, isSimulated: true))
+                let client = RazorpayClient(
+                    configuration: RazorpayConfiguration(
+                        baseURL: base, keyID: RazorpayConfiguration.offlineKeyID, keySecret: RazorpayConfiguration.offlineKeySecret,
+                        webhookSecret: RazorpayConfiguration.offlineWebhookSecret, timeout: timeout, attempts: attempts, isSimulated: true))
                 try await body(client, base + "/_sim", received)
                 await client.shutdown()
             }
@@ -51,16 +56,19 @@ struct RazorpayClientTests {
 
     /// Plays the customer paying `order` at the gateway; returns what Checkout hands the browser.
     private func pay(_ simulator: String, order: String, outcome: String = "captured") async throws -> [String: Any] {
-        let response = try await TestHTTP.send(HTTPClientRequest(
-            method: "POST", url: "\(simulator)/checkout", headers: [("Content-Type", "application/json")],
-            body: Array(#"{"order_id":"\#(order)","outcome":"\#(outcome)"}"#.utf8)))
+        let response = try await TestHTTP.send(
+            HTTPClientRequest(
+                method: "POST", url: "\(simulator)/checkout", headers: [("Content-Type", "application/json")],
+                body: Array(#"{"order_id":"\#(order)","outcome":"\#(outcome)"}"#.utf8)))
         #expect(response.status == 200)
         return try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
     }
 
     private func inject(_ simulator: String, _ fault: String) async throws {
-        let response = try await TestHTTP.send(HTTPClientRequest(method: "POST", url: "\(simulator)/faults", headers: [("Content-Type", "application/json")],
-                                                                 body: Array(fault.utf8)))
+        let response = try await TestHTTP.send(
+            HTTPClientRequest(
+                method: "POST", url: "\(simulator)/faults", headers: [("Content-Type", "application/json")],
+                body: Array(fault.utf8)))
         #expect(response.status == 204)
     }
 
@@ -82,8 +90,10 @@ struct RazorpayClientTests {
             let paid = try await pay(simulator, order: order.id)
             let paymentID = try #require(paid["razorpay_payment_id"] as? String)
             let signature = try #require(paid["razorpay_signature"] as? String)
-            #expect(RazorpaySignature.isValidCheckout(orderID: order.id, paymentID: paymentID, signature: signature,
-                                                      keySecret: RazorpayConfiguration.offlineKeySecret))
+            #expect(
+                RazorpaySignature.isValidCheckout(
+                    orderID: order.id, paymentID: paymentID, signature: signature,
+                    keySecret: RazorpayConfiguration.offlineKeySecret))
             let payment = try await razorpay.fetchPayment(paymentID)
             #expect(payment.status == "captured" && payment.captured && payment.amount == 49_950 && payment.order_id == order.id)
             #expect(try await razorpay.fetchOrder(order.id).status == "paid")
@@ -91,7 +101,8 @@ struct RazorpayClientTests {
 
             try await eventually("payment.captured at the receiver") { !webhooks.value.isEmpty }
             let hook = try #require(webhooks.value.first)
-            #expect(RazorpaySignature.isValidWebhook(body: hook.body, signature: hook.signature ?? "", webhookSecret: RazorpayConfiguration.offlineWebhookSecret))
+            #expect(
+                RazorpaySignature.isValidWebhook(body: hook.body, signature: hook.signature ?? "", webhookSecret: RazorpayConfiguration.offlineWebhookSecret))
             #expect(hook.eventID?.hasPrefix("evt_") == true)
             let envelope = try #require(try JSONSerialization.jsonObject(with: Data(hook.body)) as? [String: Any])
             #expect(envelope["event"] as? String == "payment.captured")
@@ -108,16 +119,24 @@ struct RazorpayClientTests {
         // Fast retries so the test is short: 300 ms per attempt, 100 ms first pause, doubling.
         let fast = ["GATEWAY_WEBHOOK_TIMEOUT_MS": "300", "GATEWAY_WEBHOOK_RETRY_MS": "100", "GATEWAY_WEBHOOK_RETRY_MAX_MS": "400"]
         // The receiver fails the first delivery with 503 and stalls the second past the gateway's timeout.
-        try await withGateway(gatewayEnvironment: fast, answer: { count in
-            if count == 1 { return .serviceUnavailable }
-            if count == 2 { try? await Task.sleep(for: .seconds(2)); return .ok }
-            return .ok
-        }) { razorpay, simulator, webhooks in
+        try await withGateway(
+            gatewayEnvironment: fast,
+            answer: { count in
+                if count == 1 { return .serviceUnavailable }
+                if count == 2 {
+                    try? await Task.sleep(for: .seconds(2))
+                    return .ok
+                }
+                return .ok
+            }
+        ) { razorpay, simulator, webhooks in
             let order = try await razorpay.createOrder(amount: 1_000, receipt: "hook-\(TestEnvironment.uniqueSuffix())")
             _ = try await pay(simulator, order: order.id)
-            let delivered = try await eventually("the gateway to record payment.captured as delivered", {
-                try await deliveries(simulator)
-            }, until: { $0.first?["state"] as? String == "delivered" })
+            let delivered = try await eventually(
+                "the gateway to record payment.captured as delivered",
+                {
+                    try await deliveries(simulator)
+                }, until: { $0.first?["state"] as? String == "delivered" })
             #expect((delivered.first?["attempts"] as? Int ?? 0) >= 3, "a refusal and a timeout, then taken: \(delivered)")
             #expect(delivered.first?["status"] as? Int == 200)
             let ids = webhooks.value.map(\.eventID)
@@ -125,12 +144,17 @@ struct RazorpayClientTests {
         }
         // With no retry window left, a refused delivery is abandoned after its one attempt (a long timeout, so a
         // loaded machine still sees the 500).
-        try await withGateway(gatewayEnvironment: fast.merging(["GATEWAY_WEBHOOK_RETRY_FOR_S": "0", "GATEWAY_WEBHOOK_TIMEOUT_MS": "30000"]) { $1 }, answer: { _ in .internalServerError }) { razorpay, simulator, webhooks in
+        try await withGateway(
+            gatewayEnvironment: fast.merging(["GATEWAY_WEBHOOK_RETRY_FOR_S": "0", "GATEWAY_WEBHOOK_TIMEOUT_MS": "30000"]) { $1 },
+            answer: { _ in .internalServerError }
+        ) { razorpay, simulator, webhooks in
             let order = try await razorpay.createOrder(amount: 1_000, receipt: "gone-\(TestEnvironment.uniqueSuffix())")
             _ = try await pay(simulator, order: order.id)
-            let abandoned = try await eventually("the gateway to give up on payment.captured", {
-                try await deliveries(simulator)
-            }, until: { $0.first?["state"] as? String == "abandoned" })
+            let abandoned = try await eventually(
+                "the gateway to give up on payment.captured",
+                {
+                    try await deliveries(simulator)
+                }, until: { $0.first?["state"] as? String == "abandoned" })
             #expect(abandoned.first?["attempts"] as? Int == 1 && abandoned.first?["status"] as? Int == 500)
             #expect(webhooks.value.count == 1)
         }
@@ -145,7 +169,9 @@ struct RazorpayClientTests {
             #expect(refund.status == "pending" && refund.amount == 20_000 && refund.payment_id == paymentID)
             #expect(try await razorpay.createRefund(paymentID: paymentID, amount: 20_000, receipt: "cancel-1").id == refund.id)
             await #expect(throws: RazorpayError.self) { try await razorpay.createRefund(paymentID: paymentID, amount: 1, receipt: "cancel-2") }
-            try await eventually("refund.processed at the receiver") { webhooks.value.contains { String(decoding: $0.body, as: UTF8.self).contains("refund.processed") } }
+            try await eventually("refund.processed at the receiver") {
+                webhooks.value.contains { String(decoding: $0.body, as: UTF8.self).contains("refund.processed") }
+            }
             #expect(try await razorpay.fetchRefund(refund.id).status == "processed")
             #expect(try await razorpay.fetchPayment(paymentID).amount_refunded == 20_000)
         }
@@ -166,9 +192,10 @@ struct RazorpayClientTests {
             // The gateway would take 30 s per answer; each attempt gives up after 0.5 s. (A loose bound: the suite
             // shares 2 cores, so only "far less than one 30 s answer" is checked, not the exact 2.1 s.)
             try await inject(simulator, #"{"method":"GET","path_prefix":"/v1/orders","status":0,"times":3,"delay_ms":30000}"#)
-            let impatient = RazorpayClient(configuration: RazorpayConfiguration(
-                baseURL: razorpay.configuration.baseURL, keyID: RazorpayConfiguration.offlineKeyID, keySecret: RazorpayConfiguration.offlineKeySecret,
-                webhookSecret: RazorpayConfiguration.offlineWebhookSecret, timeout: .milliseconds(500), attempts: 3, isSimulated: true))
+            let impatient = RazorpayClient(
+                configuration: RazorpayConfiguration(
+                    baseURL: razorpay.configuration.baseURL, keyID: RazorpayConfiguration.offlineKeyID, keySecret: RazorpayConfiguration.offlineKeySecret,
+                    webhookSecret: RazorpayConfiguration.offlineWebhookSecret, timeout: .milliseconds(500), attempts: 3, isSimulated: true))
             let started = ContinuousClock.now
             await #expect { try await impatient.fetchOrder(order.id) } throws: { ($0 as? RazorpayError)?.kind == .unavailable }
             #expect(ContinuousClock.now - started < .seconds(20), "the per-attempt timeout, not the gateway's delay, ended the call")
@@ -178,8 +205,9 @@ struct RazorpayClientTests {
                 if case .rejected(400, "BAD_REQUEST_ERROR", _)? = (error as? RazorpayError)?.kind { return true }
                 return false
             }
-            let stranger = RazorpayClient(configuration: RazorpayConfiguration(
-                baseURL: razorpay.configuration.baseURL, keyID: "rzp_test_other", keySecret: "wrong", webhookSecret: "x"))
+            let stranger = RazorpayClient(
+                configuration: RazorpayConfiguration(
+                    baseURL: razorpay.configuration.baseURL, keyID: "rzp_test_other", keySecret: "wrong", webhookSecret: "x"))
             await #expect { try await stranger.fetchOrder(order.id) } throws: { error in
                 if case .rejected(401, _, _)? = (error as? RazorpayError)?.kind { return true }
                 return false
@@ -194,10 +222,14 @@ struct RazorpayClientTests {
         try await withGateway { razorpay, _, webhooks in
             let destination = RazorpayPayoutDestination(name: "Asha Rao", ifsc: "HDFC0001234", accountNumber: "001122334455", contactReference: "host-1")
             let key = "payout-\(TestEnvironment.uniqueSuffix())"
-            let payout = try await razorpay.createPayout(amount: 90_000, to: destination, referenceID: "event-1", idempotencyKey: key, narration: "Happening payout")
+            let payout = try await razorpay.createPayout(
+                amount: 90_000, to: destination, referenceID: "event-1", idempotencyKey: key, narration: "Happening payout")
             #expect(payout.status == "processing" && payout.amount == 90_000)
-            #expect(try await razorpay.createPayout(amount: 90_000, to: destination, referenceID: "event-1", idempotencyKey: key, narration: "x").id == payout.id)
-            try await eventually("payout.processed at the receiver") { webhooks.value.contains { String(decoding: $0.body, as: UTF8.self).contains("payout.processed") } }
+            #expect(
+                try await razorpay.createPayout(amount: 90_000, to: destination, referenceID: "event-1", idempotencyKey: key, narration: "x").id == payout.id)
+            try await eventually("payout.processed at the receiver") {
+                webhooks.value.contains { String(decoding: $0.body, as: UTF8.self).contains("payout.processed") }
+            }
             let settled = try await razorpay.fetchPayout(payout.id)
             #expect(settled.status == "processed" && settled.utr != nil)
             let bad = RazorpayPayoutDestination(name: "X", ifsc: "BAD", accountNumber: "1", contactReference: "h")

@@ -1,8 +1,8 @@
 import Foundation
 import HappeningPool
 import HappeningRedis
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Redis client", .timeLimit(.minutes(10)))
 struct RedisClientTests {
@@ -60,7 +60,10 @@ struct RedisClientTests {
         #expect(replies.count == 102)
         #expect(replies[0].integer == 1)
         #expect(replies[99].integer == 100)
-        guard case .error(let message) = replies[100] else { Issue.record("expected an error reply"); return }
+        guard case .error(let message) = replies[100] else {
+            Issue.record("expected an error reply")
+            return
+        }
         #expect(message.hasPrefix("WRONGTYPE"))
         #expect(replies[101].string == "100")
         try await redis.delete([key])
@@ -116,7 +119,8 @@ struct RedisClientTests {
         // A throw-away Redis of our own, so the shared one keeps serving the other tests.
         let port = 64_000 + Int.random(in: 0..<1_000)  // above the ephemeral port range (32768–60999)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("happening-redis-\(port)").path
-        let start = "mkdir -p \(dir) && redis-server --port \(port) --bind 127.0.0.1 --dir \(dir) --daemonize yes --save '' --appendonly no --pidfile \(dir)/redis.pid --logfile \(dir)/redis.log && for i in $(seq 50); do redis-cli -p \(port) ping >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1"
+        let start =
+            "mkdir -p \(dir) && redis-server --port \(port) --bind 127.0.0.1 --dir \(dir) --daemonize yes --save '' --appendonly no --pidfile \(dir)/redis.pid --logfile \(dir)/redis.log && for i in $(seq 50); do redis-cli -p \(port) ping >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1"
         #expect(try await TestEnvironment.shellOffPool(start).status == 0)
         defer { _ = try? TestEnvironment.shell("redis-cli -p \(port) shutdown nosave; rm -rf \(dir)") }
 

@@ -1,9 +1,10 @@
 import Foundation
-@testable import HappeningRedis
 import Logging
 import ServiceLifecycle
-import Testing
 import TestSupport
+import Testing
+
+@testable import HappeningRedis
 
 @Suite("Redis invalidation listener (client tracking)", .timeLimit(.minutes(10)))
 struct RedisInvalidationListenerTests {
@@ -14,14 +15,19 @@ struct RedisInvalidationListenerTests {
 
         /// Waits (bounded) until `predicate` holds for the events so far.
         func wait(_ what: String, timeout: Duration = Patience.standard, _ predicate: ([RedisInvalidationListener.Event]) -> Bool) async throws {
-            try await eventually(what, within: timeout) { events.withLock { $0 } } until: { predicate($0) }
+            try await eventually(what, within: timeout) {
+                events.withLock { $0 }
+            } until: {
+                predicate($0)
+            }
         }
 
         func invalidatedKeys() -> Set<String> {
-            Set(events.withLock { $0 }.flatMap { event -> [String] in
-                if case .invalidated(let keys) = event { return keys }
-                return []
-            })
+            Set(
+                events.withLock { $0 }.flatMap { event -> [String] in
+                    if case .invalidated(let keys) = event { return keys }
+                    return []
+                })
         }
     }
 
@@ -91,7 +97,8 @@ struct RedisInvalidationListenerTests {
     @Test("FLUSHDB's null payload and malformed pushes map to the right events")
     func messageParsing() {
         let channel = RedisValue.bulk(Array(RedisInvalidationListener.channel.utf8))
-        #expect(RedisInvalidationListener.event(from: .array([.bulk(Array("message".utf8)), channel, .array([.bulk(Array("k".utf8))])]))
+        #expect(
+            RedisInvalidationListener.event(from: .array([.bulk(Array("message".utf8)), channel, .array([.bulk(Array("k".utf8))])]))
                 == .invalidated(["k"]))
         #expect(RedisInvalidationListener.event(from: .array([.bulk(Array("message".utf8)), channel, .null])) == .reset)
         #expect(RedisInvalidationListener.event(from: .array([.bulk(Array("subscribe".utf8)), channel, .integer(1)])) == nil)

@@ -1,8 +1,8 @@
 import Foundation
 import HappeningGeo
 import HappeningPostgres
-import Testing
 import TestSupport
+import Testing
 
 private func withScratchDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
     try await TestEnvironment.withScratchDatabase(prefix: "schema", body)
@@ -83,15 +83,19 @@ struct SchemaTests {
             let rows = (0..<50_000).map { index -> PostgresBindings in
                 let latitude = 8.0 + Double(generator.next() % 2_800_000) / 100_000  // 8°N … 36°N
                 let longitude = 68.0 + Double(generator.next() % 2_900_000) / 100_000  // 68°E … 97°E
-                return [host, "Event \(index)", now.addingTimeInterval(Double(index % 90) * 86_400 + 3600), "Venue \(index)",
-                        100, 100, PostgresNumeric(minorUnits: 49_900, scale: 2), "music", "approved",
-                        PostgresNumeric(String(format: "%.6f", latitude))!, PostgresNumeric(String(format: "%.6f", longitude))!]
+                return [
+                    host, "Event \(index)", now.addingTimeInterval(Double(index % 90) * 86_400 + 3600), "Venue \(index)",
+                    100, 100, PostgresNumeric(minorUnits: 49_900, scale: 2), "music", "approved",
+                    PostgresNumeric(String(format: "%.6f", latitude))!, PostgresNumeric(String(format: "%.6f", longitude))!,
+                ]
             }
             try await client.withConnection { conn in
                 try await conn.copyFrom(
                     table: "events",
-                    columns: ["created_by", "title", "date_time", "venue", "total_tickets", "available_tickets", "price",
-                              "category", "approval_status", "latitude", "longitude"],
+                    columns: [
+                        "created_by", "title", "date_time", "venue", "total_tickets", "available_tickets", "price",
+                        "category", "approval_status", "latitude", "longitude",
+                    ],
                     rows: rows)
             }
             try await client.query("ANALYZE events")

@@ -1,8 +1,8 @@
 import Foundation
 import HappeningGeo
 import HappeningPostgres
-import Testing
 import TestSupport
+import Testing
 
 @testable import Seed
 @testable import Server
@@ -12,7 +12,11 @@ import TestSupport
 @Suite("Search plans on 100,000 seeded events", .serialized, .timeLimit(.minutes(10)))
 struct SearchPlanTests {
     /// A plan node: its type, the index it reads, and whether the index hands rows over in distance order.
-    struct Node { var type: String; var index: String?; var ordered: Bool }
+    struct Node {
+        var type: String
+        var index: String?
+        var ordered: Bool
+    }
 
     private static func nodes(_ plan: Any) -> [Node] {
         guard let object = plan as? [String: Any] else { return [] }
@@ -30,7 +34,9 @@ struct SearchPlanTests {
 
     private static func search(_ query: [String: String]) throws -> EventSearch { try EventSearch(query, gazetteer: Gazetteer()) }
 
-    @Test("near-me is nearest-first from the GiST index, text search uses the homepage or the trigram indexes, lists the homepage index; answers match brute force")
+    @Test(
+        "near-me is nearest-first from the GiST index, text search uses the homepage or the trigram indexes, lists the homepage index; answers match brute force"
+    )
     func plans() async throws {
         try await TestEnvironment.withScratchDatabase(prefix: "plans") { url in
             var request = try seedRequest(url, users: 500, events: 100_000, anchor: SeedPlan.format(day: Int(Date().timeIntervalSince1970 / 86_400)))

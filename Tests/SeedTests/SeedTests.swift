@@ -3,20 +3,23 @@ import HappeningAuth
 import HappeningGeo
 import HappeningModel
 import HappeningPostgres
-import Testing
+import HappeningSystem
 import TestSupport
+import Testing
 
 @testable import Seed
-import HappeningSystem
 
 /// A request like `happening-seed --reset …` against `url`, anchored on a fixed day so rows are comparable.
-func seedRequest(_ url: String, seed: UInt64 = 42, users: Int = 300, events: Int = 3_000, bookings: Int = 0,
-                 batchSize: Int = 1_000, cities: [String]? = nil, anchor: String = "2026-01-15") throws -> SeedRequest {
+func seedRequest(
+    _ url: String, seed: UInt64 = 42, users: Int = 300, events: Int = 3_000, bookings: Int = 0,
+    batchSize: Int = 1_000, cities: [String]? = nil, anchor: String = "2026-01-15"
+) throws -> SeedRequest {
     let gazetteer = Gazetteer()
     let chosen = try cities.map { try $0.map { try #require(gazetteer.city(named: $0)) } } ?? gazetteer.cities
-    let plan = SeedPlan(seed: seed, anchorDay: try #require(SeedPlan.parse(day: anchor)), users: users,
-                        hosts: max(1, users / 20), events: events, bookings: bookings, cities: chosen,
-                        cityWeights: chosen.map { Double(gazetteer.populationThousands(of: $0)) })
+    let plan = SeedPlan(
+        seed: seed, anchorDay: try #require(SeedPlan.parse(day: anchor)), users: users,
+        hosts: max(1, users / 20), events: events, bookings: bookings, cities: chosen,
+        cityWeights: chosen.map { Double(gazetteer.populationThousands(of: $0)) })
     var request = SeedRequest(plan: plan, databaseURL: url)
     request.reset = true
     request.schemaSQL = try SeedCommand.schemaText(path: nil)  // the schema built into the seeder
@@ -35,7 +38,9 @@ func checksum(_ url: String) async throws -> String {
     var parts: [String] = []
     do {
         for table in ["users", "host_bank_accounts", "events", "bookings", "payments"] {
-            let rows = try await client.query("SELECT count(*)::text || ':' || coalesce(md5(string_agg((to_jsonb(t) - 'availability_version')::text, '|' ORDER BY t.id)), '') FROM \(table) t")
+            let rows = try await client.query(
+                "SELECT count(*)::text || ':' || coalesce(md5(string_agg((to_jsonb(t) - 'availability_version')::text, '|' ORDER BY t.id)), '') FROM \(table) t"
+            )
             parts.append("\(table)=\(try rows[0].decode(0, as: String.self))")
         }
     } catch {
@@ -86,31 +91,39 @@ struct SeedTests {
             func count(_ sql: String) async throws -> Int { try await client.query(sql)[0].decode(0) }
 
             // Tickets: available = total − held (pending + confirmed), per event.
-            #expect(try await count("""
-                SELECT count(*) FROM events e LEFT JOIN (
-                    SELECT event_id, sum(ticket_count) AS held FROM bookings WHERE status IN ('pending', 'confirmed') GROUP BY event_id
-                ) b ON b.event_id = e.id WHERE e.available_tickets <> e.total_tickets - coalesce(b.held, 0)
-                """) == 0)
+            #expect(
+                try await count(
+                    """
+                    SELECT count(*) FROM events e LEFT JOIN (
+                        SELECT event_id, sum(ticket_count) AS held FROM bookings WHERE status IN ('pending', 'confirmed') GROUP BY event_id
+                    ) b ON b.event_id = e.id WHERE e.available_tickets <> e.total_tickets - coalesce(b.held, 0)
+                    """) == 0)
             #expect(try await count("SELECT count(*) FROM bookings WHERE status IN ('pending', 'confirmed')") > 0)
             #expect(try await count("SELECT count(*) FROM events WHERE available_tickets < total_tickets") > 0)
             // Only approved events hold tickets; amounts are exact.
-            #expect(try await count("""
-                SELECT count(*) FROM bookings b JOIN events e ON e.id = b.event_id
-                WHERE b.status IN ('pending', 'confirmed') AND (e.approval_status <> 'approved' OR e.is_cancelled)
-                """) == 0)
+            #expect(
+                try await count(
+                    """
+                    SELECT count(*) FROM bookings b JOIN events e ON e.id = b.event_id
+                    WHERE b.status IN ('pending', 'confirmed') AND (e.approval_status <> 'approved' OR e.is_cancelled)
+                    """) == 0)
             #expect(try await count("SELECT count(*) FROM bookings b JOIN events e ON e.id = b.event_id WHERE b.total_amount <> e.price * b.ticket_count") == 0)
             // Payments: one per booking at most, amount = booking total; captured = confirmed revenue.
             #expect(try await count("SELECT count(*) FROM payments p JOIN bookings b ON b.id = p.booking_id WHERE p.amount <> b.total_amount") == 0)
-            #expect(try await count("""
-                SELECT count(*) FROM payments p JOIN bookings b ON b.id = p.booking_id
-                WHERE (p.status = 'captured' AND p.refund_status IS NULL) <> (b.status = 'confirmed')
-                   OR (p.refund_status = 'processed' AND p.refund_amount = p.amount) <> (b.status = 'cancelled')
-                   OR (p.status = 'created') <> (b.status = 'pending')
-                """) == 0)
-            #expect(try await count("""
-                SELECT count(*) FROM bookings b JOIN events e ON e.id = b.event_id
-                WHERE b.status = 'confirmed' AND e.price > 0 AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.booking_id = b.id)
-                """) == 0)
+            #expect(
+                try await count(
+                    """
+                    SELECT count(*) FROM payments p JOIN bookings b ON b.id = p.booking_id
+                    WHERE (p.status = 'captured' AND p.refund_status IS NULL) <> (b.status = 'confirmed')
+                       OR (p.refund_status = 'processed' AND p.refund_amount = p.amount) <> (b.status = 'cancelled')
+                       OR (p.status = 'created') <> (b.status = 'pending')
+                    """) == 0)
+            #expect(
+                try await count(
+                    """
+                    SELECT count(*) FROM bookings b JOIN events e ON e.id = b.event_id
+                    WHERE b.status = 'confirmed' AND e.price > 0 AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.booking_id = b.id)
+                    """) == 0)
             // The shape: every category, free events, the approval mix, past and future dates, hosts with accounts, one admin.
             #expect(try await count("SELECT count(DISTINCT category) FROM events") == EventCategory.allCases.count)
             #expect(try await count("SELECT count(*) FROM events WHERE price = 0") > 100)
@@ -118,15 +131,26 @@ struct SeedTests {
             #expect(try await count("SELECT count(*) FROM events WHERE is_cancelled") > 0)
             #expect(try await count("SELECT count(*) FROM events WHERE date_time < '2026-01-15'") > 200)
             #expect(try await count("SELECT count(*) FROM events WHERE date_time > '2026-01-15'") > 1_000)
-            #expect(try await count("SELECT count(*) FROM events WHERE date_time < timestamptz '2026-01-15' - interval '91 days' OR date_time > timestamptz '2026-01-15' + interval '181 days'") == 0)
-            #expect(try await count("""
-                SELECT count(*) FROM events WHERE extract(isodow FROM date_time AT TIME ZONE 'Asia/Kolkata') IN (6, 7)
-                """) > 2 * 2_000 / 7)  // weekend bias: more than the 2/7 of a uniform spread
-            #expect(try await count("SELECT count(*) FROM users u JOIN host_bank_accounts a ON a.user_id = u.id WHERE u.host_status = 'approved' AND a.is_payout_eligible") == 25)
+            #expect(
+                try await count(
+                    "SELECT count(*) FROM events WHERE date_time < timestamptz '2026-01-15' - interval '91 days' OR date_time > timestamptz '2026-01-15' + interval '181 days'"
+                ) == 0)
+            #expect(
+                try await count(
+                    """
+                    SELECT count(*) FROM events WHERE extract(isodow FROM date_time AT TIME ZONE 'Asia/Kolkata') IN (6, 7)
+                    """) > 2 * 2_000 / 7)  // weekend bias: more than the 2/7 of a uniform spread
+            #expect(
+                try await count(
+                    "SELECT count(*) FROM users u JOIN host_bank_accounts a ON a.user_id = u.id WHERE u.host_status = 'approved' AND a.is_payout_eligible")
+                    == 25)
             #expect(try await count("SELECT count(*) FROM users WHERE role = 'admin'") == 1)
             #expect(try await count("SELECT count(*) FROM events e JOIN users u ON u.id = e.created_by WHERE u.host_status <> 'approved'") == 0)
             // Every index and foreign key is back after the load.
-            #expect(try await count("SELECT count(*) FROM pg_indexes WHERE indexname IN ('events_location_gist_idx', 'events_homepage_idx', 'users_email_lower_key', 'bookings_event_id_idx')") == 4)
+            #expect(
+                try await count(
+                    "SELECT count(*) FROM pg_indexes WHERE indexname IN ('events_location_gist_idx', 'events_homepage_idx', 'users_email_lower_key', 'bookings_event_id_idx')"
+                ) == 4)
             #expect(try await count("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conrelid = 'bookings'::regclass") == 2)
             await client.shutdown()
         }
@@ -204,7 +228,9 @@ struct SeedTests {
             let client = PostgresClient(configuration: .init(url: url, poolSize: 1))
             try await eventually("two batches of events committed before the interruption", within: .seconds(300), every: .milliseconds(50)) {
                 try await client.query("SELECT count(*) FROM events")[0].decode(0, as: Int.self)
-            } until: { $0 >= 20_000 }
+            } until: {
+                $0 >= 20_000
+            }
             interruption.request()
             let summary = try await run.value
             #expect(summary.interrupted)
@@ -248,8 +274,9 @@ struct SeedTests {
     @Test("the binary: bad arguments, an unknown city or an unreachable database print one message and exit 2")
     func usageErrors() async throws {
         func run(_ arguments: String) async throws -> (status: Int32, output: String) {
-            try await TestEnvironment.shellOffPool("'\(ChildProcess.binary("happening-seed"))' \(arguments)",
-                                      environment: ["DATABASE_URL": TestEnvironment.databaseURL])
+            try await TestEnvironment.shellOffPool(
+                "'\(ChildProcess.binary("happening-seed"))' \(arguments)",
+                environment: ["DATABASE_URL": TestEnvironment.databaseURL])
         }
         for (arguments, needle) in [
             ("--events -5", "--events"),

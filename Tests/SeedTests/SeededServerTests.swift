@@ -2,13 +2,15 @@ import Foundation
 import HappeningGeo
 import HappeningHTTP
 import HappeningPostgres
-import Testing
 import TestSupport
+import Testing
 
 @testable import Seed
 
 /// The real `happening-server` binary on a seeded scratch database (cache off, so every read hits PostgreSQL).
-private func withSeededServer(_ body: (_ baseURL: String, _ databaseURL: String, _ secret: String, _ tokens: [Fixtures.BenchUser]) async throws -> Void) async throws {
+private func withSeededServer(_ body: (_ baseURL: String, _ databaseURL: String, _ secret: String, _ tokens: [Fixtures.BenchUser]) async throws -> Void)
+    async throws
+{
     try await TestEnvironment.withScratchDatabase(prefix: "seedsrv") { url in
         let secret = "seed-test-secret-\(UUID().uuidString)"
         let tokensFile = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(TestEnvironment.uniqueSuffix()).jsonl").path
@@ -24,11 +26,13 @@ private func withSeededServer(_ body: (_ baseURL: String, _ databaseURL: String,
             try decoder.decode(Fixtures.BenchUser.self, from: Data($0.utf8))
         }
 
-        let (server, port) = try await ChildProcess.startServing("happening-server", path: "/api/health") { port in [
-            "DATABASE_URL": url, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
-            "JWT_SECRET": secret, "PORT": String(port), "CACHE": "off", "CACHE_PREFIX": "seedtest-\(TestEnvironment.uniqueSuffix())",
-            "LOG_LEVEL": "error", "BOOKING_QUEUE": "seedtest-\(TestEnvironment.uniqueSuffix())",
-        ] }
+        let (server, port) = try await ChildProcess.startServing("happening-server", path: "/api/health") { port in
+            [
+                "DATABASE_URL": url, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
+                "JWT_SECRET": secret, "PORT": String(port), "CACHE": "off", "CACHE_PREFIX": "seedtest-\(TestEnvironment.uniqueSuffix())",
+                "LOG_LEVEL": "error", "BOOKING_QUEUE": "seedtest-\(TestEnvironment.uniqueSuffix())",
+            ]
+        }
         try await server.whileRunning {
             let base = "http://127.0.0.1:\(port)"
             try await body(base, url, secret, tokens)
@@ -49,12 +53,14 @@ struct SeededServerTests {
                 #expect(response.text.contains(user.email))
             }
             // The shared dev password logs the seed's admin in (the precomputed hash is a real bcrypt of it).
-            let login = try await http.send(HTTPClientRequest(
-                method: "POST", url: base + "/api/auth/login", headers: [("Content-Type", "application/json")],
-                body: Array(#"{"email":"admin@seed42.happening.test","password":"\#(DevCredentials.password)"}"#.utf8)))
+            let login = try await http.send(
+                HTTPClientRequest(
+                    method: "POST", url: base + "/api/auth/login", headers: [("Content-Type", "application/json")],
+                    body: Array(#"{"email":"admin@seed42.happening.test","password":"\#(DevCredentials.password)"}"#.utf8)))
             #expect(login.status == 200, "\(login.status) \(login.text)")
             #expect(login.text.contains(#""role":"admin""#))
-            let tampered = try await http.send(HTTPClientRequest(url: base + "/api/profile", headers: [("Authorization", "Bearer \(tokens[0].token.dropLast(2))xx")]))
+            let tampered = try await http.send(
+                HTTPClientRequest(url: base + "/api/profile", headers: [("Authorization", "Bearer \(tokens[0].token.dropLast(2))xx")]))
             #expect(tampered.status == 401)
             await http.shutdown()
         }
@@ -64,7 +70,8 @@ struct SeededServerTests {
     func nearMe() async throws {
         try await withSeededServer { base, url, _, _ in
             let http = CurlHTTPClient()
-            let response = try await http.send(HTTPClientRequest(url: base + "/api/events/public/search?lat=19.0760&lng=72.8777&radius_km=10&sort=distance&limit=100"))
+            let response = try await http.send(
+                HTTPClientRequest(url: base + "/api/events/public/search?lat=19.0760&lng=72.8777&radius_km=10&sort=distance&limit=100"))
             await http.shutdown()
             #expect(response.status == 200, "\(response.text)")
             let json = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]

@@ -1,20 +1,24 @@
 import Foundation
+import HappeningModel
 import HappeningPostgres
 import Hummingbird
 import HummingbirdTesting
 import Prometheus
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
-import HappeningModel
 
 /// Every protected route × {anonymous, user, approved host (owner), other host, admin} → what each may do, as one table.
 /// Objects belong to someone (the host's events, the user's bookings): another caller must never reach them.
 @Suite("Access matrix", .timeLimit(.minutes(10)))
 struct AccessMatrixTests {
     /// What a caller may expect: allowed (any answer but 401/403/5xx), forbidden (403), or hidden (403 or 404, no data).
-    enum Access: Character { case allowed = "A", forbidden = "F", hidden = "H" }
+    enum Access: Character {
+        case allowed = "A"
+        case forbidden = "F"
+        case hidden = "H"
+    }
 
     /// The callers in the order each route is tried: the object owners (host, user) come last, so a route that
     /// changes its object (cancel) is first tried by everyone who must fail.
@@ -36,7 +40,8 @@ struct AccessMatrixTests {
     @Test("each role gets exactly what the table says on every protected route, and the table covers them all")
     func matrix() async throws {
         let admin = uniqueEmail("admin").lowercased()
-        try await withPaymentServer(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1", "BOOKING_QUEUE": "test.access.\(TestEnvironment.uniqueSuffix())"]) { client, deps, _ in
+        try await withPaymentServer(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1", "BOOKING_QUEUE": "test.access.\(TestEnvironment.uniqueSuffix())"])
+        { client, deps, _ in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
             let adminToken = try await Fixtures.adminToken(client, email: admin)
             let host = try await Fixtures.approvedHost(client)
@@ -62,11 +67,14 @@ struct AccessMatrixTests {
             let rows = Self.table(Objects(event: event, doomed: doomed, reading: reading, releasing: releasing, cancelling: cancelling, user: userID))
 
             // The table covers every route that needs a token.
-            let protected = Set(buildRouter(deps).routes.map { route -> String in
-                let parts = route.path.description.split(separator: "/")
-                return "\(route.method.rawValue) /" + parts.map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
-            }).subtracting(AuthorizationMatrixTests.publicRoutes)
-            #expect(protected == Set(rows.map(\.key)), "missing: \(protected.subtracting(rows.map(\.key))), extra: \(Set(rows.map(\.key)).subtracting(protected))")
+            let protected = Set(
+                buildRouter(deps).routes.map { route -> String in
+                    let parts = route.path.description.split(separator: "/")
+                    return "\(route.method.rawValue) /" + parts.map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+                }
+            ).subtracting(AuthorizationMatrixTests.publicRoutes)
+            #expect(
+                protected == Set(rows.map(\.key)), "missing: \(protected.subtracting(rows.map(\.key))), extra: \(Set(rows.map(\.key)).subtracting(protected))")
 
             for row in rows {
                 let method = HTTPRequest.Method(rawValue: String(row.key.split(separator: " ")[0]))!
@@ -124,7 +132,8 @@ struct AccessMatrixTests {
             Row(key: "GET /api/hosts/applications/pending", path: "/api/hosts/applications/pending", body: nil, access: "FFFA"),
             Row(key: "GET /api/hosts/admin/approved", path: "/api/hosts/admin/approved", body: nil, access: "FFFA"),
             Row(key: "GET /api/hosts/admin/rejected", path: "/api/hosts/admin/rejected", body: nil, access: "FFFA"),
-            Row(key: "POST /api/hosts/applications/{userId}/review", path: "/api/hosts/applications/\(b(objects.user))/review",
+            Row(
+                key: "POST /api/hosts/applications/{userId}/review", path: "/api/hosts/applications/\(b(objects.user))/review",
                 body: #"{"action":"reject"}"#, access: "FFFA"),
             Row(key: "GET /api/hosts/admin/payable-events", path: "/api/hosts/admin/payable-events", body: nil, access: "FFFA"),
             Row(key: "POST /api/hosts/payouts/create", path: "/api/hosts/payouts/create", body: "{}", access: "FFFA"),
@@ -132,7 +141,8 @@ struct AccessMatrixTests {
             Row(key: "GET /api/locations/autocomplete", path: "/api/locations/autocomplete?q=pu", body: nil, access: "AAAA"),
             Row(key: "POST /api/payments/create-order", path: "/api/payments/create-order", body: #"{"booking_id":"\#(b(objects.reading))"}"#, access: "AHHH"),
             Row(key: "POST /api/payments/resume-order", path: "/api/payments/resume-order", body: #"{"booking_id":"\#(b(objects.reading))"}"#, access: "AHHH"),
-            Row(key: "POST /api/payments/verify-payment", path: "/api/payments/verify-payment",
+            Row(
+                key: "POST /api/payments/verify-payment", path: "/api/payments/verify-payment",
                 body: #"{"razorpay_order_id":"order_x","razorpay_payment_id":"pay_x","razorpay_signature":"00"}"#, access: "AAAA"),
             Row(key: "GET /api/payments/status/{booking_id}", path: "/api/payments/status/\(b(objects.reading))", body: nil, access: "AHHH"),
             Row(key: "POST /api/cancellations/{booking_id}/cancel", path: "/api/cancellations/\(b(objects.cancelling))/cancel", body: nil, access: "AHHH"),

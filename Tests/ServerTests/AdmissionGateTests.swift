@@ -8,8 +8,8 @@ import HappeningRedis
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
 
@@ -30,7 +30,8 @@ struct AdmissionGateTests {
         logger.logLevel = .critical
         let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 4))
         let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL))
-        let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue, prefetch: 4, logger: logger)
+        let consumer = AMQPConsumer(
+            configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue, prefetch: 4, logger: logger)
         let decider = BookingWorker(
             consumer: consumer, decider: BookingDecider(postgres: postgres, strategy: .forUpdate),
             notifier: AvailabilityNotifier(store: AvailabilityStore(postgres: postgres, redis: redis, keys: CacheKeys(prefix: prefix))), logger: logger)
@@ -147,7 +148,8 @@ struct AdmissionGateTests {
 
     @Test("a claim nobody releases (its worker died) lapses with its lease, and the gate reopens")
     func lostReleaseLapses() async throws {
-        try await withGate(tickets: 1, worker: false, settings: ["ADMISSION_LEASE_SECONDS": "2", "BOOKING_RATE_LIMIT_PER_MINUTE": "0"]) { client, event, queue, redis, keys in
+        try await withGate(tickets: 1, worker: false, settings: ["ADMISSION_LEASE_SECONDS": "2", "BOOKING_RATE_LIMIT_PER_MINUTE": "0"]) {
+            client, event, queue, redis, keys in
             let first = try await client.register(email: uniqueEmail())
             let second = try await client.register(email: uniqueEmail())
             let accepted = try await book(client, event, token: first)

@@ -1,10 +1,10 @@
-import HappeningAuth
 import Foundation
+import HappeningAuth
 import HappeningModel
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
 

@@ -1,16 +1,16 @@
 import Foundation
 import HappeningAMQP
+import HappeningModel
 import HappeningPostgres
 import HappeningRedis
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import Prometheus
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
-import HappeningModel
 
 /// The authorisation matrix across every route the router has: what anonymous callers, plain users and
 /// approved hosts get on routes that need more.
@@ -18,7 +18,8 @@ import HappeningModel
 struct AuthorizationMatrixTests {
     /// Routes anyone may call.
     static let publicRoutes: Set<String> = [
-        "GET /api/health", "GET /api/health/live", "POST /api/payments/webhook", "POST /api/auth/register", "POST /api/auth/login", "GET /metrics", "GET /openapi.yaml",
+        "GET /api/health", "GET /api/health/live", "POST /api/payments/webhook", "POST /api/auth/register", "POST /api/auth/login", "GET /metrics",
+        "GET /openapi.yaml",
         "GET /api/events/public/upcoming", "GET /api/events/public/search", "GET /api/events/public/categories",
         "GET /api/events/public/category/{category}", "GET /api/events/{id}",
     ]

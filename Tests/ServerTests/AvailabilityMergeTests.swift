@@ -1,14 +1,14 @@
 import EventAvailability
 import Foundation
+import HTTPTypes
 import HappeningModel
 import HappeningPostgres
 import HappeningRedis
 import Hummingbird
-import HTTPTypes
 import HummingbirdTesting
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
 
@@ -41,7 +41,11 @@ struct AvailabilityMergeTests {
                 let search = "/api/events/public/search?query=\(tag)"
                 for path in ["/api/events/\(id)", search] {
                     _ = try await reader.send(.get, path)
-                    try await eventually("\(path) to be served from the cache") { try await reader.send(.get, path).headers[Self.xCache] } until: { $0 == "HIT" }
+                    try await eventually("\(path) to be served from the cache") {
+                        try await reader.send(.get, path).headers[Self.xCache]
+                    } until: {
+                        $0 == "HIT"
+                    }
                 }
                 let generation = try await redis.getString(CacheKeys(prefix: prefix).generation)
 
@@ -51,7 +55,9 @@ struct AvailabilityMergeTests {
 
                 let detail = try await eventually("the reader's cached event to show 6 tickets left", every: .milliseconds(10)) {
                     try await reader.send(.get, "/api/events/\(id)")
-                } until: { (try? event($0)?["available_tickets"] as? Int) == 6 }
+                } until: {
+                    (try? event($0)?["available_tickets"] as? Int) == 6
+                }
                 #expect(detail.headers[Self.xCache] == "HIT", "the event's entry was retired instead of merged")
                 let listed = try await eventually("the reader's cached search to show 6 tickets left", every: .milliseconds(10)) {
                     try await reader.send(.get, search)
@@ -66,7 +72,9 @@ struct AvailabilityMergeTests {
                 let secondID = try #require(try event(second)?["id"] as? String)
                 try await eventually("the reader's search to list the event created through the other server", every: .milliseconds(10)) {
                     Set(((try await reader.send(.get, search).json()["events"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String })
-                } until: { $0 == [id, secondID] }
+                } until: {
+                    $0 == [id, secondID]
+                }
             }
         }
         await redis.shutdown()
@@ -93,11 +101,14 @@ struct AvailabilityMergeTests {
     func versionFollowsChanges() async throws {
         try await withServerAndDependencies { _, deps in
             let host = try await deps.postgres.query("SELECT id FROM users LIMIT 1").first.map { try $0.decode(0, as: UUID.self) }
-            let id = try #require(try await deps.postgres.query(
-                """
-                INSERT INTO events (created_by, title, date_time, venue, total_tickets, available_tickets, price, category, approval_status)
-                VALUES ($1, 'versioned', now() + interval '5 days', 'Hall', 10, 10, 0, 'music', 'approved') RETURNING id
-                """, [host]).first).decode(0, as: UUID.self)
+            let id = try #require(
+                try await deps.postgres.query(
+                    """
+                    INSERT INTO events (created_by, title, date_time, venue, total_tickets, available_tickets, price, category, approval_status)
+                    VALUES ($1, 'versioned', now() + interval '5 days', 'Hall', 10, 10, 0, 'music', 'approved') RETURNING id
+                    """, [host]
+                ).first
+            ).decode(0, as: UUID.self)
             let store = AvailabilityStore(postgres: deps.postgres, redis: nil)
             let first = try #require(try await store.load([id])[id])
             try await deps.postgres.query("UPDATE events SET title = 'renamed' WHERE id = $1", [id])

@@ -4,8 +4,8 @@ import HappeningModel
 import HappeningPostgres
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
 
@@ -53,7 +53,10 @@ struct BookingRouteTests {
             // The job itself carries what the worker needs.
             let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue)
             let job = try await withThrowingTaskGroup(of: BookingJob?.self) { group in
-                group.addTask { try await consumer.run(); return nil }
+                group.addTask {
+                    try await consumer.run()
+                    return nil
+                }
                 group.addTask {
                     for await delivery in consumer.deliveries {
                         try await consumer.nack(delivery, requeue: true)
@@ -103,7 +106,8 @@ struct BookingRouteTests {
 
             let metrics = String(buffer: try await client.send(.get, "/metrics").body)
             for stage in ["token", "event", "admission", "publish"] {
-                #expect(metrics.contains(#"happening_request_stage_duration_seconds_count{route="/api/bookings",stage="\#(stage)"}"#)
+                #expect(
+                    metrics.contains(#"happening_request_stage_duration_seconds_count{route="/api/bookings",stage="\#(stage)"}"#)
                         || metrics.contains(#"happening_request_stage_duration_seconds_count{stage="\#(stage)",route="/api/bookings"}"#), "\(stage)")
             }
         }
@@ -152,9 +156,11 @@ struct BookingRouteTests {
         try await withBookingServer(tickets: 3) { client, event, queue, admin in
             let user = try await client.register(email: uniqueEmail())
             #expect(try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)","ticket_count":1}"#).status == .unauthorized)
-            for body in [#"{"ticket_count":1}"#, #"{"event_id":"nope","ticket_count":1}"#, #"{"event_id":"\#(event)","ticket_count":0}"#,
-                         #"{"event_id":"\#(event)","ticket_count":11}"#, #"{"event_id":"\#(event)","ticket_count":"2"}"#,
-                         #"{"event_id":"\#(event)","ticket_count":1.5}"#, "{", ""] {
+            for body in [
+                #"{"ticket_count":1}"#, #"{"event_id":"nope","ticket_count":1}"#, #"{"event_id":"\#(event)","ticket_count":0}"#,
+                #"{"event_id":"\#(event)","ticket_count":11}"#, #"{"event_id":"\#(event)","ticket_count":"2"}"#,
+                #"{"event_id":"\#(event)","ticket_count":1.5}"#, "{", "",
+            ] {
                 let response = try await client.send(.post, "/api/bookings", json: body, token: user)
                 #expect(response.status == .badRequest, "\(body) gave \(response.status)")
             }

@@ -1,13 +1,13 @@
 import Foundation
+import HappeningModel
 import HappeningPostgres
 import Hummingbird
 import HummingbirdTesting
 import Payments
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
-import HappeningModel
 
 @Suite("Cancellations and refunds", .timeLimit(.minutes(10)))
 struct CancellationRouteTests {
@@ -39,7 +39,9 @@ struct CancellationRouteTests {
 
             let answer = try await eventually("the refund status to read processed", every: .milliseconds(50)) {
                 try await client.send(.get, "/api/cancellations/refund-status/\(refundID)", token: token).json()
-            } until: { $0["status"] as? String == "processed" }
+            } until: {
+                $0["status"] as? String == "processed"
+            }
             #expect(answer["source"] as? String == "gateway" && answer["amount"] as? String == "999.00")
             let stored: String = try await deps.postgres.query("SELECT refund_status::text FROM payments WHERE refund_id = $1", [refundID])[0].decode(0)
             #expect(stored == "processed")
@@ -97,7 +99,9 @@ struct CancellationRouteTests {
             #expect(try cancelled.json()["progress_url"] as? String == "/api/events/\(id)/cancellation")
             let progress = try await eventually("the event's cancellation to finish", within: .seconds(120), every: .milliseconds(50)) {
                 try await client.send(.get, "/api/events/\(id)/cancellation", token: adminToken).json()
-            } until: { $0["status"] as? String == "done" }
+            } until: {
+                $0["status"] as? String == "done"
+            }
             #expect(progress["status"] as? String == "done" && progress["bookings_remaining"] as? Int == 0 && progress["bookings_cancelled"] as? Int == 67)
             #expect(try await client.send(.get, "/api/events/\(id)/cancellation", token: token).status == .ok, "the event's creator may watch")
             let stranger = try await client.register(email: uniqueEmail())
@@ -109,7 +113,9 @@ struct CancellationRouteTests {
                 return try await deps.postgres.query(
                     "SELECT count(*) FROM payments p JOIN bookings b ON b.id = p.booking_id WHERE b.event_id = $1 AND p.refund_status IS NOT NULL AND p.refund_id IS NULL",
                     [event])[0].decode(0, as: Int64.self)
-            } until: { $0 == 0 }
+            } until: {
+                $0 == 0
+            }
             let ledger = try await fixtures.ledger(event: event)
             #expect(ledger.ticketsConserved && ledger.confirmed == 0)
             #expect(ledger.captured == 60 * 49_950 && ledger.refunds == ledger.captured, "every payment is refunded exactly once")

@@ -8,8 +8,8 @@ import HappeningRedis
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
 
@@ -24,7 +24,8 @@ struct EndToEndBookingTests {
         logger.logLevel = .critical
         let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 4))
         let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL))
-        let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue, prefetch: 5, logger: logger)
+        let consumer = AMQPConsumer(
+            configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue, prefetch: 5, logger: logger)
         let worker = BookingWorker(
             consumer: consumer, decider: BookingDecider(postgres: postgres, strategy: .forUpdate),
             notifier: AvailabilityNotifier(store: AvailabilityStore(postgres: postgres, redis: redis, keys: CacheKeys(prefix: prefix))), logger: logger)
@@ -45,13 +46,17 @@ struct EndToEndBookingTests {
                 let id = try #require(try accepted.json()["booking_id"] as? String)
                 let status = try await eventually("the worker to decide the booking", every: .milliseconds(25)) {
                     (try await client.send(.get, "/api/bookings/\(id)", token: user).json()["booking"] as? [String: Any])?["status"] as? String ?? "?"
-                } until: { $0 != "queued" }
+                } until: {
+                    $0 != "queued"
+                }
                 #expect(status == "pending")
                 // The worker publishes tickets left right after its COMMIT (and before its ack), so within moments
                 // the cached event shows them, still served from the cache (a booking retires no entry).
                 let read = try await eventually("the event to read 7 tickets left (the worker published event:<id>:available)") {
                     try await client.send(.get, "/api/events/\(event)")
-                } until: { ((try? $0.json()["event"] as? [String: Any])?["available_tickets"] as? Int) == 7 }
+                } until: {
+                    ((try? $0.json()["event"] as? [String: Any])?["available_tickets"] as? Int) == 7
+                }
                 #expect(read.headers[.init("X-Cache")!] == "HIT")
             }
             group.cancelAll()

@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
 
@@ -42,7 +42,9 @@ struct EventRouteTests {
     func createValidation() async throws {
         try await withServer { client in
             let host = try await Fixtures.approvedHost(client)
-            let bad = try await client.send(.post, "/api/events", json: #"{"title":"","date_time":"yesterday","venue":"x","total_tickets":0,"price":"1.005","category":"opera"}"#, token: host)
+            let bad = try await client.send(
+                .post, "/api/events", json: #"{"title":"","date_time":"yesterday","venue":"x","total_tickets":0,"price":"1.005","category":"opera"}"#,
+                token: host)
             #expect(bad.status == .badRequest)
             let details = try #require(try bad.json()["details"] as? [String: String])
             #expect(Set(details.keys).isSuperset(of: ["title", "date_time", "total_tickets", "price", "category"]))
@@ -64,13 +66,16 @@ struct EventRouteTests {
             let adminToken = try await Fixtures.adminToken(client, email: admin)
             let host = try await Fixtures.approvedHost(client)
             let otherHost = try await Fixtures.approvedHost(client)
-            let id = try #require(try await client.send(.post, "/api/events", json: eventJSON(tickets: 50), token: host).json()["event"] as? [String: Any])["id"] as! String
+            let id =
+                try #require(try await client.send(.post, "/api/events", json: eventJSON(tickets: 50), token: host).json()["event"] as? [String: Any])["id"]
+                as! String
 
             // Review: only admins; bad action 400; unknown event 404; bad id 400.
             #expect(try await client.send(.post, "/api/events/admin/\(id)/review", json: #"{"action":"approve"}"#, token: host).status == .forbidden)
             #expect(try await client.send(.post, "/api/events/admin/\(id)/review", json: #"{"action":"maybe"}"#, token: adminToken).status == .badRequest)
             #expect(try await client.send(.post, "/api/events/admin/\(UUID())/review", json: #"{"action":"approve"}"#, token: adminToken).status == .notFound)
-            #expect(try await client.send(.post, "/api/events/admin/not-a-uuid/review", json: #"{"action":"approve"}"#, token: adminToken).status == .badRequest)
+            #expect(
+                try await client.send(.post, "/api/events/admin/not-a-uuid/review", json: #"{"action":"approve"}"#, token: adminToken).status == .badRequest)
             let approved = try await client.send(.post, "/api/events/admin/\(id)/review", json: #"{"action":"approve","adminNotes":"ok"}"#, token: adminToken)
             #expect(approved.status == .ok)
             #expect(try approved.json()["status"] as? String == "approved")

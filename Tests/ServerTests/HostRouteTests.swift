@@ -1,14 +1,15 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
 
 @Suite("Host routes", .timeLimit(.minutes(10)))
 struct HostRouteTests {
-    private let application = #"{"phone":"+919876543210","idType":"pan","idNumber":"ABCDE1234F","organization":"Indie Gigs","account_holder_name":"Asha Rao","account_number":"123456789012","ifsc_code":"hdfc0001234","bank_name":"HDFC Bank"}"#
+    private let application =
+        #"{"phone":"+919876543210","idType":"pan","idNumber":"ABCDE1234F","organization":"Indie Gigs","account_holder_name":"Asha Rao","account_number":"123456789012","ifsc_code":"hdfc0001234","bank_name":"HDFC Bank"}"#
 
     @Test("apply → pending with masked numbers; admin approves; the host can then create events")
     func applyAndApprove() async throws {
@@ -39,10 +40,16 @@ struct HostRouteTests {
 
             #expect(try await client.send(.post, "/api/events", json: eventJSON(), token: user).status == .forbidden)
             #expect(try await client.send(.post, "/api/hosts/applications/\(userID)/review", json: #"{"action":"approve"}"#, token: user).status == .forbidden)
-            #expect(try await client.send(.post, "/api/hosts/applications/\(userID)/review", json: #"{"action":"maybe"}"#, token: adminToken).status == .badRequest)
-            #expect(try await client.send(.post, "/api/hosts/applications/\(UUID())/review", json: #"{"action":"approve"}"#, token: adminToken).status == .notFound)
-            #expect(try await client.send(.post, "/api/hosts/applications/\(userID)/review", json: #"{"action":"approve","adminNotes":"welcome"}"#, token: adminToken).status == .ok)
-            #expect(try await client.send(.post, "/api/hosts/applications/\(userID)/review", json: #"{"action":"approve"}"#, token: adminToken).status == .conflict)
+            #expect(
+                try await client.send(.post, "/api/hosts/applications/\(userID)/review", json: #"{"action":"maybe"}"#, token: adminToken).status == .badRequest)
+            #expect(
+                try await client.send(.post, "/api/hosts/applications/\(UUID())/review", json: #"{"action":"approve"}"#, token: adminToken).status == .notFound)
+            #expect(
+                try await client.send(
+                    .post, "/api/hosts/applications/\(userID)/review", json: #"{"action":"approve","adminNotes":"welcome"}"#, token: adminToken
+                ).status == .ok)
+            #expect(
+                try await client.send(.post, "/api/hosts/applications/\(userID)/review", json: #"{"action":"approve"}"#, token: adminToken).status == .conflict)
             #expect(try await client.send(.get, "/api/hosts/admin/approved", token: adminToken).status == .ok)
             #expect(try await client.send(.post, "/api/events", json: eventJSON(), token: user).status == .created)
         }
@@ -53,7 +60,11 @@ struct HostRouteTests {
         let admin = uniqueEmail("admin").lowercased()
         try await withServer(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1"]) { client in
             let user = try await client.register(email: uniqueEmail())
-            let bad = try await client.send(.post, "/api/hosts/apply", json: #"{"phone":"123","idType":"library-card","idNumber":"!","account_holder_name":"","account_number":"12ab","ifsc_code":"XYZ","bank_name":"B","account_type":"gold"}"#, token: user)
+            let bad = try await client.send(
+                .post, "/api/hosts/apply",
+                json:
+                    #"{"phone":"123","idType":"library-card","idNumber":"!","account_holder_name":"","account_number":"12ab","ifsc_code":"XYZ","bank_name":"B","account_type":"gold"}"#,
+                token: user)
             #expect(bad.status == .badRequest)
             let details = try #require(try bad.json()["details"] as? [String: String])
             #expect(Set(details.keys) == ["phone", "idType", "idNumber", "account_holder_name", "account_number", "ifsc_code", "account_type"])
@@ -63,7 +74,9 @@ struct HostRouteTests {
             let never = try await client.send(.post, "/api/hosts/applications/\(userID)/review", json: #"{"action":"approve"}"#, token: adminToken)
             #expect(never.status == .conflict)
             #expect(never.errorCode == "not_pending")
-            #expect(try await client.send(.post, "/api/hosts/applications/not-a-uuid/review", json: #"{"action":"approve"}"#, token: adminToken).status == .badRequest)
+            #expect(
+                try await client.send(.post, "/api/hosts/applications/not-a-uuid/review", json: #"{"action":"approve"}"#, token: adminToken).status
+                    == .badRequest)
             let none = try await client.send(.get, "/api/hosts/bank-account", token: user)
             #expect(none.status == .ok)
         }

@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
 
@@ -14,15 +14,23 @@ struct HostileInputTests {
         try await withServer { client in
             let token = try await client.register(email: uniqueEmail())
             let cases: [(name: String, method: HTTPRequest.Method, path: String, body: String?, token: String?, expected: Set<Int>)] = [
-                ("arrays nested 20,000 deep", .post, "/api/auth/register",
-                 String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000), nil, [400]),
-                ("objects nested 5,000 deep", .post, "/api/auth/login",
-                 String(repeating: #"{"a":"#, count: 5_000) + "1" + String(repeating: "}", count: 5_000), nil, [400]),
-                ("a 60 KB e-mail", .post, "/api/auth/register",
-                 #"{"email":"\#(String(repeating: "a", count: 60_000))@x.com","password":"long enough 1","name":"N"}"#, nil, [400]),
+                (
+                    "arrays nested 20,000 deep", .post, "/api/auth/register",
+                    String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000), nil, [400]
+                ),
+                (
+                    "objects nested 5,000 deep", .post, "/api/auth/login",
+                    String(repeating: #"{"a":"#, count: 5_000) + "1" + String(repeating: "}", count: 5_000), nil, [400]
+                ),
+                (
+                    "a 60 KB e-mail", .post, "/api/auth/register",
+                    #"{"email":"\#(String(repeating: "a", count: 60_000))@x.com","password":"long enough 1","name":"N"}"#, nil, [400]
+                ),
                 ("a 70 KB body", .post, "/api/bookings", #"{"pad":"\#(String(repeating: "x", count: 70_000))"}"#, token, [413]),
-                ("a number too large for any field", .post, "/api/bookings",
-                 #"{"event_id":"\#(UUID())","ticket_count":1e400}"#, token, [400]),
+                (
+                    "a number too large for any field", .post, "/api/bookings",
+                    #"{"event_id":"\#(UUID())","ticket_count":1e400}"#, token, [400]
+                ),
                 ("a NUL and invalid UTF-8 in a field", .post, "/api/auth/login", "{\"email\":\"a\u{0}b\",\"password\":\"\u{FFFD}\"}", nil, [400, 401]),
                 ("a 10,000-character id", .get, "/api/events/\(String(repeating: "9", count: 10_000))", nil, nil, [400, 404, 414, 431]),
                 ("a page size of a million", .get, "/api/events/public/upcoming?limit=1000000", nil, nil, [400]),

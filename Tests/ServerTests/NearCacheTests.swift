@@ -3,8 +3,8 @@ import HappeningRedis
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
 
@@ -69,7 +69,9 @@ struct NearCacheTests {
                 // Redis pushes the change to the reader's listener; the reader must not keep serving its copy.
                 try await eventually("the reader to serve the edit made elsewhere (not its stale copy)", every: .milliseconds(10)) {
                     ((try await reader.send(.get, "/api/events/\(id)").json())["event"] as? [String: Any])?["description"] as? String
-                } until: { $0 == "changed elsewhere" }
+                } until: {
+                    $0 == "changed elsewhere"
+                }
             }
         }
     }

@@ -2,17 +2,17 @@ import BookingEngine
 import EventAvailability
 import Foundation
 import HappeningHTTP
+import HappeningModel
 import HappeningPostgres
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import Payments
 import Razorpay
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
-import HappeningModel
 
 /// The payment lifecycle around the happy path: expired holds, failed payments and failed refunds.
 @Suite("Payments: expired holds, failed payments, failed refunds", .timeLimit(.minutes(10)))
@@ -23,8 +23,10 @@ struct PaymentLifecycleTests {
         let signature = RazorpaySignature.sign(Data(body.utf8), secret: RazorpayConfiguration.offlineWebhookSecret)
         return try await client.execute(
             uri: "/api/payments/webhook", method: .post,
-            headers: [.contentType: "application/json", .init("X-Razorpay-Signature")!: signature,
-                      .init("X-Razorpay-Event-Id")!: "evt_\(TestEnvironment.uniqueSuffix())"],
+            headers: [
+                .contentType: "application/json", .init("X-Razorpay-Signature")!: signature,
+                .init("X-Razorpay-Event-Id")!: "evt_\(TestEnvironment.uniqueSuffix())",
+            ],
             body: ByteBuffer(string: body))
     }
 
@@ -33,7 +35,9 @@ struct PaymentLifecycleTests {
         try await withPaymentServer { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
             let paid = try await fixtures.paidOrder(client, gateway, tickets: 1)
-            let (token, user, event, booking, order, payment, signature) = (paid.token, paid.user, paid.event, paid.booking, paid.order, paid.payment, paid.signature)
+            let (token, user, event, booking, order, payment, signature) = (
+                paid.token, paid.user, paid.event, paid.booking, paid.order, paid.payment, paid.signature
+            )
 
             try await deps.postgres.query("UPDATE bookings SET hold_expires_at = now() - interval '1 second' WHERE id = $1", [booking])
             let sweeper = HoldSweeper(postgres: deps.postgres, notifier: AvailabilityNotifier.disabled, logger: Logger(label: "test"))
@@ -68,8 +72,11 @@ struct PaymentLifecycleTests {
             let booking = try await fixtures.pendingBooking(user: user, event: event)
             let first = try await client.orderID(booking, token: token)
             let (declined, _) = try await gateway.pay(order: first, outcome: "failed")
-            let failed = try await deliver(client, event: "payment.failed",
-                                           payload: #"{"payment":{"entity":{"id":"\#(declined)","entity":"payment","amount":49950,"currency":"INR","status":"failed","order_id":"\#(first)","captured":false,"amount_refunded":0,"notes":{},"created_at":1}}}"#)
+            let failed = try await deliver(
+                client, event: "payment.failed",
+                payload:
+                    #"{"payment":{"entity":{"id":"\#(declined)","entity":"payment","amount":49950,"currency":"INR","status":"failed","order_id":"\#(first)","captured":false,"amount_refunded":0,"notes":{},"created_at":1}}}"#
+            )
             #expect(try failed.json()["status"] as? String == "processed")
             let second = try await client.openOrder(booking, token: token).json()
             #expect(second["order_id"] as? String != first && second["reused"] as? Bool == false, "a failed order is not handed out again")
@@ -82,13 +89,18 @@ struct PaymentLifecycleTests {
             // The bank bounces the refund: the gateway says so, and the next pass issues a new one (attempt 2).
             let bounced = try await gateway.post("/_sim/refunds/\(refundID)/fail", "{}")
             #expect(bounced.status == 200)
-            let notice = try await deliver(client, event: "refund.failed",
-                                           payload: #"{"refund":{"entity":{"id":"\#(refundID)","entity":"refund","amount":49950,"currency":"INR","payment_id":"\#(payment)","status":"failed","notes":{},"created_at":1}}}"#)
+            let notice = try await deliver(
+                client, event: "refund.failed",
+                payload:
+                    #"{"refund":{"entity":{"id":"\#(refundID)","entity":"refund","amount":49950,"currency":"INR","payment_id":"\#(payment)","status":"failed","notes":{},"created_at":1}}}"#
+            )
             #expect(try notice.json()["status"] as? String == "processed")
             try await eventually("a second refund to be issued") {
                 _ = try await deps.payments.reconcile(minimumAge: .zero)
                 return try await deps.postgres.query("SELECT refund_id FROM payments WHERE payment_intent_id = $1", [order])[0].decode(0, as: String?.self)
-            } until: { $0 != nil && $0 != refundID }
+            } until: {
+                $0 != nil && $0 != refundID
+            }
             let attempts: Int = try await deps.postgres.query("SELECT refund_attempts FROM payments WHERE payment_intent_id = $1", [order])[0].decode(0)
             #expect(attempts == 2)
             let ledger = try await fixtures.ledger(event: event)

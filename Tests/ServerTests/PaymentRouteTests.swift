@@ -1,14 +1,14 @@
 import Foundation
+import HappeningModel
 import HappeningPostgres
 import Hummingbird
 import HummingbirdTesting
 import Payments
 import Razorpay
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
-import HappeningModel
 
 @Suite("Payments: orders, verification, webhooks, refunds", .timeLimit(.minutes(10)))
 struct PaymentRouteTests {
@@ -48,10 +48,13 @@ struct PaymentRouteTests {
         try await withPaymentServer { client, deps, gateway in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
             let paid = try await fixtures.paidOrder(client, gateway)
-            let (token, user, event, booking, order, payment, signature) = (paid.token, paid.user, paid.event, paid.booking, paid.order, paid.payment, paid.signature)
+            let (token, user, event, booking, order, payment, signature) = (
+                paid.token, paid.user, paid.event, paid.booking, paid.order, paid.payment, paid.signature
+            )
             let signed = try #require(signature)
 
-            #expect(try await client.verify(order: order, payment: payment, signature: String(signed.reversed()), token: token).errorCode == "invalid_signature")
+            #expect(
+                try await client.verify(order: order, payment: payment, signature: String(signed.reversed()), token: token).errorCode == "invalid_signature")
             let stranger = try await client.register(email: uniqueEmail())
             #expect(try await client.verify(order: order, payment: payment, signature: signed, token: stranger).errorCode == "order_not_found")
             #expect(try await fixtures.bookingStatus(booking) == "pending")
@@ -121,13 +124,15 @@ struct PaymentRouteTests {
             let fixtures = PaymentFixtures(postgres: deps.postgres)
             let paid = try await fixtures.paidOrder(client, gateway)
             let (event, booking, order, payment) = (paid.event, paid.booking, paid.order, paid.payment)
-            let body = #"{"entity":"event","event":"payment.captured","contains":["payment"],"payload":{"payment":{"entity":{"id":"\#(payment)","entity":"payment","amount":49950,"currency":"INR","status":"captured","order_id":"\#(order)","method":"upi","captured":true,"amount_refunded":0,"notes":{},"created_at":1}}},"created_at":1}"#
+            let body =
+                #"{"entity":"event","event":"payment.captured","contains":["payment"],"payload":{"payment":{"entity":{"id":"\#(payment)","entity":"payment","amount":49950,"currency":"INR","status":"captured","order_id":"\#(order)","method":"upi","captured":true,"amount_refunded":0,"notes":{},"created_at":1}}},"created_at":1}"#
             let signature = RazorpaySignature.sign(Data(body.utf8), secret: RazorpayConfiguration.offlineWebhookSecret)
             let eventID = "evt_\(TestEnvironment.uniqueSuffix())"
             func deliver(_ signature: String, id: String = eventID) async throws -> TestResponse {
-                try await client.execute(uri: "/api/payments/webhook", method: .post,
-                                         headers: [.contentType: "application/json", .init("X-Razorpay-Signature")!: signature, .init("X-Razorpay-Event-Id")!: id],
-                                         body: ByteBuffer(string: body))
+                try await client.execute(
+                    uri: "/api/payments/webhook", method: .post,
+                    headers: [.contentType: "application/json", .init("X-Razorpay-Signature")!: signature, .init("X-Razorpay-Event-Id")!: id],
+                    body: ByteBuffer(string: body))
             }
             #expect(try await deliver(String(repeating: "0", count: 64)).errorCode == "invalid_signature")
             #expect(try await fixtures.bookingStatus(booking) == "pending")
@@ -136,7 +141,9 @@ struct PaymentRouteTests {
             #expect(try first.json()["status"] as? String == "processed")
             #expect(try await fixtures.bookingStatus(booking) == "confirmed")
             #expect(try await deliver(signature).json()["status"] as? String == "duplicate")
-            #expect(try await deliver(signature, id: eventID + "-again").json()["status"] as? String == "processed", "a new event id for the same payment changes nothing")
+            #expect(
+                try await deliver(signature, id: eventID + "-again").json()["status"] as? String == "processed",
+                "a new event id for the same payment changes nothing")
             let ledger = try await fixtures.ledger(event: event)
             #expect(ledger.captured == 49_950 && ledger.refunds == 0 && ledger.confirmed == 49_950)
         }
@@ -167,7 +174,9 @@ struct PaymentRouteTests {
                 _ = try await deps.payments.reconcile(minimumAge: .zero)
                 let row = try await deps.postgres.query("SELECT refund_id, refund_status::text FROM payments WHERE payment_intent_id = $1", [order])[0]
                 return (try row.decode(0, as: String?.self), try row.decode(1, as: String?.self))
-            } until: { $0.1 == "processed" }
+            } until: {
+                $0.1 == "processed"
+            }
             #expect(refund.0 != nil && refund.1 == "processed")
             ledger = try await fixtures.ledger(event: event)
             #expect(ledger.captured == 49_950 && ledger.refunds == 49_950 && ledger.confirmed == 0 && ledger.ticketsConserved)

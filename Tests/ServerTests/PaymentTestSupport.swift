@@ -1,15 +1,14 @@
 import Foundation
 import HappeningHTTP
+import HappeningModel
 import HappeningPostgres
 import Hummingbird
 import HummingbirdTesting
 import Razorpay
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
-import HappeningModel
-
 
 /// A running offline gateway (`happening-gateway`) for one test, and the customer's side of checkout.
 struct TestGateway: Sendable {
@@ -28,8 +27,10 @@ struct TestGateway: Sendable {
 
     @discardableResult
     func post(_ path: String, _ json: String) async throws -> HTTPClientResponse {
-        try await TestHTTP.send(HTTPClientRequest(method: "POST", url: base + path, headers: [("Content-Type", "application/json")],
-                                                  body: Array(json.utf8), timeout: .seconds(30)))
+        try await TestHTTP.send(
+            HTTPClientRequest(
+                method: "POST", url: base + path, headers: [("Content-Type", "application/json")],
+                body: Array(json.utf8), timeout: .seconds(30)))
     }
 
     /// Pays `order` as the customer would; returns what Checkout hands the browser.
@@ -41,7 +42,8 @@ struct TestGateway: Sendable {
 
     /// Makes calls whose path starts with `prefix` fail (`status` 0: only slow) for the next `times` calls.
     func fault(_ prefix: String, method: String = "POST", status: Int = 503, times: Int = 100, delayMilliseconds: Int = 0) async throws {
-        try await post("/_sim/faults", #"{"method":"\#(method)","path_prefix":"\#(prefix)","status":\#(status),"times":\#(times),"delay_ms":\#(delayMilliseconds)}"#)
+        try await post(
+            "/_sim/faults", #"{"method":"\#(method)","path_prefix":"\#(prefix)","status":\#(status),"times":\#(times),"delay_ms":\#(delayMilliseconds)}"#)
     }
 
     func clearFaults() async throws {
@@ -115,8 +117,10 @@ struct PaymentFixtures {
     }
 
     /// A confirmed, paid booking made through the real routes: a hold, its order, checkout at the gateway, verify.
-    func paidBooking(_ client: some TestClientProtocol, _ gateway: TestGateway, user: UUID, token: String, event: UUID,
-                     tickets: Int = 1) async throws -> UUID {
+    func paidBooking(
+        _ client: some TestClientProtocol, _ gateway: TestGateway, user: UUID, token: String, event: UUID,
+        tickets: Int = 1
+    ) async throws -> UUID {
         let booking = try await pendingBooking(user: user, event: event, tickets: tickets)
         let order = try await client.orderID(booking, token: token)
         let (payment, signature) = try await gateway.pay(order: order)
@@ -161,7 +165,8 @@ extension TestClientProtocol {
     }
 
     func verify(order: String, payment: String, signature: String, token: String) async throws -> TestResponse {
-        try await send(.post, "/api/payments/verify-payment",
-                       json: #"{"razorpay_order_id":"\#(order)","razorpay_payment_id":"\#(payment)","razorpay_signature":"\#(signature)"}"#, token: token)
+        try await send(
+            .post, "/api/payments/verify-payment",
+            json: #"{"razorpay_order_id":"\#(order)","razorpay_payment_id":"\#(payment)","razorpay_signature":"\#(signature)"}"#, token: token)
     }
 }

@@ -1,15 +1,15 @@
 import Foundation
 import HappeningAuth
+import HappeningModel
 import HappeningPostgres
 import Hummingbird
-import Logging
 import HummingbirdTesting
+import Logging
 import Payments
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
-import HappeningModel
 
 @Suite("Payouts and analytics", .timeLimit(.minutes(10)))
 struct PayoutAnalyticsTests {
@@ -55,8 +55,9 @@ struct PayoutAnalyticsTests {
 
             let typed = try await client.send(.post, "/api/hosts/payouts/create", json: #"{"event_id":"\#(id)","amount":"5000.00"}"#, token: adminToken)
             #expect(typed.errorCode == "amount_mismatch")
-            let wrongHost = try await client.send(.post, "/api/hosts/payouts/create",
-                                                  json: #"{"event_id":"\#(id)","host_id":"\#(buyerID.lowercasedText)"}"#, token: adminToken)
+            let wrongHost = try await client.send(
+                .post, "/api/hosts/payouts/create",
+                json: #"{"event_id":"\#(id)","host_id":"\#(buyerID.lowercasedText)"}"#, token: adminToken)
             #expect(wrongHost.errorCode == "host_mismatch")
 
             // Five admins' clicks at once: exactly one payout.
@@ -77,7 +78,9 @@ struct PayoutAnalyticsTests {
             try await eventually("the payout to be reconciled as processed", every: .milliseconds(50)) {
                 _ = try await reconciler.pass(minimumAge: .zero)
                 return try await deps.postgres.query("SELECT status::text FROM payouts WHERE event_id = $1", [event])[0].decode(0, as: String.self)
-            } until: { $0 == "processed" }
+            } until: {
+                $0 == "processed"
+            }
             let mine = try await client.send(.get, "/api/hosts/my-payouts", token: hostToken).json()
             #expect((mine["payouts"] as? [[String: Any]])?.first?["amount"] as? String == "1798.20" && mine["total_amount"] as? String == "1798.20")
             let all = try await client.send(.get, "/api/hosts/admin/payouts?host_id=\(host.lowercasedText)", token: adminToken).json()
@@ -158,7 +161,8 @@ struct PayoutAnalyticsTests {
             """
             SELECT u.id, u.email FROM users u JOIN events e ON e.created_by = u.id WHERE u.host_status = 'approved'
             GROUP BY u.id ORDER BY count(*) DESC, u.id LIMIT 1
-            """).map { (try $0.decode(0, as: UUID.self), try $0.decode(1, as: String.self)) }
+            """
+        ).map { (try $0.decode(0, as: UUID.self), try $0.decode(1, as: String.self)) }
         let host = try #require(hosts.first)
         let hostToken = try deps.tokens.issue(userId: host.0, email: host.1, role: "user")
         let hostEvents = Set(try await deps.postgres.query("SELECT id FROM events WHERE created_by = $1", [host.0]).map { try $0.decode(0, as: UUID.self) })
@@ -190,8 +194,9 @@ struct SeededBooking {
         try await postgres.query(
             "SELECT event_id, ticket_count, total_amount, to_char(booking_date AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM bookings WHERE status = 'confirmed'"
         ).map { row in
-            SeededBooking(event: try row.decode(0), tickets: try row.decode(1),
-                          paise: try row.decode(2, as: PostgresNumeric.self).minorUnits(scale: 2), day: try row.decode(3))
+            SeededBooking(
+                event: try row.decode(0), tickets: try row.decode(1),
+                paise: try row.decode(2, as: PostgresNumeric.self).minorUnits(scale: 2), day: try row.decode(3))
         }
     }
 

@@ -1,15 +1,15 @@
 import Foundation
 import HappeningAMQP
 import HappeningConfig
-import HappeningSystem
 import HappeningPostgres
 import HappeningRedis
+import HappeningSystem
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import Prometheus
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
 
@@ -21,7 +21,9 @@ struct PlumbingTests {
             // Each probe has one second; on a machine busy with the parallel suite, ask until every probe made it.
             let response = try await eventually("/api/health to report every dependency up", every: .milliseconds(200)) {
                 try await client.send(.get, "/api/health")
-            } until: { $0.status == .ok }
+            } until: {
+                $0.status == .ok
+            }
             let body = try response.json()
             #expect(body["status"] as? String == "ok")
             #expect(body["database"] as? String == "up" && body["redis"] as? String == "up" && body["queue"] as? String == "up")
@@ -89,12 +91,13 @@ struct PlumbingTests {
 
         let configuration = try ServerConfiguration(testSettings())
         let deps = try await AppDependencies(configuration, metrics: PrometheusCollectorRegistry(), logger: .init(label: "test"))
-        let routes = Set(buildRouter(deps).routes.map { route -> String in
-            let path = route.path.description.split(separator: "/").map { part in
-                part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
-            }.joined(separator: "/")
-            return "\(route.method.rawValue) /\(path)"
-        })
+        let routes = Set(
+            buildRouter(deps).routes.map { route -> String in
+                let path = route.path.description.split(separator: "/").map { part in
+                    part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
+                }.joined(separator: "/")
+                return "\(route.method.rawValue) /\(path)"
+            })
         #expect(routes == documented, "router only: \(routes.subtracting(documented)); spec only: \(documented.subtracting(routes))")
         await deps.postgres.shutdown()
         await deps.redis.shutdown()

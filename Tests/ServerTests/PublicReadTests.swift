@@ -2,8 +2,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 @testable import Server
 
@@ -82,8 +82,10 @@ struct PublicReadTests {
             #expect(wideIDs == [bhopal], "Mumbai is ~660 km from Bhopal")
             let all = try await client.send(.get, "/api/events/public/search?query=\(tag)&sort=price")
             #expect(Set(try #require(try all.json()["events"] as? [[String: Any]]).compactMap { $0["id"] as? String }) == [bhopal, mumbai])
-            for bad in ["lat=91&lng=0", "lat=1", "radius_km=0&lat=1&lng=1", "sort=distance", "date=someday", "min_price=-1", "city=Atlantis", "category=opera",
-                        "min_price=500&max_price=100", "page=abc"] {
+            for bad in [
+                "lat=91&lng=0", "lat=1", "radius_km=0&lat=1&lng=1", "sort=distance", "date=someday", "min_price=-1", "city=Atlantis", "category=opera",
+                "min_price=500&max_price=100", "page=abc",
+            ] {
                 let rejected = try await client.send(.get, "/api/events/public/search?\(bad)")
                 #expect(rejected.status == .badRequest, "\(bad) gave \(rejected.status)")
             }
@@ -101,7 +103,8 @@ struct PublicReadTests {
             let token = try await Fixtures.adminToken(client, email: admin)
             var created: [String] = []
             for (days, price) in [(12, "300.00"), (10, "100.00"), (11, "200.00")] {
-                let response = try await client.send(.post, "/api/events", json: eventJSON(title: "\(tag) \(days)", price: price, daysAhead: days), token: token)
+                let response = try await client.send(
+                    .post, "/api/events", json: eventJSON(title: "\(tag) \(days)", price: price, daysAhead: days), token: token)
                 created.append(try #require(try response.json()["event"] as? [String: Any])["id"] as! String)
             }
             for (sort, expected) in [("date", [created[1], created[2], created[0]]), ("price", [created[1], created[2], created[0]])] {

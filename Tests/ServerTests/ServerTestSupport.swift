@@ -1,12 +1,12 @@
 import Foundation
 import HappeningConfig
+import HappeningPostgres
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import Prometheus
-import Testing
 import TestSupport
-import HappeningPostgres
+import Testing
 
 @testable import Server
 
@@ -37,7 +37,9 @@ func withServer(_ overrides: [String: String] = [:], _ body: @Sendable (any Test
 }
 
 /// Like ``withServer(_:_:)``, also handing the test the server's dependencies.
-func withServerAndDependencies(_ overrides: [String: String] = [:], _ body: @Sendable (any TestClientProtocol, AppDependencies) async throws -> Void) async throws {
+func withServerAndDependencies(_ overrides: [String: String] = [:], _ body: @Sendable (any TestClientProtocol, AppDependencies) async throws -> Void)
+    async throws
+{
     let configuration = try ServerConfiguration(testSettings(overrides))
     let logger = Logger(label: "test")
     let deps = try await AppDependencies(configuration, metrics: PrometheusCollectorRegistry(), logger: logger)
@@ -102,8 +104,11 @@ enum Fixtures {
 }
 
 /// A JSON body for a new event in `city`, a few days ahead.
-func eventJSON(title: String = "Gig \(TestEnvironment.uniqueSuffix())", city: String = "Bhopal", tickets: Int = 100, price: String = "499.50",
-               category: String = "music", daysAhead: Int = 10) -> String {
+func eventJSON(
+    title: String = "Gig \(TestEnvironment.uniqueSuffix())", city: String = "Bhopal", tickets: Int = 100, price: String = "499.50",
+    category: String = "music", daysAhead: Int = 10
+) -> String {
     let date = ISO8601DateFormatter().string(from: Date().addingTimeInterval(Double(daysAhead) * 86_400))
-    return #"{"title":"\#(title)","date_time":"\#(date)","venue":"Main Hall, \#(city)","total_tickets":\#(tickets),"price":"\#(price)","category":"\#(category)"}"#
+    return
+        #"{"title":"\#(title)","date_time":"\#(date)","venue":"Main Hall, \#(city)","total_tickets":\#(tickets),"price":"\#(price)","category":"\#(category)"}"#
 }

@@ -61,8 +61,10 @@ public struct ChildProcess: Sendable {
 
     /// Starts `product` listening on `port` (the caller puts the port into `environment`) and waits until `path`
     /// answers there. Throws ``PortTaken`` when the child exited because another process held the port.
-    public static func serve(_ product: String, arguments: String = "", port: Int, path: String,
-                             environment: [String: String]) async throws -> ChildProcess {
+    public static func serve(
+        _ product: String, arguments: String = "", port: Int, path: String,
+        environment: [String: String]
+    ) async throws -> ChildProcess {
         let process = try await start(product, arguments: arguments, environment: environment)
         do {
             try await process.waitUntilServing("http://127.0.0.1:\(port)\(path)")
@@ -71,7 +73,8 @@ public struct ChildProcess: Sendable {
             await process.terminate()
             guard process.output.contains("Address already in use") else { throw error }
             // Who holds it: the answer to "which process took a port the allocator had just found free".
-            let holder = (try? await TestEnvironment.shellOffPool("ss -ltnpH 'sport = :\(port)' 2>&1; ss -tanH 'sport = :\(port)' 2>&1 | head -5"))?.output ?? ""
+            let holder =
+                (try? await TestEnvironment.shellOffPool("ss -ltnpH 'sport = :\(port)' 2>&1; ss -tanH 'sport = :\(port)' 2>&1 | head -5"))?.output ?? ""
             throw PortTaken(product: product, port: port, holder: holder.trimmingCharacters(in: .whitespacesAndNewlines), output: process.output)
         }
     }
@@ -104,8 +107,10 @@ public struct ChildProcess: Sendable {
     /// Starts `product` on a port from ``TestPorts`` and waits until `path` answers there. A port is checked free before
     /// it is handed out, but another process can still bind it before the child does (a loaded run saw it once, caused by
     /// the probe's socket leaking into other children, now close-on-exec); the child then exits with "Address already in use", and this starts it again on another port, up to `attempts` times.
-    public static func startServing(_ product: String, arguments: String = "", path: String, attempts: Int = 3,
-                                    environment: (Int) -> [String: String]) async throws -> (process: ChildProcess, port: Int) {
+    public static func startServing(
+        _ product: String, arguments: String = "", path: String, attempts: Int = 3,
+        environment: (Int) -> [String: String]
+    ) async throws -> (process: ChildProcess, port: Int) {
         try await retryingTakenPorts(attempts: attempts) {
             let port = TestPorts.next()
             return (try await serve(product, arguments: arguments, port: port, path: path, environment: environment(port)), port)

@@ -12,7 +12,11 @@ public func withHTTPTestServer<T: Sendable>(
         router: router,
         configuration: .init(address: .hostname("127.0.0.1", port: 0), backlog: 4096),
         onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },
-        logger: { var logger = Logger(label: "test-server"); logger.logLevel = .critical; return logger }()
+        logger: {
+            var logger = Logger(label: "test-server")
+            logger.logLevel = .critical
+            return logger
+        }()
     )
     return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
         group.addTask { try await app.run() }

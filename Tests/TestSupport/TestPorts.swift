@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// TCP ports for the servers and gateways tests start as child processes.
 ///
@@ -37,11 +38,11 @@ public enum TestPorts {
     /// Whether a listening socket could bind `port` on 127.0.0.1 now (no SO_REUSEADDR: a port in TIME_WAIT counts as taken).
     static func canBind(_ port: Int) -> Bool {
         #if canImport(Glibc)
-        // SOCK_CLOEXEC: without it a child forked by another test while this socket is open (every `system()`
-        // forks) inherits it, keeps it bound after it is closed here, and the server this port is for cannot bind it.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            // SOCK_CLOEXEC: without it a child forked by another test while this socket is open (every `system()`
+            // forks) inherits it, keeps it bound after it is closed here, and the server this port is for cannot bind it.
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -1,9 +1,9 @@
 import EventAvailability
 import Foundation
+import HappeningModel
 import Testing
 
 @testable import Server
-import HappeningModel
 
 @Suite("Tickets left written into cached bodies", .timeLimit(.minutes(10)))
 struct AvailabilitySlotsTests {
@@ -16,8 +16,12 @@ struct AvailabilitySlotsTests {
     @Test("each event's value is replaced, the rest of the body is byte for byte the same")
     func mergesAPage() throws {
         let (a, b, c) = (UUID(), UUID(), UUID())
-        let body = #"{"events":["# + [record(a, title: #"fake "id":"\#(UUID().uuidString)" and "available_tickets":99"#, available: 10),
-                                            record(b, title: "plain", available: 0), record(c, title: "third", available: 7)].joined(separator: ",")
+        let body =
+            #"{"events":["#
+            + [
+                record(a, title: #"fake "id":"\#(UUID().uuidString)" and "available_tickets":99"#, available: 10),
+                record(b, title: "plain", available: 0), record(c, title: "third", available: 7),
+            ].joined(separator: ",")
             + #"],"message":"Upcoming events","pagination":{"has_more":false,"limit":20,"page":1}}"#
         let slots = try #require(AvailabilitySlots(scanning: Array(body.utf8)))
         #expect(slots.ids == [a, b, c])
@@ -56,17 +60,17 @@ struct AvailabilitySlotsTests {
     }
 }
 
-private extension JSONDecoder {
-    static var iso: JSONDecoder {
+extension JSONDecoder {
+    fileprivate static var iso: JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return decoder
     }
 }
 
-private extension Data {
+extension Data {
     /// Adds the fields an ``EventRecord`` needs besides those the test writes.
-    func withDates() -> Data {
+    fileprivate func withDates() -> Data {
         var object = (try? JSONSerialization.jsonObject(with: self) as? [String: Any]) ?? [:]
         object["date_time"] = "2030-01-01T10:00:00Z"
         object["created_at"] = "2029-01-01T10:00:00Z"

@@ -61,13 +61,15 @@ struct BookingIDTests {
 
     @Test("a job round-trips through its JSON, which has sorted keys and ISO 8601 dates")
     func jobRoundTrip() throws {
-        let job = BookingJob(booking_id: BookingIntake.bookingID(user: user, key: "retry-me-1"), event_id: otherUser, user_id: user, ticket_count: 2,
-                             idempotency_key: "retry-me-1", requested_at: Date(timeIntervalSince1970: 1_894_795_200))
+        let job = BookingJob(
+            booking_id: BookingIntake.bookingID(user: user, key: "retry-me-1"), event_id: otherUser, user_id: user, ticket_count: 2,
+            idempotency_key: "retry-me-1", requested_at: Date(timeIntervalSince1970: 1_894_795_200))
         let bytes = try job.encoded()
-        #expect(String(decoding: bytes, as: UTF8.self) == #"""
-            {"booking_id":"046C1AB3-10CB-84DB-8460-3230F77DE3DA","event_id":"6BA7B811-9DAD-11D1-80B4-00C04FD430C8","idempotency_key":"retry-me-1",\#
-            "requested_at":"2030-01-16T12:00:00Z","ticket_count":2,"user_id":"6BA7B810-9DAD-11D1-80B4-00C04FD430C8"}
-            """#)
+        #expect(
+            String(decoding: bytes, as: UTF8.self) == #"""
+                {"booking_id":"046C1AB3-10CB-84DB-8460-3230F77DE3DA","event_id":"6BA7B811-9DAD-11D1-80B4-00C04FD430C8","idempotency_key":"retry-me-1",\#
+                "requested_at":"2030-01-16T12:00:00Z","ticket_count":2,"user_id":"6BA7B810-9DAD-11D1-80B4-00C04FD430C8"}
+                """#)
         #expect(try BookingJob.decode(bytes) == job)
 
         var anonymous = job
@@ -76,24 +78,28 @@ struct BookingIDTests {
         #expect(!String(decoding: try anonymous.encoded(), as: UTF8.self).contains("idempotency_key"))
     }
 
-    @Test("malformed jobs are refused", arguments: [
-        "",
-        "not json",
-        #"{"booking_id":"046C1AB3-10CB-84DB-8460-3230F77DE3DA"}"#,
-        #"{"booking_id":"nope","event_id":"6BA7B811-9DAD-11D1-80B4-00C04FD430C8","user_id":"6BA7B810-9DAD-11D1-80B4-00C04FD430C8","ticket_count":1,"requested_at":"2030-01-16T12:00:00Z"}"#,
-        #"{"booking_id":"046C1AB3-10CB-84DB-8460-3230F77DE3DA","event_id":"6BA7B811-9DAD-11D1-80B4-00C04FD430C8","user_id":"6BA7B810-9DAD-11D1-80B4-00C04FD430C8","ticket_count":"1","requested_at":"2030-01-16T12:00:00Z"}"#,
-        #"{"booking_id":"046C1AB3-10CB-84DB-8460-3230F77DE3DA","event_id":"6BA7B811-9DAD-11D1-80B4-00C04FD430C8","user_id":"6BA7B810-9DAD-11D1-80B4-00C04FD430C8","ticket_count":1,"requested_at":1894795200}"#,
-    ])
+    @Test(
+        "malformed jobs are refused",
+        arguments: [
+            "",
+            "not json",
+            #"{"booking_id":"046C1AB3-10CB-84DB-8460-3230F77DE3DA"}"#,
+            #"{"booking_id":"nope","event_id":"6BA7B811-9DAD-11D1-80B4-00C04FD430C8","user_id":"6BA7B810-9DAD-11D1-80B4-00C04FD430C8","ticket_count":1,"requested_at":"2030-01-16T12:00:00Z"}"#,
+            #"{"booking_id":"046C1AB3-10CB-84DB-8460-3230F77DE3DA","event_id":"6BA7B811-9DAD-11D1-80B4-00C04FD430C8","user_id":"6BA7B810-9DAD-11D1-80B4-00C04FD430C8","ticket_count":"1","requested_at":"2030-01-16T12:00:00Z"}"#,
+            #"{"booking_id":"046C1AB3-10CB-84DB-8460-3230F77DE3DA","event_id":"6BA7B811-9DAD-11D1-80B4-00C04FD430C8","user_id":"6BA7B810-9DAD-11D1-80B4-00C04FD430C8","ticket_count":1,"requested_at":1894795200}"#,
+        ])
     func malformedJobs(text: String) {
         #expect(throws: (any Error).self) { try BookingJob.decode(Array(text.utf8)) }
     }
 
     @Test("a job written by hand (lower-case ids, absent key) decodes")
     func decodesHandWritten() throws {
-        let job = try BookingJob.decode(Array(#"""
-            {"ticket_count":3,"user_id":"6ba7b810-9dad-11d1-80b4-00c04fd430c8","event_id":"6ba7b811-9dad-11d1-80b4-00c04fd430c8",
-             "booking_id":"046c1ab3-10cb-84db-8460-3230f77de3da","requested_at":"2030-01-16T12:00:00Z"}
-            """#.utf8))
+        let job = try BookingJob.decode(
+            Array(
+                #"""
+                {"ticket_count":3,"user_id":"6ba7b810-9dad-11d1-80b4-00c04fd430c8","event_id":"6ba7b811-9dad-11d1-80b4-00c04fd430c8",
+                 "booking_id":"046c1ab3-10cb-84db-8460-3230f77de3da","requested_at":"2030-01-16T12:00:00Z"}
+                """#.utf8))
         #expect(job.user_id == user && job.event_id == otherUser && job.ticket_count == 3 && job.idempotency_key == nil)
         #expect(job.requested_at == Date(timeIntervalSince1970: 1_894_795_200))
     }

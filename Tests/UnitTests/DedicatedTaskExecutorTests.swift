@@ -1,7 +1,7 @@
 import Foundation
 import HappeningSystem
-import Testing
 import TestSupport
+import Testing
 
 @Suite("A dedicated task executor runs preferring tasks on its own threads, at its own nice value", .timeLimit(.minutes(10)))
 struct DedicatedTaskExecutorTests {
@@ -33,13 +33,16 @@ struct DedicatedTaskExecutorTests {
     func runsOnItsThreads() async throws {
         let executor = DedicatedTaskExecutor(name: "unit-exec", threads: 2, niceness: 7)
         let outside = Place.here()
-        #expect(await Self.placesPreferring(executor).allSatisfy { !$0.thread.hasPrefix("unit-exec") },
-                "before run() the jobs go to the shared pool instead of waiting for threads that are not there")
+        #expect(
+            await Self.placesPreferring(executor).allSatisfy { !$0.thread.hasPrefix("unit-exec") },
+            "before run() the jobs go to the shared pool instead of waiting for threads that are not there")
 
         let service = Task { try await executor.run() }
         try await eventually("a job to run on one of the executor's threads") {
             await Self.placesPreferring(executor)
-        } until: { places in places.allSatisfy { $0.thread.hasPrefix("unit-exec-") } }
+        } until: { places in
+            places.allSatisfy { $0.thread.hasPrefix("unit-exec-") }
+        }
 
         // Many at once, each across an await: every part runs on the executor's threads, at nice 7.
         let places = await withTaskGroup(of: [Place].self) { group in
@@ -53,7 +56,8 @@ struct DedicatedTaskExecutorTests {
 
         service.cancel()
         try await service.value
-        #expect(await Self.placesPreferring(executor).allSatisfy { !$0.thread.hasPrefix("unit-exec") },
-                "after it stopped, jobs run on the shared pool: nothing waits for a stopped thread")
+        #expect(
+            await Self.placesPreferring(executor).allSatisfy { !$0.thread.hasPrefix("unit-exec") },
+            "after it stopped, jobs run on the shared pool: nothing waits for a stopped thread")
     }
 }

@@ -38,7 +38,8 @@ struct EventSearchTests {
     @Test("the key lists the known parameters normalised, in a fixed order")
     func exactKey() throws {
         #expect(try key("") == "sort=date&page=1&limit=20")
-        #expect(try key("sort=price&max_price=500&min_price=99.5&category=Music&query=Jazz&date=2030-01-20&page=2&limit=50")
+        #expect(
+            try key("sort=price&max_price=500&min_price=99.5&category=Music&query=Jazz&date=2030-01-20&page=2&limit=50")
                 == "q=jazz&category=music&min=9950&max=50000&from=1895077800-1895164200&sort=price&page=2&limit=50")
         #expect(try key("lat=19.07601&lng=72.87769&radius_km=10") == "near=19.076,72.8777,10.0&sort=date&page=1&limit=20")
     }
@@ -52,54 +53,63 @@ struct EventSearchTests {
         #expect(try search("query=rock&city=Pune") == search("city=Pune&query=rock"))
     }
 
-    @Test("explicit defaults equal omitted ones; empty values are as good as absent", arguments: [
-        "sort=date", "page=1", "limit=20", "category=all", "category=ALL", "page=1&limit=20&sort=date&category=all",
-        "query=&category=&min_price=&max_price=&date=&sort=&city=&radius_km=", "query=%20%20", "radius_km=25",
-    ])
+    @Test(
+        "explicit defaults equal omitted ones; empty values are as good as absent",
+        arguments: [
+            "sort=date", "page=1", "limit=20", "category=all", "category=ALL", "page=1&limit=20&sort=date&category=all",
+            "query=&category=&min_price=&max_price=&date=&sort=&city=&radius_km=", "query=%20%20", "radius_km=25",
+        ])
     func defaults(query: String) throws {
         #expect(try key(query) == key(""))
     }
 
-    @Test("spellings of the same search share a key", arguments: [
-        ("query=Jazz%20Night", "query=%20%20jazz%20night%20"),
-        ("category=MUSIC", "category=music"),
-        ("min_price=100", "min_price=100.00"),
-        ("max_price=0.5", "max_price=0.50"),
-        ("sort=PRICE", "sort=price"),
-        ("date=TODAY", "date=today"),
-        ("city=Bombay", "city=mumbai"),
-        ("city=New%20Delhi", "city=delhi"),
-        ("city=Mumbai", "lat=19.076&lng=72.8777"),
-        ("city=Mumbai&radius_km=25", "city=Mumbai&radius_km=25.0"),
-        ("lat=12.97161&lng=77.59459", "lat=12.97158&lng=77.59462"),
-        ("category=food", "category=food&utm_source=mail&ref=x"),
-        ("page=2", "page=2&page=7"),
-        ("lat=10&lng=20&city=Pune", "lat=10&lng=20"),
-        ("date=2030-01-16", "date=today"),
-    ])
+    @Test(
+        "spellings of the same search share a key",
+        arguments: [
+            ("query=Jazz%20Night", "query=%20%20jazz%20night%20"),
+            ("category=MUSIC", "category=music"),
+            ("min_price=100", "min_price=100.00"),
+            ("max_price=0.5", "max_price=0.50"),
+            ("sort=PRICE", "sort=price"),
+            ("date=TODAY", "date=today"),
+            ("city=Bombay", "city=mumbai"),
+            ("city=New%20Delhi", "city=delhi"),
+            ("city=Mumbai", "lat=19.076&lng=72.8777"),
+            ("city=Mumbai&radius_km=25", "city=Mumbai&radius_km=25.0"),
+            ("lat=12.97161&lng=77.59459", "lat=12.97158&lng=77.59462"),
+            ("category=food", "category=food&utm_source=mail&ref=x"),
+            ("page=2", "page=2&page=7"),
+            ("lat=10&lng=20&city=Pune", "lat=10&lng=20"),
+            ("date=2030-01-16", "date=today"),
+        ])
     func sameSearch(a: String, b: String) throws {
         #expect(try key(a) == key(b))
     }
 
-    @Test("different searches get different keys", arguments: [
-        ("query=jazz", "query=jazz%20night"), ("category=music", "category=food"), ("min_price=100", "max_price=100"),
-        ("date=today", "date=tomorrow"), ("city=Mumbai", "city=Pune"), ("city=Mumbai", "city=Mumbai&radius_km=10"),
-        ("lat=19.0760&lng=72.8777", "lat=19.0762&lng=72.8777"), ("sort=date", "sort=price"), ("page=1", "page=2"), ("limit=20", "limit=21"),
-        ("", "city=Mumbai"),
-    ])
+    @Test(
+        "different searches get different keys",
+        arguments: [
+            ("query=jazz", "query=jazz%20night"), ("category=music", "category=food"), ("min_price=100", "max_price=100"),
+            ("date=today", "date=tomorrow"), ("city=Mumbai", "city=Pune"), ("city=Mumbai", "city=Mumbai&radius_km=10"),
+            ("lat=19.0760&lng=72.8777", "lat=19.0762&lng=72.8777"), ("sort=date", "sort=price"), ("page=1", "page=2"), ("limit=20", "limit=21"),
+            ("", "city=Mumbai"),
+        ])
     func differentSearch(a: String, b: String) throws {
         #expect(try key(a) != key(b))
     }
 
-    @Test("bad values are refused, naming the field", arguments: [
-        ("page=0", "page"), ("page=10001", "page"), ("page=two", "page"), ("limit=0", "limit"), ("limit=101", "limit"),
-        ("category=opera", "category"), ("min_price=-1", "min_price"), ("min_price=1.234", "min_price"), ("max_price=ten", "max_price"),
-        ("max_price=10000000.01", "max_price"), ("min_price=500&max_price=100", "max_price"),
-        ("date=yesterday", "date"), ("date=2030-02-30", "date"), ("date=2030-1-5", "date"),
-        ("lat=91&lng=0", "lat"), ("lat=0&lng=181", "lat"), ("lat=10", "lat"), ("lat=ten&lng=20", "lat"), ("lat=nan&lng=nan", "lat"),
-        ("city=Atlantis", "city"), ("radius_km=0&city=Pune", "radius_km"), ("radius_km=501&city=Pune", "radius_km"), ("radius_km=nan&city=Pune", "radius_km"),
-        ("sort=popularity", "sort"), ("sort=distance", "sort"),
-    ])
+    @Test(
+        "bad values are refused, naming the field",
+        arguments: [
+            ("page=0", "page"), ("page=10001", "page"), ("page=two", "page"), ("limit=0", "limit"), ("limit=101", "limit"),
+            ("category=opera", "category"), ("min_price=-1", "min_price"), ("min_price=1.234", "min_price"), ("max_price=ten", "max_price"),
+            ("max_price=10000000.01", "max_price"), ("min_price=500&max_price=100", "max_price"),
+            ("date=yesterday", "date"), ("date=2030-02-30", "date"), ("date=2030-1-5", "date"),
+            ("lat=91&lng=0", "lat"), ("lat=0&lng=181", "lat"), ("lat=10", "lat"), ("lat=ten&lng=20", "lat"), ("lat=nan&lng=nan", "lat"),
+            ("city=Atlantis", "city"), ("radius_km=0&city=Pune", "radius_km"), ("radius_km=501&city=Pune", "radius_km"),
+            ("radius_km=nan&city=Pune", "radius_km"),
+            ("sort=popularity", "sort"), ("sort=distance", "sort"),
+        ])
     func refused(query: String, field: String) {
         let found = problems(query)
         #expect(found[field] != nil, "\(query): \(found)")

@@ -21,10 +21,14 @@ struct GeneratorCheckUnitTests {
         #expect(healthy.reasons.isEmpty && !healthy.saturated)
         #expect(healthy.cpu_mean == 0.4 && healthy.wakes == 1_000 && healthy.cores_allowed == 2)
 
-        let busy = try #require(GeneratorMonitor.check([Self.second(cpu: 0.96, lagMicros: calm, waitedMilliseconds: 0), Self.second(cpu: 0.9, lagMicros: calm, waitedMilliseconds: 0)], coresAllowed: 1))
+        let busy = try #require(
+            GeneratorMonitor.check(
+                [Self.second(cpu: 0.96, lagMicros: calm, waitedMilliseconds: 0), Self.second(cpu: 0.9, lagMicros: calm, waitedMilliseconds: 0)], coresAllowed: 1
+            ))
         #expect(busy.reasons.count == 1 && busy.reasons[0].contains("CPU averaged 93%"), "\(busy.reasons)")
 
-        let late = try #require(GeneratorMonitor.check([Self.second(cpu: 0.1, lagMicros: calm + Array(repeating: 20_000, count: 20), waitedMilliseconds: 0)], coresAllowed: 1))
+        let late = try #require(
+            GeneratorMonitor.check([Self.second(cpu: 0.1, lagMicros: calm + Array(repeating: 20_000, count: 20), waitedMilliseconds: 0)], coresAllowed: 1))
         #expect(late.reasons.count == 1 && late.reasons[0].contains("woke late"), "\(late.reasons)")
 
         // 300 ms waited over two loop threads in one second: 15 % each.

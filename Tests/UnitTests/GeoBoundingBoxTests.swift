@@ -7,19 +7,25 @@ private let radius = GeoBoundingBox.earthRadiusMeters
 /// The point `meters` from (`latitude`, `longitude`) along `bearing` (degrees from north), on a sphere of
 /// earthdistance's radius.
 private func destination(latitude: Double, longitude: Double, meters: Double, bearing: Double) -> (latitude: Double, longitude: Double) {
-    let φ1 = latitude * .pi / 180, λ1 = longitude * .pi / 180, θ = bearing * .pi / 180, δ = meters / radius
-    let φ2 = asin(sin(φ1) * cos(δ) + cos(φ1) * sin(δ) * cos(θ))
-    let λ2 = λ1 + atan2(sin(θ) * sin(δ) * cos(φ1), cos(δ) - sin(φ1) * sin(φ2))
-    var longitude2 = λ2 * 180 / .pi
+    let phi1 = latitude * .pi / 180
+    let lambda1 = longitude * .pi / 180
+    let theta = bearing * .pi / 180
+    let delta = meters / radius
+    let phi2 = asin(sin(phi1) * cos(delta) + cos(phi1) * sin(delta) * cos(theta))
+    let lambda2 = lambda1 + atan2(sin(theta) * sin(delta) * cos(phi1), cos(delta) - sin(phi1) * sin(phi2))
+    var longitude2 = lambda2 * 180 / .pi
     if longitude2 > 180 { longitude2 -= 360 }
     if longitude2 < -180 { longitude2 += 360 }
-    return (φ2 * 180 / .pi, longitude2)
+    return (phi2 * 180 / .pi, longitude2)
 }
 
 /// Great-circle distance (haversine) on the same sphere.
 private func distance(_ a: (Double, Double), _ b: (Double, Double)) -> Double {
-    let φ1 = a.0 * .pi / 180, φ2 = b.0 * .pi / 180, Δφ = φ2 - φ1, Δλ = (b.1 - a.1) * .pi / 180
-    let h = sin(Δφ / 2) * sin(Δφ / 2) + cos(φ1) * cos(φ2) * sin(Δλ / 2) * sin(Δλ / 2)
+    let phi1 = a.0 * .pi / 180
+    let phi2 = b.0 * .pi / 180
+    let deltaPhi = phi2 - phi1
+    let deltaLambda = (b.1 - a.1) * .pi / 180
+    let h = sin(deltaPhi / 2) * sin(deltaPhi / 2) + cos(phi1) * cos(phi2) * sin(deltaLambda / 2) * sin(deltaLambda / 2)
     return 2 * radius * asin(min(1, sqrt(h)))
 }
 
@@ -40,11 +46,13 @@ struct GeoBoundingBoxTests {
         #expect(abs(box.minLongitude + span) < 1e-9 && abs(box.maxLongitude - span) < 1e-9)
     }
 
-    @Test("every point of the circle is in the box", arguments: [
-        (19.0760, 72.8777, 25_000.0), (28.6139, 77.2090, 500_000), (0, 0, 1_000), (-33.87, 151.21, 100_000),
-        (60, 10, 500_000), (-75, -60, 200_000), (85, 0, 300_000), (10, 170, 900_000), (45, -100, 3_000_000),
-        (89.5, 45, 60_000), (-89.99, 0, 5_000),  // circles over a pole
-    ])
+    @Test(
+        "every point of the circle is in the box",
+        arguments: [
+            (19.0760, 72.8777, 25_000.0), (28.6139, 77.2090, 500_000), (0, 0, 1_000), (-33.87, 151.21, 100_000),
+            (60, 10, 500_000), (-75, -60, 200_000), (85, 0, 300_000), (10, 170, 900_000), (45, -100, 3_000_000),
+            (89.5, 45, 60_000), (-89.99, 0, 5_000),  // circles over a pole
+        ])
     func enclosesCircle(latitude: Double, longitude: Double, meters: Double) {
         let box = GeoBoundingBox(latitude: latitude, longitude: longitude, radiusMeters: meters)
         for step in 0..<360 {
@@ -115,7 +123,8 @@ struct GeoBoundingBoxTests {
 
     @Test("the SQL predicate and its parameters, corner by corner")
     func predicate() {
-        #expect(GeoBoundingBox.predicate(table: "e", firstParameter: 4)
+        #expect(
+            GeoBoundingBox.predicate(table: "e", firstParameter: 4)
                 == "point(e.longitude::float8, e.latitude::float8) <@ box(point($4::float8, $5::float8), point($6::float8, $7::float8))")
         let box = GeoBoundingBox(latitude: 19.076, longitude: 72.8777, radiusMeters: 10_000)
         #expect(box.parameters == [box.minLongitude, box.minLatitude, box.maxLongitude, box.maxLatitude])

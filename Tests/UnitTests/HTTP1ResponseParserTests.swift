@@ -23,7 +23,8 @@ private func body(_ parser: HTTP1ResponseParser) -> String {
 }
 
 private let lengthResponse = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nX-Cache: HIT\r\n\r\nhello, world!"
-private let chunkedResponse = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;name=value\r\n, world\r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n"
+private let chunkedResponse =
+    "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;name=value\r\n, world\r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n"
 
 /// The raw load engine's incremental HTTP/1.1 response parser: `Content-Length` and chunked framing, bytes
 /// arriving in any split, keep-alive rules, the `X-Cache` verdict, bodiless statuses and malformed input.
@@ -94,22 +95,26 @@ struct HTTP1ResponseParserTests {
         #expect(body(parser) == (response == lengthResponse ? "hello, world!" : "hello, world0123456789"))
     }
 
-    @Test("keep-alive: HTTP/1.1 keeps unless told to close; HTTP/1.0 closes unless told to keep", arguments: [
-        ("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", true),
-        ("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false),
-        ("HTTP/1.1 200 OK\r\nCONNECTION: Close\r\nContent-Length: 0\r\n\r\n", false),
-        ("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false),
-        ("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n", true),
-    ])
+    @Test(
+        "keep-alive: HTTP/1.1 keeps unless told to close; HTTP/1.0 closes unless told to keep",
+        arguments: [
+            ("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", true),
+            ("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false),
+            ("HTTP/1.1 200 OK\r\nCONNECTION: Close\r\nContent-Length: 0\r\n\r\n", false),
+            ("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false),
+            ("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n", true),
+        ])
     func keepAlive(response: String, keeps: Bool) {
         var parser = HTTP1ResponseParser()
         #expect(feed(&parser, response) == .complete)
         #expect(parser.keepAlive == keeps)
     }
 
-    @Test("X-Cache: HIT (any case) is a hit, anything else a miss, absent unknown", arguments: [
-        ("X-Cache: HIT\r\n", true as Bool?), ("x-cache: hit\r\n", true), ("X-Cache:MISS\r\n", false), ("X-Cache: \r\n", false), ("", nil),
-    ])
+    @Test(
+        "X-Cache: HIT (any case) is a hit, anything else a miss, absent unknown",
+        arguments: [
+            ("X-Cache: HIT\r\n", true as Bool?), ("x-cache: hit\r\n", true), ("X-Cache:MISS\r\n", false), ("X-Cache: \r\n", false), ("", nil),
+        ])
     func cacheVerdict(header: String, hit: Bool?) {
         var parser = HTTP1ResponseParser()
         #expect(feed(&parser, "HTTP/1.1 200 OK\r\n\(header)Content-Length: 2\r\n\r\nok") == .complete)
@@ -152,12 +157,14 @@ struct HTTP1ResponseParserTests {
         #expect(parser.keepsBody, "reset keeps the caller's choice")
     }
 
-    @Test("malformed: not HTTP, a bad status code, a bad chunk size", arguments: [
-        "SMTP/1.1 200 OK\r\n\r\n",
-        "HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n",
-        "HTTP/1.1\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
-    ])
+    @Test(
+        "malformed: not HTTP, a bad status code, a bad chunk size",
+        arguments: [
+            "SMTP/1.1 200 OK\r\n\r\n",
+            "HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+        ])
     func malformed(response: String) {
         var parser = HTTP1ResponseParser()
         #expect(feed(&parser, response) == .malformed)

@@ -16,16 +16,22 @@ struct LaneWindowTests {
         for index in 0..<3_000 {
             let start = origin + UInt64(index) * 10_000_000
             let inSale = start >= origin + 10 * second && start <= origin + 15 * second
-            samples.append(RequestSample(start: start, latencyNanoseconds: inSale ? 100_000_000 : 1_000_000, template: UInt16(index % 2),
-                                         status: inSale && index % 10 == 0 ? 503 : 200, curlError: 0,
-                                         flags: inSale ? (index % 10 == 0 ? [.unexpected] : [.cacheMiss]) : [.cacheHit]))
+            samples.append(
+                RequestSample(
+                    start: start, latencyNanoseconds: inSale ? 100_000_000 : 1_000_000, template: UInt16(index % 2),
+                    status: inSale && index % 10 == 0 ? 503 : 200, curlError: 0,
+                    flags: inSale ? (index % 10 == 0 ? [.unexpected] : [.cacheMiss]) : [.cacheHit]))
         }
         let browseClock = PhaseClock(monotonicStart: origin)
         let saleClock = PhaseClock(monotonicStart: origin + 10 * second)
-        let browse = PhaseResult(window: "steady", lane: "browse", samples: samples, templates: templates, from: origin, to: origin + 30 * second, clock: browseClock)
-        let sale = PhaseResult(window: "sale", lane: "sale", samples: [], templates: templates, from: origin + 10 * second, to: origin + 15 * second, clock: saleClock)
-        return [LanePhaseRun(lane: "browse", result: browse, clock: browseClock, samples: samples, end: origin + 30 * second),
-                LanePhaseRun(lane: "sale", result: sale, clock: saleClock, samples: [], end: origin + 15 * second)]
+        let browse = PhaseResult(
+            window: "steady", lane: "browse", samples: samples, templates: templates, from: origin, to: origin + 30 * second, clock: browseClock)
+        let sale = PhaseResult(
+            window: "sale", lane: "sale", samples: [], templates: templates, from: origin + 10 * second, to: origin + 15 * second, clock: saleClock)
+        return [
+            LanePhaseRun(lane: "browse", result: browse, clock: browseClock, samples: samples, end: origin + 30 * second),
+            LanePhaseRun(lane: "sale", result: sale, clock: saleClock, samples: [], end: origin + 15 * second),
+        ]
     }
 
     @Test("browse@sale holds exactly the browse requests due while the sale ran; browse holds them all")
@@ -70,7 +76,8 @@ struct LaneWindowTests {
             defer { try? FileManager.default.removeItem(atPath: path) }
             return try Scenario.load(path: path, overrides: [:], runDirectory: "/tmp")
         }
-        let good = try scenario("""
+        let good = try scenario(
+            """
             lanes:
               - { name: browse, requests: [list], phases: [{ name: steady, model: open, rate: 100, connections: 4, duration: 2s }] }
               - { name: sale, start: 500ms, requests: [book], phases: [{ name: rush, model: barrier, connections: 10 }] }
@@ -82,7 +89,10 @@ struct LaneWindowTests {
             ("lanes:\n  - { name: a, start: soon, phases: [{ name: p, model: closed, connections: 1, duration: 1s }] }", "not a duration"),
             ("lanes:\n  - { name: a, requests: [nope], phases: [{ name: p, model: closed, connections: 1, duration: 1s }] }", "no request template"),
             ("lanes:\n  - { name: a, phases: [] }", "at least one phase"),
-            ("phases: [{ name: p, model: closed, connections: 1, duration: 1s }]\nlanes:\n  - { name: a, phases: [{ name: q, model: closed, connections: 1, duration: 1s }] }", "not both"),
+            (
+                "phases: [{ name: p, model: closed, connections: 1, duration: 1s }]\nlanes:\n  - { name: a, phases: [{ name: q, model: closed, connections: 1, duration: 1s }] }",
+                "not both"
+            ),
             ("lanes:\n  - { name: a@b, phases: [{ name: p, model: closed, connections: 1, duration: 1s }] }", "without '@'"),
         ] {
             var refusal = "loaded"

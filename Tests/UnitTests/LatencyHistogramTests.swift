@@ -124,7 +124,8 @@ struct LatencyHistogramTests {
         let before = some.encoded
         some.add(empty)
         #expect(some.encoded == before)
-        #expect(LatencyHistogram(EncodedHistogram(unit: "us", significant_digits: 3, highest_trackable: 60_000_000, total: 0, buckets: [5])).count == 0,
-                "an odd trailing number is ignored")
+        #expect(
+            LatencyHistogram(EncodedHistogram(unit: "us", significant_digits: 3, highest_trackable: 60_000_000, total: 0, buckets: [5])).count == 0,
+            "an odd trailing number is ignored")
     }
 }

@@ -15,9 +15,11 @@ struct RazorpaySignatureTests {
         #expect(good.count == 64)
         #expect(RazorpaySignature.isValidCheckout(orderID: "order_A", paymentID: "pay_B", signature: good, keySecret: secret))
         #expect(RazorpaySignature.isValidCheckout(orderID: "order_A", paymentID: "pay_B", signature: good.uppercased(), keySecret: secret))
-        for (order, payment, signature, key) in [("order_A", "pay_C", good, secret), ("order_X", "pay_B", good, secret), ("order_A", "pay_B", good, "other"),
-                                                 ("order_A", "pay_B", String(good.dropLast()) + "0", secret), ("order_A", "pay_B", "zz" + good.dropFirst(2), secret),
-                                                 ("order_A", "pay_B", "", secret), ("order_A", "pay_B", String(good.prefix(32)), secret)] {
+        for (order, payment, signature, key) in [
+            ("order_A", "pay_C", good, secret), ("order_X", "pay_B", good, secret), ("order_A", "pay_B", good, "other"),
+            ("order_A", "pay_B", String(good.dropLast()) + "0", secret), ("order_A", "pay_B", "zz" + good.dropFirst(2), secret),
+            ("order_A", "pay_B", "", secret), ("order_A", "pay_B", String(good.prefix(32)), secret),
+        ] {
             #expect(!RazorpaySignature.isValidCheckout(orderID: order, paymentID: payment, signature: signature, keySecret: key))
         }
         let body = Data(#"{"event":"payment.captured"}"#.utf8)
@@ -27,12 +29,14 @@ struct RazorpaySignatureTests {
         #expect(!RazorpaySignature.isValidWebhook(body: body, signature: hook, webhookSecret: "other"))
     }
 
-    @Test("known answers: lower-case hex of HMAC-SHA256, as openssl computes it", arguments: [
-        ("order_A|pay_B", "s3cret", "fe254c1752e3f852e9825a4970c13de8c48e32b85da5bd2b0fc46a09207e73b4"),
-        (#"{"event":"payment.captured"}"#, "hook-secret", "0f01839ea7e22fab855f92e8a7f3d2d15f54bd7086b5049a07a80774eaa974e9"),
-        ("The quick brown fox jumps over the lazy dog", "key", "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"),
-        ("", "", "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"),
-    ])
+    @Test(
+        "known answers: lower-case hex of HMAC-SHA256, as openssl computes it",
+        arguments: [
+            ("order_A|pay_B", "s3cret", "fe254c1752e3f852e9825a4970c13de8c48e32b85da5bd2b0fc46a09207e73b4"),
+            (#"{"event":"payment.captured"}"#, "hook-secret", "0f01839ea7e22fab855f92e8a7f3d2d15f54bd7086b5049a07a80774eaa974e9"),
+            ("The quick brown fox jumps over the lazy dog", "key", "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"),
+            ("", "", "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"),
+        ])
     func knownAnswers(message: String, secret: String, hex: String) {
         #expect(RazorpaySignature.sign(Data(message.utf8), secret: secret) == hex)
         #expect(RazorpaySignature.sign(Array(message.utf8), secret: secret) == hex, "any DataProtocol signs the same bytes")
@@ -45,20 +49,23 @@ struct RazorpaySignatureTests {
         #expect(RazorpaySignature.checkout(orderID: "order_A", paymentID: "pay_B", keySecret: "s3cret") == expected)
         #expect(RazorpaySignature.isValidCheckout(orderID: "order_A", paymentID: "pay_B", signature: expected, keySecret: "s3cret"))
         // The offline gateway's development secret, as the gateway signs a checkout for the same ids.
-        #expect(RazorpaySignature.checkout(orderID: "order_A", paymentID: "pay_B", keySecret: RazorpayConfiguration.offlineKeySecret)
+        #expect(
+            RazorpaySignature.checkout(orderID: "order_A", paymentID: "pay_B", keySecret: RazorpayConfiguration.offlineKeySecret)
                 == "2c5226549920425990a51577ef5a635283c406025ddf3bf188e691041b329c20")
         // The separator matters: moving it changes the message.
         #expect(!RazorpaySignature.isValidCheckout(orderID: "order_A|pay", paymentID: "_B", signature: expected, keySecret: "s3cret"))
         #expect(!RazorpaySignature.isValidCheckout(orderID: "order_", paymentID: "A|pay_B", signature: expected, keySecret: "s3cret"))
     }
 
-    @Test("malformed signatures are invalid, never a crash", arguments: [
-        "", "f", "fe254c1752e3f852e9825a4970c13de8c48e32b85da5bd2b0fc46a09207e73b",  // empty, one nibble, odd length
-        "fe254c1752e3f852e9825a4970c13de8c48e32b85da5bd2b0fc46a09207e73b400",  // a byte too long
-        "ge254c1752e3f852e9825a4970c13de8c48e32b85da5bd2b0fc46a09207e73b4",  // not hex
-        " fe254c1752e3f852e9825a4970c13de8c48e32b85da5bd2b0fc46a09207e73b",  // a space
-        "sha256=fe254c1752e3f852e9825a4970c13de8c48e32b85da5bd2b0fc46a09207e73b4",
-    ])
+    @Test(
+        "malformed signatures are invalid, never a crash",
+        arguments: [
+            "", "f", "fe254c1752e3f852e9825a4970c13de8c48e32b85da5bd2b0fc46a09207e73b",  // empty, one nibble, odd length
+            "fe254c1752e3f852e9825a4970c13de8c48e32b85da5bd2b0fc46a09207e73b400",  // a byte too long
+            "ge254c1752e3f852e9825a4970c13de8c48e32b85da5bd2b0fc46a09207e73b4",  // not hex
+            " fe254c1752e3f852e9825a4970c13de8c48e32b85da5bd2b0fc46a09207e73b",  // a space
+            "sha256=fe254c1752e3f852e9825a4970c13de8c48e32b85da5bd2b0fc46a09207e73b4",
+        ])
     func malformed(signature: String) {
         #expect(!RazorpaySignature.isValidCheckout(orderID: "order_A", paymentID: "pay_B", signature: signature, keySecret: "s3cret"))
     }
@@ -68,7 +75,8 @@ struct RazorpaySignatureTests {
     func configuration() throws {
         let offline = try RazorpayConfiguration(Settings([:]))
         #expect(offline.isSimulated && offline.baseURL == RazorpayConfiguration.offlineBaseURL)
-        let live = try RazorpayConfiguration(Settings(["RAZORPAY_KEY_ID": "rzp_live_x", "RAZORPAY_KEY_SECRET": "topsecret", "RAZORPAY_WEBHOOK_SECRET": "hooksecret"]))
+        let live = try RazorpayConfiguration(
+            Settings(["RAZORPAY_KEY_ID": "rzp_live_x", "RAZORPAY_KEY_SECRET": "topsecret", "RAZORPAY_WEBHOOK_SECRET": "hooksecret"]))
         #expect(!live.isSimulated && live.baseURL == "https://api.razorpay.com")
         #expect(!live.description.contains("topsecret") && !live.description.contains("hooksecret"))
         #expect(throws: (any Error).self) { try RazorpayConfiguration(Settings(["RAZORPAY_KEY_ID": "rzp_live_x"])) }

@@ -1,8 +1,8 @@
 import Foundation
+import HappeningSystem
 import Testing
 
 @testable import Bench
-import HappeningSystem
 
 /// Writes `yaml` to a scenario file of its own, loads it with `overrides`, and removes the file.
 private func load(_ yaml: String, overrides: [String: String] = [:], runDirectory: String = "/tmp/run-1") throws -> Scenario {
@@ -67,12 +67,18 @@ private let invalidScenarios: [(yaml: String, needle: String)] = [
     (edited("max_requests: 50, ", ""), "phase after: needs duration or max_requests"),
     (edited("connections: 100 }", "connections: 0 }"), "phase flash: connections must be 1…100000"),
     (edited("requests: [search]", "requests: [nope]"), "phase steady: no request template named nope"),
-    (edited("action: kill-worker", "action: unplug"), "'unplug' is not one of stop-cache, start-cache, stop-broker, start-broker, restart-db, kill-worker at faults[0].action"),
+    (
+        edited("action: kill-worker", "action: unplug"),
+        "'unplug' is not one of stop-cache, start-cache, stop-broker, start-broker, restart-db, kill-worker at faults[0].action"
+    ),
     (edited("auth: user", "auth: admin"), "'admin' is not one of user at requests[1].auth"),
     (edited("at: 2s", "at: later"), "at 'later' is not a duration"),
     (edited("action: kill-worker", "action: stop-cache"), "restart_after is a duration, and only for kill-worker"),
     (edited("{ values: [Mumbai, Pune], zipf: 1.1 }", "{ zipf: 1.1 }"), "pool city: needs values, sql or file"),
-    (edited("model: warmup, connections: 4, record: false", "model: warmup, connections: 4, after_faults: true"), "phase warm: after_faults needs an earlier phase"),
+    (
+        edited("model: warmup, connections: 4, record: false", "model: warmup, connections: 4, after_faults: true"),
+        "phase warm: after_faults needs an earlier phase"
+    ),
     (edited("connections: 8,", "connections: eight,"), "connections"),
     ("name: x\nrequests: [{ name: a, path: / }]\n", "needs at least one phase"),
     ("name: x\nrequests: [{ name: a, path: / }]\nphases: []\n", "a scenario needs at least one phase"),
@@ -113,8 +119,9 @@ struct ScenarioTests {
         #expect(defaults.variables?["run_dir"] == "/tmp/run-1")
         #expect(defaults.requests[0].path == "/api/events/public/search?city=${city}")
 
-        let overridden = try load(valid + "\nledger: { event: '${run_dir}/e', ticket_count: 2 }", overrides: ["rate": "250..500", "seconds": "2m"],
-                                  runDirectory: "/r")
+        let overridden = try load(
+            valid + "\nledger: { event: '${run_dir}/e', ticket_count: 2 }", overrides: ["rate": "250..500", "seconds": "2m"],
+            runDirectory: "/r")
         #expect(overridden.phases?[1].rate == "250..500" && overridden.phases?[1].duration == "2m")
         #expect(overridden.variables?["rate"] == "250..500" && overridden.variables?["seconds"] == "2m")
         #expect(overridden.ledger?.event == "/r/e" && overridden.ledger?.ticket_count == 2)
@@ -122,7 +129,8 @@ struct ScenarioTests {
 
     @Test("a variable used unquoted inside a flow mapping is substituted before the file is parsed")
     func flowStyleVariables() throws {
-        let scenario = try load("""
+        let scenario = try load(
+            """
             name: flow
             variables: { connections: "8", rate: "200" }
             requests: [{ name: live, path: /api/health/live }]
@@ -163,11 +171,13 @@ struct ScenarioTests {
         #expect(message.contains("unit-scenario-"), "the message names the file: \(message)")
     }
 
-    @Test("durations: ms, us, s, m, h, fractions; no unit, negative or beyond a day refused", arguments: [
-        ("500ms", Duration.milliseconds(500) as Duration?), ("20s", .seconds(20)), ("2m", .seconds(120)), ("1.5s", .milliseconds(1_500)),
-        ("250us", .microseconds(250)), ("1h", .seconds(3_600)), (" 3S ", .seconds(3)), ("0s", .zero), ("24h", .seconds(86_400)),
-        ("25h", nil), ("20", nil), ("-1s", nil), ("fast", nil), ("ms", nil), ("infs", nil), ("nanms", nil),
-    ])
+    @Test(
+        "durations: ms, us, s, m, h, fractions; no unit, negative or beyond a day refused",
+        arguments: [
+            ("500ms", Duration.milliseconds(500) as Duration?), ("20s", .seconds(20)), ("2m", .seconds(120)), ("1.5s", .milliseconds(1_500)),
+            ("250us", .microseconds(250)), ("1h", .seconds(3_600)), (" 3S ", .seconds(3)), ("0s", .zero), ("24h", .seconds(86_400)),
+            ("25h", nil), ("20", nil), ("-1s", nil), ("fast", nil), ("ms", nil), ("infs", nil), ("nanms", nil),
+        ])
     func durations(text: String, expected: Duration?) {
         #expect(DurationText.parse(text) == expected)
     }

@@ -7,9 +7,12 @@ import Testing
 @Suite("Bench: staleness of what readers see", .timeLimit(.minutes(10)))
 struct StalenessTests {
     /// 3 tickets; bookings decided at 1.000 s, 2.000 s and 3.000 s (sold out then); the first cancelled at 5.000 s.
-    static let truth = AvailabilityTruth(total: 3, bookings: [
-        (decided: 1_000_000, tickets: 1, cancelled: 5_000_000), (decided: 2_000_000, tickets: 1, cancelled: nil), (decided: 3_000_000, tickets: 1, cancelled: nil),
-    ])
+    static let truth = AvailabilityTruth(
+        total: 3,
+        bookings: [
+            (decided: 1_000_000, tickets: 1, cancelled: 5_000_000), (decided: 2_000_000, tickets: 1, cancelled: nil),
+            (decided: 3_000_000, tickets: 1, cancelled: nil),
+        ])
 
     static func read(_ sent: Int64, _ shown: Int, received: Int64? = nil, template: Int = 0) -> ShownRead {
         ShownRead(template: template, sent_micros: sent, received_micros: received ?? sent + 1_000, shown: shown)
@@ -33,14 +36,14 @@ struct StalenessTests {
     @Test("stale reads, the largest staleness, understated reads and reads shown after the sell-out, counted exactly")
     func staleCountAndMax() {
         let reads = [
-            Self.read(500_000, 3),                         // fresh
-            Self.read(1_200_000, 3),                       // stale by 200 ms (the truth fell to 2 at 1.0 s)
-            Self.read(2_100_000, 2),                       // stale by 100 ms
-            Self.read(2_100_000, 3),                       // stale by 1.1 s (below 3 since 1.0 s)
-            Self.read(3_400_000, 1, template: 1),          // sold out at 3.0 s: stale by 400 ms and shown after sold out
-            Self.read(3_900_000, 0),                       // fresh
-            Self.read(4_500_000, 1),                       // shown after sold out, 1.5 s after it
-            Self.read(5_200_000, 0),                       // a ticket came back at 5.0 s: understated
+            Self.read(500_000, 3),  // fresh
+            Self.read(1_200_000, 3),  // stale by 200 ms (the truth fell to 2 at 1.0 s)
+            Self.read(2_100_000, 2),  // stale by 100 ms
+            Self.read(2_100_000, 3),  // stale by 1.1 s (below 3 since 1.0 s)
+            Self.read(3_400_000, 1, template: 1),  // sold out at 3.0 s: stale by 400 ms and shown after sold out
+            Self.read(3_900_000, 0),  // fresh
+            Self.read(4_500_000, 1),  // shown after sold out, 1.5 s after it
+            Self.read(5_200_000, 0),  // a ticket came back at 5.0 s: understated
             Self.read(2_999_000, 1, received: 3_100_000),  // in flight across the sell-out: either value is right
         ]
         let report = StalenessCheck.report(event: "e", reads: reads, truth: Self.truth, requestNames: ["detail", "list"])
@@ -74,7 +77,8 @@ struct StalenessTests {
             return bytes.withUnsafeBytes { ResponseFields.integer(Array("available_tickets".utf8), inObjectWithID: Array(id.utf8), in: $0) }
         }
         #expect(shown(#"{"event":{"id":"\#(id)","title":"A {brace} \"quoted\"","available_tickets":42,"total_tickets":100}}"#) == 42)
-        #expect(shown(#"{"events":[{"available_tickets":7,"id":"other"},{"total_tickets":9,"available_tickets":3,"id":"\#(id)","price":"0.00"}],"page":1}"#) == 3)
+        #expect(
+            shown(#"{"events":[{"available_tickets":7,"id":"other"},{"total_tickets":9,"available_tickets":3,"id":"\#(id)","price":"0.00"}],"page":1}"#) == 3)
         #expect(shown(#"{"events":[{"id":"other","available_tickets":7,"note":"\#(id)"}]}"#) == nil, "the id only inside another event's string")
         #expect(shown(#"{"events":[{"id":"\#(id)","organizer":{"id":"u","available_tickets":1},"available_tickets":0}]}"#) == 0)
         #expect(shown(#"{"id":"\#(id)","available_tickets":1.5}"#) == nil, "not an integer")

@@ -5,20 +5,26 @@ import Testing
 
 /// A phase result as the bench writes it, with `name` and `recorded` chosen.
 private func phaseResult(name: String = "steady", recorded: Bool = true, requests: Int = 1000, p99: Int = 45000) throws -> PhaseResult {
-    try JSONDecoder().decode(PhaseResult.self, from: Data(#"""
-        {"name":"\#(name)","model":"open","connections":4,"recorded":\#(recorded),"started_at_micros":0,"elapsed_seconds":10,"requests":\#(requests),
-         "requests_per_second":100,"errors":5,"error_rate":0.005,"statuses":{"200":995,"500":5},"transport_errors":{},"late":3,"abandoned":0,
-         "cache_hits":0,"cache_misses":0,"latency":{"count":1000,"min":100,"mean":2000,"p50":1500,"p90":3000,"p99":\#(p99),"p999":90000,"p9999":90000,"max":90000},
-         "histogram":{"unit":"us","significant_digits":3,"highest_trackable":60000000,"total":0,"buckets":[]},"templates":[],"timeline":[],"processes":1}
-        """#.utf8))
+    try JSONDecoder().decode(
+        PhaseResult.self,
+        from: Data(
+            #"""
+            {"name":"\#(name)","model":"open","connections":4,"recorded":\#(recorded),"started_at_micros":0,"elapsed_seconds":10,"requests":\#(requests),
+             "requests_per_second":100,"errors":5,"error_rate":0.005,"statuses":{"200":995,"500":5},"transport_errors":{},"late":3,"abandoned":0,
+             "cache_hits":0,"cache_misses":0,"latency":{"count":1000,"min":100,"mean":2000,"p50":1500,"p90":3000,"p99":\#(p99),"p999":90000,"p9999":90000,"max":90000},
+             "histogram":{"unit":"us","significant_digits":3,"highest_trackable":60000000,"total":0,"buckets":[]},"templates":[],"timeline":[],"processes":1}
+            """#.utf8))
 }
 
 private func ledger(oversold: Int = 0, undecided: Int? = 0, decisionP99: UInt64? = 1_200_000) -> LedgerReport {
-    LedgerReport(event_id: "e", total_tickets: 10, available_tickets: 0, held: 10, confirmed: 10, pending: 0, cancelled: 0, failed_sold_out: 390,
-                 failed_other: 0, accepted: 400, decided: 400, undecided: undecided, phantom: 0, expected_held: 10, oversold: oversold,
-                 conservation_error: 0, held_mismatch: nil, duplicate_idempotency_keys: 2,
-                 decision_latency: decisionP99.map { LatencySummary(count: 400, min: 1_000, mean: 50_000, p50: 40_000, p90: 90_000, p99: $0, p999: $0, p9999: $0, max: $0) },
-                 decision_histogram: nil, decided_per_second: 950.5, waited_seconds: 1, violations: [])
+    LedgerReport(
+        event_id: "e", total_tickets: 10, available_tickets: 0, held: 10, confirmed: 10, pending: 0, cancelled: 0, failed_sold_out: 390,
+        failed_other: 0, accepted: 400, decided: 400, undecided: undecided, phantom: 0, expected_held: 10, oversold: oversold,
+        conservation_error: 0, held_mismatch: nil, duplicate_idempotency_keys: 2,
+        decision_latency: decisionP99.map {
+            LatencySummary(count: 400, min: 1_000, mean: 50_000, p50: 40_000, p90: 90_000, p99: $0, p999: $0, p9999: $0, max: $0)
+        },
+        decision_histogram: nil, decided_per_second: 950.5, waited_seconds: 1, violations: [])
 }
 
 /// Threshold expressions (`metric op limit`): units and percentages, every operator, which phase a bare stat
@@ -28,12 +34,15 @@ struct ThresholdTests {
     // Moved unchanged from BenchTests/BenchProcessTests.swift (it needs no server).
     @Test("thresholds parse units and report by how much they failed")
     func thresholds() throws {
-        let phase = try JSONDecoder().decode(PhaseResult.self, from: Data(#"""
-            {"name":"steady","model":"open","connections":4,"recorded":true,"started_at_micros":0,"elapsed_seconds":10,"requests":1000,
-             "requests_per_second":100,"errors":5,"error_rate":0.005,"statuses":{"200":995,"500":5},"transport_errors":{},"late":0,"abandoned":0,
-             "cache_hits":900,"cache_misses":100,"latency":{"count":1000,"min":100,"mean":2000,"p50":1500,"p90":3000,"p99":45000,"p999":90000,"p9999":90000,"max":90000},
-             "histogram":{"unit":"us","significant_digits":3,"highest_trackable":60000000,"total":0,"buckets":[]},"templates":[],"timeline":[],"processes":1}
-            """#.utf8))
+        let phase = try JSONDecoder().decode(
+            PhaseResult.self,
+            from: Data(
+                #"""
+                {"name":"steady","model":"open","connections":4,"recorded":true,"started_at_micros":0,"elapsed_seconds":10,"requests":1000,
+                 "requests_per_second":100,"errors":5,"error_rate":0.005,"statuses":{"200":995,"500":5},"transport_errors":{},"late":0,"abandoned":0,
+                 "cache_hits":900,"cache_misses":100,"latency":{"count":1000,"min":100,"mean":2000,"p50":1500,"p90":3000,"p99":45000,"p999":90000,"p9999":90000,"max":90000},
+                 "histogram":{"unit":"us","significant_digits":3,"highest_trackable":60000000,"total":0,"buckets":[]},"templates":[],"timeline":[],"processes":1}
+                """#.utf8))
         func check(_ expression: String) -> ThresholdResult { Thresholds.evaluate(expression, phases: [phase], ledger: nil) }
         #expect(check("p99 < 50ms").passed)
         #expect(!check("steady.p99 < 40ms").passed)
@@ -50,10 +59,12 @@ struct ThresholdTests {
         #expect(!check("nonsense").passed)
     }
 
-    @Test("every operator, against requests = 1000", arguments: [
-        ("requests == 1000", true), ("requests != 1000", false), ("requests != 999", true), ("requests <= 1000", true), ("requests < 1000", false),
-        ("requests >= 1000", true), ("requests > 1000", false), ("requests > 999", true), ("requests < 1001", true), ("requests == 999", false),
-    ])
+    @Test(
+        "every operator, against requests = 1000",
+        arguments: [
+            ("requests == 1000", true), ("requests != 1000", false), ("requests != 999", true), ("requests <= 1000", true), ("requests < 1000", false),
+            ("requests >= 1000", true), ("requests > 1000", false), ("requests > 999", true), ("requests < 1001", true), ("requests == 999", false),
+        ])
     func operators(expression: String, passes: Bool) throws {
         let result = Thresholds.evaluate(expression, phases: [try phaseResult()], ledger: nil)
         #expect(result.passed == passes, "\(result.message)")
@@ -71,8 +82,9 @@ struct ThresholdTests {
         #expect(Thresholds.evaluate("nope.p99 < 1s", phases: phases, ledger: nil).message == "no value for 'nope.p99' in this run")
         #expect(Thresholds.evaluate("rps > 5ms", phases: phases, ledger: nil).message == "'rps' is not a latency")
         #expect(Thresholds.evaluate("p99 < 50", phases: phases, ledger: nil).message.contains("give the limit a unit"))
-        #expect(Thresholds.evaluate("cache_hit_ratio > 0", phases: phases, ledger: nil).message == "no value for 'cache_hit_ratio' in this run",
-                "no cache verdicts seen: no ratio, not 0")
+        #expect(
+            Thresholds.evaluate("cache_hit_ratio > 0", phases: phases, ledger: nil).message == "no value for 'cache_hit_ratio' in this run",
+            "no cache verdicts seen: no ratio, not 0")
     }
 
     @Test("a latency may be compared with a bare 0; other latency limits need a unit")
@@ -84,7 +96,9 @@ struct ThresholdTests {
 
     @Test("a bare stat means the last recorded phase; phase.stat picks one")
     func whichPhase() throws {
-        let phases = [try phaseResult(name: "first", p99: 10_000), try phaseResult(name: "second", p99: 80_000), try phaseResult(name: "cool", recorded: false, p99: 1)]
+        let phases = [
+            try phaseResult(name: "first", p99: 10_000), try phaseResult(name: "second", p99: 80_000), try phaseResult(name: "cool", recorded: false, p99: 1),
+        ]
         #expect(Thresholds.evaluate("p99 < 50ms", phases: phases, ledger: nil).actual == 80_000)
         #expect(Thresholds.evaluate("first.p99 < 50ms", phases: phases, ledger: nil).passed)
         #expect(!Thresholds.evaluate("second.p99 < 50ms", phases: phases, ledger: nil).passed)

@@ -11,17 +11,20 @@ struct TokenTests {
     static let secret = "unit-test-secret-that-is-long-enough-0123456789"
     static let user = UUID(uuidString: "00000000-0000-4000-8000-000000000001")!
     /// {"email":"a@example.com","exp":1800000000,"iat":1799996400,"role":"user","userId":"…0001"}, keys sorted.
-    static let known = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJlbWFpbCI6ImFAZXhhbXBsZS5jb20iLCJleHAiOjE4MDAwMDAwMDAsImlhdCI6MTc5OTk5NjQwMCwicm9sZSI6InVzZXIiLCJ1c2VySWQiOiIwMDAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDEifQ.m-psF1CNtfdQgZwGciXyirRi-OuZV1H-2a8pekdV4oE"
+    static let known =
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJlbWFpbCI6ImFAZXhhbXBsZS5jb20iLCJleHAiOjE4MDAwMDAwMDAsImlhdCI6MTc5OTk5NjQwMCwicm9sZSI6InVzZXIiLCJ1c2VySWQiOiIwMDAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDEifQ.m-psF1CNtfdQgZwGciXyirRi-OuZV1H-2a8pekdV4oE"
     static let issuedAt = Date(timeIntervalSince1970: 1_799_996_400)
 
     @Test("SHA-256 and HMAC-SHA256 give the published digests (FIPS 180 'abc', RFC 4231 case 2, the empty key)")
     func digests() {
         let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) }.joined() }
         #expect(hex(SHA256.hash("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(hex(HMACSHA256.code(for: "what do ya want for nothing?".utf8, key: "Jefe".utf8))
-            == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
-        #expect(hex(HMACSHA256.code(for: "The quick brown fox jumps over the lazy dog".utf8, key: "key".utf8))
-            == "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")
+        #expect(
+            hex(HMACSHA256.code(for: "what do ya want for nothing?".utf8, key: "Jefe".utf8))
+                == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(
+            hex(HMACSHA256.code(for: "The quick brown fox jumps over the lazy dog".utf8, key: "key".utf8))
+                == "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")
         #expect(hex(HMACSHA256.code(for: [UInt8](), key: [UInt8]())) == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
         #expect(ConstantTime.equals([1, 2, 3], [1, 2, 3]) && !ConstantTime.equals([1, 2, 3], [1, 2, 4]) && !ConstantTime.equals([1], [1, 1]))
     }
@@ -34,7 +37,8 @@ struct TokenTests {
         #expect(tokens.verify(Self.known, now: Self.issuedAt.addingTimeInterval(3_599)) == Self.user)
         #expect(tokens.verify(Self.known, now: Self.issuedAt.addingTimeInterval(3_600)) == nil, "expired at exp")
         // NumericDates with a fraction (as jwt-kit, which issued the tokens before, wrote them) still verify.
-        let fractional = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VySWQiOiIwMDAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDEiLCJlbWFpbCI6ImFAZXhhbXBsZS5jb20iLCJyb2xlIjoidXNlciIsImV4cCI6MTgwMDAwMDAwMC41LCJpYXQiOjE3OTk5OTY0MDAuMjV9.Aam9xBAx1FLa1kx04-zfytVIoYIbcGFOt3uQ4je9tiY"
+        let fractional =
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VySWQiOiIwMDAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDEiLCJlbWFpbCI6ImFAZXhhbXBsZS5jb20iLCJyb2xlIjoidXNlciIsImV4cCI6MTgwMDAwMDAwMC41LCJpYXQiOjE3OTk5OTY0MDAuMjV9.Aam9xBAx1FLa1kx04-zfytVIoYIbcGFOt3uQ4je9tiY"
         #expect(tokens.verify(fractional, now: Self.issuedAt) == Self.user)
     }
 
@@ -42,9 +46,12 @@ struct TokenTests {
     func refused() {
         let tokens = TokenService(secret: Self.secret, ttl: .seconds(3_600))
         let parts = Self.known.split(separator: ".").map(String.init)
-        let payload = "eyJlbWFpbCI6ImFAZXhhbXBsZS5jb20iLCJleHAiOjE4MDAwMDAwMDAsImlhdCI6MTc5OTk5NjQwMCwicm9sZSI6InVzZXIiLCJ1c2VySWQiOiIwMDAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDEifQ"
-        let adminPayload = Data(#"{"email":"a@example.com","exp":1800000000,"iat":1799996400,"role":"admin","userId":"00000000-0000-4000-8000-000000000001"}"#.utf8)
-            .base64EncodedString().replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        let payload =
+            "eyJlbWFpbCI6ImFAZXhhbXBsZS5jb20iLCJleHAiOjE4MDAwMDAwMDAsImlhdCI6MTc5OTk5NjQwMCwicm9sZSI6InVzZXIiLCJ1c2VySWQiOiIwMDAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDEifQ"
+        let adminPayload = Data(
+            #"{"email":"a@example.com","exp":1800000000,"iat":1799996400,"role":"admin","userId":"00000000-0000-4000-8000-000000000001"}"#.utf8
+        )
+        .base64EncodedString().replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
         let refused = [
             "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.\(payload).",
             "eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9.\(payload).gvrcQkNkDA-qb3HZeelP6FmrVuviXgISjk3hZMMisdj2Z5KbAk1VQ1KFr9roHSx-fmWkIDvSV4yEMcr0Z1Kh2g",

@@ -14,8 +14,9 @@ struct WebhookRetryPolicyTests {
         let policy = WebhookRetryPolicy()
         #expect(policy.timeout == .seconds(5) && policy.firstRetry == .seconds(1) && policy.maxInterval == .seconds(60) && policy.retryFor == .seconds(86_400))
         #expect(try WebhookRetryPolicy(settings: Settings([:])) == policy)
-        #expect(try WebhookRetryPolicy(settings: Settings(["GATEWAY_WEBHOOK_RETRY_MS": "", "GATEWAY_WEBHOOK_TIMEOUT_MS": ""])) == policy,
-                "empty means unset")
+        #expect(
+            try WebhookRetryPolicy(settings: Settings(["GATEWAY_WEBHOOK_RETRY_MS": "", "GATEWAY_WEBHOOK_TIMEOUT_MS": ""])) == policy,
+            "empty means unset")
     }
 
     @Test("default backoff: 1, 2, 4 … 32 s, then 60 s for ever")
@@ -32,13 +33,15 @@ struct WebhookRetryPolicyTests {
         #expect(policy.pause(afterAttempt: 0) == .seconds(1) && policy.pause(afterAttempt: -5) == .seconds(1))
     }
 
-    @Test("custom backoff doubles from the first pause and stops at the cap, even between powers of two", arguments: [
-        (100, 400, [100, 200, 400, 400, 400]),
-        (300, 1_000, [300, 600, 1_000, 1_000, 1_000]),
-        (250, 250, [250, 250, 250, 250, 250]),
-        (5_000, 1_000, [1_000, 1_000, 1_000, 1_000, 1_000]),  // a first pause above the cap is capped too
-        (1, 86_400_000, [1, 2, 4, 8, 16]),
-    ])
+    @Test(
+        "custom backoff doubles from the first pause and stops at the cap, even between powers of two",
+        arguments: [
+            (100, 400, [100, 200, 400, 400, 400]),
+            (300, 1_000, [300, 600, 1_000, 1_000, 1_000]),
+            (250, 250, [250, 250, 250, 250, 250]),
+            (5_000, 1_000, [1_000, 1_000, 1_000, 1_000, 1_000]),  // a first pause above the cap is capped too
+            (1, 86_400_000, [1, 2, 4, 8, 16]),
+        ])
     func customBackoff(first: Int, cap: Int, expected: [Int]) {
         var policy = WebhookRetryPolicy()
         policy.firstRetry = .milliseconds(first)
@@ -59,9 +62,11 @@ struct WebhookRetryPolicyTests {
 
     @Test("settings: each variable is read in its unit")
     func settings() throws {
-        let policy = try WebhookRetryPolicy(settings: Settings([
-            "GATEWAY_WEBHOOK_TIMEOUT_MS": "300", "GATEWAY_WEBHOOK_RETRY_MS": "100", "GATEWAY_WEBHOOK_RETRY_MAX_MS": "400", "GATEWAY_WEBHOOK_RETRY_FOR_S": "0",
-        ]))
+        let policy = try WebhookRetryPolicy(
+            settings: Settings([
+                "GATEWAY_WEBHOOK_TIMEOUT_MS": "300", "GATEWAY_WEBHOOK_RETRY_MS": "100", "GATEWAY_WEBHOOK_RETRY_MAX_MS": "400",
+                "GATEWAY_WEBHOOK_RETRY_FOR_S": "0",
+            ]))
         #expect(policy.timeout == .milliseconds(300))
         #expect(policy.firstRetry == .milliseconds(100))
         #expect(policy.maxInterval == .milliseconds(400))
@@ -69,24 +74,30 @@ struct WebhookRetryPolicyTests {
         #expect(policy.pause(afterAttempt: 4) == .milliseconds(400))
     }
 
-    @Test("settings out of range or not whole numbers are refused, naming the variable and its range", arguments: [
-        ("GATEWAY_WEBHOOK_TIMEOUT_MS", "0", "must be a whole number from 1 to 600000"),
-        ("GATEWAY_WEBHOOK_TIMEOUT_MS", "600001", "must be a whole number from 1 to 600000"),
-        ("GATEWAY_WEBHOOK_RETRY_MS", "abc", "must be a whole number from 1 to 3600000"),
-        ("GATEWAY_WEBHOOK_RETRY_MS", "1.5", "must be a whole number from 1 to 3600000"),
-        ("GATEWAY_WEBHOOK_RETRY_MAX_MS", "86400001", "must be a whole number from 1 to 86400000"),
-        ("GATEWAY_WEBHOOK_RETRY_MAX_MS", "-1", "must be a whole number from 1 to 86400000"),
-        ("GATEWAY_WEBHOOK_RETRY_FOR_S", "-1", "must be a whole number from 0 to 604800"),
-        ("GATEWAY_WEBHOOK_RETRY_FOR_S", "604801", "must be a whole number from 0 to 604800"),
-    ])
+    @Test(
+        "settings out of range or not whole numbers are refused, naming the variable and its range",
+        arguments: [
+            ("GATEWAY_WEBHOOK_TIMEOUT_MS", "0", "must be a whole number from 1 to 600000"),
+            ("GATEWAY_WEBHOOK_TIMEOUT_MS", "600001", "must be a whole number from 1 to 600000"),
+            ("GATEWAY_WEBHOOK_RETRY_MS", "abc", "must be a whole number from 1 to 3600000"),
+            ("GATEWAY_WEBHOOK_RETRY_MS", "1.5", "must be a whole number from 1 to 3600000"),
+            ("GATEWAY_WEBHOOK_RETRY_MAX_MS", "86400001", "must be a whole number from 1 to 86400000"),
+            ("GATEWAY_WEBHOOK_RETRY_MAX_MS", "-1", "must be a whole number from 1 to 86400000"),
+            ("GATEWAY_WEBHOOK_RETRY_FOR_S", "-1", "must be a whole number from 0 to 604800"),
+            ("GATEWAY_WEBHOOK_RETRY_FOR_S", "604801", "must be a whole number from 0 to 604800"),
+        ])
     func refused(name: String, value: String, problem: String) {
         #expect(throws: Settings.Invalid(name: name, problem: problem)) { try WebhookRetryPolicy(settings: Settings([name: value])) }
     }
 
     @Test("the envelope is Razorpay's shape, and the signature the sender would attach verifies")
     func envelope() throws {
-        struct Payment: Encodable, Sendable { let id: String; let amount: Int }
-        let body = WebhookSender.body(event: "payment.captured", payload: ["payment": Payment(id: "pay_1", amount: 49_950), "order": Payment(id: "order_1", amount: 49_950)])
+        struct Payment: Encodable, Sendable {
+            let id: String
+            let amount: Int
+        }
+        let body = WebhookSender.body(
+            event: "payment.captured", payload: ["payment": Payment(id: "pay_1", amount: 49_950), "order": Payment(id: "order_1", amount: 49_950)])
         let envelope = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
         #expect(envelope["entity"] as? String == "event" && envelope["event"] as? String == "payment.captured")
         #expect(envelope["account_id"] as? String == "acc_offline")

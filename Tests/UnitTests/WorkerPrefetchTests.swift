@@ -7,8 +7,9 @@ struct WorkerPrefetchTests {
     func prefetchRule() {
         #expect(BookingWorker.prefetch(requested: nil, concurrency: 4, batchSize: 50, strategy: .forUpdate) == 4)
         #expect(BookingWorker.prefetch(requested: nil, concurrency: 8, batchSize: 50, strategy: .unsafe) == 8)
-        #expect(BookingWorker.prefetch(requested: 1, concurrency: 8, batchSize: 50, strategy: .conditionalUpdate) == 8,
-                "a prefetch below the concurrency would let one decision run at a time")
+        #expect(
+            BookingWorker.prefetch(requested: 1, concurrency: 8, batchSize: 50, strategy: .conditionalUpdate) == 8,
+            "a prefetch below the concurrency would let one decision run at a time")
         #expect(BookingWorker.prefetch(requested: 50, concurrency: 4, batchSize: 50, strategy: .forUpdate) == 50)
         #expect(BookingWorker.prefetch(requested: nil, concurrency: 2, batchSize: 100, strategy: .batch) == 200)
         #expect(BookingWorker.prefetch(requested: 500, concurrency: 2, batchSize: 100, strategy: .batch) == 500)

@@ -2,14 +2,16 @@ import BookingEngine
 import Foundation
 import HappeningAMQP
 import HappeningPostgres
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Booking worker: no overselling under real concurrency", .timeLimit(.minutes(10)))
 struct NoOversellTests {
-    @Test("500 jobs, 1 ticket left, 4 consumers: exactly one holds it, 499 fail sold_out", arguments: [
-        BookingStrategy.forUpdate, .conditionalUpdate, .batch,
-    ])
+    @Test(
+        "500 jobs, 1 ticket left, 4 consumers: exactly one holds it, 499 fail sold_out",
+        arguments: [
+            BookingStrategy.forUpdate, .conditionalUpdate, .batch,
+        ])
     func lastTicket(strategy: BookingStrategy) async throws {
         let fixture = try await WorkerFixture.make()
         let event = try await fixture.event(total: 10, available: 1)
@@ -24,9 +26,11 @@ struct NoOversellTests {
         await fixture.cleanUp()
     }
 
-    @Test("mixed ticket counts 1–4 against 37 tickets: never more held than exist, tickets conserved", arguments: [
-        BookingStrategy.forUpdate, .conditionalUpdate, .batch,
-    ])
+    @Test(
+        "mixed ticket counts 1–4 against 37 tickets: never more held than exist, tickets conserved",
+        arguments: [
+            BookingStrategy.forUpdate, .conditionalUpdate, .batch,
+        ])
     func mixedCounts(strategy: BookingStrategy) async throws {
         let fixture = try await WorkerFixture.make()
         let event = try await fixture.event(total: 37)

@@ -5,8 +5,8 @@ import HappeningAMQP
 import HappeningModel
 import HappeningPostgres
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Booking worker: outcomes, delivery guarantees, holds", .timeLimit(.minutes(10)))
 struct WorkerBehaviourTests {
@@ -33,7 +33,8 @@ struct WorkerBehaviourTests {
             }
         }
         let hold = try await fixture.postgres.query(
-            "SELECT total_amount::text, hold_expires_at > now() + interval '14 minutes' FROM bookings WHERE event_id = $1 AND status = 'pending' LIMIT 1", [paid])
+            "SELECT total_amount::text, hold_expires_at > now() + interval '14 minutes' FROM bookings WHERE event_id = $1 AND status = 'pending' LIMIT 1",
+            [paid])
         #expect(try hold[0].decode(0) == "999.00")
         #expect(try hold[0].decode(1) == true)
         await fixture.cleanUp()
@@ -71,7 +72,9 @@ struct WorkerBehaviourTests {
         }
         let dead = try await eventually("both malformed messages in the dead-letter queue") {
             try await fixture.waiting(in: fixture.queue.deadLetterQueue)
-        } until: { $0 >= 2 }
+        } until: {
+            $0 >= 2
+        }
         #expect(dead == 2)
         await fixture.cleanUp()
     }
@@ -136,11 +139,14 @@ struct TransientErrorTests {
                 // stopping it (a stop in between would leave the message to be redelivered, not dead-lettered).
                 try await eventually("the blocked job in the dead-letter queue") {
                     try await fixture.waiting(in: fixture.queue.deadLetterQueue)
-                } until: { $0 > 0 }
+                } until: {
+                    $0 > 0
+                }
                 group.cancelAll()
             }
         }
-        let row = try #require(try await fixture.postgres.query("SELECT status::text, failure_reason::text FROM bookings WHERE id = $1", [job.booking_id]).first)
+        let row = try #require(
+            try await fixture.postgres.query("SELECT status::text, failure_reason::text FROM bookings WHERE id = $1", [job.booking_id]).first)
         #expect(try row.decode(0) == "failed")
         #expect(try row.decode(1) == "error")
         #expect(try await fixture.waiting(in: fixture.queue.deadLetterQueue) == 1)
@@ -178,7 +184,11 @@ struct DatabaseOutageTests {
         }
         await away.shutdown()
         #expect(try await fixture.decided(jobs.map(\.booking_id)) == 0)
-        let waiting = try await eventually("both jobs back in the queue") { try await fixture.waiting() } until: { $0 == 2 }
+        let waiting = try await eventually("both jobs back in the queue") {
+            try await fixture.waiting()
+        } until: {
+            $0 == 2
+        }
         #expect(waiting == 2, "both jobs are back in the queue")
         #expect(try await fixture.waiting(in: fixture.queue.deadLetterQueue) == 0)
         #expect(!said.value.contains { $0.contains("dead-lettered") }, "\(said.value)")

@@ -2,16 +2,18 @@ import BookingEngine
 import Foundation
 import HappeningAMQP
 import HappeningPostgres
-import Testing
 import TestSupport
+import Testing
 
 /// The real `happening-worker` binary (built by `swift build --build-tests`) as a separate process.
 private enum WorkerProcess {
     static func start(queue: String, arguments: String = "--prefetch 50 --concurrency 4") async throws -> ChildProcess {
-        try await ChildProcess.start("happening-worker", arguments: "run \(arguments) --sweep-interval 0", environment: [
-            "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
-            "BOOKING_QUEUE": queue, "LOG_LEVEL": "error",
-        ])
+        try await ChildProcess.start(
+            "happening-worker", arguments: "run \(arguments) --sweep-interval 0",
+            environment: [
+                "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
+                "BOOKING_QUEUE": queue, "LOG_LEVEL": "error",
+            ])
     }
 }
 
@@ -30,7 +32,9 @@ struct WorkerProcessTests {
         let first = try await WorkerProcess.start(queue: fixture.queue.name, arguments: "--prefetch 20 --concurrency 1")
         try await eventually("the first worker to decide 200 jobs", within: Patience.startup, every: .milliseconds(10)) {
             try await fixture.decided(ids)
-        } until: { $0 >= 200 }
+        } until: {
+            $0 >= 200
+        }
         first.signal(SIGKILL)
         #expect(try await first.waitForExit())
         let atKill = try await fixture.decided(ids)
@@ -39,7 +43,9 @@ struct WorkerProcessTests {
         let second = try await WorkerProcess.start(queue: fixture.queue.name)
         let decided = try await eventually("the second worker to decide every job", within: .seconds(300), every: .milliseconds(100)) {
             try await fixture.decided(ids)
-        } until: { $0 >= ids.count }
+        } until: {
+            $0 >= ids.count
+        }
         second.signal(SIGTERM)
         #expect(try await second.waitForExit(), "SIGTERM should stop the worker")
         #expect(decided == ids.count, "every published job ends in a row")
@@ -70,7 +76,9 @@ struct WorkerProcessTests {
         let worker = try await WorkerProcess.start(queue: fixture.queue.name, arguments: "--prefetch 100 --concurrency 4")
         try await eventually("the worker to decide 100 jobs", within: Patience.startup, every: .milliseconds(10)) {
             try await fixture.decided(ids)
-        } until: { $0 >= 100 }
+        } until: {
+            $0 >= 100
+        }
         worker.signal(SIGTERM)
         #expect(try await worker.waitForExit())
         // Everything the broker still has is unacked-and-returned or never delivered: decided + waiting = all.

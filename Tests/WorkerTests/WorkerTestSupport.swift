@@ -13,7 +13,11 @@ struct WorkerFixture {
     let queue: AMQPQueue
     let amqp: AMQPConfiguration
     let user: UUID
-    var logger: Logger { var logger = Logger(label: "worker-test"); logger.logLevel = .critical; return logger }
+    var logger: Logger {
+        var logger = Logger(label: "worker-test")
+        logger.logLevel = .critical
+        return logger
+    }
 
     static func make() async throws -> WorkerFixture {
         let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 20))
@@ -28,8 +32,10 @@ struct WorkerFixture {
     }
 
     /// An approved event `daysAhead` days out with `total` tickets of which `available` are left.
-    func event(total: Int, available: Int? = nil, price: String = "250.00", approved: Bool = true, cancelled: Bool = false,
-               daysAhead: Double = 10) async throws -> UUID {
+    func event(
+        total: Int, available: Int? = nil, price: String = "250.00", approved: Bool = true, cancelled: Bool = false,
+        daysAhead: Double = 10
+    ) async throws -> UUID {
         try await postgres.query(
             """
             INSERT INTO events (created_by, title, date_time, venue, total_tickets, available_tickets, price, category, approval_status, is_cancelled)
@@ -76,8 +82,10 @@ struct WorkerFixture {
     }
 
     /// Runs `consumers` worker instances (each with its own consumer connection) until `done` holds.
-    func drain(strategy: BookingStrategy, consumers: Int = 4, prefetch: Int = 20, concurrency: Int = 2,
-               until done: @escaping @Sendable () async throws -> Bool) async throws {
+    func drain(
+        strategy: BookingStrategy, consumers: Int = 4, prefetch: Int = 20, concurrency: Int = 2,
+        until done: @escaping @Sendable () async throws -> Bool
+    ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<consumers {
                 let consumer = AMQPConsumer(configuration: amqp, queue: queue, prefetch: prefetch, logger: logger)
@@ -111,7 +119,8 @@ struct WorkerFixture {
             """, [event])[0]
         var statuses: [String: Int] = [:]
         for row in try await postgres.query(
-            "SELECT status::text || COALESCE('/' || failure_reason::text, ''), count(*)::int FROM bookings WHERE event_id = $1 GROUP BY 1", [event]) {
+            "SELECT status::text || COALESCE('/' || failure_reason::text, ''), count(*)::int FROM bookings WHERE event_id = $1 GROUP BY 1", [event])
+        {
             statuses[try row.decode(0)] = try row.decode(1)
         }
         return (try totals.decode(0), try totals.decode(1), try totals.decode(2), statuses)

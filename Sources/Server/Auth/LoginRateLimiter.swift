@@ -24,7 +24,9 @@ struct LoginRateLimiter: Sendable {
     func check(ip: String, email: String, logger: Logger) async throws {
         let keys = keys(ip: ip, email: email)
         do {
-            let replies = try await redis.pipeline([["GET", RedisArgument(keys.ip)], ["GET", RedisArgument(keys.account)], ["TTL", RedisArgument(keys.account)], ["TTL", RedisArgument(keys.ip)]])
+            let replies = try await redis.pipeline([
+                ["GET", RedisArgument(keys.ip)], ["GET", RedisArgument(keys.account)], ["TTL", RedisArgument(keys.account)], ["TTL", RedisArgument(keys.ip)],
+            ])
             let ipFailures = replies[0].integer ?? 0
             let accountFailures = replies[1].integer ?? 0
             if accountFailures >= perAccount { throw AppError.tooManyRequests(retryAfter: max(1, Int(replies[2].integer ?? Int64(window)))) }

@@ -68,7 +68,9 @@ final class AvailabilityCache: Sendable {
                     let values = try await store.load(fresh)
                     // Everyone's next read finds it in Redis (its write is pushed back here and drops no copy of
                     // ours that is newer: the store keeps the newer version).
-                    if publish { do { try await store.store(values) } catch { logger.debug("could not publish tickets left", metadata: ["error": "\(error)"]) } }
+                    if publish {
+                        do { try await store.store(values) } catch { logger.debug("could not publish tickets left", metadata: ["error": "\(error)"]) }
+                    }
                     return values
                 }
                 for id in fresh { running[id] = task }

@@ -1,8 +1,8 @@
 import EventAvailability
 import Foundation
+import HTTPTypes
 import HappeningModel
 import HappeningRedis
-import HTTPTypes
 import Hummingbird
 import Logging
 import Metrics
@@ -27,7 +27,11 @@ import Synchronization
 /// - Redis down or slow: the request is served from PostgreSQL and counted; after a failure the cache is
 ///   skipped for a second, so an outage costs one short timeout per second, not one per request.
 final class ReadCache: Sendable {
-    enum Outcome: String { case hit = "HIT", miss = "MISS", bypass = "BYPASS" }
+    enum Outcome: String {
+        case hit = "HIT"
+        case miss = "MISS"
+        case bypass = "BYPASS"
+    }
 
     private let redis: RedisClient
     private let near: NearCaches?
@@ -74,8 +78,10 @@ final class ReadCache: Sendable {
     ///   - near: in-process copies of hot entries, or nil to always ask Redis.
     ///   - availability: where served entries get their tickets left from; nil serves entries as stored.
     ///   - notifier: publishes tickets left after this server changed them (cancellations, edits).
-    init(redis: RedisClient, enabled: Bool, ttl: Int, prefix: String = "", near: NearCaches? = nil,
-         availability: AvailabilityCache? = nil, notifier: AvailabilityNotifier = .disabled) {
+    init(
+        redis: RedisClient, enabled: Bool, ttl: Int, prefix: String = "", near: NearCaches? = nil,
+        availability: AvailabilityCache? = nil, notifier: AvailabilityNotifier = .disabled
+    ) {
         self.redis = redis
         self.near = near
         self.availability = availability
@@ -89,13 +95,15 @@ final class ReadCache: Sendable {
     func list(_ key: String, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> Response {
         let generationKey = keys.generation
         if enabled, let near = near?.bodies, let generation = near.get(generationKey),
-           let cached = near.get(listEntryKey(generation: String(buffer: generation.bytes), key)) {
+            let cached = near.get(listEntryKey(generation: String(buffer: generation.bytes), key))
+        {
             hits.increment()
             return Self.response(await withAvailability(cached, logger: logger), .hit)
         }
         let reservation = enabled ? near?.bodies.reserve(generationKey) : nil
         let (body, outcome, current) = try await serveBytes(logger: logger, compute: compute) {
-            let reply = try await self.redis.evalScript(Self.readScript, keys: [generationKey], arguments: [RedisArgument(self.keys.listPrefix), RedisArgument(key)])
+            let reply = try await self.redis.evalScript(
+                Self.readScript, keys: [generationKey], arguments: [RedisArgument(self.keys.listPrefix), RedisArgument(key)])
             guard case .array(let parts) = reply, parts.count == 2 else { throw RedisError(kind: .unexpectedReply) }
             // The key names the generation read: a store after a bump lands on a key nobody reads.
             let generation = parts[0].string ?? "0"

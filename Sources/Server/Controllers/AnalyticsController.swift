@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HappeningModel
+import Hummingbird
 
 /// `/api/analytics`: the admin dashboard (the original's figures, with sold tickets counting confirmed bookings
 /// only, and an optional date range) and a host's view of their own events. Money is exact rupee text.
@@ -21,7 +21,10 @@ struct AnalyticsController: Sendable {
             var problems: [String: String] = [:]
             func day(_ name: String) -> Date? {
                 guard let text = query[name] else { return nil }
-                guard text.count == 10, let date = Self.format.date(from: text) else { problems[name] = "must be a date like 2026-11-25"; return nil }
+                guard text.count == 10, let date = Self.format.date(from: text) else {
+                    problems[name] = "must be a date like 2026-11-25"
+                    return nil
+                }
                 return date
             }
             from = day("from")

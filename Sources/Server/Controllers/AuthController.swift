@@ -1,8 +1,8 @@
 import Foundation
 import HappeningAuth
+import HappeningModel
 import Hummingbird
 import Logging
-import HappeningModel
 
 /// `POST /api/auth/register`, `POST /api/auth/login` and `GET /api/profile`.
 struct AuthController: Sendable {

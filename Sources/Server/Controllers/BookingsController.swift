@@ -51,7 +51,9 @@ struct BookingsController: Sendable {
         let eventID = input.event_id.flatMap(UUID.init(uuidString:))
         if eventID == nil { validator.fail("event_id", input.event_id == nil ? "is required" : "must be a UUID") }
         let tickets = input.ticket_count ?? 0
-        if !(1...BookingJob.maximumTickets).contains(tickets) { validator.fail("ticket_count", "must be a whole number from 1 to \(BookingJob.maximumTickets)") }
+        if !(1...BookingJob.maximumTickets).contains(tickets) {
+            validator.fail("ticket_count", "must be a whole number from 1 to \(BookingJob.maximumTickets)")
+        }
         let key = request.headers[.init("Idempotency-Key")!]
         if let key, key.isEmpty || key.count > 200 { validator.fail("Idempotency-Key", "must be 1 to 200 characters") }
         try validator.check()
@@ -74,8 +76,9 @@ struct BookingsController: Sendable {
             logger: context.logger)
         let text = id.lowercasedText
         return try context.json(
-            Accepted(success: true, message: "Booking request received! It is being processed.", booking_id: text, status: "queued",
-                     status_url: "/api/bookings/\(text)"),
+            Accepted(
+                success: true, message: "Booking request received! It is being processed.", booking_id: text, status: "queued",
+                status_url: "/api/bookings/\(text)"),
             status: .accepted)
     }
 
@@ -102,7 +105,10 @@ struct BookingsController: Sendable {
         let user = try context.requireUser()
         let page = try PageRequest(request.uri.queryParameters.dictionary)
         let rows = try await bookings.mine(user.id, page: page)
-        struct Mine: Encodable { let bookings: [BookingRepository.MyBooking]; let pagination: Pagination }
+        struct Mine: Encodable {
+            let bookings: [BookingRepository.MyBooking]
+            let pagination: Pagination
+        }
         let (items, pagination) = page.slice(rows)
         return try context.json(Mine(bookings: items, pagination: pagination))
     }
@@ -127,7 +133,10 @@ struct BookingsController: Sendable {
         }
         let page = try PageRequest(request.uri.queryParameters.dictionary)
         let rows = try await bookings.forEvent(id, page: page)
-        struct List: Encodable { let bookings: [BookingRepository.EventBooking]; let pagination: Pagination }
+        struct List: Encodable {
+            let bookings: [BookingRepository.EventBooking]
+            let pagination: Pagination
+        }
         let (items, pagination) = page.slice(rows)
         return try context.json(List(bookings: items, pagination: pagination))
     }

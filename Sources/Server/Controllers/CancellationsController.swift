@@ -1,10 +1,10 @@
 import Foundation
+import HappeningModel
 import HappeningPostgres
 import Hummingbird
 import Logging
 import Payments
 import Razorpay
-import HappeningModel
 
 /// `/api/cancellations`: cancel a booking (with its refund), a refund's status, the caller's cancellable bookings.
 struct CancellationsController: Sendable {
@@ -36,17 +36,23 @@ struct CancellationsController: Sendable {
         case .notCancellable(let status):
             throw AppError.conflict("Only a pending or confirmed booking can be cancelled; this one is \(status.rawValue)", code: "booking_not_cancellable")
         case .tooLate(let startsAt):
-            throw AppError(status: .unprocessableContent, code: "too_late_to_cancel",
-                           message: "Bookings can be cancelled up to 24 hours before the event starts; this event starts at \(ISO8601DateFormatter().string(from: startsAt))",
-                           details: ["event_starts_at": ISO8601DateFormatter().string(from: startsAt), "minimum_notice_hours": "24"])
+            throw AppError(
+                status: .unprocessableContent, code: "too_late_to_cancel",
+                message:
+                    "Bookings can be cancelled up to 24 hours before the event starts; this event starts at \(ISO8601DateFormatter().string(from: startsAt))",
+                details: ["event_starts_at": ISO8601DateFormatter().string(from: startsAt), "minimum_notice_hours": "24"])
         case .cancelled(let event, let refund):
             await cache.availabilityChanged([event], logger: context.logger)
-            let message = refund == nil ? "Booking cancelled; nothing was paid, so nothing is refunded"
-                : refund?.refundID == nil ? "Booking cancelled; the full refund is queued and will be issued shortly"
-                : "Booking cancelled; a full refund has been issued"
-            return try context.json(Cancelled(
-                message: message, booking_id: booking.lowercasedText, refund_id: refund?.refundID, refund_status: refund?.status,
-                refund_amount: refund.map { PostgresNumeric(minorUnits: $0.amountPaise, scale: 2).text }))
+            let message =
+                refund == nil
+                ? "Booking cancelled; nothing was paid, so nothing is refunded"
+                : refund?.refundID == nil
+                    ? "Booking cancelled; the full refund is queued and will be issued shortly"
+                    : "Booking cancelled; a full refund has been issued"
+            return try context.json(
+                Cancelled(
+                    message: message, booking_id: booking.lowercasedText, refund_id: refund?.refundID, refund_status: refund?.status,
+                    refund_amount: refund.map { PostgresNumeric(minorUnits: $0.amountPaise, scale: 2).text }))
         }
     }
 
@@ -76,7 +82,8 @@ struct CancellationsController: Sendable {
         } catch let error as RazorpayError {
             context.logger.warning("refund status from the database; the gateway did not answer", metadata: ["error": "\(error)"])
         }
-        return try context.json(RefundStatus(refund_id: refundID, status: status, amount: PostgresNumeric(minorUnits: stored.amountPaise, scale: 2).text, source: source))
+        return try context.json(
+            RefundStatus(refund_id: refundID, status: status, amount: PostgresNumeric(minorUnits: stored.amountPaise, scale: 2).text, source: source))
     }
 
     /// Confirmed bookings whose event starts more than 24 h from now.

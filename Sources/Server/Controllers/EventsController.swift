@@ -1,9 +1,9 @@
 import Foundation
 import HappeningGeo
+import HappeningModel
 import Hummingbird
 import Logging
 import Payments
-import HappeningModel
 
 /// Signed-in event routes: create, the owner's list, admin lists and review, edit, cancel (with refunds) and the
 /// cancellation's progress.
@@ -45,8 +45,10 @@ struct EventsController: Sendable {
         let input = try await request.decodeJSON(as: EventInput.self, context: context)
         let event = try await events.create(try input.fields(creating: true, gazetteer: gazetteer), by: user.id, approved: isAdmin)
         await cache.invalidate(event: event.id, logger: context.logger)
-        return EditedResponse(status: .created, response: EventResponse(
-            message: isAdmin ? "Event created and approved" : "Event created and sent for review", event: event))
+        return EditedResponse(
+            status: .created,
+            response: EventResponse(
+                message: isAdmin ? "Event created and approved" : "Event created and sent for review", event: event))
     }
 
     @Sendable func mine(request: Request, context: AppRequestContext) async throws -> EventPage {
@@ -71,7 +73,10 @@ struct EventsController: Sendable {
             throw AppError.notFound("Event not found", code: "event_not_found")
         }
         await cache.invalidate(event: id, logger: context.logger)
-        struct Reviewed: Encodable { let message: String; let status: ApprovalStatus }
+        struct Reviewed: Encodable {
+            let message: String
+            let status: ApprovalStatus
+        }
         let status = action.approvalStatus
         return try context.json(Reviewed(message: "Event \(status.rawValue)", status: status))
     }
@@ -88,7 +93,8 @@ struct EventsController: Sendable {
             throw AppError.notFound("Event not found", code: "event_not_found")
         }
         await cache.invalidate(event: id, logger: context.logger)
-        return EventResponse(message: backToReview && existing.approval_status == .approved ? "Event updated and sent back for review" : "Event updated", event: event)
+        return EventResponse(
+            message: backToReview && existing.approval_status == .approved ? "Event updated and sent back for review" : "Event updated", event: event)
     }
 
     @Sendable func cancel(request: Request, context: AppRequestContext) async throws -> Response {
@@ -109,10 +115,15 @@ struct EventsController: Sendable {
                 logger.warning("event cancellation interrupted; the worker resumes it", metadata: ["error": "\(error)"])
             }
         }
-        struct Cancelled: Encodable { let success: Bool; let message: String; let progress_url: String }
-        return try context.json(Cancelled(
-            success: true, message: "Event cancelled; its bookings are being cancelled and refunded",
-            progress_url: "/api/events/\(id.lowercasedText)/cancellation"))
+        struct Cancelled: Encodable {
+            let success: Bool
+            let message: String
+            let progress_url: String
+        }
+        return try context.json(
+            Cancelled(
+                success: true, message: "Event cancelled; its bookings are being cancelled and refunded",
+                progress_url: "/api/events/\(id.lowercasedText)/cancellation"))
     }
 
     /// How far an event's cancellation has got (its host or an admin).

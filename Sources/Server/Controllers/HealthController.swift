@@ -33,7 +33,10 @@ struct HealthController: Sendable {
     @Sendable func check(request: Request, context: AppRequestContext) async throws -> Response {
         async let database = probe { try await postgres.ping() }
         async let cache = probe { try await redis.ping() }
-        async let queue = probe { try await bookingJobs.declareTopology(); return true }
+        async let queue = probe {
+            try await bookingJobs.declareTopology()
+            return true
+        }
         let (databaseUp, redisUp, queueUp) = await (database, cache, queue)
         let healthy = databaseUp && redisUp && queueUp
         let body = Health(
@@ -53,7 +56,10 @@ struct HealthController: Sendable {
     private func probe(_ check: @escaping @Sendable () async throws -> Bool) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask { (try? await check()) ?? false }
-            group.addTask { try? await Task.sleep(for: .seconds(1)); return false }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(1))
+                return false
+            }
             let first = await group.next() ?? false
             group.cancelAll()
             return first

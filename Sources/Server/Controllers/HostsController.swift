@@ -1,7 +1,7 @@
 import Foundation
+import HappeningModel
 import HappeningPostgres
 import Hummingbird
-import HappeningModel
 
 /// `/api/hosts`: apply, my-status, bank-account, and the admin's application lists and review.
 struct HostsController: Sendable {
@@ -68,12 +68,17 @@ struct HostsController: Sendable {
         data["organization"] = input.organization
         data["experience"] = input.experience
         data["bio"] = input.bio
-        guard try await hosts.apply(user: user.id, verification: try PostgresJSON(encoding: data),
-                                    bank: BankAccountInput(holder: holder, number: number, ifsc: ifsc, bank: bank, type: type))
+        guard
+            try await hosts.apply(
+                user: user.id, verification: try PostgresJSON(encoding: data),
+                bank: BankAccountInput(holder: holder, number: number, ifsc: ifsc, bank: bank, type: type))
         else {
             throw AppError.conflict("You are already a host or your application is pending", code: "already_applied")
         }
-        struct Applied: Encodable { let message: String; let application: [String: String] }
+        struct Applied: Encodable {
+            let message: String
+            let application: [String: String]
+        }
         var application = data
         application["idNumber"] = Masking.mask(idNumber)
         application["account_number"] = Masking.mask(number)
@@ -90,9 +95,11 @@ struct HostsController: Sendable {
             let host_verification_data: [String: String]?
         }
         struct Body: Encodable { let hostStatus: Status }
-        return try context.json(Body(hostStatus: Status(
-            id: user.id, email: user.email, name: user.name, role: user.role, is_host: user.is_host,
-            host_status: user.host_status, host_verification_data: data)))
+        return try context.json(
+            Body(
+                hostStatus: Status(
+                    id: user.id, email: user.email, name: user.name, role: user.role, is_host: user.is_host,
+                    host_status: user.host_status, host_verification_data: data)))
     }
 
     @Sendable func bankAccount(request: Request, context: AppRequestContext) async throws -> Response {
@@ -113,7 +120,10 @@ struct HostsController: Sendable {
         _ = try context.requireAdmin()
         let page = try PageRequest(request.uri.queryParameters.dictionary)
         let rows = try await hosts.applications(status: status, page: page)
-        struct Body: Encodable { let applications: [HostRepository.Application]; let pagination: Pagination }
+        struct Body: Encodable {
+            let applications: [HostRepository.Application]
+            let pagination: Pagination
+        }
         let (items, pagination) = page.slice(rows)
         return try context.json(Body(applications: items, pagination: pagination))
     }
@@ -128,7 +138,10 @@ struct HostsController: Sendable {
         case .notFound: throw AppError.notFound("User not found", code: "user_not_found")
         case .notPending: throw AppError.conflict("This user has no pending host application", code: "not_pending")
         case .reviewed:
-            struct Body: Encodable { let message: String; let status: HostStatus }
+            struct Body: Encodable {
+                let message: String
+                let status: HostStatus
+            }
             let status = action.hostStatus
             return try context.json(Body(message: "Host application \(status.rawValue)", status: status))
         }

@@ -9,7 +9,7 @@ struct OpenAPIDocument: Sendable {
     /// Reads the bundled `openapi.yaml`.
     static func bundled() throws -> OpenAPIDocument {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
-              let data = FileManager.default.contents(atPath: url.path)
+            let data = FileManager.default.contents(atPath: url.path)
         else { throw OpenAPIDocumentMissing() }
         return OpenAPIDocument(bytes: ByteBuffer(bytes: data))
     }
@@ -17,9 +17,4 @@ struct OpenAPIDocument: Sendable {
     func response() -> Response {
         Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: bytes))
     }
-}
-
-/// The server's resource bundle has no `openapi.yaml`: the install is incomplete.
-struct OpenAPIDocumentMissing: Error, CustomStringConvertible {
-    var description: String { "openapi.yaml is missing from the server's resource bundle (Happening_Server.resources next to the binary)" }
 }

@@ -1,9 +1,9 @@
 import Foundation
+import HappeningModel
 import HappeningPostgres
 import Hummingbird
 import Payments
 import Razorpay
-import HappeningModel
 
 /// `/api/payments`: orders for the caller's pending bookings, checkout verification, the payment status of a
 /// booking, and Razorpay's webhook (no token: its signature is the proof).
@@ -43,9 +43,10 @@ struct PaymentsController: Sendable {
         do {
             let order = try await payments.openOrder(booking: booking, user: user.id)
             let configuration = payments.gateway.configuration
-            return try context.json(OrderOutput(
-                order_id: order.orderID, amount: order.amountPaise, currency: "INR", key_id: configuration.keyID,
-                booking_id: booking.lowercasedText, reused: order.reused, simulated: configuration.isSimulated))
+            return try context.json(
+                OrderOutput(
+                    order_id: order.orderID, amount: order.amountPaise, currency: "INR", key_id: configuration.keyID,
+                    booking_id: booking.lowercasedText, reused: order.reused, simulated: configuration.isSimulated))
         } catch let problem as PaymentService.NotPayable {
             switch problem {
             case .notFound: throw AppError.notFound("Booking not found", code: "booking_not_found")
@@ -96,8 +97,10 @@ struct PaymentsController: Sendable {
         guard let record = try await payments.ledger.order(order) else { throw AppError.notFound("No order of yours has this id", code: "order_not_found") }
         switch settlement {
         case .confirmed, .alreadySettled(refunding: false):
-            return try context.json(Verified(success: true, message: "Payment verified; booking confirmed", payment_id: payment,
-                                             booking_id: record.bookingID.lowercasedText, booking_status: .confirmed))
+            return try context.json(
+                Verified(
+                    success: true, message: "Payment verified; booking confirmed", payment_id: payment,
+                    booking_id: record.bookingID.lowercasedText, booking_status: .confirmed))
         case .refunding(_, let bookingStatus, let refundID, let refundStatus):
             throw refundingError(bookingStatus: bookingStatus, refundID: refundID, refundStatus: refundStatus)
         case .alreadySettled(refunding: true):
@@ -109,9 +112,10 @@ struct PaymentsController: Sendable {
     private func refundingError(bookingStatus: BookingStatus, refundID: String?, refundStatus: String) -> AppError {
         var details = ["booking_status": bookingStatus.rawValue, "refund_status": refundStatus]
         if let refundID { details["refund_id"] = refundID }
-        return AppError(status: .conflict, code: "payment_refunded",
-                        message: "The booking was \(bookingStatus.rawValue) before the payment arrived, so the payment is being refunded in full",
-                        details: details)
+        return AppError(
+            status: .conflict, code: "payment_refunded",
+            message: "The booking was \(bookingStatus.rawValue) before the payment arrived, so the payment is being refunded in full",
+            details: details)
     }
 
     struct PaymentStatus: Encodable {
@@ -139,24 +143,30 @@ struct PaymentsController: Sendable {
         guard let row = try await payments.ledger.payment(booking: booking, user: user.id) else {
             throw AppError.notFound("No payment for this booking", code: "payment_not_found")
         }
-        return try context.json(PaymentStatus(
-            payment: .init(order_id: row.orderID, razorpay_payment_id: row.paymentID, amount: row.amount, currency: row.currency, status: row.status,
-                           refund_id: row.refundID, refund_status: row.refundStatus, refund_amount: row.refundAmount,
-                           created_at: row.createdAt, updated_at: row.updatedAt, booking_status: row.bookingStatus),
-            attempts: row.attempts))
+        return try context.json(
+            PaymentStatus(
+                payment: .init(
+                    order_id: row.orderID, razorpay_payment_id: row.paymentID, amount: row.amount, currency: row.currency, status: row.status,
+                    refund_id: row.refundID, refund_status: row.refundStatus, refund_amount: row.refundAmount,
+                    created_at: row.createdAt, updated_at: row.updatedAt, booking_status: row.bookingStatus),
+                attempts: row.attempts))
     }
 
     /// Razorpay's webhook: the signature over the raw body, then idempotent per `X-Razorpay-Event-Id`.
     @Sendable func webhook(request: Request, context: AppRequestContext) async throws -> Response {
         let body = Array(try await request.body.collect(upTo: context.maxUploadSize).readableBytesView)
         guard let signature = request.headers[.init("X-Razorpay-Signature")!],
-              RazorpaySignature.isValidWebhook(body: body, signature: signature, webhookSecret: payments.gateway.configuration.webhookSecret) else {
+            RazorpaySignature.isValidWebhook(body: body, signature: signature, webhookSecret: payments.gateway.configuration.webhookSecret)
+        else {
             throw AppError.badRequest("The webhook signature does not match", code: "invalid_signature")
         }
         guard let eventID = request.headers[.init("X-Razorpay-Event-Id")!], !eventID.isEmpty, eventID.count <= 100 else {
             throw AppError.badRequest("X-Razorpay-Event-Id is required", code: "missing_event_id")
         }
-        struct Outcome: Encodable { let status: String; let event: String? }
+        struct Outcome: Encodable {
+            let status: String
+            let event: String?
+        }
         switch try await payments.handleWebhook(eventID: eventID, body: body) {
         case .processed(let event): return try context.json(Outcome(status: "processed", event: event))
         case .duplicate: return try context.json(Outcome(status: "duplicate", event: nil))

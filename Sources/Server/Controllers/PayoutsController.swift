@@ -1,8 +1,8 @@
 import Foundation
+import HappeningModel
 import HappeningPostgres
 import Hummingbird
 import Payments
-import HappeningModel
 
 /// Payout routes under `/api/hosts` (the original's paths): payable events, creating a payout (admin), the
 /// admin's payout list and a host's own payouts. Amounts in answers are exact rupee strings.
@@ -31,19 +31,29 @@ struct PayoutsController: Sendable {
         let payout_amount: String
 
         init(_ s: PayoutService.Settlement) {
-            id = s.event_id; event_title = s.event_title; host_id = s.host_id; host_name = s.host_name
-            total_bookings_count = s.total_bookings_count; total_revenue = PayoutsController.rupees(s.gross - s.refunded)
-            refunded = PayoutsController.rupees(s.refunded); platform_fee = PayoutsController.rupees(s.fee); payout_amount = PayoutsController.rupees(s.payout)
+            id = s.event_id
+            event_title = s.event_title
+            host_id = s.host_id
+            host_name = s.host_name
+            total_bookings_count = s.total_bookings_count
+            total_revenue = PayoutsController.rupees(s.gross - s.refunded)
+            refunded = PayoutsController.rupees(s.refunded)
+            platform_fee = PayoutsController.rupees(s.fee)
+            payout_amount = PayoutsController.rupees(s.payout)
         }
     }
 
     @Sendable func payable(request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
         let page = try PageRequest(request.uri.queryParameters.dictionary)
-        struct Body: Encodable { let events: [PayableEvent]; let platform_fee_percent: String }
-        return try context.json(Body(
-            events: try await payouts.payableEvents(limit: page.limit, offset: page.offset).map(PayableEvent.init),
-            platform_fee_percent: PostgresNumeric(minorUnits: payouts.feeBasisPoints, scale: 2).text))
+        struct Body: Encodable {
+            let events: [PayableEvent]
+            let platform_fee_percent: String
+        }
+        return try context.json(
+            Body(
+                events: try await payouts.payableEvents(limit: page.limit, offset: page.offset).map(PayableEvent.init),
+                platform_fee_percent: PostgresNumeric(minorUnits: payouts.feeBasisPoints, scale: 2).text))
     }
 
     struct CreateInput: Decodable {
@@ -66,7 +76,11 @@ struct PayoutsController: Sendable {
         if input.host_id != nil, host == nil { problems["host_id"] = "must be a UUID" }
         var amount: Int64?
         if let text = input.amount?.text {
-            if let value = PostgresNumeric(text), let paise = try? value.minorUnits(scale: 2), paise >= 0 { amount = paise } else { problems["amount"] = "must be an amount in rupees" }
+            if let value = PostgresNumeric(text), let paise = try? value.minorUnits(scale: 2), paise >= 0 {
+                amount = paise
+            } else {
+                problems["amount"] = "must be an amount in rupees"
+            }
         }
         if let notes = input.notes, notes.count > 500 { problems["notes"] = "must be at most 500 characters" }
         guard problems.isEmpty, let event else { throw AppError.validation(problems) }
@@ -77,26 +91,37 @@ struct PayoutsController: Sendable {
                 let message: String
                 let payout: Payout
                 struct Payout: Encodable {
-                    let id: String; let event_id: String; let host_id: String?; let amount: String; let gross_amount: String
-                    let refunded_amount: String; let fee_amount: String; let status: String; let razorpay_payout_id: String?
+                    let id: String
+                    let event_id: String
+                    let host_id: String?
+                    let amount: String
+                    let gross_amount: String
+                    let refunded_amount: String
+                    let fee_amount: String
+                    let status: PayoutStatus
+                    let razorpay_payout_id: String?
                 }
             }
             let s = payout.settlement
-            return try context.json(Created(
-                success: true, message: payout.razorpayPayoutID == nil ? "Payout recorded; the gateway will be asked again shortly" : "Payout sent",
-                payout: .init(id: payout.id.lowercasedText, event_id: s.event_id, host_id: s.host_id, amount: Self.rupees(s.payout),
-                              gross_amount: Self.rupees(s.gross), refunded_amount: Self.rupees(s.refunded), fee_amount: Self.rupees(s.fee),
-                              status: payout.status, razorpay_payout_id: payout.razorpayPayoutID)))
+            return try context.json(
+                Created(
+                    success: true, message: payout.razorpayPayoutID == nil ? "Payout recorded; the gateway will be asked again shortly" : "Payout sent",
+                    payout: .init(
+                        id: payout.id.lowercasedText, event_id: s.event_id, host_id: s.host_id, amount: Self.rupees(s.payout),
+                        gross_amount: Self.rupees(s.gross), refunded_amount: Self.rupees(s.refunded), fee_amount: Self.rupees(s.fee),
+                        status: payout.status, razorpay_payout_id: payout.razorpayPayoutID)))
         } catch let refused as PayoutService.Refused {
             switch refused {
             case .eventNotFound: throw AppError.notFound("Event not found", code: "event_not_found")
             case .notPayable(let why): throw AppError.unprocessable("This event cannot be paid out: \(why)", code: "event_not_payable")
             case .hostMismatch: throw AppError.badRequest("host_id is not this event's host", code: "host_mismatch")
-            case .hostNotEligible: throw AppError.unprocessable("The host is not approved or has no payout-eligible bank account", code: "host_not_payout_eligible")
+            case .hostNotEligible:
+                throw AppError.unprocessable("The host is not approved or has no payout-eligible bank account", code: "host_not_payout_eligible")
             case .alreadyPaid: throw AppError.conflict("This event has already been paid out", code: "payout_exists")
             case .amountMismatch(let computed):
-                throw AppError(status: .badRequest, code: "amount_mismatch", message: "The payout amount is computed by the server",
-                               details: ["amount": "must be \(Self.rupees(computed)) (revenue - refunds - platform fee) or left out"])
+                throw AppError(
+                    status: .badRequest, code: "amount_mismatch", message: "The payout amount is computed by the server",
+                    details: ["amount": "must be \(Self.rupees(computed)) (revenue - refunds - platform fee) or left out"])
             }
         }
     }
@@ -105,16 +130,18 @@ struct PayoutsController: Sendable {
         _ = try context.requireAdmin()
         let query = request.uri.queryParameters.dictionary
         let page = try PageRequest(query)
-        let statuses = ["pending", "processing", "processed", "failed", "reversed"]
-        if let status = query["status"], !statuses.contains(status) {
-            throw AppError.validation(["status": "must be one of \(statuses.joined(separator: ", "))"])
+        if let status = query["status"], PayoutStatus(rawValue: status) == nil {
+            throw AppError.validation(["status": "must be one of \(PayoutStatus.allCases.map(\.rawValue).joined(separator: ", "))"])
         }
         let host = try query["host_id"].map { text -> UUID in
             guard let id = UUID(uuidString: text) else { throw AppError.validation(["host_id": "must be a UUID"]) }
             return id
         }
         let payouts = try await payoutRows.list(status: query["status"], host: host, page: page)
-        struct Body: Encodable { let payouts: [PayoutRepository.PayoutRow]; let total: Int }
+        struct Body: Encodable {
+            let payouts: [PayoutRepository.PayoutRow]
+            let total: Int
+        }
         return try context.json(Body(payouts: payouts, total: payouts.count))
     }
 
@@ -122,7 +149,10 @@ struct PayoutsController: Sendable {
         let user = try context.requireUser()
         let page = try PageRequest(request.uri.queryParameters.dictionary)
         let payouts = try await payoutRows.mine(user.id, page: page)
-        struct Body: Encodable { let payouts: [PayoutRepository.PayoutRow]; let total_amount: String }
+        struct Body: Encodable {
+            let payouts: [PayoutRepository.PayoutRow]
+            let total_amount: String
+        }
         return try context.json(Body(payouts: payouts, total_amount: try await payoutRows.totalPaid(to: user.id)))
     }
 }

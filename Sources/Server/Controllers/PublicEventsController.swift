@@ -36,7 +36,10 @@ struct PublicEventsController: Sendable {
     }
 
     @Sendable func categories(request: Request, context: AppRequestContext) async throws -> Response {
-        struct Categories: Encodable { let message: String; let categories: [String] }
+        struct Categories: Encodable {
+            let message: String
+            let categories: [String]
+        }
         return try context.json(Categories(message: "Event categories", categories: EventCategory.allCases.map(\.rawValue)))
     }
 
@@ -49,9 +52,10 @@ struct PublicEventsController: Sendable {
         let cursor = try PageCursor.parameter(query, order: .date)
         let events = self.events
         return try await cache.list("category:\(category.rawValue)&\(Self.position(page, cursor))&limit=\(page.limit)", logger: context.logger) {
-            try JSON.encode(EventPage(
-                message: "Events in \(category.rawValue)", rows: try await events.upcoming(category: category, page: page, cursor: cursor),
-                page: page, order: .date))
+            try JSON.encode(
+                EventPage(
+                    message: "Events in \(category.rawValue)", rows: try await events.upcoming(category: category, page: page, cursor: cursor),
+                    page: page, order: .date))
         }
     }
 

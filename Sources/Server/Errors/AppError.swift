@@ -52,7 +52,8 @@ struct AppError: Error, Sendable, Equatable {
     }
 
     static func unavailable(_ dependency: String, retryAfter: Int = 5) -> AppError {
-        AppError(status: .serviceUnavailable, code: "dependency_unavailable",
-                 message: "A service the server depends on (\(dependency)) is not answering; try again shortly", retryAfter: retryAfter)
+        AppError(
+            status: .serviceUnavailable, code: "dependency_unavailable",
+            message: "A service the server depends on (\(dependency)) is not answering; try again shortly", retryAfter: retryAfter)
     }
 }

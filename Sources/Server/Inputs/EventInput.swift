@@ -45,31 +45,43 @@ struct EventInput: Decodable {
             }
         }
         if creating || total_tickets != nil {
-            if let total = total_tickets, (1...100_000).contains(total) { fields.totalTickets = total } else {
+            if let total = total_tickets, (1...100_000).contains(total) {
+                fields.totalTickets = total
+            } else {
                 validator.fail("total_tickets", "must be a whole number from 1 to 100000")
             }
         }
         if creating || price != nil {
             if let text = price?.text, let value = PostgresNumeric(text), let paise = try? value.minorUnits(scale: 2),
-               (0...1_000_000_000).contains(paise) {
+                (0...1_000_000_000).contains(paise)
+            {
                 fields.price = PostgresNumeric(minorUnits: paise, scale: 2)
             } else {
                 validator.fail("price", "must be an amount from 0 to 10000000 with at most 2 decimals")
             }
         }
         if creating || category != nil {
-            if let raw = category?.lowercased(), let value = EventCategory(rawValue: raw) { fields.category = value } else {
+            if let raw = category?.lowercased(), let value = EventCategory(rawValue: raw) {
+                fields.category = value
+            } else {
                 validator.fail("category", "must be one of \(EventCategory.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         }
         if let url = image_url {
-            if url.isEmpty { fields.imageURL = .some(nil) } else if url.count > 2_000 || !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
+            if url.isEmpty {
+                fields.imageURL = .some(nil)
+            } else if url.count > 2_000 || !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
                 validator.fail("image_url", "must be an http(s) URL")
-            } else { fields.imageURL = .some(url) }
+            } else {
+                fields.imageURL = .some(url)
+            }
         }
         switch (latitude, longitude) {
         case (let lat?, let lng?):
-            if (-90...90).contains(lat), (-180...180).contains(lng) { fields.latitude = lat; fields.longitude = lng } else {
+            if (-90...90).contains(lat), (-180...180).contains(lng) {
+                fields.latitude = lat
+                fields.longitude = lng
+            } else {
                 validator.fail("latitude", "latitude must be within ±90 and longitude within ±180")
             }
         case (nil, nil):

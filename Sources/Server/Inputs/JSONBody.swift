@@ -38,7 +38,8 @@ struct Validator {
         guard problems[field] == nil else { return email }
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         if parts.count != 2 || parts[0].isEmpty || !parts[1].contains(".") || parts[1].hasPrefix(".") || parts[1].hasSuffix(".")
-            || email.contains(where: { $0.isWhitespace }) {
+            || email.contains(where: { $0.isWhitespace })
+        {
             problems[field] = "must be an email address"
         }
         return email
@@ -46,7 +47,10 @@ struct Validator {
 
     /// 8 to 72 bytes (bcrypt's limit), at least one letter and one digit.
     mutating func password(_ value: String?, _ field: String = "password") -> String {
-        guard let password = value, !password.isEmpty else { problems[field] = "is required"; return "" }
+        guard let password = value, !password.isEmpty else {
+            problems[field] = "is required"
+            return ""
+        }
         if password.utf8.count < 8 || password.utf8.count > 72 {
             problems[field] = "must be 8 to 72 characters"
         } else if !password.contains(where: \.isLetter) || !password.contains(where: \.isNumber) {

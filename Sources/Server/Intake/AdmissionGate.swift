@@ -139,13 +139,17 @@ struct AdmissionGate: Sendable {
         if let left = memory?.get(event), left < tickets { return .soldOut(left: left) }
         let user = request.user.lowercasedText
         let reply = try await admissions.run(
-            keys: [keys.availability(request.event), keys.admissionLeases(request.event), keys.admissionClaims(request.event),
-                   keys.prefix + "ratelimit:booking:" + user, queuedKey(request.booking), request.idempotencyKey ?? keys.prefix + "idem:none"],
+            keys: [
+                keys.availability(request.event), keys.admissionLeases(request.event), keys.admissionClaims(request.event),
+                keys.prefix + "ratelimit:booking:" + user, queuedKey(request.booking), request.idempotencyKey ?? keys.prefix + "idem:none",
+            ],
             // ARGV: tickets, booking, rate limit, lease (ms), marker TTL (s), owner, tickets left from PostgreSQL, keyed, gated
-            arguments: [RedisArgument(request.tickets), RedisArgument(request.booking.lowercasedText), RedisArgument(perMinute),
-                        RedisArgument(Int(leaseDuration.components.seconds * 1000)), RedisArgument(Self.memory), RedisArgument(user),
-                        RedisArgument(knownAvailable.map(String.init) ?? ""), RedisArgument(request.idempotencyKey == nil ? "0" : "1"),
-                        RedisArgument(enabled ? "1" : "0")],
+            arguments: [
+                RedisArgument(request.tickets), RedisArgument(request.booking.lowercasedText), RedisArgument(perMinute),
+                RedisArgument(Int(leaseDuration.components.seconds * 1000)), RedisArgument(Self.memory), RedisArgument(user),
+                RedisArgument(knownAvailable.map(String.init) ?? ""), RedisArgument(request.idempotencyKey == nil ? "0" : "1"),
+                RedisArgument(enabled ? "1" : "0"),
+            ],
             answered: memory.map { Self.refusal(from: $0, event: event, tickets: tickets) })
         guard case .array(let parts) = reply, let verdict = parts.first?.string else { throw RedisError(kind: .unexpectedReply) }
         switch verdict {
@@ -172,8 +176,10 @@ struct AdmissionGate: Sendable {
 
     /// Gives an admission back after its publish failed, so a retry can be admitted and nothing stays claimed.
     func withdraw(_ request: Admission) async throws {
-        let names = [queuedKey(request.booking), request.idempotencyKey ?? keys.prefix + "idem:none",
-                     keys.admissionLeases(request.event), keys.admissionClaims(request.event)]
+        let names = [
+            queuedKey(request.booking), request.idempotencyKey ?? keys.prefix + "idem:none",
+            keys.admissionLeases(request.event), keys.admissionClaims(request.event),
+        ]
         _ = try await redis.evalScript(Self.withdrawScript, keys: names, arguments: [RedisArgument(request.booking.lowercasedText)])
     }
 

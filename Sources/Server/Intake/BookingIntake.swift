@@ -2,8 +2,8 @@ import EventAvailability
 import Foundation
 import HTTPTypes
 import HappeningAMQP
-import HappeningModel
 import HappeningCrypto
+import HappeningModel
 import HappeningRedis
 import Logging
 import Metrics
@@ -31,8 +31,11 @@ struct BookingIntake: Sendable {
         var bytes = Array(SHA256.hash("\(user.lowercasedText):\(key)".utf8).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8 (name-based, SHA-256)
         bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
     }
 
     /// Admits and publishes a booking; returns its id. One Redis script decides the rate limit, the

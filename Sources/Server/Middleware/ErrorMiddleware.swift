@@ -35,8 +35,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .notFound: return .notFound("No such route", code: "route_not_found")
             case .methodNotAllowed: return AppError(status: error.status, code: "method_not_allowed", message: "Method not allowed")
             default:
-                return AppError(status: error.status, code: error.status.code < 500 ? "bad_request" : "internal_error",
-                                message: error.status.code < 500 ? (error.body ?? "Bad request") : "Internal server error")
+                return AppError(
+                    status: error.status, code: error.status.code < 500 ? "bad_request" : "internal_error",
+                    message: error.status.code < 500 ? (error.body ?? "Bad request") : "Internal server error")
             }
         case let error as PostgresError where error.isInvalidInput:
             return .badRequest("A value in the request is malformed or out of range", code: "invalid_value")
@@ -60,8 +61,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func render(_ error: AppError, context: Context) -> Response {
-        let body = ErrorBody(error: error.message, code: error.code, details: error.details,
-                        request_id: error.status.code >= 500 ? context.id : nil)
+        let body = ErrorBody(
+            error: error.message, code: error.code, details: error.details,
+            request_id: error.status.code >= 500 ? context.id : nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = (try? encoder.encode(body)) ?? Data(#"{"code":"internal_error","error":"Internal server error"}"#.utf8)

@@ -73,13 +73,17 @@ struct ServerTimingMiddleware: RouterMiddleware {
     /// Milliseconds with three decimals (microsecond resolution), as `Server-Timing` expects.
     static func milliseconds(_ duration: Duration) -> String {
         let micros = duration.nanoseconds / 1000
-        let whole = micros / 1000, fraction = micros % 1000
+        let whole = micros / 1000
+        let fraction = micros % 1000
         return "\(whole)." + String(repeating: "0", count: fraction < 10 ? 2 : fraction < 100 ? 1 : 0) + "\(fraction)"
     }
 
     /// One timer per (route, stage), created on first use.
     final class Handles: Sendable {
-        private struct Key: Hashable { let route: String; let stage: RequestStage }
+        private struct Key: Hashable {
+            let route: String
+            let stage: RequestStage
+        }
         private let storage = Mutex([Key: Timer]())
         private let factory: any MetricsFactory
 
@@ -89,8 +93,9 @@ struct ServerTimingMiddleware: RouterMiddleware {
             storage.withLock { timers in
                 let key = Key(route: route, stage: stage)
                 if let timer = timers[key] { return timer }
-                let timer = Timer(label: "happening_request_stage_duration_seconds", dimensions: [("route", route), ("stage", stage.rawValue)],
-                                  preferredDisplayUnit: .seconds, factory: factory)
+                let timer = Timer(
+                    label: "happening_request_stage_duration_seconds", dimensions: [("route", route), ("stage", stage.rawValue)],
+                    preferredDisplayUnit: .seconds, factory: factory)
                 timers[key] = timer
                 return timer
             }

@@ -1,6 +1,6 @@
 import Foundation
-import HappeningPostgres
 import HappeningModel
+import HappeningPostgres
 
 /// The analytics queries: the admin dashboard and a host's view of their own events. Money is exact rupee text
 /// (PostgreSQL `numeric`); sold tickets count confirmed bookings only.
@@ -14,8 +14,17 @@ struct AnalyticsRepository: Sendable {
             let total_active_events: Int
             let total_approved_hosts: Int
         }
-        struct Popular: Encodable { @LowercaseID var id: UUID; let title: String; let bookings_count: Int; let tickets_sold: Int }
-        struct Capacity: Encodable { let platform_total_capacity: Int; let platform_total_sold: Int; let utilization_percentage: String }
+        struct Popular: Encodable {
+            @LowercaseID var id: UUID
+            let title: String
+            let bookings_count: Int
+            let tickets_sold: Int
+        }
+        struct Capacity: Encodable {
+            let platform_total_capacity: Int
+            let platform_total_sold: Int
+            let utilization_percentage: String
+        }
         let stats: Stats
         let popularEvents: [Popular]
         let capacity: Capacity
@@ -48,24 +57,42 @@ struct AnalyticsRepository: Sendable {
             WHERE e.approval_status = 'approved' AND NOT e.is_cancelled AND e.date_time > now()
             """)[0]
         return Dashboard(
-            stats: .init(total_revenue: try stats.decode(0), total_confirmed_bookings: Int(try stats.decode(1, as: Int64.self)),
-                         total_active_events: Int(try stats.decode(2, as: Int64.self)), total_approved_hosts: Int(try stats.decode(3, as: Int64.self))),
+            stats: .init(
+                total_revenue: try stats.decode(0), total_confirmed_bookings: Int(try stats.decode(1, as: Int64.self)),
+                total_active_events: Int(try stats.decode(2, as: Int64.self)), total_approved_hosts: Int(try stats.decode(3, as: Int64.self))),
             popularEvents: try popular.map { row in
-                .init(id: try row.decode(0), title: try row.decode(1),
-                      bookings_count: Int(try row.decode(2, as: Int64.self)), tickets_sold: Int(try row.decode(3, as: Int64.self)))
+                .init(
+                    id: try row.decode(0), title: try row.decode(1),
+                    bookings_count: Int(try row.decode(2, as: Int64.self)), tickets_sold: Int(try row.decode(3, as: Int64.self)))
             },
-            capacity: .init(platform_total_capacity: Int(try capacity.decode(0, as: Int64.self)), platform_total_sold: Int(try capacity.decode(1, as: Int64.self)),
-                            utilization_percentage: try capacity.decode(2)),
+            capacity: .init(
+                platform_total_capacity: Int(try capacity.decode(0, as: Int64.self)), platform_total_sold: Int(try capacity.decode(1, as: Int64.self)),
+                utilization_percentage: try capacity.decode(2)),
             range: shown)
     }
 
     struct HostAnalytics: Encodable {
         struct Event: Encodable {
-            @LowercaseID var id: UUID; let title: String; let date_time: Date; let total_tickets: Int; let tickets_sold: Int
-            let revenue: String; let cancellations: Int; let occupancy_percentage: String
+            @LowercaseID var id: UUID
+            let title: String
+            let date_time: Date
+            let total_tickets: Int
+            let tickets_sold: Int
+            let revenue: String
+            let cancellations: Int
+            let occupancy_percentage: String
         }
-        struct Totals: Encodable { let events: Int; let tickets_sold: Int; let revenue: String; let cancellations: Int }
-        struct Day: Encodable { let date: String; let tickets: Int; let revenue: String }
+        struct Totals: Encodable {
+            let events: Int
+            let tickets_sold: Int
+            let revenue: String
+            let cancellations: Int
+        }
+        struct Day: Encodable {
+            let date: String
+            let tickets: Int
+            let revenue: String
+        }
         let totals: Totals
         let events: [Event]
         let daily_sales: [Day]
@@ -93,17 +120,21 @@ struct AnalyticsRepository: Sendable {
                  AND b.event_id IN (SELECT id FROM events WHERE created_by = $1)
             GROUP BY d.day ORDER BY d.day
             """, [user, from, to])
-        let daily: [HostAnalytics.Day] = try days.map { .init(date: try $0.decode(0), tickets: Int(try $0.decode(1, as: Int64.self)), revenue: try $0.decode(2)) }
+        let daily: [HostAnalytics.Day] = try days.map {
+            .init(date: try $0.decode(0), tickets: Int(try $0.decode(1, as: Int64.self)), revenue: try $0.decode(2))
+        }
         return HostAnalytics(
-            totals: .init(events: Int(try totals.decode(0, as: Int64.self)), tickets_sold: Int(try totals.decode(1, as: Int64.self)),
-                          revenue: try totals.decode(2), cancellations: Int(try totals.decode(3, as: Int64.self))),
+            totals: .init(
+                events: Int(try totals.decode(0, as: Int64.self)), tickets_sold: Int(try totals.decode(1, as: Int64.self)),
+                revenue: try totals.decode(2), cancellations: Int(try totals.decode(3, as: Int64.self))),
             events: try events.map { row in
                 let total: Int = try row.decode(3)
                 let sold = Int(try row.decode(4, as: Int64.self))
                 let revenue: PostgresNumeric = try row.decode(5)
-                return .init(id: try row.decode(0), title: try row.decode(1), date_time: try row.decode(2),
-                             total_tickets: total, tickets_sold: sold, revenue: revenue.text, cancellations: Int(try row.decode(6, as: Int64.self)),
-                             occupancy_percentage: PostgresNumeric(minorUnits: Int64((sold * 10_000 + total / 2) / max(total, 1)), scale: 2).text)
+                return .init(
+                    id: try row.decode(0), title: try row.decode(1), date_time: try row.decode(2),
+                    total_tickets: total, tickets_sold: sold, revenue: revenue.text, cancellations: Int(try row.decode(6, as: Int64.self)),
+                    occupancy_percentage: PostgresNumeric(minorUnits: Int64((sold * 10_000 + total / 2) / max(total, 1)), scale: 2).text)
             },
             daily_sales: daily,
             range: ["from": daily.first?.date ?? "", "to": daily.last?.date ?? ""])

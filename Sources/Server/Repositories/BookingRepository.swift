@@ -1,6 +1,6 @@
 import Foundation
-import HappeningPostgres
 import HappeningModel
+import HappeningPostgres
 
 /// Bookings in PostgreSQL (the worker creates them; the API reads them and cancels pending holds).
 struct BookingRepository: Sendable {
@@ -111,12 +111,14 @@ struct BookingRepository: Sendable {
     /// Returns the event id, or nil when there is no pending booking of this user with that id.
     func cancelPending(_ id: UUID, user: UUID) async throws -> UUID? {
         try await postgres.withTransaction { tx in
-            guard let row = try await tx.query(
-                """
-                UPDATE bookings SET status = 'cancelled', hold_expires_at = NULL, updated_at = now()
-                WHERE id = $1 AND user_id = $2 AND status = 'pending'
-                RETURNING event_id, ticket_count
-                """, [id, user]).first
+            guard
+                let row = try await tx.query(
+                    """
+                    UPDATE bookings SET status = 'cancelled', hold_expires_at = NULL, updated_at = now()
+                    WHERE id = $1 AND user_id = $2 AND status = 'pending'
+                    RETURNING event_id, ticket_count
+                    """, [id, user]
+                ).first
             else { return nil }
             let event: UUID = try row.decode(0)
             let tickets: Int = try row.decode(1)
@@ -145,8 +147,9 @@ struct BookingRepository: Sendable {
             ORDER BY e.date_time, b.id LIMIT $2 OFFSET $3
             """, [user, page.limit, page.offset])
         return try rows.map { row in
-            Cancellable(id: try row.decode(0), event_id: try row.decode(1),
-                        event_title: try row.decode(2), event_date: try row.decode(3), ticket_count: try row.decode(4), total_amount: try row.decode(5))
+            Cancellable(
+                id: try row.decode(0), event_id: try row.decode(1),
+                event_title: try row.decode(2), event_date: try row.decode(3), ticket_count: try row.decode(4), total_amount: try row.decode(5))
         }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
+import HappeningModel
 import HappeningPostgres
 import Hummingbird
-import HappeningModel
 
 /// An event as the API returns it (the original's keys; money as an exact decimal string).
 struct EventRecord: Codable, Sendable, Equatable, ResponseEncodable {
@@ -85,7 +85,11 @@ struct PageRequest: Sendable, Equatable {
             if let value = Int(text), (1...10_000).contains(value) { page = value } else { problems["page"] = "must be a whole number from 1 to 10000" }
         }
         if let text = query["limit"] {
-            if let value = Int(text), (1...Self.maximumLimit).contains(value) { limit = value } else { problems["limit"] = "must be a whole number from 1 to \(Self.maximumLimit)" }
+            if let value = Int(text), (1...Self.maximumLimit).contains(value) {
+                limit = value
+            } else {
+                problems["limit"] = "must be a whole number from 1 to \(Self.maximumLimit)"
+            }
         }
         if !problems.isEmpty { throw AppError.validation(problems) }
     }

@@ -1,5 +1,5 @@
-import HappeningModel
 import Foundation
+import HappeningModel
 import HappeningPostgres
 
 /// Events in PostgreSQL.
@@ -33,9 +33,11 @@ struct EventRepository: Sendable {
                 RETURNING *)
             SELECT \(EventRecord.columns) FROM inserted e LEFT JOIN users u ON u.id = e.created_by
             """,
-            [host, fields.title, fields.description ?? nil, fields.dateTime, fields.venue, fields.totalTickets, fields.price,
-             fields.category?.rawValue, fields.imageURL ?? nil, fields.latitude, fields.longitude,
-             (approved ? ApprovalStatus.approved : .pending).rawValue, approved])
+            [
+                host, fields.title, fields.description ?? nil, fields.dateTime, fields.venue, fields.totalTickets, fields.price,
+                fields.category?.rawValue, fields.imageURL ?? nil, fields.latitude, fields.longitude,
+                (approved ? ApprovalStatus.approved : .pending).rawValue, approved,
+            ])
         return try EventRecord(row: rows[0])
     }
 
@@ -79,9 +81,11 @@ struct EventRepository: Sendable {
                     WHERE id = $1 RETURNING *)
                 SELECT \(EventRecord.columns) FROM updated e LEFT JOIN users u ON u.id = e.created_by
                 """,
-                [id, fields.title, fields.description != nil, fields.description ?? nil, fields.dateTime, fields.venue,
-                 fields.totalTickets, fields.price, fields.category?.rawValue, fields.imageURL != nil, fields.imageURL ?? nil,
-                 fields.latitude, fields.longitude, sendBackToReview])
+                [
+                    id, fields.title, fields.description != nil, fields.description ?? nil, fields.dateTime, fields.venue,
+                    fields.totalTickets, fields.price, fields.category?.rawValue, fields.imageURL != nil, fields.imageURL ?? nil,
+                    fields.latitude, fields.longitude, sendBackToReview,
+                ])
             return try rows.first.map { try EventRecord(row: $0) }
         }
     }
@@ -92,13 +96,15 @@ struct EventRepository: Sendable {
             """
             UPDATE events SET approval_status = $2::approval_status, admin_notes = $3, approved_by = $4, approved_at = now(), updated_at = now()
             WHERE id = $1
-            """, [id, decision.approvalStatus.rawValue, notes, admin]).affectedRows == 1
+            """, [id, decision.approvalStatus.rawValue, notes, admin]
+        ).affectedRows == 1
     }
 
     func list(status: ApprovalStatus, page: PageRequest) async throws -> [EventRecord] {
         try await postgres.query(
             "SELECT \(EventRecord.columns) \(Self.from) WHERE e.approval_status = $1::approval_status ORDER BY e.created_at DESC, e.id LIMIT $2 OFFSET $3",
-            [status.rawValue, page.limit + 1, page.offset]).map { try EventRecord(row: $0) }
+            [status.rawValue, page.limit + 1, page.offset]
+        ).map { try EventRecord(row: $0) }
     }
 
     func owned(by host: UUID, page: PageRequest) async throws -> [EventRecord] {
@@ -116,19 +122,22 @@ struct EventRepository: Sendable {
     /// at `page`'s offset.
     func upcoming(category: EventCategory? = nil, page: PageRequest, cursor: PageCursor? = nil) async throws -> [EventRecord] {
         var bindings: PostgresBindings = [category?.rawValue, page.limit + 1, cursor == nil ? page.offset : 0]
-        let after = cursor.map { cursor in
-            "AND " + cursor.condition(table: "e") { value in
-                bindings.append(value)
-                return "$\(bindings.count)"
-            }
-        } ?? ""
+        let after =
+            cursor.map { cursor in
+                "AND "
+                    + cursor.condition(table: "e") { value in
+                        bindings.append(value)
+                        return "$\(bindings.count)"
+                    }
+            } ?? ""
         return try await postgres.query(
             """
             SELECT \(EventRecord.columns) \(Self.from)
             WHERE e.approval_status = 'approved' AND e.is_cancelled = false AND e.date_time > now()
               AND ($1::event_category IS NULL OR e.category = $1::event_category) \(after)
             ORDER BY e.date_time, e.id LIMIT $2 OFFSET $3
-            """, bindings).map { try EventRecord(row: $0) }
+            """, bindings
+        ).map { try EventRecord(row: $0) }
     }
 
     func search(_ search: EventSearch) async throws -> [EventRecord] {
@@ -168,7 +177,8 @@ struct EventRepository: Sendable {
             }
             let distances = try rows.compactMap { try $0.decode(distanceColumn, as: Double?.self) }
             if candidates >= NearestEvents.maximumCandidates
-                || nearest.isExact(asked: candidates, read: read, reach: reach, pageDistances: distances) {
+                || nearest.isExact(asked: candidates, read: read, reach: reach, pageDistances: distances)
+            {
                 return events
             }
             candidates = min(candidates * 4, NearestEvents.maximumCandidates)

@@ -44,7 +44,9 @@ struct EventSearch: Sendable, Equatable {
             if raw.count > 100 { problems["query"] = "must be at most 100 characters" } else { text = raw.lowercased() }
         }
         if let raw = query["category"]?.lowercased(), !raw.isEmpty, raw != "all" {
-            if let value = EventCategory(rawValue: raw) { category = value } else {
+            if let value = EventCategory(rawValue: raw) {
+                category = value
+            } else {
                 problems["category"] = "must be one of \(EventCategory.allCases.map(\.rawValue).joined(separator: ", ")) or all"
             }
         }
@@ -61,21 +63,33 @@ struct EventSearch: Sendable, Equatable {
         if let low = minPrice, let high = maxPrice, low > high { problems["max_price"] = "must not be below min_price" }
 
         if let raw = query["date"]?.lowercased(), !raw.isEmpty {
-            if let window = Self.window(raw, now: now) { self.window = window; windowLabel = raw } else {
+            if let window = Self.window(raw, now: now) {
+                self.window = window
+                windowLabel = raw
+            } else {
                 problems["date"] = "must be today, tomorrow, weekend, week or a date YYYY-MM-DD"
             }
         }
 
         let radius: Double
         if let raw = query["radius_km"], !raw.isEmpty {
-            if let value = Double(raw), value > 0, value <= 500 { radius = value } else { problems["radius_km"] = "must be a number above 0 and at most 500"; radius = 25 }
-        } else { radius = 25 }
+            if let value = Double(raw), value > 0, value <= 500 {
+                radius = value
+            } else {
+                problems["radius_km"] = "must be a number above 0 and at most 500"
+                radius = 25
+            }
+        } else {
+            radius = 25
+        }
         switch (query["lat"].flatMap(Double.init), query["lng"].flatMap(Double.init), query["lat"], query["lng"]) {
         case (let lat?, let lng?, _, _):
             if (-90...90).contains(lat), (-180...180).contains(lng) {
                 // Rounded to ~11 m: nearby searches share a cache entry.
                 near = ((lat * 10_000).rounded() / 10_000, (lng * 10_000).rounded() / 10_000, radius)
-            } else { problems["lat"] = "lat must be within ±90 and lng within ±180" }
+            } else {
+                problems["lat"] = "lat must be within ±90 and lng within ±180"
+            }
         case (nil, nil, nil, nil): break
         default: problems["lat"] = "lat and lng must both be numbers"
         }
@@ -83,7 +97,12 @@ struct EventSearch: Sendable, Equatable {
             if let place = gazetteer.city(named: city) { near = (place.latitude, place.longitude, radius) } else { problems["city"] = "is not a known city" }
         }
         if let raw = query["sort"]?.lowercased(), !raw.isEmpty {
-            if let value = Sort(rawValue: raw) { sort = value } else { problems["sort"] = "must be date, price or distance"; sort = .date }
+            if let value = Sort(rawValue: raw) {
+                sort = value
+            } else {
+                problems["sort"] = "must be date, price or distance"
+                sort = .date
+            }
         } else {
             sort = .date
         }
@@ -125,8 +144,8 @@ struct EventSearch: Sendable, Equatable {
         default:
             let parts = label.split(separator: "-").compactMap { Int($0) }
             guard parts.count == 3, label.count == 10,
-                  let day = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
-                  calendar.component(.day, from: day) == parts[2]
+                let day = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
+                calendar.component(.day, from: day) == parts[2]
             else { return nil }
             return (day, days(1, from: day))
         }
@@ -154,7 +173,9 @@ struct EventSearch: Sendable, Equatable {
 
     /// `text` anywhere in the title or the description, case-insensitive (`ILIKE`, which the trigram indexes serve).
     static func textCondition(_ text: String, table: String, bind: (any PostgresEncodable) -> String) -> String {
-        let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+        let pattern =
+            "%"
+            + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_") + "%"
         let p = bind(pattern)
         return "(\(table).title ILIKE \(p) OR \(table).description ILIKE \(p))"

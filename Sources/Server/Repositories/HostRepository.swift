@@ -1,6 +1,6 @@
 import Foundation
-import HappeningPostgres
 import HappeningModel
+import HappeningPostgres
 
 /// Host applications: the applicant's details in `users.host_verification_data` and the bank account in
 /// `host_bank_accounts`. Account and ID numbers are written in full there and masked in everything read.

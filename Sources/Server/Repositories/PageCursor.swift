@@ -1,6 +1,6 @@
 import Foundation
-import HappeningPostgres
 import HappeningModel
+import HappeningPostgres
 
 /// Where the next page of an event list starts: the last event's sort key (keyset pagination), so a deep page
 /// costs what the first does (an index range from the key) instead of reading and dropping every row before it

@@ -1,6 +1,6 @@
 import Foundation
-import HappeningPostgres
 import HappeningModel
+import HappeningPostgres
 
 /// Payouts as the API lists them. Creating and settling payouts is `PayoutService`'s (Payments).
 struct PayoutRepository: Sendable {
@@ -8,9 +8,21 @@ struct PayoutRepository: Sendable {
 
     /// A payout as the admin list and a host's own list show it (`host_email` for the admin only).
     struct PayoutRow: Encodable, Sendable {
-        @LowercaseID var id: UUID; @LowercaseID var event_id: UUID; let event_title: String; @LowercaseID var host_id: UUID; let host_name: String; let host_email: String?
-        let amount: String; let gross_amount: String?; let refunded_amount: String?; let fee_amount: String?; let status: String
-        let razorpay_payout_id: String?; let failure_reason: String?; let created_at: Date; let processed_at: Date?
+        @LowercaseID var id: UUID
+        @LowercaseID var event_id: UUID
+        let event_title: String
+        @LowercaseID var host_id: UUID
+        let host_name: String
+        let host_email: String?
+        let amount: String
+        let gross_amount: String?
+        let refunded_amount: String?
+        let fee_amount: String?
+        let status: String
+        let razorpay_payout_id: String?
+        let failure_reason: String?
+        let created_at: Date
+        let processed_at: Date?
     }
 
     private func rows(where condition: String, _ bindings: PostgresBindings, includeEmail: Bool) async throws -> [PayoutRow] {
@@ -22,12 +34,13 @@ struct PayoutRepository: Sendable {
             WHERE \(condition)
             """, bindings
         ).map { row in
-            PayoutRow(id: try row.decode(0), event_id: try row.decode(1),
-                      event_title: try row.decode(2), host_id: try row.decode(3), host_name: try row.decode(4),
-                      host_email: includeEmail ? try row.decode(5) : nil, amount: try row.decode(6), gross_amount: try row.decode(7, as: String?.self),
-                      refunded_amount: try row.decode(8, as: String?.self), fee_amount: try row.decode(9, as: String?.self), status: try row.decode(10),
-                      razorpay_payout_id: try row.decode(11, as: String?.self), failure_reason: try row.decode(12, as: String?.self),
-                      created_at: try row.decode(13), processed_at: try row.decode(14, as: Date?.self))
+            PayoutRow(
+                id: try row.decode(0), event_id: try row.decode(1),
+                event_title: try row.decode(2), host_id: try row.decode(3), host_name: try row.decode(4),
+                host_email: includeEmail ? try row.decode(5) : nil, amount: try row.decode(6), gross_amount: try row.decode(7, as: String?.self),
+                refunded_amount: try row.decode(8, as: String?.self), fee_amount: try row.decode(9, as: String?.self), status: try row.decode(10),
+                razorpay_payout_id: try row.decode(11, as: String?.self), failure_reason: try row.decode(12, as: String?.self),
+                created_at: try row.decode(13), processed_at: try row.decode(14, as: Date?.self))
         }
     }
 
