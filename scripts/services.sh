@@ -57,7 +57,8 @@ is_root() { [ "$(id -u)" = "0" ]; }
 # ---------------------------------------------------------------- packages
 ensure_packages() {
     local wanted=(postgresql postgresql-contrib redis-server rabbitmq-server
-                  libpq-dev libhiredis-dev librabbitmq-dev libcurl4-openssl-dev libssl-dev)
+                  libpq-dev libhiredis-dev librabbitmq-dev libcurl4-openssl-dev libssl-dev
+                  libxml2-utils)  # xmllint: the tests validate the Bench's JUnit files against Tests/junit.xsd
     local missing=()
     for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -65,6 +65,12 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Where reports go.")
         var out: String = "results"
 
+        @Option(help: "Also write JUnit XML here: a test case per threshold and per ledger invariant (CI test reports).")
+        var junit: String?
+
+        @Option(help: "Also write a short Markdown verdict here: failing lines first, then the phases (a CI job summary).")
+        var summary: String?
+
         @Option(help: "Start the first phase at this UTC time (ISO 8601), so several processes start together.")
         var startAt: String?
 
@@ -228,5 +234,6 @@ struct BenchCommand: AsyncParsableCommand {
 private func finish(_ result: BenchResult, options: BenchCommand.LoadOptions) throws {
     let paths = try result.write(to: options.out)
     print(Summary.text(result, paths: paths))
+    for line in try CIReports.write(result, junit: options.junit, summary: options.summary) { print(line) }
     if !result.passed { throw ExitCode(1) }
 }

@@ -87,6 +87,7 @@ extension BenchCommand {
             let result = try await BenchSession(scenarioPath: scenario, options: options).run(targets: [("run", target)])
             let paths = try result.write(to: options.out)
             print(Summary.text(result, paths: paths))
+            for line in try CIReports.write(result, junit: options.junit, summary: options.summary) { print(line) }
             guard result.passed else {
                 print("== \(result.scenario) FAILED; the report (\(paths.markdown)):")
                 print((try? String(contentsOfFile: paths.markdown, encoding: .utf8)) ?? "(unreadable)")

@@ -34,6 +34,15 @@ struct LedgerReport: Codable, Sendable {
     var decided_per_second: Double?
     var waited_seconds: Double
     var violations: [String]
+    /// What was checked, broken or not (nil in results written before invariants were listed).
+    var invariants: [Invariant]? = nil
+
+    /// One invariant the ledger checked: its name, and what broke it (nil when it holds).
+    struct Invariant: Codable, Sendable, Equatable {
+        var name: String
+        var violation: String?
+        var passed: Bool { violation == nil }
+    }
 
     var passed: Bool { violations.isEmpty }
 }
@@ -90,7 +99,9 @@ struct LedgerChecker: Sendable {
             }
             try await addDecisionLatency(client, accepted: accepted, ids: ids, to: &report)
         }
-        report.violations = violations(of: report, ticketsPerRequest: ticketsPerRequest, soldOutAnswers: soldOutAnswers, timeout: timeout)
+        let checked = invariants(of: report, ticketsPerRequest: ticketsPerRequest, soldOutAnswers: soldOutAnswers, timeout: timeout)
+        report.invariants = checked
+        report.violations = checked.compactMap(\.violation)
         return report
     }
 
@@ -162,23 +173,42 @@ struct LedgerChecker: Sendable {
         report.decided_per_second = span > 0 ? (Double(report.decided ?? 0) / span * 10).rounded() / 10 : nil
     }
 
-    /// Every invariant `report` breaks, in the words the reports print.
-    private func violations(of report: LedgerReport, ticketsPerRequest: Int, soldOutAnswers: Int, timeout: Duration) -> [String] {
+    /// Every invariant the ledger could check for this run, each with the words the reports print when it is broken.
+    /// Without the accepted ids (a standalone `check-ledger`) the id-based ones are not checked and not listed.
+    private func invariants(of report: LedgerReport, ticketsPerRequest: Int, soldOutAnswers: Int, timeout: Duration) -> [LedgerReport.Invariant] {
         let (held, total, available) = (report.held, report.total_tickets, report.available_tickets)
-        var violations: [String] = []
-        if report.oversold > 0 { violations.append("OVERSOLD by \(report.oversold) tickets: \(held) held (pending + confirmed) > \(total) total") }
-        if report.conservation_error != 0 {
-            violations.append("tickets not conserved: available \(available) + held \(held) = \(available + held), not the total \(total)")
+        typealias Invariant = LedgerReport.Invariant
+        var checked = [
+            Invariant(
+                name: "held <= total (no oversell)",
+                violation: report.oversold > 0 ? "OVERSOLD by \(report.oversold) tickets: \(held) held (pending + confirmed) > \(total) total" : nil),
+            Invariant(
+                name: "available + held = total",
+                violation: report.conservation_error != 0
+                    ? "tickets not conserved: available \(available) + held \(held) = \(available + held), not the total \(total)" : nil),
+        ]
+        if let undecided = report.undecided {
+            checked.append(
+                Invariant(
+                    name: "every accepted (202) booking decided",
+                    violation: undecided > 0 ? "\(undecided) accepted (202) bookings were never decided within \(Int(timeout.seconds)) s (lost or stuck)" : nil)
+            )
         }
-        if let undecided = report.undecided, undecided > 0 {
-            violations.append("\(undecided) accepted (202) bookings were never decided within \(Int(timeout.seconds)) s (lost or stuck)")
+        if let phantom = report.phantom {
+            checked.append(
+                Invariant(
+                    name: "no booking the API never accepted", violation: phantom > 0 ? "\(phantom) bookings exist that the API never accepted" : nil))
         }
-        if let phantom = report.phantom, phantom > 0 { violations.append("\(phantom) bookings exist that the API never accepted") }
-        if let mismatch = report.held_mismatch, let expected = report.expected_held, mismatch != 0 {
+        if let mismatch = report.held_mismatch, let expected = report.expected_held {
             let rule = soldOutAnswers > 0 ? "requests were refused as sold out, so every ticket" : "min(accepted × \(ticketsPerRequest), total)"
-            violations.append("held \(held) tickets, expected \(expected) (\(rule))")
+            checked.append(
+                Invariant(name: "held = expected", violation: mismatch != 0 ? "held \(held) tickets, expected \(expected) (\(rule))" : nil))
         }
-        if report.duplicate_idempotency_keys > 0 { violations.append("\(report.duplicate_idempotency_keys) idempotency keys booked more than once") }
-        return violations
+        checked.append(
+            Invariant(
+                name: "each idempotency key booked once",
+                violation: report.duplicate_idempotency_keys > 0
+                    ? "\(report.duplicate_idempotency_keys) idempotency keys booked more than once" : nil))
+        return checked
     }
 }

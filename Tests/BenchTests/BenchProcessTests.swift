@@ -119,7 +119,7 @@ struct GateCommandTests {
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("bench-gate-\(TestEnvironment.uniqueSuffix())").path
         let result = try await bench(
             "gate scenarios/flash-sale-ci.yaml --workers 2 --port \(TestPorts.next()) --logs '\(logs)' --out '\(logs)' --progress none "
-                + "--set users=300 --set tickets=10 \(extra)",
+                + "--junit '\(logs)/junit.xml' --summary '\(logs)/summary.md' --set users=300 --set tickets=10 \(extra)",
             environment: [
                 "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
                 "JWT_SECRET": TestEnvironment.value("JWT_SECRET"),
@@ -148,6 +148,13 @@ struct GateCommandTests {
         defer { try? FileManager.default.removeItem(atPath: safe.logs) }
         #expect(safe.status == 0, "\(safe.output)")
         #expect(safe.output.contains("PASS") && safe.output.contains("held 10"), "\(safe.output)")
+        // The JUnit file lists every threshold of the scenario and every ledger invariant, all passing.
+        let junit = try await JUnitFile(path: safe.logs + "/junit.xml")
+        let thresholds = ["oversold == 0", "conservation_error == 0", "undecided == 0", "phantom == 0", "held_mismatch == 0", "duplicates == 0"]
+        #expect(Set(thresholds).isSubset(of: Set(junit.cases.map(\.name))), "\(junit.cases)")
+        #expect(junit.cases.contains { $0.name == "held <= total (no oversell)" } && junit.cases.allSatisfy { $0.failure == nil }, "\(junit.cases)")
+        #expect(safe.output.contains("junit: \(safe.logs)/junit.xml"), "\(safe.output)")
+        #expect(try String(contentsOfFile: safe.logs + "/summary.md", encoding: .utf8).hasPrefix("### ✔ happening-bench flash-sale-ci: PASS"))
         let pids = workerPids(in: safe.logs)
         #expect(pids.count == 2)
         for pid in pids {
@@ -158,6 +165,9 @@ struct GateCommandTests {
         defer { try? FileManager.default.removeItem(atPath: unsafe.logs) }
         #expect(unsafe.status == 1, "\(unsafe.output)")
         #expect(unsafe.output.contains("OVERSOLD by") && unsafe.output.contains("FAILED; the report"), "\(unsafe.output)")
+        let failed = try await JUnitFile(path: unsafe.logs + "/junit.xml")
+        #expect(failed.cases.contains { $0.name == "held <= total (no oversell)" && $0.failure?.hasPrefix("OVERSOLD by") == true }, "\(failed.cases)")
+        #expect(failed.cases.contains { $0.name == "oversold == 0" && $0.failure != nil }, "\(failed.cases)")
     }
 
     @Test("a server that never comes up fails the gate (exit 1) with its log, and the workers are stopped")

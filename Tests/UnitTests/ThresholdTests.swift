@@ -4,7 +4,7 @@ import Testing
 @testable import Bench
 
 /// A phase result as the bench writes it, with `name` and `recorded` chosen.
-private func phaseResult(name: String = "steady", recorded: Bool = true, requests: Int = 1000, p99: Int = 45000) throws -> PhaseResult {
+func phaseResult(name: String = "steady", recorded: Bool = true, requests: Int = 1000, p99: Int = 45000) throws -> PhaseResult {
     try JSONDecoder().decode(
         PhaseResult.self,
         from: Data(
@@ -16,7 +16,8 @@ private func phaseResult(name: String = "steady", recorded: Bool = true, request
             """#.utf8))
 }
 
-private func ledger(oversold: Int = 0, undecided: Int? = 0, decisionP99: UInt64? = 1_200_000) -> LedgerReport {
+/// A ledger report of a 10-ticket sale with 400 accepted bookings.
+func ledger(oversold: Int = 0, undecided: Int? = 0, decisionP99: UInt64? = 1_200_000) -> LedgerReport {
     LedgerReport(
         event_id: "e", total_tickets: 10, available_tickets: 0, held: 10, confirmed: 10, pending: 0, cancelled: 0, failed_sold_out: 390,
         failed_other: 0, accepted: 400, decided: 400, undecided: undecided, phantom: 0, expected_held: 10, oversold: oversold,
