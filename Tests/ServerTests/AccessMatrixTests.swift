@@ -44,8 +44,8 @@ struct AccessMatrixTests {
         { client, deps, _ in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
             let adminToken = try await Fixtures.adminToken(client, email: admin)
-            let host = try await Fixtures.approvedHost(client)
-            let otherHost = try await Fixtures.approvedHost(client)
+            let host = try await Fixtures.approvedHost(client, postgres: deps.postgres)
+            let otherHost = try await Fixtures.approvedHost(client, postgres: deps.postgres)
             let (user, userID) = try await fixtures.buyer(client)
             let tokens: [Role: String] = [.user: user, .host: host, .otherHost: otherHost, .admin: adminToken]
 

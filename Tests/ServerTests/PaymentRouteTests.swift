@@ -168,8 +168,7 @@ struct PaymentRouteTests {
             try await gateway.clearFaults()
             let pass = try await deps.payments.reconcile(minimumAge: .zero)
             #expect(pass.refundsIssued >= 1)
-            // The gateway settles refunds after 50 ms; later passes ask it. (The shared test database may hold open
-            // refunds of other tests whose gateways are gone: each pass moves those to the back, so ours comes up.)
+            // The gateway settles refunds after 50 ms; later passes ask it (the test's database holds its payments only).
             let refund = try await eventually("the refund to be reconciled as processed", every: .milliseconds(100)) {
                 _ = try await deps.payments.reconcile(minimumAge: .zero)
                 let row = try await deps.postgres.query("SELECT refund_id, refund_status::text FROM payments WHERE payment_intent_id = $1", [order])[0]

@@ -51,10 +51,30 @@ struct TestGateway: Sendable {
     }
 }
 
-/// Runs `body` with a server whose payments go to a fresh offline gateway.
+/// Runs `body` with a server whose payments go to a fresh offline gateway, on a database of its own (the schema applied
+/// to a scratch database): a reconcile pass sees this test's payments only, never the open refunds other tests (and
+/// earlier runs on the same machine) left behind for gateways that are gone — thousands on a long-lived test database,
+/// which pushed this test's refund past its deadline on a busy machine.
 func withPaymentServer(
     _ overrides: [String: String] = [:], settleMilliseconds: Int = 50,
     _ body: @Sendable (any TestClientProtocol, AppDependencies, TestGateway) async throws -> Void
+) async throws {
+    try await TestEnvironment.withScratchDatabase(prefix: "payments") { databaseURL in
+        let schema = try await TestEnvironment.applySchema(databaseURL)
+        guard schema.status == 0 else { throw SchemaNotApplied(output: schema.output) }
+        try await withPaymentServer(overrides.merging(["DATABASE_URL": databaseURL]) { $1 }, settleMilliseconds: settleMilliseconds, gatewayAndServer: body)
+    }
+}
+
+/// init.sql failed on a scratch database.
+struct SchemaNotApplied: Error, CustomStringConvertible {
+    var output: String
+    var description: String { "init.sql failed on the scratch database: \(output)" }
+}
+
+private func withPaymentServer(
+    _ overrides: [String: String], settleMilliseconds: Int,
+    gatewayAndServer body: @Sendable (any TestClientProtocol, AppDependencies, TestGateway) async throws -> Void
 ) async throws {
     let gateway = try await TestGateway.start(settleMilliseconds: settleMilliseconds)
     try await gateway.whileRunning {

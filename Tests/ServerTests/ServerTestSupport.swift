@@ -80,12 +80,19 @@ extension TestResponse {
 /// Helpers that set up users with roles directly in the test database.
 enum Fixtures {
     /// Registers a user and makes it an approved host; returns its token.
-    static func approvedHost(_ client: some TestClientProtocol) async throws -> String {
+    /// `postgres`: the server's database when it is not the shared test database (``withPaymentServer`` gives each test
+    /// one of its own).
+    static func approvedHost(_ client: some TestClientProtocol, postgres server: PostgresClient? = nil) async throws -> String {
         let email = uniqueEmail("host")
         let token = try await client.register(email: email)
-        let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))
-        try await postgres.query("UPDATE users SET is_host = true, host_status = 'approved' WHERE lower(email) = lower($1)", [email])
-        await postgres.shutdown()
+        let approve = "UPDATE users SET is_host = true, host_status = 'approved' WHERE lower(email) = lower($1)"
+        if let server {
+            try await server.query(approve, [email])
+        } else {
+            let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))
+            try await postgres.query(approve, [email])
+            await postgres.shutdown()
+        }
         return token
     }
 
