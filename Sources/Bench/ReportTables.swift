@@ -120,8 +120,13 @@ enum RunTables {
             "Decision latency (202 → decided): p50 \(Format.micros(decision.p50)), p90 \(Format.micros(decision.p90)), p99 \(Format.micros(decision.p99)), "
                 + "max \(Format.micros(decision.max)); \(ledger.decided_per_second.map { String(format: "%.1f", $0) } ?? "–") decided bookings/s."
         }
+        // Which invariants this run could check (without the accepted ids, only the count-based ones).
+        let checked = ledger.invariants.map { invariants in
+            "Checked: " + invariants.map { "\($0.name) \($0.passed ? "✔" : "✘")" }.joined(separator: "; ") + "."
+        }
+        let note = [checked, decision].compactMap { $0 }.joined(separator: " ")
         return ReportTable(
-            title: "Ledger of event \(ledger.event_id): \(ledger.passed ? "holds" : "VIOLATED")", note: decision,
+            title: "Ledger of event \(ledger.event_id): \(ledger.passed ? "holds" : "VIOLATED")", note: note.isEmpty ? nil : note,
             header: [
                 "total", "available", "held", "confirmed", "pending", "sold out", "other failures", "accepted (202)", "decided", "undecided",
                 "phantom", "oversold",

@@ -71,4 +71,12 @@ struct JUnitReportTests {
         #expect(text.contains("Ledger e: held 10 of 10, oversold 3") && text.contains("1 of 2 invariants hold"))
         #expect(text.contains("Thresholds: 1 of 3 pass."))
     }
+
+    @Test("the Markdown and HTML reports say which ledger invariants were checked and which broke")
+    func reportsListInvariants() throws {
+        let result = try sampleResult()
+        let checked = "Checked: held &lt;= total (no oversell) ✘; available + held = total ✔."
+        #expect(MarkdownReport(result: result).render().contains("Checked: held <= total (no oversell) ✘; available + held = total ✔."))
+        #expect(HTMLReport(result: result).render().contains(checked))
+    }
 }
