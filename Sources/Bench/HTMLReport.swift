@@ -9,18 +9,19 @@ struct HTMLReport {
     private static let colors = ["#2563eb", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be123c", "#4d7c0f", "#a16207"]
 
     func render() -> String {
-        var body = "<h1>\(HTMLText.escape(result.scenario)) <span class=\"\(result.passed ? "pass" : "fail")\">\(result.passed ? "PASS" : "FAIL")</span></h1>\n"
-        if let description = result.description { body += "<p>\(HTMLText.escape(description))</p>\n" }
+        var body =
+            "<h1>\(MarkupText.escape(result.scenario)) <span class=\"\(result.passed ? "pass" : "fail")\">\(result.passed ? "PASS" : "FAIL")</span></h1>\n"
+        if let description = result.description { body += "<p>\(MarkupText.escape(description))</p>\n" }
         body +=
-            "<p class=\"meta\">Started \(HTMLText.escape(result.started_at)) on \(HTMLText.escape(result.machine.hostname)) — \(result.machine.cores) cores, "
-            + "\(result.machine.memory_gib) GiB; bench \(HTMLText.escape(result.versions.bench)), \(HTMLText.escape(result.versions.libcurl)).<br><code>\(HTMLText.escape(result.command))</code></p>\n"
+            "<p class=\"meta\">Started \(MarkupText.escape(result.started_at)) on \(MarkupText.escape(result.machine.hostname)) — \(result.machine.cores) cores, "
+            + "\(result.machine.memory_gib) GiB; bench \(MarkupText.escape(result.versions.bench)), \(MarkupText.escape(result.versions.libcurl)).<br><code>\(MarkupText.escape(result.command))</code></p>\n"
         if !result.failures.isEmpty {
-            body += "<div class=\"failures\"><b>Failures</b><ul>" + result.failures.map { "<li>\(HTMLText.escape($0))</li>" }.joined() + "</ul></div>\n"
+            body += "<div class=\"failures\"><b>Failures</b><ul>" + result.failures.map { "<li>\(MarkupText.escape($0))</li>" }.joined() + "</ul></div>\n"
         }
         let warnings = result.generatorWarnings
         if !warnings.isEmpty {
             body +=
-                "<div class=\"warnings\"><b>Warnings: the generator held the load back</b><ul>" + warnings.map { "<li>\(HTMLText.escape($0))</li>" }.joined()
+                "<div class=\"warnings\"><b>Warnings: the generator held the load back</b><ul>" + warnings.map { "<li>\(MarkupText.escape($0))</li>" }.joined()
                 + "</ul></div>\n"
         }
         body += "<h2>Latency by percentile</h2>\n" + latencyChart()
@@ -28,11 +29,11 @@ struct HTMLReport {
         body += "<h2>Latency over time (p99 of each second)</h2>\n" + latencyOverTimeChart()
         if let cache = cacheChart() { body += "<h2>Cache hits per second</h2>\n" + cache }
         if let failures = failuresChart() { body += "<h2>Failures over time</h2>\n" + failures }
-        if result.runs.count > 1 { body += "<h2>\(HTMLText.escape(result.runs.map(\.label).joined(separator: " vs ")))</h2>\n" + comparisonChart() }
+        if result.runs.count > 1 { body += "<h2>\(MarkupText.escape(result.runs.map(\.label).joined(separator: " vs ")))</h2>\n" + comparisonChart() }
         body += "<h2>Details</h2>\n" + details()
         return """
             <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><title>\(HTMLText.escape(result.scenario)) — happening-bench</title>
+            <html lang="en"><head><meta charset="utf-8"><title>\(MarkupText.escape(result.scenario)) — happening-bench</title>
             <style>
             body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; color: #111827; }
             h1 span { font-size: 0.6em; padding: 0.15em 0.5em; border-radius: 0.3em; color: white; vertical-align: middle; }
@@ -54,7 +55,7 @@ struct HTMLReport {
     private func details() -> String {
         var html = ""
         for run in result.runs {
-            html += "<h3>\(HTMLText.escape((result.runs.count > 1 ? run.label + " — " : "") + run.target))</h3>\n"
+            html += "<h3>\(MarkupText.escape((result.runs.count > 1 ? run.label + " — " : "") + run.target))</h3>\n"
             var tables = [RunTables.phases(run, title: "Phases")]
             if let windows = RunTables.windows(run) { tables.append(windows) }
             if let generator = RunTables.generator(run) { tables.append(generator) }
@@ -64,21 +65,21 @@ struct HTMLReport {
             if let ledger = run.ledger { tables.append(RunTables.ledger(ledger)) }
             if let staleness = run.staleness { tables.append(RunTables.staleness(staleness)) }
             html += tables.map(\.html).joined()
-            if let responses = RunTables.responses(run) { html += "<p class=\"note\">\(HTMLText.escape(responses))</p>\n" }
-            for violation in run.ledger?.violations ?? [] { html += "<p class=\"violation\">✘ \(HTMLText.escape(violation))</p>\n" }
+            if let responses = RunTables.responses(run) { html += "<p class=\"note\">\(MarkupText.escape(responses))</p>\n" }
+            for violation in run.ledger?.violations ?? [] { html += "<p class=\"violation\">✘ \(MarkupText.escape(violation))</p>\n" }
         }
         if let ratios = result.ratios, !ratios.isEmpty {
             html +=
-                "<h3>Ratios (\(HTMLText.escape(result.runs.first?.label ?? "a")) ÷ \(HTMLText.escape(result.runs.last?.label ?? "b")))</h3><ul>"
-                + ratios.sorted(by: { $0.key < $1.key }).map { "<li>\(HTMLText.escape($0.key)): <b>\(String(format: "%.2f", $0.value))×</b></li>" }.joined()
+                "<h3>Ratios (\(MarkupText.escape(result.runs.first?.label ?? "a")) ÷ \(MarkupText.escape(result.runs.last?.label ?? "b")))</h3><ul>"
+                + ratios.sorted(by: { $0.key < $1.key }).map { "<li>\(MarkupText.escape($0.key)): <b>\(String(format: "%.2f", $0.value))×</b></li>" }.joined()
                 + "</ul>\n"
         }
         if !result.thresholds.isEmpty {
             html +=
                 "<h3>Thresholds</h3><ul>"
                 + result.thresholds.map { threshold in
-                    "<li class=\"\(threshold.passed ? "" : "violation")\">\(threshold.passed ? "✔" : "✘") <code>\(HTMLText.escape(threshold.expression))</code> — "
-                        + "\(HTMLText.escape(threshold.message))</li>"
+                    "<li class=\"\(threshold.passed ? "" : "violation")\">\(threshold.passed ? "✔" : "✘") <code>\(MarkupText.escape(threshold.expression))</code> — "
+                        + "\(MarkupText.escape(threshold.message))</li>"
                 }.joined() + "</ul>\n"
         }
         return html
@@ -241,11 +242,11 @@ struct HTMLReport {
             for metric in metrics {
                 let values = phases.map { metric.1($0.1) }
                 let top = max(values.max() ?? 1, 1e-9)
-                svg += "<text x=\"10\" y=\"\(y + 14)\" font-weight=\"bold\">\(HTMLText.escape(name)): \(HTMLText.escape(metric.0))</text>"
+                svg += "<text x=\"10\" y=\"\(y + 14)\" font-weight=\"bold\">\(MarkupText.escape(name)): \(MarkupText.escape(metric.0))</text>"
                 for (index, (label, _)) in phases.enumerated() {
                     let width = max(1, Int(values[index] / top * 600))
                     let barY = y + 22 + index * 28
-                    svg += "<text x=\"10\" y=\"\(barY + 15)\">\(HTMLText.escape(label))</text>"
+                    svg += "<text x=\"10\" y=\"\(barY + 15)\">\(MarkupText.escape(label))</text>"
                     svg += "<rect x=\"150\" y=\"\(barY)\" width=\"\(width)\" height=\"22\" fill=\"\(Self.colors[index % Self.colors.count])\"/>"
                     svg += "<text x=\"\(158 + width)\" y=\"\(barY + 15)\">\(metric.2(values[index]))</text>"
                 }
@@ -294,7 +295,7 @@ struct HTMLReport {
             svg += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(height - bottom)\" stroke=\"#9ca3af\"/>"
             for (value, label) in xTicks where value <= xMax {
                 svg += "<line x1=\"\(px(value))\" y1=\"\(top)\" x2=\"\(px(value))\" y2=\"\(height - bottom)\" stroke=\"#f3f4f6\"/>"
-                svg += "<text x=\"\(px(value))\" y=\"\(height - bottom + 16)\" text-anchor=\"middle\">\(HTMLText.escape(label))</text>"
+                svg += "<text x=\"\(px(value))\" y=\"\(height - bottom + 16)\" text-anchor=\"middle\">\(MarkupText.escape(label))</text>"
             }
             var yTicks: [Double] = []
             if logY {
@@ -310,9 +311,9 @@ struct HTMLReport {
                 svg += "<line x1=\"\(left)\" y1=\"\(py(tick))\" x2=\"\(width - right)\" y2=\"\(py(tick))\" stroke=\"#f3f4f6\"/>"
                 svg += "<text x=\"\(left - 6)\" y=\"\(py(tick) + 4)\" text-anchor=\"end\">\(Self.number(tick))</text>"
             }
-            svg += "<text x=\"\((left + width) / 2)\" y=\"\(height - bottom + 36)\" text-anchor=\"middle\">\(HTMLText.escape(xLabel))</text>"
+            svg += "<text x=\"\((left + width) / 2)\" y=\"\(height - bottom + 36)\" text-anchor=\"middle\">\(MarkupText.escape(xLabel))</text>"
             svg +=
-                "<text x=\"14\" y=\"\((top + height - bottom) / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 14 \((top + height - bottom) / 2))\">\(HTMLText.escape(yLabel))</text>"
+                "<text x=\"14\" y=\"\((top + height - bottom) / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 14 \((top + height - bottom) / 2))\">\(MarkupText.escape(yLabel))</text>"
             for (index, line) in series.enumerated() {
                 let color = line.color ?? HTMLReport.colors[index % HTMLReport.colors.count]
                 let path = line.points.map { String(format: "%.1f,%.1f", px($0.0), py($0.1)) }.joined(separator: " ")
@@ -323,12 +324,12 @@ struct HTMLReport {
                 if let label = line.label, let end = line.points.last {
                     svg +=
                         String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%@\">", px(end.0) + 3, py(end.1) + 10, color)
-                        + HTMLText.escape(label) + "</text>"
+                        + MarkupText.escape(label) + "</text>"
                 }
                 let legendX = left + Double(index % 3) * 280
                 let legendY = height + 4 + Double(index / 3) * 22
                 svg += "<rect x=\"\(legendX)\" y=\"\(legendY)\" width=\"14\" height=\"4\" fill=\"\(color)\"/>"
-                svg += "<text x=\"\(legendX + 20)\" y=\"\(legendY + 6)\">\(HTMLText.escape(line.name))</text>"
+                svg += "<text x=\"\(legendX + 20)\" y=\"\(legendY + 6)\">\(MarkupText.escape(line.name))</text>"
             }
             return svg + "</svg>\n"
         }

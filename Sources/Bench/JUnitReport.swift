@@ -50,18 +50,18 @@ struct JUnitReport {
         let suites = self.suites
         let cases = suites.flatMap(\.cases)
         var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
-        xml += "<testsuites name=\"\(Self.escape("happening-bench " + result.scenario))\" tests=\"\(cases.count)\" "
+        xml += "<testsuites name=\"\(MarkupText.escape("happening-bench " + result.scenario))\" tests=\"\(cases.count)\" "
         xml += "failures=\"\(cases.filter { $0.failure != nil }.count)\" errors=\"0\" time=\"\(Self.seconds(suites.reduce(0) { $0 + $1.seconds }))\">\n"
         for suite in suites {
             let className = "happening." + result.scenario + "." + suite.className
-            xml += "  <testsuite name=\"\(Self.escape(suite.name))\" tests=\"\(suite.cases.count)\" "
+            xml += "  <testsuite name=\"\(MarkupText.escape(suite.name))\" tests=\"\(suite.cases.count)\" "
             xml += "failures=\"\(suite.cases.filter { $0.failure != nil }.count)\" errors=\"0\" skipped=\"0\" "
-            xml += "time=\"\(Self.seconds(suite.seconds))\" timestamp=\"\(Self.escape(Self.localTimestamp(result.started_at)))\" "
-            xml += "hostname=\"\(Self.escape(result.machine.hostname))\">\n"
+            xml += "time=\"\(Self.seconds(suite.seconds))\" timestamp=\"\(MarkupText.escape(Self.localTimestamp(result.started_at)))\" "
+            xml += "hostname=\"\(MarkupText.escape(result.machine.hostname))\">\n"
             for testCase in suite.cases {
-                xml += "    <testcase name=\"\(Self.escape(testCase.name))\" classname=\"\(Self.escape(className))\" time=\"0\""
+                xml += "    <testcase name=\"\(MarkupText.escape(testCase.name))\" classname=\"\(MarkupText.escape(className))\" time=\"0\""
                 if let failure = testCase.failure {
-                    xml += ">\n      <failure message=\"\(Self.escape(failure))\" type=\"\(testCase.type)\">\(Self.escape(failure))</failure>\n"
+                    xml += ">\n      <failure message=\"\(MarkupText.escape(failure))\" type=\"\(testCase.type)\">\(MarkupText.escape(failure))</failure>\n"
                     xml += "    </testcase>\n"
                 } else {
                     xml += "/>\n"
@@ -70,24 +70,6 @@ struct JUnitReport {
             xml += "  </testsuite>\n"
         }
         return xml + "</testsuites>\n"
-    }
-
-    /// Text for an XML attribute or element: the five special characters escaped, control characters (not allowed
-    /// in XML 1.0) dropped.
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&apos;"
-            case "\n", "\t": escaped += "&#\(scalar.value);"
-            default: if scalar.value >= 0x20 { escaped.unicodeScalars.append(scalar) }
-            }
-        }
-        return escaped
     }
 
     private static func seconds(_ value: Double) -> String { String(format: "%.3f", max(0, value)) }

@@ -18,10 +18,10 @@ struct ReportTable {
     }
 
     var html: String {
-        var text = "<h4>\(HTMLText.escape(title))</h4>\n"
-        if let note { text += "<p class=\"note\">\(HTMLText.escape(note))</p>\n" }
-        text += "<table><thead><tr>" + header.map { "<th>\(HTMLText.escape($0))</th>" }.joined() + "</tr></thead><tbody>\n"
-        for row in rows { text += "<tr>" + row.map { "<td>\(HTMLText.escape($0))</td>" }.joined() + "</tr>\n" }
+        var text = "<h4>\(MarkupText.escape(title))</h4>\n"
+        if let note { text += "<p class=\"note\">\(MarkupText.escape(note))</p>\n" }
+        text += "<table><thead><tr>" + header.map { "<th>\(MarkupText.escape($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+        for row in rows { text += "<tr>" + row.map { "<td>\(MarkupText.escape($0))</td>" }.joined() + "</tr>\n" }
         return text + "</tbody></table>\n"
     }
 }
@@ -186,10 +186,22 @@ enum RunTables {
     }
 }
 
-/// Escaping for text placed in HTML.
-enum HTMLText {
+/// Escaping for text placed in HTML or XML, attribute values included: the five special characters as entities,
+/// newline and tab as character references, other control characters (not allowed in XML 1.0) dropped.
+enum MarkupText {
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&apos;"
+            case "\n", "\t": escaped += "&#\(scalar.value);"
+            default: if scalar.value >= 0x20 { escaped.unicodeScalars.append(scalar) }
+            }
+        }
+        return escaped
     }
 }
