@@ -291,7 +291,7 @@ let package = Package(
         .testTarget(
             name: "BenchTests",
             dependencies: [
-                "Bench", "HappeningLoad", "HappeningSystem", "TestSupport",
+                "Bench", "HappeningLoad", "HappeningPostgres", "HappeningSystem", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -185,6 +185,9 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "PostgreSQL URL (default: $DATABASE_URL).")
         var databaseURL: String?
 
+        @Option(help: "A scenario whose ledger block maps another booking schema (schema: or sql:); default: Happening's schema.")
+        var scenario: String?
+
         @Flag(help: "Print the ledger as JSON (an array when several events are given).")
         var json = false
 
@@ -193,11 +196,10 @@ struct BenchCommand: AsyncParsableCommand {
                 throw UsageError("pass --database-url or set DATABASE_URL")
             }
             guard !event.isEmpty else { throw UsageError("name at least one --event") }
-            let checker = LedgerChecker(databaseURL: url)
+            let source = try scenario.map { try Scenario.load(path: $0, overrides: [:], runDirectory: ".").ledger?.source() ?? .mapped(.happening) }
+            let checker = LedgerChecker(databaseURL: url, source: source ?? .mapped(.happening))
             var ledgers: [LedgerReport] = []
-            for id in event {
-                ledgers.append(try await checker.check(event: id, accepted: nil, ticketsPerRequest: 1, complete: false, timeout: .seconds(0), progress: .none))
-            }
+            for id in event { ledgers.append(try await checker.check(event: id, run: .init(accepted: nil, timeout: .seconds(0)), progress: .none)) }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -205,8 +207,8 @@ struct BenchCommand: AsyncParsableCommand {
             } else {
                 for ledger in ledgers {
                     print(
-                        "event \(ledger.event_id): total \(ledger.total_tickets), available \(ledger.available_tickets), held \(ledger.held) "
-                            + "(\(ledger.confirmed) confirmed, \(ledger.pending) pending), \(ledger.failed_sold_out) sold out")
+                        "event \(ledger.event_id): total \(ledger.total_tickets), available \(ledger.available_tickets), held \(ledger.held); "
+                            + "bookings: \(ledger.statusText)")
                     print(ledger.passed ? "ledger holds" : ledger.violations.map { "VIOLATION: \($0)" }.joined(separator: "\n"))
                 }
             }

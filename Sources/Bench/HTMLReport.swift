@@ -94,7 +94,7 @@ struct HTMLReport {
                 series.append(Series(name: prefix + phase.name, points: curve(LatencyHistogram(phase.histogram))))
             }
             if let decision = run.ledger?.decision_histogram {
-                series.append(Series(name: prefix + "decision (202 → decided)", points: curve(LatencyHistogram(decision))))
+                series.append(Series(name: prefix + "decision (request → decided)", points: curve(LatencyHistogram(decision))))
             }
         }
         let ticks = [(0.0, "0%"), (1.0, "90%"), (2.0, "99%"), (3.0, "99.9%"), (4.0, "99.99%"), (5.0, "99.999%")]

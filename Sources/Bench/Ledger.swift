@@ -4,31 +4,39 @@ import HappeningSystem
 
 /// The no-oversell ledger of one event, read directly from PostgreSQL after a flash sale.
 ///
-/// Invariants: tickets held (pending + confirmed) ≤ total; available + held = total; every accepted (202)
-/// booking id exists exactly once with a decided status (none lost, none stuck in a queue); no booking the
-/// API never accepted (phantom writes); held = min(accepted × tickets per request, total) when every
-/// request was accepted; at most one booking per (user, idempotency key).
+/// Invariants: tickets held ≤ total; available + held = total; and, when the run knows its accepted (202) bookings,
+/// either **by id** (the 202 carries the booking id and the schema names the id column): every accepted booking
+/// exists exactly once with a decided status (none lost, none stuck in a queue) and no booking the API never
+/// accepted (phantom writes); or **by count** (no id): as many decided bookings as 202s (when refusals leave a row)
+/// and no more bookings than 202s. Then held = min(accepted × tickets per request, total) when every request was
+/// answered definitely; one booking per user where that is the rule; each (user, idempotency key) booked once.
 struct LedgerReport: Codable, Sendable {
     var event_id: String
+    /// Where the figures came from: Happening's schema, a mapping, or the scenario's SQL.
+    var source: String? = nil
+    /// `ids` or `counts`: how accepted bookings were followed (nil for a standalone `check-ledger`).
+    var method: LedgerMethod? = nil
     var total_tickets: Int
     var available_tickets: Int
     var held: Int
-    var confirmed: Int
-    var pending: Int
-    var cancelled: Int
-    var failed_sold_out: Int
-    var failed_other: Int
-    /// Accepted (202) booking ids the run knows of; nil for a standalone `check-ledger`.
+    /// Booking rows of the event, and by status label (`failed/sold_out` when the schema has a reason column).
+    var bookings: Int? = nil
+    var statuses: [String: Int]? = nil
+    /// Accepted (202) bookings the run counted; nil for a standalone `check-ledger`.
     var accepted: Int?
     var decided: Int?
     var undecided: Int?
     var phantom: Int?
+    /// Bookings beyond the number of 202s (count-based).
+    var excess_bookings: Int? = nil
     var expected_held: Int?
     var oversold: Int
     var conservation_error: Int
     var held_mismatch: Int?
-    var duplicate_idempotency_keys: Int
-    /// 202 → decided (the booking row's write time), when the accepted times are known.
+    var duplicate_idempotency_keys: Int?
+    /// Users holding more than one booking where one per user is the rule.
+    var duplicate_users: Int? = nil
+    /// Request sent → decided (the booking row's decision time), when the accepted bookings are followed by id.
     var decision_latency: LatencySummary?
     var decision_histogram: EncodedHistogram?
     var decided_per_second: Double?
@@ -45,30 +53,69 @@ struct LedgerReport: Codable, Sendable {
     }
 
     var passed: Bool { violations.isEmpty }
+
+    /// The rows by status, largest first (`confirmed 10 · failed/sold_out 990`).
+    var statusText: String {
+        guard let statuses, !statuses.isEmpty else { return bookings.map { "\($0)" } ?? "–" }
+        return statuses.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) \($0.value)" }.joined(separator: " · ")
+    }
+}
+
+/// How a run's accepted bookings were matched with the database.
+enum LedgerMethod: String, Codable, Sendable {
+    /// Each 202 carried the booking's id: followed one by one.
+    case ids
+    /// The 202s carried no id (or the schema names no id column): compared as counts.
+    case counts
 }
 
 /// Reads the ledger, waiting (bounded) for accepted bookings to be decided first.
 struct LedgerChecker: Sendable {
     let databaseURL: String
+    /// Where the figures come from (Happening's schema unless the scenario maps another).
+    var source: LedgerSource = .mapped(.happening)
 
-    /// - Parameters:
-    ///   - accepted: booking ids answered with 202 and when the 202 arrived (µs since 1970), or nil.
-    ///   - ticketsPerRequest: tickets each booking asked for (for the expected number held).
-    ///   - complete: every booking request got a definite answer (202, or 422 sold out); only then is the
-    ///     number held predictable.
-    ///   - soldOutAnswers: requests refused at intake as sold out (then every ticket must be held).
-    func check(
-        event: String, accepted: [Capture]?, ticketsPerRequest: Int, complete: Bool, soldOutAnswers: Int = 0, timeout: Duration,
-        progress: ProgressStyle
-    ) async throws -> LedgerReport {
-        guard let eventID = UUID(uuidString: event) else { throw UsageError("ledger: '\(event)' is not an event id (UUID)") }
+    /// What one check is given about the run.
+    struct Run: Sendable {
+        /// One capture per 202 of a booking request (its id when the answer carried one, else empty) and when the
+        /// 202 arrived (µs since 1970); nil when the run is unknown (a standalone `check-ledger`).
+        var accepted: [Capture]?
+        /// Tickets each booking asked for (for the expected number held).
+        var ticketsPerRequest = 1
+        /// Every booking request got a definite answer (202, or 422 sold out): only then is the number held predictable.
+        var complete = false
+        /// Requests refused at intake as sold out (then every ticket must be held).
+        var soldOutAnswers = 0
+        var timeout: Duration = .seconds(60)
+    }
+
+    func check(event: String, run: Run, progress: ProgressStyle) async throws -> LedgerReport {
+        try await withClient { try await read($0, event: event, run: run, progress: progress) }
+    }
+
+    /// Reads the figures once before the load: a wrong mapping, a query missing a column or an event that is not
+    /// there stops the run before it spends its time, not after.
+    func preflight(event: String) async throws {
+        try await withClient { client in
+            _ = try await LedgerReader.make(source, client: client).figures(event: try normalizedEvent(event))
+        }
+    }
+
+    /// Ours is keyed by UUID (checked and lowercased); another schema's key is passed as written.
+    private func normalizedEvent(_ event: String) throws -> String {
+        guard source == .mapped(.happening) else { return event }
+        guard let id = UUID(uuidString: event) else { throw UsageError("ledger: '\(event)' is not an event id (UUID)") }
+        return id.uuidString.lowercased()
+    }
+
+    /// A one-connection client for `body`, shut down after it; errors other than usage errors name the database
+    /// without its password.
+    private func withClient<T: Sendable>(_ body: (PostgresClient) async throws -> T) async throws -> T {
         let client = PostgresClient(configuration: .init(url: databaseURL, poolSize: 1, applicationName: "happening-bench-ledger"))
         do {
-            let report = try await read(
-                client, eventID: eventID, accepted: accepted, ticketsPerRequest: ticketsPerRequest,
-                complete: complete, soldOutAnswers: soldOutAnswers, timeout: timeout, progress: progress)
+            let result = try await body(client)
             await client.shutdown()
-            return report
+            return result
         } catch let error as UsageError {
             await client.shutdown()
             throw error
@@ -78,137 +125,93 @@ struct LedgerChecker: Sendable {
         }
     }
 
-    private func read(
-        _ client: PostgresClient, eventID: UUID, accepted: [Capture]?, ticketsPerRequest: Int, complete: Bool, soldOutAnswers: Int,
-        timeout: Duration, progress: ProgressStyle
-    ) async throws -> LedgerReport {
-        let ids = (accepted ?? []).compactMap { UUID(uuidString: $0.value) }
-        let (decided, waited) = try await waitForDecisions(client, ids: ids, timeout: timeout, progress: progress)
-        var report = try await counts(client, eventID: eventID)
-        report.waited_seconds = (waited * 100).rounded() / 100
-        if let accepted {
-            report.accepted = ids.count
-            report.decided = decided
-            report.undecided = ids.count - decided
-            report.phantom = try await client.query(
-                "SELECT count(*) FROM bookings WHERE event_id = $1 AND NOT (id = ANY($2::uuid[]))", [eventID, PostgresArray(ids)])[0].decode(0)
-            if complete {
-                // Refusing anyone as sold out is only right once every ticket is held.
-                report.expected_held = soldOutAnswers > 0 ? report.total_tickets : min(ids.count * ticketsPerRequest, report.total_tickets)
-                report.held_mismatch = report.expected_held! - report.held
-            }
-            try await addDecisionLatency(client, accepted: accepted, ids: ids, to: &report)
+    private func read(_ client: PostgresClient, event: String, run: Run, progress: ProgressStyle) async throws -> LedgerReport {
+        let event = try normalizedEvent(event)
+        let reader = try await LedgerReader.make(source, client: client)
+        let captures = run.accepted ?? []
+        let ids = reader.normalized(captures.map(\.value).filter { !$0.isEmpty })
+        let method: LedgerMethod? = run.accepted == nil ? nil : (reader.followsIDs && !captures.isEmpty && ids.count == captures.count ? .ids : .counts)
+        let waited = try await waitForDecisions(reader, event: event, accepted: captures.count, ids: method == .ids ? ids : nil, run: run, progress: progress)
+        let figures = try await reader.figures(event: event)
+        var report = LedgerReport(
+            event_id: event, source: source.label, method: method, total_tickets: figures.total, available_tickets: figures.available,
+            held: figures.held, bookings: figures.bookings, statuses: figures.statuses, accepted: nil, decided: nil, undecided: nil, phantom: nil,
+            expected_held: nil, oversold: max(0, figures.held - figures.total), conservation_error: figures.available + figures.held - figures.total,
+            held_mismatch: nil, duplicate_idempotency_keys: figures.duplicateKeys, duplicate_users: figures.duplicateUsers, decision_latency: nil,
+            decision_histogram: nil, decided_per_second: nil, waited_seconds: (waited * 100).rounded() / 100, violations: [])
+        switch method {
+        case .ids?:
+            report.accepted = captures.count
+            report.decided = try await reader.decided(ids: ids)
+            report.undecided = ids.count - report.decided!
+            report.phantom = try await reader.phantom(event: event, ids: ids)
+            try await addDecisionLatency(reader, accepted: captures, ids: ids, to: &report)
+        case .counts?:
+            report.accepted = captures.count
+            report.decided = figures.decided
+            report.undecided = reader.recordsRefusals ? max(0, captures.count - figures.decided) : figures.bookings - figures.decided
+        case nil: break
         }
-        let checked = invariants(of: report, ticketsPerRequest: ticketsPerRequest, soldOutAnswers: soldOutAnswers, timeout: timeout)
+        if method != nil { report.excess_bookings = max(0, figures.bookings - captures.count) }
+        if method != nil, run.complete {
+            // Refusing anyone as sold out is only right once every ticket is held.
+            report.expected_held = run.soldOutAnswers > 0 ? figures.total : min(captures.count * run.ticketsPerRequest, figures.total)
+            report.held_mismatch = report.expected_held! - figures.held
+        }
+        let checked = LedgerInvariants.check(report, recordsRefusals: reader.recordsRefusals, run: run)
         report.invariants = checked
         report.violations = checked.compactMap(\.violation)
         return report
     }
 
-    /// Waits until every accepted booking has its row, or `timeout` passes; returns how many have one and the
-    /// seconds waited.
-    private func waitForDecisions(_ client: PostgresClient, ids: [UUID], timeout: Duration, progress: ProgressStyle) async throws -> (Int, Double) {
+    /// Waits until every accepted booking is decided, or `timeout` passes; returns the seconds waited. By id: each
+    /// accepted id has a decided row. By count: as many decided rows as 202s — or, where a refusal leaves no row,
+    /// nothing in flight and the counts still for two seconds.
+    private func waitForDecisions(
+        _ reader: LedgerReader, event: String, accepted: Int, ids: [String]?, run: Run, progress: ProgressStyle
+    ) async throws -> Double {
         let started = ContinuousClock.now
-        var decided = 0
         var lastShown = started
-        while !ids.isEmpty {
-            decided = try await client.query("SELECT count(*) FROM bookings WHERE id = ANY($1::uuid[])", [PostgresArray(ids)])[0].decode(0)
-            if decided >= ids.count || ContinuousClock.now - started > timeout { break }
+        var lastChange = (decided: -1, at: started)
+        while accepted > 0 {
+            let decided: Int
+            if let ids {
+                decided = try await reader.decided(ids: ids)
+                if decided >= ids.count { break }
+            } else {
+                let figures = try await reader.figures(event: event)
+                decided = figures.decided
+                if decided >= accepted { break }
+                if decided != lastChange.decided { lastChange = (decided, .now) }
+                if !reader.recordsRefusals, figures.bookings == decided, ContinuousClock.now - lastChange.at >= .seconds(2) { break }
+            }
+            if ContinuousClock.now - started > run.timeout { break }
             if progress != .none, ContinuousClock.now - lastShown >= (progress == .live ? .milliseconds(200) : .seconds(2)) {
                 lastShown = .now
-                FileHandle.standardError.write(Data("bench: ledger: \(decided)/\(ids.count) accepted bookings decided\(progress == .live ? "\r" : "\n")".utf8))
+                FileHandle.standardError.write(Data("bench: ledger: \(decided)/\(accepted) accepted bookings decided\(progress == .live ? "\r" : "\n")".utf8))
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        return (decided, (ContinuousClock.now - started).seconds)
+        return (ContinuousClock.now - started).seconds
     }
 
-    /// The event's totals and its bookings counted by status: the invariants that need no accepted ids.
-    private func counts(_ client: PostgresClient, eventID: UUID) async throws -> LedgerReport {
-        let eventRows = try await client.query("SELECT total_tickets, available_tickets FROM events WHERE id = $1", [eventID])
-        guard let eventRow = eventRows.first else { throw UsageError("ledger: event \(eventID.uuidString.lowercased()) does not exist") }
-        let total: Int = try eventRow.decode(0)
-        let available: Int = try eventRow.decode(1)
-        var counts: [String: (rows: Int, tickets: Int)] = [:]
-        for row in try await client.query(
-            "SELECT status::text || coalesce('/' || failure_reason::text, ''), count(*), coalesce(sum(ticket_count), 0) FROM bookings WHERE event_id = $1 GROUP BY 1",
-            [eventID])
-        {
-            counts[try row.decode(0)] = (try row.decode(1), try row.decode(2))
-        }
-        let held = (counts["pending"]?.tickets ?? 0) + (counts["confirmed"]?.tickets ?? 0)
-        let duplicates: Int = try await client.query(
-            """
-            SELECT count(*) FROM (SELECT 1 FROM bookings WHERE event_id = $1 AND idempotency_key IS NOT NULL
-                                  GROUP BY user_id, idempotency_key HAVING count(*) > 1) d
-            """, [eventID])[0].decode(0)
-        return LedgerReport(
-            event_id: eventID.uuidString.lowercased(), total_tickets: total, available_tickets: available, held: held,
-            confirmed: counts["confirmed"]?.rows ?? 0, pending: counts["pending"]?.rows ?? 0, cancelled: counts["cancelled"]?.rows ?? 0,
-            failed_sold_out: counts["failed/sold_out"]?.rows ?? 0,
-            failed_other: counts.filter { $0.key.hasPrefix("failed/") && $0.key != "failed/sold_out" }.reduce(0) { $0 + $1.value.rows },
-            oversold: max(0, held - total), conservation_error: available + held - total, duplicate_idempotency_keys: duplicates,
-            waited_seconds: 0, violations: [])
-    }
-
-    /// Decision latency: the row's write time (PostgreSQL's clock) minus the 202's arrival (ours; same host), and the
-    /// decided bookings per second over the sale.
-    private func addDecisionLatency(_ client: PostgresClient, accepted: [Capture], ids: [UUID], to report: inout LedgerReport) async throws {
+    /// Decision latency: the row's decision time (PostgreSQL's clock) minus when the request was sent (ours; same
+    /// host), and the decided bookings per second from the first request to the last decision.
+    private func addDecisionLatency(_ reader: LedgerReader, accepted: [Capture], ids: [String], to report: inout LedgerReport) async throws {
         var histogram = LatencyHistogram()
-        let acceptedAt = Dictionary(accepted.map { ($0.value.lowercased(), $0.at_micros) }, uniquingKeysWith: min)
+        let acceptedAt = Dictionary(
+            accepted.compactMap { capture in reader.normalized([capture.value]).first.map { ($0, capture.sent_micros ?? capture.at_micros) } },
+            uniquingKeysWith: min)
         var lastDecision = Int64.min
-        for row in try await client.query(
-            "SELECT id, (extract(epoch FROM updated_at) * 1000000)::int8 FROM bookings WHERE id = ANY($1::uuid[])", [PostgresArray(ids)])
-        {
-            let id: UUID = try row.decode(0)
-            let decidedAt: Int64 = try row.decode(1)
+        for (id, decidedAt) in try await reader.decisionTimes(ids: ids) {
             lastDecision = max(lastDecision, decidedAt)
-            if let at = acceptedAt[id.uuidString.lowercased()] { histogram.record(microseconds: UInt64(max(1, decidedAt - at))) }
+            if let at = acceptedAt[id] { histogram.record(microseconds: UInt64(max(1, decidedAt - at))) }
         }
         guard histogram.count > 0 else { return }
         report.decision_latency = histogram.summary
         report.decision_histogram = histogram.encoded
-        let first = accepted.map(\.at_micros).min() ?? lastDecision
+        let first = accepted.map { $0.sent_micros ?? $0.at_micros }.min() ?? lastDecision
         let span = Double(lastDecision - first) / 1e6
         report.decided_per_second = span > 0 ? (Double(report.decided ?? 0) / span * 10).rounded() / 10 : nil
-    }
-
-    /// Every invariant the ledger could check for this run, each with the words the reports print when it is broken.
-    /// Without the accepted ids (a standalone `check-ledger`) the id-based ones are not checked and not listed.
-    private func invariants(of report: LedgerReport, ticketsPerRequest: Int, soldOutAnswers: Int, timeout: Duration) -> [LedgerReport.Invariant] {
-        let (held, total, available) = (report.held, report.total_tickets, report.available_tickets)
-        typealias Invariant = LedgerReport.Invariant
-        var checked = [
-            Invariant(
-                name: "held <= total (no oversell)",
-                violation: report.oversold > 0 ? "OVERSOLD by \(report.oversold) tickets: \(held) held (pending + confirmed) > \(total) total" : nil),
-            Invariant(
-                name: "available + held = total",
-                violation: report.conservation_error != 0
-                    ? "tickets not conserved: available \(available) + held \(held) = \(available + held), not the total \(total)" : nil),
-        ]
-        if let undecided = report.undecided {
-            checked.append(
-                Invariant(
-                    name: "every accepted (202) booking decided",
-                    violation: undecided > 0 ? "\(undecided) accepted (202) bookings were never decided within \(Int(timeout.seconds)) s (lost or stuck)" : nil)
-            )
-        }
-        if let phantom = report.phantom {
-            checked.append(
-                Invariant(
-                    name: "no booking the API never accepted", violation: phantom > 0 ? "\(phantom) bookings exist that the API never accepted" : nil))
-        }
-        if let mismatch = report.held_mismatch, let expected = report.expected_held {
-            let rule = soldOutAnswers > 0 ? "requests were refused as sold out, so every ticket" : "min(accepted × \(ticketsPerRequest), total)"
-            checked.append(
-                Invariant(name: "held = expected", violation: mismatch != 0 ? "held \(held) tickets, expected \(expected) (\(rule))" : nil))
-        }
-        checked.append(
-            Invariant(
-                name: "each idempotency key booked once",
-                violation: report.duplicate_idempotency_keys > 0
-                    ? "\(report.duplicate_idempotency_keys) idempotency keys booked more than once" : nil))
-        return checked
     }
 }

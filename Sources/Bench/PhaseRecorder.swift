@@ -12,6 +12,8 @@ struct TemplateInfo: Sendable {
     var capture: String?
     /// Answers are read for the watched event's availability (staleness).
     var watched = false
+    /// Its 202s are accepted bookings the ledger follows (with the captured id when the answer has one).
+    var accepting = false
 
     func isExpected(_ status: Int) -> Bool { expect.isEmpty ? (200..<300).contains(status) : expect.contains(status) }
 }
@@ -21,6 +23,9 @@ struct Capture: Sendable, Codable {
     var tag: Int
     var value: String
     var at_micros: Int64
+    /// When the request was sent (the decision latency counts from here: the worker may decide before the 202
+    /// reaches a busy generator, so the answer's arrival is no lower bound).
+    var sent_micros: Int64? = nil
 }
 
 /// Ties the loops' monotonic clock to wall-clock time for one phase.
@@ -186,10 +191,16 @@ final class PhaseRecorder {
             }
         }
         keepSample(completion, failed: failed)
-        guard !failed, let body = completion.body else { return }
-        if let key = info.capture, let value = ResponseFields.string(key, in: body) {
-            captures.append(Capture(tag: completion.request.tag, value: value, at_micros: clock.wallMicros(completion.end)))
+        guard !failed else { return }
+        let captured = info.capture.flatMap { key in completion.body.flatMap { ResponseFields.string(key, in: $0) } }
+        if captured != nil || (info.accepting && completion.status == 202) {
+            // A 202 without an id still counts: the ledger then compares counts.
+            captures.append(
+                Capture(
+                    tag: completion.request.tag, value: captured ?? "", at_micros: clock.wallMicros(completion.end),
+                    sent_micros: clock.wallMicros(completion.actualStart)))
         }
+        guard let body = completion.body else { return }
         if info.watched, let watch, shownReads.count < Self.sampleLimit, ResponseFields.contains(watch.id, in: body),
             let shown = ResponseFields.integer(watch.field, inObjectWithID: watch.id, in: body)
         {

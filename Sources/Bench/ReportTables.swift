@@ -117,25 +117,26 @@ enum RunTables {
     static func ledger(_ ledger: LedgerReport) -> ReportTable {
         func optional(_ value: Int?) -> String { value.map(String.init) ?? "–" }
         let decision = ledger.decision_latency.map { decision in
-            "Decision latency (202 → decided): p50 \(Format.micros(decision.p50)), p90 \(Format.micros(decision.p90)), p99 \(Format.micros(decision.p99)), "
+            "Decision latency (request sent → decided): p50 \(Format.micros(decision.p50)), p90 \(Format.micros(decision.p90)), p99 \(Format.micros(decision.p99)), "
                 + "max \(Format.micros(decision.max)); \(ledger.decided_per_second.map { String(format: "%.1f", $0) } ?? "–") decided bookings/s."
         }
         // Which invariants this run could check (without the accepted ids, only the count-based ones).
         let checked = ledger.invariants.map { invariants in
             "Checked: " + invariants.map { "\($0.name) \($0.passed ? "✔" : "✘")" }.joined(separator: "; ") + "."
         }
-        let note = [checked, decision].compactMap { $0 }.joined(separator: " ")
+        let how = ledger.source.map { source in
+            "Read from \(source)"
+                + (ledger.method.map { $0 == .ids ? ", accepted bookings followed by id." : ", accepted bookings compared as counts (the 202s carry no id)." }
+                    ?? ".")
+        }
+        let note = [how, checked, decision].compactMap { $0 }.joined(separator: " ")
         return ReportTable(
             title: "Ledger of event \(ledger.event_id): \(ledger.passed ? "holds" : "VIOLATED")", note: note.isEmpty ? nil : note,
-            header: [
-                "total", "available", "held", "confirmed", "pending", "sold out", "other failures", "accepted (202)", "decided", "undecided",
-                "phantom", "oversold",
-            ],
+            header: ["total", "available", "held", "bookings by status", "accepted (202)", "decided", "undecided", "phantom / excess", "oversold"],
             rows: [
                 [
-                    "\(ledger.total_tickets)", "\(ledger.available_tickets)", "\(ledger.held)", "\(ledger.confirmed)", "\(ledger.pending)",
-                    "\(ledger.failed_sold_out)", "\(ledger.failed_other)", optional(ledger.accepted), optional(ledger.decided),
-                    optional(ledger.undecided), optional(ledger.phantom), "\(ledger.oversold)",
+                    "\(ledger.total_tickets)", "\(ledger.available_tickets)", "\(ledger.held)", ledger.statusText, optional(ledger.accepted),
+                    optional(ledger.decided), optional(ledger.undecided), optional(ledger.phantom ?? ledger.excess_bookings), "\(ledger.oversold)",
                 ]
             ])
     }

@@ -77,12 +77,14 @@ struct RequestRenderer: Sendable {
     let users: [VirtualUser]
     /// Templates whose answers are kept for a moment and read for the watched event's availability.
     var watched: Set<String> = []
+    /// Templates whose 202s are accepted bookings (the ledger's).
+    var accepting: Set<String> = []
 
     var infos: [TemplateInfo] {
         templates.map {
             TemplateInfo(
                 name: $0.name, weight: $0.weight ?? 1, expect: Set($0.expect ?? []), capture: $0.capture,
-                watched: watched.contains($0.name))
+                watched: watched.contains($0.name), accepting: accepting.contains($0.name))
         }
     }
 
@@ -111,7 +113,7 @@ struct RequestRenderer: Sendable {
         let body = template.body.map { Array(Template.substitute($0, values, keepUnknown: true).utf8) }
         if body != nil, !headers.contains(where: { $0.0.lowercased() == "content-type" }) { headers.append(("Content-Type", "application/json")) }
         return PreparedRequest(
-            template: index, method: template.method ?? (body == nil ? "GET" : "POST"),
+            template: index, method: template.resolvedMethod,
             url: target + Template.substitute(template.path, values.mapValues(Self.percentEncoded), keepUnknown: true), headers: headers,
             body: body, capturesBody: template.capture != nil || watched.contains(template.name), tag: user)
     }

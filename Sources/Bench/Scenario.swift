@@ -63,6 +63,9 @@ struct Scenario: Codable, Sendable {
         var expect: [Int]?
         /// A JSON string field of the response to keep (e.g. `booking_id`), for the ledger check.
         var capture: String?
+
+        /// The method sent: as written, else POST with a body and GET without.
+        var resolvedMethod: String { method?.uppercased() ?? (body == nil ? "GET" : "POST") }
     }
 
     /// A phase of load.
@@ -95,6 +98,31 @@ struct Scenario: Codable, Sendable {
         var ticket_count: Int?
         /// How long to wait for every accepted booking to be decided (default 60 s).
         var decision_timeout: String?
+        /// The templates whose 202 answers are accepted bookings (default: those with a `capture`, else every POST).
+        var requests: [String]?
+        /// Another implementation's tables (default: Happening's own schema).
+        var schema: LedgerSchema?
+        /// Or one query yielding the figures (`$1` = the event): see ``LedgerReader/sqlColumns``.
+        var sql: String?
+
+        /// Where the ledger's figures come from.
+        func source() throws -> LedgerSource {
+            switch (schema, sql) {
+            case (nil, nil): .mapped(.happening)
+            case (let schema?, nil): .mapped(schema)
+            case (nil, let sql?): .sql(sql)
+            case (_?, _?): throw UsageError("ledger: give either schema or sql, not both")
+            }
+        }
+    }
+
+    /// The templates whose 202s the ledger counts as accepted bookings: `ledger.requests`, else the templates that
+    /// capture an id, else every POST template.
+    var acceptingTemplates: Set<String> {
+        guard let ledger else { return Set(requests.filter { $0.capture != nil }.map(\.name)) }
+        if let named = ledger.requests { return Set(named) }
+        let capturing = requests.filter { $0.capture != nil }.map(\.name)
+        return Set(capturing.isEmpty ? requests.filter { $0.resolvedMethod == "POST" }.map(\.name) : capturing)
     }
 
     /// Which answers carry the watched event's availability, and where to find it.
@@ -110,7 +138,7 @@ struct Scenario: Codable, Sendable {
     /// The templates whose answers the staleness check reads.
     var watchedTemplates: Set<String> {
         guard let staleness else { return [] }
-        return Set(staleness.requests ?? requests.filter { ($0.method ?? ($0.body == nil ? "GET" : "POST")).uppercased() == "GET" }.map(\.name))
+        return Set(staleness.requests ?? requests.filter { $0.resolvedMethod == "GET" }.map(\.name))
     }
 
     /// Loads and parses a scenario file with variable overrides.
@@ -168,6 +196,11 @@ struct Scenario: Codable, Sendable {
         }
         try FaultRunner.validate(faults ?? [])
         for name in staleness?.requests ?? [] where !names.contains(name) { throw UsageError("staleness: no request template named \(name)") }
+        if let ledger {
+            _ = try ledger.source()
+            for name in ledger.requests ?? [] where !names.contains(name) { throw UsageError("ledger: no request template named \(name)") }
+            if acceptingTemplates.isEmpty { throw UsageError("ledger: no request template books (name them in ledger.requests)") }
+        }
         for (name, pool) in pools ?? [:] where (pool.values ?? []).isEmpty && pool.sql == nil && pool.file == nil {
             throw UsageError("pool \(name): needs values, sql or file")
         }

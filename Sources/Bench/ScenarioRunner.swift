@@ -41,7 +41,13 @@ struct ScenarioRunner: Sendable {
         let pools = try await ValuePool.load(scenario.pools ?? [:], databaseURL: databaseURL)
         var renderer = RequestRenderer(target: target, templates: scenario.requests, variables: variables, pools: pools, users: users)
         renderer.watched = scenario.watchedTemplates
+        renderer.accepting = scenario.ledger == nil ? [] : scenario.acceptingTemplates
         try renderer.validate()
+        if let spec = scenario.ledger {
+            guard let databaseURL else { throw UsageError("the ledger check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
+            try await LedgerChecker(databaseURL: databaseURL, source: try spec.source()).preflight(
+                event: Template.substitute(spec.event, variables, keepUnknown: true))
+        }
         let watchedEvent = scenario.staleness.map { Template.substitute($0.event, variables, keepUnknown: true).lowercased() }
         var runner = PhaseRunner(renderer: renderer, threads: threads, stop: stop, progress: progress, startAtMicros: startAtMicros)
         runner.engine = engine
@@ -113,10 +119,10 @@ struct ScenarioRunner: Sendable {
             guard let databaseURL else { throw UsageError("the ledger check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
             let event = Template.substitute(spec.event, variables, keepUnknown: true)
             let timeout = spec.decision_timeout.flatMap(DurationText.parse) ?? .seconds(60)
-            ledger = try await LedgerChecker(databaseURL: databaseURL).check(
-                event: event, accepted: laneRuns.flatMap(\.captures), ticketsPerRequest: spec.ticket_count ?? 1,
-                complete: laneRuns.allSatisfy(\.complete), soldOutAnswers: laneRuns.reduce(0) { $0 + $1.soldOut }, timeout: timeout,
-                progress: progress)
+            let run = LedgerChecker.Run(
+                accepted: laneRuns.flatMap(\.captures), ticketsPerRequest: spec.ticket_count ?? 1, complete: laneRuns.allSatisfy(\.complete),
+                soldOutAnswers: laneRuns.reduce(0) { $0 + $1.soldOut }, timeout: timeout)
+            ledger = try await LedgerChecker(databaseURL: databaseURL, source: try spec.source()).check(event: event, run: run, progress: progress)
         }
         var staleness: StalenessReport?
         if let watchedEvent {

@@ -17,7 +17,7 @@ struct ThresholdResult: Codable, Sendable {
 /// cache_hit_ratio, status_NNN (how many responses had status NNN, e.g. status_503); a stat without a phase means the last recorded phase.
 /// In a laned scenario `<lane>.<stat>` is the lane over the whole run and `<lane>@<phase>.<stat>` the lane's requests
 /// that were due while another lane's phase ran (`browse@sale.p99 < 25ms`). Ledger metrics: oversold,
-/// undecided (alias lost), phantom, held_mismatch, conservation_error, duplicates, decision.p50 … decision.max,
+/// undecided (alias lost), phantom, excess_bookings, held_mismatch, conservation_error, duplicates, duplicate_users, decision.p50 … decision.max,
 /// decided_per_second. Staleness metrics (a scenario with `staleness:`): staleness.max, staleness.p99 and
 /// staleness.shown_after_sold_out_max (latencies), staleness.stale, staleness.understated, staleness.reads and
 /// shown_after_sold_out (counts).
@@ -105,7 +105,9 @@ enum Thresholds {
             case "phantom": return ledger.phantom.map { (Double($0), false) }
             case "held_mismatch": return ledger.held_mismatch.map { (Double($0), false) }
             case "conservation_error": return (Double(ledger.conservation_error), false)
-            case "duplicates": return (Double(ledger.duplicate_idempotency_keys), false)
+            case "duplicates": return ledger.duplicate_idempotency_keys.map { (Double($0), false) }
+            case "duplicate_users": return ledger.duplicate_users.map { (Double($0), false) }
+            case "excess_bookings": return ledger.excess_bookings.map { (Double($0), false) }
             case "decided_per_second": return ledger.decided_per_second.map { ($0, false) }
             default:
                 if parts.count == 2, parts[0] == "decision", let summary = ledger.decision_latency { return latency(parts[1], summary).map { ($0, true) } }

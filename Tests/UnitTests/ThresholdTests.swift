@@ -19,8 +19,8 @@ func phaseResult(name: String = "steady", recorded: Bool = true, requests: Int =
 /// A ledger report of a 10-ticket sale with 400 accepted bookings.
 func ledger(oversold: Int = 0, undecided: Int? = 0, decisionP99: UInt64? = 1_200_000) -> LedgerReport {
     LedgerReport(
-        event_id: "e", total_tickets: 10, available_tickets: 0, held: 10, confirmed: 10, pending: 0, cancelled: 0, failed_sold_out: 390,
-        failed_other: 0, accepted: 400, decided: 400, undecided: undecided, phantom: 0, expected_held: 10, oversold: oversold,
+        event_id: "e", total_tickets: 10, available_tickets: 0, held: 10, bookings: 400, statuses: ["confirmed": 10, "failed/sold_out": 390],
+        accepted: 400, decided: 400, undecided: undecided, phantom: 0, expected_held: 10, oversold: oversold,
         conservation_error: 0, held_mismatch: nil, duplicate_idempotency_keys: 2,
         decision_latency: decisionP99.map {
             LatencySummary(count: 400, min: 1_000, mean: 50_000, p50: 40_000, p90: 90_000, p99: $0, p999: $0, p9999: $0, max: $0)
