@@ -14,7 +14,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "happening-bench",
         abstract: "Load-tests a Happening server and checks that it never oversells.",
-        subcommands: [Run.self, Gate.self, Compare.self, Merge.self, CheckLedger.self, Check.self])
+        subcommands: [Run.self, Gate.self, Compare.self, Diff.self, Merge.self, CheckLedger.self, Check.self])
 
     /// Parses, runs and maps every failure to the documented exit status.
     static func main() async {
@@ -125,11 +125,16 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "The server's base URL.")
         var target: String = "http://127.0.0.1:5000"
 
+        @Option(help: "Run the scenario N times in a row (setup each time when it has a ledger), one result: diff then sees run-to-run noise.")
+        var `repeat` = 1
+
         @OptionGroup var options: LoadOptions
 
         mutating func run() async throws {
             try options.validate(targets: [target])
-            let result = try await BenchSession(scenarioPath: scenario, options: options).run(targets: [("run", target)])
+            guard (1...100).contains(`repeat`) else { throw UsageError("--repeat: 1 to 100 runs") }
+            let labels = `repeat` == 1 ? ["run"] : (1...`repeat`).map { "run \($0)" }
+            let result = try await BenchSession(scenarioPath: scenario, options: options).run(targets: labels.map { ($0, target) }, comparing: false)
             try finish(result, options: options)
         }
     }

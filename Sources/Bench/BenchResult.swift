@@ -1,5 +1,6 @@
 import Foundation
 import HappeningLoad
+import HappeningSystem
 
 /// A result file: `results/<UTC timestamp>-<scenario>.json`. Everything a report shows is in here,
 /// histograms included, so reports can be rebuilt and results from several processes merged.
@@ -84,6 +85,12 @@ struct BenchResult: Codable, Sendable {
         try Data(MarkdownReport(result: self).render().utf8).write(to: URL(fileURLWithPath: base + ".md"))
         try Data(HTMLReport(result: self).render().utf8).write(to: URL(fileURLWithPath: base + ".html"))
         return (base + ".json", base + ".md", base + ".html")
+    }
+
+    /// A result file written by `run`, `compare`, `gate` or `merge`; a usage error naming the file otherwise.
+    static func load(_ path: String) throws -> BenchResult {
+        guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("cannot read \(path)") }
+        do { return try JSONDecoder().decode(BenchResult.self, from: data) } catch { throw UsageError("\(path) is not a happening-bench result (\(error))") }
     }
 
     static func timestamp(_ date: Date = Date()) -> String {

@@ -9,7 +9,8 @@ struct BenchSession {
     let scenarioPath: String
     let options: BenchCommand.LoadOptions
 
-    func run(targets: [(label: String, url: String)]) async throws -> BenchResult {
+    /// - Parameter comparing: the targets are different servers (`compare`: ratios between them); false for repeats of one.
+    func run(targets: [(label: String, url: String)], comparing: Bool = true) async throws -> BenchResult {
         let started = Date()
         let runDirectory = (options.out as NSString).appendingPathComponent(".run-\(Int(started.timeIntervalSince1970))-\(getpid())")
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
@@ -52,7 +53,7 @@ struct BenchSession {
         }
         // compare: per phase both runs have, cache-on ÷ cache-off throughput, and cache-off ÷ cache-on latency.
         var ratios: [String: Double]?
-        if runs.count == 2 {
+        if comparing, runs.count == 2 {
             var values: [String: Double] = [:]
             for a in runs[0].phases where a.recorded {
                 guard let b = runs[1].phases.first(where: { $0.name == a.name }) else { continue }
@@ -130,11 +131,7 @@ enum Summary {
 enum ResultMerger {
     static func merge(_ files: [String]) throws -> BenchResult {
         guard files.count >= 2 else { throw UsageError("merge needs at least two result files") }
-        let decoder = JSONDecoder()
-        let results = try files.map { path -> BenchResult in
-            guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("cannot read \(path)") }
-            do { return try decoder.decode(BenchResult.self, from: data) } catch { throw UsageError("\(path) is not a happening-bench result (\(error))") }
-        }
+        let results = try files.map(BenchResult.load)
         var merged = results[0]
         for other in results.dropFirst() {
             guard other.scenario == merged.scenario else { throw UsageError("cannot merge \(merged.scenario) with \(other.scenario)") }

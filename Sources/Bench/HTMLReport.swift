@@ -31,24 +31,29 @@ struct HTMLReport {
         if let failures = failuresChart() { body += "<h2>Failures over time</h2>\n" + failures }
         if result.runs.count > 1 { body += "<h2>\(MarkupText.escape(result.runs.map(\.label).joined(separator: " vs ")))</h2>\n" + comparisonChart() }
         body += "<h2>Details</h2>\n" + details()
-        return """
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><title>\(MarkupText.escape(result.scenario)) — happening-bench</title>
-            <style>
-            body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; color: #111827; }
-            h1 span { font-size: 0.6em; padding: 0.15em 0.5em; border-radius: 0.3em; color: white; vertical-align: middle; }
-            .pass { background: #16a34a; } .fail { background: #dc2626; }
-            .meta { color: #4b5563; } .failures { border-left: 4px solid #dc2626; padding: 0.2rem 1rem; background: #fef2f2; }
-            .warnings { border-left: 4px solid #d97706; padding: 0.2rem 1rem; background: #fffbeb; margin-top: 0.5rem; }
-            table { border-collapse: collapse; font-size: 12px; margin-bottom: 1rem; }
-            th, td { border: 1px solid #e5e7eb; padding: 0.2rem 0.45rem; text-align: right; white-space: nowrap; }
-            th { background: #f3f4f6; } td:first-child, th:first-child { text-align: left; }
-            .note { color: #4b5563; font-size: 12px; } .violation { color: #dc2626; }
-            svg { background: #ffffff; border: 1px solid #e5e7eb; } svg text { font-size: 11px; fill: #374151; }
-            </style></head>
-            <body>
-            \(body)</body></html>
-            """
+        return Self.page(title: result.scenario, body: body)
+    }
+
+    /// A self-contained page in the reports' one style (the run report and `diff`'s).
+    static func page(title: String, body: String) -> String {
+        """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(MarkupText.escape(title)) — happening-bench</title>
+        <style>
+        body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; color: #111827; }
+        h1 span { font-size: 0.6em; padding: 0.15em 0.5em; border-radius: 0.3em; color: white; vertical-align: middle; }
+        .pass { background: #16a34a; } .fail { background: #dc2626; }
+        .meta { color: #4b5563; } .failures { border-left: 4px solid #dc2626; padding: 0.2rem 1rem; background: #fef2f2; }
+        .warnings { border-left: 4px solid #d97706; padding: 0.2rem 1rem; background: #fffbeb; margin-top: 0.5rem; }
+        table { border-collapse: collapse; font-size: 12px; margin-bottom: 1rem; }
+        th, td { border: 1px solid #e5e7eb; padding: 0.2rem 0.45rem; text-align: right; white-space: nowrap; }
+        th { background: #f3f4f6; } td:first-child, th:first-child { text-align: left; }
+        .note { color: #4b5563; font-size: 12px; } .violation { color: #dc2626; }
+        svg { background: #ffffff; border: 1px solid #e5e7eb; } svg text { font-size: 11px; fill: #374151; }
+        </style></head>
+        <body>
+        \(body)</body></html>
+        """
     }
 
     /// The run's tables (phases, lanes and windows, routes, faults, ledger) and the thresholds, as HTML.

@@ -175,6 +175,8 @@ extension PhaseResult {
                 templateRequests[template] += 1
             }
             let second = Int((sample.start - from) / 1_000_000_000)
+            seconds[second, default: SecondBucket()].routes[template, default: RouteSecond()].record(
+                nanoseconds: sample.latencyNanoseconds, failed: sample.flags.contains(.unexpected))
             seconds[second, default: SecondBucket()].requests += 1
             seconds[second, default: SecondBucket()].latency.record(nanoseconds: sample.latencyNanoseconds)
             if sample.status == 0 {
@@ -218,7 +220,7 @@ extension PhaseResult {
             TimelinePoint(
                 second: second, requests: bucket.requests, errors: bucket.errors,
                 p50_us: bucket.latency.percentile(50), p99_us: bucket.latency.percentile(99), status_5xx: bucket.status5xx,
-                cache_hits: bucket.cacheHits, cache_misses: bucket.cacheMisses)
+                cache_hits: bucket.cacheHits, cache_misses: bucket.cacheMisses, routes: bucket.routePoints(infos))
         }
     }
 }

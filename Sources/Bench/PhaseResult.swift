@@ -95,6 +95,35 @@ struct PhaseResult: Codable, Sendable {
         /// Answers with `X-Cache: HIT`, and with another `X-Cache` value, in that second (absent in older results).
         var cache_hits: UInt64? = nil
         var cache_misses: UInt64? = nil
+        /// The second route by route (absent in older results).
+        var routes: [RoutePoint]? = nil
+    }
+
+    /// One route (request template) in one second of the timeline.
+    struct RoutePoint: Codable, Sendable, Equatable {
+        var name: String
+        var requests: UInt64
+        var errors: UInt64
+        var p50_us: UInt64
+        var p99_us: UInt64
+
+        /// Two processes' routes of one second: counts add up; like the phase's seconds, the percentiles are the
+        /// larger of the two (the per-second histograms are not kept).
+        static func merged(_ a: [RoutePoint], _ b: [RoutePoint]) -> [RoutePoint] {
+            var byName = Dictionary(a.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            for point in b {
+                guard var mine = byName[point.name] else {
+                    byName[point.name] = point
+                    continue
+                }
+                mine.requests += point.requests
+                mine.errors += point.errors
+                mine.p50_us = max(mine.p50_us, point.p50_us)
+                mine.p99_us = max(mine.p99_us, point.p99_us)
+                byName[point.name] = mine
+            }
+            return byName.values.sorted { $0.name < $1.name }
+        }
     }
 
     var cacheHitRatio: Double? {
@@ -162,7 +191,7 @@ struct PhaseResult: Codable, Sendable {
             TimelinePoint(
                 second: second, requests: bucket.requests, errors: bucket.errors,
                 p50_us: bucket.latency.percentile(50), p99_us: bucket.latency.percentile(99), status_5xx: bucket.status5xx,
-                cache_hits: bucket.cacheHits, cache_misses: bucket.cacheMisses)
+                cache_hits: bucket.cacheHits, cache_misses: bucket.cacheMisses, routes: bucket.routePoints(infos))
         }
     }
 
@@ -229,6 +258,7 @@ struct PhaseResult: Codable, Sendable {
                 }
                 mine.p50_us = max(mine.p50_us, point.p50_us)
                 mine.p99_us = max(mine.p99_us, point.p99_us)
+                if let theirs = point.routes { mine.routes = RoutePoint.merged(mine.routes ?? [], theirs) }
                 seconds[point.second] = mine
             } else {
                 seconds[point.second] = point
