@@ -80,6 +80,12 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Load engine: raw (libcurl connections, Happening's HTTP/1.1 framing: least CPU per request) or curl (every request a libcurl transfer).")
         var engine: CurlLoadEngine = .raw
 
+        @Flag(help: "Do not check an https target's certificate or host name (a self-signed target you do not control).")
+        var insecure = false
+
+        @Option(help: "Trust the certificates in this PEM file for an https target (instead of the system's).")
+        var cacert: String?
+
         @Option(help: "The script a scenario's faults run (stop-cache → '<script> down redis' …).")
         var servicesScript: String = "scripts/services.sh"
 
@@ -110,7 +116,12 @@ struct BenchCommand: AsyncParsableCommand {
             if let rate, RateSpec(rate) == nil { throw UsageError("--rate must be R or A..B (requests/s)") }
             if let duration, DurationText.parse(duration) == nil { throw UsageError("--duration must look like 500ms, 20s or 2m") }
             for target in targets { try TargetPolicy.check(target, allowed: allowHost) }
+            if insecure, cacert != nil { throw UsageError("--insecure skips the certificate check that --cacert configures: give one") }
+            if let cacert, !FileManager.default.isReadableFile(atPath: cacert) { throw UsageError("--cacert: cannot read \(cacert)") }
         }
+
+        /// How https targets' certificates are checked: on (the system's trust store) unless told otherwise.
+        var tls: TLSVerification { insecure ? .off : cacert.map(TLSVerification.caFile) ?? .system }
 
         var database: String? { databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] }
     }

@@ -17,7 +17,7 @@ struct BenchSession {
         defer { try? FileManager.default.removeItem(atPath: runDirectory) }
         let scenario = try Scenario.load(path: scenarioPath, overrides: try options.overrides(), runDirectory: runDirectory)
         let progress = options.progress.style
-        for target in targets { try await Reachability.check(target.url) }
+        for target in targets { try await Reachability.check(target.url, tls: options.tls) }
 
         let stop = CurlStopFlag()
         signal(SIGINT, SIG_IGN)
@@ -38,7 +38,7 @@ struct BenchSession {
                 scenario: scenario, target: target.url, databaseURL: options.database, threads: options.threads, progress: progress,
                 stop: stop, startAtMicros: index == 0 ? try options.startAtMicros() : nil,
                 connections: options.connections, rate: options.rate, duration: options.duration,
-                engine: options.engine, servicesScript: options.servicesScript, workerPidFiles: options.workerPids)
+                engine: options.engine, tls: options.tls, servicesScript: options.servicesScript, workerPidFiles: options.workerPids)
             if index == 0 || scenario.ledger != nil { (variables, users) = try await runner.setUp(runDirectory: runDirectory) }
             runs.append(try await runner.run(label: target.label, variables: variables, users: users))
         }
@@ -77,9 +77,11 @@ struct BenchSession {
 
 /// Fails fast (exit 2) when a target does not answer at all.
 enum Reachability {
-    static func check(_ target: String) async throws {
+    static func check(_ target: String, tls: TLSVerification = .system) async throws {
         do {
-            _ = try await CurlHTTPClient.withClient { try await $0.send(HTTPClientRequest(url: target + "/api/health", timeout: .seconds(5))) }
+            _ = try await CurlHTTPClient.withClient {
+                try await $0.send(HTTPClientRequest(url: target + "/api/health", timeout: .seconds(5), tls: tls))
+            }
         } catch {
             throw UsageError("cannot reach the target \(target) (\(error)); is the server running?")
         }

@@ -74,7 +74,8 @@ struct SecondBucket: Sendable {
 }
 
 /// One route's requests, unexpected answers and latency in one second. The latency is kept at two significant
-/// digits (1 %, a 13 KB histogram rather than 200 KB): enough for the second's percentiles, which is all `diff` reads.
+/// digits (1 %: 2,560 counters, 20 KB, where three digits take 17,408, 139 KB): enough for the second's
+/// percentiles, which is all `diff` reads.
 struct RouteSecond: Sendable {
     var requests: UInt64 = 0
     var errors: UInt64 = 0
@@ -146,6 +147,8 @@ final class PhaseRecorder {
     var late: UInt64 = 0
     var cacheHits: UInt64 = 0
     var cacheMisses: UInt64 = 0
+    /// Response body bytes received.
+    var bodyBytes: UInt64 = 0
     var captures: [Capture] = []
     /// The event whose availability watched answers show, and the field (as bytes).
     var watch: (id: [UInt8], field: [UInt8])?
@@ -217,6 +220,7 @@ final class PhaseRecorder {
         }
         current.routes[template, default: RouteSecond()].record(nanoseconds: completion.latencyNanoseconds, failed: failed)
         pendingRequests += 1
+        bodyBytes += UInt64(max(0, completion.bodyBytes))
         if let hit = completion.cacheHit {
             if hit {
                 cacheHits += 1

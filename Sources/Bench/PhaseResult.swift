@@ -30,6 +30,8 @@ struct PhaseResult: Codable, Sendable {
     var abandoned: Int
     var cache_hits: UInt64
     var cache_misses: UInt64
+    /// Response body bytes received (absent in older results).
+    var body_bytes: UInt64? = nil
     var latency: LatencySummary
     var histogram: EncodedHistogram
     var templates: [TemplateResult]
@@ -158,6 +160,7 @@ struct PhaseResult: Codable, Sendable {
             late += recorder.late
             cache_hits += recorder.cacheHits
             cache_misses += recorder.cacheMisses
+            body_bytes = (body_bytes ?? 0) + recorder.bodyBytes
             lastEnd = max(lastEnd, recorder.lastEnd)
             for (status, count) in recorder.statuses { statuses[String(status), default: 0] += count }
             for (code, count) in recorder.transportErrors { transport[Self.transportName(code), default: 0] += count }
@@ -220,6 +223,7 @@ struct PhaseResult: Codable, Sendable {
         abandoned += other.abandoned
         cache_hits += other.cache_hits
         cache_misses += other.cache_misses
+        if body_bytes != nil || other.body_bytes != nil { body_bytes = (body_bytes ?? 0) + (other.body_bytes ?? 0) }
         processes += other.processes
         for (key, value) in other.statuses { statuses[key, default: 0] += value }
         if status_latency != nil || other.status_latency != nil {

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningHTTP
 import HappeningLoad
 import HappeningSystem
 import Synchronization
@@ -14,6 +15,8 @@ struct PhaseRunner: Sendable {
     let startAtMicros: Int64?
     /// Which load engine sends the requests.
     var engine: CurlLoadEngine = .curl
+    /// How an https target's certificate is checked.
+    var tls: TLSVerification = .system
     /// Told when the load of a phase begins (a barrier's firing instant, otherwise the phase start).
     var loadStart: LoadStartSignal?
     /// Keep every request's sample (laned scenarios measure lanes over other lanes' windows).
@@ -102,6 +105,7 @@ struct PhaseRunner: Sendable {
             let connections = Self.share(of: phase.connections, part: lane, parts: threadCount)
             var options = CurlLoadOptions(connections: connections)
             options.engine = engine
+            options.tls = tls
             if let timeoutOverride { options.requestTimeout = timeoutOverride }
             let recorder = PhaseRecorder(templates: infos, clock: clock, feed: feed)
             recorder.keepsSamples = keepsSamples

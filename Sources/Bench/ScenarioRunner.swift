@@ -1,4 +1,5 @@
 import Foundation
+import HappeningHTTP
 import HappeningLoad
 import HappeningSystem
 
@@ -16,6 +17,8 @@ struct ScenarioRunner: Sendable {
     let rate: String?
     let duration: String?
     let engine: CurlLoadEngine
+    /// `--insecure` / `--cacert`: how an https target's certificate is checked.
+    var tls: TLSVerification = .system
     /// `--services-script` and `--worker-pids`, for the scenario's faults.
     var servicesScript = "scripts/services.sh"
     var workerPidFiles: [String] = []
@@ -51,6 +54,7 @@ struct ScenarioRunner: Sendable {
         let watchedEvent = scenario.staleness.map { Template.substitute($0.event, variables, keepUnknown: true).lowercased() }
         var runner = PhaseRunner(renderer: renderer, threads: threads, stop: stop, progress: progress, startAtMicros: startAtMicros)
         runner.engine = engine
+        runner.tls = tls
         runner.keepsSamples = scenario.hasLanes
         if let watchedEvent, let spec = scenario.staleness { runner.watch = (Array(watchedEvent.utf8), Array((spec.field ?? "available_tickets").utf8)) }
         let loadStart = LoadStartSignal()

@@ -41,6 +41,7 @@ final class CurlEasyHandle: PoolableConnection, @unchecked Sendable {
         try set(CURLOPT_CONNECTTIMEOUT_MS, min(request.timeout.milliseconds, 5_000))
         try set(CURLOPT_FOLLOWLOCATION, 0)
         try set(CURLOPT_ACCEPT_ENCODING, "")
+        try check(request.tls.apply(to: handle))
         if let auth = request.basicAuth {
             try set(CURLOPT_HTTPAUTH, 1)  // CURLAUTH_BASIC (a macro Swift does not import)
             try set(CURLOPT_USERNAME, auth.user)

@@ -12,6 +12,8 @@ public struct HTTPClientRequest: Sendable {
     public var timeout: Duration
     /// Basic authentication (user, password), e.g. Razorpay's key id and secret. Never logged.
     public var basicAuth: (user: String, password: String)?
+    /// How an `https` server's certificate is checked (the system's trust store unless told otherwise).
+    public var tls: TLSVerification
 
     /// Creates a request.
     public init(
@@ -20,7 +22,8 @@ public struct HTTPClientRequest: Sendable {
         headers: [(name: String, value: String)] = [],
         body: [UInt8]? = nil,
         timeout: Duration = .seconds(10),
-        basicAuth: (user: String, password: String)? = nil
+        basicAuth: (user: String, password: String)? = nil,
+        tls: TLSVerification = .system
     ) {
         self.method = method
         self.url = url
@@ -28,6 +31,7 @@ public struct HTTPClientRequest: Sendable {
         self.body = body
         self.timeout = timeout
         self.basicAuth = basicAuth
+        self.tls = tls
     }
 }
 

@@ -29,6 +29,7 @@ final class LoadConnection {
         try check(happening_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout.nanoseconds / 1_000_000)))
         try check(happening_curl_easy_setopt_long(handle, CURLOPT_DNS_CACHE_TIMEOUT, -1))  // resolve once
         try check(happening_curl_easy_setopt_string(handle, CURLOPT_PROXY, ""))
+        try check(options.tls.apply(to: handle))
         try check(happening_curl_easy_setopt_long(handle, CURLOPT_BUFFERSIZE, 8_192))  // no proxy, and no proxy variables read per request
         try check(happening_curl_easy_setopt_pointer(handle, CURLOPT_PRIVATE, UnsafeMutableRawPointer(bitPattern: index)))
         try check(happening_curl_easy_setopt_callback(handle, CURLOPT_WRITEFUNCTION, loadWriteBody))

@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import HappeningHTTP
 import Synchronization
 
 /// A request prepared once and sent many times by a ``CurlLoadLoop``: the URL, method and body are kept
@@ -149,6 +150,8 @@ public struct CurlLoadOptions: Sendable {
     public var drainTimeout: Duration = .seconds(10)
     /// Which engine sends: libcurl's full HTTP transfers, or libcurl connections with our HTTP/1.1 framing.
     public var engine: CurlLoadEngine = .curl
+    /// How an `https` target's certificate is checked (on by default).
+    public var tls: TLSVerification = .system
 
     public init(connections: Int) { self.connections = connections }
 }

@@ -159,6 +159,9 @@ final class RawConnection {
         _ = happening_curl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = happening_curl_easy_setopt_long(handle, CURLOPT_TCP_NODELAY, 1)
         _ = happening_curl_easy_setopt_string(handle, CURLOPT_PROXY, "")
+        // Over TLS, libcurl does the handshake; ALPN must offer HTTP/1.1 only, since the bytes are ours.
+        _ = happening_curl_easy_setopt_long(handle, CURLOPT_HTTP_VERSION, 2)  // CURL_HTTP_VERSION_1_1
+        _ = options.tls.apply(to: handle)
         _ = happening_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout.nanoseconds / 1_000_000))
         if let share { _ = happening_curl_easy_setopt_pointer(handle, CURLOPT_SHARE, share) }
         guard curl_easy_perform(handle) == CURLE_OK else { return false }
