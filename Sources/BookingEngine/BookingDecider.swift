@@ -12,11 +12,15 @@ public struct BookingDecider: Sendable {
     let strategy: BookingStrategy
     /// How long a hold on a paid event lasts.
     let holdMinutes: Int
+    /// The `unsafe` strategy's pause between reading the availability and writing it (default 2 ms, the way real work
+    /// would widen the race); a gate that must see an oversell on a starved machine widens it further.
+    let unsafeRaceWindow: Duration
 
-    public init(postgres: PostgresClient, strategy: BookingStrategy, holdMinutes: Int = 15) {
+    public init(postgres: PostgresClient, strategy: BookingStrategy, holdMinutes: Int = 15, unsafeRaceWindow: Duration = .milliseconds(2)) {
         self.postgres = postgres
         self.strategy = strategy
         self.holdMinutes = holdMinutes
+        self.unsafeRaceWindow = unsafeRaceWindow
     }
 
     /// Decides one job. Throws only for database trouble (the caller retries transient errors).
@@ -101,7 +105,7 @@ public struct BookingDecider: Sendable {
             try await recordFailure(tx, job, reason)
             return .failed(reason)
         }
-        try await Task.sleep(for: .milliseconds(2))  // widen the race window the way real work would
+        try await Task.sleep(for: unsafeRaceWindow)
         try await tx.query("UPDATE events SET available_tickets = $2 WHERE id = $1", [job.event_id, available - job.ticket_count])
         return try await insertBooking(tx, job, price: try row.decode(0))
     }

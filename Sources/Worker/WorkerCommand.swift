@@ -47,11 +47,14 @@ struct WorkerCommand: AsyncParsableCommand {
         var reconcileInterval = 30
         @Flag(name: .customLong("i-know-this-oversells"), help: "Allow --strategy unsafe (it exists to prove the ledger check works).")
         var allowUnsafe = false
+        @Option(help: "The unsafe strategy's milliseconds between reading and writing the availability (its race window).")
+        var unsafeRaceWindowMs = 2
 
         mutating func validate() throws {
             if strategy == .unsafe, !allowUnsafe { throw ValidationError("--strategy unsafe oversells by design; pass --i-know-this-oversells to run it") }
-            guard prefetch ?? 1 >= 1, concurrency >= 1, batch >= 1, maxAttempts >= 1, sweepInterval >= 0, reconcileInterval >= 0 else {
-                throw ValidationError("--prefetch, --concurrency, --batch and --max-attempts must be at least 1")
+            guard prefetch ?? 1 >= 1, concurrency >= 1, batch >= 1, maxAttempts >= 1, sweepInterval >= 0, reconcileInterval >= 0, unsafeRaceWindowMs >= 0
+            else {
+                throw ValidationError("--prefetch, --concurrency, --batch and --max-attempts must be at least 1 (intervals and the race window at least 0)")
             }
         }
 
@@ -74,7 +77,8 @@ struct WorkerCommand: AsyncParsableCommand {
                     ttl: try settings.integer("AVAILABILITY_TTL", default: AvailabilityStore.defaultTTL, range: 1...86_400)))
             let worker = BookingWorker(
                 consumer: consumer,
-                decider: BookingDecider(postgres: postgres, strategy: chosen, holdMinutes: hold),
+                decider: BookingDecider(
+                    postgres: postgres, strategy: chosen, holdMinutes: hold, unsafeRaceWindow: .milliseconds(unsafeRaceWindowMs)),
                 notifier: notifier, concurrency: concurrency, batchSize: batch, maxAttempts: maxAttempts, logger: logger)
             // Shut down in reverse: the notifier's last retry runs after the worker stopped, before Redis closes.
             var services: [any Service] = [postgres, redis, notifier]

@@ -161,7 +161,10 @@ struct GateCommandTests {
             try await eventually("worker \(pid) to be gone", within: Patience.standard) { Self.isGone(pid) }
         }
 
-        let unsafe = try await gate("--strategy unsafe --worker-argument=--i-know-this-oversells --server-env ADMISSION_GATE=off")
+        // The unsafe strategy oversells when decisions overlap; a 50 ms race window makes them overlap on a starved
+        // machine too (with 2 ms, beside stress-ng, the jobs trickled in and were decided one at a time: no oversell).
+        let unsafe = try await gate(
+            "--strategy unsafe --worker-argument=--i-know-this-oversells --worker-argument=--unsafe-race-window-ms=50 --server-env ADMISSION_GATE=off")
         defer { try? FileManager.default.removeItem(atPath: unsafe.logs) }
         #expect(unsafe.status == 1, "\(unsafe.output)")
         #expect(unsafe.output.contains("OVERSOLD by") && unsafe.output.contains("FAILED; the report"), "\(unsafe.output)")
