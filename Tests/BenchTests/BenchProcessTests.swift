@@ -98,10 +98,12 @@ struct FlashSaleVerdictTests {
             // The admission gate queues about as many jobs as there are tickets, which hides a worker's race in a
             // barrier; the negative test measures the worker itself, so its server queues every request. Default
             // --concurrency and --prefetch: the gate's power to catch a race must not depend on a flag (with a
-            // prefetch of 1 the broker handed out one job at a time and the unsafe worker never raced itself).
+            // prefetch of 1 the broker handed out one job at a time and the unsafe worker never raced itself). The race
+            // window is widened to 50 ms: with its default 2 ms, beside stress-ng, the jobs trickled in and were
+            // decided one at a time, and nothing oversold.
             let ungated = try await FlashSaleStack.start(admissionGate: false)
             try await ungated.server.whileRunning {
-                let unsafe = try await ungated.worker("--strategy unsafe --i-know-this-oversells")
+                let unsafe = try await ungated.worker("--strategy unsafe --i-know-this-oversells --unsafe-race-window-ms 50")
                 let failing = try await ungated.flashSale(users: 400, tickets: 10)
                 await unsafe.terminate()
                 #expect(failing.status == 1, "\(failing.output)")
