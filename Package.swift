@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // Prometheus remote write's protobuf messages (generated code committed: Sources/PrometheusRemoteWrite/Generated).
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         // Already in the graph through Hummingbird; declared because our sources import them directly.
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
@@ -41,6 +43,7 @@ let package = Package(
         .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
 
         // MARK: Threads for blocking work, Duration conversions, the shell runner (every module below may use it)
         .target(
@@ -144,6 +147,7 @@ let package = Package(
             dependencies: [
                 "HappeningModel", "HappeningPostgres", "HappeningAMQP", "EventAvailability",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -210,16 +214,28 @@ let package = Package(
                 "HappeningConfig", "HappeningModel", "HappeningPostgres", "HappeningRedis", "HappeningAMQP", "BookingEngine", "Payments", "Razorpay",
                 "EventAvailability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
+        // MARK: Snappy compression (the C library behind one small module) and Prometheus remote write on top of it
+        .target(name: "HappeningSnappy", dependencies: ["CSnappy"], swiftSettings: swiftSettings),
+        .target(
+            name: "PrometheusRemoteWrite",
+            dependencies: ["HappeningSnappy", "HappeningHTTP", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "HappeningSystem", "HappeningPostgres", "HappeningHTTP", "HappeningLoad", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "HappeningSystem", "HappeningPostgres", "HappeningHTTP", "HappeningLoad", "PrometheusRemoteWrite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -291,7 +307,7 @@ let package = Package(
         .testTarget(
             name: "BenchTests",
             dependencies: [
-                "Bench", "HappeningLoad", "HappeningPostgres", "HappeningSystem", "TestSupport",
+                "Bench", "HappeningLoad", "HappeningPostgres", "HappeningSystem", "TestSupport", "PrometheusRemoteWrite",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -308,7 +324,7 @@ let package = Package(
                 "HappeningLoad", "HappeningConfig", "HappeningGeo", "HappeningModel", "HappeningPostgres", "Razorpay", "Bench", "Gateway", "Server",
                 "HappeningAuth", "HappeningCrypto", "EventAvailability", "BookingEngine", "HappeningSystem", "TestSupport",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
-                "HappeningRedis",
+                "HappeningRedis", "HappeningSnappy", "PrometheusRemoteWrite",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -58,6 +58,9 @@ is_root() { [ "$(id -u)" = "0" ]; }
 ensure_packages() {
     local wanted=(postgresql postgresql-contrib redis-server rabbitmq-server
                   libpq-dev libhiredis-dev librabbitmq-dev libcurl4-openssl-dev libssl-dev
+                  libsnappy-dev   # Prometheus remote write bodies are snappy-compressed
+                  prometheus      # the remote-write test and make prometheus start Debian's Prometheus
+                  nginx           # the TLS and HTTP/2 tests serve files from a test-made nginx (never the system's)
                   libxml2-utils)  # xmllint: the tests validate the Bench's JUnit files against Tests/junit.xsd
     local missing=()
     for p in "${wanted[@]}"; do

@@ -3,6 +3,7 @@ import Foundation
 import HappeningHTTP
 import HappeningLoad
 import HappeningSystem
+import PrometheusRemoteWrite
 
 /// `happening-bench`: replays scenarios against a Happening server over HTTP (libcurl multi), checks the
 /// no-oversell ledger in PostgreSQL, and writes JSON + Markdown + HTML reports.
@@ -77,14 +78,40 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Progress: auto (live on a terminal, lines otherwise), live, lines or none.")
         var progress: ProgressOption = .auto
 
-        @Option(help: "Load engine: raw (libcurl connections, Happening's HTTP/1.1 framing: least CPU per request) or curl (every request a libcurl transfer).")
-        var engine: CurlLoadEngine = .raw
+        @Option(
+            name: .customLong("engine"),
+            help:
+                "Load engine: raw (libcurl connections, Happening's HTTP/1.1 framing: least CPU per request; the default) or curl (every request a libcurl transfer; the default with --http2)."
+        )
+        var engineChoice: CurlLoadEngine?
+
+        @Flag(help: "HTTP/2 with multiplexing (the curl engine): h2 over TLS by ALPN for https targets, h2c with prior knowledge for http ones.")
+        var http2 = false
+
+        @Option(help: "With --http2: concurrent streams per TCP connection (the connections share ⌈connections ÷ streams⌉ TCP connections per loop thread).")
+        var streams = 10
+
+        /// The engine that runs: the one chosen, else curl for --http2 and raw otherwise.
+        var engine: CurlLoadEngine { engineChoice ?? (http2 ? .curl : .raw) }
+
+        /// `--http2` for `target`.
+        func multiplexing(target: String) -> HTTP2Multiplexing? {
+            http2 ? HTTP2Multiplexing(streams: streams, priorKnowledge: target.lowercased().hasPrefix("http://")) : nil
+        }
 
         @Flag(help: "Do not check an https target's certificate or host name (a self-signed target you do not control).")
         var insecure = false
 
         @Option(help: "Trust the certificates in this PEM file for an https target (instead of the system's).")
         var cacert: String?
+
+        @Option(help: "Stream per-second series to this Prometheus remote-write URL while the run goes (e.g. http://127.0.0.1:30909/api/v1/write).")
+        var prometheusRemoteWrite: String?
+
+        @Option(
+            name: .customLong("run-id"),
+            help: "This run's id: the run_id label of its Prometheus series (default: the scenario, the UTC start time and a random suffix).")
+        var runID: String?
 
         @Option(help: "The script a scenario's faults run (stop-cache → '<script> down redis' …).")
         var servicesScript: String = "scripts/services.sh"
@@ -116,8 +143,19 @@ struct BenchCommand: AsyncParsableCommand {
             if let rate, RateSpec(rate) == nil { throw UsageError("--rate must be R or A..B (requests/s)") }
             if let duration, DurationText.parse(duration) == nil { throw UsageError("--duration must look like 500ms, 20s or 2m") }
             for target in targets { try TargetPolicy.check(target, allowed: allowHost) }
+            if http2, engineChoice == .raw { throw UsageError("--http2 needs the curl engine: the raw engine speaks HTTP/1.1 only") }
+            if !(1...1_000).contains(streams) { throw UsageError("--streams must be 1…1000") }
+            if http2, !HTTP2Multiplexing.libcurlReusesPriorKnowledge, let cleartext = targets.first(where: { $0.lowercased().hasPrefix("http://") }) {
+                throw UsageError(
+                    "--http2 to \(cleartext) needs h2c with prior knowledge, which \(libcurlVersion()) breaks on every reused connection "
+                        + "(curl/curl#10634, fixed in libcurl 8.0.0): use an https target (HTTP/2 by ALPN)")
+            }
             if insecure, cacert != nil { throw UsageError("--insecure skips the certificate check that --cacert configures: give one") }
             if let cacert, !FileManager.default.isReadableFile(atPath: cacert) { throw UsageError("--cacert: cannot read \(cacert)") }
+            if let prometheusRemoteWrite {
+                do { _ = try RemoteWriteClient(url: prometheusRemoteWrite) } catch { throw UsageError("--prometheus-remote-write: \(error)") }
+            }
+            if let runID, runID.isEmpty || runID.count > 200 { throw UsageError("--run-id: 1 to 200 characters") }
         }
 
         /// How https targets' certificates are checked: on (the system's trust store) unless told otherwise.

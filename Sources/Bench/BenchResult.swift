@@ -17,6 +17,8 @@ struct BenchResult: Codable, Sendable {
     var ratios: [String: Double]?
     var thresholds: [ThresholdResult]
     var passed: Bool
+    /// This invocation's id (`--run-id`, or made up): the `run_id` label of its Prometheus series.
+    var run_id: String? = nil
 
     /// One pass of the scenario against one target.
     struct Run: Codable, Sendable {
@@ -31,6 +33,8 @@ struct BenchResult: Codable, Sendable {
         var staleness: StalenessReport? = nil
         /// The faults injected during the run, if the scenario had any.
         var faults: [FaultRunner.Event]? = nil
+        /// What `--prometheus-remote-write` delivered during the run.
+        var remote_write: RemoteWriteReport? = nil
     }
 
     struct Machine: Codable, Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import HappeningHTTP
 import HappeningLoad
 import HappeningSystem
+import PrometheusRemoteWrite
 
 /// One invocation of `run` or `compare`: loads the scenario, runs setup once, runs every target in turn,
 /// evaluates thresholds and builds the result.
@@ -17,7 +18,9 @@ struct BenchSession {
         defer { try? FileManager.default.removeItem(atPath: runDirectory) }
         let scenario = try Scenario.load(path: scenarioPath, overrides: try options.overrides(), runDirectory: runDirectory)
         let progress = options.progress.style
-        for target in targets { try await Reachability.check(target.url, tls: options.tls) }
+        for target in targets {
+            try await Reachability.check(target.url, tls: options.tls, http2PriorKnowledge: options.multiplexing(target: target.url)?.priorKnowledge ?? false)
+        }
 
         let stop = CurlStopFlag()
         signal(SIGINT, SIG_IGN)
@@ -30,15 +33,21 @@ struct BenchSession {
         signals.resume()
         defer { signals.cancel() }
 
+        let runID = options.runID ?? Self.makeRunID(scenario: scenario.name, started: started)
         var runs: [BenchResult.Run] = []
         var variables: [String: String] = scenario.variables ?? [:]
         var users: [VirtualUser] = []
         for (index, target) in targets.enumerated() {
-            let runner = ScenarioRunner(
+            var runner = ScenarioRunner(
                 scenario: scenario, target: target.url, databaseURL: options.database, threads: options.threads, progress: progress,
                 stop: stop, startAtMicros: index == 0 ? try options.startAtMicros() : nil,
                 connections: options.connections, rate: options.rate, duration: options.duration,
-                engine: options.engine, tls: options.tls, servicesScript: options.servicesScript, workerPidFiles: options.workerPids)
+                engine: options.engine, tls: options.tls, http2: options.multiplexing(target: target.url), servicesScript: options.servicesScript,
+                workerPidFiles: options.workerPids)
+            if let url = options.prometheusRemoteWrite {
+                let labels = ["run_id": runID, "scenario": scenario.name, "target": target.url, "run": target.label]
+                runner.metrics = RemoteWriteStream(client: try RemoteWriteClient(url: url, tls: options.tls), labels: labels)
+            }
             if index == 0 || scenario.ledger != nil { (variables, users) = try await runner.setUp(runDirectory: runDirectory) }
             runs.append(try await runner.run(label: target.label, variables: variables, users: users))
         }
@@ -67,21 +76,28 @@ struct BenchSession {
             scenario: scenario.name, description: scenario.description, started_at: BenchResult.timestamp(started),
             command: (["happening-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " "), machine: .current, versions: .current,
             variables: variables.filter { $0.key != "run_dir" }, runs: runs, ratios: ratios, thresholds: thresholds, passed: true)
+        result.run_id = runID
         result.passed = result.failures.isEmpty && !stop.isStopped
         if stop.isStopped {
             result.thresholds.append(ThresholdResult(expression: "completed", actual: nil, limit: 0, passed: false, message: "interrupted by Ctrl-C"))
         }
         return result
     }
+
+    /// `flash-sale-20261204T183646Z-3f9a`: the scenario, the start (UTC) and four random hex digits.
+    static func makeRunID(scenario: String, started: Date) -> String {
+        let stamp = BenchResult.timestamp(started).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+        return "\(scenario)-\(stamp)-\(String(format: "%04x", UInt16.random(in: .min ... .max)))"
+    }
 }
 
 /// Fails fast (exit 2) when a target does not answer at all.
 enum Reachability {
-    static func check(_ target: String, tls: TLSVerification = .system) async throws {
+    static func check(_ target: String, tls: TLSVerification = .system, http2PriorKnowledge: Bool = false) async throws {
+        var request = HTTPClientRequest(url: target + "/api/health", timeout: .seconds(5), tls: tls)
+        request.http2PriorKnowledge = http2PriorKnowledge
         do {
-            _ = try await CurlHTTPClient.withClient {
-                try await $0.send(HTTPClientRequest(url: target + "/api/health", timeout: .seconds(5), tls: tls))
-            }
+            _ = try await CurlHTTPClient.withClient { [request] in try await $0.send(request) }
         } catch {
             throw UsageError("cannot reach the target \(target) (\(error)); is the server running?")
         }
@@ -98,7 +114,8 @@ enum Summary {
                     "  \(result.runs.count > 1 ? run.label + " " : "")\(phase.name): \(Format.grouped(phase.requests)) requests, "
                         + "\(String(format: "%.1f", phase.requests_per_second)) req/s, errors \(Format.percent(phase.error_rate)), "
                         + "p50 \(Format.micros(phase.latency.p50)), p99 \(Format.micros(phase.latency.p99)), max \(Format.micros(phase.latency.max))"
-                        + (phase.cacheHitRatio.map { ", cache hits \(Format.percent($0))" } ?? "") + (phase.late > 0 ? ", \(phase.late) late" : ""))
+                        + (phase.cacheHitRatio.map { ", cache hits \(Format.percent($0))" } ?? "") + (phase.late > 0 ? ", \(phase.late) late" : "")
+                        + (phase.protocolNote.map { ", \($0)" } ?? ""))
                 if let byStatus = phase.status_latency, byStatus.count > 1 {
                     lines.append(
                         "    by status: "
@@ -115,6 +132,7 @@ enum Summary {
                         + (ledger.decision_latency.map { ", decision p99 \(Format.micros($0.p99))" } ?? "")
                         + (ledger.decided_per_second.map { String(format: ", %.1f decided/s", $0) } ?? ""))
             }
+            if let written = run.remote_write { lines.append("  " + written.sentence) }
             if let staleness = run.staleness {
                 lines.append(
                     "  staleness \(staleness.event_id): \(staleness.reads) reads, \(staleness.stale) stale (max \(String(format: "%.1f", staleness.max_staleness_ms)) ms), "

@@ -51,10 +51,22 @@ extension BenchCommand {
         @Option(help: "Seconds to wait for the server's /api/health.")
         var readyTimeout = 60
 
+        @Option(help: "Workers serve /metrics on this port and the next ones (one each); default: not served.")
+        var workerMetricsPort: Int?
+
+        @Option(
+            help:
+                "Write the server and workers as Prometheus file_sd targets here while the gate runs (make prometheus reads .run/prometheus/targets/*.json)."
+        )
+        var prometheusTargets: String?
+
         @OptionGroup var options: LoadOptions
 
         mutating func run() async throws {
             guard (1...64).contains(workers) else { throw UsageError("--workers must be 1…64") }
+            if let workerMetricsPort, !(1...(65_535 - workers)).contains(workerMetricsPort) {
+                throw UsageError("--worker-metrics-port must be 1…\(65_535 - workers)")
+            }
             let serverExtras = try serverEnvironment.map { item -> (String, String) in
                 let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
                 guard parts.count == 2, !parts[0].isEmpty else { throw UsageError("--server-env expects NAME=VALUE, got '\(item)'") }
@@ -73,8 +85,16 @@ extension BenchCommand {
             try tier.startServer(environment: shared.merging(["PORT": "\(port)"]) { $1 }.merging(serverExtras) { $1 })
             var workerArguments = ["--strategy", strategy, "--prefetch", "\(prefetch)", "--concurrency", "\(workerConcurrency)"]
             if let batch { workerArguments += ["--batch", "\(batch)"] }
-            try tier.startWorkers(workers, arguments: workerArguments + self.workerArguments, environment: shared)
+            try tier.startWorkers(
+                workers, arguments: workerArguments + self.workerArguments, environment: shared, metricsPorts: workerMetricsPort.map { $0..<($0 + workers) })
             try await tier.waitHealthy(target, timeout: .seconds(readyTimeout))
+            if let prometheusTargets {
+                try ScrapeTargets.write(
+                    to: prometheusTargets, server: "127.0.0.1:\(port)",
+                    workers: workerMetricsPort.map { first in (0..<workers).map { "127.0.0.1:\(first + $0)" } } ?? [],
+                    labels: ["gate": "\(getpid())", "strategy": strategy])
+            }
+            defer { if let prometheusTargets { try? FileManager.default.removeItem(atPath: prometheusTargets) } }
 
             // Unbuffered, so it comes before the run's progress lines on stderr also when both go to one pipe.
             FileHandle.standardOutput.write(
@@ -98,6 +118,23 @@ extension BenchCommand {
         private static func ownDirectory() -> String {
             URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
         }
+    }
+}
+
+/// A Prometheus `file_sd_configs` file naming a gate's server and workers (deploy/prometheus/prometheus.yml reads
+/// `.run/prometheus/targets/*.json`, so a running Prometheus scrapes them while the gate runs).
+enum ScrapeTargets {
+    static func write(to path: String, server: String, workers: [String], labels: [String: String]) throws {
+        struct Group: Encodable {
+            var targets: [String]
+            var labels: [String: String]
+        }
+        var groups = [Group(targets: [server], labels: labels.merging(["job": "happening-server"]) { $1 })]
+        if !workers.isEmpty { groups.append(Group(targets: workers, labels: labels.merging(["job": "happening-worker"]) { $1 })) }
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(groups).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }
 

@@ -71,6 +71,7 @@ struct HTMLReport {
             if let staleness = run.staleness { tables.append(RunTables.staleness(staleness)) }
             html += tables.map(\.html).joined()
             if let responses = RunTables.responses(run) { html += "<p class=\"note\">\(MarkupText.escape(responses))</p>\n" }
+            if let written = run.remote_write { html += "<p class=\"note\">\(MarkupText.escape(written.sentence))</p>\n" }
             for violation in run.ledger?.violations ?? [] { html += "<p class=\"violation\">✘ \(MarkupText.escape(violation))</p>\n" }
         }
         if let ratios = result.ratios, !ratios.isEmpty {

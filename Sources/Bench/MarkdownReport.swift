@@ -44,6 +44,7 @@ struct MarkdownReport {
                 lines.append("")
             }
             if let faults = run.faults { lines += RunTables.faults(faults).markdown }
+            if let written = run.remote_write { lines += [written.sentence, ""] }
             if let ledger = run.ledger {
                 lines += RunTables.ledger(ledger).markdown
                 for violation in ledger.violations { lines.append("- ✘ \(violation)") }

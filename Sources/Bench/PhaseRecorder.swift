@@ -105,6 +105,22 @@ final class LiveFeed: Sendable {
     private let buckets = Mutex<[Int: SecondBucket]>([:])
     private let totals = Atomic<UInt64>(0)
     private let failures = Atomic<UInt64>(0)
+    /// Per loop thread, the second it is recording now: every earlier one is handed over (`Int.max` once it ended).
+    private let current = Mutex<[Int]>([])
+
+    /// A new loop thread's index for ``recording(loop:second:)``.
+    func register() -> Int {
+        current.withLock {
+            $0.append(0)
+            return $0.count - 1
+        }
+    }
+
+    /// Loop `loop` has handed over every second before `second`.
+    func recording(loop: Int, second: Int) { current.withLock { $0[loop] = second } }
+
+    /// Seconds before this one are final: every loop thread has handed them over.
+    var finalBefore: Int { current.withLock { $0.min() ?? 0 } }
 
     func add(second: Int, _ bucket: SecondBucket) {
         buckets.withLock { $0[second, default: SecondBucket()].add(bucket) }
@@ -119,6 +135,9 @@ final class LiveFeed: Sendable {
     var errorsSoFar: UInt64 { failures.load(ordering: .relaxed) }
 
     func bucket(_ second: Int) -> SecondBucket? { buckets.withLock { $0[second] } }
+
+    /// The latest second handed over so far (nil: none yet).
+    var lastSecond: Int? { buckets.withLock { $0.keys.max() } }
 
     /// Every second, in order.
     func timeline() -> [(second: Int, bucket: SecondBucket)] {
@@ -149,6 +168,9 @@ final class PhaseRecorder {
     var cacheMisses: UInt64 = 0
     /// Response body bytes received.
     var bodyBytes: UInt64 = 0
+    /// Answers by HTTP version, and TCP connections opened (the curl engine reports both).
+    var httpVersions: [HTTPVersion: UInt64] = [:]
+    var connectionsOpened: UInt64 = 0
     var captures: [Capture] = []
     /// The event whose availability watched answers show, and the field (as bytes).
     var watch: (id: [UInt8], field: [UInt8])?
@@ -172,6 +194,8 @@ final class PhaseRecorder {
     private var runqueueMark: UInt64?
 
     private var second = 0
+    /// This loop thread's index in the feed.
+    private let loop: Int
     private var current = SecondBucket()
     private var pendingRequests: UInt64 = 0
     private var pendingErrors: UInt64 = 0
@@ -180,6 +204,7 @@ final class PhaseRecorder {
         self.templates = templates
         self.clock = clock
         self.feed = feed
+        loop = feed.register()
         templateLatency = Array(repeating: LatencyHistogram(), count: templates.count)
         templateRequests = Array(repeating: 0, count: templates.count)
         templateUnexpected = Array(repeating: 0, count: templates.count)
@@ -221,6 +246,8 @@ final class PhaseRecorder {
         current.routes[template, default: RouteSecond()].record(nanoseconds: completion.latencyNanoseconds, failed: failed)
         pendingRequests += 1
         bodyBytes += UInt64(max(0, completion.bodyBytes))
+        if let version = completion.httpVersion { httpVersions[version, default: 0] += 1 }
+        connectionsOpened += UInt64(max(0, completion.connectionsOpened))
         if let hit = completion.cacheHit {
             if hit {
                 cacheHits += 1
@@ -295,6 +322,7 @@ final class PhaseRecorder {
         if now >= clock.monotonicStart, index > second {
             flushSecond()
             second = index
+            feed.recording(loop: loop, second: index)
         }
         if pendingRequests >= 256 {
             feed.count(requests: pendingRequests, errors: pendingErrors)
@@ -308,6 +336,7 @@ final class PhaseRecorder {
         flushSecond()
         feed.count(requests: pendingRequests, errors: pendingErrors)
         (pendingRequests, pendingErrors) = (0, 0)
+        feed.recording(loop: loop, second: .max)
     }
 
     private func flushSecond() {

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningLoad
 
 /// What one phase measured, merged over threads (and, with `merge`, over processes). This is the JSON a
 /// result file holds per phase; the histograms are exact, so merged files give exact percentiles.
@@ -32,6 +33,10 @@ struct PhaseResult: Codable, Sendable {
     var cache_misses: UInt64
     /// Response body bytes received (absent in older results).
     var body_bytes: UInt64? = nil
+    /// Answers by HTTP version ("1.1", "2"; the curl engine: absent for the raw one, which speaks HTTP/1.1 only).
+    var http_versions: [String: UInt64]? = nil
+    /// TCP connections the curl engine opened during the phase (with `--http2`, far fewer than `connections`).
+    var connections_opened: UInt64? = nil
     var latency: LatencySummary
     var histogram: EncodedHistogram
     var templates: [TemplateResult]
@@ -133,6 +138,13 @@ struct PhaseResult: Codable, Sendable {
         return seen == 0 ? nil : Double(cache_hits) / Double(seen)
     }
 
+    /// "HTTP/2 ×300 over 2 TCP connections": the answers' HTTP versions and the connections opened (curl engine).
+    var protocolNote: String? {
+        guard let versions = http_versions, !versions.isEmpty else { return nil }
+        let answers = versions.sorted { $0.key < $1.key }.map { "HTTP/\($0.key) ×\(Format.grouped($0.value))" }.joined(separator: ", ")
+        return answers + (connections_opened.map { " over \(Format.grouped($0)) TCP connections" } ?? "")
+    }
+
     init(phase: Scenario.Phase, recorders: [PhaseRecorder], feed: LiveFeed, clock: PhaseClock, abandoned: Int) {
         name = phase.name
         model = phase.model.rawValue
@@ -161,6 +173,8 @@ struct PhaseResult: Codable, Sendable {
             cache_hits += recorder.cacheHits
             cache_misses += recorder.cacheMisses
             body_bytes = (body_bytes ?? 0) + recorder.bodyBytes
+            for (version, count) in recorder.httpVersions { http_versions = (http_versions ?? [:]).merging([version.rawValue: count], uniquingKeysWith: +) }
+            if recorder.httpVersions.count > 0 || recorder.connectionsOpened > 0 { connections_opened = (connections_opened ?? 0) + recorder.connectionsOpened }
             lastEnd = max(lastEnd, recorder.lastEnd)
             for (status, count) in recorder.statuses { statuses[String(status), default: 0] += count }
             for (code, count) in recorder.transportErrors { transport[Self.transportName(code), default: 0] += count }
@@ -224,6 +238,8 @@ struct PhaseResult: Codable, Sendable {
         cache_hits += other.cache_hits
         cache_misses += other.cache_misses
         if body_bytes != nil || other.body_bytes != nil { body_bytes = (body_bytes ?? 0) + (other.body_bytes ?? 0) }
+        if let theirs = other.http_versions { http_versions = (http_versions ?? [:]).merging(theirs, uniquingKeysWith: +) }
+        if other.connections_opened != nil { connections_opened = (connections_opened ?? 0) + (other.connections_opened ?? 0) }
         processes += other.processes
         for (key, value) in other.statuses { statuses[key, default: 0] += value }
         if status_latency != nil || other.status_latency != nil {

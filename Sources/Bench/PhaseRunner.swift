@@ -17,6 +17,8 @@ struct PhaseRunner: Sendable {
     var engine: CurlLoadEngine = .curl
     /// How an https target's certificate is checked.
     var tls: TLSVerification = .system
+    /// Multiplexed HTTP/2 (curl engine), nil for HTTP/1.1.
+    var http2: HTTP2Multiplexing?
     /// Told when the load of a phase begins (a barrier's firing instant, otherwise the phase start).
     var loadStart: LoadStartSignal?
     /// Keep every request's sample (laned scenarios measure lanes over other lanes' windows).
@@ -27,6 +29,8 @@ struct PhaseRunner: Sendable {
     var watch: (id: [UInt8], field: [UInt8])?
     /// Receives each loop's lag and run-queue wait per second (the generator check).
     var monitor: GeneratorMonitor?
+    /// Where each finished second goes while the phase runs (`--prometheus-remote-write`).
+    var metrics: RemoteWriteStream?
 
     /// Instances rendered per template for closed and open phases (drawn at random when sending).
     static let instancesPerTemplate = 1_024
@@ -49,6 +53,16 @@ struct PhaseRunner: Sendable {
         let loops = makeLoops(phase, users: users, start: start, clock: clock, feed: feed, timeoutOverride: timeoutOverride)
 
         let display = Task { await LiveDisplay(phase: phase.name, feed: feed, clock: clock, style: progress).run() }
+        let streaming = metrics.map { stream in
+            Task { [routes = renderer.infos.map(\.name)] in
+                var series = PhaseSeries(phase: phase.name, lane: lane, routes: routes, clock: clock)
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    series.emitFinal(from: feed, to: stream)
+                }
+                return series
+            }
+        }
         let outcomes = try await withThrowingTaskGroup(of: CurlLoopStatistics.self) { group in
             for loop in loops { group.addTask { try await loop.runOnOwnThread() } }
             var all: [CurlLoopStatistics] = []
@@ -63,6 +77,11 @@ struct PhaseRunner: Sendable {
             abandoned: outcomes.reduce(0) { $0 + $1.abandoned })
         if !lane.isEmpty { result.lane = lane }
         let end = recorders.map(\.lastEnd).max().map { max($0, start) } ?? start
+        if let streaming, let metrics {
+            streaming.cancel()
+            var series = await streaming.value
+            series.emitRest(from: feed, to: metrics, endedAtMillis: clock.wallMicros(end) / 1_000)
+        }
         let run = LanePhaseRun(
             lane: lane, result: result, clock: clock, samples: recorders.flatMap(\.samples), end: end,
             shownReads: result.recorded ? recorders.flatMap(\.shownReads) : [])
@@ -106,6 +125,7 @@ struct PhaseRunner: Sendable {
             var options = CurlLoadOptions(connections: connections)
             options.engine = engine
             options.tls = tls
+            options.http2 = http2
             if let timeoutOverride { options.requestTimeout = timeoutOverride }
             let recorder = PhaseRecorder(templates: infos, clock: clock, feed: feed)
             recorder.keepsSamples = keepsSamples

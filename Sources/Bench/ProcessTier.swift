@@ -24,10 +24,12 @@ final class ProcessTier: @unchecked Sendable {
         server = try start("happening-server", [], environment: environment, log: "server.log")
     }
 
-    /// Starts `count` workers (`happening-worker run ARGUMENTS`), each writing its pid to `worker-N.pid`.
-    func startWorkers(_ count: Int, arguments: [String], environment: [String: String]) throws {
+    /// Starts `count` workers (`happening-worker run ARGUMENTS`), each writing its pid to `worker-N.pid`; with
+    /// `metricsPorts`, worker N serves `/metrics` on the N-th of them.
+    func startWorkers(_ count: Int, arguments: [String], environment: [String: String], metricsPorts: Range<Int>? = nil) throws {
         for index in 1...count {
-            let worker = try start("happening-worker", ["run"] + arguments, environment: environment, log: "worker-\(index).log")
+            let metrics = metricsPorts.map { ["--metrics-port", "\($0.lowerBound + index - 1)"] } ?? []
+            let worker = try start("happening-worker", ["run"] + arguments + metrics, environment: environment, log: "worker-\(index).log")
             let file = "\(directory)/worker-\(index).pid"
             try "\(worker.processIdentifier)\n".write(toFile: file, atomically: true, encoding: .utf8)
             workerPidFiles.append(file)

@@ -94,9 +94,11 @@ enum RunTables {
     /// The status codes and transport errors of each recorded phase, in one line.
     static func responses(_ run: BenchResult.Run) -> String? {
         let parts = run.phases.filter(\.recorded).map { phase in
-            "\(phase.name): "
-                + (phase.statuses.sorted { $0.key < $1.key }.map { "\($0.key)×\(Format.grouped($0.value))" }
-                + phase.transport_errors.sorted { $0.key < $1.key }.map { "\($0.key)×\(Format.grouped($0.value))" }).joined(separator: ", ")
+            let counts: [String] =
+                phase.statuses.sorted { $0.key < $1.key }.map { "\($0.key)×\(Format.grouped($0.value))" }
+                + phase.transport_errors.sorted { $0.key < $1.key }.map { "\($0.key)×\(Format.grouped($0.value))" }
+            let versions = phase.protocolNote.map { " (\($0))" } ?? ""
+            return "\(phase.name): " + counts.joined(separator: ", ") + versions
         }
         return parts.isEmpty ? nil : "Responses — " + parts.joined(separator: "; ")
     }

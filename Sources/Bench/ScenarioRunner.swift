@@ -19,9 +19,13 @@ struct ScenarioRunner: Sendable {
     let engine: CurlLoadEngine
     /// `--insecure` / `--cacert`: how an https target's certificate is checked.
     var tls: TLSVerification = .system
+    /// `--http2`: multiplexed HTTP/2 on the curl engine.
+    var http2: HTTP2Multiplexing?
     /// `--services-script` and `--worker-pids`, for the scenario's faults.
     var servicesScript = "scripts/services.sh"
     var workerPidFiles: [String] = []
+    /// `--prometheus-remote-write`: where the run's seconds stream to.
+    var metrics: RemoteWriteStream?
 
     /// Setup: runs the seeder steps and loads tokens; returns the variables (with captured values) and users.
     func setUp(runDirectory: String) async throws -> (variables: [String: String], users: [VirtualUser]) {
@@ -55,6 +59,7 @@ struct ScenarioRunner: Sendable {
         var runner = PhaseRunner(renderer: renderer, threads: threads, stop: stop, progress: progress, startAtMicros: startAtMicros)
         runner.engine = engine
         runner.tls = tls
+        runner.http2 = http2
         runner.keepsSamples = scenario.hasLanes
         if let watchedEvent, let spec = scenario.staleness { runner.watch = (Array(watchedEvent.utf8), Array((spec.field ?? "available_tickets").utf8)) }
         let loadStart = LoadStartSignal()
@@ -63,6 +68,9 @@ struct ScenarioRunner: Sendable {
         runner.monitor = monitor
         monitor.start()
         defer { monitor.stop() }
+        runner.metrics = metrics
+        let streaming = metrics.map { stream in Task { await stream.run() } }
+        defer { streaming?.cancel() }  // also when a phase throws
         // Faults run beside the phases, timed from the moment the load begins; the run waits for the last one (a
         // fault planned after the load, such as restarting what was stopped, still happens).
         let progress = self.progress
@@ -95,6 +103,13 @@ struct ScenarioRunner: Sendable {
             return outcomes.sorted { $0.0 < $1.0 }.map(\.1)
         }
         let faultEvents = await faultTask.value
+        var remoteWrite: RemoteWriteReport?
+        if let streaming, let metrics {
+            metrics.stop()
+            await streaming.value
+            remoteWrite = metrics.report
+            remoteWrite?.labels = metrics.labels
+        }
         var phaseRuns = laneRuns.flatMap(\.runs)
         for index in phaseRuns.indices { phaseRuns[index].result.generator = Self.check(phaseRuns[index].result, monitor) }
         let (ledger, staleness) = try await checks(
@@ -109,7 +124,7 @@ struct ScenarioRunner: Sendable {
             } : nil
         return BenchResult.Run(
             label: label, target: target, phases: phaseRuns.map(\.result), windows: windows, ledger: ledger,
-            staleness: staleness, faults: faultEvents.isEmpty ? nil : faultEvents)
+            staleness: staleness, faults: faultEvents.isEmpty ? nil : faultEvents, remote_write: remoteWrite)
     }
 
     /// The scenario's ledger and staleness checks after the load (none once stopped).

@@ -4,6 +4,7 @@ import HappeningAMQP
 import HappeningModel
 import HappeningPostgres
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// Drains booking jobs from an ``AMQPConsumer``: decodes each job, decides it (``BookingDecider``), acks
@@ -86,7 +87,9 @@ public struct BookingWorker: Service {
         while true {
             attempt += 1
             do {
+                let started = ContinuousClock.now
                 let outcomes = try await decider.decideAll(jobs.map(\.1))
+                Self.record(outcomes, took: ContinuousClock.now - started, strategy: decider.strategy)
                 let changed = Set(
                     zip(jobs, outcomes).compactMap { pair, outcome -> UUID? in
                         switch outcome {
@@ -125,11 +128,31 @@ public struct BookingWorker: Service {
                     }
                     await settle { try await consumer.reject(delivery) }
                 }
+                Counter(label: "happening_worker_dead_lettered_total").increment(by: jobs.count)
                 // Dead-lettered jobs claim nothing any more.
                 await notifier.eventsChanged([], releasing: jobs.map { Self.claim($0.1) }, logger: logger)
                 return
             }
         }
+    }
+
+    /// Counts each decision by outcome (`happening_worker_decisions_total{outcome}`) and times the decision call
+    /// (`happening_worker_decision_seconds{strategy}`: one job, or one batch): the worker's `/metrics`.
+    static func record(_ outcomes: [BookingOutcome], took: Duration, strategy: BookingStrategy) {
+        var counts: [String: Int] = [:]
+        for outcome in outcomes {
+            switch outcome {
+            case .held: counts["held", default: 0] += 1
+            case .confirmed: counts["confirmed", default: 0] += 1
+            case .alreadyDecided: counts["already_decided", default: 0] += 1
+            case .failed(let reason): counts["failed_\(reason.rawValue)", default: 0] += 1
+            }
+        }
+        for (outcome, count) in counts {
+            Counter(label: "happening_worker_decisions_total", dimensions: [("outcome", outcome)]).increment(by: count)
+        }
+        Timer(label: "happening_worker_decision_seconds", dimensions: [("strategy", strategy.rawValue)], preferredDisplayUnit: .seconds)
+            .recordNanoseconds(Int64(took.components.seconds) * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
     }
 
     /// The admission claim a job's intake made (released once the job is decided or dead-lettered).

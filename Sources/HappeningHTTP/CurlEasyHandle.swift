@@ -42,6 +42,7 @@ final class CurlEasyHandle: PoolableConnection, @unchecked Sendable {
         try set(CURLOPT_FOLLOWLOCATION, 0)
         try set(CURLOPT_ACCEPT_ENCODING, "")
         try check(request.tls.apply(to: handle))
+        try set(CURLOPT_HTTP_VERSION, request.http2PriorKnowledge ? 5 : 0)  // CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE or NONE
         if let auth = request.basicAuth {
             try set(CURLOPT_HTTPAUTH, 1)  // CURLAUTH_BASIC (a macro Swift does not import)
             try set(CURLOPT_USERNAME, auth.user)

@@ -14,6 +14,9 @@ public struct HTTPClientRequest: Sendable {
     public var basicAuth: (user: String, password: String)?
     /// How an `https` server's certificate is checked (the system's trust store unless told otherwise).
     public var tls: TLSVerification
+    /// Speak HTTP/2 to an `http://` URL without asking first (h2c, prior knowledge: a server that speaks nothing
+    /// else); false: libcurl's default (HTTP/1.1 for http, HTTP/2 offered by ALPN for https).
+    public var http2PriorKnowledge = false
 
     /// Creates a request.
     public init(

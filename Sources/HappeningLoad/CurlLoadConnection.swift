@@ -24,7 +24,14 @@ final class LoadConnection {
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
         try check(happening_curl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
         try check(happening_curl_easy_setopt_long(handle, CURLOPT_TCP_NODELAY, 1))
-        try check(happening_curl_easy_setopt_long(handle, CURLOPT_HTTP_VERSION, 2))  // CURL_HTTP_VERSION_1_1
+        if let http2 = options.http2 {
+            // CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE (h2c) or CURL_HTTP_VERSION_2TLS (ALPN); PIPEWAIT: wait for a connection
+            // that can take one more stream rather than open a new one.
+            try check(happening_curl_easy_setopt_long(handle, CURLOPT_HTTP_VERSION, http2.priorKnowledge ? 5 : 4))
+            try check(happening_curl_easy_setopt_long(handle, CURLOPT_PIPEWAIT, 1))
+        } else {
+            try check(happening_curl_easy_setopt_long(handle, CURLOPT_HTTP_VERSION, 2))  // CURL_HTTP_VERSION_1_1
+        }
         try check(happening_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(options.requestTimeout.nanoseconds / 1_000_000)))
         try check(happening_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout.nanoseconds / 1_000_000)))
         try check(happening_curl_easy_setopt_long(handle, CURLOPT_DNS_CACHE_TIMEOUT, -1))  // resolve once

@@ -78,8 +78,15 @@ public enum CurlLoadLoop {
     private static func makeMulti(options: CurlLoadOptions, events: EpollSet) throws -> UnsafeMutableRawPointer {
         guard let multi = curl_multi_init() else { throw CurlError(CURLE_FAILED_INIT, message: "curl_multi_init failed") }
         let eventsPointer = Unmanaged.passUnretained(events).toOpaque()
-        _ = happening_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, options.connections)
-        _ = happening_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0)
+        _ = happening_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, options.tcpConnections)
+        if let http2 = options.http2 {
+            // Multiplexing (CURLPIPE_MULTIPLEX), at most `streams` per connection and so at most this many connections.
+            _ = happening_curl_multi_setopt_long(multi, CURLMOPT_PIPELINING, 2)
+            _ = happening_curl_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, http2.streams)
+            _ = happening_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options.tcpConnections)
+        } else {
+            _ = happening_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0)
+        }
         _ = happening_curl_multi_setopt_socket_callback(multi, CURLMOPT_SOCKETFUNCTION, loopSocketCallback)
         _ = happening_curl_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, eventsPointer)
         _ = happening_curl_multi_setopt_timer_callback(multi, CURLMOPT_TIMERFUNCTION, loopTimerCallback)
@@ -102,6 +109,10 @@ public enum CurlLoadLoop {
             let connection = connections[index]
             var status = 0
             _ = happening_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+            var version = 0
+            _ = happening_curl_easy_getinfo_long(easy, CURLINFO_HTTP_VERSION, &version)
+            var opened = 0
+            _ = happening_curl_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &opened)
             curl_multi_remove_handle(multi, easy)
             guard let request = connection.inFlight else {
                 progress.ended(connection: index, requeue: false)
@@ -112,7 +123,8 @@ public enum CurlLoadLoop {
             let completion = CurlCompletion(
                 connection: index, request: request, intendedStart: connection.intendedStart, actualStart: connection.actualStart,
                 end: end, status: result == CURLE_OK ? status : 0, curlError: result == CURLE_OK ? nil : Int32(result.rawValue),
-                bodyBytes: sink.bodyBytes, cacheHit: sink.cacheHit, body: nil)
+                bodyBytes: sink.bodyBytes, cacheHit: sink.cacheHit, body: nil,
+                httpVersion: result == CURLE_OK ? HTTPVersion(curlInfo: version) : nil, connectionsOpened: opened)
             schedule.deliver(completion) { use in sink.captured.withUnsafeBytes { use($0) } }
             sink.reset()
             progress.ended(connection: index)

@@ -113,6 +113,10 @@ public struct CurlCompletion {
     public var cacheHit: Bool?
     /// The body when ``PreparedRequest/capturesBody`` (valid only during the `completed` call).
     public var body: UnsafeRawBufferPointer?
+    /// The HTTP version the answer came in (the curl engine reports it; nil: not known).
+    public var httpVersion: HTTPVersion? = nil
+    /// TCP connections this transfer had to open (0 when it reused or multiplexed onto one; the curl engine).
+    public var connectionsOpened: Int = 0
 
     /// The latency the report uses: from the intended start (coordinated-omission corrected).
     public var latencyNanoseconds: UInt64 { end &- intendedStart }
@@ -152,8 +156,56 @@ public struct CurlLoadOptions: Sendable {
     public var engine: CurlLoadEngine = .curl
     /// How an `https` target's certificate is checked (on by default).
     public var tls: TLSVerification = .system
+    /// HTTP/2 with multiplexing (the curl engine only); nil: HTTP/1.1, one request at a time per connection.
+    public var http2: HTTP2Multiplexing?
 
     public init(connections: Int) { self.connections = connections }
+
+    /// The TCP connections a loop may open to the target: one per virtual connection, or with HTTP/2 one per
+    /// `streams` of them.
+    public var tcpConnections: Int {
+        guard let http2 else { return connections }
+        return (connections + http2.streams - 1) / http2.streams
+    }
+}
+
+/// HTTP/2 on the curl engine: each loop's virtual connections (its concurrent requests) share TCP connections,
+/// `streams` requests at once on each (so `connections / streams` of them, rounded up, per loop thread).
+public struct HTTP2Multiplexing: Sendable, Equatable {
+    /// Concurrent streams per TCP connection (1…1000).
+    public var streams: Int
+    /// `http://` targets: HTTP/2 without upgrade (h2c, prior knowledge); `https://` ones negotiate it with ALPN and
+    /// fall back to HTTP/1.1 when the server does not offer it (``CurlCompletion/httpVersion`` tells).
+    public var priorKnowledge: Bool
+
+    /// Whether this libcurl can reuse a prior-knowledge (h2c) connection: before 8.0.0 it set up a second HTTP/2
+    /// layer on a reused one and failed every transfer after the first with error 16 (curl/curl#10634, fixed by
+    /// curl/curl#10643; Debian 12 has 7.88.1). HTTP/2 over TLS is not affected.
+    public static var libcurlReusesPriorKnowledge: Bool { curl_version_info(CURLVERSION_FIRST).pointee.version_num >= 0x08_00_00 }
+
+    public init(streams: Int, priorKnowledge: Bool) {
+        self.streams = max(1, streams)
+        self.priorKnowledge = priorKnowledge
+    }
+}
+
+/// An answer's HTTP version.
+public enum HTTPVersion: String, Sendable, Codable, CaseIterable {
+    case http1_0 = "1.0"
+    case http1_1 = "1.1"
+    case http2 = "2"
+    case http3 = "3"
+
+    /// From `CURLINFO_HTTP_VERSION` (`CURL_HTTP_VERSION_1_0` = 1 … `CURL_HTTP_VERSION_3` = 30); nil for 0 (none).
+    init?(curlInfo value: Int) {
+        switch value {
+        case 1: self = .http1_0
+        case 2: self = .http1_1
+        case 3: self = .http2
+        case 30: self = .http3
+        default: return nil
+        }
+    }
 }
 
 /// The load engines.

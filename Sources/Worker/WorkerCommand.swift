@@ -8,7 +8,9 @@ import HappeningModel
 import HappeningPostgres
 import HappeningRedis
 import Logging
+import Metrics
 import Payments
+import Prometheus
 import Razorpay
 import ServiceLifecycle
 import UnixSignals
@@ -49,9 +51,14 @@ struct WorkerCommand: AsyncParsableCommand {
         var allowUnsafe = false
         @Option(help: "The unsafe strategy's milliseconds between reading and writing the availability (its race window).")
         var unsafeRaceWindowMs = 2
+        @Option(help: "Serve GET /metrics (Prometheus text) on this port (env WORKER_METRICS_PORT; default: not served).")
+        var metricsPort: Int?
+        @Option(help: "The address /metrics listens on.")
+        var metricsHost = "127.0.0.1"
 
         mutating func validate() throws {
             if strategy == .unsafe, !allowUnsafe { throw ValidationError("--strategy unsafe oversells by design; pass --i-know-this-oversells to run it") }
+            if let metricsPort, !(1...65_535).contains(metricsPort) { throw ValidationError("--metrics-port must be 1…65535") }
             guard prefetch ?? 1 >= 1, concurrency >= 1, batch >= 1, maxAttempts >= 1, sweepInterval >= 0, reconcileInterval >= 0, unsafeRaceWindowMs >= 0
             else {
                 throw ValidationError("--prefetch, --concurrency, --batch and --max-attempts must be at least 1 (intervals and the race window at least 0)")
@@ -64,6 +71,12 @@ struct WorkerCommand: AsyncParsableCommand {
             let hold = try holdMinutes ?? settings.integer("HOLD_MINUTES", default: 15, range: 1...1440)
             var logger = Logger(label: "happening.worker")
             logger.logLevel = try settings.logLevel()
+            // Process-wide metrics backend, bootstrapped once here; /metrics (when served) renders this registry.
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            let metricsPort =
+                try metricsPort
+                ?? (settings.optional("WORKER_METRICS_PORT") == nil ? nil : settings.integer("WORKER_METRICS_PORT", default: 0, range: 1...65_535))
 
             let postgres = PostgresClient(configuration: .init(url: endpoints.databaseURL, poolSize: concurrency + 2), logger: logger)
             let redis = RedisClient(configuration: try RedisConfiguration(url: endpoints.redisURL, commandTimeout: .milliseconds(500)), logger: logger)
@@ -91,6 +104,9 @@ struct WorkerCommand: AsyncParsableCommand {
                 let reconciler = PaymentReconciler(
                     payments: payments, feeBasisPoints: try settings.platformFeeBasisPoints(), interval: .seconds(reconcileInterval), logger: logger)
                 services += [razorpay, reconciler] as [any Service]
+            }
+            if let metricsPort {
+                services.append(MetricsEndpoint.application(registry: registry, host: metricsHost, port: metricsPort, logger: logger))
             }
             // The worker before the consumer: on shutdown the consumer stops first and the worker settles what is in flight.
             services += [worker, consumer] as [any Service]

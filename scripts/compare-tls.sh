@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The load generator over TLS and HTTP/2 against the tools people know, on one nginx target: nginx (one worker,
+# loopback, pinned to core 1) serves a ~1 KB static JSON file over https with a certificate this script makes
+# (HTTP/1.1 and HTTP/2 offered by ALPN). Each generator is pinned to core 0 and runs the same connections and
+# duration in turn:
+#   HTTP/1.1 over TLS: wrk -t1 -cC, happening-bench (raw engine, then --engine curl), C connections;
+#   HTTP/2 over TLS:   h2load -t1 -cK -mS, happening-bench --http2 --streams S with K×S connections (K TCP connections).
+# Prints req/s, latency and the generator's CPU seconds (user + sys) per 100,000 requests, writes
+# results/compare-tls.{md,json}, and ends with the ratios.
+#
+#   scripts/compare-tls.sh                                   # C=50, K=4, S=25, 10 s each
+#   CONNECTIONS=100 H2_CONNECTIONS=2 STREAMS=50 DURATION=20 scripts/compare-tls.sh
+#   SKIP_BUILD=1 scripts/compare-tls.sh                      # .build/release as it is
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CONNECTIONS="${CONNECTIONS:-50}"; H2_CONNECTIONS="${H2_CONNECTIONS:-4}"; STREAMS="${STREAMS:-25}"
+DURATION="${DURATION:-10}"; PORT="${PORT:-58443}"
+. scripts/lib.sh
+require_tool wrk wrk; require_tool h2load nghttp2-client; require_tool nginx nginx; require_tool taskset util-linux
+require_tool openssl openssl
+[ -x /usr/bin/time ] || { echo "== /usr/bin/time is needed: apt-get install time" >&2; exit 1; }
+WORK="$PWD/.run/compare-tls"; rm -rf "$WORK"; mkdir -p "$WORK/www" "$WORK/logs"
+[ "${SKIP_BUILD:-0}" = 1 ] || release_build "$WORK" happening-bench
+BENCH=.build/release/happening-bench
+python3 - "$WORK/www/static.json" <<'PY'
+import json, sys
+events = [{"id": f"00000000-0000-4000-8000-{i:012d}", "title": f"Sunset Jazz Night {i}", "venue": "Phoenix Arena, Mumbai",
+           "price": "499.00", "available_tickets": 120} for i in range(6)]
+open(sys.argv[1], "w").write(json.dumps({"message": "Upcoming events", "events": events}))
+PY
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' \
+    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+cat >"$WORK/nginx.conf" <<CONF
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 100000000;
+    keepalive_timeout 120s;
+    default_type application/json;
+    server {
+        listen 127.0.0.1:$PORT ssl http2;
+        ssl_certificate $WORK/cert.pem;
+        ssl_certificate_key $WORK/key.pem;
+        ssl_protocols TLSv1.3;
+        root $WORK/www;
+        location = /api/health { return 200 '{"status":"ok"}'; }
+    }
+}
+CONF
+taskset -c 1 nginx -c "$WORK/nginx.conf" -p "$WORK" -g 'daemon on;'
+trap 'kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true' EXIT
+URL="https://127.0.0.1:$PORT/static.json"
+for _ in $(seq 1 50); do curl -sf --cacert "$WORK/cert.pem" "$URL" >/dev/null && break; sleep 0.1; done
+echo "   serving $(wc -c <"$WORK/www/static.json") bytes of JSON from nginx over TLS 1.3 (1 worker, core 1)"
+
+# scenario NAME CONNECTIONS: a closed-model run of the static file.
+scenario() {
+    cat >"$WORK/$1.yaml" <<YAML
+name: compare-tls-$1
+description: A static ~1 KB JSON file from nginx over TLS, closed model (the generator's own cost).
+requests:
+  - { name: static, path: /static.json, expect: [200] }
+phases:
+  - { name: steady, model: closed, connections: $2, duration: ${DURATION}s }
+YAML
+}
+# bench NAME CONNECTIONS ARGUMENTS...: happening-bench on core 0, timed.
+bench() {
+    local name="$1" connections="$2"; shift 2
+    scenario "$name" "$connections"
+    mkdir -p "$WORK/bench-$name"
+    /usr/bin/time -f "%U %S" -o "$WORK/bench-$name.time" taskset -c 0 "$BENCH" run "$WORK/$name.yaml" \
+        --target "https://127.0.0.1:$PORT" --cacert "$WORK/cert.pem" --threads 1 --progress none --out "$WORK/bench-$name" "$@" \
+        >"$WORK/bench-$name.out"
+}
+
+echo "== HTTP/1.1 over TLS: wrk -t1 -c$CONNECTIONS -d${DURATION}s (core 0)"
+/usr/bin/time -f "%U %S" -o "$WORK/wrk.time" taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$URL" >"$WORK/wrk.out"
+echo "== HTTP/1.1 over TLS: happening-bench, raw engine, $CONNECTIONS connections (core 0)"
+bench raw "$CONNECTIONS" --engine raw
+echo "== HTTP/1.1 over TLS: happening-bench --engine curl, $CONNECTIONS connections (core 0)"
+bench curl "$CONNECTIONS" --engine curl
+echo "== HTTP/2 over TLS: h2load -t1 -c$H2_CONNECTIONS -m$STREAMS -D$DURATION (core 0)"
+/usr/bin/time -f "%U %S" -o "$WORK/h2load.time" taskset -c 0 h2load -t1 -c"$H2_CONNECTIONS" -m"$STREAMS" -D"$DURATION" "$URL" >"$WORK/h2load.out"
+echo "== HTTP/2 over TLS: happening-bench --http2 --streams $STREAMS, $((H2_CONNECTIONS * STREAMS)) connections (core 0)"
+bench h2 "$((H2_CONNECTIONS * STREAMS))" --http2 --streams "$STREAMS"
+
+mkdir -p results
+python3 scripts/compare_tls_report.py "$WORK" "$CONNECTIONS" "$H2_CONNECTIONS" "$STREAMS" "$DURATION" "$(git rev-parse --short HEAD)"
