@@ -103,13 +103,7 @@ struct ScenarioRunner: Sendable {
             return outcomes.sorted { $0.0 < $1.0 }.map(\.1)
         }
         let faultEvents = await faultTask.value
-        var remoteWrite: RemoteWriteReport?
-        if let streaming, let metrics {
-            metrics.stop()
-            await streaming.value
-            remoteWrite = metrics.report
-            remoteWrite?.labels = metrics.labels
-        }
+        let remoteWrite = await finishStreaming(streaming)
         var phaseRuns = laneRuns.flatMap(\.runs)
         for index in phaseRuns.indices { phaseRuns[index].result.generator = Self.check(phaseRuns[index].result, monitor) }
         let (ledger, staleness) = try await checks(
@@ -125,6 +119,16 @@ struct ScenarioRunner: Sendable {
         return BenchResult.Run(
             label: label, target: target, phases: phaseRuns.map(\.result), windows: windows, ledger: ledger,
             staleness: staleness, faults: faultEvents.isEmpty ? nil : faultEvents, remote_write: remoteWrite)
+    }
+
+    /// Ends the remote-write stream after its last write; what it delivered (nil: not streaming).
+    private func finishStreaming(_ streaming: Task<Void, Never>?) async -> RemoteWriteReport? {
+        guard let streaming, let metrics else { return nil }
+        metrics.stop()
+        await streaming.value
+        var report = metrics.report
+        report.labels = metrics.labels
+        return report
     }
 
     /// The scenario's ledger and staleness checks after the load (none once stopped).
