@@ -15,7 +15,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "happening-bench",
         abstract: "Load-tests a Happening server and checks that it never oversells.",
-        subcommands: [Run.self, Gate.self, Compare.self, Diff.self, Merge.self, CheckLedger.self, Check.self])
+        subcommands: [Run.self, Gate.self, Compare.self, Diff.self, Setup.self, Merge.self, Fleet.self, CheckLedger.self, Check.self])
 
     /// Parses, runs and maps every failure to the documented exit status.
     static func main() async {
@@ -74,6 +74,12 @@ struct BenchCommand: AsyncParsableCommand {
 
         @Option(help: "Start the first phase at this UTC time (ISO 8601), so several processes start together.")
         var startAt: String?
+
+        @Option(help: "Run part I of N (0-based, like JOB_COMPLETION_INDEX): this share of every phase's connections, rate and users; merge the N results.")
+        var shard: String?
+
+        @Option(help: "Use what `happening-bench setup SCENARIO --dir DIR` prepared (values and tokens) instead of running the setup steps.")
+        var setupDir: String?
 
         @Option(help: "Progress: auto (live on a terminal, lines otherwise), live, lines or none.")
         var progress: ProgressOption = .auto
@@ -156,6 +162,8 @@ struct BenchCommand: AsyncParsableCommand {
                 do { _ = try RemoteWriteClient(url: prometheusRemoteWrite) } catch { throw UsageError("--prometheus-remote-write: \(error)") }
             }
             if let runID, runID.isEmpty || runID.count > 200 { throw UsageError("--run-id: 1 to 200 characters") }
+            if let shard { _ = try Shard(parsing: shard) }
+            if let setupDir { _ = try SetupFile.load(setupDir) }
         }
 
         /// How https targets' certificates are checked: on (the system's trust store) unless told otherwise.
@@ -182,6 +190,9 @@ struct BenchCommand: AsyncParsableCommand {
         mutating func run() async throws {
             try options.validate(targets: [target])
             guard (1...100).contains(`repeat`) else { throw UsageError("--repeat: 1 to 100 runs") }
+            if `repeat` > 1, options.setupDir != nil || options.shard != nil {
+                throw UsageError("--repeat runs the setup each time: not with --setup-dir or --shard")
+            }
             let labels = `repeat` == 1 ? ["run"] : (1...`repeat`).map { "run \($0)" }
             let result = try await BenchSession(scenarioPath: scenario, options: options).run(targets: labels.map { ($0, target) }, comparing: false)
             try finish(result, options: options)
@@ -212,23 +223,6 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     /// `merge A.json B.json …`: combine results of the same scenario from several processes.
-    struct Merge: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Merge result files from several processes (histograms combine exactly).")
-
-        @Argument(help: "Result JSON files.")
-        var files: [String]
-
-        @Option(help: "Where the merged reports go.")
-        var out: String = "results"
-
-        mutating func run() async throws {
-            let merged = try ResultMerger.merge(files)
-            let paths = try merged.write(to: out)
-            print(Summary.text(merged, paths: paths))
-            if !merged.passed { throw ExitCode(1) }
-        }
-    }
-
     /// `check-ledger --event ID …`: the invariant check alone, for one event or several.
     struct CheckLedger: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check events' ticket ledgers in PostgreSQL (exit 1 when one does not hold).")

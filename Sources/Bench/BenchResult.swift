@@ -35,6 +35,8 @@ struct BenchResult: Codable, Sendable {
         var faults: [FaultRunner.Event]? = nil
         /// What `--prometheus-remote-write` delivered during the run.
         var remote_write: RemoteWriteReport? = nil
+        /// `--shard I/N`: this part's index and what `merge` checks the fleet's ledger with.
+        var shard: ShardReport? = nil
     }
 
     struct Machine: Codable, Sendable {

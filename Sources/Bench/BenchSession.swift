@@ -13,10 +13,14 @@ struct BenchSession {
     /// - Parameter comparing: the targets are different servers (`compare`: ratios between them); false for repeats of one.
     func run(targets: [(label: String, url: String)], comparing: Bool = true) async throws -> BenchResult {
         let started = Date()
-        let runDirectory = (options.out as NSString).appendingPathComponent(".run-\(Int(started.timeIntervalSince1970))-\(getpid())")
+        // With --setup-dir, a `happening-bench setup` made the directory, the tokens and the captured values.
+        let prepared = try options.setupDir.map(SetupFile.load)
+        let runDirectory =
+            options.setupDir ?? (options.out as NSString).appendingPathComponent(".run-\(Int(started.timeIntervalSince1970))-\(getpid())")
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: runDirectory) }
-        let scenario = try Scenario.load(path: scenarioPath, overrides: try options.overrides(), runDirectory: runDirectory)
+        defer { if prepared == nil { try? FileManager.default.removeItem(atPath: runDirectory) } }
+        let overrides = (prepared?.variables ?? [:]).merging(try options.overrides()) { _, given in given }
+        let scenario = try Scenario.load(path: scenarioPath, overrides: overrides, runDirectory: runDirectory)
         let progress = options.progress.style
         for target in targets {
             try await Reachability.check(target.url, tls: options.tls, http2PriorKnowledge: options.multiplexing(target: target.url)?.priorKnowledge ?? false)
@@ -48,7 +52,10 @@ struct BenchSession {
                 let labels = ["run_id": runID, "scenario": scenario.name, "target": target.url, "run": target.label]
                 runner.metrics = RemoteWriteStream(client: try RemoteWriteClient(url: url, tls: options.tls), labels: labels)
             }
-            if index == 0 || scenario.ledger != nil { (variables, users) = try await runner.setUp(runDirectory: runDirectory) }
+            runner.shard = try options.shard.map(Shard.init(parsing:))
+            if index == 0 || scenario.ledger != nil {
+                (variables, users) = try await runner.setUp(runDirectory: runDirectory, reusing: prepared != nil)
+            }
             runs.append(try await runner.run(label: target.label, variables: variables, users: users))
         }
 
@@ -56,6 +63,12 @@ struct BenchSession {
         for run in runs {
             for expression in scenario.thresholds ?? [] {
                 var verdict = Thresholds.evaluate(expression, phases: run.phases, windows: run.windows ?? [], ledger: run.ledger, staleness: run.staleness)
+                if run.shard != nil, verdict.actual == nil, !verdict.passed {
+                    // A shard has no ledger of its own: merge checks the fleet's, and evaluates this again.
+                    verdict = ThresholdResult(
+                        expression: expression, actual: nil, limit: verdict.limit, passed: true,
+                        message: "deferred to merge (the fleet's ledger is checked over every shard)", deferred: true)
+                }
                 if runs.count > 1 { verdict.expression = "\(run.label): \(verdict.expression)" }
                 thresholds.append(verdict)
             }
@@ -115,7 +128,12 @@ enum Summary {
                         + "\(String(format: "%.1f", phase.requests_per_second)) req/s, errors \(Format.percent(phase.error_rate)), "
                         + "p50 \(Format.micros(phase.latency.p50)), p99 \(Format.micros(phase.latency.p99)), max \(Format.micros(phase.latency.max))"
                         + (phase.cacheHitRatio.map { ", cache hits \(Format.percent($0))" } ?? "") + (phase.late > 0 ? ", \(phase.late) late" : "")
-                        + (phase.protocolNote.map { ", \($0)" } ?? ""))
+                        + (phase.protocolNote.map { ", \($0)" } ?? "")
+                        + (phase.shard_start_skew_ms.map { String(format: ", %d processes, start skew %.2f ms", phase.processes, $0) } ?? "")
+                        + (phase.memory.flatMap { memory in
+                            // Below a thousand connections the process's fixed part dominates the figure.
+                            memory.connections >= 1_000 ? ", \(Format.bytes(memory.peak_per_connection_bytes)) resident per connection" : nil
+                        } ?? ""))
                 if let byStatus = phase.status_latency, byStatus.count > 1 {
                     lines.append(
                         "    by status: "
@@ -144,38 +162,5 @@ enum Summary {
         for warning in result.generatorWarnings { lines.append("  WARNING: \(warning)") }
         lines.append("  reports: \(paths.markdown), \(paths.html), \(paths.json)")
         return lines.joined(separator: "\n")
-    }
-}
-
-/// `merge`: the same scenario's results from several processes, combined.
-enum ResultMerger {
-    static func merge(_ files: [String]) throws -> BenchResult {
-        guard files.count >= 2 else { throw UsageError("merge needs at least two result files") }
-        let results = try files.map(BenchResult.load)
-        var merged = results[0]
-        for other in results.dropFirst() {
-            guard other.scenario == merged.scenario else { throw UsageError("cannot merge \(merged.scenario) with \(other.scenario)") }
-            for (runIndex, run) in other.runs.enumerated() where runIndex < merged.runs.count {
-                merged.runs[runIndex].phases = combine(merged.runs[runIndex].phases, run.phases)
-                if let windows = run.windows { merged.runs[runIndex].windows = combine(merged.runs[runIndex].windows ?? [], windows) }
-            }
-        }
-        merged.command = "happening-bench merge " + files.joined(separator: " ")
-        merged.thresholds = merged.thresholds.map { old in
-            let expression = old.expression
-            let run = merged.runs[0]
-            return Thresholds.evaluate(expression, phases: run.phases, windows: run.windows ?? [], ledger: run.ledger, staleness: run.staleness)
-        }
-        merged.passed = merged.failures.isEmpty
-        return merged
-    }
-
-    /// `mine` with each of `theirs` merged into the entry of the same name (or appended).
-    private static func combine(_ mine: [PhaseResult], _ theirs: [PhaseResult]) -> [PhaseResult] {
-        var combined = mine
-        for phase in theirs {
-            if let index = combined.firstIndex(where: { $0.name == phase.name }) { combined[index].merge(phase) } else { combined.append(phase) }
-        }
-        return combined
     }
 }

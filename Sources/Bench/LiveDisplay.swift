@@ -55,4 +55,11 @@ enum Format {
     }
 
     static func percent(_ value: Double) -> String { String(format: "%.2f%%", value * 100) }
+
+    /// `812 B`, `14.2 KiB`, `1.50 MiB`.
+    static func bytes(_ value: UInt64) -> String {
+        if value < 1_024 { return "\(value) B" }
+        if value < 1_048_576 { return String(format: "%.1f KiB", Double(value) / 1_024) }
+        return String(format: "%.2f MiB", Double(value) / 1_048_576)
+    }
 }

@@ -137,13 +137,15 @@ final class BarrierGate: Sendable {
     private let lanes: Int
     private let notBefore: UInt64
     private let onFire: LoadStartSignal?
+    private let memory: MemoryWatch?
 
     /// - Parameters: `notBefore`: the phase's planned start (`--start-at` aligns it across processes);
-    ///   `onFire`: told the firing instant.
-    init(lanes: Int, notBefore: UInt64, onFire: LoadStartSignal? = nil) {
+    ///   `onFire`: told the firing instant; `memory`: read when every connection is open.
+    init(lanes: Int, notBefore: UInt64, onFire: LoadStartSignal? = nil, memory: MemoryWatch? = nil) {
         self.lanes = lanes
         self.notBefore = notBefore
         self.onFire = onFire
+        self.memory = memory
         state = Mutex((0, 0, nil))
     }
 
@@ -154,7 +156,10 @@ final class BarrierGate: Sendable {
             if state.arrived == lanes { state.fireAt = max(notBefore, state.latest &+ 5_000_000) }
             return state.arrived == lanes ? state.fireAt : nil
         }
-        if let fired { onFire?.set(monotonic: fired) }
+        if let fired {
+            onFire?.set(monotonic: fired)
+            memory?.sample()
+        }
     }
 
     /// The firing instant, once every loop is ready.

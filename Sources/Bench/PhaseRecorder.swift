@@ -186,6 +186,9 @@ final class PhaseRecorder {
     static let sampleLimit = 4_000_000
     var firstStart: UInt64 = .max
     var lastEnd: UInt64 = 0
+    /// When the first and the last request really left (monotonic; a shard's start skew is measured from them).
+    var firstSent: UInt64 = .max
+    var lastSent: UInt64 = 0
 
     /// Where this loop's own figures go each second (wake lag, run-queue wait); nil: not measured.
     var monitor: GeneratorMonitor?
@@ -227,6 +230,8 @@ final class PhaseRecorder {
         current.latency.record(nanoseconds: completion.latencyNanoseconds)
         firstStart = min(firstStart, completion.intendedStart)
         lastEnd = max(lastEnd, completion.end)
+        firstSent = min(firstSent, completion.actualStart)
+        lastSent = max(lastSent, completion.actualStart)
         var failed = false
         if let code = completion.curlError {
             transportErrors[code, default: 0] += 1

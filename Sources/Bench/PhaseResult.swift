@@ -37,6 +37,13 @@ struct PhaseResult: Codable, Sendable {
     var http_versions: [String: UInt64]? = nil
     /// TCP connections the curl engine opened during the phase (with `--http2`, far fewer than `connections`).
     var connections_opened: UInt64? = nil
+    /// When the phase's first and last request really left (wall clock, µs since 1970).
+    var first_sent_micros: Int64? = nil
+    var last_sent_micros: Int64? = nil
+    /// Merged shards: how far apart the shards' first requests left (the latest first send minus the earliest), ms.
+    var shard_start_skew_ms: Double? = nil
+    /// The Bench's resident memory during the phase, per open connection (merged: the largest process's).
+    var memory: MemoryReport? = nil
     var latency: LatencySummary
     var histogram: EncodedHistogram
     var templates: [TemplateResult]
@@ -163,6 +170,7 @@ struct PhaseResult: Codable, Sendable {
         var templateMisses = Array(repeating: UInt64(0), count: templateLatency.count)
         (requests, errors, late, cache_hits, cache_misses) = (0, 0, 0, 0, 0)
         var lastEnd: UInt64 = clock.monotonicStart
+        var (firstSent, lastSent): (UInt64, UInt64) = (.max, 0)
         var statusLatency: [Int: LatencyHistogram] = [:]
         for recorder in recorders {
             for (status, histogram) in recorder.statusLatency { statusLatency[status, default: LatencyHistogram()].add(histogram) }
@@ -176,6 +184,7 @@ struct PhaseResult: Codable, Sendable {
             for (version, count) in recorder.httpVersions { http_versions = (http_versions ?? [:]).merging([version.rawValue: count], uniquingKeysWith: +) }
             if recorder.httpVersions.count > 0 || recorder.connectionsOpened > 0 { connections_opened = (connections_opened ?? 0) + recorder.connectionsOpened }
             lastEnd = max(lastEnd, recorder.lastEnd)
+            (firstSent, lastSent) = (min(firstSent, recorder.firstSent), max(lastSent, recorder.lastSent))
             for (status, count) in recorder.statuses { statuses[String(status), default: 0] += count }
             for (code, count) in recorder.transportErrors { transport[Self.transportName(code), default: 0] += count }
             for index in templateLatency.indices {
@@ -187,6 +196,7 @@ struct PhaseResult: Codable, Sendable {
             }
         }
         self.abandoned = abandoned
+        if firstSent <= lastSent { (first_sent_micros, last_sent_micros) = (clock.wallMicros(firstSent), clock.wallMicros(lastSent)) }
         self.statuses = statuses
         transport_errors = transport
         elapsed_seconds = (Double(lastEnd &- clock.monotonicStart) / 1e6).rounded() / 1e3
@@ -240,6 +250,9 @@ struct PhaseResult: Codable, Sendable {
         if body_bytes != nil || other.body_bytes != nil { body_bytes = (body_bytes ?? 0) + (other.body_bytes ?? 0) }
         if let theirs = other.http_versions { http_versions = (http_versions ?? [:]).merging(theirs, uniquingKeysWith: +) }
         if other.connections_opened != nil { connections_opened = (connections_opened ?? 0) + (other.connections_opened ?? 0) }
+        if let theirs = other.first_sent_micros { first_sent_micros = min(first_sent_micros ?? theirs, theirs) }
+        if let theirs = other.memory, theirs.peak_per_connection_bytes > memory?.peak_per_connection_bytes ?? 0 { memory = theirs }
+        if let theirs = other.last_sent_micros { last_sent_micros = max(last_sent_micros ?? theirs, theirs) }
         processes += other.processes
         for (key, value) in other.statuses { statuses[key, default: 0] += value }
         if status_latency != nil || other.status_latency != nil {

@@ -19,6 +19,8 @@ struct PhaseRunner: Sendable {
     var tls: TLSVerification = .system
     /// Multiplexed HTTP/2 (curl engine), nil for HTTP/1.1.
     var http2: HTTP2Multiplexing?
+    /// `--shard I/N`: an open phase's rate is this part's share (connections and budgets are shared by the caller).
+    var shard: Shard?
     /// Told when the load of a phase begins (a barrier's firing instant, otherwise the phase start).
     var loadStart: LoadStartSignal?
     /// Keep every request's sample (laned scenarios measure lanes over other lanes' windows).
@@ -50,7 +52,9 @@ struct PhaseRunner: Sendable {
         let clock = PhaseClock(monotonicStart: start)
         let feed = LiveFeed()
         if phase.model.isTimed { loadStart?.set(monotonic: start) }
-        let loops = makeLoops(phase, users: users, start: start, clock: clock, feed: feed, timeoutOverride: timeoutOverride)
+        let memory = MemoryWatch()
+        let loops = makeLoops(phase, users: users, start: start, clock: clock, feed: feed, timeoutOverride: timeoutOverride, memory: memory)
+        let watching = Task { await memory.run() }
 
         let display = Task { await LiveDisplay(phase: phase.name, feed: feed, clock: clock, style: progress).run() }
         let streaming = metrics.map { stream in
@@ -71,11 +75,14 @@ struct PhaseRunner: Sendable {
         }
         display.cancel()
         await display.value
+        watching.cancel()
+        await watching.value
         let recorders = loops.map(\.recorder)
         var result = PhaseResult(
             phase: phase, recorders: recorders, feed: feed, clock: clock,
             abandoned: outcomes.reduce(0) { $0 + $1.abandoned })
         if !lane.isEmpty { result.lane = lane }
+        result.memory = memory.report(connections: phase.connections)
         let end = recorders.map(\.lastEnd).max().map { max($0, start) } ?? start
         if let streaming, let metrics {
             streaming.cancel()
@@ -98,7 +105,7 @@ struct PhaseRunner: Sendable {
     /// One loop per thread, each with its share of the connections and requests and the schedule of the phase's model.
     private func makeLoops(
         _ phase: Scenario.Phase, users: Range<Int>?, start: UInt64, clock: PhaseClock, feed: LiveFeed,
-        timeoutOverride: Duration?
+        timeoutOverride: Duration?, memory: MemoryWatch
     ) -> [LoopJob] {
         let chosen = templates(of: phase)
         let infos = renderer.infos
@@ -117,7 +124,7 @@ struct PhaseRunner: Sendable {
             let first = users?.lowerBound ?? 0
             perConnection = (0..<phase.connections).map { renderer.render(chosen[picker.pick(using: &random)], user: first + $0, random: &random) }
         }
-        let gate = BarrierGate(lanes: threadCount, notBefore: start, onFire: phase.model == .barrier ? loadStart : nil)
+        let gate = BarrierGate(lanes: threadCount, notBefore: start, onFire: phase.model == .barrier ? loadStart : nil, memory: memory)
         var loops: [LoopJob] = []
         var offset = 0
         for lane in 0..<threadCount {
@@ -141,7 +148,8 @@ struct PhaseRunner: Sendable {
                     thinkNanoseconds: think)
             case .open:
                 let picker = RequestPicker(instances: instances(chosen, lane: lane, users: users), weights: weights, seed: UInt64(lane + 11))
-                let rate = RateSpec(phase.rate ?? "")!  // validated when the scenario loaded
+                let whole = RateSpec(phase.rate ?? "")!  // validated when the scenario loaded
+                let rate = shard?.share(of: whole) ?? whole
                 let share = RateSpec(from: rate.from / Double(threadCount), to: rate.to / Double(threadCount))
                 let seconds = duration.map(\.seconds) ?? Double(maxRequests) / min(share.from, share.to) / Double(threadCount)
                 schedule = OpenSchedule(picker: picker, recorder: recorder, start: start, durationSeconds: seconds, rate: share, maxRequests: laneMax)

@@ -26,13 +26,18 @@ struct ScenarioRunner: Sendable {
     var workerPidFiles: [String] = []
     /// `--prometheus-remote-write`: where the run's seconds stream to.
     var metrics: RemoteWriteStream?
+    /// `--shard I/N`: this process runs its part of every phase, with its slice of the users; the ledger is
+    /// checked by `merge` over every part.
+    var shard: Shard?
 
     /// Setup: runs the seeder steps and loads tokens; returns the variables (with captured values) and users.
-    func setUp(runDirectory: String) async throws -> (variables: [String: String], users: [VirtualUser]) {
+    /// `reusing`: a `happening-bench setup` already ran the seeder (its captured values are among the variables):
+    /// only the tokens are read.
+    func setUp(runDirectory: String, reusing: Bool = false) async throws -> (variables: [String: String], users: [VirtualUser]) {
         var variables = scenario.variables ?? [:]
         var users: [VirtualUser] = []
         for step in scenario.setup ?? [] {
-            if let arguments = step.seed {
+            if let arguments = step.seed, !reusing {
                 let summary = try SeedStep.run(Template.substitute(arguments, variables, keepUnknown: false), databaseURL: databaseURL, progress: progress)
                 for (name, path) in step.set ?? [:] {
                     guard let value = SeedStep.lookup(path, in: summary) else { throw UsageError("setup: the seeder's summary has no '\(path)'") }
@@ -60,6 +65,7 @@ struct ScenarioRunner: Sendable {
         runner.engine = engine
         runner.tls = tls
         runner.http2 = http2
+        runner.shard = shard
         runner.keepsSamples = scenario.hasLanes
         if let watchedEvent, let spec = scenario.staleness { runner.watch = (Array(watchedEvent.utf8), Array((spec.field ?? "available_tickets").utf8)) }
         let loadStart = LoadStartSignal()
@@ -77,7 +83,7 @@ struct ScenarioRunner: Sendable {
         let faults = FaultRunner(steps: scenario.faults ?? [], servicesScript: servicesScript, workerPidFiles: workerPidFiles) { line in
             if progress != .none { FileHandle.standardError.write(Data("bench: \(label): \(line)\n".utf8)) }
         }
-        let laneUsers = try scenario.laneUsers(available: users.count)
+        let laneUsers = try Self.users(of: scenario, available: users.count, shard: shard)
         // Rendered before the clock starts (a lane's phases then begin on time).
         for (index, lane) in scenario.runLanes.enumerated() {
             for phase in lane.phases { runner.prepare(phase, users: laneUsers[index]) }
@@ -106,6 +112,7 @@ struct ScenarioRunner: Sendable {
         let remoteWrite = await finishStreaming(streaming)
         var phaseRuns = laneRuns.flatMap(\.runs)
         for index in phaseRuns.indices { phaseRuns[index].result.generator = Self.check(phaseRuns[index].result, monitor) }
+        let shardReport = shard.map { Self.report(of: $0, scenario: scenario, variables: variables, laneRuns: laneRuns) }
         let (ledger, staleness) = try await checks(
             variables: variables, laneRuns: laneRuns, watchedEvent: watchedEvent, shownReads: phaseRuns.flatMap(\.shownReads),
             requestNames: renderer.infos.map(\.name))
@@ -118,7 +125,7 @@ struct ScenarioRunner: Sendable {
             } : nil
         return BenchResult.Run(
             label: label, target: target, phases: phaseRuns.map(\.result), windows: windows, ledger: ledger,
-            staleness: staleness, faults: faultEvents.isEmpty ? nil : faultEvents, remote_write: remoteWrite)
+            staleness: staleness, faults: faultEvents.isEmpty ? nil : faultEvents, remote_write: remoteWrite, shard: shardReport)
     }
 
     /// Ends the remote-write stream after its last write; what it delivered (nil: not streaming).
@@ -138,7 +145,7 @@ struct ScenarioRunner: Sendable {
     ) async throws -> (LedgerReport?, StalenessReport?) {
         guard !stop.isStopped else { return (nil, nil) }
         var ledger: LedgerReport?
-        if let spec = scenario.ledger {
+        if let spec = scenario.ledger, shard == nil {  // a shard's accepted bookings go to merge, which checks them all
             guard let databaseURL else { throw UsageError("the ledger check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
             let event = Template.substitute(spec.event, variables, keepUnknown: true)
             let timeout = spec.decision_timeout.flatMap(DurationText.parse) ?? .seconds(60)
@@ -159,6 +166,29 @@ struct ScenarioRunner: Sendable {
     /// The generator check over the wall-clock span of a phase or window.
     private static func check(_ phase: PhaseResult, _ monitor: GeneratorMonitor) -> GeneratorCheck? {
         monitor.check(fromMicros: phase.started_at_micros, toMicros: phase.started_at_micros + Int64(phase.elapsed_seconds * 1e6))
+    }
+
+    /// What `merge` needs of this part: its accepted bookings and the ledger block, with setup's event id.
+    private static func report(of shard: Shard, scenario: Scenario, variables: [String: String], laneRuns: [LaneOutcome]) -> ShardReport {
+        var report = ShardReport(index: shard.index, count: shard.count)
+        if let spec = scenario.ledger {
+            report.ledger = spec
+            report.ledger_event = Template.substitute(spec.event, variables, keepUnknown: true)
+            report.accepted = laneRuns.flatMap(\.captures)
+            report.sold_out = laneRuns.reduce(0) { $0 + $1.soldOut }
+            report.complete = laneRuns.allSatisfy(\.complete)
+        }
+        return report
+    }
+
+    /// Each lane's users (nil: the renderer's choice of every user); a shard's slice of them.
+    private static func users(of scenario: Scenario, available: Int, shard: Shard?) throws -> [Range<Int>?] {
+        let ranges = try scenario.laneUsers(available: available)
+        guard let shard else { return ranges }
+        return ranges.map { range in
+            guard let whole = range ?? (available > 0 ? 0..<available : nil) else { return nil }
+            return shard.slice(of: whole)
+        }
     }
 
     /// What one lane ran: its phases, the values it captured, and whether every barrier answer was definite.
@@ -191,6 +221,7 @@ struct ScenarioRunner: Sendable {
                 if let rate, phase.model == .open { phase.rate = rate }
                 if let duration { phase.duration = duration }
             }
+            if let shard { phase = try shard.apply(to: phase) }
             if progress != .none {
                 FileHandle.standardError.write(
                     Data(

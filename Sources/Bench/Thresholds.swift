@@ -8,6 +8,8 @@ struct ThresholdResult: Codable, Sendable {
     var passed: Bool
     /// What failed and by how much, or why it could not be evaluated.
     var message: String
+    /// Not evaluated in this process: a shard leaves what it cannot know (the fleet's ledger) to `merge`.
+    var deferred: Bool? = nil
 }
 
 /// Evaluates thresholds against a run's phases and ledger.

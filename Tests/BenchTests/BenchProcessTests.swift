@@ -44,7 +44,7 @@ struct BenchCommandTests {
 }
 
 /// The real server and worker binaries with a queue of their own, for a flash sale.
-private struct FlashSaleStack {
+struct FlashSaleStack {
     let port: Int
     let queue: String
     let prefix: String

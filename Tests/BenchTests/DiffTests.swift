@@ -47,6 +47,14 @@ struct DiffTests {
         return try JSONDecoder().decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(file)")))
     }
 
+    /// One result holding the single run of each of `results`, written to `path`.
+    private func keep(_ results: [BenchResult], at path: String) throws -> String {
+        var joined = results[0]
+        joined.runs = results.flatMap(\.runs)
+        try JSONEncoder().encode(joined).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
     /// `result` with only the runs at `indices`, written to `path`.
     private func keep(_ result: BenchResult, _ indices: [Int], at path: String) throws -> String {
         var part = result
@@ -76,11 +84,17 @@ struct DiffTests {
             #expect(alarms.count <= 1, "\(alarms.count) false alarms in 10:\n\(alarms.joined(separator: "\n"))")
 
             // The same server with 20 ms more on one route; four runs a side (with two, a starved machine's noise
-            // leaves the interval too wide to be sure even of this).
-            delay.extra.withLock { $0 = 20 }
-            let slower = try await runs(4, base, into: directory, name: "slower")
-            let baseFile = try keep(same, [36, 37, 38, 39], at: "\(directory)/base.json")
-            let newFile = try keep(slower, [0, 1, 2, 3], at: "\(directory)/new.json")
+            // leaves the interval too wide to be sure even of this), interleaved: base, slower, base, slower … so that
+            // whatever else the machine does meanwhile weighs on both sides alike.
+            var (baseRuns, slowerRuns): ([BenchResult], [BenchResult]) = ([], [])
+            for round in 0..<4 {
+                delay.extra.withLock { $0 = 0 }
+                baseRuns.append(try await runs(1, base, into: directory, name: "base-\(round)"))
+                delay.extra.withLock { $0 = 20 }
+                slowerRuns.append(try await runs(1, base, into: directory, name: "slower-\(round)"))
+            }
+            let baseFile = try keep(baseRuns, at: "\(directory)/base.json")
+            let newFile = try keep(slowerRuns, at: "\(directory)/new.json")
             let diff = try await bench("diff '\(baseFile)' '\(newFile)' --fail-on-regression 5% --out '\(directory)/regression'")
             #expect(diff.status == 1, "\(diff.output)")
             #expect(diff.output.contains("REGRESSED: steady-state / slow-able p50"), "\(diff.output)")

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import HappeningLoad
+import HappeningSystem
+
+/// What `happening-bench setup` prepared for runs that share it (the shards of a fleet): the scenario's variables
+/// with the values the setup captured (the flash-sale event …); the tokens stay beside it in the same directory.
+struct SetupFile: Codable, Sendable {
+    var scenario: String
+    var variables: [String: String]
+    var prepared_at: String
+
+    static func path(in directory: String) -> String { (directory as NSString).appendingPathComponent("setup.json") }
+
+    /// Reads `directory/setup.json` (a usage error when it is not there).
+    static func load(_ directory: String) throws -> SetupFile {
+        let path = path(in: directory)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UsageError("--setup-dir: no \(path) (make it with happening-bench setup SCENARIO --dir \(directory))")
+        }
+        do { return try JSONDecoder().decode(SetupFile.self, from: data) } catch { throw UsageError("--setup-dir: \(path) is not a setup file: \(error)") }
+    }
+}
+
+extension BenchCommand {
+    /// `setup SCENARIO --dir DIR`: runs the scenario's setup steps once (the seeder: users' tokens, the flash-sale
+    /// event) into DIR, for every shard of a fleet to run against with `--setup-dir DIR`.
+    struct Setup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run a scenario's setup once into a directory that shards share (--setup-dir).")
+
+        @Argument(help: "The scenario file.")
+        var scenario: String
+
+        @Option(help: "The directory (shared by the shards: a volume on Kubernetes); the tokens and setup.json go here.")
+        var dir: String
+
+        @Option(help: "PostgreSQL URL for the seeder (default: $DATABASE_URL).")
+        var databaseURL: String?
+
+        @Option(name: .customLong("set"), help: "Override a scenario variable: --set users=1000 (repeatable).")
+        var variables: [String] = []
+
+        @Option(help: "Progress: auto, live, lines or none.")
+        var progress: ProgressOption = .auto
+
+        mutating func run() async throws {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let directory = URL(fileURLWithPath: dir).standardizedFileURL.path
+            var options = try LoadOptions.parse(variables.flatMap { ["--set", $0] })
+            options.databaseURL = databaseURL
+            let loaded = try Scenario.load(path: scenario, overrides: try options.overrides(), runDirectory: directory)
+            let runner = ScenarioRunner(
+                scenario: loaded, target: "", databaseURL: options.database, threads: 1, progress: progress.style, stop: CurlStopFlag(),
+                startAtMicros: nil, connections: nil, rate: nil, duration: nil, engine: .raw)
+            let (values, users) = try await runner.setUp(runDirectory: directory)
+            let file = SetupFile(scenario: loaded.name, variables: values.filter { $0.key != "run_dir" }, prepared_at: BenchResult.timestamp())
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(file).write(to: URL(fileURLWithPath: SetupFile.path(in: directory)), options: .atomic)
+            print("happening-bench setup: \(loaded.name): \(users.count) users' tokens and \(file.variables.count) values in \(directory)")
+            print("  run each shard with: --setup-dir \(directory) --shard I/N --start-at <one instant for all>")
+        }
+    }
+}
