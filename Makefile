@@ -1,7 +1,7 @@
 # Happening. `make demo` is the main job; `make test` is what CI runs.
 SHELL := /bin/bash
 .ONESHELL:
-.PHONY: help services services-down services-status build release test unit test-loaded demo day seed fuzz format clean prometheus prometheus-down
+.PHONY: help services services-down services-status build release test unit test-loaded demo day seed fuzz format clean prometheus prometheus-down fleet
 
 RUN := .run
 SEED_EVENTS ?= 100000
@@ -19,6 +19,7 @@ help:
 	@echo "make seed          reset the dev database and fill it (SEED_EVENTS=100000 SEED_USERS=10000)"
 	@echo "make services      start PostgreSQL, Redis and RabbitMQ on 127.0.0.1 (data in .run/)"
 	@echo "make services-down stop them"
+	@echo "make fleet         a 40,000-user flash sale from four generator hosts (network namespaces) against two servers behind HAProxy"
 	@echo "make prometheus    Debian's Prometheus on 127.0.0.1:30909 with deploy/prometheus/prometheus.yml (remote-write receiver on;"
 	@echo "                   scrapes the server and gate-started tiers); make prometheus-down stops it"
 
@@ -30,6 +31,9 @@ services-down:
 
 services-status:
 	@bash scripts/services.sh status
+
+fleet:
+	@bash scripts/fleet.sh
 
 prometheus:
 	@bash scripts/prometheus.sh up

@@ -54,12 +54,11 @@ public enum CurlLoadLoop {
                 collect(multi: multi, connections: connections, schedule: schedule, progress: &progress, end: now)
             }
 
-            // Wait for ready sockets, libcurl's timer or the next scheduled start (at most 10 ms). Under a
-            // millisecond to go, do not sleep, so open-model arrivals are not delayed by timer granularity.
+            // Wait for ready sockets, libcurl's timer or the next scheduled start (at most 10 ms; under a millisecond
+            // to go, with a nanosecond timeout: open-model arrivals are not delayed by timer granularity).
             var wake = progress.hasIdle ? nextWake : now &+ 10_000_000
             if let due = events.timerDeadline { wake = min(wake, due) }
-            let waitMilliseconds = wake > now ? Int32(min(10, (wake - now) / 1_000_000)) : 0
-            let ready = events.wait(milliseconds: waitMilliseconds)
+            let ready = events.wait(nanoseconds: wake > now ? wake - now : 0)
             now = monotonicNanoseconds()
             if ready > 0 {
                 events.now = now
@@ -198,10 +197,9 @@ final class EpollSet {
         return false
     }
 
-    /// Waits up to `milliseconds` (0: just look); returns how many sockets are ready.
-    func wait(milliseconds: Int32) -> Int {
-        let count = ready.withUnsafeMutableBufferPointer { epoll_wait(descriptor, $0.baseAddress, Int32($0.count), milliseconds) }
-        return max(0, Int(count))
+    /// Waits up to `nanoseconds` (at most 10 ms; 0: just look); returns how many sockets are ready.
+    func wait(nanoseconds: UInt64) -> Int {
+        ready.withUnsafeMutableBufferPointer { epollWait(descriptor, $0, nanoseconds: nanoseconds) }
     }
 
     /// The ready socket at `position` and libcurl's `CURL_CSELECT_*` flags for it.

@@ -1,3 +1,5 @@
+import CCurl
+import Foundation
 import HappeningSystem
 
 /// The idle connections of a load loop and the scan that asks the schedule what each should do — the same
@@ -136,4 +138,20 @@ extension CurlLoadSchedule {
             completed(withBody)
         }
     }
+}
+
+/// Waits on `epoll` until a socket is ready or `nanoseconds` have passed (at most 10 ms): whole milliseconds with
+/// `epoll_wait`, and with less than a millisecond to go `epoll_pwait2`'s nanosecond timeout, so a start due within
+/// the millisecond neither waits a whole one nor spins. (Spinning was the old way: several generator processes on
+/// few cores, all due at one `--start-at` instant, then stole each other's CPU just when they had to fire, and
+/// their first requests left tens of milliseconds apart.) Returns how many events `events` holds.
+func epollWait(_ epoll: Int32, _ events: UnsafeMutableBufferPointer<epoll_event>, nanoseconds: UInt64) -> Int {
+    let capacity = Int32(events.count)
+    if nanoseconds >= 1_000_000 || nanoseconds == 0 {
+        return max(0, Int(epoll_wait(epoll, events.baseAddress, capacity, Int32(min(10, nanoseconds / 1_000_000)))))
+    }
+    var timeout = timespec(tv_sec: 0, tv_nsec: Int(nanoseconds))
+    let count = epoll_pwait2(epoll, events.baseAddress, capacity, &timeout, nil)
+    if count < 0, errno == ENOSYS { return max(0, Int(epoll_wait(epoll, events.baseAddress, capacity, 0))) }  // kernels before 5.11
+    return max(0, Int(count))
 }
