@@ -59,32 +59,8 @@ struct BenchSession {
             runs.append(try await runner.run(label: target.label, variables: variables, users: users))
         }
 
-        var thresholds: [ThresholdResult] = []
-        for run in runs {
-            for expression in scenario.thresholds ?? [] {
-                var verdict = Thresholds.evaluate(expression, phases: run.phases, windows: run.windows ?? [], ledger: run.ledger, staleness: run.staleness)
-                if run.shard != nil, verdict.actual == nil, !verdict.passed {
-                    // A shard has no ledger of its own: merge checks the fleet's, and evaluates this again.
-                    verdict = ThresholdResult(
-                        expression: expression, actual: nil, limit: verdict.limit, passed: true,
-                        message: "deferred to merge (the fleet's ledger is checked over every shard)", deferred: true)
-                }
-                if runs.count > 1 { verdict.expression = "\(run.label): \(verdict.expression)" }
-                thresholds.append(verdict)
-            }
-        }
-        // compare: per phase both runs have, cache-on ÷ cache-off throughput, and cache-off ÷ cache-on latency.
-        var ratios: [String: Double]?
-        if comparing, runs.count == 2 {
-            var values: [String: Double] = [:]
-            for a in runs[0].phases where a.recorded {
-                guard let b = runs[1].phases.first(where: { $0.name == a.name }) else { continue }
-                if b.requests_per_second > 0 { values["\(a.name).requests_per_second"] = (a.requests_per_second / b.requests_per_second * 100).rounded() / 100 }
-                if a.latency.p50 > 0 { values["\(a.name).p50_speedup"] = (Double(b.latency.p50) / Double(a.latency.p50) * 100).rounded() / 100 }
-                if a.latency.p99 > 0 { values["\(a.name).p99_speedup"] = (Double(b.latency.p99) / Double(a.latency.p99) * 100).rounded() / 100 }
-            }
-            ratios = values
-        }
+        let thresholds = Self.thresholds(scenario.thresholds ?? [], runs: runs)
+        let ratios = comparing && runs.count == 2 ? Self.ratios(runs[0], runs[1]) : nil
         var result = BenchResult(
             scenario: scenario.name, description: scenario.description, started_at: BenchResult.timestamp(started),
             command: (["happening-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " "), machine: .current, versions: .current,
@@ -95,6 +71,39 @@ struct BenchSession {
             result.thresholds.append(ThresholdResult(expression: "completed", actual: nil, limit: 0, passed: false, message: "interrupted by Ctrl-C"))
         }
         return result
+    }
+
+    /// Every threshold against every run (prefixed with the run's label when there are several). A shard has no
+    /// ledger of its own: what it cannot evaluate is deferred to `merge`, which checks the fleet's ledger.
+    static func thresholds(_ expressions: [String], runs: [BenchResult.Run]) -> [ThresholdResult] {
+        var thresholds: [ThresholdResult] = []
+        for run in runs {
+            for expression in expressions {
+                var verdict = Thresholds.evaluate(expression, phases: run.phases, windows: run.windows ?? [], ledger: run.ledger, staleness: run.staleness)
+                if run.shard != nil, verdict.actual == nil, !verdict.passed {
+                    verdict = ThresholdResult(
+                        expression: expression, actual: nil, limit: verdict.limit, passed: true,
+                        message: "deferred to merge (the fleet's ledger is checked over every shard)", deferred: true)
+                }
+                if runs.count > 1 { verdict.expression = "\(run.label): \(verdict.expression)" }
+                thresholds.append(verdict)
+            }
+        }
+        return thresholds
+    }
+
+    /// `compare`: per phase both runs have, cache-on ÷ cache-off throughput, and cache-off ÷ cache-on latency.
+    static func ratios(_ a: BenchResult.Run, _ b: BenchResult.Run) -> [String: Double] {
+        var values: [String: Double] = [:]
+        for mine in a.phases where mine.recorded {
+            guard let theirs = b.phases.first(where: { $0.name == mine.name }) else { continue }
+            if theirs.requests_per_second > 0 {
+                values["\(mine.name).requests_per_second"] = (mine.requests_per_second / theirs.requests_per_second * 100).rounded() / 100
+            }
+            if mine.latency.p50 > 0 { values["\(mine.name).p50_speedup"] = (Double(theirs.latency.p50) / Double(mine.latency.p50) * 100).rounded() / 100 }
+            if mine.latency.p99 > 0 { values["\(mine.name).p99_speedup"] = (Double(theirs.latency.p99) / Double(mine.latency.p99) * 100).rounded() / 100 }
+        }
+        return values
     }
 
     /// `flash-sale-20261204T183646Z-3f9a`: the scenario, the start (UTC) and four random hex digits.
