@@ -9,10 +9,10 @@
 # The setup runs once (happening-bench setup), the eight shards fire a flash sale of FLEET_USERS (40,000) users
 # at FLEET_TICKETS (100) tickets together, and happening-bench merge checks the ledger once over all of them.
 #
-# Why two shards per host and several HAProxy processes: a process may hold FLEET_FD_LIMIT (`ulimit -Hn`; 20,000 in
-# this sandbox, which lacks CAP_SYS_RESOURCE to raise it) descriptors, and a Bench connection takes three (libcurl
-# 7.88's curl_easy_perform keeps a wake-up socket pair per handle), so one process carries at most ~6,600; HAProxy
-# takes one per client connection and one per server connection.
+# Why several HAProxy processes: a process may hold `ulimit -Hn` descriptors (20,000 in this sandbox, which lacks
+# CAP_SYS_RESOURCE to raise it), and HAProxy takes one per client connection and one per server connection. Two
+# shards per host by default (FLEET_SHARDS_PER_HOST): with one of 10,000 connections per host the one run tried timed
+# 11 % of the bookings out (see the README).
 # Results: results/fleet.{md,json} and the merged reports. Everything is torn down at the end, also on failure
 # or Ctrl-C (the trap), and a left-over network from an interrupted run is removed first.
 #

@@ -46,7 +46,7 @@ md = "\n".join([
     "namespaces on one bridge (HAProxy, HTTP mode, several processes on one SO_REUSEPORT port, in front of two release servers;",
     "PostgreSQL, Redis, RabbitMQ and three for-update workers; four generator hosts). A flash sale of",
     f"{users:,} users for {tickets} tickets: `happening-bench setup` once, then {len(shards)} shards (`--shard I/{len(shards)}`,",
-    f"{len(shards) // 4} per generator host: a process may hold {fd_limit} descriptors here and a Bench connection takes three) with one",
+    f"{len(shards) // 4} per generator host; a process may hold {fd_limit} descriptors here) with one",
     "`--start-at`, then `merge` (one ledger check over all shards).", "",
     f"**{'PASS' if merged['passed'] else 'FAIL'}**: {phase['requests']:,} requests ({', '.join(f'{k}×{v:,}' for k, v in sorted(phase['statuses'].items()))}); "
     f"start skew across shards **{skew:.2f} ms** (goal ≤ 5 ms); the Bench's resident memory at most "

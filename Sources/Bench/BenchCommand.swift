@@ -19,8 +19,8 @@ struct BenchCommand: AsyncParsableCommand {
 
     /// Parses, runs and maps every failure to the documented exit status.
     static func main() async {
-        // About three descriptors per open connection (libcurl keeps a wake-up socket pair for each): a 40,000-user
-        // barrier needs 120,000, far past the usual soft limit.
+        // A descriptor per open connection (both engines keep their connections in one libcurl multi handle per loop):
+        // a 40,000-user barrier needs 40,000, far past the usual soft limit.
         OpenFileLimit.raise(toAtLeast: 262_144)
         do {
             var command = try parseAsRoot()

@@ -22,7 +22,11 @@ public enum CurlRawLoop {
         let share = curl_share_init()
         if let share { _ = happening_curl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_DNS.rawValue)) }
         defer { if let share { curl_share_cleanup(share) } }
-        let connections = (0..<options.connections).map { RawConnection(index: $0, origin: origin, options: options, epoll: epoll, share: share) }
+        // Declared before the connections, so that it is cleaned up after they are closed.
+        let connector = try RawConnector(connections: options.connections)
+        let connections = (0..<options.connections).map {
+            RawConnection(index: $0, origin: origin, options: options, epoll: epoll, share: share, connector: connector)
+        }
         defer { for connection in connections { connection.close() } }
         for connection in connections { _ = connection.connect() }
         schedule.loopReady(now: monotonicNanoseconds())
@@ -131,6 +135,7 @@ final class RawConnection {
     let options: CurlLoadOptions
     let epoll: Int32
     let share: UnsafeMutableRawPointer?
+    let connector: RawConnector
     var handle: UnsafeMutableRawPointer?
     var socket: Int32 = -1
     var parser = HTTP1ResponseParser()
@@ -141,8 +146,8 @@ final class RawConnection {
     private var pending: PreparedRequest?
     private var sent = 0
 
-    init(index: Int, origin: String, options: CurlLoadOptions, epoll: Int32, share: UnsafeMutableRawPointer?) {
-        (self.index, self.origin, self.options, self.epoll, self.share) = (index, origin, options, epoll, share)
+    init(index: Int, origin: String, options: CurlLoadOptions, epoll: Int32, share: UnsafeMutableRawPointer?, connector: RawConnector) {
+        (self.index, self.origin, self.options, self.epoll, self.share, self.connector) = (index, origin, options, epoll, share, connector)
     }
 
     var hasPendingSend: Bool { pending != nil }
@@ -166,7 +171,7 @@ final class RawConnection {
         _ = options.tls.apply(to: handle)
         _ = happening_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout.nanoseconds / 1_000_000))
         if let share { _ = happening_curl_easy_setopt_pointer(handle, CURLOPT_SHARE, share) }
-        guard curl_easy_perform(handle) == CURLE_OK else { return false }
+        guard connector.connect(handle) else { return false }
         var active: curl_socket_t = -1
         guard happening_curl_easy_getinfo_socket(handle, CURLINFO_ACTIVESOCKET, &active) == CURLE_OK, active >= 0 else { return false }
         socket = active
@@ -186,7 +191,10 @@ final class RawConnection {
     func close() {
         if socket >= 0 { epoll_ctl(epoll, EPOLL_CTL_DEL, socket, nil) }
         socket = -1
-        if let handle { curl_easy_cleanup(handle) }
+        if let handle {
+            connector.remove(handle)
+            curl_easy_cleanup(handle)
+        }
         handle = nil
     }
 

@@ -2,9 +2,9 @@
     import Glibc
 #endif
 
-/// This process's limit on open files (`RLIMIT_NOFILE`). A load generator holding 20,000 connections needs about
-/// three descriptors for each (libcurl keeps a wake-up socket pair per connection), and a server accepting them one
-/// each: the usual soft limit (1,024, or 20,000 on this machine) is far too low for either.
+/// This process's limit on open files (`RLIMIT_NOFILE`). A load generator holding 20,000 connections needs a
+/// descriptor for each, and so does a server accepting them: the usual soft limit (1,024) is far too low for
+/// either, and so can the hard one be (20,000 in this sandbox, which cannot raise it).
 public enum OpenFileLimit {
     /// The current soft limit.
     public static var current: Int {
