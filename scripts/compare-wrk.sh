@@ -62,9 +62,9 @@ for engine in raw curl; do
 done
 
 mkdir -p results
-python3 - "$WORK" "$CONNECTIONS" "$DURATION" <<'PY'
+python3 - "$WORK" "$CONNECTIONS" "$DURATION" "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources || echo +changes)" <<'PY'
 import glob, json, os, platform, re, sys, datetime
-work, connections, duration = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+work, connections, duration, commit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 def cpu(path):
     user, system = open(path).read().split()[-2:]
     return float(user) + float(system)
@@ -88,7 +88,7 @@ for tool in (wrk, bench, curl_engine):
 ratio_rps = round(bench["rps"] / wrk["rps"], 3)
 ratio_cpu = round(bench["cpu_seconds_per_100k"] / wrk["cpu_seconds_per_100k"], 3)
 out = {"measured_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-       "machine": {"cores": os.cpu_count(), "arch": platform.machine()}, "command": "scripts/compare-wrk.sh",
+       "machine": {"cores": os.cpu_count(), "arch": platform.machine()}, "commit": commit, "command": "scripts/compare-wrk.sh",
        "connections": connections, "duration_seconds": duration, "wrk": wrk, "bench": bench, "bench_engine_curl": curl_engine,
        "ratio_rps": ratio_rps, "ratio_cpu_per_request": ratio_cpu,
        "goals": {"ratio_rps_at_least": 0.9, "ratio_cpu_at_most": 1.2, "latency_within": 0.1}}
@@ -96,7 +96,7 @@ json.dump(out, open("results/compare-wrk.json", "w"), indent=2)
 row = lambda name, t: f"| {name} | {t['requests']:,} | {t['rps']:,.0f} | {t['p50_ms']:.3f} ms | {t['p99_ms']:.3f} ms | {t['cpu_seconds']:.2f} s | {t['cpu_seconds_per_100k']:.3f} s |"
 md = "\n".join([
     "# The load generator against wrk", "",
-    f"Measured {out['measured_at']} on {os.cpu_count()} cores ({platform.machine()}) with `scripts/compare-wrk.sh`: nginx (1 worker, core 1) serving",
+    f"Measured {out['measured_at']} on {os.cpu_count()} cores ({platform.machine()}), commit {commit}, with `scripts/compare-wrk.sh`: nginx (1 worker, core 1) serving",
     f"a ~1 KB static JSON file over loopback; each generator pinned to core 0, {connections} connections, {duration} s, closed model.", "",
     "| generator | requests | req/s | p50 | p99 | CPU (user+sys) | CPU per 100,000 requests |", "|---|---|---|---|---|---|---|",
     row("wrk -t1", wrk), row("happening-bench (default engine: raw)", bench), row("happening-bench --engine curl", curl_engine), "",

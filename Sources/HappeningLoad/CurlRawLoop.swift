@@ -213,7 +213,7 @@ final class RawConnection {
         while sent < request.wire.count {
             var written = 0
             let code = request.wire.withUnsafeBytes { bytes in
-                curl_easy_send(handle, bytes.baseAddress! + sent, bytes.count - sent, &written)
+                transmit(handle, bytes.baseAddress! + sent, bytes.count - sent, &written)
             }
             if code == CURLE_AGAIN {
                 watch(output: true)
@@ -234,6 +234,31 @@ final class RawConnection {
 
     private var watchingOutput = false
 
+    /// Over plain TCP the bytes go straight to the socket: `curl_easy_send` and `curl_easy_recv` look the connection up
+    /// in the loop's multi handle (a scan of its connections, per call) and add nothing without TLS. Over TLS,
+    /// libcurl's, which encrypt.
+    private lazy var plain = !origin.lowercased().hasPrefix("https:")
+
+    private func transmit(_ handle: UnsafeMutableRawPointer, _ bytes: UnsafeRawPointer, _ count: Int, _ written: inout Int) -> CURLcode {
+        guard plain else { return curl_easy_send(handle, bytes, count, &written) }
+        let result = Glibc.send(socket, bytes, count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+        if result >= 0 {
+            written = result
+            return CURLE_OK
+        }
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? CURLE_AGAIN : CURLE_SEND_ERROR
+    }
+
+    private func collect(_ handle: UnsafeMutableRawPointer, _ buffer: UnsafeMutableRawPointer, _ capacity: Int, _ count: inout Int) -> CURLcode {
+        guard plain else { return curl_easy_recv(handle, buffer, capacity, &count) }
+        let result = Glibc.recv(socket, buffer, capacity, Int32(MSG_DONTWAIT))
+        if result >= 0 {
+            count = result
+            return CURLE_OK
+        }
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? CURLE_AGAIN : CURLE_RECV_ERROR
+    }
+
     private func watch(output: Bool) {
         guard output != watchingOutput, socket >= 0 else { return }
         watchingOutput = output
@@ -248,7 +273,7 @@ final class RawConnection {
         guard let handle else { return .failed(56) }
         while true {
             var count = 0
-            let code = curl_easy_recv(handle, buffer.baseAddress, buffer.count, &count)
+            let code = collect(handle, buffer.baseAddress!, buffer.count, &count)
             if code == CURLE_AGAIN { return .waiting }
             guard code == CURLE_OK else { return inFlight == nil ? .closedWhileIdle : .failed(Int32(code.rawValue)) }
             if count == 0 {  // the server closed the connection
