@@ -22,39 +22,8 @@ require_tool openssl openssl
 WORK="$PWD/.run/compare-tls"; rm -rf "$WORK"; mkdir -p "$WORK/www" "$WORK/logs"
 [ "${SKIP_BUILD:-0}" = 1 ] || release_build "$WORK" happening-bench
 BENCH=.build/release/happening-bench
-python3 - "$WORK/www/static.json" <<'PY'
-import json, sys
-events = [{"id": f"00000000-0000-4000-8000-{i:012d}", "title": f"Sunset Jazz Night {i}", "venue": "Phoenix Arena, Mumbai",
-           "price": "499.00", "available_tickets": 120} for i in range(6)]
-open(sys.argv[1], "w").write(json.dumps({"message": "Upcoming events", "events": events}))
-PY
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' \
-    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
-cat >"$WORK/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 100000000;
-    keepalive_timeout 120s;
-    default_type application/json;
-    server {
-        listen 127.0.0.1:$PORT ssl http2;
-        ssl_certificate $WORK/cert.pem;
-        ssl_certificate_key $WORK/key.pem;
-        ssl_protocols TLSv1.3;
-        root $WORK/www;
-        location = /api/health { return 200 '{"status":"ok"}'; }
-    }
-}
-CONF
-taskset -c 1 nginx -c "$WORK/nginx.conf" -p "$WORK" -g 'daemon on;'
-trap 'kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true' EXIT
-URL="https://127.0.0.1:$PORT/static.json"
-for _ in $(seq 1 50); do curl -sf --cacert "$WORK/cert.pem" "$URL" >/dev/null && break; sleep 0.1; done
-echo "   serving $(wc -c <"$WORK/www/static.json") bytes of JSON from nginx over TLS 1.3 (1 worker, core 1)"
+. scripts/static_target.sh
+static_target "$WORK" "$PORT" tls
 
 # scenario NAME CONNECTIONS: a closed-model run of the static file.
 scenario() {

@@ -14,34 +14,8 @@ require_tool wrk wrk; require_tool nginx nginx-light; require_tool taskset util-
 [ -x /usr/bin/time ] || { echo "== /usr/bin/time is needed: apt-get install time" >&2; exit 1; }
 WORK="$PWD/.run/compare-wrk"; rm -rf "$WORK"; mkdir -p "$WORK/www" "$WORK/logs" "$WORK/bench"
 release_build "$WORK" happening-bench
-python3 - "$WORK/www/static.json" <<'PY'
-import json, sys
-events = [{"id": f"00000000-0000-4000-8000-{i:012d}", "title": f"Sunset Jazz Night {i}", "venue": "Phoenix Arena, Mumbai",
-           "price": "499.00", "available_tickets": 120} for i in range(6)]
-open(sys.argv[1], "w").write(json.dumps({"message": "Upcoming events", "events": events}))
-PY
-cat >"$WORK/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 100000000;
-    keepalive_timeout 120s;
-    default_type application/json;
-    server {
-        listen 127.0.0.1:$PORT;
-        root $WORK/www;
-        location = /api/health { return 200 '{"status":"ok"}'; }
-    }
-}
-CONF
-taskset -c 1 nginx -c "$WORK/nginx.conf" -p "$WORK" -g 'daemon on;'
-trap 'kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/static.json" >/dev/null && break; sleep 0.1; done
-URL="http://127.0.0.1:$PORT/static.json"
-echo "   serving $(wc -c <"$WORK/www/static.json") bytes of JSON from nginx (1 worker, core 1)"
+. scripts/static_target.sh
+static_target "$WORK" "$PORT"
 
 cat >"$WORK/static.yaml" <<YAML
 name: compare-wrk
@@ -63,20 +37,11 @@ done
 
 mkdir -p results
 python3 - "$WORK" "$CONNECTIONS" "$DURATION" "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources || echo +changes)" <<'PY'
-import glob, json, os, platform, re, sys, datetime
+import glob, json, os, platform, sys, datetime
+sys.path.insert(0, "scripts")
+from generator_figures import cpu, wrk as wrk_figures
 work, connections, duration, commit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-def cpu(path):
-    user, system = open(path).read().split()[-2:]
-    return float(user) + float(system)
-def ms(text):
-    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-wrk_out = open(f"{work}/wrk.out").read()
-wrk = {"requests": int(re.search(r"(\d+) requests in", wrk_out).group(1)),
-       "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", wrk_out).group(1)),
-       "p50_ms": ms(re.search(r"\s50%\s+(\S+)", wrk_out).group(1)),
-       "p99_ms": ms(re.search(r"\s99%\s+(\S+)", wrk_out).group(1)),
-       "cpu_seconds": cpu(f"{work}/wrk.time")}
+wrk = wrk_figures(f"{work}/wrk.out", f"{work}/wrk.time")
 def bench_figures(engine):
     result = json.load(open(sorted(glob.glob(f"{work}/bench-{engine}/*.json"))[-1]))
     phase = result["runs"][0]["phases"][-1]

@@ -7,17 +7,10 @@ import platform
 import re
 import sys
 
+sys.path.insert(0, "scripts")
+from generator_figures import cpu, ms, wrk as wrk_figures  # noqa: E402
+
 work, connections, h2_connections, streams, duration, commit = sys.argv[1], *map(int, sys.argv[2:6]), sys.argv[6]
-
-
-def cpu(path):
-    user, system = open(path).read().split()[-2:]
-    return float(user) + float(system)
-
-
-def ms(text):
-    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 
 def per_100k(tool):
@@ -26,15 +19,7 @@ def per_100k(tool):
     return tool
 
 
-wrk_out = open(f"{work}/wrk.out").read()
-wrk = per_100k({
-    "requests": int(re.search(r"(\d+) requests in", wrk_out).group(1)),
-    "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", wrk_out).group(1)),
-    "p50_ms": ms(re.search(r"\s50%\s+(\S+)", wrk_out).group(1)),
-    "p99_ms": ms(re.search(r"\s99%\s+(\S+)", wrk_out).group(1)),
-    "mean_ms": ms(re.search(r"Latency\s+(\S+)", wrk_out).group(1)),
-    "errors": sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", wrk_out)),
-    "cpu_seconds": cpu(f"{work}/wrk.time")})
+wrk = per_100k(wrk_figures(f"{work}/wrk.out", f"{work}/wrk.time"))
 h2_out = open(f"{work}/h2load.out").read()
 done = re.search(r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed", h2_out)
 h2load = per_100k({
