@@ -5,14 +5,19 @@
 #                         of two happening-servers
 #   hf-svc    10.77.0.3   PostgreSQL, Redis, RabbitMQ (their own data under .run/fleet/services; HAProxy forwards
 #                         their ports from 10.77.0.3 to their loopback) and three happening-workers
-#   hf-gen0…3 10.77.0.10… four generator hosts, two shards each: happening-bench --shard I/8, one --start-at
-# The setup runs once (happening-bench setup), the eight shards fire a flash sale of FLEET_USERS (40,000) users
+#   hf-gen0…3 10.77.0.10… four generator hosts, one shard each (FLEET_SHARDS_PER_HOST): happening-bench --shard I/4,
+#                         one --start-at
+# The setup runs once (happening-bench setup), the shards fire a flash sale of FLEET_USERS (40,000) users
 # at FLEET_TICKETS (100) tickets together, and happening-bench merge checks the ledger once over all of them.
 #
 # Why several HAProxy processes: a process may hold `ulimit -Hn` descriptors (20,000 in this sandbox, which lacks
-# CAP_SYS_RESOURCE to raise it), and HAProxy takes one per client connection and one per server connection. Two
-# shards per host by default (FLEET_SHARDS_PER_HOST): with one of 10,000 connections per host the one run tried timed
-# 11 % of the bookings out (see the README).
+# CAP_SYS_RESOURCE to raise it), and HAProxy takes one per client connection and one per server connection.
+#
+# The hosts share this machine's cores, which a fleet's hosts do not: at the firing instant the server tier (HAProxy,
+# the servers) wakes with the first requests and competes with the generators that have not yet fired. So the
+# generator hosts' processes run at FLEET_GENERATOR_NICE (default -10: first claim on a core, as on hosts of their
+# own; 0 for equal footing) with FLEET_THREADS (1) load loop per shard — fewer threads to wake at one instant.
+# The start skew is measured either way and reported with the setting it was measured under.
 # Results: results/fleet.{md,json} and the merged reports. Everything is torn down at the end, also on failure
 # or Ctrl-C (the trap), and a left-over network from an interrupted run is removed first.
 #
@@ -22,7 +27,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 USERS="${FLEET_USERS:-40000}"; TICKETS="${FLEET_TICKETS:-100}"; LEAD="${FLEET_LEAD_SECONDS:-30}"
-GENERATORS=4; SHARDS_PER_HOST="${FLEET_SHARDS_PER_HOST:-2}"; SHARDS=$((GENERATORS * SHARDS_PER_HOST)); BALANCERS="${FLEET_BALANCERS:-6}"
+GENERATORS=4; SHARDS_PER_HOST="${FLEET_SHARDS_PER_HOST:-1}"; SHARDS=$((GENERATORS * SHARDS_PER_HOST)); BALANCERS="${FLEET_BALANCERS:-6}"
+THREADS="${FLEET_THREADS:-1}"; export FLEET_GENERATOR_NICE="${FLEET_GENERATOR_NICE:--10}" FLEET_THREADS="$THREADS"
 WORK="$PWD/.run/fleet"; BRIDGE=hfleet0; NET=10.77.0
 [ "$(id -u)" = 0 ] || { echo "== make fleet makes network namespaces: run it as root" >&2; exit 1; }
 require_tool ip iproute2; require_tool haproxy haproxy
@@ -124,11 +130,12 @@ echo "== setup once on hf-gen0: $USERS users' tokens, a flash sale of $TICKETS t
 on gen0 "${BENCH_ENV[@]}" "$BIN/happening-bench" setup scenarios/flash-sale.yaml --dir "$WORK/setup" --set users="$USERS" \
     --set tickets="$TICKETS" --progress lines | tail -2
 START_AT="$(date -u -d "+$LEAD seconds" +%Y-%m-%dT%H:%M:%SZ)"
-echo "== $SHARDS shards of $((USERS / SHARDS)) users, $SHARDS_PER_HOST on each of hf-gen0…3, all firing at $START_AT"
+echo "== $SHARDS shards of $((USERS / SHARDS)) users, $SHARDS_PER_HOST on each of hf-gen0…3 ($THREADS load loop each, nice $FLEET_GENERATOR_NICE), all firing at $START_AT"
 shard_pids=()
 for i in $(seq 0 $((SHARDS - 1))); do
-    on "gen$((i % GENERATORS))" "${BENCH_ENV[@]}" "$BIN/happening-bench" run scenarios/flash-sale.yaml --target "http://$NET.2:8080" --setup-dir "$WORK/setup" \
-        --allow-host "$NET.2" --shard "$i/$SHARDS" --start-at "$START_AT" --run-id "fleet-$$" --progress lines --out "$WORK/shard-$i" >"$WORK/logs/shard-$i.log" 2>&1 &
+    on "gen$((i % GENERATORS))" nice -n "$FLEET_GENERATOR_NICE" "${BENCH_ENV[@]}" "$BIN/happening-bench" run scenarios/flash-sale.yaml \
+        --target "http://$NET.2:8080" --setup-dir "$WORK/setup" --allow-host "$NET.2" --shard "$i/$SHARDS" --start-at "$START_AT" \
+        --threads "$THREADS" --run-id "fleet-$$" --progress lines --out "$WORK/shard-$i" >"$WORK/logs/shard-$i.log" 2>&1 &
     shard_pids+=($!)
 done
 failed=0

@@ -8,6 +8,8 @@ import sys
 
 merged_path, work, users, tickets, commit = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 fd_limit = sys.argv[6] if len(sys.argv) > 6 else "?"
+generator_nice = int(os.environ.get("FLEET_GENERATOR_NICE", "0"))
+threads = int(os.environ.get("FLEET_THREADS", "0")) or None
 merged = json.load(open(merged_path))
 run = merged["runs"][0]
 phase = next(p for p in run["phases"] if p["recorded"])
@@ -31,7 +33,8 @@ out = {
     "users": users, "tickets": tickets, "shards": len(shards), "requests": phase["requests"], "statuses": phase["statuses"],
     "latency_ms": {k: phase["latency"][k] / 1000 for k in ("p50", "p99", "max")}, "start_skew_ms": skew,
     "ledger": {k: ledger.get(k) for k in ("total_tickets", "held", "available_tickets", "accepted", "decided", "oversold", "passed", "violations")},
-    "memory_peak_per_connection_bytes_worst_shard": worst_memory, "descriptor_limit_per_process": fd_limit, "per_shard": shards, "passed": merged["passed"], "merged_report": merged_path,
+    "memory_peak_per_connection_bytes_worst_shard": worst_memory, "descriptor_limit_per_process": fd_limit,
+    "generator_nice": generator_nice, "threads_per_shard": threads, "per_shard": shards, "passed": merged["passed"], "merged_report": merged_path,
     "goals": {"start_skew_ms_at_most": 5, "memory_per_connection_bytes_at_most": 16 * 1024, "ledger_holds": True}}
 json.dump(out, open("results/fleet.json", "w"), indent=2)
 kib = lambda b: "–" if b is None else f"{b / 1024:.1f} KiB"
@@ -46,8 +49,9 @@ md = "\n".join([
     "namespaces on one bridge (HAProxy, HTTP mode, several processes on one SO_REUSEPORT port, in front of two release servers;",
     "PostgreSQL, Redis, RabbitMQ and three for-update workers; four generator hosts). A flash sale of",
     f"{users:,} users for {tickets} tickets: `happening-bench setup` once, then {len(shards)} shards (`--shard I/{len(shards)}`,",
-    f"{len(shards) // 4} per generator host; a process may hold {fd_limit} descriptors here) with one",
-    "`--start-at`, then `merge` (one ledger check over all shards).", "",
+    f"{len(shards) // 4} per generator host, {threads or 'default'} load loop each; a process may hold {fd_limit} descriptors here) with one",
+    "`--start-at`, then `merge` (one ledger check over all shards). The generator hosts' processes ran at nice "
+    f"{generator_nice}" + (" (first claim on a core, as hosts of their own would have; FLEET_GENERATOR_NICE=0 for equal footing)." if generator_nice < 0 else "."), "",
     f"**{'PASS' if merged['passed'] else 'FAIL'}**: {phase['requests']:,} requests ({', '.join(f'{k}×{v:,}' for k, v in sorted(phase['statuses'].items()))}); "
     f"start skew across shards **{skew:.2f} ms** (goal ≤ 5 ms); the Bench's resident memory at most "
     f"**{kib(worst_memory)} per open connection** (goal ≤ 16 KiB); ledger: {ledger.get('held')} of {ledger.get('total_tickets')} tickets held, "

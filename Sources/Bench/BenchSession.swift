@@ -40,7 +40,7 @@ struct BenchSession {
         let runID = options.runID ?? Self.makeRunID(scenario: scenario.name, started: started)
         var runs: [BenchResult.Run] = []
         var variables: [String: String] = scenario.variables ?? [:]
-        var users: [VirtualUser] = []
+        var users = VirtualUsers.none
         for (index, target) in targets.enumerated() {
             var runner = ScenarioRunner(
                 scenario: scenario, target: target.url, databaseURL: options.database, threads: options.threads, progress: progress,

@@ -3,23 +3,6 @@ import HappeningLoad
 import HappeningPostgres
 import HappeningSystem
 
-/// A virtual user: a token from the seeder's `--tokens-out` file.
-struct VirtualUser: Codable, Sendable {
-    var user_id: String
-    var email: String
-    var token: String
-
-    static func load(path: String) throws -> [VirtualUser] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw UsageError("cannot read tokens file \(path)") }
-        let decoder = JSONDecoder()
-        return try text.split(separator: "\n").enumerated().map { line, content in
-            do { return try decoder.decode(VirtualUser.self, from: Data(content.utf8)) } catch {
-                throw UsageError("\(path):\(line + 1): expected {\"user_id\", \"email\", \"token\"}")
-            }
-        }
-    }
-}
-
 /// Values for `${name}` drawn at render time: uniform, or Zipf-skewed so a few ids are hot.
 struct ValuePool: Sendable {
     let values: [String]
@@ -74,7 +57,7 @@ struct RequestRenderer: Sendable {
     let templates: [Scenario.RequestTemplate]
     let variables: [String: String]
     let pools: [String: ValuePool]
-    let users: [VirtualUser]
+    let users: VirtualUsers
     /// Templates whose answers are kept for a moment and read for the watched event's availability.
     var watched: Set<String> = []
     /// Templates whose 202s are accepted bookings (the ledger's).
@@ -106,7 +89,7 @@ struct RequestRenderer: Sendable {
         for name in Template.names(in: template.path + (template.body ?? "")) {
             if let pool = pools[name] { values[name] = pool.draw(&random) }
         }
-        let virtualUser = users.isEmpty ? nil : users[user % users.count]
+        let virtualUser = users.isEmpty ? nil : users[user]
         if let virtualUser { values["user_id"] = virtualUser.user_id }
         var headers = (template.headers ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, Template.substitute($0.value, values, keepUnknown: true)) }
         if template.auth == .user, let virtualUser { headers.append(("Authorization", "Bearer \(virtualUser.token)")) }

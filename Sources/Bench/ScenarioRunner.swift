@@ -30,12 +30,12 @@ struct ScenarioRunner: Sendable {
     /// checked by `merge` over every part.
     var shard: Shard?
 
-    /// Setup: runs the seeder steps and loads tokens; returns the variables (with captured values) and users.
-    /// `reusing`: a `happening-bench setup` already ran the seeder (its captured values are among the variables):
-    /// only the tokens are read.
-    func setUp(runDirectory: String, reusing: Bool = false) async throws -> (variables: [String: String], users: [VirtualUser]) {
+    /// Setup: runs the seeder steps and loads tokens (a shard only its lanes' slice of them); returns the variables
+    /// (with captured values) and users. `reusing`: a `happening-bench setup` already ran the seeder (its captured
+    /// values are among the variables): only the tokens are read.
+    func setUp(runDirectory: String, reusing: Bool = false) async throws -> (variables: [String: String], users: VirtualUsers) {
         var variables = scenario.variables ?? [:]
-        var users: [VirtualUser] = []
+        var users = VirtualUsers.none
         for step in scenario.setup ?? [] {
             if let arguments = step.seed, !reusing {
                 let summary = try SeedStep.run(Template.substitute(arguments, variables, keepUnknown: false), databaseURL: databaseURL, progress: progress)
@@ -44,12 +44,19 @@ struct ScenarioRunner: Sendable {
                     variables[name] = value
                 }
             }
-            if let path = step.tokens { users = try VirtualUser.load(path: Template.substitute(path, variables, keepUnknown: false)) }
+            if let path = step.tokens {
+                users = try VirtualUsers.load(path: Template.substitute(path, variables, keepUnknown: false)) { [scenario, shard] count in
+                    guard shard != nil else { return nil }
+                    let slices = try Self.users(of: scenario, available: count, shard: shard).compactMap { $0 }
+                    guard let low = slices.map(\.lowerBound).min(), let high = slices.map(\.upperBound).max() else { return nil }
+                    return low..<high
+                }
+            }
         }
         return (variables, users)
     }
 
-    func run(label: String, variables: [String: String], users: [VirtualUser]) async throws -> BenchResult.Run {
+    func run(label: String, variables: [String: String], users: VirtualUsers) async throws -> BenchResult.Run {
         let pools = try await ValuePool.load(scenario.pools ?? [:], databaseURL: databaseURL)
         var renderer = RequestRenderer(target: target, templates: scenario.requests, variables: variables, pools: pools, users: users)
         renderer.watched = scenario.watchedTemplates

@@ -3,9 +3,10 @@ import Foundation
 import HappeningHTTP
 import HappeningSystem
 
-/// The lean load engine: libcurl opens each connection (`CURLOPT_CONNECT_ONLY`: resolution, connect, TLS
-/// when asked) and moves its bytes (`curl_easy_send` / `curl_easy_recv`), while requests are pre-serialised
-/// HTTP/1.1 and responses are framed by ``HTTP1ResponseParser``. Per request that is one send and one
+/// The lean load engine: requests are pre-serialised HTTP/1.1 and responses are framed by ``HTTP1ResponseParser``.
+/// Over plain HTTP the connections are sockets the loop opens itself (``TCPConnector``) and reads and writes with
+/// `send`/`recv`; over TLS libcurl opens each one (`CURLOPT_CONNECT_ONLY`: resolution, connect, handshake, through
+/// ``RawConnector``) and moves its bytes (`curl_easy_send` / `curl_easy_recv`). Per request that is one send and one
 /// receive on a kept-alive connection, with epoll telling which connection is ready — none of libcurl's
 /// per-transfer bookkeeping, which is what costs ``CurlLoadLoop`` most of its CPU (see scripts/compare-wrk.sh).
 ///
@@ -18,15 +19,9 @@ public enum CurlRawLoop {
         let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epoll >= 0 else { throw CurlError(CURLE_FAILED_INIT, message: "epoll_create1 failed (errno \(errno))") }
         defer { close(epoll) }
-        // One DNS cache for every connection of this loop (used on this thread only, so no locking).
-        let share = curl_share_init()
-        if let share { _ = happening_curl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_DNS.rawValue)) }
-        defer { if let share { curl_share_cleanup(share) } }
         // Declared before the connections, so that it is cleaned up after they are closed.
-        let connector = try RawConnector(connections: options.connections)
-        let connections = (0..<options.connections).map {
-            RawConnection(index: $0, origin: origin, options: options, epoll: epoll, share: share, connector: connector)
-        }
+        let transport = try RawTransport(origin: origin, options: options)
+        let connections = (0..<options.connections).map { RawConnection(index: $0, transport: transport, epoll: epoll) }
         defer { for connection in connections { connection.close() } }
         for connection in connections { _ = connection.connect() }
         schedule.loopReady(now: monotonicNanoseconds())
@@ -121,8 +116,43 @@ public enum CurlRawLoop {
     }
 }
 
-/// One connection of a ``CurlRawLoop``: a `CONNECT_ONLY` easy handle, its socket, and the response parser.
-/// Used only on its loop's thread.
+/// How a ``CurlRawLoop`` opens its connections: plain TCP itself, TLS through libcurl (one multi handle and one DNS
+/// cache per loop). Used on its loop's thread only.
+final class RawTransport {
+    enum Opener {
+        case plain(TCPConnector)
+        case tls(RawConnector, share: UnsafeMutableRawPointer?)
+    }
+
+    let origin: String
+    let options: CurlLoadOptions
+    let opener: Opener
+
+    init(origin: String, options: CurlLoadOptions) throws {
+        (self.origin, self.options) = (origin, options)
+        if !origin.lowercased().hasPrefix("https:") {
+            guard let connector = TCPConnector(origin: origin, connectTimeout: options.connectTimeout) else {
+                throw CurlError(CURLE_URL_MALFORMAT, message: "no host in \(origin)")
+            }
+            opener = .plain(connector)
+            return
+        }
+        // The DNS cache is used on this thread only, so it needs no locking.
+        let share = curl_share_init()
+        if let share { _ = happening_curl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_DNS.rawValue)) }
+        opener = .tls(try RawConnector(connections: options.connections), share: share)
+    }
+
+    deinit { if case .tls(_, let share?) = opener { curl_share_cleanup(share) } }
+
+    var isPlain: Bool {
+        if case .plain = opener { return true }
+        return false
+    }
+}
+
+/// One connection of a ``CurlRawLoop``: its socket (and over TLS the `CONNECT_ONLY` easy handle that owns it) and
+/// the response parser. Used only on its loop's thread.
 final class RawConnection {
     enum Received {
         case waiting, response
@@ -131,11 +161,9 @@ final class RawConnection {
     }
 
     let index: Int
-    let origin: String
-    let options: CurlLoadOptions
+    let transport: RawTransport
     let epoll: Int32
-    let share: UnsafeMutableRawPointer?
-    let connector: RawConnector
+    /// Over TLS: the easy handle whose connection this is (nil over plain TCP).
     var handle: UnsafeMutableRawPointer?
     var socket: Int32 = -1
     var parser = HTTP1ResponseParser()
@@ -145,20 +173,42 @@ final class RawConnection {
     var deadline: UInt64 = 0
     private var pending: PreparedRequest?
     private var sent = 0
+    private let plain: Bool
 
-    init(index: Int, origin: String, options: CurlLoadOptions, epoll: Int32, share: UnsafeMutableRawPointer?, connector: RawConnector) {
-        (self.index, self.origin, self.options, self.epoll, self.share, self.connector) = (index, origin, options, epoll, share, connector)
+    init(index: Int, transport: RawTransport, epoll: Int32) {
+        (self.index, self.transport, self.epoll) = (index, transport, epoll)
+        plain = transport.isPlain
     }
 
     var hasPendingSend: Bool { pending != nil }
 
-    /// Opens the connection (blocking, bounded by the connect timeout); false when it failed.
+    /// Opens the connection (blocking, bounded by the connect timeout); libcurl's error number when it failed.
     @discardableResult
-    func connect() -> Bool {
+    func connect() -> Int32? {
         close()
-        guard let handle = curl_easy_init() else { return false }
+        switch transport.opener {
+        case .plain(let connector):
+            switch connector.connect() {
+            case .success(let opened): socket = opened
+            case .failure(let failure): return failure.code
+            }
+        case .tls(let connector, let share):
+            guard let opened = openTLS(connector, share: share) else { return 7 }  // CURLE_COULDNT_CONNECT
+            socket = opened
+        }
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.u32 = UInt32(index)
+        epoll_ctl(epoll, EPOLL_CTL_ADD, socket, &event)
+        return nil
+    }
+
+    /// A `CONNECT_ONLY` easy handle connected (and its TLS handshake done) through `connector`; its socket.
+    private func openTLS(_ connector: RawConnector, share: UnsafeMutableRawPointer?) -> Int32? {
+        guard let handle = curl_easy_init() else { return nil }
         self.handle = handle
-        _ = happening_curl_easy_setopt_string(handle, CURLOPT_URL, origin)
+        let options = transport.options
+        _ = happening_curl_easy_setopt_string(handle, CURLOPT_URL, transport.origin)
         _ = happening_curl_easy_setopt_long(handle, CURLOPT_CONNECT_ONLY, 1)
         _ = happening_curl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = happening_curl_easy_setopt_long(handle, CURLOPT_TCP_NODELAY, 1)
@@ -166,20 +216,15 @@ final class RawConnection {
         // The handle's own receive buffer (16 KiB by default) is never used: curl_easy_recv fills the loop's. The smallest
         // libcurl allows saves 15 KiB per open connection.
         _ = happening_curl_easy_setopt_long(handle, CURLOPT_BUFFERSIZE, 1_024)
-        // Over TLS, libcurl does the handshake; ALPN must offer HTTP/1.1 only, since the bytes are ours.
+        // ALPN must offer HTTP/1.1 only, since the bytes are ours.
         _ = happening_curl_easy_setopt_long(handle, CURLOPT_HTTP_VERSION, 2)  // CURL_HTTP_VERSION_1_1
         _ = options.tls.apply(to: handle)
         _ = happening_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout.nanoseconds / 1_000_000))
         if let share { _ = happening_curl_easy_setopt_pointer(handle, CURLOPT_SHARE, share) }
-        guard connector.connect(handle) else { return false }
+        guard connector.connect(handle) else { return nil }
         var active: curl_socket_t = -1
-        guard happening_curl_easy_getinfo_socket(handle, CURLINFO_ACTIVESOCKET, &active) == CURLE_OK, active >= 0 else { return false }
-        socket = active
-        var event = epoll_event()
-        event.events = EPOLLIN.rawValue
-        event.data.u32 = UInt32(index)
-        epoll_ctl(epoll, EPOLL_CTL_ADD, socket, &event)
-        return true
+        guard happening_curl_easy_getinfo_socket(handle, CURLINFO_ACTIVESOCKET, &active) == CURLE_OK, active >= 0 else { return nil }
+        return active
     }
 
     func reconnect() {
@@ -189,9 +234,12 @@ final class RawConnection {
     }
 
     func close() {
-        if socket >= 0 { epoll_ctl(epoll, EPOLL_CTL_DEL, socket, nil) }
+        if socket >= 0 {
+            epoll_ctl(epoll, EPOLL_CTL_DEL, socket, nil)
+            if plain { Glibc.close(socket) }  // over TLS the socket is libcurl's, closed with its handle
+        }
         socket = -1
-        if let handle {
+        if let handle, case .tls(let connector, _) = transport.opener {
             connector.remove(handle)
             curl_easy_cleanup(handle)
         }
@@ -200,7 +248,7 @@ final class RawConnection {
 
     /// Starts sending `request`; a libcurl error code when the connection is unusable.
     func send(_ request: PreparedRequest) -> Int32? {
-        if handle == nil || socket < 0, !connect() { return 7 }  // CURLE_COULDNT_CONNECT
+        if socket < 0, let failure = connect() { return failure }
         parser.reset()
         pending = request
         sent = 0
@@ -209,11 +257,11 @@ final class RawConnection {
 
     /// Sends what the socket takes; waits for writability (EPOLLOUT) when it takes no more.
     func continueSending() -> Int32? {
-        guard let request = pending, let handle else { return nil }
+        guard let request = pending, socket >= 0 else { return nil }
         while sent < request.wire.count {
             var written = 0
             let code = request.wire.withUnsafeBytes { bytes in
-                transmit(handle, bytes.baseAddress! + sent, bytes.count - sent, &written)
+                transmit(bytes.baseAddress! + sent, bytes.count - sent, &written)
             }
             if code == CURLE_AGAIN {
                 watch(output: true)
@@ -234,12 +282,9 @@ final class RawConnection {
 
     private var watchingOutput = false
 
-    /// Over plain TCP the bytes go straight to the socket: `curl_easy_send` and `curl_easy_recv` look the connection up
-    /// in the loop's multi handle (a scan of its connections, per call) and add nothing without TLS. Over TLS,
-    /// libcurl's, which encrypt.
-    private lazy var plain = !origin.lowercased().hasPrefix("https:")
-
-    private func transmit(_ handle: UnsafeMutableRawPointer, _ bytes: UnsafeRawPointer, _ count: Int, _ written: inout Int) -> CURLcode {
+    /// Over plain TCP the bytes go straight to the socket; over TLS through libcurl, which encrypts
+    /// (`curl_easy_send` / `curl_easy_recv` find the connection in the loop's multi handle).
+    private func transmit(_ bytes: UnsafeRawPointer, _ count: Int, _ written: inout Int) -> CURLcode {
         guard plain else { return curl_easy_send(handle, bytes, count, &written) }
         let result = Glibc.send(socket, bytes, count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
         if result >= 0 {
@@ -249,7 +294,7 @@ final class RawConnection {
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? CURLE_AGAIN : CURLE_SEND_ERROR
     }
 
-    private func collect(_ handle: UnsafeMutableRawPointer, _ buffer: UnsafeMutableRawPointer, _ capacity: Int, _ count: inout Int) -> CURLcode {
+    private func collect(_ buffer: UnsafeMutableRawPointer, _ capacity: Int, _ count: inout Int) -> CURLcode {
         guard plain else { return curl_easy_recv(handle, buffer, capacity, &count) }
         let result = Glibc.recv(socket, buffer, capacity, Int32(MSG_DONTWAIT))
         if result >= 0 {
@@ -270,10 +315,10 @@ final class RawConnection {
 
     /// Reads what arrived and parses it.
     func receive(into buffer: UnsafeMutableRawBufferPointer) -> Received {
-        guard let handle else { return .failed(56) }
+        guard socket >= 0 else { return .failed(56) }
         while true {
             var count = 0
-            let code = collect(handle, buffer.baseAddress!, buffer.count, &count)
+            let code = collect(buffer.baseAddress!, buffer.count, &count)
             if code == CURLE_AGAIN { return .waiting }
             guard code == CURLE_OK else { return inFlight == nil ? .closedWhileIdle : .failed(Int32(code.rawValue)) }
             if count == 0 {  // the server closed the connection

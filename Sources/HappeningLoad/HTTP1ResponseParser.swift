@@ -1,17 +1,23 @@
 /// An incremental HTTP/1.1 response parser for the raw load engine: status, `Content-Length` or chunked
 /// bodies, `Connection: close`, and the `X-Cache` verdict, without building strings.
 ///
-/// Feed it bytes with ``consume(_:)`` until it reports a complete response; the bytes of the response stay
-/// in ``buffer`` (the body is at ``bodyRange`` for a `Content-Length` response, or assembled in ``chunkedBody``).
+/// Feed it bytes with ``consume(_:)`` until it reports a complete response. A response that arrives in one read (the
+/// common case) is parsed where it lies, in the loop's receive buffer, and never copied: the parser then holds no
+/// memory of its own, which matters with one parser per open connection (a fleet's barrier holds 10,000 per
+/// process). Only a response spread over several reads is gathered in ``buffer``. The body is at `bodyRange` for a
+/// `Content-Length` response, or assembled in `chunkedBody`; ``withBody(_:)`` reads it until ``reset()``.
 struct HTTP1ResponseParser {
     enum Outcome { case needMore, complete, malformed }
 
     private(set) var buffer: [UInt8] = []
+    /// The caller's bytes of a response parsed where they lie (valid until ``reset()``, which the caller does before it
+    /// reads into them again).
+    private var borrowed: UnsafeRawBufferPointer?
     private(set) var status = 0
     private(set) var keepAlive = true
     private(set) var cacheHit: Bool?
     private(set) var bodyBytes = 0
-    /// Where the body is in ``buffer`` (Content-Length responses).
+    /// Where the body is in the response's bytes (Content-Length responses).
     private(set) var bodyRange: Range<Int>?
     /// The de-chunked body when the caller asked to keep it.
     private(set) var chunkedBody: [UInt8] = []
@@ -24,12 +30,9 @@ struct HTTP1ResponseParser {
     private var chunkCursor = 0  // chunked: where the next chunk-size line starts
     private var finished = false
 
-    /// 2 KiB to start with (most answers fit; a larger one grows it, and the buffer keeps what it grew to): one
-    /// parser per open connection, so this is most of what a connection costs (a 40,000-user barrier).
-    init() { buffer.reserveCapacity(2_048) }
-
     /// Forgets the previous response (the buffer keeps its capacity).
     mutating func reset() {
+        borrowed = nil
         buffer.removeAll(keepingCapacity: true)
         chunkedBody.removeAll(keepingCapacity: true)
         status = 0
@@ -45,35 +48,46 @@ struct HTTP1ResponseParser {
         finished = false
     }
 
-    var isEmpty: Bool { buffer.isEmpty }
+    var isEmpty: Bool { buffer.isEmpty && borrowed == nil }
 
-    /// Adds received bytes and parses as far as they allow.
+    /// Adds received bytes and parses as far as they allow. `bytes` may be read again, until ``reset()``, when they
+    /// held a whole response.
     mutating func consume(_ bytes: UnsafeRawBufferPointer) -> Outcome {
+        if buffer.isEmpty, borrowed == nil {
+            let outcome = parse(bytes)
+            if outcome != .needMore {
+                borrowed = bytes
+                return outcome
+            }
+            buffer.append(contentsOf: bytes)  // what was parsed so far is at the same offsets
+            return .needMore
+        }
         buffer.append(contentsOf: bytes)
-        return parse()
+        let gathered = buffer  // shares the storage: parsing never changes `buffer`
+        return gathered.withUnsafeBytes { parse($0) }
     }
 
-    private mutating func parse() -> Outcome {
+    private mutating func parse(_ bytes: UnsafeRawBufferPointer) -> Outcome {
         if headerEnd == nil {
-            guard let end = findBlankLine() else { return buffer.count > 65_536 ? .malformed : .needMore }
+            guard let end = findBlankLine(bytes) else { return bytes.count > 65_536 ? .malformed : .needMore }
             headerEnd = end
-            guard parseHead(upTo: end) else { return .malformed }
+            guard parseHead(bytes, upTo: end) else { return .malformed }
             chunkCursor = end
         }
         guard let headerEnd else { return .needMore }
-        if chunked { return parseChunks() }
+        if chunked { return parseChunks(bytes) }
         let length = contentLength ?? 0
-        if buffer.count - headerEnd >= length {
+        if bytes.count - headerEnd >= length {
             bodyRange = headerEnd..<(headerEnd + length)
             bodyBytes = length
             finished = true
-            return buffer.count - headerEnd > length ? .malformed : .complete  // bytes after the response: not ours
+            return bytes.count - headerEnd > length ? .malformed : .complete  // bytes after the response: not ours
         }
         return .needMore
     }
 
     /// The index after `\r\n\r\n`, searching only new bytes.
-    private mutating func findBlankLine() -> Int? {
+    private mutating func findBlankLine(_ buffer: UnsafeRawBufferPointer) -> Int? {
         var index = max(0, scanFrom - 3)
         while index + 3 < buffer.count {
             if buffer[index] == 13, buffer[index + 1] == 10, buffer[index + 2] == 13, buffer[index + 3] == 10 { return index + 4 }
@@ -84,7 +98,7 @@ struct HTTP1ResponseParser {
     }
 
     /// Status line and the headers that matter.
-    private mutating func parseHead(upTo end: Int) -> Bool {
+    private mutating func parseHead(_ buffer: UnsafeRawBufferPointer, upTo end: Int) -> Bool {
         // "HTTP/1.x NNN"
         guard end >= 12, buffer[0] == 0x48, buffer[1] == 0x54, buffer[2] == 0x54, buffer[3] == 0x50, buffer[4] == 0x2F else { return false }
         let minor = buffer[7]
@@ -102,7 +116,7 @@ struct HTTP1ResponseParser {
         while line < end - 2 {
             var lineEnd = line
             while lineEnd < end, buffer[lineEnd] != 13 { lineEnd += 1 }
-            header(line, lineEnd)
+            header(buffer, line, lineEnd)
             line = lineEnd + 2
         }
         if status == 204 || status == 304 || (100..<200).contains(status) {
@@ -112,13 +126,13 @@ struct HTTP1ResponseParser {
         return true
     }
 
-    private mutating func header(_ start: Int, _ end: Int) {
+    private mutating func header(_ buffer: UnsafeRawBufferPointer, _ start: Int, _ end: Int) {
         var colon = start
         while colon < end, buffer[colon] != 0x3A { colon += 1 }
         guard colon < end else { return }
         var value = colon + 1
         while value < end, buffer[value] == 0x20 || buffer[value] == 0x09 { value += 1 }
-        if nameIs("content-length", start, colon) {
+        if nameIs(buffer, "content-length", start, colon) {
             var length = 0
             for index in value..<end {
                 let digit = Int(buffer[index]) - 48
@@ -126,23 +140,23 @@ struct HTTP1ResponseParser {
                 length = length * 10 + digit
             }
             contentLength = length
-        } else if nameIs("transfer-encoding", start, colon) {
-            chunked = valueContains("chunked", value, end)
-        } else if nameIs("connection", start, colon) {
-            if valueContains("close", value, end) { keepAlive = false } else if valueContains("keep-alive", value, end) { keepAlive = true }
-        } else if nameIs("x-cache", start, colon) {
+        } else if nameIs(buffer, "transfer-encoding", start, colon) {
+            chunked = valueContains(buffer, "chunked", value, end)
+        } else if nameIs(buffer, "connection", start, colon) {
+            if valueContains(buffer, "close", value, end) { keepAlive = false } else if valueContains(buffer, "keep-alive", value, end) { keepAlive = true }
+        } else if nameIs(buffer, "x-cache", start, colon) {
             cacheHit = end - value >= 3 && buffer[value] | 0x20 == 0x68 && buffer[value + 1] | 0x20 == 0x69 && buffer[value + 2] | 0x20 == 0x74
         }
     }
 
-    private func nameIs(_ name: StaticString, _ start: Int, _ end: Int) -> Bool {
+    private func nameIs(_ buffer: UnsafeRawBufferPointer, _ name: StaticString, _ start: Int, _ end: Int) -> Bool {
         guard end - start == name.utf8CodeUnitCount else { return false }
         let pointer = name.utf8Start
         for offset in 0..<(end - start) where buffer[start + offset] | 0x20 != pointer[offset] | 0x20 { return false }
         return true
     }
 
-    private func valueContains(_ word: StaticString, _ start: Int, _ end: Int) -> Bool {
+    private func valueContains(_ buffer: UnsafeRawBufferPointer, _ word: StaticString, _ start: Int, _ end: Int) -> Bool {
         let count = word.utf8CodeUnitCount
         guard end - start >= count else { return false }
         let pointer = word.utf8Start
@@ -154,7 +168,7 @@ struct HTTP1ResponseParser {
     }
 
     /// Chunked body: `size\r\n data\r\n` … `0\r\n` (trailers) `\r\n`.
-    private mutating func parseChunks() -> Outcome {
+    private mutating func parseChunks(_ buffer: UnsafeRawBufferPointer) -> Outcome {
         while true {
             var lineEnd = chunkCursor
             while lineEnd + 1 < buffer.count, !(buffer[lineEnd] == 13 && buffer[lineEnd + 1] == 10) { lineEnd += 1 }
@@ -195,6 +209,7 @@ struct HTTP1ResponseParser {
     func withBody<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         if chunked { return chunkedBody.withUnsafeBytes(body) }
         guard let range = bodyRange else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        if let borrowed { return body(UnsafeRawBufferPointer(rebasing: borrowed[range])) }
         return buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
     }
 }

@@ -28,7 +28,7 @@ private func runLanes(_ lanes: String, base: String) async throws -> BenchResult
     let runner = ScenarioRunner(
         scenario: scenario, target: base, databaseURL: nil, threads: 2, progress: .none, stop: CurlStopFlag(),
         startAtMicros: nil, connections: nil, rate: nil, duration: nil, engine: .curl)
-    return try await runner.run(label: "lanes", variables: scenario.variables ?? [:], users: [])
+    return try await runner.run(label: "lanes", variables: scenario.variables ?? [:], users: .none)
 }
 
 @Suite("Bench: lanes run at once, on one clock", .serialized, .timeLimit(.minutes(10)))

@@ -32,7 +32,7 @@ private func delayRouter(delay: Duration, gate: StallGate = StallGate()) -> Rout
 private func renderer(_ base: String, path: String = "/delay") -> RequestRenderer {
     RequestRenderer(
         target: base, templates: [Scenario.RequestTemplate(name: "delay", path: path, expect: [200])],
-        variables: [:], pools: [:], users: [])
+        variables: [:], pools: [:], users: .none)
 }
 
 private func phase(_ model: LoadModel, connections: Int, rate: String? = nil, duration: String? = nil, maxRequests: Int? = nil) -> Scenario.Phase {
@@ -116,7 +116,7 @@ struct MeasurementTests {
         router.get("api/health") { _, _ in "ok" }
         try await withHTTPTestServer(router) { base in
             let templates = [Scenario.RequestTemplate(name: "book", method: "POST", path: "/book", body: "{}", expect: [202], capture: "booking_id")]
-            let renderer = RequestRenderer(target: base, templates: templates, variables: [:], pools: [:], users: [])
+            let renderer = RequestRenderer(target: base, templates: templates, variables: [:], pools: [:], users: .none)
             var runner = PhaseRunner(renderer: renderer, threads: 2, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
             runner.engine = engine
             let (result, captures) = try await runner.run(phase(.barrier, connections: 300))
@@ -156,7 +156,7 @@ struct RawEngineTests {
                 Scenario.RequestTemplate(name: "missing", path: "/missing", weight: 1, expect: [404]),
                 Scenario.RequestTemplate(name: "close", path: "/close", weight: 1, expect: [200]),
             ]
-            let renderer = RequestRenderer(target: base, templates: templates, variables: [:], pools: [:], users: [])
+            let renderer = RequestRenderer(target: base, templates: templates, variables: [:], pools: [:], users: .none)
             var runner = PhaseRunner(renderer: renderer, threads: 1, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
             runner.engine = .raw
             let (result, captures) = try await runner.run(phase(.closed, connections: 4, maxRequests: 800))

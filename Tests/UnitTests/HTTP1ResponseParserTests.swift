@@ -2,24 +2,45 @@ import Testing
 
 @testable import HappeningLoad
 
-/// Feeds `text` to `parser` in one piece.
-private func feed(_ parser: inout HTTP1ResponseParser, _ text: String) -> HTTP1ResponseParser.Outcome {
-    Array(text.utf8).withUnsafeBytes { parser.consume($0) }
-}
+/// Feeds a parser the way the raw loop does: every piece is read into one receive buffer, overwritten by the next
+/// piece, so a parser that kept pointing at an earlier piece would read the wrong bytes.
+@dynamicMemberLookup
+private final class Receiver {
+    private(set) var parser = HTTP1ResponseParser()
+    private let received = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 17, alignment: 16)
 
-/// Feeds `bytes` in pieces cut at `cuts`; returns every outcome, in order.
-private func feed(_ parser: inout HTTP1ResponseParser, _ bytes: [UInt8], cutAt cuts: [Int]) -> [HTTP1ResponseParser.Outcome] {
-    var outcomes: [HTTP1ResponseParser.Outcome] = []
-    var start = 0
-    for end in cuts + [bytes.count] where end >= start {
-        outcomes.append(bytes[start..<end].withUnsafeBytes { parser.consume($0) })
-        start = end
+    deinit { received.deallocate() }
+
+    subscript<T>(dynamicMember path: KeyPath<HTTP1ResponseParser, T>) -> T { parser[keyPath: path] }
+    subscript<T>(dynamicMember path: WritableKeyPath<HTTP1ResponseParser, T>) -> T {
+        get { parser[keyPath: path] }
+        set { parser[keyPath: path] = newValue }
     }
-    return outcomes
-}
 
-private func body(_ parser: HTTP1ResponseParser) -> String {
-    parser.withBody { String(decoding: $0, as: UTF8.self) }
+    func reset() { parser.reset() }
+
+    /// Feeds `text` in one piece.
+    func feed(_ text: String) -> HTTP1ResponseParser.Outcome { feed(Array(text.utf8)[...]) }
+
+    /// Feeds `bytes` in one piece.
+    func feed(_ bytes: ArraySlice<UInt8>) -> HTTP1ResponseParser.Outcome {
+        received.copyBytes(from: bytes)
+        return parser.consume(UnsafeRawBufferPointer(rebasing: received[0..<bytes.count]))
+    }
+
+    /// Feeds `bytes` in pieces cut at `cuts`; returns every outcome, in order.
+    func feed(_ bytes: [UInt8], cutAt cuts: [Int]) -> [HTTP1ResponseParser.Outcome] {
+        var outcomes: [HTTP1ResponseParser.Outcome] = []
+        var start = 0
+        for end in cuts + [bytes.count] where end >= start {
+            received.initializeMemory(as: UInt8.self, repeating: 0x2A)  // what an earlier piece left is gone
+            outcomes.append(feed(bytes[start..<end]))
+            start = end
+        }
+        return outcomes
+    }
+
+    var body: String { parser.withBody { String(decoding: $0, as: UTF8.self) } }
 }
 
 private let lengthResponse = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nX-Cache: HIT\r\n\r\nhello, world!"
@@ -32,67 +53,83 @@ private let chunkedResponse =
 struct HTTP1ResponseParserTests {
     @Test("a Content-Length response: status, headers and the exact body")
     func contentLength() {
-        var parser = HTTP1ResponseParser()
-        #expect(feed(&parser, lengthResponse) == .complete)
+        let parser = Receiver()
+        #expect(parser.feed(lengthResponse) == .complete)
         #expect(parser.status == 200)
         #expect(parser.keepAlive)
         #expect(parser.cacheHit == true)
         #expect(parser.bodyBytes == 13)
-        #expect(body(parser) == "hello, world!")
+        #expect(parser.body == "hello, world!")
         let headerLength = lengthResponse.utf8.count - 13
         #expect(parser.bodyRange == headerLength..<(headerLength + 13))
     }
 
+    @Test("a response read in one piece is parsed where it lies (the parser keeps no copy); one read in pieces is gathered")
+    func inPlace() {
+        let parser = Receiver()
+        #expect(parser.feed(lengthResponse) == .complete)
+        #expect(parser.buffer.isEmpty && parser.buffer.capacity == 0, "nothing copied: no memory per connection")
+        #expect(!parser.isEmpty)
+        #expect(parser.body == "hello, world!")
+        parser.reset()
+        #expect(parser.isEmpty)
+
+        let bytes = Array(lengthResponse.utf8)
+        #expect(parser.feed(bytes, cutAt: [40]) == [.needMore, .complete])
+        #expect(parser.buffer == bytes, "gathered: the first piece's bytes were copied before the next read overwrote them")
+        #expect(parser.body == "hello, world!")
+    }
+
     @Test("a chunked response is de-chunked (extensions, upper-case hex, trailers) when the body is kept")
     func chunked() {
-        var parser = HTTP1ResponseParser()
+        let parser = Receiver()
         parser.keepsBody = true
-        #expect(feed(&parser, chunkedResponse) == .complete)
+        #expect(parser.feed(chunkedResponse) == .complete)
         #expect(parser.status == 201)
         #expect(parser.bodyBytes == 22)
-        #expect(body(parser) == "hello, world0123456789")
+        #expect(parser.body == "hello, world0123456789")
         #expect(parser.bodyRange == nil)
     }
 
     @Test("a chunked body not asked for is counted but not kept")
     func chunkedNotKept() {
-        var parser = HTTP1ResponseParser()
-        #expect(feed(&parser, chunkedResponse) == .complete)
+        let parser = Receiver()
+        #expect(parser.feed(chunkedResponse) == .complete)
         #expect(parser.bodyBytes == 22)
-        #expect(body(parser).isEmpty)
+        #expect(parser.body.isEmpty)
     }
 
     @Test("Transfer-Encoding: chunked wins over Content-Length")
     func chunkedBeatsLength() {
-        var parser = HTTP1ResponseParser()
+        let parser = Receiver()
         parser.keepsBody = true
-        #expect(feed(&parser, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n") == .complete)
-        #expect(body(parser) == "abc")
+        #expect(parser.feed("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n") == .complete)
+        #expect(parser.body == "abc")
     }
 
     @Test("split at every byte: needs more until the last byte, then the same response", arguments: [lengthResponse, chunkedResponse])
     func everySplit(response: String) {
         let bytes = Array(response.utf8)
         for cut in 1..<bytes.count {
-            var parser = HTTP1ResponseParser()
+            let parser = Receiver()
             parser.keepsBody = true
-            let outcomes = feed(&parser, bytes, cutAt: [cut])
+            let outcomes = parser.feed(bytes, cutAt: [cut])
             #expect(outcomes == [.needMore, .complete], "cut at \(cut)")
             #expect(parser.bodyBytes == (response == lengthResponse ? 13 : 22), "cut at \(cut)")
-            #expect(body(parser) == (response == lengthResponse ? "hello, world!" : "hello, world0123456789"), "cut at \(cut)")
+            #expect(parser.body == (response == lengthResponse ? "hello, world!" : "hello, world0123456789"), "cut at \(cut)")
         }
     }
 
     @Test("one byte at a time", arguments: [lengthResponse, chunkedResponse])
     func byteByByte(response: String) {
         let bytes = Array(response.utf8)
-        var parser = HTTP1ResponseParser()
+        let parser = Receiver()
         parser.keepsBody = true
-        let outcomes = feed(&parser, bytes, cutAt: Array(1..<bytes.count))
+        let outcomes = parser.feed(bytes, cutAt: Array(1..<bytes.count))
         #expect(outcomes.dropLast().allSatisfy { $0 == .needMore })
         #expect(outcomes.last == .complete)
         #expect(parser.status == (response == lengthResponse ? 200 : 201))
-        #expect(body(parser) == (response == lengthResponse ? "hello, world!" : "hello, world0123456789"))
+        #expect(parser.body == (response == lengthResponse ? "hello, world!" : "hello, world0123456789"))
     }
 
     @Test(
@@ -105,8 +142,8 @@ struct HTTP1ResponseParserTests {
             ("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n", true),
         ])
     func keepAlive(response: String, keeps: Bool) {
-        var parser = HTTP1ResponseParser()
-        #expect(feed(&parser, response) == .complete)
+        let parser = Receiver()
+        #expect(parser.feed(response) == .complete)
         #expect(parser.keepAlive == keeps)
     }
 
@@ -116,44 +153,44 @@ struct HTTP1ResponseParserTests {
             ("X-Cache: HIT\r\n", true as Bool?), ("x-cache: hit\r\n", true), ("X-Cache:MISS\r\n", false), ("X-Cache: \r\n", false), ("", nil),
         ])
     func cacheVerdict(header: String, hit: Bool?) {
-        var parser = HTTP1ResponseParser()
-        #expect(feed(&parser, "HTTP/1.1 200 OK\r\n\(header)Content-Length: 2\r\n\r\nok") == .complete)
+        let parser = Receiver()
+        #expect(parser.feed("HTTP/1.1 200 OK\r\n\(header)Content-Length: 2\r\n\r\nok") == .complete)
         #expect(parser.cacheHit == hit)
     }
 
     @Test("204, 304 and 1xx have no body whatever Content-Length says", arguments: [204, 304, 101])
     func bodiless(status: Int) {
-        var parser = HTTP1ResponseParser()
-        #expect(feed(&parser, "HTTP/1.1 \(status) X\r\nContent-Length: 50\r\n\r\n") == .complete)
+        let parser = Receiver()
+        #expect(parser.feed("HTTP/1.1 \(status) X\r\nContent-Length: 50\r\n\r\n") == .complete)
         #expect(parser.status == status)
         #expect(parser.bodyBytes == 0)
     }
 
     @Test("a body shorter than Content-Length needs more; bytes beyond it are malformed (nothing is pipelined)")
     func lengthBoundaries() {
-        var short = HTTP1ResponseParser()
-        #expect(feed(&short, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhell") == .needMore)
-        #expect(feed(&short, "o") == .complete)
-        #expect(body(short) == "hello")
+        let short = Receiver()
+        #expect(short.feed("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhell") == .needMore)
+        #expect(short.feed("o") == .complete)
+        #expect(short.body == "hello")
 
-        var pipelined = HTTP1ResponseParser()
+        let pipelined = Receiver()
         let two = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-        #expect(feed(&pipelined, two) == .malformed)
+        #expect(pipelined.feed(two) == .malformed)
     }
 
     @Test("reset forgets one response so the next on the connection parses afresh")
     func resetBetweenResponses() {
-        var parser = HTTP1ResponseParser()
+        let parser = Receiver()
         parser.keepsBody = true
-        #expect(feed(&parser, chunkedResponse) == .complete)
+        #expect(parser.feed(chunkedResponse) == .complete)
         parser.reset()
         #expect(parser.isEmpty)
         #expect(parser.status == 0 && parser.bodyBytes == 0 && parser.cacheHit == nil && parser.keepAlive)
-        #expect(feed(&parser, "HTTP/1.0 404 Not Found\r\nX-Cache: MISS\r\nContent-Length: 4\r\n\r\nnope") == .complete)
+        #expect(parser.feed("HTTP/1.0 404 Not Found\r\nX-Cache: MISS\r\nContent-Length: 4\r\n\r\nnope") == .complete)
         #expect(parser.status == 404)
         #expect(!parser.keepAlive)
         #expect(parser.cacheHit == false)
-        #expect(body(parser) == "nope")
+        #expect(parser.body == "nope")
         #expect(parser.keepsBody, "reset keeps the caller's choice")
     }
 
@@ -166,19 +203,19 @@ struct HTTP1ResponseParserTests {
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
         ])
     func malformed(response: String) {
-        var parser = HTTP1ResponseParser()
-        #expect(feed(&parser, response) == .malformed)
+        let parser = Receiver()
+        #expect(parser.feed(response) == .malformed)
     }
 
     @Test("a header block that never ends is malformed once it passes 64 KiB, not buffered for ever")
     func endlessHeaders() {
-        var parser = HTTP1ResponseParser()
-        #expect(feed(&parser, "HTTP/1.1 200 OK\r\n") == .needMore)
+        let parser = Receiver()
+        #expect(parser.feed("HTTP/1.1 200 OK\r\n") == .needMore)
         let filler = "X-Filler: " + String(repeating: "a", count: 1_000) + "\r\n"
         var outcome = HTTP1ResponseParser.Outcome.needMore
         var fed = 0
         while outcome == .needMore, fed < 100 {
-            outcome = feed(&parser, filler)
+            outcome = parser.feed(filler)
             fed += 1
         }
         #expect(outcome == .malformed)

@@ -28,7 +28,7 @@ struct LaneUserTests {
         let users = (0..<30).map { VirtualUser(user_id: "u\($0)", email: "u\($0)@x", token: "t\($0)") }
         let renderer = RequestRenderer(
             target: "http://127.0.0.1:1", templates: [.init(name: "look", path: "/x", auth: .user)],
-            variables: [:], pools: [:], users: users)
+            variables: [:], pools: [:], users: VirtualUsers(users))
         let instances = renderer.instances(of: [0], count: 4, seed: 1, users: 10..<30)[0]
         #expect(instances.count == 20)
         let tokens = Set(instances.map(\.tag))

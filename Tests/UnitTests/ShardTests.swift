@@ -30,6 +30,24 @@ struct ShardTests {
         }
     }
 
+    @Test("a tokens file: a shard's window is all it decodes; indices wrap round the file, and into the window")
+    func tokenWindow() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let lines = (0..<10).map { #"{"user_id":"u\#($0)","email":"u\#($0)@x","token":"t\#($0)"}"# }
+        // Line 7 is not JSON: a window that leaves it out never decodes it.
+        try (lines[0..<7] + ["not json"] + lines[8...]).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let slice = try VirtualUsers.load(path: path) { count in
+            #expect(count == 10)
+            return Shard(index: 1, count: 3).slice(of: 0..<count)
+        }
+        #expect(slice.count == 10 && slice.window == 4..<7)
+        #expect((4..<7).map { slice[$0].token } == ["t4", "t5", "t6"])
+        #expect(slice[14].token == "t4", "wrapped round the file's 10")
+        #expect(slice[0].token == slice[3].token, "outside the window: wrapped into it")
+        #expect(throws: UsageError.self) { try VirtualUsers.load(path: path) { _ in nil } }
+    }
+
     @Test("I/N is parsed 0-based; a phase too small for the fleet is refused")
     func parsing() throws {
         #expect(try Shard(parsing: "3/4") == Shard(index: 3, count: 4))
