@@ -15,8 +15,9 @@
 #
 # The hosts share this machine's cores, which a fleet's hosts do not: at the firing instant the server tier (HAProxy,
 # the servers) wakes with the first requests and competes with the generators that have not yet fired. So the
-# generator hosts' processes run at FLEET_GENERATOR_NICE (default -10: first claim on a core, as on hosts of their
-# own; 0 for equal footing) with FLEET_THREADS (1) load loop per shard — fewer threads to wake at one instant.
+# generator hosts' processes run at FLEET_GENERATOR_PRIORITY: `realtime` by default (chrt -f 1, SCHED_FIFO: a core
+# whenever they have work, as on hosts of their own; the kernel's real-time throttling still leaves 5 % to the rest),
+# or a nice value (0: equal footing), with FLEET_THREADS (1) load loop per shard: fewer threads to wake at one instant.
 # The start skew is measured either way and reported with the setting it was measured under.
 # Results: results/fleet.{md,json} and the merged reports. Everything is torn down at the end, also on failure
 # or Ctrl-C (the trap), and a left-over network from an interrupted run is removed first.
@@ -28,7 +29,16 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 USERS="${FLEET_USERS:-40000}"; TICKETS="${FLEET_TICKETS:-100}"; LEAD="${FLEET_LEAD_SECONDS:-30}"
 GENERATORS=4; SHARDS_PER_HOST="${FLEET_SHARDS_PER_HOST:-1}"; SHARDS=$((GENERATORS * SHARDS_PER_HOST)); BALANCERS="${FLEET_BALANCERS:-6}"
-THREADS="${FLEET_THREADS:-1}"; export FLEET_GENERATOR_NICE="${FLEET_GENERATOR_NICE:--10}" FLEET_THREADS="$THREADS"
+THREADS="${FLEET_THREADS:-1}"; export FLEET_GENERATOR_PRIORITY="${FLEET_GENERATOR_PRIORITY:-realtime}" FLEET_THREADS="$THREADS"
+if [ "$FLEET_GENERATOR_PRIORITY" = realtime ] && ! chrt -f 1 true 2>/dev/null; then
+    echo "== no real-time scheduling here (chrt -f needs CAP_SYS_NICE): the generators run at nice 0"
+    FLEET_GENERATOR_PRIORITY=0
+fi
+case "$FLEET_GENERATOR_PRIORITY" in
+    realtime) PRIORITY=(chrt -f 1) ;;                      # SCHED_FIFO 1: a core whenever it has work, like a host of its own
+    -[0-9]* | [0-9]*) PRIORITY=(nice -n "$FLEET_GENERATOR_PRIORITY") ;;
+    *) echo "== FLEET_GENERATOR_PRIORITY: realtime or a nice value, not '$FLEET_GENERATOR_PRIORITY'" >&2; exit 2 ;;
+esac
 WORK="$PWD/.run/fleet"; BRIDGE=hfleet0; NET=10.77.0
 [ "$(id -u)" = 0 ] || { echo "== make fleet makes network namespaces: run it as root" >&2; exit 1; }
 require_tool ip iproute2; require_tool haproxy haproxy
@@ -130,10 +140,10 @@ echo "== setup once on hf-gen0: $USERS users' tokens, a flash sale of $TICKETS t
 on gen0 "${BENCH_ENV[@]}" "$BIN/happening-bench" setup scenarios/flash-sale.yaml --dir "$WORK/setup" --set users="$USERS" \
     --set tickets="$TICKETS" --progress lines | tail -2
 START_AT="$(date -u -d "+$LEAD seconds" +%Y-%m-%dT%H:%M:%SZ)"
-echo "== $SHARDS shards of $((USERS / SHARDS)) users, $SHARDS_PER_HOST on each of hf-gen0…3 ($THREADS load loop each, nice $FLEET_GENERATOR_NICE), all firing at $START_AT"
+echo "== $SHARDS shards of $((USERS / SHARDS)) users, $SHARDS_PER_HOST on each of hf-gen0…3 ($THREADS load loop each, priority $FLEET_GENERATOR_PRIORITY), all firing at $START_AT"
 shard_pids=()
 for i in $(seq 0 $((SHARDS - 1))); do
-    on "gen$((i % GENERATORS))" nice -n "$FLEET_GENERATOR_NICE" "${BENCH_ENV[@]}" "$BIN/happening-bench" run scenarios/flash-sale.yaml \
+    on "gen$((i % GENERATORS))" "${PRIORITY[@]}" "${BENCH_ENV[@]}" "$BIN/happening-bench" run scenarios/flash-sale.yaml \
         --target "http://$NET.2:8080" --setup-dir "$WORK/setup" --allow-host "$NET.2" --shard "$i/$SHARDS" --start-at "$START_AT" \
         --threads "$THREADS" --run-id "fleet-$$" --progress lines --out "$WORK/shard-$i" >"$WORK/logs/shard-$i.log" 2>&1 &
     shard_pids+=($!)

@@ -39,7 +39,7 @@ public enum CurlRawLoop {
                 let connection = connections[index]
                 connection.inFlight = request
                 connection.intendedStart = intended
-                connection.actualStart = now
+                connection.actualStart = monotonicNanoseconds()  // when it really left: a burst of thousands takes a while
                 connection.deadline = now &+ requestTimeout
                 connection.parser.keepsBody = request.capturesBody
                 guard let failure = connection.send(request) else { return true }
