@@ -1,4 +1,5 @@
-"""Writes results/fleet.{md,json} from make fleet's merged result and its four shard results."""
+"""Writes results/fleet.{md,json} from make fleet's merged result and its shard results (results/fleet-priority-P.*
+for a run with FLEET_GENERATOR_PRIORITY=P other than the default, realtime, so both can be read side by side)."""
 import datetime
 import glob
 import json
@@ -36,7 +37,8 @@ out = {
     "memory_peak_per_connection_bytes_worst_shard": worst_memory, "descriptor_limit_per_process": fd_limit,
     "generator_priority": priority, "threads_per_shard": threads, "per_shard": shards, "passed": merged["passed"], "merged_report": merged_path,
     "goals": {"start_skew_ms_at_most": 5, "memory_per_connection_bytes_at_most": 16 * 1024, "ledger_holds": True}}
-json.dump(out, open("results/fleet.json", "w"), indent=2)
+name = "results/fleet" if priority == "realtime" else f"results/fleet-priority-{priority}"
+json.dump(out, open(f"{name}.json", "w"), indent=2)
 kib = lambda b: "–" if b is None else f"{b / 1024:.1f} KiB"
 mib = lambda b: "–" if b is None else f"{b / 1048576:.1f} MiB"
 rows = [f"| {s['shard']} | {s['connections']:,} | {s['requests']:,} | {', '.join(f'{k}×{v:,}' for k, v in sorted(s['statuses'].items()))} "
@@ -64,5 +66,5 @@ md = "\n".join([
     "Latency runs from the firing instant; every generator, server and service shares this machine's two cores, so the",
     f"latencies say how this machine copes with {users:,} simultaneous bookings, not how a cluster would. RSS ÷ connections is the",
     "whole process (its fixed part included) over its open connections; added ÷ connections is what the phase added.", ""])
-open("results/fleet.md", "w").write(md)
+open(f"{name}.md", "w").write(md)
 print(md)
