@@ -65,7 +65,7 @@ md = "\n".join([
     f"a ~1 KB static JSON file over loopback; each generator pinned to core 0, {connections} connections, {duration} s, closed model.", "",
     "| generator | requests | req/s | p50 | p99 | CPU (user+sys) | CPU per 100,000 requests |", "|---|---|---|---|---|---|---|",
     row("wrk -t1", wrk), row("happening-bench (default engine: raw)", bench), row("happening-bench --engine curl", curl_engine), "",
-    "The raw engine opens connections with libcurl and frames HTTP/1.1 itself; `--engine curl` makes every request a libcurl",
+    "The raw engine opens its plain-HTTP sockets and frames HTTP/1.1 itself (over TLS libcurl connects and encrypts); `--engine curl` makes every request a libcurl",
     "transfer, whose per-transfer work (URL and header parsing, allocations, a liveness poll per reuse, timers) costs the difference.", "",
     f"bench/wrk: req/s ratio {ratio_rps}, CPU per request ratio {ratio_cpu} (goals: ≥ 0.9 and ≤ 1.2).", ""])
 open("results/compare-wrk.md", "w").write(md)

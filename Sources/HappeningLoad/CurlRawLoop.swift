@@ -200,6 +200,7 @@ final class RawConnection {
         event.events = EPOLLIN.rawValue
         event.data.u32 = UInt32(index)
         epoll_ctl(epoll, EPOLL_CTL_ADD, socket, &event)
+        watchingOutput = false  // a new socket, watched for input only (a reopened one may have waited to write)
         return nil
     }
 
