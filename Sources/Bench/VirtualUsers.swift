@@ -35,7 +35,7 @@ struct VirtualUsers: Sendable {
     subscript(index: Int) -> VirtualUser {
         let user = index % count
         if window.contains(user) { return loaded[user - window.lowerBound] }
-        return loaded[(user % loaded.count + loaded.count) % loaded.count]
+        return loaded[user % loaded.count]
     }
 
     /// Reads the tokens file at `path`; `window` says, from the file's count of users, which lines to decode (nil: all).
