@@ -307,6 +307,9 @@ export REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 export AMQP_URL=amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f
 export HAPPENING_RUN_DIR=$RUN
 export JWT_SECRET=$(cat "$RUN/jwt_secret")
+# This is a development stack: payments are simulated by the offline gateway and the seeder gives accounts the
+# published dev password. The server refuses both without DEV_MODE=1 (never set it in production).
+export DEV_MODE=1
 EOF
     # The server and worker find the offline gateway at 127.0.0.1:30790 unless told otherwise: with another
     # GATEWAY_PORT they must be told, or their payment calls reach whatever (or nothing) listens on 30790.

@@ -11,7 +11,8 @@ final class GatewayLedger: Sendable {
         var payments: [String: RazorpayPayment] = [:]
         var paymentsByOrder: [String: [String]] = [:]
         var refunds: [String: RazorpayRefund] = [:]
-        var refundByReceipt: [String: String] = [:]
+        /// `X-Refund-Idempotency` key → the refund it made and the request it was made for.
+        var refundByKey: [String: (refund: String, request: String)] = [:]
         var payouts: [String: RazorpayPayout] = [:]
         var payoutByKey: [String: String] = [:]
         var counter: UInt64 = 0
@@ -45,6 +46,9 @@ final class GatewayLedger: Sendable {
     func payment(_ id: String) -> RazorpayPayment? { state.withLock { $0.payments[id] } }
     func refund(_ id: String) -> RazorpayRefund? { state.withLock { $0.refunds[id] } }
     func payout(_ id: String) -> RazorpayPayout? { state.withLock { $0.payouts[id] } }
+    func refunds(ofPayment id: String) -> [RazorpayRefund] {
+        state.withLock { state in state.refunds.values.filter { $0.payment_id == id }.sorted { $0.id < $1.id } }
+    }
     func payments(ofOrder id: String) -> [RazorpayPayment] {
         state.withLock { state in (state.paymentsByOrder[id] ?? []).compactMap { state.payments[$0] } }
     }
@@ -76,15 +80,24 @@ final class GatewayLedger: Sendable {
     enum RefundOutcome {
         case created(RazorpayRefund)
         case existing(RazorpayRefund)
-        case noPayment, notCaptured, exceeds
+        case noPayment, notCaptured, exceeds, fullyRefunded
+        /// The idempotency key was used before for another request.
+        case keyReused
     }
 
-    /// A refund of a captured payment, or the one already made with the same receipt.
-    func refund(paymentID: String, amount: Int64, receipt: String, notes: [String: String]) -> RefundOutcome {
+    /// A refund of a captured payment. As at Razorpay, only an `X-Refund-Idempotency` key makes a retry safe: the
+    /// same key with the same request returns the refund it made, with another request it is refused; without a key
+    /// every call is a new refund (the receipt is a label).
+    func refund(paymentID: String, amount: Int64, receipt: String?, notes: [String: String], idempotencyKey: String?) -> RefundOutcome {
         state.withLock { state in
-            if let existing = state.refundByReceipt["\(paymentID)|\(receipt)"], let refund = state.refunds[existing] { return .existing(refund) }
+            let request = "\(paymentID)|\(amount)|\(receipt ?? "")"
+            if let key = idempotencyKey, let existing = state.refundByKey[key] {
+                guard existing.request == request, let refund = state.refunds[existing.refund] else { return .keyReused }
+                return .existing(refund)
+            }
             guard var payment = state.payments[paymentID] else { return .noPayment }
             guard payment.captured else { return .notCaptured }
+            if payment.amount_refunded >= payment.amount { return .fullyRefunded }
             guard amount > 0, payment.amount_refunded + amount <= payment.amount else { return .exceeds }
             state.counter += 1
             let refund = RazorpayRefund(
@@ -96,7 +109,7 @@ final class GatewayLedger: Sendable {
             if payment.amount_refunded == payment.amount { payment.status = "refunded" }
             state.payments[paymentID] = payment
             state.refunds[refund.id] = refund
-            state.refundByReceipt["\(paymentID)|\(receipt)"] = refund.id
+            if let key = idempotencyKey { state.refundByKey[key] = (refund.id, request) }
             return .created(refund)
         }
     }

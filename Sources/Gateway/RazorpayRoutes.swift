@@ -20,6 +20,10 @@ struct RazorpayRoutes: Sendable {
         }
         v1.get("payments/:id") { _, context in try found(ledger.payment(try context.parameters.require("id")), "payment") }
         v1.post("payments/:id/refund", use: createRefund)
+        v1.get("payments/:id/refunds") { _, context in
+            let items = ledger.refunds(ofPayment: try context.parameters.require("id"))
+            return try json(Collection(entity: "collection", count: items.count, items: items))
+        }
         v1.get("refunds/:id") { _, context in try found(ledger.refund(try context.parameters.require("id")), "refund") }
         v1.post("payouts", use: createPayout)
         v1.get("payouts/:id") { _, context in try found(ledger.payout(try context.parameters.require("id")), "payout") }
@@ -55,9 +59,13 @@ struct RazorpayRoutes: Sendable {
         let body = try await decode(Body.self, request, context)
         let paymentID = try context.parameters.require("id")
         guard let payment = ledger.payment(paymentID) else { return notFound("payment") }
+        let key = request.headers[.init("X-Refund-Idempotency")!]
+        if let key, key.count < 10 || !key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
+            return badRequest("The idempotency key must be at least 10 characters of letters, digits, hyphens and underscores", field: "X-Refund-Idempotency")
+        }
         switch ledger.refund(
             paymentID: paymentID, amount: body.amount ?? (payment.amount - payment.amount_refunded),
-            receipt: body.receipt ?? UUID().uuidString, notes: body.notes ?? [:])
+            receipt: body.receipt, notes: body.notes ?? [:], idempotencyKey: key)
         {
         case .existing(let refund):
             return try json(refund)
@@ -71,6 +79,8 @@ struct RazorpayRoutes: Sendable {
         case .noPayment: return notFound("payment")
         case .notCaptured: return badRequest("The payment has not been captured", field: "id")
         case .exceeds: return badRequest("The refund amount provided is greater than amount captured", field: "amount")
+        case .fullyRefunded: return badRequest("The payment has been fully refunded already", field: "id")
+        case .keyReused: return badRequest("Different request with the same idempotency key has already been processed.", field: "X-Refund-Idempotency")
         }
     }
 

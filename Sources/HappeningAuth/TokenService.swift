@@ -1,7 +1,8 @@
 import Foundation
 
 /// Issues and verifies the API's JWTs (HS256 with `JWT_SECRET`). The payload keeps the original's
-/// claims `{userId, email, role}` plus `exp` and `iat` (seconds since 1970).
+/// claims `{userId, email, role}` plus `exp` and `iat` (seconds since 1970) and `ver`, the account's token version
+/// when it was issued (absent in older tokens: 0): raising an account's version revokes every token issued before.
 ///
 /// Shared by the server (login, request authentication) and the seeder (bench users' tokens), so a token
 /// the seeder mints is exactly one the server would have issued.
@@ -18,12 +19,14 @@ public struct TokenService: Sendable {
         public var exp: Int64
         /// Issue time, seconds since 1970.
         public var iat: Int64
+        /// The account's token version at issue.
+        public var ver: Int
 
-        init(userId: String, email: String, role: String, exp: Int64, iat: Int64) {
-            (self.userId, self.email, self.role, self.exp, self.iat) = (userId, email, role, exp, iat)
+        init(userId: String, email: String, role: String, exp: Int64, iat: Int64, ver: Int) {
+            (self.userId, self.email, self.role, self.exp, self.iat, self.ver) = (userId, email, role, exp, iat, ver)
         }
 
-        private enum CodingKeys: String, CodingKey { case userId, email, role, exp, iat }
+        private enum CodingKeys: String, CodingKey { case userId, email, role, exp, iat, ver }
 
         /// NumericDates may carry a fraction (tokens from jwt-kit, which issued them before, did): read as seconds.
         public init(from decoder: any Decoder) throws {
@@ -33,6 +36,19 @@ public struct TokenService: Sendable {
             role = try container.decode(String.self, forKey: .role)
             exp = try Self.seconds(container, .exp)
             iat = try Self.seconds(container, .iat)
+            ver = try container.decodeIfPresent(Int.self, forKey: .ver) ?? 0
+        }
+
+        /// `ver` is left out at 0 (an account whose password and role never changed): such tokens stay byte for byte
+        /// what they were before versions existed.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(userId, forKey: .userId)
+            try container.encode(email, forKey: .email)
+            try container.encode(role, forKey: .role)
+            try container.encode(exp, forKey: .exp)
+            try container.encode(iat, forKey: .iat)
+            if ver != 0 { try container.encode(ver, forKey: .ver) }
         }
 
         private static func seconds(_ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Int64 {
@@ -52,18 +68,23 @@ public struct TokenService: Sendable {
     }
 
     /// A signed token for the user, valid for the configured TTL from `now`.
-    public func issue(userId: UUID, email: String, role: String, now: Date = Date()) throws -> String {
+    public func issue(userId: UUID, email: String, role: String, version: Int = 0, now: Date = Date()) throws -> String {
         let issued = Int64(now.timeIntervalSince1970.rounded(.down))
         return try token.sign(
             Payload(
                 userId: userId.uuidString.lowercased(), email: email, role: role,
-                exp: issued + ttl.components.seconds, iat: issued))
+                exp: issued + ttl.components.seconds, iat: issued, ver: version))
     }
 
     /// The user id in a valid, unexpired token; nil for anything else (bad signature, another algorithm, expired,
     /// garbage).
-    public func verify(_ text: String, now: Date = Date()) -> UUID? {
-        guard let payload = token.verify(text, as: Payload.self), Double(payload.exp) > now.timeIntervalSince1970 else { return nil }
-        return UUID(uuidString: payload.userId)
+    public func verify(_ text: String, now: Date = Date()) -> UUID? { verifiedClaims(text, now: now)?.userID }
+
+    /// The user id and token version of a valid, unexpired token; nil for anything else.
+    public func verifiedClaims(_ text: String, now: Date = Date()) -> (userID: UUID, version: Int)? {
+        guard let payload = token.verify(text, as: Payload.self), Double(payload.exp) > now.timeIntervalSince1970,
+            let id = UUID(uuidString: payload.userId)
+        else { return nil }
+        return (id, payload.ver)
     }
 }

@@ -70,6 +70,7 @@ final class LibPQHandle: PoolableConnection, @unchecked Sendable {
     /// Runs one statement with text-format parameters and results (blocking).
     func execute(_ sql: String, _ bindings: PostgresBindings) throws -> PostgresRows {
         let texts: [String?] = bindings.map { $0?.postgresText }
+        if texts.contains(where: { $0?.utf8.contains(0) ?? false }) { throw PostgresError.nulInText }
         let result: OpaquePointer? = withCStrings(texts) { pointers in
             PQexecParams(conn, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
         }

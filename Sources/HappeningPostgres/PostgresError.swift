@@ -60,7 +60,13 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable, Equatable
     /// `23514`: a CHECK constraint was violated.
     public var isCheckViolation: Bool { sqlState == "23514" }
     /// `22P02`, `22007`, `22008`, `22003`, `22023`: the input was malformed or out of range.
-    public var isInvalidInput: Bool { ["22P02", "22007", "22008", "22003", "22023"].contains(sqlState ?? "") }
+    public var isInvalidInput: Bool { ["22P02", "22007", "22008", "22003", "22023", "22021", "22P05"].contains(sqlState ?? "") }
+
+    /// A text parameter holding a NUL character, refused before it is sent: libpq passes parameters as C strings,
+    /// which would end the text at the NUL (`victim@x.com\u{0}…` would reach PostgreSQL as `victim@x.com`).
+    /// PostgreSQL's own verdict on such text: SQLSTATE 22021, `character_not_in_repertoire`.
+    public static let nulInText = PostgresError(
+        kind: .server, sqlState: "22021", serverMessage: "a text parameter contains a NUL character (0x00), which PostgreSQL text cannot hold")
 
     /// True when running the same work again may succeed: serialization failures, deadlocks, a dropped
     /// or terminated connection, a server starting up or shutting down, a checkout timeout.

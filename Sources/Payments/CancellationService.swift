@@ -108,15 +108,42 @@ public struct CancellationService: Sendable {
 
     // MARK: A whole event
 
-    /// Marks the event cancelled and records the job (once; a second call finds it). False when the event
-    /// does not exist.
-    public func startEventCancellation(_ event: UUID, by user: UUID) async throws -> Bool {
+    /// Who asks for an event's cancellation, which decides what may still be cancelled.
+    public enum Requester: Sendable, Equatable {
+        /// The event's host: only before the event starts, and never once a payout exists (the host would keep the
+        /// payout while every buyer is refunded).
+        case host
+        /// An admin: also after the start; with a payout on its way or made only when `refundAfterPayout` says the
+        /// platform means to refund the buyers of an event whose host it has paid.
+        case admin(refundAfterPayout: Bool)
+    }
+
+    /// What asking for an event's cancellation did.
+    public enum CancellationStart: Sendable, Equatable {
+        case started
+        case notFound
+        case alreadyCancelled
+        /// The host asked after the event's start.
+        case eventStarted
+        /// A payout (pending, processing or processed) exists for the event.
+        case payoutExists
+    }
+
+    /// Marks the event cancelled and records the job, under the event's row lock: a payout created at the same
+    /// moment either commits first (and is seen here) or finds the event cancelled (``PayoutService``).
+    public func startEventCancellation(_ event: UUID, by user: UUID, as requester: Requester) async throws -> CancellationStart {
         try await postgres.withTransaction { tx in
-            guard try await tx.query("UPDATE events SET is_cancelled = true, updated_at = now() WHERE id = $1", [event]).affectedRows == 1 else {
-                return false
-            }
+            guard
+                let row = try await tx.query("SELECT is_cancelled, date_time <= now() FROM events WHERE id = $1 FOR UPDATE", [event]).first
+            else { return .notFound }
+            if try row.decode(0, as: Bool.self) { return .alreadyCancelled }
+            if requester == .host, try row.decode(1, as: Bool.self) { return .eventStarted }
+            // A statement of its own: it sees a payout committed while this transaction waited for the row lock.
+            let paidOut = try await !tx.query("SELECT 1 FROM payouts WHERE event_id = $1 AND status NOT IN ('failed', 'reversed')", [event]).isEmpty
+            if paidOut, requester != .admin(refundAfterPayout: true) { return .payoutExists }
+            try await tx.query("UPDATE events SET is_cancelled = true, updated_at = now() WHERE id = $1", [event])
             try await tx.query("INSERT INTO event_cancellations (event_id, requested_by) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING", [event, user])
-            return true
+            return .started
         }
     }
 
@@ -164,26 +191,40 @@ public struct CancellationService: Sendable {
                 """, [event]
             ).isEmpty
         else { return false }
+        // Batches skip bookings another transaction holds (a payment settling); once none is left that way, one
+        // more pass waits for such locks, so a booking confirmed while its batch skipped it is still cancelled.
+        var waitForLocked = false
         while true {
-            let (cancelled, owed) = try await postgres.withTransaction { tx -> (Int, [UUID]) in
-                let batch: [UUID] = try await tx.query(
-                    """
-                    SELECT id FROM bookings WHERE event_id = $1 AND status IN ('pending', 'confirmed')
-                    ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
-                    """, [event, batchSize]
-                ).map { try $0.decode(0) }
-                guard !batch.isEmpty else { return (0, []) }
-                try await release(tx, bookings: "b.id = ANY($1)", [PostgresArray(batch)])
-                try await tx.query("UPDATE event_cancellations SET lease_until = now() + interval '60 seconds' WHERE event_id = $1", [event])
-                return (batch.count, try await oweRefunds(tx, bookings: batch))
+            let (cancelled, owed) = try await cancelBatch(event, size: batchSize, skipLocked: !waitForLocked)
+            if cancelled == 0 {
+                if waitForLocked { break }
+                waitForLocked = true
+                continue
             }
-            if cancelled == 0 { break }
+            waitForLocked = false
             for paymentRow in owed { _ = await issueRefund(paymentRow) }
         }
         try await postgres.query(
             "UPDATE event_cancellations SET status = 'done', finished_at = now(), lease_until = NULL WHERE event_id = $1 AND status = 'running'", [event])
         logger.info("event cancellation finished", metadata: ["event": "\(event)"])
         return true
+    }
+
+    /// Cancels one batch of the event's open bookings in one transaction and records their refund intents; returns
+    /// how many were cancelled and the payment rows now owed.
+    private func cancelBatch(_ event: UUID, size: Int, skipLocked: Bool) async throws -> (Int, [UUID]) {
+        try await postgres.withTransaction { tx -> (Int, [UUID]) in
+            let batch: [UUID] = try await tx.query(
+                """
+                SELECT id FROM bookings WHERE event_id = $1 AND status IN ('pending', 'confirmed')
+                ORDER BY id LIMIT $2 FOR UPDATE \(skipLocked ? "SKIP LOCKED" : "")
+                """, [event, size]
+            ).map { try $0.decode(0) }
+            guard !batch.isEmpty else { return (0, []) }
+            try await release(tx, bookings: "b.id = ANY($1)", [PostgresArray(batch)])
+            try await tx.query("UPDATE event_cancellations SET lease_until = now() + interval '60 seconds' WHERE event_id = $1", [event])
+            return (batch.count, try await oweRefunds(tx, bookings: batch))
+        }
     }
 
     /// Events whose cancellation is unfinished and not being worked on (for the reconcile loop).

@@ -35,7 +35,7 @@ public struct PaymentLedger: Sendable {
             """
             SELECT (SELECT payment_intent_id FROM payments WHERE booking_id = $1 AND status = 'created'
                       AND created_at > now() - make_interval(secs => $2) ORDER BY created_at DESC LIMIT 1),
-                   (SELECT count(*) FROM payments WHERE booking_id = $1)
+                   (SELECT count(*) FROM payments WHERE booking_id = $1 AND NOT extra_capture)
             """, [booking, Int(ttl.components.seconds)])
         guard let row = rows.first else { return (nil, 0) }
         return (try row.decode(0, as: String?.self), Int(try row.decode(1, as: Int64.self)))
@@ -46,7 +46,7 @@ public struct PaymentLedger: Sendable {
         try await postgres.query(
             """
             INSERT INTO payments (booking_id, payment_intent_id, amount, status)
-            VALUES ($1, $2, $3::bigint / 100.0, 'created') ON CONFLICT (payment_intent_id) DO NOTHING
+            VALUES ($1, $2, $3::bigint / 100.0, 'created') ON CONFLICT (payment_intent_id) WHERE NOT extra_capture DO NOTHING
             """, [booking, orderID, amountPaise])
     }
 
@@ -62,7 +62,7 @@ public struct PaymentLedger: Sendable {
         try await postgres.query(
             """
             SELECT p.id, p.booking_id, b.user_id, (p.amount * 100)::bigint
-            FROM payments p JOIN bookings b ON b.id = p.booking_id WHERE p.payment_intent_id = $1
+            FROM payments p JOIN bookings b ON b.id = p.booking_id WHERE p.payment_intent_id = $1 AND NOT p.extra_capture
             """, [orderID]
         ).first.map { row in
             OrderRecord(paymentRowID: try row.decode(0), bookingID: try row.decode(1), userID: try row.decode(2), amountPaise: try row.decode(3))
@@ -73,7 +73,8 @@ public struct PaymentLedger: Sendable {
     public enum CaptureOutcome: Sendable, Equatable {
         /// The booking was pending and is now confirmed (its event's cache should be invalidated).
         case confirmed(booking: UUID, event: UUID)
-        /// The booking was no longer pending (cancelled, hold expired, already paid): the payment is owed back.
+        /// The booking was no longer pending (cancelled, hold expired, already paid), its event was cancelled, or the
+        /// order was paid twice: the payment is owed back (`paymentRow` is the row that records it).
         case refundOwed(paymentRow: UUID, booking: UUID, bookingStatus: BookingStatus)
         /// This payment was settled before (a replayed webhook, a second verify): nothing changed.
         case alreadySettled(refunding: Bool)
@@ -81,29 +82,46 @@ public struct PaymentLedger: Sendable {
         case unknownOrder
     }
 
-    /// Settles a captured payment in one transaction: pending → confirmed (conditional on the booking still
-    /// being pending, under its row lock), else the capture is recorded with a refund intent.
+    /// Settles a captured payment in one transaction, under the order's row lock: pending → confirmed (conditional on
+    /// the booking still being pending and its event not cancelled, under the booking's row lock), else the capture is
+    /// recorded with a refund intent. A second payment on an order already captured (a double debit) gets a row of its
+    /// own with its own refund intent: the first payment's row, the one the booking keeps, is never overwritten.
     public func settleCapture(orderID: String, paymentID: String, amountPaise: Int64) async throws -> CaptureOutcome {
         try await postgres.withTransaction { tx -> CaptureOutcome in
             guard
                 let row = try await tx.query(
                     """
-                    SELECT p.id, p.booking_id, p.status::text, p.razorpay_payment_id, p.refund_status IS NOT NULL, (p.amount * 100)::bigint
-                    FROM payments p WHERE p.payment_intent_id = $1 FOR UPDATE
+                    SELECT p.id, p.booking_id, p.status::text, (p.amount * 100)::bigint
+                    FROM payments p WHERE p.payment_intent_id = $1 AND NOT p.extra_capture FOR UPDATE
                     """, [orderID]
                 ).first
             else { return .unknownOrder }
             let paymentRow: UUID = try row.decode(0)
             let booking: UUID = try row.decode(1)
-            if try row.decode(2, as: String.self) == "captured", try row.decode(3, as: String?.self) == paymentID {
-                return .alreadySettled(refunding: try row.decode(4))
+            // After the lock: a replay of a payment settled before, on this order's row or on an extra one.
+            if let seen = try await tx.query("SELECT refund_status IS NOT NULL FROM payments WHERE razorpay_payment_id = $1", [paymentID]).first {
+                return .alreadySettled(refunding: try seen.decode(0))
             }
-            let orderAmount: Int64 = try row.decode(5)
-            guard let bookingRow = try await tx.query("SELECT status::text, event_id FROM bookings WHERE id = $1 FOR UPDATE", [booking]).first else {
-                return .unknownOrder
+            if try row.decode(2, as: String.self) == "captured" {
+                let extra: UUID = try await tx.query(
+                    """
+                    INSERT INTO payments (booking_id, payment_intent_id, razorpay_payment_id, amount, status, refund_status, refund_amount,
+                                          refund_attempts, extra_capture)
+                    VALUES ($1, $2, $3, $4::bigint / 100.0, 'captured', 'pending', $4::bigint / 100.0, 1, true) RETURNING id
+                    """, [booking, orderID, paymentID, amountPaise])[0].decode(0)
+                let status: BookingStatus = try await tx.query("SELECT status::text FROM bookings WHERE id = $1", [booking])[0].decode(0)
+                return .refundOwed(paymentRow: extra, booking: booking, bookingStatus: status)
             }
+            let orderAmount: Int64 = try row.decode(3)
+            guard
+                let bookingRow = try await tx.query(
+                    "SELECT b.status::text, b.event_id, coalesce(e.is_cancelled, true) FROM bookings b LEFT JOIN events e ON e.id = b.event_id WHERE b.id = $1 FOR UPDATE OF b",
+                    [booking]
+                ).first
+            else { return .unknownOrder }
             let status: BookingStatus = try bookingRow.decode(0)
-            if status == .pending, amountPaise == orderAmount {
+            let eventCancelled: Bool = try bookingRow.decode(2)
+            if status == .pending, amountPaise == orderAmount, !eventCancelled {
                 try await tx.query(
                     "UPDATE bookings SET status = 'confirmed', hold_expires_at = NULL, updated_at = now() WHERE id = $1 AND status = 'pending'", [booking])
                 try await tx.query(

@@ -114,12 +114,22 @@ public struct PaymentService: Sendable {
     // MARK: Refunds
 
     /// Issues one owed refund at the gateway and records what it said. A failure leaves the intent for the
-    /// reconcile pass (the same receipt makes the retry idempotent).
+    /// reconcile pass (the same receipt, sent as `X-Refund-Idempotency`, makes the retry idempotent). When the
+    /// gateway says the payment is refunded already (a refund made by an attempt whose answer was lost), the
+    /// existing refund of that amount is recorded instead.
     @discardableResult
     public func issue(_ due: PaymentLedger.RefundDue) async throws -> (refundID: String, status: String) {
-        let refund = try await gateway.createRefund(
-            paymentID: due.paymentID, amount: due.amountPaise, receipt: due.receipt,
-            notes: ["booking_id": due.bookingID.lowercasedText])
+        let refund: RazorpayRefund
+        do {
+            refund = try await gateway.createRefund(
+                paymentID: due.paymentID, amount: due.amountPaise, receipt: due.receipt,
+                notes: ["booking_id": due.bookingID.lowercasedText])
+        } catch let error as RazorpayError where error.saysAlreadyRefunded {
+            guard let existing = try await gateway.refunds(ofPayment: due.paymentID).first(where: { $0.amount == due.amountPaise && $0.status != "failed" })
+            else { throw error }
+            logger.info("the payment was refunded already; recording that refund", metadata: ["refund": "\(existing.id)"])
+            refund = existing
+        }
         try await ledger.recordRefund(paymentRow: due.paymentRow, refundID: refund.id, status: refund.status)
         return (refund.id, RefundState(gatewayState: refund.status).rawValue)
     }
@@ -231,5 +241,13 @@ public struct PaymentService: Sendable {
             }
         }
         return report
+    }
+}
+
+extension RazorpayError {
+    /// Razorpay's 400 for a refund of a payment with nothing left to refund.
+    var saysAlreadyRefunded: Bool {
+        guard case .rejected(400, _, let message) = kind else { return false }
+        return message.contains("fully refunded") || message.contains("greater than amount captured")
     }
 }

@@ -1,12 +1,15 @@
 import Foundation
 import HappeningModel
 import HappeningPostgres
+import HappeningSystem
 import Logging
 import Razorpay
 
 /// Host payouts: one per event, computed on the server, paid through RazorpayX.
 ///
-/// An event is payable once it is past and approved, has confirmed bookings and no payout yet. The amount is
+/// An event is payable once it ended more than `settlementDelay` ago (`PAYOUT_SETTLEMENT_HOURS`, default 48: time for
+/// buyers' disputes and late webhooks), is approved and not cancelled, has confirmed bookings and no live payout
+/// (a failed or reversed one may be tried again). The amount is
 /// gross (captured payments) − refunds (issued or owed) − the platform fee (`PLATFORM_FEE_PERCENT`, default 10,
 /// rounded half up to the paisa). The payout row is written first (status `pending`, unique per event), then the
 /// gateway is called with the row id as `X-Payout-Idempotency`; a crash or timeout in between is finished by
@@ -16,14 +19,26 @@ public struct PayoutService: Sendable {
     let gateway: RazorpayClient
     /// The platform fee in basis points (1000 = 10 %).
     public let feeBasisPoints: Int64
+    /// How long after an event's date its host may be paid.
+    public let settlementDelay: Duration
     private let logger: Logger
 
-    public init(postgres: PostgresClient, gateway: RazorpayClient, feeBasisPoints: Int64 = 1_000, logger: Logger) {
+    /// The default settlement delay: 48 hours.
+    public static let defaultSettlementDelay = Duration.seconds(48 * 3600)
+
+    public init(
+        postgres: PostgresClient, gateway: RazorpayClient, feeBasisPoints: Int64 = 1_000, settlementDelay: Duration = defaultSettlementDelay,
+        logger: Logger
+    ) {
         self.postgres = postgres
         self.gateway = gateway
         self.feeBasisPoints = feeBasisPoints
+        self.settlementDelay = settlementDelay
         self.logger = logger
     }
+
+    /// A payout that is on its way or made (failed and reversed ones are not: the event may be paid again).
+    static let livePayout = "status IN ('pending', 'processing', 'processed')"
 
     /// One event's money, in paise.
     public struct Settlement: Sendable, Equatable, Codable {
@@ -61,15 +76,16 @@ public struct PayoutService: Sendable {
             payout: max(0, gross - refunded - fee))
     }
 
-    /// Past, approved events with confirmed bookings and no payout yet.
+    /// Approved, not cancelled events that ended more than the settlement delay ago, with confirmed bookings and no live payout.
     public func payableEvents(limit: Int, offset: Int) async throws -> [Settlement] {
         try await postgres.query(
             """
             \(Self.moneySQL)
-            WHERE e.date_time < now() AND e.approval_status = 'approved' AND NOT EXISTS (SELECT 1 FROM payouts po WHERE po.event_id = e.id)
+            WHERE e.date_time < now() - make_interval(secs => $3) AND e.approval_status = 'approved' AND NOT e.is_cancelled
+              AND NOT EXISTS (SELECT 1 FROM payouts po WHERE po.event_id = e.id AND po.\(Self.livePayout))
             GROUP BY e.id, u.name HAVING count(*) FILTER (WHERE b.status = 'confirmed') > 0
             ORDER BY e.date_time, e.id LIMIT $1 OFFSET $2
-            """, [limit, offset]
+            """, [limit, offset, settlementDelay.seconds]
         ).map(settlement)
     }
 
@@ -95,16 +111,24 @@ public struct PayoutService: Sendable {
     /// must match) and asks the gateway to pay it.
     public func create(event: UUID, by admin: UUID, notes: String?, expectedHost: UUID?, expectedAmount: Int64?) async throws -> Payout {
         let (payoutID, settlement) = try await postgres.withTransaction { tx -> (UUID, Settlement) in
+            // The event's row lock orders this against a cancellation (``CancellationService``): whichever commits first wins.
             guard
                 let eventRow = try await tx.query(
-                    "SELECT date_time < now(), approval_status::text, created_by FROM events WHERE id = $1 FOR UPDATE", [event]
+                    """
+                    SELECT date_time < now(), date_time < now() - make_interval(secs => $2), approval_status::text, created_by, is_cancelled
+                    FROM events WHERE id = $1 FOR UPDATE
+                    """, [event, settlementDelay.seconds]
                 ).first
             else { throw Refused.eventNotFound }
             guard try eventRow.decode(0, as: Bool.self) else { throw Refused.notPayable("the event has not happened yet") }
-            guard try eventRow.decode(1, as: String.self) == "approved" else { throw Refused.notPayable("the event is not approved") }
-            guard let host = try eventRow.decode(2, as: UUID?.self) else { throw Refused.hostNotEligible }
+            guard try eventRow.decode(1, as: Bool.self) else {
+                throw Refused.notPayable("hosts are paid \(settlementDelay.components.seconds / 3600) hours after the event (the settlement period)")
+            }
+            guard try !eventRow.decode(4, as: Bool.self) else { throw Refused.notPayable("the event was cancelled") }
+            guard try eventRow.decode(2, as: String.self) == "approved" else { throw Refused.notPayable("the event is not approved") }
+            guard let host = try eventRow.decode(3, as: UUID?.self) else { throw Refused.hostNotEligible }
             if let expectedHost, expectedHost != host { throw Refused.hostMismatch }
-            guard try await tx.query("SELECT 1 FROM payouts WHERE event_id = $1", [event]).isEmpty else { throw Refused.alreadyPaid }
+            guard try await tx.query("SELECT 1 FROM payouts WHERE event_id = $1 AND \(Self.livePayout)", [event]).isEmpty else { throw Refused.alreadyPaid }
             let eligible = try await tx.query(
                 """
                 SELECT 1 FROM users u JOIN host_bank_accounts a ON a.user_id = u.id
@@ -121,7 +145,7 @@ public struct PayoutService: Sendable {
                 """
                 INSERT INTO payouts (host_id, event_id, amount, gross_amount, refunded_amount, fee_amount, status, notes, created_by)
                 VALUES ($1, $2, $3::bigint / 100.0, $4::bigint / 100.0, $5::bigint / 100.0, $6::bigint / 100.0, 'pending', $7, $8)
-                ON CONFLICT (event_id) DO NOTHING RETURNING id
+                ON CONFLICT (event_id) WHERE \(Self.livePayout) DO NOTHING RETURNING id
                 """, [host, event, settlement.payout, settlement.gross, settlement.refunded, settlement.fee, notes, admin]
             ).first.map { try $0.decode(0) }
             guard let id = inserted else { throw Refused.alreadyPaid }  // another admin's click won the unique event_id
@@ -157,6 +181,18 @@ public struct PayoutService: Sendable {
                 WHERE id = $1
                 """, [payoutID, payout.id, status.rawValue])
             return (status, payout.id)
+        } catch let error as RazorpayError {
+            guard case .rejected(_, _, let message) = error.kind else {
+                logger.warning("payout not sent yet; the reconcile pass will retry", metadata: ["error": "\(error)"])
+                return (.pending, nil)
+            }
+            // The gateway refused the request itself (a rejected IFSC …): sending it again cannot help. Failed, the
+            // event may be paid out anew once the host's account is fixed.
+            logger.warning("payout refused by the gateway", metadata: ["error": "\(error)"])
+            _ = try? await postgres.query(
+                "UPDATE payouts SET status = 'failed', failure_reason = $2, updated_at = now() WHERE id = $1 AND status = 'pending'",
+                [payoutID, String(message.prefix(500))])
+            return (.failed, nil)
         } catch {
             logger.warning("payout not sent yet; the reconcile pass will retry", metadata: ["error": "\(error)"])
             return (.pending, nil)

@@ -10,9 +10,9 @@ import ServiceLifecycle
 /// let order = try await razorpay.createOrder(amount: 49_900, receipt: "booking_\(id)", notes: ["booking_id": "\(id)"])
 /// ```
 ///
-/// - Every call has `timeout` per attempt and at most `attempts` attempts; only a 5xx, a timeout or a refused
-///   connection is retried (with 0.2 s, 0.4 s … backoff). A 4xx is returned at once as ``RazorpayError/Kind/rejected(status:code:message:)``.
-/// - Creating calls carry an idempotency key (the order receipt, the refund receipt, `X-Payout-Idempotency`), so a
+/// - Every call has `timeout` per attempt and at most `attempts` attempts; only a 5xx, a 409 (an idempotent request
+///   with the same key still being processed), a timeout or a refused connection is retried (with 0.2 s, 0.4 s … backoff). A 4xx is returned at once as ``RazorpayError/Kind/rejected(status:code:message:)``.
+/// - Creating calls carry an idempotency key (the order receipt, `X-Refund-Idempotency`, `X-Payout-Idempotency`), so a
 ///   retry after a lost answer cannot create a second order, refund or payout.
 /// - Keys go out as HTTP basic authentication and are never logged.
 /// - A lifecycle service: add it to the service group that runs its users, which stops its threads at shutdown
@@ -66,8 +66,9 @@ public final class RazorpayClient: Service, Sendable {
 
     // MARK: Refunds
 
-    /// `POST /v1/payments/:id/refund`: refunds `amount` paise. The receipt is the idempotency key: asking again
-    /// with the same receipt returns the same refund.
+    /// `POST /v1/payments/:id/refund`: refunds `amount` paise. Razorpay makes a refund idempotent only by the
+    /// `X-Refund-Idempotency` header (its receipt is a label, not a key): the receipt goes out as that key too, so
+    /// asking again with the same receipt and body returns the same refund instead of a second one.
     public func createRefund(paymentID: String, amount: Int64, receipt: String, notes: [String: String] = [:]) async throws -> RazorpayRefund {
         struct Body: Encodable {
             let amount: Int64
@@ -77,7 +78,14 @@ public final class RazorpayClient: Service, Sendable {
         }
         return try await call(
             "create refund", "POST", "/v1/payments/\(try pathComponent(paymentID))/refund",
-            body: Body(amount: amount, speed: "normal", receipt: receipt, notes: notes))
+            body: Body(amount: amount, speed: "normal", receipt: receipt, notes: notes), headers: [("X-Refund-Idempotency", receipt)])
+    }
+
+    /// `GET /v1/payments/:id/refunds`: every refund of a payment (to find one made by an earlier attempt).
+    public func refunds(ofPayment id: String) async throws -> [RazorpayRefund] {
+        struct Collection: Decodable { let items: [RazorpayRefund] }
+        let collection: Collection = try await call("list payment refunds", "GET", "/v1/payments/\(try pathComponent(id))/refunds")
+        return collection.items
     }
 
     /// `GET /v1/refunds/:id`.
@@ -171,7 +179,7 @@ public final class RazorpayClient: Service, Sendable {
                 do { return try JSONDecoder().decode(Result.self, from: Data(response.body)) } catch {
                     throw RazorpayError(.invalidResponse, operation: operation)
                 }
-            case 500...:
+            case 409, 500...:
                 logger.warning(
                     "razorpay answered with a server error", metadata: ["operation": "\(operation)", "attempt": "\(attempt)", "status": "\(response.status)"])
                 if attempt < configuration.attempts {

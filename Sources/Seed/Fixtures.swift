@@ -42,6 +42,8 @@ struct FlashSaleSpec: Sendable, Equatable {
 /// under `bench.happening.test` and are reused when they exist, so scenarios can run again and again.
 struct Fixtures: Sendable {
     let postgres: PostgresClient
+    /// The password hash new fixture accounts get (``SeedPlan/passwordHash``).
+    let passwordHash: String
 
     static let domain = "bench.happening.test"
 
@@ -54,7 +56,7 @@ struct Fixtures: Sendable {
                 VALUES ($1, $2, $3, $4, $5::user_role, $6, CASE WHEN $6 THEN 'approved' ELSE 'not_requested' END::host_status)
                 ON CONFLICT ((lower(email))) DO NOTHING RETURNING id)
             SELECT id FROM inserted UNION ALL SELECT id FROM users WHERE lower(email) = lower($2) LIMIT 1
-            """, [id, email, DevCredentials.passwordHash, name, role.rawValue, host])
+            """, [id, email, passwordHash, name, role.rawValue, host])
         return try rows[0].decode(0)
     }
 
@@ -88,7 +90,7 @@ struct Fixtures: Sendable {
                 INSERT INTO users (id, email, password_hash, name, role)
                 SELECT id, email, $1, 'Bench User ' || substr(email, 7, 5), 'user' FROM bench_users_in
                 ON CONFLICT DO NOTHING
-                """, [DevCredentials.passwordHash])
+                """, [passwordHash])
         }
         let rows = try await postgres.query(
             "SELECT lower(email), id, role::text FROM users WHERE lower(email) = ANY($1::text[])", [PostgresArray(emails)])

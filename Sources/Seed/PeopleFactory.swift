@@ -59,7 +59,7 @@ struct PeopleFactory: Sendable {
         writer.beginRow(fields: 9)
         writer.uuid(user.id)
         writer.text(user.email)
-        writer.text(DevCredentials.passwordHash)
+        writer.text(plan.passwordHash)
         writer.text(user.name)
         writer.text("user")
         writer.timestamp(microsecondsSince1970: user.createdMicros)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HappeningAuth
 import HappeningGeo
 import HappeningSystem
 
@@ -15,8 +16,10 @@ struct SeedCommand: AsyncParsableCommand {
         abstract: "Fills the database with geospatial events, hosts, users and bookings, and creates scenario fixtures.",
         discussion: """
             Row i of every table is a pure function of --seed and --anchor-date, so two runs with the same values \
-            produce the same rows, ids included. Every seeded account's password is the dev password \
-            \(DevCredentials.password).
+            produce the same rows, ids included. With DEV_MODE=1 (a development stack) every seeded account's \
+            password is the published dev password \(DevCredentials.password); otherwise no password is known for \
+            them (bench users sign in with the tokens --tokens-out mints), and the server refuses a database holding \
+            the dev password unless it runs with DEV_MODE=1 too.
 
             Examples:
               happening-seed --reset --events 1000000 --users 50000
@@ -158,9 +161,11 @@ struct SeedCommand: AsyncParsableCommand {
         } else {
             anchorDay = Int(Date().timeIntervalSince1970 / 86_400)
         }
-        let plan = SeedPlan(
+        var plan = SeedPlan(
             seed: seed, anchorDay: anchorDay, users: users, hosts: hosts, events: events, bookings: bookings,
             cities: chosen, cityWeights: chosen.map { Double(gazetteer.populationThousands(of: $0)) })
+        let development = environment["DEV_MODE"] == "1" || environment["DEV_MODE"] == "true"
+        plan.passwordHash = development ? DevCredentials.passwordHash : DevCredentials.lockedHash()
 
         var request = SeedRequest(plan: plan, databaseURL: "")
         request.csvDirectory = csvOut

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningAuth
 import HappeningGeo
 
 /// What one run generates: validated sizes, the seed and the calendar anchor. Every row is a pure function
@@ -15,6 +16,10 @@ struct SeedPlan: Sendable {
     /// Where events happen (the whole gazetteer unless narrowed), weighted by population.
     var cities: [Gazetteer.City]
     var cityWeights: [Double]
+    /// The password hash every seeded account gets: the published development password's
+    /// (``DevCredentials/passwordHash``) only when seeding a development stack (`DEV_MODE=1`), else one no password
+    /// is known to match (``DevCredentials/lockedHash()``): bench users sign in with minted tokens, not passwords.
+    var passwordHash = DevCredentials.passwordHash
 
     static let microsecondsPerDay: Int64 = 86_400 * 1_000_000
     /// India's offset from UTC (+05:30): event times are chosen on the local clock.
@@ -61,11 +66,4 @@ struct SeedPlan: Sendable {
         else { return nil }
         return Int(date.timeIntervalSince1970 / 86_400)
     }
-}
-
-/// The fixed development password every seeded account shares, and its bcrypt hash (cost 10), computed
-/// once so that seeding 50,000 users costs no hashing at all. It is a published dev credential, not a secret.
-enum DevCredentials {
-    static let password = "happening-dev-1"
-    static let passwordHash = "$2b$10$zCQJWTqP7A07IpoQ/uvUmOLs5crIU9hknkWuxKK2VB.6czHwz8CHW"
 }

@@ -17,7 +17,9 @@ struct SeedSummary: Codable, Sendable {
     var seconds: Double = 0
     var rows_per_second: Int = 0
     var admin_email: String?
-    var dev_password = DevCredentials.password
+    /// Every seeded account's password: the published development one on a development stack (`DEV_MODE=1`), else
+    /// nil (accounts have no usable password).
+    var dev_password: String?
     var bench_users: Int?
     var tokens_file: String?
     var flash_sale_event: FlashSaleEvent?
@@ -61,7 +63,10 @@ struct SeedSummary: Codable, Sendable {
             let added = tables.first { $0.table == "events" }?.rows ?? 0
             lines.append("  events: \(events_present.grouped) present, \(added.grouped) added")
         }
-        if let admin_email { lines.append("  admin: \(admin_email)  (every seeded account's dev password: \(dev_password))") }
+        if let admin_email {
+            lines.append(
+                "  admin: \(admin_email)  " + (dev_password.map { "(every seeded account's dev password: \($0))" } ?? "(no password: DEV_MODE is not 1)"))
+        }
         if let bench_users { lines.append("  bench users: \(bench_users)\(tokens_file.map { ", tokens in \($0)" } ?? "")") }
         if let event = flash_sale_event { lines.append("  flash-sale event: \(event.id) (\(event.tickets) tickets at ₹\(event.price))") }
         if let csv_files { lines.append("  CSV written: \(csv_files.joined(separator: ", "))") }

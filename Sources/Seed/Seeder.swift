@@ -32,6 +32,7 @@ struct Seeder: Sendable {
     func run() async throws -> SeedSummary {
         let plan = request.plan
         var summary = SeedSummary(seed: plan.seed, anchor_date: plan.anchorDate, database: Self.redacted(request.databaseURL), reset: request.reset)
+        summary.dev_password = plan.passwordHash == DevCredentials.passwordHash ? DevCredentials.password : nil
         let progressTask = Task { await progress.run() }
         defer { progressTask.cancel() }
         let started = ContinuousClock.now
@@ -114,7 +115,7 @@ struct Seeder: Sendable {
         summary.rows_per_second = summary.seconds > 0 ? Int(Double(summary.total_rows) / summary.seconds) : 0
         if summary.interrupted { return summary }
 
-        let fixtures = Fixtures(postgres: postgres)
+        let fixtures = Fixtures(postgres: postgres, passwordHash: request.plan.passwordHash)
         if request.benchUsers > 0 {
             guard let secret = request.jwtSecret, !secret.isEmpty else {
                 throw UsageError("--bench-users needs JWT_SECRET (the server's) in the environment to mint tokens")
@@ -139,7 +140,7 @@ struct Seeder: Sendable {
         // A plain insert: the table was just checked (or reset), and with --reset its unique indexes are deferred.
         try await postgres.query(
             "INSERT INTO users (id, email, password_hash, name, role, created_at) VALUES ($1, $2, $3, 'Seed Admin', 'admin', $4)",
-            [people.adminId, people.adminEmail, DevCredentials.passwordHash, Date(timeIntervalSince1970: Double(plan.anchorMicros / 1_000_000) - 800 * 86_400)])
+            [people.adminId, people.adminEmail, plan.passwordHash, Date(timeIntervalSince1970: Double(plan.anchorMicros / 1_000_000) - 800 * 86_400)])
         let loader = BulkLoader(postgres: postgres, interruption: interruption, progress: progress, batchSize: request.batchSize)
         summary.tables.append(
             try await loader.load(table: "users", columns: PeopleFactory.userColumns, count: plan.users) { index, writer in

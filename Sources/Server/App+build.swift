@@ -26,7 +26,7 @@ struct AppDependencies: Sendable {
     let tokens: TokenService
     let users: UserRepository
     let metrics: PrometheusCollectorRegistry
-    let loginLimiter: LoginRateLimiter
+    let authLimiter: AuthRateLimiter
     let events: EventRepository
     let cache: ReadCache
     /// The cache's in-process copies, and what keeps them coherent; nil when they are off.
@@ -46,6 +46,8 @@ struct AppDependencies: Sendable {
     let payments: PaymentService
     let cancellations: CancellationService
     let payouts: PayoutService
+    /// Who a request is from, for rate limits (`TRUSTED_PROXIES`).
+    let clientAddress: ClientAddress
 
     init(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         postgres = PostgresClient(
@@ -66,12 +68,13 @@ struct AppDependencies: Sendable {
             configuration: try AMQPConfiguration(url: configuration.endpoints.amqpURL),
             queue: AMQPQueue(name: configuration.bookingQueue),
             logger: logger)
-        hasher = PasswordHasher(cost: configuration.bcryptCost)
+        hasher = PasswordHasher(cost: configuration.bcryptCost, queueLimit: configuration.bcryptQueueLimit)
         tokens = TokenService(secret: configuration.jwtSecret, ttl: configuration.jwtTTL)
         users = UserRepository(postgres: postgres)
         self.metrics = metrics
-        loginLimiter = LoginRateLimiter(
-            redis: redis, prefix: configuration.cachePrefix, perAccount: configuration.loginMaxFailures.perAccount, perIP: configuration.loginMaxFailures.perIP)
+        authLimiter = AuthRateLimiter(
+            redis: redis, prefix: configuration.cachePrefix, perAccount: configuration.loginMaxFailures.perAccount,
+            perIP: configuration.loginMaxFailures.perIP, registrationsPerHour: configuration.registrationsPerHour)
         events = EventRepository(postgres: postgres)
         let keys = CacheKeys(prefix: configuration.cachePrefix)
         let store = AvailabilityStore(postgres: postgres, redis: redis, keys: keys, ttl: configuration.availabilityTTL)
@@ -92,6 +95,7 @@ struct AppDependencies: Sendable {
             redis: redis, enabled: configuration.cacheEnabled, ttl: configuration.cacheTTL, prefix: configuration.cachePrefix, near: near,
             availability: availability, notifier: availabilityNotifier)
         gazetteer = Gazetteer()
+        clientAddress = ClientAddress(trustedProxies: configuration.trustedProxies)
         openAPI = try OpenAPIDocument.bundled()
         bookings = BookingRepository(postgres: postgres)
         hosts = HostRepository(postgres: postgres)
@@ -99,7 +103,9 @@ struct AppDependencies: Sendable {
             ledger: PaymentLedger(postgres: postgres), gateway: RazorpayClient(configuration: configuration.razorpay, logger: logger),
             orderTTL: configuration.paymentOrderTTL, logger: logger)
         cancellations = CancellationService(payments: payments, logger: logger)
-        payouts = PayoutService(postgres: postgres, gateway: payments.gateway, feeBasisPoints: configuration.platformFeeBasisPoints, logger: logger)
+        payouts = PayoutService(
+            postgres: postgres, gateway: payments.gateway, feeBasisPoints: configuration.platformFeeBasisPoints,
+            settlementDelay: configuration.payoutSettlementDelay, logger: logger)
         intake = BookingIntake(
             jobs: bookingJobs,
             gate: AdmissionGate(
@@ -124,7 +130,8 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
 
     let api = router.group("api")
     api.addRoutes(HealthController(postgres: deps.postgres, redis: deps.redis, bookingJobs: deps.bookingJobs).endpoints, atPath: "health")
-    let auth = AuthController(users: deps.users, hasher: deps.hasher, tokens: deps.tokens, rateLimiter: deps.loginLimiter)
+    let auth = AuthController(
+        users: deps.users, hasher: deps.hasher, tokens: deps.tokens, rateLimiter: deps.authLimiter, clientAddress: deps.clientAddress)
     auth.addRoutes(to: api.group("auth"))
     let signedIn = api.group().add(middleware: RequireUserMiddleware(tokens: deps.tokens, users: deps.users))
     signedIn.get("profile", use: auth.profile)
@@ -193,12 +200,8 @@ func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencie
         deps.postgres, deps.redis, deps.admissionRedis, deps.availabilityNotifier, deps.bookingJobs, deps.hasher, deps.payments.gateway)
     if let invalidations = deps.invalidations { app.addServices(invalidations) }
     if let executor = deps.intakeExecutor { app.addServices(executor) }
-    if let admin = configuration.admin {
-        let (users, hasher, logger) = (deps.users, deps.hasher, logger)
-        app.beforeServerStarts {
-            try await users.upsertAdmin(email: admin.email, passwordHash: try await hasher.hash(admin.password))
-            logger.info("admin account ready", metadata: ["email": "\(admin.email)"])
-        }
-    }
+    let checks = StartupChecks(users: deps.users, hasher: deps.hasher, devMode: configuration.devMode)
+    let admin = configuration.admin
+    app.beforeServerStarts { try await checks.run(admin: admin, logger: logger) }
     return app
 }

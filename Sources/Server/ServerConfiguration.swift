@@ -15,6 +15,10 @@ struct ServerConfiguration: Sendable {
     var port: Int
     /// `DATABASE_URL`, `REDIS_URL`, `AMQP_URL` (required).
     var endpoints: ServiceEndpoints
+    /// `DEV_MODE=1`: a development stack. Allows what must never reach production: a generated `JWT_SECRET`,
+    /// simulated payments (no Razorpay keys: the offline gateway's published secrets) and accounts with the published
+    /// development password (``HappeningAuth/DevCredentials``). Without it the server refuses each at start.
+    var devMode: Bool
     /// `JWT_SECRET` (required, at least 32 characters, unless `DEV_MODE=1` generates one).
     var jwtSecret: String
     /// True when the secret was generated because of `DEV_MODE=1`.
@@ -50,8 +54,17 @@ struct ServerConfiguration: Sendable {
     var cachePrefix: String
     /// `ADMIN_EMAIL` + `ADMIN_PASSWORD`: an admin created or updated at start-up (both or neither).
     var admin: (email: String, password: String)?
-    /// `LOGIN_MAX_FAILURES` per (IP, email) and `LOGIN_MAX_FAILURES_PER_IP` per 15 minutes (5 and 50).
+    /// `LOGIN_MAX_FAILURES` per account (whatever the address) and `LOGIN_MAX_FAILURES_PER_IP` per client address,
+    /// per 15 minutes (5 and 50): attempts counted before the password is checked, successes given back.
     var loginMaxFailures: (perAccount: Int, perIP: Int)
+    /// `REGISTRATIONS_PER_IP_PER_HOUR` (default 20): accounts one client address may register per hour.
+    var registrationsPerHour: Int
+    /// `TRUSTED_PROXIES` (default none): comma-separated addresses of reverse proxies whose `X-Forwarded-For` names
+    /// the client for rate limits (``ClientAddress``); without it every client behind a proxy shares its address.
+    var trustedProxies: Set<String>
+    /// `BCRYPT_QUEUE_LIMIT` (default 64): password hashes waiting or running at once; past it logins and registrations
+    /// are refused with 503 and `Retry-After` instead of queueing without bound.
+    var bcryptQueueLimit: Int
     /// `BOOKING_QUEUE` (default booking_jobs; its dead-letter queue is `<name>.dlq`).
     var bookingQueue: String
     /// Razorpay (`RAZORPAY_*`; with no keys, the offline gateway and simulated payments).
@@ -60,6 +73,9 @@ struct ServerConfiguration: Sendable {
     var paymentOrderTTL: Duration
     /// `PLATFORM_FEE_PERCENT` (default 10; up to two decimals), in basis points.
     var platformFeeBasisPoints: Int64
+    /// `PAYOUT_SETTLEMENT_HOURS` (default 48; 0 to 2160): how long after an event's date its host may be paid out
+    /// (disputes and late webhooks land first; a host can no longer cancel a started event).
+    var payoutSettlementDelay: Duration
     /// `BOOKING_RATE_LIMIT_PER_MINUTE` (default 30; 0 = no limit): booking requests one user may send per minute, a
     /// fixed one-minute window counted in Redis by the admission script (so every server shares it); over it the
     /// answer is 429 with `Retry-After`. With Redis down requests are allowed: a cache outage must not stop sales.
@@ -86,12 +102,12 @@ struct ServerConfiguration: Sendable {
         host = settings.string("HOST", default: "127.0.0.1")
         port = try settings.integer("PORT", default: 5000, range: 0...65535)
         endpoints = try ServiceEndpoints(settings)
-        let devMode = try settings.choice("DEV_MODE", default: "0", choices: ["0", "1", "false", "true"])
+        devMode = ["1", "true"].contains(try settings.choice("DEV_MODE", default: "0", choices: ["0", "1", "false", "true"]))
         if let secret = settings.optional("JWT_SECRET") {
             guard secret.count >= 32 else { throw Settings.Invalid(name: "JWT_SECRET", problem: "must be at least 32 characters") }
             jwtSecret = secret
             jwtSecretGenerated = false
-        } else if devMode == "1" || devMode == "true" {
+        } else if devMode {
             jwtSecret = (0..<4).map { _ in UUID().uuidString }.joined()
             jwtSecretGenerated = true
         } else {
@@ -122,14 +138,25 @@ struct ServerConfiguration: Sendable {
             try settings.integer("LOGIN_MAX_FAILURES", default: 5, range: 1...1_000_000),
             try settings.integer("LOGIN_MAX_FAILURES_PER_IP", default: 50, range: 1...1_000_000)
         )
+        registrationsPerHour = try settings.integer("REGISTRATIONS_PER_IP_PER_HOUR", default: 20, range: 1...1_000_000)
+        trustedProxies = Set(settings.string("TRUSTED_PROXIES", default: "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        bcryptQueueLimit = try settings.integer("BCRYPT_QUEUE_LIMIT", default: 64, range: 1...100_000)
         bookingQueue = settings.bookingQueueName()
         razorpay = try RazorpayConfiguration(settings)
+        if razorpay.isSimulated, !devMode {
+            throw Settings.Invalid(
+                name: "RAZORPAY_KEY_ID",
+                problem:
+                    "is required: without Razorpay keys payments are simulated and webhooks are checked with a published secret (set DEV_MODE=1 for a development stack)"
+            )
+        }
         bookingRateLimit = try settings.integer("BOOKING_RATE_LIMIT_PER_MINUTE", default: 30, range: 0...1_000_000)
         admissionGate = try settings.choice("ADMISSION_GATE", default: "on", choices: ["on", "off"]) == "on"
         admissionLease = .seconds(try settings.integer("ADMISSION_LEASE_SECONDS", default: 15, range: 1...3_600))
         intakeThreads = try settings.integer("INTAKE_THREADS", default: max(1, ProcessInfo.processInfo.activeProcessorCount / 2), range: 0...64)
         intakeNiceness = try settings.integer("INTAKE_NICENESS", default: 10, range: 0...19)
         platformFeeBasisPoints = try settings.platformFeeBasisPoints()
+        payoutSettlementDelay = .seconds(3600 * (try settings.integer("PAYOUT_SETTLEMENT_HOURS", default: 48, range: 0...2_160)))
         paymentOrderTTL = .seconds(60 * (try settings.integer("PAYMENT_ORDER_TTL_MINUTES", default: 30, range: 1...10_080)))
         logLevel = try settings.logLevel()
     }

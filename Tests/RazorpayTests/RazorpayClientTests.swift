@@ -160,20 +160,58 @@ struct RazorpayClientTests {
         }
     }
 
-    @Test("refunds: pending then processed, idempotent per receipt, never more than captured")
+    @Test("refunds: pending then processed, idempotent per receipt (sent as X-Refund-Idempotency), never more than captured")
     func refunds() async throws {
         try await withGateway { razorpay, simulator, webhooks in
             let order = try await razorpay.createOrder(amount: 20_000, receipt: "r-\(TestEnvironment.uniqueSuffix())")
             let paymentID = try #require(try await pay(simulator, order: order.id)["razorpay_payment_id"] as? String)
-            let refund = try await razorpay.createRefund(paymentID: paymentID, amount: 20_000, receipt: "cancel-1")
+            let refund = try await razorpay.createRefund(paymentID: paymentID, amount: 20_000, receipt: "cancel-0001")
             #expect(refund.status == "pending" && refund.amount == 20_000 && refund.payment_id == paymentID)
-            #expect(try await razorpay.createRefund(paymentID: paymentID, amount: 20_000, receipt: "cancel-1").id == refund.id)
-            await #expect(throws: RazorpayError.self) { try await razorpay.createRefund(paymentID: paymentID, amount: 1, receipt: "cancel-2") }
+            #expect(try await razorpay.createRefund(paymentID: paymentID, amount: 20_000, receipt: "cancel-0001").id == refund.id)
+            await #expect(throws: RazorpayError.self) { try await razorpay.createRefund(paymentID: paymentID, amount: 1, receipt: "cancel-0002") }
             try await eventually("refund.processed at the receiver") {
                 webhooks.value.contains { String(decoding: $0.body, as: UTF8.self).contains("refund.processed") }
             }
             #expect(try await razorpay.fetchRefund(refund.id).status == "processed")
             #expect(try await razorpay.fetchPayment(paymentID).amount_refunded == 20_000)
+        }
+    }
+
+    /// A refund request as Razorpay takes it, straight to the gateway: `key` goes out as `X-Refund-Idempotency`.
+    private func rawRefund(_ razorpay: RazorpayClient, payment: String, amount: Int64, key: String?) async throws -> (status: Int, body: [String: Any]) {
+        var headers = [("Content-Type", "application/json")]
+        if let key { headers.append(("X-Refund-Idempotency", key)) }
+        let response = try await TestHTTP.send(
+            HTTPClientRequest(
+                method: "POST", url: "\(razorpay.configuration.baseURL)/v1/payments/\(payment)/refund", headers: headers,
+                body: Array(#"{"amount":\#(amount),"receipt":"same-receipt"}"#.utf8),
+                basicAuth: (RazorpayConfiguration.offlineKeyID, RazorpayConfiguration.offlineKeySecret)))
+        return (response.status, (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:])
+    }
+
+    @Test("attack: a timed-out refund retried without X-Refund-Idempotency is a second refund, as at Razorpay; only the key makes it one")
+    func refundIdempotencyAsRazorpayDocuments() async throws {
+        try await withGateway { razorpay, simulator, _ in
+            let order = try await razorpay.createOrder(amount: 30_000, receipt: "idem-\(TestEnvironment.uniqueSuffix())")
+            let payment = try #require(try await pay(simulator, order: order.id)["razorpay_payment_id"] as? String)
+            // The same receipt twice without a key: two refunds (the receipt is a label, not a key).
+            let first = try await rawRefund(razorpay, payment: payment, amount: 10_000, key: nil)
+            let second = try await rawRefund(razorpay, payment: payment, amount: 10_000, key: nil)
+            #expect(first.status == 200 && second.status == 200 && first.body["id"] as? String != second.body["id"] as? String)
+            // With a key: the retry returns the same refund; the key with another body is refused.
+            let keyed = try await rawRefund(razorpay, payment: payment, amount: 5_000, key: "refund-key-0001")
+            let retried = try await rawRefund(razorpay, payment: payment, amount: 5_000, key: "refund-key-0001")
+            #expect(keyed.status == 200 && retried.body["id"] as? String == keyed.body["id"] as? String)
+            let reused = try await rawRefund(razorpay, payment: payment, amount: 4_000, key: "refund-key-0001")
+            #expect(reused.status == 400)
+            #expect(try await razorpay.fetchPayment(payment).amount_refunded == 25_000)
+            // What is left, then nothing: Razorpay says the payment is fully refunded, and lists its refunds.
+            _ = try await razorpay.createRefund(paymentID: payment, amount: 5_000, receipt: "rest-of-it-0001")
+            await #expect { try await razorpay.createRefund(paymentID: payment, amount: 100, receipt: "one-more-0001") } throws: {
+                guard case .rejected(400, _, let message)? = ($0 as? RazorpayError)?.kind else { return false }
+                return message.contains("fully refunded")
+            }
+            #expect(try await razorpay.refunds(ofPayment: payment).map(\.amount).sorted() == [5_000, 5_000, 10_000, 10_000])
         }
     }
 

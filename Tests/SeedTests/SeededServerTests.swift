@@ -1,4 +1,5 @@
 import Foundation
+import HappeningAuth
 import HappeningGeo
 import HappeningHTTP
 import HappeningPostgres

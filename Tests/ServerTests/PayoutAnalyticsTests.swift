@@ -45,7 +45,7 @@ struct PayoutAnalyticsTests {
             let id = event.lowercasedText
             let early = try await client.send(.post, "/api/hosts/payouts/create", json: #"{"event_id":"\#(id)"}"#, token: adminToken)
             #expect(early.errorCode == "event_not_payable", "the event has not happened yet")
-            try await deps.postgres.query("UPDATE events SET date_time = now() - interval '1 day' WHERE id = $1", [event])
+            try await deps.postgres.query("UPDATE events SET date_time = now() - interval '3 days' WHERE id = $1", [event])
 
             let payable = try await client.send(.get, "/api/hosts/admin/payable-events?limit=100", token: adminToken).json()
             let listed = try #require((payable["events"] as? [[String: Any]])?.first { $0["id"] as? String == id })
@@ -95,7 +95,7 @@ struct PayoutAnalyticsTests {
             try await makeHost(deps.postgres, other, eligible: false)
             let otherEvent = try await fixtures.paidEvent(host: other, tickets: 5)
             _ = try await fixtures.paidBooking(client, gateway, user: buyerID, token: buyer, event: otherEvent)
-            try await deps.postgres.query("UPDATE events SET date_time = now() - interval '1 day' WHERE id = $1", [otherEvent])
+            try await deps.postgres.query("UPDATE events SET date_time = now() - interval '3 days' WHERE id = $1", [otherEvent])
             let refused = try await client.send(.post, "/api/hosts/payouts/create", json: #"{"event_id":"\#(otherEvent.lowercasedText)"}"#, token: adminToken)
             #expect(refused.status == .unprocessableContent && refused.errorCode == "host_not_payout_eligible")
         }

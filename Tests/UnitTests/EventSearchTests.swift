@@ -44,6 +44,21 @@ struct EventSearchTests {
         #expect(try key("lat=19.07601&lng=72.87769&radius_km=10") == "near=19.076,72.8777,10.0&sort=date&page=1&limit=20")
     }
 
+    @Test("attack: search text cannot spell another search's key (`&`, `=` and `%` in the text are encoded)")
+    func textCannotForgeAKey() throws {
+        #expect(try key("query=rock%26category%3Dmusic") != key("query=rock&category=music"))
+        #expect(try key("query=rock%26category%3Dmusic").hasPrefix("q=rock%26category%3Dmusic&sort="))
+        #expect(try key("query=100%25") != key("query=100%2525"), "a percent sign is encoded too, so encoding is one to one")
+    }
+
+    @Test("a NUL escape in JSON is found; an escaped backslash before u0000 is text")
+    func nulEscapes() {
+        #expect(Request.hasNULEscape(Array(#"{"a":"x\u0000"}"#.utf8)))
+        #expect(Request.hasNULEscape(Array(#"{"a":"\\\u0000"}"#.utf8)))
+        #expect(!Request.hasNULEscape(Array(#"{"a":"\\u0000"}"#.utf8)))
+        #expect(!Request.hasNULEscape(Array(#"{"a":"\u0041"}"#.utf8)))
+    }
+
     @Test("parameter order does not matter")
     func order() throws {
         let forward = try key("query=rock&category=music&min_price=100&max_price=900&date=weekend&city=Pune&sort=distance&page=3&limit=10")

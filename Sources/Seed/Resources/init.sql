@@ -57,6 +57,9 @@ CREATE TABLE IF NOT EXISTS users (
 -- Emails are unique case-insensitively.
 CREATE UNIQUE INDEX IF NOT EXISTS users_email_lower_key ON users (lower(email));
 CREATE INDEX IF NOT EXISTS users_host_status_idx ON users (host_status) WHERE host_status <> 'not_requested';
+-- Raised when an account's password or role changes: tokens carry the version they were issued under (`ver`), and
+-- the server refuses older ones.
+ALTER TABLE users ADD COLUMN IF NOT EXISTS token_version INTEGER NOT NULL DEFAULT 0;
 
 -- ------------------------------------------------------------------ host bank accounts (1-to-1 with users)
 CREATE TABLE IF NOT EXISTS host_bank_accounts (
@@ -200,6 +203,15 @@ DO $$ BEGIN
         CHECK (refund_status IS NULL OR (status = 'captured' AND refund_amount IS NOT NULL AND razorpay_payment_id IS NOT NULL));
 EXCEPTION WHEN duplicate_object THEN NULL; END $$;
 CREATE INDEX IF NOT EXISTS payments_booking_id_idx ON payments (booking_id);
+-- A second payment on an order already captured (a double debit) is a row of its own, refunded on its own: the
+-- order's own row (extra_capture false, one per order) is never overwritten.
+ALTER TABLE payments ADD COLUMN IF NOT EXISTS extra_capture BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE payments DROP CONSTRAINT IF EXISTS payments_payment_intent_id_key;
+CREATE UNIQUE INDEX IF NOT EXISTS payments_order_key ON payments (payment_intent_id) WHERE NOT extra_capture;
+DO $$ BEGIN
+    ALTER TABLE payments ADD CONSTRAINT payments_extra_capture_refunded CHECK (NOT extra_capture OR refund_status IS NOT NULL);
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+
 -- At most one kept (captured, not refunded) payment per booking: a second capture must be refunded.
 CREATE UNIQUE INDEX IF NOT EXISTS payments_one_kept_capture ON payments (booking_id) WHERE status = 'captured' AND refund_status IS NULL;
 -- The reconcile pass reads open refunds and unsettled orders only.
@@ -230,11 +242,11 @@ CREATE TABLE IF NOT EXISTS webhook_events (
     processed_at TIMESTAMPTZ
 );
 
--- ------------------------------------------------------------------ payouts (one per event)
+-- ------------------------------------------------------------------ payouts (one live payout per event)
 CREATE TABLE IF NOT EXISTS payouts (
     id                 UUID PRIMARY KEY DEFAULT gen_random_uuid(),
     host_id            UUID NOT NULL REFERENCES users (id) ON DELETE RESTRICT,
-    event_id           UUID NOT NULL UNIQUE REFERENCES events (id) ON DELETE RESTRICT,
+    event_id           UUID NOT NULL REFERENCES events (id) ON DELETE RESTRICT,
     amount             NUMERIC(12, 2) NOT NULL CHECK (amount >= 0),
     razorpay_payout_id TEXT UNIQUE,
     status             payout_status NOT NULL DEFAULT 'pending',
@@ -254,3 +266,7 @@ CREATE INDEX IF NOT EXISTS payouts_created_by_idx ON payouts (created_by);
 CREATE INDEX IF NOT EXISTS payouts_open_idx ON payouts (updated_at) WHERE status IN ('pending', 'processing');
 CREATE INDEX IF NOT EXISTS payouts_host_id_idx ON payouts (host_id);
 CREATE INDEX IF NOT EXISTS payouts_status_idx ON payouts (status);
+-- One live payout per event (pending, processing or processed); a failed or reversed one leaves room for a new attempt.
+ALTER TABLE payouts DROP CONSTRAINT IF EXISTS payouts_event_id_key;
+CREATE UNIQUE INDEX IF NOT EXISTS payouts_one_live_per_event ON payouts (event_id) WHERE status IN ('pending', 'processing', 'processed');
+CREATE INDEX IF NOT EXISTS payouts_event_id_idx ON payouts (event_id);

@@ -11,12 +11,15 @@ struct AuthenticatedUser: Sendable, Codable, Equatable {
     var role: UserRole
     var is_host: Bool
     var host_status: HostStatus
+    /// The account's token version: tokens issued under an older one are refused (not part of the JSON).
+    var tokenVersion = 0
 
+    private enum CodingKeys: String, CodingKey { case id, email, name, role, is_host, host_status }
 }
 
 extension TokenService {
     /// A signed token for `user`, valid for the configured TTL.
     func issue(for user: AuthenticatedUser, now: Date = Date()) throws -> String {
-        try issue(userId: user.id, email: user.email, role: user.role.rawValue, now: now)
+        try issue(userId: user.id, email: user.email, role: user.role.rawValue, version: user.tokenVersion, now: now)
     }
 }

@@ -9,7 +9,8 @@ struct AuthController: Sendable {
     let users: UserRepository
     let hasher: PasswordHasher
     let tokens: TokenService
-    let rateLimiter: LoginRateLimiter
+    let rateLimiter: AuthRateLimiter
+    let clientAddress: ClientAddress
 
     struct Credentials: Decodable {
         var email: String?
@@ -53,6 +54,7 @@ struct AuthController: Sendable {
         let password = validator.password(body.password)
         let name = validator.require(body.name, "name", maxLength: 100)
         try validator.check()
+        try await rateLimiter.countRegistration(ip: clientAddress.of(request, context), logger: context.logger)
         let hash = try await hasher.hash(password)
         guard let user = try await users.create(email: email, name: name, passwordHash: hash) else {
             throw AppError.conflict("An account with this email already exists", code: "email_taken")
@@ -68,13 +70,14 @@ struct AuthController: Sendable {
         if body.password?.isEmpty ?? true { validator.fail("password", "is required") }
         try validator.check()
         let password = body.password ?? ""
-        try await rateLimiter.check(ip: context.clientIP, email: email, logger: context.logger)
+        let address = clientAddress.of(request, context)
+        // Counted before the password is checked: parallel guesses cannot all slip in under the limit.
+        try await rateLimiter.countLogin(ip: address, email: email, logger: context.logger)
         let account = try await users.credentials(email: email)
         guard try await hasher.verify(password, hash: account?.passwordHash), let account else {
-            await rateLimiter.recordFailure(ip: context.clientIP, email: email, logger: context.logger)
             throw AppError.unauthorized("Invalid email or password", code: "invalid_credentials")
         }
-        await rateLimiter.reset(ip: context.clientIP, email: email)
+        await rateLimiter.loginSucceeded(ip: address, email: email)
         return AuthResponse(message: "Login successful", user: PublicUser(account.user), token: try tokens.issue(for: account.user))
     }
 

@@ -82,14 +82,17 @@ struct EventsController: Sendable {
     }
 
     /// Owner or admin. A material edit by the owner sends an approved event back to review.
+    /// A host may not edit an event once it started, was cancelled or has a payout (moving a past event's date
+    /// forward would let its buyers cancel for a full refund after the host was paid).
     @Sendable func edit(request: Request, context: AppRequestContext) async throws -> EventResponse {
         let user = try context.requireUser()
         let id = try context.uuidParameter("id")
         let existing = try await ownedOrAdmin(id, user)
         let input = try await request.decodeJSON(as: EventInput.self, context: context)
         let fields = try input.fields(creating: false, gazetteer: gazetteer)
-        let backToReview = user.role != .admin && input.isMaterial
-        guard let event = try await events.update(id, fields, sendBackToReview: backToReview) else {
+        let byHost = user.role != .admin
+        let backToReview = byHost && input.isMaterial
+        guard let event = try await events.update(id, fields, sendBackToReview: backToReview, byHost: byHost) else {
             throw AppError.notFound("Event not found", code: "event_not_found")
         }
         await cache.invalidate(event: id, logger: context.logger)
@@ -97,12 +100,30 @@ struct EventsController: Sendable {
             message: backToReview && existing.approval_status == .approved ? "Event updated and sent back for review" : "Event updated", event: event)
     }
 
+    /// The admin's explicit word to refund the buyers of an event whose host was paid out.
+    struct CancelInput: Decodable {
+        var refund_after_payout: Bool?
+    }
+
+    /// The host before the event starts and while no payout exists; an admin at any time (with a payout only when
+    /// the body says `"refund_after_payout": true`).
     @Sendable func cancel(request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let id = try context.uuidParameter("id")
-        let existing = try await ownedOrAdmin(id, user)
-        if existing.is_cancelled { throw AppError.conflict("The event is already cancelled", code: "already_cancelled") }
-        guard try await cancellations.startEventCancellation(id, by: user.id) else { throw AppError.notFound("Event not found", code: "event_not_found") }
+        _ = try await ownedOrAdmin(id, user)
+        let input = try await request.decodeOptionalJSON(as: CancelInput.self, context: context)
+        let requester: CancellationService.Requester = user.role == .admin ? .admin(refundAfterPayout: input?.refund_after_payout ?? false) : .host
+        switch try await cancellations.startEventCancellation(id, by: user.id, as: requester) {
+        case .started: break
+        case .notFound: throw AppError.notFound("Event not found", code: "event_not_found")
+        case .alreadyCancelled: throw AppError.conflict("The event is already cancelled", code: "already_cancelled")
+        case .eventStarted: throw AppError.conflict("The event has started; only an admin can cancel it now", code: "event_started")
+        case .payoutExists:
+            throw AppError.conflict(
+                user.role == .admin
+                    ? "The host has been paid out for this event; send {\"refund_after_payout\": true} to refund every buyer anyway"
+                    : "The host has been paid out for this event; only an admin can cancel it now", code: "payout_exists")
+        }
         await cache.invalidate(event: id, logger: context.logger)
         // Bookings are cancelled and refunded in the background, batch by batch. If this process stops first, the
         // worker's reconcile loop resumes the job (its lease runs out after a minute).

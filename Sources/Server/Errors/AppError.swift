@@ -47,6 +47,9 @@ struct AppError: Error, Sendable, Equatable {
         unprocessable("Not enough tickets left (\(left) available)", code: "sold_out")
     }
 
+    /// 400 `nul_in_text`: a NUL character in text (PostgreSQL text cannot hold one; C strings would cut it short).
+    static let nulInText = AppError.badRequest("Text in the request contains a NUL character (\\u0000), which is not allowed", code: "nul_in_text")
+
     static func tooManyRequests(retryAfter: Int) -> AppError {
         AppError(status: .tooManyRequests, code: "rate_limited", message: "Too many attempts; try again later", retryAfter: retryAfter)
     }

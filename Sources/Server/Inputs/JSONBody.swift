@@ -5,13 +5,24 @@ extension Request {
     /// Decodes a JSON body: a body over the context's limit is 413, anything that is not a JSON object
     /// of the right shape is 400 (`invalid_json`). Field rules are checked by the caller.
     func decodeJSON<T: Decodable>(as type: T.Type, context: AppRequestContext) async throws -> T {
+        guard let value = try await decodeOptionalJSON(as: type, context: context) else {
+            throw AppError.badRequest("A JSON body is required", code: "invalid_json")
+        }
+        return value
+    }
+
+    /// Like ``decodeJSON(as:context:)`` for a route whose body may be left out: nil for an empty body.
+    func decodeOptionalJSON<T: Decodable>(as type: T.Type, context: AppRequestContext) async throws -> T? {
         let buffer: ByteBuffer
         do {
             buffer = try await body.collect(upTo: context.maxUploadSize)
         } catch {
             throw AppError(status: .contentTooLarge, code: "body_too_large", message: "The request body is too large")
         }
-        guard buffer.readableBytes > 0 else { throw AppError.badRequest("A JSON body is required", code: "invalid_json") }
+        guard buffer.readableBytes > 0 else { return nil }
+        if Self.hasNULEscape(buffer.readableBytesView) {
+            throw AppError.nulInText
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
@@ -20,6 +31,27 @@ extension Request {
         } catch {
             throw AppError.badRequest("The body is not valid JSON", code: "invalid_json")
         }
+    }
+}
+
+extension Request {
+    /// True when JSON text holds the escape `\u0000` (a NUL character in a decoded string; raw control characters are
+    /// not valid JSON). A backslash preceded by an odd number of backslashes is itself escaped and starts nothing.
+    static func hasNULEscape(_ bytes: some Collection<UInt8>) -> Bool {
+        let pattern: [UInt8] = Array("u0000".utf8)
+        var backslashes = 0
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\\") {
+                backslashes += 1
+            } else {
+                if backslashes % 2 == 1, byte == UInt8(ascii: "u"), bytes[index...].starts(with: pattern) { return true }
+                backslashes = 0
+            }
+            index = bytes.index(after: index)
+        }
+        return false
     }
 }
 

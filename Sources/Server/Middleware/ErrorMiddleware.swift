@@ -39,6 +39,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                     status: error.status, code: error.status.code < 500 ? "bad_request" : "internal_error",
                     message: error.status.code < 500 ? (error.body ?? "Bad request") : "Internal server error")
             }
+        case let error as PostgresError where error.sqlState == PostgresError.nulInText.sqlState:
+            return .nulInText
         case let error as PostgresError where error.isInvalidInput:
             return .badRequest("A value in the request is malformed or out of range", code: "invalid_value")
         case let error as PostgresError where error.isTransient || error.kind == .clientClosed:

@@ -16,7 +16,8 @@ struct RequireUserMiddleware: RouterMiddleware {
         /// The user's row from PostgreSQL (`context.user` and `context.userID`).
         case account
         /// The token's verified user id only (`context.userID`), with no database round trip: for the booking
-        /// intake, where the worker's transaction is the authority (a job of an account deleted after its token
+        /// intake (a revoked token can still queue a booking for its own account, never act as anyone else), where
+        /// the worker's transaction is the authority (a job of an account deleted after its token
         /// was issued cannot be inserted and is dead-lettered, not lost).
         case token
     }
@@ -27,9 +28,9 @@ struct RequireUserMiddleware: RouterMiddleware {
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         let started = ContinuousClock.now
-        let verified = parts.count == 2 && parts[0].lowercased() == "bearer" ? tokens.verify(String(parts[1])) : nil
+        let verified = parts.count == 2 && parts[0].lowercased() == "bearer" ? tokens.verifiedClaims(String(parts[1])) : nil
         context.timings.record(.token, ContinuousClock.now - started)
-        guard let id = verified else {
+        guard let (id, version) = verified else {
             throw AppError.unauthorized("Invalid or expired token", code: "token_invalid")
         }
         var context = context
@@ -37,6 +38,9 @@ struct RequireUserMiddleware: RouterMiddleware {
         if identity == .account {
             guard let user = try await context.timings.measure(.user, { try await users.find(id: id) }) else {
                 throw AppError.unauthorized("The account for this token no longer exists", code: "token_invalid")
+            }
+            guard user.tokenVersion == version else {
+                throw AppError.unauthorized("This token was revoked (the account's password or role changed); sign in again", code: "token_revoked")
             }
             context.user = user
         }

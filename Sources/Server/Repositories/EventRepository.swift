@@ -48,10 +48,20 @@ struct EventRepository: Sendable {
     /// Applies an edit inside a transaction with the row locked. Changing `total_tickets` moves
     /// `available_tickets` by the same amount, and may not go below what is already sold or held (422).
     /// A material edit by a non-admin sends an approved event back to review.
-    func update(_ id: UUID, _ fields: Fields, sendBackToReview: Bool) async throws -> EventRecord? {
+    func update(_ id: UUID, _ fields: Fields, sendBackToReview: Bool, byHost: Bool) async throws -> EventRecord? {
         try await postgres.withTransaction { tx in
-            guard let row = try await tx.query("SELECT total_tickets, available_tickets FROM events WHERE id = $1 FOR UPDATE", [id]).first else {
-                return nil
+            guard
+                let row = try await tx.query(
+                    "SELECT total_tickets, available_tickets, is_cancelled, date_time <= now() FROM events WHERE id = $1 FOR UPDATE", [id]
+                ).first
+            else { return nil }
+            if byHost {
+                if try row.decode(2, as: Bool.self) { throw AppError.conflict("A cancelled event cannot be edited", code: "already_cancelled") }
+                if try row.decode(3, as: Bool.self) { throw AppError.conflict("The event has started; only an admin can edit it now", code: "event_started") }
+                // A statement of its own, after the row lock: it sees a payout committed while this waited.
+                if try await !tx.query("SELECT 1 FROM payouts WHERE event_id = $1 AND status NOT IN ('failed', 'reversed')", [id]).isEmpty {
+                    throw AppError.conflict("The host has been paid out for this event; only an admin can edit it now", code: "payout_exists")
+                }
             }
             let total: Int = try row.decode(0)
             let available: Int = try row.decode(1)

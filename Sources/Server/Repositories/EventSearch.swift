@@ -111,10 +111,12 @@ struct EventSearch: Sendable, Equatable {
         if !problems.isEmpty { throw AppError.validation(problems) }
     }
 
-    /// The canonical form: known parameters only, normalised, in a fixed order.
+    /// The canonical form: known parameters only, normalised, in a fixed order. The search text is the one free
+    /// part, so it is percent-encoded (everything but ASCII letters, digits and `-._~`, `%` included): text holding
+    /// `&category=music` cannot spell another search's key and poison its cached page.
     var cacheKey: String {
         var parts: [String] = []
-        if let text { parts.append("q=\(text)") }
+        if let text { parts.append("q=\(text.addingPercentEncoding(withAllowedCharacters: Self.keyCharacters) ?? "")") }
         if let category { parts.append("category=\(category.rawValue)") }
         if let minPrice { parts.append("min=\(minPrice)") }
         if let maxPrice { parts.append("max=\(maxPrice)") }
@@ -125,6 +127,9 @@ struct EventSearch: Sendable, Equatable {
         parts.append("limit=\(page.limit)")
         return parts.joined(separator: "&")
     }
+
+    /// What the search text keeps unencoded in ``cacheKey``: RFC 3986's unreserved ASCII characters.
+    private static let keyCharacters = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     /// The date window in the platform's time zone (India, UTC+05:30).
     static func window(_ label: String, now: Date) -> (Date, Date)? {

@@ -56,8 +56,9 @@ struct PayoutRepository: Sendable {
         try await rows(where: "po.host_id = $1 ORDER BY po.created_at DESC, po.id LIMIT $2 OFFSET $3", [host, page.limit, page.offset], includeEmail: false)
     }
 
-    /// Rupees paid or on their way to `host` (every payout but failed ones), exact.
+    /// Rupees paid or on their way to `host` (every payout but failed and reversed ones), exact.
     func totalPaid(to host: UUID) async throws -> String {
-        try await postgres.query("SELECT coalesce(sum(amount), 0)::text FROM payouts WHERE host_id = $1 AND status <> 'failed'", [host])[0].decode(0)
+        try await postgres.query(
+            "SELECT coalesce(sum(amount), 0.00)::text FROM payouts WHERE host_id = $1 AND status NOT IN ('failed', 'reversed')", [host])[0].decode(0)
     }
 }
