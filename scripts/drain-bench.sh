@@ -39,7 +39,8 @@ run() {  # $1 strategy, $2 shape (hot|spread) → "strategy|shape|jobs|seconds|p
     BOOKING_QUEUE=$QUEUE $WORKER publish-test-jobs --jobs "$JOBS" --user "$user" --events $events >/dev/null
     local start end count=0
     start=$(date +%s.%N)
-    BOOKING_QUEUE=$QUEUE LOG_LEVEL=error $WORKER run --strategy "$1" --prefetch "$PREFETCH" --concurrency "$CONCURRENCY" \
+    # One synthetic user books every job: the per-user cap is off for this throughput measurement.
+    BOOKING_QUEUE=$QUEUE LOG_LEVEL=error MAX_TICKETS_PER_USER_PER_EVENT=0 $WORKER run --strategy "$1" --prefetch "$PREFETCH" --concurrency "$CONCURRENCY" \
         --batch "$BATCH" --sweep-interval 0 >/tmp/drain-bench-worker.log 2>&1 &
     local pid=$!
     while [ "$count" -lt "$JOBS" ]; do

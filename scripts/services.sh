@@ -135,7 +135,7 @@ pg_up() {
         ensure_port_free postgres "$PG_PORT" PG_PORT
         log "postgres: starting on 127.0.0.1:$PG_PORT"
         as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/server.log" -w -t 60 \
-            -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB -c fsync=on" \
+            -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=500 -c shared_buffers=256MB -c fsync=on" \
             start >/dev/null || { tail -20 "$PG_DIR/server.log" >&2; die "postgres did not start"; }
     fi
     psql_super -d postgres -c "DO \$\$ BEGIN
@@ -183,7 +183,7 @@ redis_up() {
     log "redis: starting on 127.0.0.1:$REDIS_PORT"
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --daemonize yes \
         --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
-        --save "" --appendonly no --maxclients 2000 >/dev/null
+        --save "" --appendonly no --maxclients 2000 --maxmemory 1gb --maxmemory-policy allkeys-lru >/dev/null
     for _ in $(seq 1 100); do redis_running && return 0; sleep 0.1; done
     tail -20 "$REDIS_DIR/redis.log" >&2; die "redis did not start"
 }

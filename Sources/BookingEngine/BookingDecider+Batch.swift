@@ -38,6 +38,7 @@ extension BookingDecider {
             let start = available
             let free = price.map { (try? $0.minorUnits(scale: 2)) == 0 } ?? false
 
+            var held = perUserLimit > 0 ? try await Self.heldTickets(tx, event: event, users: jobs.map(\.user_id)) : [:]
             var outcomes: [BookingOutcome] = []
             var seen = Set<UUID>()
             var insert = BulkInsert()
@@ -51,15 +52,18 @@ extension BookingDecider {
                     reason = .invalid
                 } else {
                     let row = rows[0]
-                    reason = Self.refusal(
-                        available: available, approval: try row.decode(2), cancelled: try row.decode(3),
-                        future: try row.decode(4), wanted: job.ticket_count)
+                    reason =
+                        Self.refusal(
+                            available: available, approval: try row.decode(2), cancelled: try row.decode(3),
+                            future: try row.decode(4), wanted: job.ticket_count)
+                        ?? (perUserLimit > 0 && held[job.user_id, default: 0] + job.ticket_count > perUserLimit ? .ticketLimit : nil)
                 }
                 if let reason {
                     insert.add(job, event: rows.isEmpty ? nil : event, status: "failed", reason: reason.rawValue, amount: nil)
                     outcomes.append(.failed(reason))
                 } else {
                     available -= job.ticket_count
+                    held[job.user_id, default: 0] += job.ticket_count
                     insert.add(job, event: event, status: free ? "confirmed" : "pending", reason: nil, amount: price)
                     outcomes.append(free ? .confirmed : .held)
                 }

@@ -15,12 +15,20 @@ public struct BookingDecider: Sendable {
     /// The `unsafe` strategy's pause between reading the availability and writing it (default 2 ms, the way real work
     /// would widen the race); a gate that must see an oversell on a starved machine widens it further.
     let unsafeRaceWindow: Duration
+    /// The most tickets of one event one user may hold (pending and confirmed together; 0, the default here: no cap;
+    /// the worker passes `MAX_TICKETS_PER_USER_PER_EVENT`). Checked under the event's row lock, so a user's parallel
+    /// requests cannot pass it together: one account cannot hoard a sale.
+    let perUserLimit: Int
 
-    public init(postgres: PostgresClient, strategy: BookingStrategy, holdMinutes: Int = 15, unsafeRaceWindow: Duration = .milliseconds(2)) {
+    public init(
+        postgres: PostgresClient, strategy: BookingStrategy, holdMinutes: Int = 15, unsafeRaceWindow: Duration = .milliseconds(2),
+        perUserLimit: Int = 0
+    ) {
         self.postgres = postgres
         self.strategy = strategy
         self.holdMinutes = holdMinutes
         self.unsafeRaceWindow = unsafeRaceWindow
+        self.perUserLimit = perUserLimit
     }
 
     /// Decides one job. Throws only for database trouble (the caller retries transient errors).
@@ -62,6 +70,10 @@ public struct BookingDecider: Sendable {
             try await recordFailure(tx, job, reason)
             return .failed(reason)
         }
+        if try await overUserLimit(tx, job) {
+            try await recordFailure(tx, job, .ticketLimit)
+            return .failed(.ticketLimit)
+        }
         try await tx.query("UPDATE events SET available_tickets = available_tickets - $2, updated_at = now() WHERE id = $1", [job.event_id, job.ticket_count])
         return try await insertBooking(tx, job, price: price)
     }
@@ -74,7 +86,16 @@ public struct BookingDecider: Sendable {
             WHERE id = $1 AND available_tickets >= $2 AND approval_status = 'approved' AND NOT is_cancelled AND date_time > now()
             RETURNING price::text
             """, [job.event_id, job.ticket_count])
-        if let row = taken.first { return try await insertBooking(tx, job, price: try row.decode(0)) }
+        if let row = taken.first {
+            // The UPDATE holds the event's row lock now: the user's count is read after it, so it sees their other
+            // bookings of this event that committed first. Over the cap, the tickets are put back.
+            guard try await !overUserLimit(tx, job) else {
+                try await tx.query("UPDATE events SET available_tickets = available_tickets + $2 WHERE id = $1", [job.event_id, job.ticket_count])
+                try await recordFailure(tx, job, .ticketLimit)
+                return .failed(.ticketLimit)
+            }
+            return try await insertBooking(tx, job, price: try row.decode(0))
+        }
         let rows = try await tx.query(
             "SELECT available_tickets, approval_status::text, is_cancelled, date_time > now() FROM events WHERE id = $1", [job.event_id])
         let reason: BookingOutcome.FailureReason
@@ -116,6 +137,28 @@ public struct BookingDecider: Sendable {
     static func eventState(locked: Bool) -> String {
         "SELECT price::text, available_tickets, approval_status::text, is_cancelled, date_time > now() FROM events WHERE id = $1"
             + (locked ? " FOR UPDATE" : "")
+    }
+
+    /// Tickets of `event` each of `users` holds (pending and confirmed), read in its own statement: called under the
+    /// event's row lock, it sees every booking of the event that committed before.
+    static func heldTickets(_ tx: PostgresConnection, event: UUID, users: [UUID]) async throws -> [UUID: Int] {
+        var held: [UUID: Int] = [:]
+        for row in try await tx.query(
+            """
+            SELECT user_id, sum(ticket_count)::int FROM bookings
+            WHERE event_id = $1 AND user_id = ANY($2::uuid[]) AND status IN ('pending', 'confirmed') GROUP BY user_id
+            """, [event, PostgresArray(users)])
+        {
+            held[try row.decode(0)] = try row.decode(1)
+        }
+        return held
+    }
+
+    /// True when the job would take its user past ``perUserLimit`` on its event.
+    func overUserLimit(_ tx: PostgresConnection, _ job: BookingJob) async throws -> Bool {
+        guard perUserLimit > 0 else { return false }
+        let held = try await Self.heldTickets(tx, event: job.event_id, users: [job.user_id])[job.user_id] ?? 0
+        return held + job.ticket_count > perUserLimit
     }
 
     static func alreadyDecided(_ tx: PostgresConnection, _ id: UUID) async throws -> Bool {

@@ -27,6 +27,8 @@ public enum BookingOutcome: Sendable, Equatable {
         case soldOut = "sold_out"
         case eventUnavailable = "event_unavailable"
         case eventPast = "event_past"
+        /// The user would hold more of the event's tickets than the per-user cap allows.
+        case ticketLimit = "ticket_limit"
         case invalid
         case error
     }

@@ -18,17 +18,38 @@ public struct AdmissionClaim: Sendable, Hashable {
         self.booking = booking
     }
 
+    /// Lua defining the claims hash's two operations (the hash holds, per event: `<booking>` → tickets,
+    /// `o:<booking>` → its user, `u:<user>` → that user's claimed tickets, `total` → all claimed tickets):
+    /// `claim(claims, booking, user, tickets)` records a claim once; `drop_claim(claims, booking)` removes one
+    /// (nothing when it is gone already), keeping `total` and the user's count in step.
+    public static let claimsLua = """
+        local function claim(claims, id, owner, tickets)
+            if redis.call('HSETNX', claims, id, tickets) == 1 then
+                redis.call('HSET', claims, 'o:' .. id, owner)
+                redis.call('HINCRBY', claims, 'u:' .. owner, tickets)
+                redis.call('HINCRBY', claims, 'total', tickets)
+            end
+        end
+        local function drop_claim(claims, id)
+            local tickets = redis.call('HGET', claims, id)
+            if not tickets then return end
+            local owner = redis.call('HGET', claims, 'o:' .. id)
+            redis.call('HDEL', claims, id, 'o:' .. id)
+            redis.call('HINCRBY', claims, 'total', -tonumber(tickets))
+            if owner and redis.call('HINCRBY', claims, 'u:' .. owner, -tonumber(tickets)) <= 0 then
+                redis.call('HDEL', claims, 'u:' .. owner)
+            end
+        end
+        """
+
     /// Lua that releases claims in Redis: `KEYS` are (leases, claims) pairs from `firstKey`, `ARGV` the booking ids from
     /// `firstArgument`. A claim already released or lapsed is skipped, so a redelivered job releases nothing twice.
     public static func releaseLua(firstKey: String, firstArgument: String) -> String {
         """
+        \(claimsLua)
         local k, a = \(firstKey), \(firstArgument)
         while KEYS[k] do
-            local tickets = redis.call('HGET', KEYS[k + 1], ARGV[a])
-            if tickets then
-                redis.call('HDEL', KEYS[k + 1], ARGV[a])
-                redis.call('HINCRBY', KEYS[k + 1], 'total', -tonumber(tickets))
-            end
+            drop_claim(KEYS[k + 1], ARGV[a])
             redis.call('ZREM', KEYS[k], ARGV[a])
             k, a = k + 2, a + 1
         end

@@ -13,4 +13,11 @@ extension Settings {
     public func bookingQueueName() -> String {
         string("BOOKING_QUEUE", default: BookingQueueNames.jobs)
     }
+
+    /// `MAX_TICKETS_PER_USER_PER_EVENT` (default 10; 0 = no cap): the most tickets of one event one account may hold,
+    /// pending and confirmed together. The worker enforces it in the booking's transaction; the server's admission
+    /// gate keeps one account's undecided requests under it, so a few accounts cannot fill a sale's queue.
+    public func ticketsPerUserPerEvent() throws -> Int {
+        try integer("MAX_TICKETS_PER_USER_PER_EVENT", default: 10, range: 0...100_000)
+    }
 }

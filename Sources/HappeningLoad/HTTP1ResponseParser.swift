@@ -97,6 +97,10 @@ struct HTTP1ResponseParser {
         return nil
     }
 
+    /// The largest body length (`Content-Length` or one chunk's size) taken from a target: a larger one is malformed,
+    /// never an arithmetic overflow in the generator.
+    static let maximumBodyLength = 1 << 32
+
     /// Status line and the headers that matter.
     private mutating func parseHead(_ buffer: UnsafeRawBufferPointer, upTo end: Int) -> Bool {
         // "HTTP/1.x NNN"
@@ -116,7 +120,7 @@ struct HTTP1ResponseParser {
         while line < end - 2 {
             var lineEnd = line
             while lineEnd < end, buffer[lineEnd] != 13 { lineEnd += 1 }
-            header(buffer, line, lineEnd)
+            guard header(buffer, line, lineEnd) else { return false }
             line = lineEnd + 2
         }
         if status == 204 || status == 304 || (100..<200).contains(status) {
@@ -126,10 +130,11 @@ struct HTTP1ResponseParser {
         return true
     }
 
-    private mutating func header(_ buffer: UnsafeRawBufferPointer, _ start: Int, _ end: Int) {
+    /// Reads one header line; false when it is malformed (a length past ``maximumBodyLength``).
+    private mutating func header(_ buffer: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Bool {
         var colon = start
         while colon < end, buffer[colon] != 0x3A { colon += 1 }
-        guard colon < end else { return }
+        guard colon < end else { return true }
         var value = colon + 1
         while value < end, buffer[value] == 0x20 || buffer[value] == 0x09 { value += 1 }
         if nameIs(buffer, "content-length", start, colon) {
@@ -138,6 +143,7 @@ struct HTTP1ResponseParser {
                 let digit = Int(buffer[index]) - 48
                 guard (0...9).contains(digit) else { break }
                 length = length * 10 + digit
+                guard length <= Self.maximumBodyLength else { return false }
             }
             contentLength = length
         } else if nameIs(buffer, "transfer-encoding", start, colon) {
@@ -147,6 +153,7 @@ struct HTTP1ResponseParser {
         } else if nameIs(buffer, "x-cache", start, colon) {
             cacheHit = end - value >= 3 && buffer[value] | 0x20 == 0x68 && buffer[value + 1] | 0x20 == 0x69 && buffer[value + 2] | 0x20 == 0x74
         }
+        return true
     }
 
     private func nameIs(_ buffer: UnsafeRawBufferPointer, _ name: StaticString, _ start: Int, _ end: Int) -> Bool {
@@ -180,6 +187,7 @@ struct HTTP1ResponseParser {
                 let digit: Int
                 if byte >= 0x30, byte <= 0x39 { digit = Int(byte) - 0x30 } else if byte >= 0x61, byte <= 0x66 { digit = Int(byte) - 0x61 + 10 } else { break }
                 size = size * 16 + digit
+                guard size <= Self.maximumBodyLength else { return .malformed }
                 index += 1
             }
             if index == chunkCursor { return .malformed }

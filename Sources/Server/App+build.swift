@@ -51,7 +51,8 @@ struct AppDependencies: Sendable {
 
     init(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         postgres = PostgresClient(
-            configuration: .init(url: configuration.endpoints.databaseURL, poolSize: configuration.databasePoolSize),
+            configuration: .init(
+                url: configuration.endpoints.databaseURL, poolSize: configuration.databasePoolSize, statementTimeout: configuration.statementTimeout),
             logger: logger)
         // Short Redis timeouts: a slow cache must not slow reads down; they fall back to PostgreSQL.
         redis = RedisClient(
@@ -81,7 +82,9 @@ struct AppDependencies: Sendable {
         // Published even with the cache off here: other servers sharing the Redis may have it on.
         availabilityNotifier = AvailabilityNotifier(store: store)
         if configuration.cacheEnabled, configuration.nearCacheEntries > 0 {
-            let near = NearCaches(capacity: configuration.nearCacheEntries, ttl: .seconds(configuration.cacheTTL), keys: keys)
+            let near = NearCaches(
+                capacity: configuration.nearCacheEntries, ttl: .seconds(configuration.cacheTTL), byteBudget: configuration.nearCacheBytes,
+                maximumBodyBytes: configuration.nearCacheMaximumEntryBytes, keys: keys)
             self.near = near
             invalidations = RedisInvalidationListener(
                 configuration: try RedisConfiguration(url: configuration.endpoints.redisURL, connectTimeout: configuration.redisTimeout),
@@ -109,7 +112,8 @@ struct AppDependencies: Sendable {
         intake = BookingIntake(
             jobs: bookingJobs,
             gate: AdmissionGate(
-                redis: admissionRedis, keys: keys, perMinute: configuration.bookingRateLimit, enabled: configuration.admissionGate,
+                redis: admissionRedis, keys: keys, perMinute: configuration.bookingRateLimit, perUserLimit: configuration.ticketsPerUserPerEvent,
+                enabled: configuration.admissionGate,
                 leaseDuration: configuration.admissionLease, soldOut: near?.soldOut),
             availabilityStore: store)
         intakeExecutor =
@@ -118,14 +122,36 @@ struct AppDependencies: Sendable {
     }
 }
 
-/// Every route of the API, under one router.
-func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
+/// The Prometheus exposition of the server's registry; the pools' gauges are read at scrape time.
+func metricsResponse(_ deps: AppDependencies) -> Response {
+    let metrics = deps.metrics
+    for (name, stats) in [("postgres", deps.postgres.statistics), ("redis", deps.redis.statistics), ("redis_admission", deps.admissionRedis.statistics)] {
+        metrics.makeGauge(name: "happening_pool_open_connections", labels: [("pool", name)]).set(Double(stats.open))
+        metrics.makeGauge(name: "happening_pool_waiting", labels: [("pool", name)]).set(Double(stats.waiting))
+        metrics.makeGauge(name: "happening_pool_waits_total", labels: [("pool", name)]).set(Double(stats.totalWaits))
+        metrics.makeGauge(name: "happening_pool_checkout_timeouts_total", labels: [("pool", name)]).set(Double(stats.checkoutTimeouts))
+    }
+    var buffer = [UInt8]()
+    metrics.emit(into: &buffer)
+    return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+}
+
+/// `/metrics` alone on a listener of its own (`METRICS_PORT`), off the API's public port.
+func metricsApplication(_ deps: AppDependencies, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+    let router = Router()
+    router.get("metrics") { _, _ in metricsResponse(deps) }
+    return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "happening-metrics"), logger: logger)
+}
+
+/// Every route of the API, under one router; `/metrics` too unless it has a listener of its own.
+func buildRouter(_ deps: AppDependencies, serveMetrics: Bool = true) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Metrics outside the error mapping: they count the status the client got (a refused request is a 4xx, not
     // the 500 an unmapped thrown error would be).
     router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: deps.metrics)))
     router.add(middleware: ServerTimingMiddleware(factory: PrometheusMetricsFactory(registry: deps.metrics)))
-    router.add(middleware: ErrorMiddleware())
+    let routeMethods = RouteMethods()
+    router.add(middleware: ErrorMiddleware(routeMethods: routeMethods))
     router.add(middleware: LogRequestsMiddleware(.debug))
 
     let api = router.group("api")
@@ -152,21 +178,10 @@ func buildRouter(_ deps: AppDependencies) -> Router<AppRequestContext> {
         .addRoutes(to: signedIn.group("cancellations"))
     signedIn.get("locations/autocomplete", use: LocationsController(gazetteer: deps.gazetteer).autocomplete)
 
-    let (metrics, postgres, redis, admissionRedis) = (deps.metrics, deps.postgres, deps.redis, deps.admissionRedis)
-    router.get("metrics") { _, _ in
-        // Pool gauges are read at scrape time.
-        for (name, stats) in [("postgres", postgres.statistics), ("redis", redis.statistics), ("redis_admission", admissionRedis.statistics)] {
-            metrics.makeGauge(name: "happening_pool_open_connections", labels: [("pool", name)]).set(Double(stats.open))
-            metrics.makeGauge(name: "happening_pool_waiting", labels: [("pool", name)]).set(Double(stats.waiting))
-            metrics.makeGauge(name: "happening_pool_waits_total", labels: [("pool", name)]).set(Double(stats.totalWaits))
-            metrics.makeGauge(name: "happening_pool_checkout_timeouts_total", labels: [("pool", name)]).set(Double(stats.checkoutTimeouts))
-        }
-        var buffer = [UInt8]()
-        metrics.emit(into: &buffer)
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
-    }
+    if serveMetrics { router.get("metrics") { _, _ in metricsResponse(deps) } }
     let openAPI = deps.openAPI
     router.get("openapi.yaml") { _, _ in openAPI.response() }
+    routeMethods.record(router.routes.map { ($0.path.description, $0.method.rawValue) })
     return router
 }
 
@@ -191,7 +206,10 @@ func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencie
     let files = OpenFileLimit.raise(toAtLeast: configuration.listenBacklog * 16)
     logger.debug("open-file limit", metadata: ["limit": "\(files)"])
     var app = Application(
-        router: buildRouter(deps),
+        router: buildRouter(deps, serveMetrics: configuration.metricsPort == nil),
+        // Idle and half-sent connections are closed (a partial request head, or a body that stopped arriving, counts
+        // as idle from its last byte): thousands of them would otherwise hold descriptors libpq, hiredis and curl need.
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout.components.seconds)))),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "happening", backlog: configuration.listenBacklog),
         logger: logger)
@@ -199,6 +217,9 @@ func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencie
     app.addServices(
         deps.postgres, deps.redis, deps.admissionRedis, deps.availabilityNotifier, deps.bookingJobs, deps.hasher, deps.payments.gateway)
     if let invalidations = deps.invalidations { app.addServices(invalidations) }
+    if let port = configuration.metricsPort {
+        app.addServices(metricsApplication(deps, host: configuration.metricsHost, port: port, logger: logger))
+    }
     if let executor = deps.intakeExecutor { app.addServices(executor) }
     let checks = StartupChecks(users: deps.users, hasher: deps.hasher, devMode: configuration.devMode)
     let admin = configuration.admin

@@ -29,6 +29,9 @@ struct ServerConfiguration: Sendable {
     var bcryptCost: Int
     /// `DB_POOL_SIZE` (default 10).
     var databasePoolSize: Int
+    /// `DB_STATEMENT_TIMEOUT_MS` (default 5000): PostgreSQL's `statement_timeout` on the server's connections, so a
+    /// few expensive public queries cannot hold the pool while sign-ins, payments and webhooks wait (503 past it).
+    var statementTimeout: Duration
     /// `CACHE` on|off (default on).
     var cacheEnabled: Bool
     /// `CACHE_TTL_SECONDS` (default 300).
@@ -36,6 +39,10 @@ struct ServerConfiguration: Sendable {
     /// `NEAR_CACHE_ENTRIES` (default 50000; 0 turns the in-process copies off): hot cache entries kept in memory,
     /// invalidated by Redis (see ``NearCache``); each event's tickets left is one entry too.
     var nearCacheEntries: Int
+    /// `NEAR_CACHE_MB` (default 256): the most bytes of cached bodies held in process; `NEAR_CACHE_MAX_ENTRY_KB`
+    /// (default 256): a larger body is served from Redis and never held (distinct big pages cannot fill the memory).
+    var nearCacheBytes: Int
+    var nearCacheMaximumEntryBytes: Int
     /// `AVAILABILITY_TTL` (default 30 s): how long a published tickets-left value lives in Redis, the bound on
     /// its age when the process that changed it died before publishing it (``AvailabilityStore``).
     var availabilityTTL: Int
@@ -50,6 +57,14 @@ struct ServerConfiguration: Sendable {
     /// before they are accepted, so a flash sale's connect storm is not dropped at the door (Hummingbird's default
     /// is 256). The open-file limit is raised to 16 × this at start (as far as the process may).
     var listenBacklog: Int
+    /// `IDLE_TIMEOUT_SECONDS` (default 60, like nginx's header timeout): a connection with no request in progress, or
+    /// whose request stopped arriving, is closed after this long. A barrier's connections wait for their firing
+    /// instant, so a fleet that connects minutes early raises it (the k8s ConfigMap does).
+    var idleTimeout: Duration
+    /// `METRICS_PORT` (default unset: `/metrics` is served on the API's port): a port of its own for `/metrics`, on
+    /// `METRICS_HOST` (default 127.0.0.1), so the public port does not expose the server's internals.
+    var metricsPort: Int?
+    var metricsHost: String
     /// `CACHE_PREFIX` (default empty): prepended to every cache key, for servers sharing one Redis.
     var cachePrefix: String
     /// `ADMIN_EMAIL` + `ADMIN_PASSWORD`: an admin created or updated at start-up (both or neither).
@@ -80,6 +95,8 @@ struct ServerConfiguration: Sendable {
     /// fixed one-minute window counted in Redis by the admission script (so every server shares it); over it the
     /// answer is 429 with `Retry-After`. With Redis down requests are allowed: a cache outage must not stop sales.
     var bookingRateLimit: Int
+    /// `MAX_TICKETS_PER_USER_PER_EVENT` (default 10; 0 = no cap): see ``HappeningConfig/Settings/ticketsPerUserPerEvent()``.
+    var ticketsPerUserPerEvent: Int
     /// `ADMISSION_LEASE_SECONDS` (default 15): how long an admitted booking's tickets stay claimed at the admission
     /// gate unless its worker releases them (``AdmissionGate``): the longest the gate can stay shut on free tickets
     /// when a worker dies between its commit and its release.
@@ -116,14 +133,20 @@ struct ServerConfiguration: Sendable {
         jwtTTL = .seconds(try settings.integer("JWT_TTL", default: 86_400, range: 60...2_592_000))
         bcryptCost = try settings.integer("BCRYPT_COST", default: 10, range: 4...15)
         databasePoolSize = try settings.integer("DB_POOL_SIZE", default: 10, range: 1...500)
+        statementTimeout = .milliseconds(try settings.integer("DB_STATEMENT_TIMEOUT_MS", default: 5_000, range: 100...600_000))
         cacheEnabled = try settings.choice("CACHE", default: "on", choices: ["on", "off"]) == "on"
         cacheTTL = try settings.integer("CACHE_TTL_SECONDS", default: 300, range: 1...86_400)
         cachePrefix = settings.string("CACHE_PREFIX", default: "")
+        metricsPort = try settings.optional("METRICS_PORT").map { _ in try settings.integer("METRICS_PORT", default: 0, range: 1...65_535) }
+        metricsHost = settings.string("METRICS_HOST", default: "127.0.0.1")
         nearCacheEntries = try settings.integer("NEAR_CACHE_ENTRIES", default: 50_000, range: 0...10_000_000)
+        nearCacheBytes = (try settings.integer("NEAR_CACHE_MB", default: 256, range: 1...1_048_576)) << 20
+        nearCacheMaximumEntryBytes = (try settings.integer("NEAR_CACHE_MAX_ENTRY_KB", default: 256, range: 1...1_048_576)) << 10
         availabilityTTL = try settings.integer("AVAILABILITY_TTL", default: AvailabilityStore.defaultTTL, range: 1...86_400)
         eventLoops = try settings.integer(
             "EVENT_LOOPS", default: CPUAffinity.allowedCount() ?? ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
         redisTimeout = .milliseconds(try settings.integer("REDIS_TIMEOUT_MS", default: 300, range: 10...60_000))
+        idleTimeout = .seconds(try settings.integer("IDLE_TIMEOUT_SECONDS", default: 60, range: 1...86_400))
         listenBacklog = try settings.integer("LISTEN_BACKLOG", default: 4_096, range: 16...65_535)
         admissionRedisTimeout = .milliseconds(try settings.integer("ADMISSION_REDIS_TIMEOUT_MS", default: 2_000, range: 10...60_000))
         switch (settings.optional("ADMIN_EMAIL"), settings.optional("ADMIN_PASSWORD")) {
@@ -151,6 +174,7 @@ struct ServerConfiguration: Sendable {
             )
         }
         bookingRateLimit = try settings.integer("BOOKING_RATE_LIMIT_PER_MINUTE", default: 30, range: 0...1_000_000)
+        ticketsPerUserPerEvent = try settings.ticketsPerUserPerEvent()
         admissionGate = try settings.choice("ADMISSION_GATE", default: "on", choices: ["on", "off"]) == "on"
         admissionLease = .seconds(try settings.integer("ADMISSION_LEASE_SECONDS", default: 15, range: 1...3_600))
         intakeThreads = try settings.integer("INTAKE_THREADS", default: max(1, ProcessInfo.processInfo.activeProcessorCount / 2), range: 0...64)

@@ -91,7 +91,8 @@ struct WorkerCommand: AsyncParsableCommand {
             let worker = BookingWorker(
                 consumer: consumer,
                 decider: BookingDecider(
-                    postgres: postgres, strategy: chosen, holdMinutes: hold, unsafeRaceWindow: .milliseconds(unsafeRaceWindowMs)),
+                    postgres: postgres, strategy: chosen, holdMinutes: hold, unsafeRaceWindow: .milliseconds(unsafeRaceWindowMs),
+                    perUserLimit: try settings.ticketsPerUserPerEvent()),
                 notifier: notifier, concurrency: concurrency, batchSize: batch, maxAttempts: maxAttempts, logger: logger)
             // Shut down in reverse: the notifier's last retry runs after the worker stopped, before Redis closes.
             var services: [any Service] = [postgres, redis, notifier]

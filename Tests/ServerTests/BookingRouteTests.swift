@@ -129,6 +129,28 @@ struct BookingRouteTests {
         }
     }
 
+    @Test("attack: one account firing many parallel requests is admitted for at most the per-user cap of the event (10)")
+    func perUserCapAtTheGate() async throws {
+        try await withBookingServer(tickets: 200) { client, event, queue, _ in
+            let hoarder = try await client.register(email: uniqueEmail("hoarder"))
+            let body = #"{"event_id":"\#(event)","ticket_count":4}"#
+            let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String?).self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        let response = try await client.send(.post, "/api/bookings", json: body, token: hoarder)
+                        return (response.status, response.errorCode)
+                    }
+                }
+                return try await group.reduce(into: [(HTTPResponse.Status, String?)]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0.0 == .accepted }.count == 2, "4 + 4 fit under 10, a third 4 does not: \(statuses)")
+            #expect(statuses.filter { $0.1 == "ticket_limit" }.count == 6)
+            #expect(try await jobs(in: queue) == 2)
+            let fan = try await client.register(email: uniqueEmail("fan"))
+            #expect(try await client.send(.post, "/api/bookings", json: body, token: fan).status == .accepted, "another account is not affected")
+        }
+    }
+
     @Test("the same Idempotency-Key gives the same booking id and never a second job")
     func idempotency() async throws {
         try await withBookingServer { client, event, queue, _ in

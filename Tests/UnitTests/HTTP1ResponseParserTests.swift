@@ -166,6 +166,16 @@ struct HTTP1ResponseParserTests {
         #expect(parser.bodyBytes == 0)
     }
 
+    @Test("attack: a target's overflowing Content-Length or chunk size is malformed, never a trap in the generator")
+    func overflowingLengths() {
+        let huge = Receiver()
+        #expect(huge.feed("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999999\r\n\r\n") == .malformed)
+        let chunk = Receiver()
+        #expect(chunk.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffffff\r\nx\r\n") == .malformed)
+        let largest = Receiver()
+        #expect(largest.feed("HTTP/1.1 200 OK\r\nContent-Length: 4294967296\r\n\r\nabc") == .needMore, "4 GiB is still a length")
+    }
+
     @Test("a body shorter than Content-Length needs more; bytes beyond it are malformed (nothing is pipelined)")
     func lengthBoundaries() {
         let short = Receiver()

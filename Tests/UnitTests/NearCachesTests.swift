@@ -48,6 +48,25 @@ struct NearCachesTests {
         #expect(!near.isLive && near.count == 0 && near.tickets.get(other) == nil)
     }
 
+    @Test("attack: many distinct large pages cannot fill the process: bodies are held within a byte budget, huge ones never")
+    func byteBudget() throws {
+        let keys = CacheKeys()
+        let near = NearCaches(capacity: 50_000, ttl: .seconds(60), byteBudget: 100_000, maximumBodyBytes: 20_000, keys: keys)
+        near.apply(.live)
+        let page = CachedBody(ByteBuffer(repeating: 0x20, count: 10_000))
+        for index in 0..<1_000 {
+            let key = "search:q=\(index)"
+            near.bodies.fill(try #require(near.bodies.reserve(key)), with: page)
+            #expect(near.bodies.weight <= 100_000, "after \(index + 1) pages: \(near.bodies.weight) bytes held")
+        }
+        #expect(near.bodies.count > 0, "recent pages are still held")
+        let huge = CachedBody(ByteBuffer(repeating: 0x20, count: 30_000))
+        near.bodies.fill(try #require(near.bodies.reserve("search:huge")), with: huge)
+        #expect(near.bodies.get("search:huge") == nil, "a body over the entry limit is served from Redis, not held")
+        near.bodies.remove(near.bodies.count > 0 ? (0..<1_000).map { "search:q=\($0)" } : [])
+        #expect(near.bodies.weight == 0 && near.bodies.count == 0, "weight follows removals")
+    }
+
     @Test("a body's tickets left are found once; an answer with all values unchanged needs no new body")
     func unchangedValues() throws {
         let (a, b) = (UUID(), UUID())

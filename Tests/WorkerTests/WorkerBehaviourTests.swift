@@ -40,6 +40,31 @@ struct WorkerBehaviourTests {
         await fixture.cleanUp()
     }
 
+    @Test("attack: one account's parallel jobs never hold more than the per-user cap of an event, with every strategy")
+    func perUserCap() async throws {
+        let fixture = try await WorkerFixture.make()
+        for strategy in [BookingStrategy.forUpdate, .conditionalUpdate, .batch] {
+            let event = try await fixture.event(total: 200)
+            let decider = BookingDecider(postgres: fixture.postgres, strategy: strategy, perUserLimit: 10)
+            let jobs = (0..<20).map { _ in fixture.job(event: event, tickets: 3) }
+            let outcomes = try await withThrowingTaskGroup(of: BookingOutcome.self) { group in
+                for job in jobs { group.addTask { try await decider.decide(job) } }
+                return try await group.reduce(into: [BookingOutcome]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 == .held }.count == 3, "\(strategy): 3 × 3 tickets fit under 10")
+            #expect(outcomes.filter { $0 == .failed(.ticketLimit) }.count == 17, "\(strategy)")
+            let ledger = try await fixture.ledger(event)
+            #expect(ledger.held == 9 && ledger.available == 191, "\(strategy): \(ledger)")
+        }
+        // A batch of one user's jobs decided together counts its own earlier jobs too.
+        let event = try await fixture.event(total: 200)
+        let batched = try await BookingDecider(postgres: fixture.postgres, strategy: .batch, perUserLimit: 10)
+            .decideAll((0..<6).map { _ in fixture.job(event: event, tickets: 4) })
+        #expect(batched == [.held, .held, .failed(.ticketLimit), .failed(.ticketLimit), .failed(.ticketLimit), .failed(.ticketLimit)])
+        #expect(try await fixture.ledger(event).held == 8)
+        await fixture.cleanUp()
+    }
+
     @Test("a redelivered job is recognised by its booking id and not booked twice")
     func redelivery() async throws {
         let fixture = try await WorkerFixture.make()

@@ -33,6 +33,9 @@ EXCEPTION WHEN duplicate_object THEN NULL; END $$;
 DO $$ BEGIN CREATE TYPE booking_failure_reason AS ENUM ('sold_out', 'event_unavailable', 'event_past', 'invalid', 'error');
 EXCEPTION WHEN duplicate_object THEN NULL; END $$;
 
+-- A user asking for more tickets of one event than the per-user cap allows (held and pending together).
+ALTER TYPE booking_failure_reason ADD VALUE IF NOT EXISTS 'ticket_limit';
+
 DO $$ BEGIN CREATE TYPE payment_status AS ENUM ('created', 'authorized', 'captured', 'failed', 'refund_pending', 'refunded');
 EXCEPTION WHEN duplicate_object THEN NULL; END $$;
 

@@ -15,6 +15,9 @@ struct CachedBody: Sendable {
         self.bytes = bytes
         self.slots = bytes.withUnsafeReadableBytes { AvailabilitySlots(scanning: $0) }
     }
+
+    /// What holding it costs, roughly: its bytes, the slots found in them and the dictionary entry's overhead.
+    var weight: Int { bytes.readableBytes + (slots?.ids.count ?? 0) * 48 + 128 }
 }
 
 /// The server's two in-process caches and the one Redis feed that keeps both coherent: cached bodies by
@@ -36,8 +39,11 @@ final class NearCaches: Sendable {
     /// - Parameters:
     ///   - capacity: most copies each cache holds (`NEAR_CACHE_ENTRIES`).
     ///   - ttl: longest a copy is kept.
-    init(capacity: Int, ttl: Duration, keys: CacheKeys) {
-        bodies = NearCache(capacity: capacity, ttl: ttl)
+    ///   - byteBudget: most bytes of bodies held (`NEAR_CACHE_MB`); a body over `maximumBodyBytes`
+    ///     (`NEAR_CACHE_MAX_ENTRY_KB`) is served from Redis and never held.
+    init(capacity: Int, ttl: Duration, byteBudget: Int = 256 << 20, maximumBodyBytes: Int = 256 << 10, keys: CacheKeys) {
+        bodies = NearCache(
+            capacity: capacity, ttl: ttl, weigh: { $0.weight }, byteBudget: byteBudget, maximumEntryWeight: maximumBodyBytes)
         tickets = NearCache(capacity: capacity, ttl: ttl)
         soldOut = NearCache(capacity: min(capacity, 4_096), ttl: min(ttl, Self.soldOutMemory), hitsMetric: "happening_admission_sold_out_memory_hits_total")
         self.keys = keys

@@ -3,6 +3,7 @@ import HappeningAMQP
 import HappeningPostgres
 import HappeningRedis
 import Hummingbird
+import Synchronization
 
 /// `GET /api/health`: the server is alive, and which dependencies answer. `GET /api/health/live`: the process
 /// answers HTTP at all (no dependency is asked; for liveness probes, and the cheapest route there is).
@@ -10,6 +11,33 @@ struct HealthController: Sendable {
     let postgres: PostgresClient
     let redis: RedisClient
     let bookingJobs: AMQPPublisher
+    /// The last probes' answers, reused for a second: a flood of health checks costs the dependencies at most three
+    /// round trips a second, however many callers ask.
+    let probes = RecentProbes(maxAge: .seconds(1))
+
+    /// Which dependencies answered.
+    struct Probed: Sendable {
+        var database: Bool
+        var redis: Bool
+        var queue: Bool
+    }
+
+    /// The newest probe results younger than `maxAge`, or one new probe shared by every caller that asks meanwhile.
+    final class RecentProbes: Sendable {
+        let maxAge: Duration
+        private let last = Mutex<(at: ContinuousClock.Instant, result: Probed)?>(nil)
+        private let flight = SingleFlight<Int, Probed>()
+
+        init(maxAge: Duration) { self.maxAge = maxAge }
+
+        func result(_ probe: @escaping @Sendable () async -> Probed) async -> Probed {
+            let now = ContinuousClock.now
+            if let recent = last.withLock({ $0 }), now - recent.at < maxAge { return recent.result }
+            let result = (try? await flight.value(for: 0) { await probe() }) ?? Probed(database: false, redis: false, queue: false)
+            last.withLock { $0 = (ContinuousClock.now, result) }
+            return result
+        }
+    }
 
     /// What each dependency said.
     struct Health: ResponseEncodable {
@@ -29,15 +57,20 @@ struct HealthController: Sendable {
 
     private static let liveBody = ByteBuffer(string: #"{"status":"ok"}"#)
 
-    /// 200 when PostgreSQL, Redis and RabbitMQ all answer within a second; 503 (with `Retry-After`) otherwise.
+    /// 200 when PostgreSQL, Redis and RabbitMQ all answered within a second (probed at most once a second); 503 (with
+    /// `Retry-After`) otherwise.
     @Sendable func check(request: Request, context: AppRequestContext) async throws -> Response {
-        async let database = probe { try await postgres.ping() }
-        async let cache = probe { try await redis.ping() }
-        async let queue = probe {
-            try await bookingJobs.declareTopology()
-            return true
+        let (postgres, redis, bookingJobs) = (postgres, redis, bookingJobs)
+        let probed = await probes.result {
+            async let database = Self.probe { try await postgres.ping() }
+            async let cache = Self.probe { try await redis.ping() }
+            async let queue = Self.probe {
+                try await bookingJobs.declareTopology()
+                return true
+            }
+            return await Probed(database: database, redis: cache, queue: queue)
         }
-        let (databaseUp, redisUp, queueUp) = await (database, cache, queue)
+        let (databaseUp, redisUp, queueUp) = (probed.database, probed.redis, probed.queue)
         let healthy = databaseUp && redisUp && queueUp
         let body = Health(
             status: healthy ? "ok" : "degraded",
@@ -53,7 +86,7 @@ struct HealthController: Sendable {
     }
 
     /// Runs a check with a one-second limit; any error or timeout counts as down.
-    private func probe(_ check: @escaping @Sendable () async throws -> Bool) async -> Bool {
+    private static func probe(_ check: @escaping @Sendable () async throws -> Bool) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask { (try? await check()) ?? false }
             group.addTask {

@@ -23,7 +23,8 @@ struct PublicEventsController: Sendable {
         let cursor = try PageCursor.parameter(query, order: .date)
         let events = self.events
         return try await cache.list("upcoming:\(Self.position(page, cursor))&limit=\(page.limit)", logger: context.logger) {
-            try JSON.encode(EventPage(message: "Upcoming events", rows: try await events.upcoming(page: page, cursor: cursor), page: page, order: .date))
+            try JSON.encode(
+                EventPage(message: "Upcoming events", rows: try await events.upcoming(page: page, cursor: cursor).map(\.publicView), page: page, order: .date))
         }
     }
 
@@ -31,7 +32,8 @@ struct PublicEventsController: Sendable {
         let search = try EventSearch(request.uri.queryParameters.dictionary, gazetteer: gazetteer)
         let events = self.events
         return try await cache.list("search:\(search.cacheKey)", logger: context.logger) {
-            try JSON.encode(EventPage(message: "Search results", rows: try await events.search(search), page: search.page, order: search.cursorOrder))
+            try JSON.encode(
+                EventPage(message: "Search results", rows: try await events.search(search).map(\.publicView), page: search.page, order: search.cursorOrder))
         }
     }
 
@@ -54,7 +56,8 @@ struct PublicEventsController: Sendable {
         return try await cache.list("category:\(category.rawValue)&\(Self.position(page, cursor))&limit=\(page.limit)", logger: context.logger) {
             try JSON.encode(
                 EventPage(
-                    message: "Events in \(category.rawValue)", rows: try await events.upcoming(category: category, page: page, cursor: cursor),
+                    message: "Events in \(category.rawValue)",
+                    rows: try await events.upcoming(category: category, page: page, cursor: cursor).map(\.publicView),
                     page: page, order: .date))
         }
     }
@@ -76,7 +79,7 @@ struct PublicEventsController: Sendable {
             guard let event = try await events.find(id), event.isPublic else {
                 throw AppError.notFound("Event not found", code: "event_not_found")
             }
-            return try JSON.encode(PublicEvent(message: "Event details", event: event))
+            return try JSON.encode(PublicEvent(message: "Event details", event: event.publicView))
         }
     }
 }

@@ -10,6 +10,8 @@ struct AppError: Error, Sendable, Equatable {
     var details: [String: String]?
     /// Seconds for a `Retry-After` header (429, 503).
     var retryAfter: Int?
+    /// The `Allow` header of a 405: the methods the path does answer.
+    var allow: String?
 
     // MARK: The errors the API uses
 

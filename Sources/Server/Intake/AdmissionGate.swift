@@ -24,6 +24,9 @@ struct AdmissionGate: Sendable {
     let keys: CacheKeys
     /// Booking requests one user may make per minute (0: no limit).
     let perMinute: Int
+    /// Tickets of one event one user's undecided requests may claim (`MAX_TICKETS_PER_USER_PER_EVENT`; 0: no cap). The
+    /// worker enforces the cap on what the user holds; this keeps one account from filling the sale's queue.
+    let perUserLimit: Int
     /// False (`ADMISSION_GATE=off`): no gate, every valid request is queued and the worker alone decides (the rate
     /// limit and idempotency keys still apply). For measuring a worker strategy's own race, e.g. CI's unsafe-worker gate.
     let enabled: Bool
@@ -35,7 +38,10 @@ struct AdmissionGate: Sendable {
     /// limit. With a key it always asks: its booking may be the one already queued.
     let soldOut: NearCache<UUID, Int>?
 
-    init(redis: RedisClient, keys: CacheKeys, perMinute: Int, enabled: Bool, leaseDuration: Duration, soldOut: NearCache<UUID, Int>?) {
+    init(
+        redis: RedisClient, keys: CacheKeys, perMinute: Int, perUserLimit: Int, enabled: Bool, leaseDuration: Duration, soldOut: NearCache<UUID, Int>?
+    ) {
+        self.perUserLimit = perUserLimit
         self.redis = redis
         self.soldOut = enabled ? soldOut : nil
         self.admissions = RedisScriptBatcher(redis: redis, script: Self.admitScript)
@@ -60,6 +66,8 @@ struct AdmissionGate: Sendable {
         case soldOut(left: Int)
         /// Over the per-user rate limit; retry after this many seconds.
         case rateLimited(retryAfter: Int)
+        /// The user's undecided requests for this event already claim the per-user cap; `left` more would fit.
+        case userLimit(left: Int)
         /// Redis holds no tickets left for the event: load them from PostgreSQL and ask again with them.
         case availabilityUnknown
     }
@@ -75,6 +83,7 @@ struct AdmissionGate: Sendable {
     }
 
     private static let admitScript = """
+        \(AdmissionClaim.claimsLua)
         local gated = ARGV[9] == '1'
         local available
         if gated then
@@ -100,20 +109,22 @@ struct AdmissionGate: Sendable {
             local clock = redis.call('TIME')
             local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
             for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)) do
-                local tickets = redis.call('HGET', KEYS[3], id)
-                if tickets then
-                    redis.call('HDEL', KEYS[3], id)
-                    redis.call('HINCRBY', KEYS[3], 'total', -tonumber(tickets))
-                end
+                drop_claim(KEYS[3], id)
                 redis.call('ZREM', KEYS[2], id)
             end
             local wanted = tonumber(ARGV[1])
+            local cap = tonumber(ARGV[10])
+            local mine = tonumber(redis.call('HGET', KEYS[3], 'u:' .. ARGV[6]) or '0')
+            if cap > 0 and mine + wanted > cap and redis.call('HEXISTS', KEYS[3], ARGV[2]) == 0 then
+                if keyed then redis.call('DEL', KEYS[6]) end
+                return {'user_limit', math.max(0, cap - mine)}
+            end
             local left = available - tonumber(redis.call('HGET', KEYS[3], 'total') or '0')
             if left < wanted then
                 if keyed then redis.call('DEL', KEYS[6]) end
                 return {'sold_out', math.max(0, left)}
             end
-            if redis.call('HSETNX', KEYS[3], ARGV[2], wanted) == 1 then redis.call('HINCRBY', KEYS[3], 'total', wanted) end
+            claim(KEYS[3], ARGV[2], ARGV[6], wanted)
             local lease = tonumber(ARGV[4])
             redis.call('ZADD', KEYS[2], now + lease, ARGV[2])
             redis.call('PEXPIRE', KEYS[2], 2 * lease)
@@ -143,12 +154,13 @@ struct AdmissionGate: Sendable {
                 keys.availability(request.event), keys.admissionLeases(request.event), keys.admissionClaims(request.event),
                 keys.prefix + "ratelimit:booking:" + user, queuedKey(request.booking), request.idempotencyKey ?? keys.prefix + "idem:none",
             ],
-            // ARGV: tickets, booking, rate limit, lease (ms), marker TTL (s), owner, tickets left from PostgreSQL, keyed, gated
+            // ARGV: tickets, booking, rate limit, lease (ms), marker TTL (s), owner, tickets left from PostgreSQL, keyed, gated,
+            // the per-user cap
             arguments: [
                 RedisArgument(request.tickets), RedisArgument(request.booking.lowercasedText), RedisArgument(perMinute),
                 RedisArgument(Int(leaseDuration.components.seconds * 1000)), RedisArgument(Self.memory), RedisArgument(user),
                 RedisArgument(knownAvailable.map(String.init) ?? ""), RedisArgument(request.idempotencyKey == nil ? "0" : "1"),
-                RedisArgument(enabled ? "1" : "0"),
+                RedisArgument(enabled ? "1" : "0"), RedisArgument(perUserLimit),
             ],
             answered: memory.map { Self.refusal(from: $0, event: event, tickets: tickets) })
         guard case .array(let parts) = reply, let verdict = parts.first?.string else { throw RedisError(kind: .unexpectedReply) }
@@ -161,6 +173,7 @@ struct AdmissionGate: Sendable {
             memory?.put(event, left)
             return .soldOut(left: left)
         case "rate_limited": return .rateLimited(retryAfter: max(1, Int(parts.dropFirst().first?.integer ?? 60)))
+        case "user_limit": return .userLimit(left: Int(parts.dropFirst().first?.integer ?? 0))
         case "unknown": return .availabilityUnknown
         default: throw RedisError(kind: .unexpectedReply)
         }

@@ -92,6 +92,9 @@ struct BookingIntake: Sendable {
             case .alreadyQueued, .inProgress: return false
             case .soldOut(let left): throw AppError.soldOut(left: left)
             case .rateLimited(let retryAfter): throw AppError.tooManyRequests(retryAfter: retryAfter)
+            case .userLimit(let left):
+                throw AppError.unprocessable(
+                    "One account may hold at most \(gate.perUserLimit) tickets of an event (\(left) more now)", code: "ticket_limit")
             case .availabilityUnknown:
                 let loaded = try await loadAvailable(admission.event, logger: logger)
                 guard let loaded else { throw AppError.notFound("Event not found", code: "event_not_found") }

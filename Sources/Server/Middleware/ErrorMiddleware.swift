@@ -14,12 +14,22 @@ import Razorpay
 /// - Malformed input PostgreSQL caught (bad UUID text, out-of-range number): 400.
 /// - Anything else: 500 with the request id and nothing internal in the body; the error is logged.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The routes' methods, for 405 on a known path asked with another method (nil: plain 404).
+    var routeMethods: RouteMethods?
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response: Response
         do {
             response = try await next(request, context)
         } catch {
-            response = render(map(error, context: context), context: context)
+            var mapped = map(error, context: context)
+            if mapped.code == "route_not_found", let allowed = routeMethods?.allowed(for: request.uri.path), !allowed.isEmpty {
+                mapped = AppError(
+                    status: .methodNotAllowed, code: "method_not_allowed",
+                    message: "\(request.method.rawValue) is not allowed here; allowed: \(allowed.joined(separator: ", "))",
+                    allow: allowed.joined(separator: ", "))
+            }
+            response = render(mapped, context: context)
         }
         response.headers[.init("X-Request-Id")!] = context.id
         return response
@@ -41,6 +51,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
         case let error as PostgresError where error.sqlState == PostgresError.nulInText.sqlState:
             return .nulInText
+        case let error as PostgresError where error.sqlState == "57014":
+            context.logger.warning("a statement ran past DB_STATEMENT_TIMEOUT_MS", metadata: ["error": "\(error)"])
+            return AppError(
+                status: .serviceUnavailable, code: "query_timeout", message: "The request took too long to answer; try again shortly", retryAfter: 5)
         case let error as PostgresError where error.isInvalidInput:
             return .badRequest("A value in the request is malformed or out of range", code: "invalid_value")
         case let error as PostgresError where error.isTransient || error.kind == .clientClosed:
@@ -71,6 +85,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         let data = (try? encoder.encode(body)) ?? Data(#"{"code":"internal_error","error":"Internal server error"}"#.utf8)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if let allow = error.allow { headers[.allow] = allow }
         return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

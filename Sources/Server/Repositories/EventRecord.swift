@@ -66,6 +66,14 @@ struct EventRecord: Codable, Sendable, Equatable, ResponseEncodable {
 
     /// True when the public may see it: approved, not cancelled.
     var isPublic: Bool { approval_status == .approved && !is_cancelled }
+
+    /// What anyone may read of it: without the reviewer's notes and who approved it (staff matters).
+    var publicView: EventRecord {
+        var event = self
+        event.admin_notes = nil
+        event.approved_by = nil
+        return event
+    }
 }
 
 /// A page of results: `page` (from 1) and `limit` (1…100), with `has_more` computed by reading one extra row.
@@ -75,6 +83,9 @@ struct PageRequest: Sendable, Equatable {
     var offset: Int { (page - 1) * limit }
 
     static let maximumLimit = 100
+    /// How deep offset paging reaches (page × limit): an OFFSET makes PostgreSQL read and drop every row before the
+    /// page, so a deep page is as expensive as the whole list. Past it the lists continue by `cursor` (keyset).
+    static let maximumDepth = 10_000
 
     /// Reads `page` and `limit` from the query string; bad values are a 400 with details.
     init(_ query: [String: String], defaultLimit: Int = 20) throws {
@@ -90,6 +101,9 @@ struct PageRequest: Sendable, Equatable {
             } else {
                 problems["limit"] = "must be a whole number from 1 to \(Self.maximumLimit)"
             }
+        }
+        if problems.isEmpty, page * limit > Self.maximumDepth {
+            problems["page"] = "page × limit must be at most \(Self.maximumDepth); continue further with the cursor the lists return"
         }
         if !problems.isEmpty { throw AppError.validation(problems) }
     }

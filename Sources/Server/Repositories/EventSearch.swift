@@ -41,7 +41,14 @@ struct EventSearch: Sendable, Equatable {
         do { page = try PageRequest(query) } catch let error as AppError { problems.merge(error.details ?? [:]) { $1 } }
 
         if let raw = query["query"]?.trimmingCharacters(in: .whitespacesAndNewlines), !raw.isEmpty {
-            if raw.count > 100 { problems["query"] = "must be at most 100 characters" } else { text = raw.lowercased() }
+            // Fewer than three characters cannot use the trigram indexes: such text would scan every event.
+            if raw.count > 100 {
+                problems["query"] = "must be at most 100 characters"
+            } else if raw.count < 3 {
+                problems["query"] = "must be at least 3 characters"
+            } else {
+                text = raw.lowercased()
+            }
         }
         if let raw = query["category"]?.lowercased(), !raw.isEmpty, raw != "all" {
             if let value = EventCategory(rawValue: raw) {
