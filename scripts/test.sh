@@ -82,6 +82,11 @@ chaos_gate() {
         | tee "$RUN/chaos-gate.log" | grep --line-buffered -vE '^bench: (connect|intake|rush|outage|recovered) '
     return "${PIPESTATUS[0]}"
 }
+abuse_gates() {
+    SKIP_BUILD=1 OUT="$RUN/abuse" bash scripts/ci-abuse.sh 2>&1 \
+        | tee "$RUN/abuse.log" | grep --line-buffered -vE '^bench: (connect|hoard|rush|guesses|sign-ins|half-sent|idle|browsing|expensive-reads|member-traffic) '
+    return "${PIPESTATUS[0]}"
+}
 
 : >"$RUN/test-output.log"
 status=0
@@ -95,7 +100,8 @@ if [ "$MODE" = all ]; then
     stage "oversell gate: scenarios/flash-sale-ci.yaml, two workers" oversell_gate; gate=$?
     stage "short fuzz pass: schemathesis as four roles (FUZZ_EXAMPLES=5; make fuzz runs 60)" fuzz_pass; fuzz=$?
     stage "chaos gate: scenarios/flash-sale-chaos.yaml at CI size, a worker killed, broker and database restarted" chaos_gate; chaos=$?
-    [ $gate -eq 0 ] && [ $fuzz -eq 0 ] && [ $chaos -eq 0 ] || status=1
+    stage "abuse gates: hoarders, brute force, slow clients, expensive reads (scenarios/abuse-*.yaml)" abuse_gates; abuse=$?
+    [ $gate -eq 0 ] && [ $fuzz -eq 0 ] && [ $chaos -eq 0 ] && [ $abuse -eq 0 ] || status=1
 fi
 
 echo "== test summary"
@@ -106,6 +112,7 @@ if [ "$MODE" = all ]; then
     echo "oversell gate: $([ $gate -eq 0 ] && echo passed || echo FAILED)"
     echo "fuzz (short pass): $([ $fuzz -eq 0 ] && echo passed || echo FAILED)"
     echo "chaos gate: $([ $chaos -eq 0 ] && echo passed || echo FAILED)"
+    echo "abuse gates: $([ $abuse -eq 0 ] && echo passed || echo FAILED)"
 fi
 echo "== stage times"
 awk -F'\t' '{ printf "  %5d s  %-6s  %s\n", $2, $3, $1 }' "$STAGE_LOG"

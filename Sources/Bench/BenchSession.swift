@@ -143,6 +143,12 @@ enum Summary {
                             // Below a thousand connections the process's fixed part dominates the figure.
                             memory.connections >= 1_000 ? ", \(Format.bytes(memory.peak_per_connection_bytes)) resident per connection" : nil
                         } ?? ""))
+                if let slow = phase.slow_clients {
+                    lines.append(
+                        "    slow clients (\(slow.send)): \(slow.opened) opened, \(slow.closed_by_server) closed by the target"
+                            + (slow.close_after.map { " (after p50 \(Format.micros($0.p50)), max \(Format.micros($0.max)))" } ?? "")
+                            + ", \(slow.still_open) still open at the end" + (slow.connect_failures > 0 ? ", \(slow.connect_failures) could not connect" : ""))
+                }
                 if let byStatus = phase.status_latency, byStatus.count > 1 {
                     lines.append(
                         "    by status: "
@@ -158,6 +164,11 @@ enum Summary {
                         + "accepted \(ledger.accepted.map(String.init) ?? "–"), decided \(ledger.decided.map(String.init) ?? "–"), oversold \(ledger.oversold)"
                         + (ledger.decision_latency.map { ", decision p99 \(Format.micros($0.p99))" } ?? "")
                         + (ledger.decided_per_second.map { String(format: ", %.1f decided/s", $0) } ?? ""))
+                if let lanes = ledger.lanes {
+                    lines.append(
+                        "    tickets won: " + lanes.map { "\($0.lane) \($0.tickets_won) (\(Format.percent($0.share)))" }.joined(separator: ", ")
+                            + (ledger.max_tickets_per_user.map { "; the most one user holds: \($0)" } ?? ""))
+                }
             }
             if let written = run.remote_write { lines.append("  " + written.sentence) }
             if let staleness = run.staleness {

@@ -66,8 +66,10 @@ struct HTMLReport {
             if let generator = RunTables.generator(run) { tables.append(generator) }
             if let routes = RunTables.routes(run) { tables.append(routes) }
             if let statuses = RunTables.statuses(run) { tables.append(statuses) }
+            if let slow = RunTables.slowClients(run) { tables.append(slow) }
             if let faults = run.faults { tables.append(RunTables.faults(faults)) }
             if let ledger = run.ledger { tables.append(RunTables.ledger(ledger)) }
+            if let lanes = run.ledger.flatMap(RunTables.laneTickets) { tables.append(lanes) }
             if let staleness = run.staleness { tables.append(RunTables.staleness(staleness)) }
             html += tables.map(\.html).joined()
             if let responses = RunTables.responses(run) { html += "<p class=\"note\">\(MarkupText.escape(responses))</p>\n" }

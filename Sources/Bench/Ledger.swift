@@ -42,6 +42,10 @@ struct LedgerReport: Codable, Sendable {
     var decided_per_second: Double?
     var waited_seconds: Double
     var violations: [String]
+    /// Tickets held at the end by each lane's own users (lanes with `users:`), when the schema names the user column.
+    var lanes: [LaneTickets]? = nil
+    /// The most tickets one user holds at the end (the per-user cap, seen from the database).
+    var max_tickets_per_user: Int? = nil
     /// What was checked, broken or not (nil in results written before invariants were listed).
     var invariants: [Invariant]? = nil
 
@@ -58,6 +62,29 @@ struct LedgerReport: Codable, Sendable {
     var statusText: String {
         guard let statuses, !statuses.isEmpty else { return bookings.map { "\($0)" } ?? "–" }
         return statuses.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) \($0.value)" }.joined(separator: " · ")
+    }
+}
+
+/// What one lane's users hold of the event at the end: who won the sale.
+struct LaneTickets: Codable, Sendable, Equatable {
+    var lane: String
+    /// The lane's virtual users.
+    var users: Int
+    var tickets_won: Int
+    /// Its share of every ticket held (0…1).
+    var share: Double
+    /// The most one of its users holds.
+    var max_per_user: Int
+
+    /// Each lane's tickets from the tickets each user holds (`held`, by lowercase user id) and the lanes' users.
+    static func lanes(_ names: [String], users: [[String]], held: [String: Int]) -> [LaneTickets] {
+        let total = held.values.reduce(0, +)
+        return zip(names, users).map { name, ids in
+            let counts = ids.map { held[$0.lowercased()] ?? 0 }
+            let won = counts.reduce(0, +)
+            return LaneTickets(
+                lane: name, users: ids.count, tickets_won: won, share: total > 0 ? Double(won) / Double(total) : 0, max_per_user: counts.max() ?? 0)
+        }
     }
 }
 
@@ -91,6 +118,11 @@ struct LedgerChecker: Sendable {
 
     func check(event: String, run: Run, progress: ProgressStyle) async throws -> LedgerReport {
         try await withClient { try await read($0, event: event, run: run, progress: progress) }
+    }
+
+    /// Tickets each user holds of the event (lowercase user id → tickets); nil when the schema names no user column.
+    func ticketsByUser(event: String) async throws -> [String: Int]? {
+        try await withClient { client in try await LedgerReader.make(source, client: client).heldByUser(event: try normalizedEvent(event)) }
     }
 
     /// Reads the figures once before the load: a wrong mapping, a query missing a column or an event that is not

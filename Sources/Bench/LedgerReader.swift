@@ -102,6 +102,23 @@ struct LedgerReader: Sendable {
             decided: (try row.decode(4) as Int?) ?? bookings, statuses: nil, duplicateUsers: try row.decode(5))
     }
 
+    /// Tickets held per user of the event (lowercase user id → tickets); nil when the schema names no user column.
+    func heldByUser(event: String) async throws -> [String: Int]? {
+        guard case .mapped(let r) = source, let user = r.schema.bookings.user else { return nil }
+        let b = r.schema.bookings
+        let tickets = b.quantity.map { "coalesce(sum(\(r.column($0))), 0)::int8" } ?? "count(*)"
+        var held: [String: Int] = [:]
+        for row in try await client.query(
+            """
+            SELECT lower((\(r.column(user)))::text), \(tickets) FROM \(r.bookings)
+            WHERE \(r.column(b.event)) = $1::\(r.eventRefType) AND (\(r.column(b.status)))::text = ANY($2::text[]) GROUP BY 1
+            """, [event, PostgresArray(b.holding)])
+        {
+            held[try row.decode(0)] = try row.decode(1)
+        }
+        return held
+    }
+
     /// How many of `ids` have a row in a decided status.
     func decided(ids: [String]) async throws -> Int {
         guard case .mapped(let r) = source, let id = r.schema.bookings.id, let idType = r.idType, !ids.isEmpty else { return 0 }

@@ -39,6 +39,7 @@ struct MarkdownReport {
             if let generator = RunTables.generator(run) { lines += generator.markdown }
             if let routes = RunTables.routes(run) { lines += routes.markdown }
             if let statuses = RunTables.statuses(run) { lines += statuses.markdown }
+            if let slow = RunTables.slowClients(run) { lines += slow.markdown }
             if let responses = RunTables.responses(run) {
                 lines.append(responses)
                 lines.append("")
@@ -47,6 +48,7 @@ struct MarkdownReport {
             if let written = run.remote_write { lines += [written.sentence, ""] }
             if let ledger = run.ledger {
                 lines += RunTables.ledger(ledger).markdown
+                if let lanes = RunTables.laneTickets(ledger) { lines += lanes.markdown }
                 for violation in ledger.violations { lines.append("- ✘ \(violation)") }
                 if !ledger.violations.isEmpty { lines.append("") }
             }

@@ -54,6 +54,8 @@ struct PhaseResult: Codable, Sendable {
     var processes: Int = 1
     /// Whether the Bench itself was the bottleneck while this phase or window ran.
     var generator: GeneratorCheck? = nil
+    /// A slow phase's clients: how many the target closed, and when (``SlowClients``).
+    var slow_clients: SlowClientReport? = nil
 
     struct TemplateResult: Codable, Sendable {
         var name: String

@@ -49,6 +49,7 @@ struct PhaseRunner: Sendable {
         timeoutOverride: Duration? = nil
     ) async throws -> (LanePhaseRun, [Capture]) {
         let start = plannedStart(notBefore: notBefore)
+        if phase.model == .slow { return (await runSlow(phase, lane: lane, start: start, users: users), []) }
         let clock = PhaseClock(monotonicStart: start)
         let feed = LiveFeed()
         if phase.model.isTimed { loadStart?.set(monotonic: start) }
@@ -153,7 +154,7 @@ struct PhaseRunner: Sendable {
                 let share = RateSpec(from: rate.from / Double(threadCount), to: rate.to / Double(threadCount))
                 let seconds = duration.map(\.seconds) ?? Double(maxRequests) / min(share.from, share.to) / Double(threadCount)
                 schedule = OpenSchedule(picker: picker, recorder: recorder, start: start, durationSeconds: seconds, rate: share, maxRequests: laneMax)
-            case .barrier, .warmup:
+            case .barrier, .warmup, .slow:  // a slow phase never gets here (``runSlow``)
                 schedule = BarrierSchedule(requests: Array(perConnection[offset..<(offset + connections)]), recorder: recorder, gate: gate)
             }
             loops.append(LoopJob(options: options, origin: renderer.target, schedule: schedule, recorder: recorder, stop: stop))

@@ -143,6 +143,35 @@ enum RunTables {
             ])
     }
 
+    /// Who won the sale: each lane's users' share of the tickets held; nil without lanes of their own users.
+    static func laneTickets(_ ledger: LedgerReport) -> ReportTable? {
+        guard let lanes = ledger.lanes, !lanes.isEmpty else { return nil }
+        return ReportTable(
+            title: "Tickets won by lane",
+            note: "Tickets held at the end by each lane's own users, read from the database"
+                + (ledger.max_tickets_per_user.map { "; the most any one user holds: \($0)." } ?? "."),
+            header: ["lane", "users", "tickets won", "share", "most one user holds"],
+            rows: lanes.map { ["\($0.lane)", "\($0.users)", "\($0.tickets_won)", Format.percent($0.share), "\($0.max_per_user)"] })
+    }
+
+    /// Slow phases: connections the target closed, when, and the ones it left open; nil without slow phases.
+    static func slowClients(_ run: BenchResult.Run) -> ReportTable? {
+        let slow = run.phases.compactMap { phase in phase.slow_clients.map { (phase, $0) } }
+        guard !slow.isEmpty else { return nil }
+        return ReportTable(
+            title: "Slow clients",
+            note: "Connections that sent nothing or half a request and waited: how many the target closed, how long after the client's last byte, "
+                + "and how many it left open until the phase ended.",
+            header: ["phase", "sent", "opened", "closed by the target", "close after p50", "close after max", "still open at the end", "answered"],
+            rows: slow.map { phase, report in
+                [
+                    phase.lane.map { "\($0)/\(phase.name)" } ?? phase.name, report.send, "\(report.opened)",
+                    "\(report.closed_by_server)", report.close_after.map { Format.micros($0.p50) } ?? "–",
+                    report.close_after.map { Format.micros($0.max) } ?? "–", "\(report.still_open)", "\(report.answered)",
+                ]
+            })
+    }
+
     /// The Bench's own CPU, loop lag and run-queue wait per recorded phase and window; nil when none was measured.
     static func generator(_ run: BenchResult.Run) -> ReportTable? {
         let views = (run.phases.filter(\.recorded) + (run.windows ?? [])).filter { $0.generator != nil }

@@ -75,22 +75,34 @@ struct RequestRenderer: Sendable {
     func validate() throws {
         for template in templates {
             let texts = [template.path, template.body ?? ""] + (template.headers ?? [:]).values
-            for name in texts.flatMap(Template.names(in:)) where variables[name] == nil && pools[name] == nil && name != "user_id" {
+            for name in texts.flatMap(Template.names(in:)) where variables[name] == nil && pools[name] == nil && !Self.builtIns.contains(name) {
                 throw UsageError("request \(template.name): ${\(name)} is neither a variable, a pool nor set by a setup step")
             }
             if template.auth == .user, users.isEmpty { throw UsageError("request \(template.name) needs users: add a `tokens:` setup step") }
         }
     }
 
+    /// Names every template may use without declaring them: the virtual user's `user_id` and `user_email`, and
+    /// `random`, twelve fresh lowercase letters per rendered request (text no cache has seen: cache busting, random
+    /// search words).
+    static let builtIns: Set<String> = ["user_id", "user_email", "random"]
+
     /// Template `index` rendered for `user` (an index into the virtual users), drawing pool values.
     func render(_ index: Int, user: Int, random: inout FastRandom) -> PreparedRequest {
         let template = templates[index]
         var values = variables
-        for name in Template.names(in: template.path + (template.body ?? "")) {
+        let named = Template.names(in: template.path + (template.body ?? "") + (template.headers ?? [:]).values.joined())
+        for name in named {
             if let pool = pools[name] { values[name] = pool.draw(&random) }
         }
+        if named.contains("random") {
+            values["random"] = String((0..<12).map { _ in Character(Unicode.Scalar(UInt8(97 + random.next() % 26))) })
+        }
         let virtualUser = users.isEmpty ? nil : users[user]
-        if let virtualUser { values["user_id"] = virtualUser.user_id }
+        if let virtualUser {
+            values["user_id"] = virtualUser.user_id
+            values["user_email"] = virtualUser.email
+        }
         var headers = (template.headers ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, Template.substitute($0.value, values, keepUnknown: true)) }
         if template.auth == .user, let virtualUser { headers.append(("Authorization", "Bearer \(virtualUser.token)")) }
         let body = template.body.map { Array(Template.substitute($0, values, keepUnknown: true).utf8) }
@@ -116,8 +128,9 @@ struct RequestRenderer: Sendable {
         return chosen.map { index in
             let template = templates[index]
             let text = template.path + (template.body ?? "") + (template.headers ?? [:]).values.joined()
-            let perUser = template.auth == .user || Template.names(in: text).contains("user_id")
-            let varies = perUser || !Template.names(in: text).filter { pools[$0] != nil }.isEmpty
+            let names = Template.names(in: text)
+            let perUser = template.auth == .user || names.contains("user_id") || names.contains("user_email")
+            let varies = perUser || names.contains("random") || !names.filter { pools[$0] != nil }.isEmpty
             let total = varies ? (perUser ? max(count, people.count) : count) : 1
             return (0..<total).map { render(index, user: people.lowerBound + $0 % people.count, random: &random) }
         }

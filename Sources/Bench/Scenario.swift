@@ -88,6 +88,8 @@ struct Scenario: Codable, Sendable {
         var record: Bool?
         /// Starts only once every fault of the scenario has run (e.g. to measure recovery after a restart).
         var after_faults: Bool?
+        /// A slow phase's clients: `nothing` (idle connections) or `partial` (half a request head); default partial.
+        var send: SlowSend? = nil
     }
 
     /// The flash-sale ledger check after the phases.
@@ -185,6 +187,10 @@ struct Scenario: Codable, Sendable {
                     throw UsageError("phase \(phase.name): needs duration or max_requests (every run is bounded)")
                 }
             }
+            if phase.model == .slow, phase.duration == nil {
+                throw UsageError("phase \(phase.name): a slow phase needs duration (how long its clients hold their connections)")
+            }
+            if phase.send != nil, phase.model != .slow { throw UsageError("phase \(phase.name): send: is for slow phases only") }
             for text in [phase.duration, phase.think_time].compactMap({ $0 }) where DurationText.parse(text) == nil {
                 throw UsageError("phase \(phase.name): '\(text)' is not a duration (like 500ms, 20s, 2m)")
             }

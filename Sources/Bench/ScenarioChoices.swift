@@ -1,5 +1,5 @@
 /// A closed set of words one key of a scenario file may hold. Decoding anything else fails with the choices listed
-/// (`'sideways' is not one of closed, open, barrier, warmup at phases.0.model`).
+/// (`'sideways' is not one of closed, open, barrier, warmup, slow at phases.0.model`).
 protocol ScenarioChoice: RawRepresentable<String>, CaseIterable, Codable, Sendable {}
 
 extension ScenarioChoice {
@@ -12,7 +12,7 @@ extension ScenarioChoice {
         self = value
     }
 
-    /// The words accepted, in declaration order: `closed, open, barrier, warmup`.
+    /// The words accepted, in declaration order: `closed, open, barrier, warmup, slow`.
     static var choices: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }
 
@@ -26,9 +26,21 @@ enum LoadModel: String, ScenarioChoice {
     case barrier
     /// One request per connection to open them, not reported.
     case warmup
+    /// Slow clients: each connection opens and then sends nothing, or half a request (`send:`), for the phase's
+    /// duration; what is measured is whether and when the target closes them (``SlowClients``).
+    case slow
 
-    /// Closed and open phases run for a duration or a request count; the others send once per connection.
+    /// Closed and open phases run for a duration or a request count; barrier and warm-up send once per connection;
+    /// slow ones hold their connections for a duration and send no whole request.
     var isTimed: Bool { self == .closed || self == .open }
+}
+
+/// What a slow client sends once connected.
+enum SlowSend: String, ScenarioChoice {
+    /// Nothing: an idle connection.
+    case nothing
+    /// The first part of its request's head (the request line and some headers, never the blank line that ends it).
+    case partial
 }
 
 /// Whose credentials a request template sends.

@@ -120,9 +120,10 @@ struct ScenarioRunner: Sendable {
         var phaseRuns = laneRuns.flatMap(\.runs)
         for index in phaseRuns.indices { phaseRuns[index].result.generator = Self.check(phaseRuns[index].result, monitor) }
         let shardReport = shard.map { Self.report(of: $0, scenario: scenario, variables: variables, laneRuns: laneRuns) }
-        let (ledger, staleness) = try await checks(
+        var (ledger, staleness) = try await checks(
             variables: variables, laneRuns: laneRuns, watchedEvent: watchedEvent, shownReads: phaseRuns.flatMap(\.shownReads),
             requestNames: renderer.infos.map(\.name))
+        if ledger != nil { try await addLaneTickets(to: &ledger, variables: variables, laneUsers: laneUsers, users: users) }
         let windows =
             scenario.hasLanes
             ? LaneWindows.views(of: phaseRuns, templates: renderer.infos).map { window in
@@ -168,6 +169,19 @@ struct ScenarioRunner: Sendable {
             staleness = StalenessCheck.report(event: watchedEvent, reads: shownReads, truth: truth, requestNames: requestNames)
         }
         return (ledger, staleness)
+    }
+
+    /// Who won the sale: the tickets held by each lane's own users, and the most any one user holds.
+    private func addLaneTickets(to ledger: inout LedgerReport?, variables: [String: String], laneUsers: [Range<Int>?], users: VirtualUsers)
+        async throws
+    {
+        guard let spec = scenario.ledger, let databaseURL else { return }
+        let event = Template.substitute(spec.event, variables, keepUnknown: true)
+        guard let held = try await LedgerChecker(databaseURL: databaseURL, source: try spec.source()).ticketsByUser(event: event) else { return }
+        ledger?.max_tickets_per_user = held.values.max() ?? 0
+        let laned = zip(scenario.runLanes, laneUsers).compactMap { lane, range in range.map { (lane.name, $0) } }
+        guard scenario.hasLanes, !laned.isEmpty else { return }
+        ledger?.lanes = LaneTickets.lanes(laned.map(\.0), users: laned.map { $0.1.map { users[$0].user_id } }, held: held)
     }
 
     /// The generator check over the wall-clock span of a phase or window.

@@ -20,7 +20,9 @@ struct ThresholdResult: Codable, Sendable {
 /// In a laned scenario `<lane>.<stat>` is the lane over the whole run and `<lane>@<phase>.<stat>` the lane's requests
 /// that were due while another lane's phase ran (`browse@sale.p99 < 25ms`). Ledger metrics: oversold,
 /// undecided (alias lost), phantom, excess_bookings, held_mismatch, conservation_error, duplicates, duplicate_users, decision.p50 … decision.max,
-/// decided_per_second. Staleness metrics (a scenario with `staleness:`): staleness.max, staleness.p99 and
+/// decided_per_second, max_tickets_per_user, tickets_won.<lane> and tickets_share.<lane> (write `50%`; the lane's share of
+/// the tickets held at the end). A slow phase's metrics: <phase>.closed_by_server, .still_open, .connect_failures,
+/// .answered, .close_after_p50 … .close_after_max (from the client's last byte to the target's close). Staleness metrics (a scenario with `staleness:`): staleness.max, staleness.p99 and
 /// staleness.shown_after_sold_out_max (latencies), staleness.stale, staleness.understated, staleness.reads and
 /// shown_after_sold_out (counts).
 enum Thresholds {
@@ -111,8 +113,13 @@ enum Thresholds {
             case "duplicate_users": return ledger.duplicate_users.map { (Double($0), false) }
             case "excess_bookings": return ledger.excess_bookings.map { (Double($0), false) }
             case "decided_per_second": return ledger.decided_per_second.map { ($0, false) }
+            case "max_tickets_per_user": return ledger.max_tickets_per_user.map { (Double($0), false) }
             default:
                 if parts.count == 2, parts[0] == "decision", let summary = ledger.decision_latency { return latency(parts[1], summary).map { ($0, true) } }
+                if parts.count == 2, let lane = ledger.lanes?.first(where: { $0.lane == parts[1] }) {
+                    if parts[0] == "tickets_won" { return (Double(lane.tickets_won), false) }
+                    if parts[0] == "tickets_share" { return (lane.share, false) }
+                }
             }
         }
         let phase: PhaseResult?
@@ -135,6 +142,22 @@ enum Thresholds {
         case "cache_hit_ratio": return phase.cacheHitRatio.map { ($0, false) }
         case let name where name.hasPrefix("status_") && Int(name.dropFirst(7)) != nil:
             return (Double(phase.statuses[String(name.dropFirst(7))] ?? 0), false)  // responses with that status
+        default: return slowClientValue(stat, phase.slow_clients)
+        }
+    }
+
+    /// A slow phase's figures: `closed_by_server`, `still_open`, `connect_failures`, `answered`, and `close_after_p50`
+    /// (… `_max`): from a client's last byte to the target's close.
+    private static func slowClientValue(_ stat: String, _ report: SlowClientReport?) -> (Double, Bool)? {
+        guard let report else { return nil }
+        switch stat {
+        case "closed_by_server": return (Double(report.closed_by_server), false)
+        case "still_open": return (Double(report.still_open), false)
+        case "connect_failures": return (Double(report.connect_failures), false)
+        case "answered": return (Double(report.answered), false)
+        case let name where name.hasPrefix("close_after_"):
+            // None closed: no value, and a threshold without a value fails.
+            return report.close_after.flatMap { latency(String(name.dropFirst("close_after_".count)), $0) }.map { ($0, true) }
         default: return nil
         }
     }

@@ -58,6 +58,14 @@ public final class PreparedRequest: @unchecked Sendable {
         wire = Self.serialise(method: self.method, url: url, headers: headers, body: body)
     }
 
+    /// The request's head as the raw engine sends it, without the blank line that ends it: what a slow client sends
+    /// before it stops (the target keeps waiting for the rest).
+    public var unfinishedHead: [UInt8] {
+        let end: [UInt8] = [13, 10, 13, 10]
+        guard let blank = (0..<max(0, wire.count - 3)).first(where: { wire[$0..<($0 + 4)].elementsEqual(end) }) else { return wire }
+        return Array(wire[..<(blank + 2)])
+    }
+
     /// `METHOD /path?query HTTP/1.1`, `Host`, the headers, `Content-Length` when there is a body, the body.
     static func serialise(method: String, url: String, headers: [(String, String)], body: [UInt8]?) -> [UInt8] {
         let components = URLComponents(string: url)

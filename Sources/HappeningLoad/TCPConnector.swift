@@ -15,8 +15,8 @@ import HappeningSystem
 /// TLS stays libcurl's (``RawConnector``), which does the handshake and encrypts.
 ///
 /// Failures carry libcurl's error numbers (6 could not resolve, 7 could not connect, 28 timed out), so completions
-/// read the same on both engines. Used on its loop's thread only.
-final class TCPConnector {
+/// read the same on both engines. Used on its loop's thread only (the Bench's slow clients open theirs with it too).
+public final class TCPConnector {
     /// One address of the origin's host, as `connect` takes it.
     private struct Address {
         var family: Int32
@@ -29,7 +29,7 @@ final class TCPConnector {
     private var addresses: [Address]?
 
     /// `origin`: `http://host[:port]` (80 without one); nil when it names no host.
-    init?(origin: String, connectTimeout: Duration) {
+    public init?(origin: String, connectTimeout: Duration) {
         guard let components = URLComponents(string: origin), var host = components.host, !host.isEmpty else { return nil }
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         self.host = host
@@ -38,7 +38,7 @@ final class TCPConnector {
     }
 
     /// A connected non-blocking socket, or libcurl's error number.
-    func connect() -> Result<Int32, ConnectFailure> {
+    public func connect() -> Result<Int32, ConnectFailure> {
         guard let addresses = resolved(), !addresses.isEmpty else { return .failure(ConnectFailure(code: 6)) }
         var failure = ConnectFailure(code: 7)
         for address in addresses {
@@ -105,6 +105,6 @@ final class TCPConnector {
 }
 
 /// Why a raw connection could not be opened: libcurl's error number (6, 7, 28 …).
-struct ConnectFailure: Error {
-    var code: Int32
+public struct ConnectFailure: Error {
+    public var code: Int32
 }

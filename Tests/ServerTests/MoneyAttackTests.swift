@@ -15,7 +15,31 @@ import Testing
 /// each against a real server, PostgreSQL and offline gateway. Every test fails on the code before its fix.
 @Suite("Money under attack", .timeLimit(.minutes(10)))
 struct MoneyAttackTests {
-    private static let adminPassword = ["ADMIN_PASSWORD": "admin-pass-1"]
+    /// A payment server with an admin, an approved payout-eligible host and a buyer, as the money tests start.
+    struct Marketplace: Sendable {
+        let client: any TestClientProtocol
+        let deps: AppDependencies
+        let gateway: TestGateway
+        let fixtures: PaymentFixtures
+        let host: (token: String, id: UUID)
+        let buyer: (token: String, id: UUID)
+        let adminToken: String
+    }
+
+    /// Runs `body` in a fresh ``Marketplace``; `settlementHours` is the server's PAYOUT_SETTLEMENT_HOURS.
+    private func withMarketplace(settlementHours: Int = 48, _ body: @Sendable (Marketplace) async throws -> Void) async throws {
+        let admin = uniqueEmail("admin").lowercased()
+        let settings = ["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1", "PAYOUT_SETTLEMENT_HOURS": String(settlementHours)]
+        try await withPaymentServer(settings) { client, deps, gateway in
+            let fixtures = PaymentFixtures(postgres: deps.postgres)
+            let host = try await payableHost(client, fixtures)
+            let buyer = try await fixtures.buyer(client)
+            try await body(
+                Marketplace(
+                    client: client, deps: deps, gateway: gateway, fixtures: fixtures, host: host, buyer: buyer,
+                    adminToken: try await Fixtures.adminToken(client, email: admin)))
+        }
+    }
 
     /// An approved host with a payout-eligible bank account: its token and id.
     private func payableHost(_ client: some TestClientProtocol, _ fixtures: PaymentFixtures) async throws -> (token: String, id: UUID) {
@@ -33,15 +57,13 @@ struct MoneyAttackTests {
 
     @Test("attack (critical): a host paid out for an event cannot cancel it or move its date, so buyers are not refunded from the platform's pocket")
     func paidOutHostCannotCancel() async throws {
-        let admin = uniqueEmail("admin").lowercased()
-        try await withPaymentServer(Self.adminPassword.merging(["ADMIN_EMAIL": admin]) { $1 }) { client, deps, gateway in
-            let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let host = try await payableHost(client, fixtures)
-            let (buyerToken, buyer) = try await fixtures.buyer(client)
+        try await withMarketplace { market in
+            let (client, deps, fixtures, host, adminToken) = (market.client, market.deps, market.fixtures, market.host, market.adminToken)
             let event = try await fixtures.paidEvent(host: host.id, tickets: 20)
-            for _ in 0..<3 { _ = try await fixtures.paidBooking(client, gateway, user: buyer, token: buyerToken, event: event, tickets: 2) }
+            for _ in 0..<3 {
+                _ = try await fixtures.paidBooking(client, market.gateway, user: market.buyer.id, token: market.buyer.token, event: event, tickets: 2)
+            }
             let id = event.lowercasedText
-            let adminToken = try await Fixtures.adminToken(client, email: admin)
 
             // The event happened yesterday: inside the settlement period nobody is paid, and the host cannot cancel.
             try await deps.postgres.query("UPDATE events SET date_time = now() - interval '1 day' WHERE id = $1", [event])
@@ -68,12 +90,9 @@ struct MoneyAttackTests {
 
     @Test("attack: a host cannot cancel an upcoming event after an admin paid it out early, nor be paid for a cancelled event")
     func payoutAndCancellationExcludeEachOther() async throws {
-        let admin = uniqueEmail("admin").lowercased()
-        try await withPaymentServer(Self.adminPassword.merging(["ADMIN_EMAIL": admin, "PAYOUT_SETTLEMENT_HOURS": "0"]) { $1 }) { client, deps, gateway in
-            let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let host = try await payableHost(client, fixtures)
-            let (buyerToken, buyer) = try await fixtures.buyer(client)
-            let adminToken = try await Fixtures.adminToken(client, email: admin)
+        try await withMarketplace(settlementHours: 0) { market in
+            let (client, deps, fixtures, host, adminToken) = (market.client, market.deps, market.fixtures, market.host, market.adminToken)
+            let (gateway, buyerToken, buyer) = (market.gateway, market.buyer.token, market.buyer.id)
 
             // A cancelled event is never payable, and not listed as payable.
             let cancelled = try await fixtures.paidEvent(host: host.id, tickets: 10)
@@ -212,15 +231,12 @@ struct MoneyAttackTests {
 
     @Test("attack: a payout the gateway rejects (a bad IFSC) is failed, not re-sent forever, and the event can be paid again")
     func rejectedPayoutCanBeRetried() async throws {
-        let admin = uniqueEmail("admin").lowercased()
-        try await withPaymentServer(Self.adminPassword.merging(["ADMIN_EMAIL": admin, "PAYOUT_SETTLEMENT_HOURS": "0"]) { $1 }) { client, deps, gateway in
-            let fixtures = PaymentFixtures(postgres: deps.postgres)
-            let host = try await payableHost(client, fixtures)
-            let (buyerToken, buyer) = try await fixtures.buyer(client)
+        try await withMarketplace(settlementHours: 0) { market in
+            let (client, deps, fixtures, host, adminToken) = (market.client, market.deps, market.fixtures, market.host, market.adminToken)
+            let (gateway, buyerToken, buyer) = (market.gateway, market.buyer.token, market.buyer.id)
             let event = try await fixtures.paidEvent(host: host.id, tickets: 10)
             _ = try await fixtures.paidBooking(client, gateway, user: buyer, token: buyerToken, event: event, tickets: 2)
             try await deps.postgres.query("UPDATE events SET date_time = now() - interval '1 hour' WHERE id = $1", [event])
-            let adminToken = try await Fixtures.adminToken(client, email: admin)
             let body = #"{"event_id":"\#(event.lowercasedText)"}"#
 
             try await gateway.fault("/v1/payouts", status: 400, times: 1)

@@ -59,7 +59,7 @@ private func edited(_ find: String, _ replacement: String) -> String {
 
 /// Invalid scenarios and a part of the message each must be refused with.
 private let invalidScenarios: [(yaml: String, needle: String)] = [
-    (edited("model: barrier", "model: burst"), "'burst' is not one of closed, open, barrier, warmup at phases[2].model"),
+    (edited("model: barrier", "model: burst"), "'burst' is not one of closed, open, barrier, warmup, slow at phases[2].model"),
     (edited("duration: \"${seconds}\"", "duration: 5 seconds"), "phase steady: '5 seconds' is not a duration"),
     (edited("think_time: 10ms", "think_time: soon"), "phase after: 'soon' is not a duration"),
     (edited("rate: \"${rate}\", ", ""), "phase steady: an open phase needs rate"),
