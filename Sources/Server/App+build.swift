@@ -66,7 +66,7 @@ struct AppDependencies: Sendable {
                 commandTimeout: configuration.admissionRedisTimeout, checkoutTimeout: configuration.admissionRedisTimeout),
             logger: logger)
         bookingJobs = AMQPPublisher(
-            configuration: try AMQPConfiguration(url: configuration.endpoints.amqpURL),
+            configuration: try AMQPConfiguration(url: configuration.endpoints.amqpURL, confirmTimeout: configuration.queueConfirmTimeout),
             queue: AMQPQueue(name: configuration.bookingQueue),
             logger: logger)
         hasher = PasswordHasher(cost: configuration.bcryptCost, queueLimit: configuration.bcryptQueueLimit)

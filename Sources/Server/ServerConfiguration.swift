@@ -80,6 +80,9 @@ struct ServerConfiguration: Sendable {
     /// `BCRYPT_QUEUE_LIMIT` (default 64): password hashes waiting or running at once; past it logins and registrations
     /// are refused with 503 and `Retry-After` instead of queueing without bound.
     var bcryptQueueLimit: Int
+    /// `AMQP_CONFIRM_TIMEOUT_MS` (default 10000): how long intake waits for the broker's confirm; past it the answer is
+    /// 503 `queue_unconfirmed` naming the booking (the job may be queued all the same).
+    var queueConfirmTimeout: Duration
     /// `BOOKING_QUEUE` (default booking_jobs; its dead-letter queue is `<name>.dlq`).
     var bookingQueue: String
     /// Razorpay (`RAZORPAY_*`; with no keys, the offline gateway and simulated payments).
@@ -164,6 +167,7 @@ struct ServerConfiguration: Sendable {
         registrationsPerHour = try settings.integer("REGISTRATIONS_PER_IP_PER_HOUR", default: 20, range: 1...1_000_000)
         trustedProxies = Set(settings.string("TRUSTED_PROXIES", default: "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         bcryptQueueLimit = try settings.integer("BCRYPT_QUEUE_LIMIT", default: 64, range: 1...100_000)
+        queueConfirmTimeout = .milliseconds(try settings.integer("AMQP_CONFIRM_TIMEOUT_MS", default: 10_000, range: 1...600_000))
         bookingQueue = settings.bookingQueueName()
         razorpay = try RazorpayConfiguration(settings)
         if razorpay.isSimulated, !devMode {

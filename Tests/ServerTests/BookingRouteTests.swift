@@ -151,6 +151,15 @@ struct BookingRouteTests {
         }
     }
 
+    @Test("a publish the broker did not confirm in time is a 503 naming the booking (it may be queued); other failures stay plain")
+    func unconfirmedPublishNamesTheBooking() throws {
+        let id = UUID()
+        let unconfirmed = try #require(BookingIntake.publishFailure(AMQPError(kind: .confirmTimeout), booking: id) as? AppError)
+        #expect(unconfirmed.status == .serviceUnavailable && unconfirmed.code == "queue_unconfirmed" && unconfirmed.retryAfter == 5)
+        #expect(unconfirmed.details?["booking_id"] == id.lowercasedText && unconfirmed.details?["status_url"] == "/api/bookings/\(id.lowercasedText)")
+        #expect(BookingIntake.publishFailure(AMQPError(kind: .connection), booking: id) is AMQPError, "a refused publish never queued anything")
+    }
+
     @Test("the same Idempotency-Key gives the same booking id and never a second job")
     func idempotency() async throws {
         try await withBookingServer { client, event, queue, _ in

@@ -70,7 +70,7 @@ struct BookingIntake: Sendable {
             Counter(label: "happening_queue_publishes_total", dimensions: [("result", "failed")]).increment()
             // Let a retry be admitted and publish; nothing stays claimed.
             do { try await gate.withdraw(admission) } catch { logger.warning("could not withdraw an admission", metadata: ["error": "\(error)"]) }
-            throw error
+            throw Self.publishFailure(error, booking: id)
         }
         if let key = admission.idempotencyKey {
             do {
@@ -80,6 +80,18 @@ struct BookingIntake: Sendable {
             }
         }
         return id
+    }
+
+    /// What the client is told when the job could not be published. When the broker did not confirm in time the job
+    /// may be queued all the same: the answer names the booking, so the client can look before booking again (a retry
+    /// with the same Idempotency-Key maps to the same booking, which the worker decides once).
+    static func publishFailure(_ error: any Error, booking id: UUID) -> any Error {
+        guard let error = error as? AMQPError, error.kind == .confirmTimeout else { return error }
+        return AppError(
+            status: .serviceUnavailable, code: "queue_unconfirmed",
+            message: "The queue did not confirm the booking in time: it may or may not be queued. Check status_url before booking again, "
+                + "or retry with the same Idempotency-Key",
+            details: ["booking_id": id.lowercasedText, "status_url": "/api/bookings/\(id.lowercasedText)"], retryAfter: 5)
     }
 
     /// The gate's verdict as the intake acts on it: true when admitted here, false when the same key's booking
