@@ -28,10 +28,11 @@ final class GatewayLedger: Sendable {
 
     private static var now: Int64 { Int64(Date().timeIntervalSince1970) }
 
-    /// A new order, or the existing one with the same receipt (the receipt is the idempotency key).
-    func createOrder(amount: Int64, currency: String, receipt: String, notes: [String: String]) -> RazorpayOrder {
+    /// A new order; with `uniqueReceipt` (Razorpay's `unique_receipt: true`) the existing one with the same receipt, as
+    /// at Razorpay: without it every call is a new order, whatever its receipt.
+    func createOrder(amount: Int64, currency: String, receipt: String, uniqueReceipt: Bool, notes: [String: String]) -> RazorpayOrder {
         state.withLock { state in
-            if let existing = state.orderByReceipt[receipt], let order = state.orders[existing] { return order }
+            if uniqueReceipt, let existing = state.orderByReceipt[receipt], let order = state.orders[existing] { return order }
             state.counter += 1
             let order = RazorpayOrder(
                 id: Self.makeID("order", state.counter), entity: "order", amount: amount, amount_paid: 0, amount_due: amount,

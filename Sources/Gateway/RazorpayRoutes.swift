@@ -40,6 +40,7 @@ struct RazorpayRoutes: Sendable {
             let amount: Int64
             let currency: String?
             let receipt: String?
+            let unique_receipt: Bool?
             let notes: [String: String]?
         }
         let body = try await decode(Body.self, request, context)
@@ -47,7 +48,9 @@ struct RazorpayRoutes: Sendable {
         guard let receipt = body.receipt, !receipt.isEmpty, receipt.count <= 40 else {
             return badRequest("receipt is required (at most 40 characters)", field: "receipt")
         }
-        return try json(ledger.createOrder(amount: body.amount, currency: body.currency ?? "INR", receipt: receipt, notes: body.notes ?? [:]))
+        return try json(
+            ledger.createOrder(
+                amount: body.amount, currency: body.currency ?? "INR", receipt: receipt, uniqueReceipt: body.unique_receipt ?? false, notes: body.notes ?? [:]))
     }
 
     @Sendable func createRefund(request: Request, context: BasicRequestContext) async throws -> Response {

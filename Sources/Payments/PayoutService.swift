@@ -204,13 +204,14 @@ public struct PayoutService: Sendable {
         try await Self.recordOutcome(postgres, gatewayID: gatewayID, status: status, failureReason: failureReason)
     }
 
-    /// Stores a payout's outcome by its gateway id (only while it is still open).
+    /// Stores a payout's outcome by its gateway id: only while it is still open, except that a processed payout may
+    /// still be reversed by the bank (RazorpayX's processed → reversed): then the event may be paid out again.
     static func recordOutcome(_ postgres: PostgresClient, gatewayID: String, status: String, failureReason: String?) async throws {
         try await postgres.query(
             """
             UPDATE payouts SET status = $2::payout_status, failure_reason = $3, updated_at = now(),
                    processed_at = CASE WHEN $2 = 'processed' THEN now() ELSE processed_at END
-            WHERE razorpay_payout_id = $1 AND status IN ('pending', 'processing')
+            WHERE razorpay_payout_id = $1 AND (status IN ('pending', 'processing') OR (status = 'processed' AND $2 = 'reversed'))
             """, [gatewayID, PayoutStatus(gatewayState: status).rawValue, failureReason])
     }
 

@@ -12,7 +12,8 @@ import ServiceLifecycle
 ///
 /// - Every call has `timeout` per attempt and at most `attempts` attempts; only a 5xx, a 409 (an idempotent request
 ///   with the same key still being processed), a timeout or a refused connection is retried (with 0.2 s, 0.4 s … backoff). A 4xx is returned at once as ``RazorpayError/Kind/rejected(status:code:message:)``.
-/// - Creating calls carry an idempotency key (the order receipt, `X-Refund-Idempotency`, `X-Payout-Idempotency`), so a
+/// - Creating calls carry an idempotency key (the order receipt with `unique_receipt`, `X-Refund-Idempotency`,
+///   `X-Payout-Idempotency`), so a
 ///   retry after a lost answer cannot create a second order, refund or payout.
 /// - Keys go out as HTTP basic authentication and are never logged.
 /// - A lifecycle service: add it to the service group that runs its users, which stops its threads at shutdown
@@ -36,15 +37,18 @@ public final class RazorpayClient: Service, Sendable {
 
     // MARK: Orders and payments
 
-    /// `POST /v1/orders`: an order for `amount` paise. The receipt is the idempotency key.
+    /// `POST /v1/orders`: an order for `amount` paise. Sent with `unique_receipt: true`, so the receipt is the idempotency
+    /// key: a retried create (a timeout, two racing requests) returns the same order instead of a second one.
     public func createOrder(amount: Int64, currency: String = "INR", receipt: String, notes: [String: String] = [:]) async throws -> RazorpayOrder {
         struct Body: Encodable {
             let amount: Int64
             let currency: String
             let receipt: String
+            let unique_receipt: Bool
             let notes: [String: String]
         }
-        return try await call("create order", "POST", "/v1/orders", body: Body(amount: amount, currency: currency, receipt: receipt, notes: notes))
+        return try await call(
+            "create order", "POST", "/v1/orders", body: Body(amount: amount, currency: currency, receipt: receipt, unique_receipt: true, notes: notes))
     }
 
     /// `GET /v1/orders/:id`.

@@ -192,6 +192,21 @@ struct RazorpayClientTests {
     @Test("attack: a timed-out refund retried without X-Refund-Idempotency is a second refund, as at Razorpay; only the key makes it one")
     func refundIdempotencyAsRazorpayDocuments() async throws {
         try await withGateway { razorpay, simulator, _ in
+            // Orders too: a receipt is a key only with unique_receipt (which the client always sends).
+            let receipt = "twice-\(TestEnvironment.uniqueSuffix())"
+            var plainIDs: [String] = []
+            for _ in 0..<2 {
+                let response = try await TestHTTP.send(
+                    HTTPClientRequest(
+                        method: "POST", url: "\(razorpay.configuration.baseURL)/v1/orders", headers: [("Content-Type", "application/json")],
+                        body: Array(#"{"amount":1000,"currency":"INR","receipt":"\#(receipt)"}"#.utf8),
+                        basicAuth: (RazorpayConfiguration.offlineKeyID, RazorpayConfiguration.offlineKeySecret)))
+                plainIDs.append((try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])?["id"] as? String ?? "")
+            }
+            #expect(plainIDs[0] != plainIDs[1], "without unique_receipt the same receipt makes a second order")
+            #expect(
+                try await razorpay.createOrder(amount: 1_000, receipt: receipt + "-u")
+                    == (try await razorpay.createOrder(amount: 1_000, receipt: receipt + "-u")))
             let order = try await razorpay.createOrder(amount: 30_000, receipt: "idem-\(TestEnvironment.uniqueSuffix())")
             let payment = try #require(try await pay(simulator, order: order.id)["razorpay_payment_id"] as? String)
             // The same receipt twice without a key: two refunds (the receipt is a label, not a key).

@@ -229,7 +229,7 @@ struct MoneyAttackTests {
         }
     }
 
-    @Test("attack: a payout the gateway rejects (a bad IFSC) is failed, not re-sent forever, and the event can be paid again")
+    @Test("attack: a payout the gateway rejects (a bad IFSC) is failed, not re-sent forever; a failed or reversed one can be made again")
     func rejectedPayoutCanBeRetried() async throws {
         try await withMarketplace(settlementHours: 0) { market in
             let (client, deps, fixtures, host, adminToken) = (market.client, market.deps, market.fixtures, market.host, market.adminToken)
@@ -246,10 +246,16 @@ struct MoneyAttackTests {
             #expect((retry["payout"] as? [String: Any])?["status"] as? String == "processing")
             #expect(try await client.send(.post, "/api/hosts/payouts/create", json: body, token: adminToken).errorCode == "payout_exists")
 
-            // A reversed payout is not counted as paid.
-            try await deps.postgres.query("UPDATE payouts SET status = 'reversed' WHERE event_id = $1 AND status = 'processing'", [event])
+            // A processed payout the bank later reverses is recorded as reversed (RazorpayX's processed → reversed), is not
+            // counted as paid, and the event may be paid out again.
+            let gatewayID = try #require((retry["payout"] as? [String: Any])?["razorpay_payout_id"] as? String)
+            try await deps.postgres.query("UPDATE payouts SET status = 'processed' WHERE razorpay_payout_id = $1", [gatewayID])
+            try await deps.payouts.update(gatewayID: gatewayID, status: "reversed", failureReason: "beneficiary account closed")
+            let status: String = try await deps.postgres.query("SELECT status::text FROM payouts WHERE razorpay_payout_id = $1", [gatewayID])[0].decode(0)
+            #expect(status == "reversed")
             let mine = try await client.send(.get, "/api/hosts/my-payouts", token: host.token).json()
             #expect(mine["total_amount"] as? String == "0.00")
+            #expect(try await client.send(.post, "/api/hosts/payouts/create", json: body, token: adminToken).status == .ok)
         }
     }
 }
