@@ -139,7 +139,7 @@ public struct CancellationService: Sendable {
             if try row.decode(0, as: Bool.self) { return .alreadyCancelled }
             if requester == .host, try row.decode(1, as: Bool.self) { return .eventStarted }
             // A statement of its own: it sees a payout committed while this transaction waited for the row lock.
-            let paidOut = try await !tx.query("SELECT 1 FROM payouts WHERE event_id = $1 AND status NOT IN ('failed', 'reversed')", [event]).isEmpty
+            let paidOut = try await !tx.query("SELECT 1 FROM payouts WHERE event_id = $1 AND \(PayoutService.livePayout)", [event]).isEmpty
             if paidOut, requester != .admin(refundAfterPayout: true) { return .payoutExists }
             try await tx.query("UPDATE events SET is_cancelled = true, updated_at = now() WHERE id = $1", [event])
             try await tx.query("INSERT INTO event_cancellations (event_id, requested_by) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING", [event, user])

@@ -37,8 +37,9 @@ public struct PayoutService: Sendable {
         self.logger = logger
     }
 
-    /// A payout that is on its way or made (failed and reversed ones are not: the event may be paid again).
-    static let livePayout = "status IN ('pending', 'processing', 'processed')"
+    /// SQL: a payout that is on its way or made (failed and reversed ones are not: the event may be paid again). The
+    /// one definition the payout, cancellation and edit rules share.
+    public static let livePayout = "status IN ('pending', 'processing', 'processed')"
 
     /// One event's money, in paise.
     public struct Settlement: Sendable, Equatable, Codable {

@@ -1,6 +1,7 @@
 import Foundation
 import HappeningModel
 import HappeningPostgres
+import Payments
 
 /// Events in PostgreSQL.
 struct EventRepository: Sendable {
@@ -59,7 +60,7 @@ struct EventRepository: Sendable {
                 if try row.decode(2, as: Bool.self) { throw AppError.conflict("A cancelled event cannot be edited", code: "already_cancelled") }
                 if try row.decode(3, as: Bool.self) { throw AppError.conflict("The event has started; only an admin can edit it now", code: "event_started") }
                 // A statement of its own, after the row lock: it sees a payout committed while this waited.
-                if try await !tx.query("SELECT 1 FROM payouts WHERE event_id = $1 AND status NOT IN ('failed', 'reversed')", [id]).isEmpty {
+                if try await !tx.query("SELECT 1 FROM payouts WHERE event_id = $1 AND \(PayoutService.livePayout)", [id]).isEmpty {
                     throw AppError.conflict("The host has been paid out for this event; only an admin can edit it now", code: "payout_exists")
                 }
             }
