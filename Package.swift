@@ -335,6 +335,7 @@ let package = Package(
             name: "SeedTests",
             dependencies: [
                 "Seed", "Server", "HappeningAuth", "HappeningGeo", "HappeningModel", "HappeningHTTP", "HappeningPostgres", "HappeningSystem", "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import HappeningAuth
 import HappeningGeo
@@ -53,6 +54,16 @@ func checksum(_ url: String) async throws -> String {
 
 @Suite("Seeder: deterministic, consistent, fast paths", .serialized, .timeLimit(.minutes(10)))
 struct SeedTests {
+    @Test("attack: outside a development stack (DEV_MODE=1) the seeder gives accounts no usable password, never the published one")
+    func noPublishedPasswordOutsideDevelopment() throws {
+        let command = try SeedCommand.parse(["--events", "10", "--users", "5", "--database-url", "postgres://x@127.0.0.1/x"])
+        let production = try command.makeRequest(environment: [:])
+        #expect(production.plan.passwordHash != DevCredentials.passwordHash && production.plan.passwordHash.hasPrefix("$2b$10$"))
+        #expect(production.plan.passwordHash.count == DevCredentials.passwordHash.count, "bcrypt-shaped, so a login checks it like any other")
+        #expect(try command.makeRequest(environment: [:]).plan.passwordHash != production.plan.passwordHash, "a fresh one every run")
+        #expect(try command.makeRequest(environment: ["DEV_MODE": "1"]).plan.passwordHash == DevCredentials.passwordHash)
+    }
+
     @Test("--reset without --schema applies the init.sql built into the seeder, the repository's file byte for byte")
     func bundledSchema() throws {
         let bundled = try SeedCommand.schemaText(path: nil)

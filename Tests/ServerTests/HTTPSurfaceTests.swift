@@ -52,6 +52,32 @@ struct HTTPSurfaceTests {
         }
     }
 
+    @Test("attack: a flood of /api/health calls shares one probe of the dependencies while its answer is fresh")
+    func healthProbesAreShared() async throws {
+        let probes = LockedValue(0)
+        let recent = HealthController.RecentProbes(maxAge: .seconds(3_600))
+        let results = await withTaskGroup(of: HealthController.Probed.self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    await recent.result {
+                        probes.withLock { $0 += 1 }
+                        return HealthController.Probed(database: true, redis: true, queue: true)
+                    }
+                }
+            }
+            return await group.reduce(into: [HealthController.Probed]()) { $0.append($1) }
+        }
+        #expect(results.count == 50 && results.allSatisfy(\.database) && probes.value == 1, "\(probes.value) probes for 50 calls")
+        let always = HealthController.RecentProbes(maxAge: .zero)
+        for _ in 0..<3 {
+            _ = await always.result {
+                probes.withLock { $0 += 1 }
+                return HealthController.Probed(database: true, redis: true, queue: true)
+            }
+        }
+        #expect(probes.value == 4, "a stale answer is probed again")
+    }
+
     @Test("METRICS_PORT moves /metrics off the API's port")
     func metricsOffThePublicPort() async throws {
         let port = TestPorts.next()

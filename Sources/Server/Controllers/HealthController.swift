@@ -31,11 +31,20 @@ struct HealthController: Sendable {
         init(maxAge: Duration) { self.maxAge = maxAge }
 
         func result(_ probe: @escaping @Sendable () async -> Probed) async -> Probed {
-            let now = ContinuousClock.now
-            if let recent = last.withLock({ $0 }), now - recent.at < maxAge { return recent.result }
-            let result = (try? await flight.value(for: 0) { await probe() }) ?? Probed(database: false, redis: false, queue: false)
-            last.withLock { $0 = (ContinuousClock.now, result) }
-            return result
+            if let recent = fresh() { return recent }
+            let probed = try? await flight.value(for: 0) { [self] in
+                // Checked again inside the flight: a caller that looked just before another flight finished finds its answer.
+                if let recent = fresh() { return recent }
+                let probed = await probe()
+                last.withLock { $0 = (ContinuousClock.now, probed) }
+                return probed
+            }
+            return probed ?? Probed(database: false, redis: false, queue: false)
+        }
+
+        private func fresh() -> Probed? {
+            guard let recent = last.withLock({ $0 }), ContinuousClock.now - recent.at < maxAge else { return nil }
+            return recent.result
         }
     }
 
