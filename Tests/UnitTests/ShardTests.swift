@@ -96,7 +96,8 @@ struct ShardTests {
     /// One part's phase: one request per latency, all sent `firstSentOffset` ns after a common instant.
     private static func phase(latencies: [UInt64], firstSentOffset: UInt64) -> PhaseResult {
         let start: UInt64 = 1_000_000_000_000
-        let clock = PhaseClock(monotonicStart: start)
+        // One wall start for every part: the skew measured is then exactly the 1.5 ms offsets between their first sends.
+        let clock = PhaseClock(monotonicStart: start, wallStartMicros: 1_800_000_000_000_000)
         let feed = LiveFeed()
         let recorder = PhaseRecorder(templates: [TemplateInfo(name: "static", weight: 1, expect: [200])], clock: clock, feed: feed)
         let request = PreparedRequest(url: "http://127.0.0.1:1/static")
