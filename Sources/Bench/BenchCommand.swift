@@ -125,6 +125,18 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "A file holding a worker's pid, for the kill-worker fault (repeatable).")
         var workerPids: [String] = []
 
+        @Option(help: "A target process on this machine whose CPU each phase reports per request (repeatable; gate adds its server).")
+        var targetPid: [Int32] = []
+
+        @Option(help: "A Prometheus text URL with the target's process_cpu_seconds_total, read before and after each phase (repeatable).")
+        var targetMetrics: [String] = []
+
+        /// Where the target's CPU is read, if anywhere.
+        var targetCPU: TargetCPU? {
+            let sources = targetPid.map(TargetCPU.Source.process) + targetMetrics.map(TargetCPU.Source.metrics)
+            return sources.isEmpty ? nil : TargetCPU(sources: sources)
+        }
+
         func overrides() throws -> [String: String] {
             var values: [String: String] = [:]
             for item in variables {

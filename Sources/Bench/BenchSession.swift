@@ -53,6 +53,7 @@ struct BenchSession {
                 runner.metrics = RemoteWriteStream(client: try RemoteWriteClient(url: url, tls: options.tls), labels: labels)
             }
             runner.shard = try options.shard.map(Shard.init(parsing:))
+            runner.targetCPU = options.targetCPU
             if index == 0 || scenario.ledger != nil {
                 (variables, users) = try await runner.setUp(runDirectory: runDirectory, reusing: prepared != nil)
             }
@@ -138,6 +139,7 @@ enum Summary {
                         + "p50 \(Format.micros(phase.latency.p50)), p99 \(Format.micros(phase.latency.p99)), max \(Format.micros(phase.latency.max))"
                         + (phase.cacheHitRatio.map { ", cache hits \(Format.percent($0))" } ?? "") + (phase.late > 0 ? ", \(phase.late) late" : "")
                         + (phase.protocolNote.map { ", \($0)" } ?? "")
+                        + (phase.target_cpu?.per_request_us.map { String(format: ", target CPU %.1f µs/req", $0) } ?? "")
                         + (phase.shard_start_skew_ms.map { String(format: ", %d processes, start skew %.2f ms", phase.processes, $0) } ?? "")
                         + (phase.memory.flatMap { memory in
                             // Below a thousand connections the process's fixed part dominates the figure.

@@ -103,6 +103,7 @@ extension BenchCommand {
             )
             var options = options
             options.workerPids += tier.workerPidFiles
+            if let server = tier.serverPID { options.targetPid.append(server) }  // the server's CPU per request in the report
             guardian.runStarted()
             let result = try await BenchSession(scenarioPath: scenario, options: options).run(targets: [("run", target)])
             let paths = try result.write(to: options.out)

@@ -67,12 +67,12 @@ final class GeneratorMonitor: Sendable {
     func stop() { running.store(false, ordering: .relaxed) }
 
     private func sample() {
-        var previous = (wall: Date().timeIntervalSince1970, cpu: Self.processCPUSeconds())
+        var previous = (wall: Date().timeIntervalSince1970, cpu: ProcessCPU.seconds())
         while running.load(ordering: .relaxed) {
             // Wake just after the next wall-clock second begins, so each sample covers one second.
             let now = Date().timeIntervalSince1970
             Thread.sleep(forTimeInterval: max(0.05, (now.rounded(.down) + 1.002) - now))
-            let current = (wall: Date().timeIntervalSince1970, cpu: Self.processCPUSeconds())
+            let current = (wall: Date().timeIntervalSince1970, cpu: ProcessCPU.seconds())
             let elapsed = current.wall - previous.wall
             if elapsed > 0.2 {
                 let share = (current.cpu - previous.cpu) / elapsed / Double(coresAllowed)
@@ -81,14 +81,6 @@ final class GeneratorMonitor: Sendable {
             }
             previous = current
         }
-    }
-
-    /// User + system CPU seconds of the whole process so far.
-    static func processCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// The calling thread's time spent waiting on a run queue so far (ns), or nil where the kernel does not say.

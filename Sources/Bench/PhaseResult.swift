@@ -56,6 +56,8 @@ struct PhaseResult: Codable, Sendable {
     var generator: GeneratorCheck? = nil
     /// A slow phase's clients: how many the target closed, and when (``SlowClients``).
     var slow_clients: SlowClientReport? = nil
+    /// What the phase cost the target's CPU (``TargetCPU``; absent when no source was given).
+    var target_cpu: TargetCPUReport? = nil
 
     struct TemplateResult: Codable, Sendable {
         var name: String

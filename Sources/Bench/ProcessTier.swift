@@ -19,6 +19,9 @@ final class ProcessTier: @unchecked Sendable {
         self.binaries = binaries
     }
 
+    /// The server's process id, once started.
+    var serverPID: Int32? { server?.processIdentifier }
+
     /// Starts `happening-server` with `environment` added to this process's own.
     func startServer(environment: [String: String]) throws {
         server = try start("happening-server", [], environment: environment, log: "server.log")

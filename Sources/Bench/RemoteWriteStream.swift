@@ -1,5 +1,6 @@
 import Foundation
 import HappeningHTTP
+import HappeningSystem
 import PrometheusRemoteWrite
 import Synchronization
 
@@ -53,7 +54,7 @@ final class RemoteWriteStream: Sendable {
     var report: RemoteWriteReport { tally.withLock { $0 } }
 
     private func addCPU() {
-        add("happening_bench_cpu_seconds_total", value: GeneratorMonitor.processCPUSeconds(), atMillis: Int64(Date().timeIntervalSince1970 * 1_000))
+        add("happening_bench_cpu_seconds_total", value: ProcessCPU.seconds(), atMillis: Int64(Date().timeIntervalSince1970 * 1_000))
     }
 
     /// Takes every queued sample, as series.

@@ -32,14 +32,16 @@ enum RunTables {
 
     static func phases(_ run: BenchResult.Run, title: String) -> ReportTable {
         let laned = run.phases.contains { $0.lane != nil }
-        let header = (laned ? ["lane"] : []) + ["phase", "model", "conns"] + figures
+        let cpu = run.phases.first { $0.target_cpu != nil }?.target_cpu
+        let header = (laned ? ["lane"] : []) + ["phase", "model", "conns"] + figures + (cpu != nil ? ["target CPU µs/req"] : [])
         let rows = run.phases.map { phase in
             (laned ? [phase.lane ?? ""] : []) + [
                 "\(phase.name)\(phase.recorded ? "" : " (warm-up)")",
                 "\(phase.model)\(phase.rate.map { " \($0)/s" } ?? "")", "\(phase.connections)",
-            ] + numbers(phase)
+            ] + numbers(phase) + (cpu != nil ? [phase.target_cpu?.per_request_us.map { String(format: "%.1f", $0) } ?? "–"] : [])
         }
-        return ReportTable(title: title, note: nil, header: header, rows: rows)
+        let note = cpu.map { "Target CPU: the target's user + system CPU during each phase (\($0.source)) over the phase's answered requests." }
+        return ReportTable(title: title, note: note, header: header, rows: rows)
     }
 
     /// Each lane over the whole run and over the other lanes' phases; nil for a scenario without lanes.

@@ -29,6 +29,8 @@ struct ScenarioRunner: Sendable {
     /// `--shard I/N`: this process runs its part of every phase, with its slice of the users; the ledger is
     /// checked by `merge` over every part.
     var shard: Shard?
+    /// Where the target's CPU is read before and after each phase (nil: not reported).
+    var targetCPU: TargetCPU?
 
     /// Setup: runs the seeder steps and loads tokens (a shard only its lanes' slice of them); returns the variables
     /// (with captured values) and users. `reusing`: a `happening-bench setup` already ran the seeder (its captured
@@ -249,7 +251,11 @@ struct ScenarioRunner: Sendable {
                         "bench: \(label): \(prefix)phase \(phase.name) (\(phase.model.rawValue), \(phase.connections) connections\(phase.rate.map { ", \($0) req/s" } ?? "")\(phase.duration.map { ", \($0)" } ?? ""))\n"
                             .utf8))
             }
-            let (run, phaseCaptures) = try await runner.run(phase, lane: lane.name, notBefore: first ? notBefore : nil, users: users)
+            let cpuBefore = await targetCPU?.seconds()
+            var (run, phaseCaptures) = try await runner.run(phase, lane: lane.name, notBefore: first ? notBefore : nil, users: users)
+            if let targetCPU, let cpuBefore, let cpuAfter = await targetCPU.seconds() {
+                run.result.target_cpu = TargetCPUReport(source: targetCPU.label, before: cpuBefore, after: cpuAfter, requests: run.result.requests)
+            }
             first = false
             outcome.runs.append(run)
             let result = run.result

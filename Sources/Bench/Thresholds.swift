@@ -22,7 +22,8 @@ struct ThresholdResult: Codable, Sendable {
 /// undecided (alias lost), phantom, excess_bookings, held_mismatch, conservation_error, duplicates, duplicate_users, decision.p50 … decision.max,
 /// decided_per_second, max_tickets_per_user, tickets_won.<lane> and tickets_share.<lane> (write `50%`; the lane's share of
 /// the tickets held at the end). A slow phase's metrics: <phase>.closed_by_server, .still_open, .connect_failures,
-/// .answered, .close_after_p50 … .close_after_max (from the client's last byte to the target's close). Staleness metrics (a scenario with `staleness:`): staleness.max, staleness.p99 and
+/// .answered, .close_after_p50 … .close_after_max (from the client's last byte to the target's close);
+/// <phase>.target_cpu_per_request (the target's CPU per request, `--target-pid`/`--target-metrics`). Staleness metrics (a scenario with `staleness:`): staleness.max, staleness.p99 and
 /// staleness.shown_after_sold_out_max (latencies), staleness.stale, staleness.understated, staleness.reads and
 /// shown_after_sold_out (counts).
 enum Thresholds {
@@ -142,6 +143,7 @@ enum Thresholds {
         case "cache_hit_ratio": return phase.cacheHitRatio.map { ($0, false) }
         case let name where name.hasPrefix("status_") && Int(name.dropFirst(7)) != nil:
             return (Double(phase.statuses[String(name.dropFirst(7))] ?? 0), false)  // responses with that status
+        case "target_cpu_per_request": return phase.target_cpu?.per_request_us.map { ($0, true) }  // µs, like a latency
         default: return slowClientValue(stat, phase.slow_clients)
         }
     }

@@ -131,6 +131,8 @@ func metricsResponse(_ deps: AppDependencies) -> Response {
         metrics.makeGauge(name: "happening_pool_waits_total", labels: [("pool", name)]).set(Double(stats.totalWaits))
         metrics.makeGauge(name: "happening_pool_checkout_timeouts_total", labels: [("pool", name)]).set(Double(stats.checkoutTimeouts))
     }
+    // The process's user + system CPU, so a load generator can report what a request cost (Prometheus's own name).
+    metrics.makeGauge(name: "process_cpu_seconds_total").set(ProcessCPU.seconds())
     var buffer = [UInt8]()
     metrics.emit(into: &buffer)
     return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
