@@ -1,35 +1,57 @@
 #!/usr/bin/env bash
-# The cached read against its physical limit: GET /api/events/:id from a release server with the Redis cache on,
-# beside nginx serving the very same JSON bytes as a static file. Each server pinned to core 1 (one nginx worker;
-# the server then runs one event loop), wrk pinned to core 0, same connections and duration. Also measured: the
-# server's no-work route (GET /api/health/live), the floor of its HTTP stack, so the report shows how much of the
-# gap to nginx is the cache and how much the stack. Writes results/cached-get-vs-nginx.{md,json}.
+# The server's request path against its physical limit, nginx answering the same patterns with the same bytes:
+#   cached-get            keep-alive GET /api/events/:id, the Redis/near cache on (nginx: the same JSON as a file)
+#   floor                 keep-alive GET /api/health/live, no work: the HTTP stack alone (nginx: the same body)
+#   refused               keep-alive POST /api/bookings for a sold-out event → 422 (nginx: `return 422` of the body)
+#   refused-new-connection  the same POST with `Connection: close`: a TCP connection per request
+# Each server runs alone on core 1 (one nginx worker, no master; the server with EVENT_LOOPS=1), wrk on core 0.
+# Per pattern and target: req/s from wrk and the target's CPU (user + system, all threads, from /proc/<pid>/stat)
+# per request. ROUNDS rounds, each measuring every pattern on the server then on nginx; the report quotes the
+# median of the rounds, CPU ratios first (machine-independent). Writes results/server-vs-nginx.{md,json,html}.
 #
-#   scripts/compare-nginx.sh                  # 50 connections, 10 s each
+#   scripts/compare-nginx.sh                          # 3 rounds, 50 connections, 8 s per measurement
+#   ROUNDS=1 DURATION=3 SKIP_BUILD=1 scripts/compare-nginx.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CONNECTIONS="${CONNECTIONS:-50}"; DURATION="${DURATION:-10}"; PORT="${PORT:-5096}"; NGINX_PORT="${NGINX_PORT:-58081}"
+CONNECTIONS="${CONNECTIONS:-50}"; DURATION="${DURATION:-8}"; ROUNDS="${ROUNDS:-3}"
+PORT="${PORT:-5096}"; NGINX_PORT="${NGINX_PORT:-58081}"
 . scripts/lib.sh
-require_tool wrk wrk; require_tool nginx nginx-light
+require_tool wrk wrk; require_tool nginx nginx-light; require_tool taskset util-linux
 services_up postgres redis rabbitmq
-WORK="$PWD/.run/compare-nginx"; rm -rf "$WORK"; mkdir -p "$WORK/www/api/events" "$WORK/logs"
+WORK="$PWD/.run/compare-nginx"; rm -rf "$WORK"; mkdir -p "$WORK/www/api/events" "$WORK/www/api/health" "$WORK/logs" "$WORK/out"
 release_build "$WORK" happening-server happening-seed
-EVENT=$("$BIN"/happening-seed --events 0 --users 0 --flash-sale-event tickets=500,price=499 --json --progress none \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["flash_sale_event"]["id"])')
+# One sold-out event (1 ticket, every request asks for 2) and USERS bench users' tokens: the refusals rotate through
+# them, as a sale's buyers would (one user's requests would soon be over the booking rate limit: 429, not 422).
+USERS="${USERS:-500}"
+"$BIN"/happening-seed --events 0 --users 0 --bench-users "$USERS" --tokens-out "$WORK/tokens.jsonl" \
+    --flash-sale-event tickets=1,price=499 --json --progress none >"$WORK/seed.json"
+EVENT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["flash_sale_event"]["id"])' "$WORK/seed.json")
+TOKEN=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["token"])' "$WORK/tokens.jsonl")
 
-cleanup() {
-    stop_bg
-    [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
-}
+cleanup() { stop_bg; }
 trap cleanup EXIT
-start_bg "$WORK/logs/server.log" env PORT="$PORT" CACHE=on CACHE_PREFIX="compare-nginx-$$:" LOG_LEVEL=error taskset -c 1 "$BIN"/happening-server
+start_bg "$WORK/logs/server.log" env PORT="$PORT" CACHE=on CACHE_PREFIX="compare-nginx-$$:" LOG_LEVEL=error EVENT_LOOPS=1 \
+    taskset -c 1 "$BIN"/happening-server
+SERVER_PID="${BG_PIDS[-1]}"
 wait_healthy "http://127.0.0.1:$PORT/api/health"
-URL="http://127.0.0.1:$PORT/api/events/$EVENT"
-curl -sf "$URL" >/dev/null   # fills the cache
-cache=$(curl -s -D - -o "$WORK/www/api/events/$EVENT" "$URL" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache"{print $2}')
-echo "   event $EVENT: $(wc -c <"$WORK/www/api/events/$EVENT") bytes of JSON, X-Cache: $cache"
+BODY="{\"event_id\":\"$EVENT\",\"ticket_count\":2}"
+# What the server answers, kept as nginx's bytes: the cached event, the no-work body, the refusal.
+curl -sf "http://127.0.0.1:$PORT/api/events/$EVENT" >/dev/null   # fills the cache
+cache=$(curl -s -D - -o "$WORK/www/api/events/$EVENT" "http://127.0.0.1:$PORT/api/events/$EVENT" | tr -d '\r' \
+    | awk -F': ' 'tolower($1)=="x-cache"{print $2}')
+curl -sf -o "$WORK/www/api/health/live" "http://127.0.0.1:$PORT/api/health/live"
+for _ in 1 2; do   # the first refusal asks Redis; later ones are answered from the server's sold-out memory
+    status=$(curl -s -o "$WORK/refusal.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/json' -d "$BODY" "http://127.0.0.1:$PORT/api/bookings")
+done
+[ "$status" = 422 ] || { echo "== the sold-out booking was answered $status: $(cat "$WORK/refusal.json")" >&2; exit 1; }
+echo "   event $EVENT: $(wc -c <"$WORK/www/api/events/$EVENT") bytes of JSON (X-Cache: $cache); refusal: $(cat "$WORK/refusal.json")"
+
+REFUSAL=$(sed 's/\\/\\\\/g; s/"/\\"/g' "$WORK/refusal.json")
 cat >"$WORK/nginx.conf" <<CONF
 worker_processes 1;
+master_process off;
+daemon off;
 pid $WORK/nginx.pid;
 error_log $WORK/logs/nginx-error.log warn;
 events { worker_connections 4096; }
@@ -37,46 +59,58 @@ http {
     access_log off;
     keepalive_requests 100000000;
     default_type application/json;
-    server { listen 127.0.0.1:$NGINX_PORT; root $WORK/www; }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        root $WORK/www;
+        location = /api/bookings { return 422 "$REFUSAL"; }
+    }
 }
 CONF
-taskset -c 1 nginx -c "$WORK/nginx.conf" -p "$WORK" -g 'daemon on;'
+start_bg "$WORK/logs/nginx.log" taskset -c 1 nginx -c "$WORK/nginx.conf" -p "$WORK"
+NGINX_PID="${BG_PIDS[-1]}"
 wait_healthy "http://127.0.0.1:$NGINX_PORT/api/events/$EVENT" 10
 
-echo "== wrk -t1 -c$CONNECTIONS -d${DURATION}s: happening-server (cache on), its no-work route, then nginx"
-taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$URL" >"$WORK/server.out"
-taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT/api/health/live" >"$WORK/live.out"
-taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$NGINX_PORT/api/events/$EVENT" >"$WORK/nginx.out"
-
-mkdir -p results
-python3 - "$WORK" "$CONNECTIONS" "$DURATION" "$cache" <<'PY'
-import datetime, json, os, re, sys
-work, connections, duration, cache = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-def figures(path):
-    text = open(path).read()
-    def ms(label):
-        value, unit = re.match(r"([\d.]+)(us|ms|s)", re.search(rf"\s{label}%\s+(\S+)", text).group(1)).groups()
-        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)), "p50_ms": ms("50"), "p99_ms": ms("99"),
-            "non_2xx": int(errors.group(1)) if errors else 0}
-server, live, nginx = figures(f"{work}/server.out"), figures(f"{work}/live.out"), figures(f"{work}/nginx.out")
-ratio = round(server["rps"] / nginx["rps"], 3)
-floor_ratio = round(live["rps"] / nginx["rps"], 3)
-out = {"measured_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "command": "scripts/compare-nginx.sh",
-       "cores": os.cpu_count(), "connections": connections, "duration_seconds": duration, "x_cache": cache,
-       "server": server, "server_no_work_route": live, "nginx": nginx, "ratio_rps": ratio,
-       "no_work_route_ratio_rps": floor_ratio, "cached_vs_no_work_route": round(server["rps"] / live["rps"], 3), "goal_at_least": 0.5}
-json.dump(out, open("results/cached-get-vs-nginx.json", "w"), indent=2)
-md = "\n".join(["# Cached GET /api/events/:id against nginx", "",
-    f"Measured {out['measured_at']} on {os.cpu_count()} cores with `scripts/compare-nginx.sh`: each server pinned to core 1, wrk -t1 -c{connections}",
-    f"-d{duration}s pinned to core 0, the same JSON bytes (X-Cache: {cache} on the server).", "",
-    "| server | req/s | p50 | p99 | non-2xx |", "|---|---|---|---|---|",
-    f"| happening-server (cache on) | {server['rps']:,.0f} | {server['p50_ms']:.3f} ms | {server['p99_ms']:.3f} ms | {server['non_2xx']} |",
-    f"| happening-server, `GET /api/health/live` (no work: the stack's floor) | {live['rps']:,.0f} | {live['p50_ms']:.3f} ms | {live['p99_ms']:.3f} ms | {live['non_2xx']} |",
-    f"| nginx (static file, 1 worker) | {nginx['rps']:,.0f} | {nginx['p50_ms']:.3f} ms | {nginx['p99_ms']:.3f} ms | {nginx['non_2xx']} |", "",
-    f"server/nginx: req/s ratio {ratio} (goal ≥ 0.5). The same server's no-work route reaches {floor_ratio} of nginx;",
-    f"the cached read runs at {out['cached_vs_no_work_route']} of that floor.", ""])
-open("results/cached-get-vs-nginx.md", "w").write(md)
-print(md)
+python3 - "$WORK/tokens.jsonl" >"$WORK/tokens.lua" <<'PY'
+import json, sys
+print("tokens = {" + ",".join(f'"{json.loads(line)["token"]}"' for line in open(sys.argv[1])) + "}")
 PY
+for close in keep-alive close; do
+    cat "$WORK/tokens.lua" - >"$WORK/post-$close.lua" <<LUA
+local body = '$BODY'
+local sent = 0
+request = function()
+    sent = sent + 1
+    return wrk.format("POST", "/api/bookings", {["Content-Type"] = "application/json", ["Connection"] = "$close",
+        ["Authorization"] = "Bearer " .. tokens[sent % #tokens + 1]}, body)
+end
+LUA
+done
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# measure ROUND TARGET PATTERN PID BASE_URL: one wrk run, the target's CPU ticks before and after.
+measure() {
+    local round="$1" target="$2" pattern="$3" pid="$4" base="$5" args=()
+    case "$pattern" in
+        cached-get) args=("$base/api/events/$EVENT") ;;
+        floor) args=("$base/api/health/live") ;;
+        refused) args=(-s "$WORK/post-keep-alive.lua" "$base/api/bookings") ;;
+        refused-new-connection) args=(-s "$WORK/post-close.lua" "$base/api/bookings") ;;
+    esac
+    local out="$WORK/out/$round-$target-$pattern" before after
+    before=$(cpu_ticks "$pid")
+    taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${args[@]}" >"$out.wrk"
+    after=$(cpu_ticks "$pid")
+    echo "$before $after $(getconf CLK_TCK)" >"$out.cpu"
+    printf '   round %s  %-6s %-24s %s\n' "$round" "$target" "$pattern" "$(grep 'Requests/sec' "$out.wrk")"
+}
+
+PATTERNS="cached-get floor refused refused-new-connection"
+echo "== $ROUNDS rounds; each: wrk -t1 -c$CONNECTIONS -d${DURATION}s per pattern, the server then nginx"
+for round in $(seq 1 "$ROUNDS"); do
+    for pattern in $PATTERNS; do
+        measure "$round" server "$pattern" "$SERVER_PID" "http://127.0.0.1:$PORT"
+        measure "$round" nginx "$pattern" "$NGINX_PID" "http://127.0.0.1:$NGINX_PORT"
+    done
+done
+mkdir -p results
+python3 scripts/compare_nginx_report.py "$WORK" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$cache" "$(git rev-parse --short HEAD)"

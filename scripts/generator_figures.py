@@ -15,8 +15,9 @@ def ms(text):
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 
-def wrk(out_path, time_path):
-    """wrk --latency's requests, req/s, mean, p50, p99, non-2xx answers, and its CPU seconds."""
+def wrk(out_path, time_path=None):
+    """wrk --latency's requests, req/s, mean, p50, p99, non-2xx answers, socket errors, and its CPU seconds (when
+    timed)."""
     out = open(out_path).read()
     return {"requests": int(re.search(r"(\d+) requests in", out).group(1)),
             "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
@@ -24,4 +25,5 @@ def wrk(out_path, time_path):
             "p99_ms": ms(re.search(r"\s99%\s+(\S+)", out).group(1)),
             "mean_ms": ms(re.search(r"Latency\s+(\S+)", out).group(1)),
             "errors": sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out)),
-            "cpu_seconds": cpu(time_path)}
+            "socket_errors": sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out)),
+            "cpu_seconds": cpu(time_path) if time_path else None}

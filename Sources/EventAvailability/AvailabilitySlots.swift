@@ -1,4 +1,5 @@
 import Foundation
+import HappeningModel
 
 #if canImport(Glibc)
     import Glibc
@@ -40,7 +41,7 @@ public struct AvailabilitySlots: Sendable, Equatable {
         for start in Self.occurrences(of: Self.idKey, in: body) {
             let from = start + Self.idKey.count
             guard from + 36 <= body.count,
-                let id = UUID(uuidString: String(decoding: UnsafeRawBufferPointer(rebasing: body[from..<(from + 36)]), as: UTF8.self))
+                let id = UUID(canonical: UnsafeRawBufferPointer(rebasing: body[from..<(from + 36)]))
             else { return nil }
             ids.append(id)
         }
@@ -48,6 +49,11 @@ public struct AvailabilitySlots: Sendable, Equatable {
         self.ids = ids
         self.ranges = ranges
         self.written = written
+    }
+
+    /// The tickets left the body says for `id` (nil when it does not list it).
+    public func written(for id: UUID) -> Int? {
+        ids.firstIndex(of: id).flatMap { written[$0] }
     }
 
     /// Scans a body held in an array.

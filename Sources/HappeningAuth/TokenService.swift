@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Issues and verifies the API's JWTs (HS256 with `JWT_SECRET`). The payload keeps the original's
 /// claims `{userId, email, role}` plus `exp` and `iat` (seconds since 1970) and `ver`, the account's token version
@@ -9,6 +10,9 @@ import Foundation
 public struct TokenService: Sendable {
     private let token: JSONWebToken
     private let ttl: Duration
+    /// Tokens whose signature and claims were checked already: a client sends the same token with every request,
+    /// and checking one (base64, HMAC-SHA256, JSON) costs more than the rest of a refused booking.
+    private let verified = VerifiedTokens(capacity: 65_536)
 
     /// The token's claims.
     public struct Payload: Codable, Equatable, Sendable {
@@ -81,10 +85,43 @@ public struct TokenService: Sendable {
     public func verify(_ text: String, now: Date = Date()) -> UUID? { verifiedClaims(text, now: now)?.userID }
 
     /// The user id and token version of a valid, unexpired token; nil for anything else.
+    /// A token checked before is found by its whole text (the signature included, so only text this key signed can
+    /// be found); its expiry is compared with `now` on every use.
     public func verifiedClaims(_ text: String, now: Date = Date()) -> (userID: UUID, version: Int)? {
-        guard let payload = token.verify(text, as: Payload.self), Double(payload.exp) > now.timeIntervalSince1970,
-            let id = UUID(uuidString: payload.userId)
-        else { return nil }
-        return (id, payload.ver)
+        let claims: VerifiedTokens.Claims
+        if let known = verified[text] {
+            claims = known
+        } else {
+            guard let payload = token.verify(text, as: Payload.self), let id = UUID(uuidString: payload.userId) else { return nil }
+            claims = VerifiedTokens.Claims(userID: id, version: payload.ver, expires: payload.exp)
+            verified[text] = claims
+        }
+        guard Double(claims.expires) > now.timeIntervalSince1970 else { return nil }
+        return (claims.userID, claims.version)
+    }
+}
+
+/// The claims of tokens already verified, by token text; at most `capacity` of them (all forgotten when full: a
+/// forgotten token is only verified again).
+final class VerifiedTokens: Sendable {
+    struct Claims: Sendable {
+        let userID: UUID
+        let version: Int
+        let expires: Int64
+    }
+
+    private let capacity: Int
+    private let claims = Mutex([String: Claims]())
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    subscript(text: String) -> Claims? {
+        get { claims.withLock { $0[text] } }
+        set {
+            claims.withLock { held in
+                if held.count >= capacity { held.removeAll(keepingCapacity: true) }
+                held[text] = newValue
+            }
+        }
     }
 }

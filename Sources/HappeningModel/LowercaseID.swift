@@ -3,7 +3,62 @@ import Foundation
 extension UUID {
     /// The id as every Happening wire writes it — JSON bodies, queue message ids, Redis keys, cursors, gateway notes:
     /// lowercase, as PostgreSQL (and so the original API) writes it. Foundation's `uuidString` is uppercase.
-    public var lowercasedText: String { uuidString.lowercased() }
+    /// Written byte by byte: Foundation formats `uuidString` with `snprintf` and `lowercased()` copies it again, and
+    /// cache keys and bodies write ids on every request.
+    public var lowercasedText: String {
+        let bytes = uuid
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var at = 0
+            withUnsafeBytes(of: bytes) { raw in
+                for (index, byte) in raw.enumerated() {
+                    if index == 4 || index == 6 || index == 8 || index == 10 {
+                        out[at] = UInt8(ascii: "-")
+                        at += 1
+                    }
+                    out[at] = Self.hexDigits[Int(byte >> 4)]
+                    out[at + 1] = Self.hexDigits[Int(byte & 0x0F)]
+                    at += 2
+                }
+            }
+            return 36
+        }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// The canonical text form (8-4-4-4-12 hex digits, either case), read without `sscanf` (what
+    /// `UUID(uuidString:)` uses); nil for anything else.
+    public init?(canonical text: some Collection<UInt8>) {
+        guard text.count == 36 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        var high: UInt8? = nil
+        var filled = 0
+        for (index, character) in text.enumerated() {
+            if index == 8 || index == 13 || index == 18 || index == 23 {
+                guard character == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            let nibble: UInt8
+            switch character {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = character - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = character - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = character - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            if let first = high {
+                bytes[filled] = first << 4 | nibble
+                filled += 1
+                high = nil
+            } else {
+                high = nibble
+            }
+        }
+        self = UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
+    }
 }
 
 /// A `UUID` field of a JSON body: written as lowercase text (`JSONEncoder` writes a `UUID` uppercase), read in

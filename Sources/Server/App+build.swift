@@ -26,6 +26,10 @@ struct AppDependencies: Sendable {
     let tokens: TokenService
     let users: UserRepository
     let metrics: PrometheusCollectorRegistry
+    /// Requests per (route, method, status) and each stage's time: counted by the router's middleware and by the
+    /// answers given on the event loop alike.
+    let requestMetrics: RequestMetrics
+    let stageTimers: StageTimers
     let authLimiter: AuthRateLimiter
     let events: EventRepository
     let cache: ReadCache
@@ -73,6 +77,8 @@ struct AppDependencies: Sendable {
         tokens = TokenService(secret: configuration.jwtSecret, ttl: configuration.jwtTTL)
         users = UserRepository(postgres: postgres)
         self.metrics = metrics
+        requestMetrics = RequestMetrics(factory: PrometheusMetricsFactory(registry: metrics))
+        stageTimers = StageTimers(factory: PrometheusMetricsFactory(registry: metrics))
         authLimiter = AuthRateLimiter(
             redis: redis, prefix: configuration.cachePrefix, perAccount: configuration.loginMaxFailures.perAccount,
             perIP: configuration.loginMaxFailures.perIP, registrationsPerHour: configuration.registrationsPerHour)
@@ -150,8 +156,8 @@ func buildRouter(_ deps: AppDependencies, serveMetrics: Bool = true) -> Router<A
     let router = Router(context: AppRequestContext.self)
     // Metrics outside the error mapping: they count the status the client got (a refused request is a 4xx, not
     // the 500 an unmapped thrown error would be).
-    router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: deps.metrics)))
-    router.add(middleware: ServerTimingMiddleware(factory: PrometheusMetricsFactory(registry: deps.metrics)))
+    router.add(middleware: RequestMetricsMiddleware(metrics: deps.requestMetrics))
+    router.add(middleware: ServerTimingMiddleware(timers: deps.stageTimers))
     let routeMethods = RouteMethods()
     router.add(middleware: ErrorMiddleware(routeMethods: routeMethods))
     router.add(middleware: LogRequestsMiddleware(.debug))
@@ -202,6 +208,14 @@ func buildApplication(_ configuration: ServerConfiguration, metrics: PrometheusC
     return buildApplication(configuration, deps: try await AppDependencies(configuration, metrics: metrics, logger: logger), logger: logger)
 }
 
+/// What the inline answers need (``InlineRoutes``).
+func inlineRoutes(_ deps: AppDependencies) -> InlineRoutes {
+    InlineRoutes(
+        cache: deps.cache, intake: deps.intake, tokens: deps.tokens, gazetteer: deps.gazetteer, metrics: deps.requestMetrics,
+        stageTimers: deps.stageTimers,
+        serverName: ServerConfiguration.serverName, factory: PrometheusMetricsFactory(registry: deps.metrics))
+}
+
 /// Wires already-built dependencies into the application.
 func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencies, logger: Logger) -> some ApplicationProtocol {
     // One descriptor per client connection: a 20,000-user barrier is past the usual soft limit.
@@ -211,9 +225,13 @@ func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencie
         router: buildRouter(deps, serveMetrics: configuration.metricsPort == nil),
         // Idle and half-sent connections are closed (a partial request head, or a body that stopped arriving, counts
         // as idle from its last byte): thousands of them would otherwise hold descriptors libpq, hiredis and curl need.
-        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout.components.seconds)))),
+        // Requests answerable from memory (liveness, a held event, a sold-out refusal) are answered on the event loop
+        // (`INLINE_ANSWERS=off` sends every request through the router, for comparison).
+        server: configuration.inlineAnswers
+            ? InlineHTTP1Channel.builder(routes: inlineRoutes(deps), idleTimeout: configuration.idleTimeout, maximumBody: 64 * 1024)
+            : .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout.components.seconds)))),
         configuration: .init(
-            address: .hostname(configuration.host, port: configuration.port), serverName: "happening", backlog: configuration.listenBacklog),
+            address: .hostname(configuration.host, port: configuration.port), serverName: ServerConfiguration.serverName, backlog: configuration.listenBacklog),
         logger: logger)
     // Started before the HTTP server, stopped after it (graceful shutdown runs in reverse order).
     app.addServices(

@@ -111,6 +111,11 @@ struct ServerConfiguration: Sendable {
     /// `POST /api/bookings` (a ``DedicatedTaskExecutor``), so a flash sale's burst of bookings queues there and the
     /// reads keep their place on the shared pool.
     var intakeThreads: Int
+    /// `INLINE_ANSWERS` (on): answer what memory holds on the event loop (``InlineRoutes``); off sends every
+    /// request through the router.
+    /// The `Server` header of every answer.
+    static let serverName = "happening"
+    var inlineAnswers: Bool
     /// `INTAKE_NICENESS` (default 10; 0 to 19): the `nice` value of those threads, so reads win a contended core
     /// and bookings take what is left (on an idle machine they get every core they can use). Reads stay fast
     /// through a sale; the sale's own answers come later (measured in results/20261203T054740Z-intake-executor.md).
@@ -181,6 +186,7 @@ struct ServerConfiguration: Sendable {
         ticketsPerUserPerEvent = try settings.ticketsPerUserPerEvent()
         admissionGate = try settings.choice("ADMISSION_GATE", default: "on", choices: ["on", "off"]) == "on"
         admissionLease = .seconds(try settings.integer("ADMISSION_LEASE_SECONDS", default: 15, range: 1...3_600))
+        inlineAnswers = try settings.choice("INLINE_ANSWERS", default: "on", choices: ["on", "off"]) == "on"
         intakeThreads = try settings.integer("INTAKE_THREADS", default: max(1, ProcessInfo.processInfo.activeProcessorCount / 2), range: 0...64)
         intakeNiceness = try settings.integer("INTAKE_NICENESS", default: 10, range: 0...19)
         platformFeeBasisPoints = try settings.platformFeeBasisPoints()

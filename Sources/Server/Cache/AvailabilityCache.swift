@@ -24,6 +24,14 @@ final class AvailabilityCache: Sendable {
         self.near = near
     }
 
+    /// Tickets left for every one of `ids` from this server's copies, or nil when any is not held (synchronous).
+    func held(_ ids: [UUID]) -> [UUID: Int]? {
+        guard let near else { return nil }
+        let held = near.get(ids)
+        guard held.count == ids.count || held.count == Set(ids).count else { return nil }
+        return held.mapValues(\.available)
+    }
+
     /// Tickets left for each event that exists; throws only when Redis and PostgreSQL both fail.
     func current(_ ids: [UUID], logger: Logger) async throws -> [UUID: Int] {
         var values: [UUID: Int] = [:]

@@ -10,10 +10,33 @@ struct CachedBody: Sendable {
     let bytes: ByteBuffer
     /// Nil for a body that is not an event or a page of events (the list generation, a test's bytes).
     let slots: AvailabilitySlots?
+    /// When the event starts, for a single event's body (`{"event":{…,"date_time":"…Z",…}}`); nil for anything else.
+    let eventStart: Date?
 
     init(_ bytes: ByteBuffer) {
         self.bytes = bytes
-        self.slots = bytes.withUnsafeReadableBytes { AvailabilitySlots(scanning: $0) }
+        (slots, eventStart) = bytes.withUnsafeReadableBytes { (AvailabilitySlots(scanning: $0), Self.eventStart(in: $0)) }
+    }
+
+    private static let eventOpening = Array(#"{"event":{"#.utf8)
+    private static let dateKey = Array(#""date_time":""#.utf8)
+
+    /// The first `"date_time"` of a body that is one event, as the server writes it (ISO 8601, whole seconds, UTC).
+    static func eventStart(in body: UnsafeRawBufferPointer) -> Date? {
+        guard body.starts(with: eventOpening), let key = firstIndex(of: dateKey, in: body) else { return nil }
+        let from = key + dateKey.count
+        guard from + 20 <= body.count else { return nil }
+        return ISO8601Seconds.date(UnsafeRawBufferPointer(rebasing: body[from..<(from + 20)]))
+    }
+
+    private static func firstIndex(of pattern: [UInt8], in body: UnsafeRawBufferPointer) -> Int? {
+        guard body.count >= pattern.count else { return nil }
+        var offset = 0
+        while offset <= body.count - pattern.count {
+            if body[offset] == pattern[0], body[offset..<(offset + pattern.count)].elementsEqual(pattern) { return offset }
+            offset += 1
+        }
+        return nil
     }
 
     /// What holding it costs, roughly: its bytes, the slots found in them and the dictionary entry's overhead.
@@ -78,5 +101,35 @@ final class NearCaches: Sendable {
             tickets.reset()
             soldOut.reset()
         }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (what `JSONEncoder`'s `.iso8601` writes) read without a formatter.
+enum ISO8601Seconds {
+    static func date(_ text: UnsafeRawBufferPointer) -> Date? {
+        guard text.count == 20, text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-"), text[10] == UInt8(ascii: "T"),
+            text[13] == UInt8(ascii: ":"), text[16] == UInt8(ascii: ":"), text[19] == UInt8(ascii: "Z")
+        else { return nil }
+        func number(_ from: Int, _ count: Int) -> Int? {
+            var value = 0
+            for index in from..<(from + count) {
+                let digit = Int(text[index]) - 48
+                guard (0...9).contains(digit) else { return nil }
+                value = value * 10 + digit
+            }
+            return value
+        }
+        guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+            let minute = number(14, 2), let second = number(17, 2), (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60,
+            second < 61
+        else { return nil }
+        // Days from the civil date (Howard Hinnant's algorithm), then seconds.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + hour * 3_600 + minute * 60 + second))
     }
 }

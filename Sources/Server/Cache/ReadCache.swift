@@ -94,6 +94,7 @@ final class ReadCache: Sendable {
     /// A JSON response for a list key (generation-scoped), from the cache or from `compute`.
     func list(_ key: String, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> Response {
         let generationKey = keys.generation
+        if let held = heldList(key) { return Self.response(held, .hit) }
         if enabled, let near = near?.bodies, let generation = near.get(generationKey),
             let cached = near.get(listEntryKey(generation: String(buffer: generation.bytes), key))
         {
@@ -138,18 +139,54 @@ final class ReadCache: Sendable {
     /// The event's body as cached, its tickets left not merged in (they may be older than a second): for checks
     /// that need only what an edit changes (it exists, when it starts).
     /// Concurrent callers for one event share one lookup (a sale's first thousand requests arrive together).
-    func storedEventBytes(_ id: UUID, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> ByteBuffer {
+    func storedEvent(_ id: UUID, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> CachedBody {
         if enabled, let cached = near?.bodies.get(keys.event(id)) {
+            hits.increment()
+            return cached
+        }
+        return CachedBody(try await storedLookups.value(for: id) { try await self.eventBuffer(id, merging: false, logger: logger, compute: compute).0 })
+    }
+
+    /// The event's body as this server holds it, with tickets left this server holds too written in; nil when either
+    /// is not held (then ``event(_:logger:compute:)`` asks Redis). Synchronous: answered on the event loop
+    /// (``InlineRoutes``) as well as by the route.
+    func heldEvent(_ id: UUID) -> ByteBuffer? {
+        guard enabled, let near, let cached = near.bodies.get(keys.event(id)) else { return nil }
+        return merged(held: cached)
+    }
+
+    /// A list page (`key` as ``list(_:logger:compute:)`` takes it) as this server holds it for the current generation,
+    /// tickets left written in; nil when the generation, the page or any event's tickets left is not held here.
+    func heldList(_ key: String) -> ByteBuffer? {
+        guard enabled, let near = near?.bodies, let generation = near.get(keys.generation),
+            let cached = near.get(listEntryKey(generation: String(buffer: generation.bytes), key))
+        else { return nil }
+        return merged(held: cached)
+    }
+
+    /// `cached` with the tickets left this server holds written in; nil when any of them is not held.
+    private func merged(held cached: CachedBody) -> ByteBuffer? {
+        guard let slots = cached.slots, !slots.ids.isEmpty else {
             hits.increment()
             return cached.bytes
         }
-        return try await storedLookups.value(for: id) { try await self.eventBuffer(id, merging: false, logger: logger, compute: compute).0 }
+        guard let held = availability?.held(slots.ids) else { return nil }
+        hits.increment()
+        guard slots.differs(from: held) else { return cached.bytes }
+        return ByteBuffer(bytes: cached.bytes.withUnsafeReadableBytes { slots.merged($0, values: held) })
+    }
+
+    /// The start of an event as this server holds its body, if held (the intake's first check, on the event loop).
+    func heldEventStart(_ id: UUID) -> Date? {
+        guard enabled else { return nil }
+        return near?.bodies.get(keys.event(id))?.eventStart
     }
 
     private func eventBuffer(
         _ id: UUID, merging: Bool = true, logger: Logger, compute: @escaping @Sendable () async throws -> [UInt8]
     ) async throws -> (ByteBuffer, Outcome) {
         let (key, versionKey) = (keys.event(id), keys.eventVersion(id))
+        if merging, let held = heldEvent(id) { return (held, .hit) }
         if enabled, let cached = near?.bodies.get(key) {
             hits.increment()
             return (merging ? await withAvailability(cached, logger: logger) : cached.bytes, .hit)

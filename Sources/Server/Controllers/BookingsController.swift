@@ -1,4 +1,6 @@
+import EventAvailability
 import Foundation
+import HTTPTypes
 import HappeningModel
 import Hummingbird
 import NIOFoundationEssentialsCompat
@@ -44,35 +46,54 @@ struct BookingsController: Sendable {
         group.post(":id/cancel-pending", use: cancelPending)
     }
 
+    /// What a booking request asks for, validated (400 with every problem at once otherwise).
+    struct BookingRequest: Sendable {
+        let event: UUID
+        let tickets: Int
+        let idempotencyKey: String?
+
+        init(body: ByteBuffer, idempotencyKey key: String?) throws {
+            guard let input = try Request.decodeJSON(body, as: BookingInput.self) else {
+                throw AppError.badRequest("A JSON body is required", code: "invalid_json")
+            }
+            var validator = Validator()
+            let eventID = input.event_id.flatMap(UUID.init(uuidString:))
+            if eventID == nil { validator.fail("event_id", input.event_id == nil ? "is required" : "must be a UUID") }
+            let tickets = input.ticket_count ?? 0
+            if !(1...BookingJob.maximumTickets).contains(tickets) {
+                validator.fail("ticket_count", "must be a whole number from 1 to \(BookingJob.maximumTickets)")
+            }
+            if let key, key.isEmpty || key.count > 200 { validator.fail("Idempotency-Key", "must be 1 to 200 characters") }
+            try validator.check()
+            guard let eventID else { throw AppError.validation(["event_id": "must be a UUID"]) }
+            (event, self.tickets, idempotencyKey) = (eventID, tickets, key)
+        }
+    }
+
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUserID()
-        let input = try await request.decodeJSON(as: BookingInput.self, context: context)
-        var validator = Validator()
-        let eventID = input.event_id.flatMap(UUID.init(uuidString:))
-        if eventID == nil { validator.fail("event_id", input.event_id == nil ? "is required" : "must be a UUID") }
-        let tickets = input.ticket_count ?? 0
-        if !(1...BookingJob.maximumTickets).contains(tickets) {
-            validator.fail("ticket_count", "must be a whole number from 1 to \(BookingJob.maximumTickets)")
-        }
-        let key = request.headers[.init("Idempotency-Key")!]
-        if let key, key.isEmpty || key.count > 200 { validator.fail("Idempotency-Key", "must be 1 to 200 characters") }
-        try validator.check()
-        guard let eventID else { throw AppError.validation(["event_id": "must be a UUID"]) }
+        let booking = try BookingRequest(body: try await request.collectedBody(context: context), idempotencyKey: request.headers[Self.idempotencyKey])
+        let (eventID, tickets, key) = (booking.event, booking.tickets, booking.idempotencyKey)
 
         // Cheap checks from the cached event; the admission gate and then the worker (locked) decide the rest.
-        let event: BookingFacts.Event
+        let event: (startsAt: Date, available: Int)
         do {
             event = try await context.timings.measure(.event) {
-                let body = try await cache.storedEventBytes(eventID, logger: context.logger, compute: PublicEventsController.publicEvent(eventID, events))
-                return try JSONDecoder.iso8601.decode(BookingFacts.self, from: body).event
+                let stored = try await cache.storedEvent(eventID, logger: context.logger, compute: PublicEventsController.publicEvent(eventID, events))
+                // Read where the body was scanned when cached; decoded only if it is not the server's own writing.
+                if let startsAt = stored.eventStart, let available = stored.slots?.written(for: eventID) { return (startsAt, available) }
+                let facts = try JSONDecoder.iso8601.decode(BookingFacts.self, from: stored.bytes).event
+                return (facts.date_time, facts.available_tickets)
             }
         } catch let error as AppError where error.status == .notFound {
             throw AppError.notFound("Event not found", code: "event_not_found")
         }
-        if event.date_time <= Date() { throw AppError.unprocessable("The event has already started", code: "event_past") }
+        if event.startsAt <= Date() { throw AppError.unprocessable("The event has already started", code: "event_past") }
 
         let id = try await intake.submit(
-            event: eventID, user: user, tickets: tickets, key: key, storedAvailable: event.available_tickets, timings: context.timings,
+            event: eventID, user: user, tickets: tickets, key: key, storedAvailable: event.available, timings: context.timings,
             logger: context.logger)
         let text = id.lowercasedText
         return try context.json(

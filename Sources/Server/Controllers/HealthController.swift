@@ -61,10 +61,12 @@ struct HealthController: Sendable {
     var endpoints: RouteCollection<AppRequestContext> {
         RouteCollection(context: AppRequestContext.self)
             .get(use: check)
-            .get("live") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: Self.liveBody)) }
+            .get("live") { _, _ in Response(status: .ok, headers: [.contentType: Self.liveContentType], body: .init(byteBuffer: Self.liveBody)) }
     }
 
-    private static let liveBody = ByteBuffer(string: #"{"status":"ok"}"#)
+    /// The liveness answer (also given on the event loop by ``InlineRoutes``).
+    static let liveBody = ByteBuffer(string: #"{"status":"ok"}"#)
+    static let liveContentType = "application/json"
 
     /// 200 when PostgreSQL, Redis and RabbitMQ all answered within a second (probed at most once a second); 503 (with
     /// `Retry-After`) otherwise.

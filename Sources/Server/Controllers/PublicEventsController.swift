@@ -22,7 +22,7 @@ struct PublicEventsController: Sendable {
         let page = try PageRequest(query)
         let cursor = try PageCursor.parameter(query, order: .date)
         let events = self.events
-        return try await cache.list("upcoming:\(Self.position(page, cursor))&limit=\(page.limit)", logger: context.logger) {
+        return try await cache.list(Self.upcomingKey(page, cursor), logger: context.logger) {
             try JSON.encode(
                 EventPage(message: "Upcoming events", rows: try await events.upcoming(page: page, cursor: cursor).map(\.publicView), page: page, order: .date))
         }
@@ -31,7 +31,7 @@ struct PublicEventsController: Sendable {
     @Sendable func search(request: Request, context: AppRequestContext) async throws -> Response {
         let search = try EventSearch(request.uri.queryParameters.dictionary, gazetteer: gazetteer)
         let events = self.events
-        return try await cache.list("search:\(search.cacheKey)", logger: context.logger) {
+        return try await cache.list(Self.searchKey(search), logger: context.logger) {
             try JSON.encode(
                 EventPage(message: "Search results", rows: try await events.search(search).map(\.publicView), page: search.page, order: search.cursorOrder))
         }
@@ -46,20 +46,51 @@ struct PublicEventsController: Sendable {
     }
 
     @Sendable func byCategory(request: Request, context: AppRequestContext) async throws -> Response {
-        guard let raw = context.parameters.get("category"), let category = EventCategory(rawValue: raw.lowercased()) else {
-            throw AppError.validation(["category": "must be one of \(EventCategory.allCases.map(\.rawValue).joined(separator: ", "))"])
-        }
+        let category = try Self.category(context.parameters.get("category"))
         let query = request.uri.queryParameters.dictionary
         let page = try PageRequest(query)
         let cursor = try PageCursor.parameter(query, order: .date)
         let events = self.events
-        return try await cache.list("category:\(category.rawValue)&\(Self.position(page, cursor))&limit=\(page.limit)", logger: context.logger) {
+        return try await cache.list(Self.categoryKey(category, page, cursor), logger: context.logger) {
             try JSON.encode(
                 EventPage(
                     message: "Events in \(category.rawValue)",
                     rows: try await events.upcoming(category: category, page: page, cursor: cursor).map(\.publicView),
                     page: page, order: .date))
         }
+    }
+
+    // MARK: The cache keys of the lists (the routes and the inline answers, ``InlineRoutes``, build them here)
+
+    static func upcomingKey(_ page: PageRequest, _ cursor: PageCursor?) -> String {
+        "upcoming:\(position(page, cursor))&limit=\(page.limit)"
+    }
+
+    static func searchKey(_ search: EventSearch) -> String { "search:\(search.cacheKey)" }
+
+    static func categoryKey(_ category: EventCategory, _ page: PageRequest, _ cursor: PageCursor?) -> String {
+        "category:\(category.rawValue)&\(position(page, cursor))&limit=\(page.limit)"
+    }
+
+    /// The list key of a public list request (`upcoming`, `search`, `category/<name>` under `/api/events/public/`)
+    /// with its query; throws what the route would answer for bad input, nil for a path that is no such list.
+    static func listKey(path: Substring, query: [String: String], gazetteer: Gazetteer) throws -> String? {
+        switch path {
+        case "upcoming": return upcomingKey(try PageRequest(query), try PageCursor.parameter(query, order: .date))
+        case "search": return searchKey(try EventSearch(query, gazetteer: gazetteer))
+        case _ where path.hasPrefix("category/"):
+            let name = path.dropFirst("category/".count)
+            guard !name.contains("/") else { return nil }
+            return categoryKey(try category(String(name)), try PageRequest(query), try PageCursor.parameter(query, order: .date))
+        default: return nil
+        }
+    }
+
+    private static func category(_ raw: String?) throws -> EventCategory {
+        guard let raw, let category = EventCategory(rawValue: raw.lowercased()) else {
+            throw AppError.validation(["category": "must be one of \(EventCategory.allCases.map(\.rawValue).joined(separator: ", "))"])
+        }
+        return category
     }
 
     /// The cache key's part for where a page starts.

@@ -62,3 +62,44 @@ struct AppError: Error, Sendable, Equatable {
             message: "A service the server depends on (\(dependency)) is not answering; try again shortly", retryAfter: retryAfter)
     }
 }
+
+extension AppError {
+    /// The JSON every error response carries: `{"code", "details"?, "error", "request_id"?}`, keys sorted, written
+    /// straight to bytes (the answer of a refusal is on the hot path). `requestID` only for 5xx (what to quote when
+    /// reporting it).
+    func body(requestID: String?) -> ByteBuffer {
+        var json = #"{"code":"# + JSONText.quoted(code)
+        if let details, !details.isEmpty {
+            json += #","details":{"#
+            json += details.keys.sorted().map { JSONText.quoted($0) + ":" + JSONText.quoted(details[$0]!) }.joined(separator: ",")
+            json += "}"
+        }
+        json += #","error":"# + JSONText.quoted(message)
+        if let requestID { json += #","request_id":"# + JSONText.quoted(requestID) }
+        json += "}"
+        return ByteBuffer(string: json)
+    }
+}
+
+/// JSON text written by hand where an encoder would cost more than the answer.
+enum JSONText {
+    /// `text` as a JSON string literal, quotes included (RFC 8259 escapes: `"`, `\` and control characters).
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -13,12 +13,20 @@ extension Request {
 
     /// Like ``decodeJSON(as:context:)`` for a route whose body may be left out: nil for an empty body.
     func decodeOptionalJSON<T: Decodable>(as type: T.Type, context: AppRequestContext) async throws -> T? {
-        let buffer: ByteBuffer
+        try Self.decodeJSON(try await collectedBody(context: context), as: type)
+    }
+
+    /// The whole body; over the context's limit is 413.
+    func collectedBody(context: AppRequestContext) async throws -> ByteBuffer {
         do {
-            buffer = try await body.collect(upTo: context.maxUploadSize)
+            return try await body.collect(upTo: context.maxUploadSize)
         } catch {
             throw AppError(status: .contentTooLarge, code: "body_too_large", message: "The request body is too large")
         }
+    }
+
+    /// The body's bytes, already collected, decoded as ``decodeOptionalJSON(as:context:)`` does (nil when empty).
+    static func decodeJSON<T: Decodable>(_ buffer: ByteBuffer, as type: T.Type) throws -> T? {
         guard buffer.readableBytes > 0 else { return nil }
         if Self.hasNULEscape(buffer.readableBytesView) {
             throw AppError.nulInText

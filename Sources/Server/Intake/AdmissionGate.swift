@@ -142,12 +142,22 @@ struct AdmissionGate: Sendable {
         return 1
         """
 
+    /// The tickets left when the sold-out memory refuses `tickets` of `event` without asking Redis; nil when it does
+    /// not (not remembered, or enough left). A request with an Idempotency-Key always asks Redis: a retry of a
+    /// booking already admitted must get its 202 back, not a refusal.
+    func soldOutFromMemory(event: UUID, tickets: Int, keyed: Bool) -> Int? {
+        guard !keyed, let left = soldOut?.get(event), left < tickets else { return nil }
+        return left
+    }
+
     /// Runs the gate. `knownAvailable` is the tickets left just read from PostgreSQL, for an event Redis holds
     /// none for (after ``Verdict/availabilityUnknown``). Throws ``RedisError`` when Redis fails.
     func admit(_ request: Admission, knownAvailable: Int? = nil) async throws -> Verdict {
+        if let left = soldOutFromMemory(event: request.event, tickets: request.tickets, keyed: request.idempotencyKey != nil) {
+            return .soldOut(left: left)
+        }
         let memory = request.idempotencyKey == nil ? soldOut : nil
         let (event, tickets) = (request.event, request.tickets)
-        if let left = memory?.get(event), left < tickets { return .soldOut(left: left) }
         let user = request.user.lowercasedText
         let reply = try await admissions.run(
             keys: [

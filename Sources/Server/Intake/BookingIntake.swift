@@ -149,3 +149,11 @@ struct BookingIntake: Sendable {
     /// The owner of a booking that is queued and not yet decided, if Redis remembers it.
     func queuedOwner(_ id: UUID) async -> UUID? { await gate.queuedOwner(id) }
 }
+
+extension BookingIntake {
+    /// The refusal intake gives without a round trip to Redis: the gate's sold-out memory says `tickets` of `event`
+    /// cannot fit (``AdmissionGate/soldOutFromMemory(event:tickets:keyed:)``); nil when the gate must be asked.
+    func refusalFromMemory(event: UUID, tickets: Int, key: String?) -> AppError? {
+        gate.soldOutFromMemory(event: event, tickets: tickets, keyed: key != nil).map { AppError.soldOut(left: $0) }
+    }
+}

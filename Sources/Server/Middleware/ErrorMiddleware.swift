@@ -77,23 +77,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func render(_ error: AppError, context: Context) -> Response {
-        let body = ErrorBody(
-            error: error.message, code: error.code, details: error.details,
-            request_id: error.status.code >= 500 ? context.id : nil)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(body)) ?? Data(#"{"code":"internal_error","error":"Internal server error"}"#.utf8)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
         if let allow = error.allow { headers[.allow] = allow }
-        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: error.status, headers: headers, body: .init(byteBuffer: error.body(requestID: error.status.code >= 500 ? context.id : nil)))
     }
-}
-
-/// The JSON every error response carries.
-private struct ErrorBody: Encodable {
-    let error: String
-    let code: String
-    let details: [String: String]?
-    let request_id: String?
 }

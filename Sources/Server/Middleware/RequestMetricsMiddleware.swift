@@ -13,12 +13,7 @@ import Synchronization
 /// Metric handles are created once per (route, method, status) and kept. Place it outside ``ErrorMiddleware`` so
 /// the status counted is the one the client got.
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    private let handles: Handles
-
-    /// - Parameter factory: where the metrics go (the server's registry; the process-wide factory by default).
-    init(factory: any MetricsFactory = MetricsSystem.factory) {
-        handles = Handles(factory: factory)
-    }
+    let metrics: RequestMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -27,13 +22,18 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try await next(request, context)
         } catch {
             let status = (error as? any HTTPResponseError)?.status ?? .internalServerError
-            handles.for(route: context.endpointPath ?? "unmatched", method: request.method, status: status).record(since: start, failed: true)
+            metrics.for(route: context.endpointPath ?? "unmatched", method: request.method, status: status).record(since: start, failed: true)
             throw error
         }
-        handles.for(route: context.endpointPath ?? "unmatched", method: request.method, status: response.status).record(since: start, failed: false)
+        metrics.for(route: context.endpointPath ?? "unmatched", method: request.method, status: response.status).record(since: start, failed: false)
         return response
     }
+}
 
+/// The request metrics of every (route, method, status), created on first use and kept (a lock and a dictionary
+/// lookup per request): shared by ``RequestMetricsMiddleware`` and the answers given on the event loop
+/// (``InlineRoutes``), so both count in the same series.
+final class RequestMetrics: Sendable {
     /// The metric handles of one (route, method, status).
     struct Handle: Sendable {
         let requests: Counter
@@ -54,26 +54,24 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    /// Handles created on first use and kept (a lock and a dictionary lookup per request).
-    final class Handles: Sendable {
-        private struct Key: Hashable {
-            let route: String
-            let method: HTTPRequest.Method
-            let status: Int
-        }
-        private let storage = Mutex([Key: Handle]())
-        private let factory: any MetricsFactory
+    private struct Key: Hashable {
+        let route: String
+        let method: HTTPRequest.Method
+        let status: Int
+    }
+    private let storage = Mutex([Key: Handle]())
+    private let factory: any MetricsFactory
 
-        init(factory: any MetricsFactory) { self.factory = factory }
+    /// - Parameter factory: where the metrics go (the server's registry; the process-wide factory by default).
+    init(factory: any MetricsFactory = MetricsSystem.factory) { self.factory = factory }
 
-        func `for`(route: String, method: HTTPRequest.Method, status: HTTPResponse.Status) -> Handle {
-            let key = Key(route: route, method: method, status: status.code)
-            return storage.withLock { handles in
-                if let handle = handles[key] { return handle }
-                let handle = Handle(route: route, method: method.rawValue, status: String(status.code), factory: factory)
-                handles[key] = handle
-                return handle
-            }
+    func `for`(route: String, method: HTTPRequest.Method, status: HTTPResponse.Status) -> Handle {
+        let key = Key(route: route, method: method, status: status.code)
+        return storage.withLock { handles in
+            if let handle = handles[key] { return handle }
+            let handle = Handle(route: route, method: method.rawValue, status: String(status.code), factory: factory)
+            handles[key] = handle
+            return handle
         }
     }
 }

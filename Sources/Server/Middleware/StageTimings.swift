@@ -48,27 +48,41 @@ final class StageTimings: Sendable {
 /// Place it outside ``ErrorMiddleware`` so a refusal (422, 429) carries its timings too.
 struct ServerTimingMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
-    private let handles: Handles
-
-    init(factory: any MetricsFactory = MetricsSystem.factory) {
-        handles = Handles(factory: factory)
-    }
+    let timers: StageTimers
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
         let stages = context.timings.recorded
         guard !stages.isEmpty else { return response }
-        let route = context.endpointPath ?? "unmatched"
-        var parts: [String] = []
-        for (stage, duration) in stages {
-            handles.timer(route: route, stage: stage).recordNanoseconds(duration.nanoseconds)
-            parts.append("\(stage.rawValue);dur=\(Self.milliseconds(duration))")
-        }
-        response.headers[Self.serverTiming] = parts.joined(separator: ", ")
+        response.headers[StageTimers.serverTiming] = timers.record(stages, route: context.endpointPath ?? "unmatched")
         return response
     }
+}
 
+/// The timers of `happening_request_stage_duration_seconds`, one per (route, stage), created on first use; shared by
+/// ``ServerTimingMiddleware`` and the answers given on the event loop (``InlineRoutes``).
+final class StageTimers: Sendable {
     static let serverTiming = HTTPField.Name("Server-Timing")!
+
+    private struct Key: Hashable {
+        let route: String
+        let stage: RequestStage
+    }
+    private let storage = Mutex([Key: Timer]())
+    private let factory: any MetricsFactory
+
+    init(factory: any MetricsFactory = MetricsSystem.factory) { self.factory = factory }
+
+    /// Records each stage's time under `route` and returns the `Server-Timing` header value that names them.
+    func record(_ stages: [(RequestStage, Duration)], route: String) -> String {
+        var header = ""
+        for (stage, duration) in stages {
+            timer(route: route, stage: stage).recordNanoseconds(duration.nanoseconds)
+            if !header.isEmpty { header += ", " }
+            header += stage.rawValue + ";dur=" + Self.milliseconds(duration)
+        }
+        return header
+    }
 
     /// Milliseconds with three decimals (microsecond resolution), as `Server-Timing` expects.
     static func milliseconds(_ duration: Duration) -> String {
@@ -78,27 +92,15 @@ struct ServerTimingMiddleware: RouterMiddleware {
         return "\(whole)." + String(repeating: "0", count: fraction < 10 ? 2 : fraction < 100 ? 1 : 0) + "\(fraction)"
     }
 
-    /// One timer per (route, stage), created on first use.
-    final class Handles: Sendable {
-        private struct Key: Hashable {
-            let route: String
-            let stage: RequestStage
-        }
-        private let storage = Mutex([Key: Timer]())
-        private let factory: any MetricsFactory
-
-        init(factory: any MetricsFactory) { self.factory = factory }
-
-        func timer(route: String, stage: RequestStage) -> Timer {
-            storage.withLock { timers in
-                let key = Key(route: route, stage: stage)
-                if let timer = timers[key] { return timer }
-                let timer = Timer(
-                    label: "happening_request_stage_duration_seconds", dimensions: [("route", route), ("stage", stage.rawValue)],
-                    preferredDisplayUnit: .seconds, factory: factory)
-                timers[key] = timer
-                return timer
-            }
+    private func timer(route: String, stage: RequestStage) -> Timer {
+        storage.withLock { timers in
+            let key = Key(route: route, stage: stage)
+            if let timer = timers[key] { return timer }
+            let timer = Timer(
+                label: "happening_request_stage_duration_seconds", dimensions: [("route", route), ("stage", stage.rawValue)],
+                preferredDisplayUnit: .seconds, factory: factory)
+            timers[key] = timer
+            return timer
         }
     }
 }

@@ -1,0 +1,115 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+
+/// Sits in each connection's pipeline between the HTTP decoding and the router's channel: a request
+/// ``InlineRoutes`` can answer from memory is answered here, on the event loop, and never reaches the router; every
+/// other request passes on unchanged.
+///
+/// Answers leave in request order: while a request passed on has not had the end of its answer written
+/// (``passedOn`` > 0), later requests pass on too (HTTP/1.1 pipelining). A request's body is collected (up to
+/// ``maximumBody``; a larger one passes on as it came) before it is answered. Answers are flushed once per read
+/// (at `channelReadComplete`), so pipelined requests share one `write`.
+final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private enum State {
+        case idle
+        case collecting(HTTPRequest, ByteBuffer?)
+        case passing
+    }
+
+    private let routes: InlineRoutes
+    private let maximumBody: Int
+    private var state = State.idle
+    /// Requests passed on whose answer's end has not been written yet.
+    private var passedOn = 0
+    private var unflushed = false
+
+    init(routes: InlineRoutes, maximumBody: Int) {
+        self.routes = routes
+        self.maximumBody = maximumBody
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (state, unwrapInboundIn(data)) {
+        case (.idle, .head(let head)):
+            if passedOn == 0, routes.mayAnswer(head) {
+                state = .collecting(head, nil)
+            } else {
+                passOn(head, body: nil, context: context)
+            }
+        case (.collecting(let head, var body), .body(let chunk)):
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > maximumBody {
+                passOn(head, body: body, context: context)
+                context.fireChannelRead(data)
+            } else {
+                state = .idle  // drops the state's reference before the append, so the buffer is not copied
+                if body == nil { body = chunk } else { body!.writeImmutableBuffer(chunk) }
+                state = .collecting(head, body)
+            }
+        case (.collecting(let head, let body), .end):
+            state = .idle
+            if let answer = routes.answer(head, body: body ?? ByteBuffer()) {
+                write(answer, closing: Self.asksToClose(head), context: context)
+            } else {
+                passOn(head, body: body, context: context)
+                state = .idle
+                context.fireChannelRead(data)
+            }
+        case (.passing, .end):
+            state = .idle
+            context.fireChannelRead(data)
+        default:
+            context.fireChannelRead(data)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { passedOn -= 1 }
+        context.write(data, promise: promise)
+    }
+
+    /// Hands a request (and what arrived of its body) to the router's channel.
+    private func passOn(_ head: HTTPRequest, body: ByteBuffer?, context: ChannelHandlerContext) {
+        passedOn += 1
+        state = .passing
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+        if let body { context.fireChannelRead(wrapInboundOut(.body(body))) }
+    }
+
+    private func write(_ answer: InlineRoutes.Answer, closing: Bool, context: ChannelHandlerContext) {
+        var headers = answer.headers
+        headers[.contentLength] = String(answer.body.readableBytes)
+        if closing { headers[.connection] = "close" }
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
+        guard closing else {
+            context.write(wrapOutboundOut(.end(nil)), promise: nil)
+            unflushed = true
+            return
+        }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        written.futureResult.whenComplete { _ in bound.value.close(promise: nil) }
+    }
+
+    /// `Connection: close` (any case, among other tokens).
+    static func asksToClose(_ head: HTTPRequest) -> Bool {
+        guard let value = head.headerFields[.connection] else { return false }
+        return value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "close" }
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Prometheus
+import TestSupport
+import Testing
+
+@testable import Server
+
+/// The answers given on the event loop (``InlineRoutes`` through ``InlineResponder``), over real sockets: they say
+/// what the router would say, leave in request order, and everything they cannot answer reaches the router.
+@Suite("Inline answers")
+struct InlineAnswerTests {
+    /// A live server (real sockets, the server's own channel) with an admin, and its dependencies.
+    private func withLiveServer(
+        _ overrides: [String: String] = [:], _ body: @Sendable (any TestClientProtocol, AppDependencies, _ admin: String) async throws -> Void
+    ) async throws {
+        let admin = uniqueEmail("admin").lowercased()
+        let configuration = try ServerConfiguration(testSettings(overrides.merging(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1"]) { $1 }))
+        let logger = Logger(label: "test")
+        let deps = try await AppDependencies(configuration, metrics: PrometheusCollectorRegistry(), logger: logger)
+        try await buildApplication(configuration, deps: deps, logger: logger).test(.live) { client in
+            try await body(client, deps, try await Fixtures.adminToken(client, email: admin))
+        }
+    }
+
+    /// `happening_inline_answers_total{route}` as the server's registry holds it.
+    private func inlineAnswers(_ deps: AppDependencies, route: String) -> Int {
+        var buffer = [UInt8]()
+        deps.metrics.emit(into: &buffer)
+        let prefix = #"happening_inline_answers_total{route="\#(route)"} "#
+        let line = String(decoding: buffer, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix(prefix) }
+        return line.flatMap { Int($0.dropFirst(prefix.count)) } ?? 0
+    }
+
+    private func createEvent(_ client: some TestClientProtocol, admin: String, tickets: Int) async throws -> String {
+        let created = try await client.send(.post, "/api/events", json: eventJSON(tickets: tickets), token: admin)
+        #expect(created.status == .created)
+        return try #require(try created.json()["event"] as? [String: Any])["id"] as! String
+    }
+
+    @Test("a held event is answered on the event loop with the router's body and headers")
+    func heldEvent() async throws {
+        try await withLiveServer { client, deps, admin in
+            let event = try await createEvent(client, admin: admin, tickets: 40)
+            let route = "/api/events/{id}"
+            let first = try await client.send(.get, "/api/events/\(event)")
+            #expect(first.status == .ok)
+            // The copy is held once Redis answered with it: ask until one answer comes from memory (bounded).
+            var inline: TestResponse?
+            for _ in 0..<50 where inline == nil {
+                let before = inlineAnswers(deps, route: route)
+                let response = try await client.send(.get, "/api/events/\(event)")
+                if inlineAnswers(deps, route: route) == before + 1 { inline = response } else { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let answer = try #require(inline, "no answer came from memory")
+            #expect(answer.status == .ok)
+            #expect(NSDictionary(dictionary: try answer.json()) == NSDictionary(dictionary: try first.json()), "the router's body")
+            #expect(answer.headers[.init("X-Cache")!] == "HIT")
+            #expect(answer.headers[.contentType] == "application/json; charset=utf-8")
+            #expect(answer.headers[.server] == "happening")
+            #expect(answer.headers[.date]?.hasSuffix(" GMT") == true)
+            #expect(answer.headers[.init("X-Request-Id")!]?.allSatisfy(\.isHexDigit) == true)
+            #expect(answer.headers[.contentLength] == String(answer.body.readableBytes))
+            // Not a UUID, a path under the event, an event nobody holds: the router's answers.
+            let before = inlineAnswers(deps, route: route)
+            #expect(try await client.send(.get, "/api/events/not-a-uuid").status.code >= 400)
+            #expect(try await client.send(.get, "/api/events/\(event)/x").status == .notFound)
+            #expect(try await client.send(.get, "/api/events/\(UUID())").errorCode == "event_not_found")
+            #expect(inlineAnswers(deps, route: route) == before)
+        }
+    }
+
+    @Test("a held list page is answered on the event loop; bad queries and unheld pages go to the router")
+    func heldList() async throws {
+        try await withLiveServer { client, deps, admin in
+            _ = try await createEvent(client, admin: admin, tickets: 10)
+            let route = "/api/events/public/upcoming"
+            let first = try await client.send(.get, "/api/events/public/upcoming?limit=5")
+            #expect(first.status == .ok)
+            var inline: TestResponse?
+            for _ in 0..<50 where inline == nil {
+                let before = inlineAnswers(deps, route: route)
+                let response = try await client.send(.get, "/api/events/public/upcoming?limit=5")
+                if inlineAnswers(deps, route: route) == before + 1 { inline = response } else { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let answer = try #require(inline, "no page came from memory")
+            #expect(NSDictionary(dictionary: try answer.json()) == NSDictionary(dictionary: try first.json()), "the router's body")
+            #expect(answer.headers[.init("X-Cache")!] == "HIT")
+            let before = inlineAnswers(deps, route: route)
+            #expect(try await client.send(.get, "/api/events/public/upcoming?limit=500").errorCode == "validation_failed")
+            #expect(try await client.send(.get, "/api/events/public/category/nothing").errorCode == "validation_failed")
+            #expect(try await client.send(.get, "/api/events/public/upcoming?limit=6").status == .ok, "a page not held yet")
+            #expect(inlineAnswers(deps, route: route) == before)
+        }
+    }
+
+    @Test("a sold-out refusal is answered on the event loop; keyed, unsigned or invalid bookings go to the router")
+    func soldOutRefusal() async throws {
+        try await withLiveServer { client, deps, admin in
+            let event = try await createEvent(client, admin: admin, tickets: 1)
+            let user = try await client.register(email: uniqueEmail())
+            let body = #"{"event_id":"\#(event)","ticket_count":2}"#
+            _ = try await client.send(.get, "/api/events/\(event)")  // the event's body held here
+            // The sold-out memory lasts 250 ms: ask the gate, then at once again, until the second answer is inline.
+            var inline: TestResponse?
+            for _ in 0..<50 where inline == nil {
+                #expect(try await client.send(.post, "/api/bookings", json: body, token: user).errorCode == "sold_out")
+                let before = inlineAnswers(deps, route: "/api/bookings")
+                let response = try await client.send(.post, "/api/bookings", json: body, token: user)
+                if inlineAnswers(deps, route: "/api/bookings") == before + 1 { inline = response }
+            }
+            let refused = try #require(inline, "no refusal came from memory")
+            #expect(refused.status == .unprocessableContent)
+            #expect(try refused.json()["code"] as? String == "sold_out")
+            #expect(try refused.json()["error"] as? String == "Not enough tickets left (1 available)")
+            let stages = (refused.headers[.init("Server-Timing")!] ?? "").split(separator: ",").map {
+                $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces)
+            }
+            #expect(stages == ["token", "event", "admission"])
+            #expect(refused.headers[.init("X-Request-Id")!] != nil)
+
+            let before = inlineAnswers(deps, route: "/api/bookings")
+            var keyed = HTTPFields([.init(name: .contentType, value: "application/json"), .init(name: .authorization, value: "Bearer \(user)")])
+            keyed[.init("Idempotency-Key")!] = "inline-\(TestEnvironment.uniqueSuffix())"
+            let withKey = try await client.execute(uri: "/api/bookings", method: .post, headers: keyed, body: ByteBuffer(string: body))
+            #expect(withKey.errorCode == "sold_out", "asked the gate: a retry of an admitted booking must get its 202 back")
+            #expect(try await client.send(.post, "/api/bookings", json: body).status == .unauthorized)
+            #expect(try await client.send(.post, "/api/bookings", json: body, token: user + "x").status == .unauthorized)
+            #expect(try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)","ticket_count":0}"#, token: user).status == .badRequest)
+            #expect(try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)","#, token: user).errorCode == "invalid_json")
+            #expect(
+                try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)\u0000","ticket_count":2}"#, token: user).errorCode == "nul_in_text"
+            )
+            #expect(inlineAnswers(deps, route: "/api/bookings") == before, "none of these was answered inline")
+        }
+    }
+
+    @Test("pipelined requests are answered in the order they came, inline or not")
+    func pipelinedOrder() async throws {
+        try await withLiveServer { client, _, _ in
+            let connection = try RawConnection(port: try #require(client.port))
+            let router = "GET /api/events/public/categories HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            let inline = "GET /api/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            connection.send(router + inline + inline + router + inline)
+            let bodies = try connection.receiveResponses(5, within: .seconds(30)).map(\.body)
+            #expect(bodies.count == 5)
+            #expect(
+                bodies.map { $0.contains("categories") ? "router" : $0 == #"{"status":"ok"}"# ? "inline" : $0 } == [
+                    "router", "inline", "inline", "router", "inline",
+                ])
+        }
+    }
+
+    @Test("Connection: close is answered, then the connection is closed")
+    func connectionClose() async throws {
+        try await withLiveServer { client, _, _ in
+            let connection = try RawConnection(port: try #require(client.port))
+            connection.send("GET /api/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            let answer = try #require(try connection.receiveResponses(1, within: .seconds(30)).first)
+            #expect(answer.head.lowercased().contains("connection: close"))
+            try await eventually("the server to close the connection") {
+                connection.isClosedByPeer
+            } until: {
+                $0
+            }
+        }
+    }
+
+    @Test("a body over the inline limit goes to the router, which refuses it")
+    func largeBody() async throws {
+        try await withLiveServer { client, _, _ in
+            let user = try await client.register(email: uniqueEmail())
+            let padding = String(repeating: " ", count: 70 * 1024)
+            let response = try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(UUID())","ticket_count":1\#(padding)}"#, token: user)
+            #expect(response.errorCode == "body_too_large")
+        }
+    }
+}
+
+extension RawConnection {
+    /// A response read off the socket: its head (status line and headers) and its body (Content-Length framed).
+    struct RawResponse {
+        let head: String
+        let body: String
+    }
+
+    /// Reads `count` Content-Length framed responses, waiting at most `within` for all of them.
+    func receiveResponses(_ count: Int, within: Duration) throws -> [RawResponse] {
+        let deadline = ContinuousClock.now + within
+        var received = [UInt8]()
+        var responses: [RawResponse] = []
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while responses.count < count, ContinuousClock.now < deadline {
+            let read = recv(descriptor, &chunk, chunk.count, 0)
+            if read == 0 { break }
+            if read > 0 { received += chunk[0..<read] }
+            while let response = Self.take(&received) { responses.append(response) }
+        }
+        return responses
+    }
+
+    private static func take(_ bytes: inout [UInt8]) -> RawResponse? {
+        let separator = Array("\r\n\r\n".utf8)
+        guard let end = bytes.indices.first(where: { bytes[$0...].starts(with: separator) }) else { return nil }
+        let head = String(decoding: bytes[..<end], as: UTF8.self)
+        let length =
+            head.split(separator: "\r\n").compactMap { line -> Int? in
+                let parts = line.split(separator: ":", maxSplits: 1)
+                return parts.count == 2 && parts[0].lowercased() == "content-length" ? Int(parts[1].trimmingCharacters(in: .whitespaces)) : nil
+            }.first ?? 0
+        let bodyStart = end + separator.count
+        guard bytes.count >= bodyStart + length else { return nil }
+        let body = String(decoding: bytes[bodyStart..<(bodyStart + length)], as: UTF8.self)
+        bytes.removeFirst(bodyStart + length)
+        return RawResponse(head: head, body: body)
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import HTTPTypes
+import HappeningAuth
+import HappeningModel
+import NIOCore
+import Testing
+
+@testable import Server
+
+/// The hand-written pieces of the lean request path, against what they replace.
+@Suite("Lean request path pieces")
+struct InlinePiecesTests {
+    @Test("UUID text written and read by hand matches Foundation's, in either case; anything else is refused")
+    func uuidText() {
+        for _ in 0..<200 {
+            let id = UUID()
+            #expect(id.lowercasedText == id.uuidString.lowercased())
+            #expect(UUID(canonical: Array(id.uuidString.utf8)) == id)
+            #expect(UUID(canonical: Array(id.lowercasedText.utf8)) == id)
+        }
+        for bad in ["", "not-a-uuid", "0000000-0000-4000-8000-000000000000", "00000000-0000-4000-8000-00000000000g", "00000000+0000-4000-8000-000000000000"] {
+            #expect(UUID(canonical: Array(bad.utf8)) == nil, "\(bad)")
+        }
+    }
+
+    @Test("event start read from a cached body equals JSONDecoder's; other bodies have none")
+    func eventStart() throws {
+        let date = Date(timeIntervalSince1970: 1_796_604_617)
+        let body = try JSON.encode(["event": ["date_time": date]])
+        #expect(CachedBody(ByteBuffer(bytes: body)).eventStart == date)
+        #expect(CachedBody(ByteBuffer(string: #"{"events":[{"date_time":"2026-12-14T00:51:02Z"}]}"#)).eventStart == nil)
+        #expect(CachedBody(ByteBuffer(string: #"{"event":{"date_time":"2026-13-14T00:51:02Z"}}"#)).eventStart == nil)
+        for seconds in stride(from: 0, to: 4_102_444_800, by: 86_399 * 97) {
+            let text = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+            let parsed = Array(text.utf8).withUnsafeBytes { ISO8601Seconds.date($0) }
+            #expect(parsed == Date(timeIntervalSince1970: TimeInterval(seconds)), "\(text)")
+        }
+    }
+
+    @Test("error bodies written by hand are the JSON the encoder wrote: keys sorted, text escaped")
+    func errorBody() throws {
+        let error = AppError(
+            status: .badRequest, code: "validation_failed", message: "quote \" backslash \\ newline \n tab \t bell \u{07} é",
+            details: ["b": "2", "a": "\u{01}"])
+        let body = error.body(requestID: "abc")
+        let text = String(buffer: body)
+        #expect(text.hasPrefix(#"{"code":"validation_failed","details":{"a":"\u0001","b":"2"},"error":"#))
+        let decoded = try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])
+        #expect(decoded["error"] as? String == error.message)
+        #expect(decoded["request_id"] as? String == "abc")
+        #expect((decoded["details"] as? [String: String]) == error.details)
+        #expect(String(buffer: AppError.soldOut(left: 1).body(requestID: nil)) == #"{"code":"sold_out","error":"Not enough tickets left (1 available)"}"#)
+    }
+
+    @Test("the Date header is IMF-fixdate")
+    func dateHeader() {
+        #expect(HTTPDateCache.format(1_796_604_617) == "Mon, 07 Dec 2026 00:50:17 GMT")
+        #expect(HTTPDateCache.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+    }
+
+    @Test("a token verified before still expires, and a forged one is never found")
+    func verifiedTokensExpire() throws {
+        let tokens = TokenService(secret: "test-secret-that-is-long-enough-for-hs256-0123456789", ttl: .seconds(60))
+        let issued = Date()
+        let token = try tokens.issue(userId: UUID(), email: "a@example.com", role: "user", now: issued)
+        #expect(tokens.verifiedClaims(token, now: issued) != nil)
+        #expect(tokens.verifiedClaims(token, now: issued) != nil, "from the memory of verified tokens")
+        #expect(tokens.verifiedClaims(token, now: issued.addingTimeInterval(61)) == nil, "expired, though verified before")
+        var forged = Array(token.utf8)
+        forged[forged.count - 2] = forged[forged.count - 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        #expect(tokens.verifiedClaims(String(decoding: forged, as: UTF8.self), now: issued) == nil)
+    }
+}
