@@ -34,6 +34,8 @@ start_bg "$WORK/logs/server.log" env PORT="$PORT" CACHE=on CACHE_PREFIX="compare
     taskset -c 1 "$BIN"/happening-server
 SERVER_PID="${BG_PIDS[-1]}"
 wait_healthy "http://127.0.0.1:$PORT/api/health"
+# Another process answering on the port would be measured instead: the one started here must be alive.
+kill -0 "$SERVER_PID" 2>/dev/null || { echo "== the server did not start: $(tail -3 "$WORK/logs/server.log")" >&2; exit 1; }
 BODY="{\"event_id\":\"$EVENT\",\"ticket_count\":2}"
 # What the server answers, kept as nginx's bytes: the cached event, the no-work body, the refusal.
 curl -sf "http://127.0.0.1:$PORT/api/events/$EVENT" >/dev/null   # fills the cache
@@ -69,6 +71,7 @@ CONF
 start_bg "$WORK/logs/nginx.log" taskset -c 1 nginx -c "$WORK/nginx.conf" -p "$WORK"
 NGINX_PID="${BG_PIDS[-1]}"
 wait_healthy "http://127.0.0.1:$NGINX_PORT/api/events/$EVENT" 10
+kill -0 "$NGINX_PID" 2>/dev/null || { echo "== nginx did not start: $(tail -3 "$WORK/logs/nginx.log")" >&2; exit 1; }
 
 python3 - "$WORK/tokens.jsonl" >"$WORK/tokens.lua" <<'PY'
 import json, sys

@@ -28,36 +28,38 @@ extension UUID {
 
     /// The canonical text form (8-4-4-4-12 hex digits, either case), read without `sscanf` (what
     /// `UUID(uuidString:)` uses); nil for anything else.
-    public init?(canonical text: some Collection<UInt8>) {
+    public init?(canonical text: UnsafeRawBufferPointer) {
         guard text.count == 36 else { return nil }
-        var bytes = [UInt8](repeating: 0, count: 16)
-        var high: UInt8? = nil
-        var filled = 0
-        for (index, character) in text.enumerated() {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var nibbles = 0
+        for index in 0..<36 {
+            let character = text[index]
             if index == 8 || index == 13 || index == 18 || index == 23 {
                 guard character == UInt8(ascii: "-") else { return nil }
                 continue
             }
             let nibble: UInt8
             switch character {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = character - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = character - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = character - UInt8(ascii: "A") + 10
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = character &- UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = character &- UInt8(ascii: "a") &+ 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = character &- UInt8(ascii: "A") &+ 10
             default: return nil
             }
-            if let first = high {
-                bytes[filled] = first << 4 | nibble
-                filled += 1
-                high = nil
-            } else {
-                high = nibble
-            }
+            if nibbles < 16 { high = high << 4 | UInt64(nibble) } else { low = low << 4 | UInt64(nibble) }
+            nibbles += 1
         }
-        self = UUID(
-            uuid: (
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-            ))
+        self = withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+    }
+
+    /// ``init(canonical:)-(UnsafeRawBufferPointer)`` for any bytes (read in place when they are contiguous).
+    @inlinable
+    public init?(canonical text: some Collection<UInt8>) {
+        let parsed =
+            text.withContiguousStorageIfAvailable { UUID(canonical: UnsafeRawBufferPointer($0)) }
+            ?? Array(text).withUnsafeBytes { UUID(canonical: $0) }
+        guard let parsed else { return nil }
+        self = parsed
     }
 }
 

@@ -71,3 +71,42 @@ struct InlinePiecesTests {
         #expect(tokens.verifiedClaims(String(decoding: forged, as: UTF8.self), now: issued) == nil)
     }
 }
+
+extension InlinePiecesTests {
+    @Test("the plain booking reader agrees with JSONDecoder wherever it reads, and leaves everything else to it")
+    func plainBookingBody() throws {
+        let id = UUID().lowercasedText
+        let read: [String: (String, Int)] = [
+            #"{"event_id":"\#(id)","ticket_count":2}"#: (id, 2),
+            #"{ "ticket_count" : 10 ,  "event_id" : "\#(id)" }"#: (id, 10),
+            "{\n\"event_id\":\"\(id)\",\r\n\t\"ticket_count\":0}": (id, 0),
+            #"{"event_id":"not-a-uuid","ticket_count":1}"#: ("not-a-uuid", 1),
+        ]
+        for (body, expected) in read {
+            let plain = try #require(BookingsController.BookingInput(plain: ByteBuffer(string: body)), "\(body)")
+            let decoded = try #require(try JSONDecoder().decode(BookingsController.BookingInput.self, from: Data(body.utf8)))
+            #expect(plain.event_id == expected.0 && plain.ticket_count == expected.1, "\(body)")
+            #expect(plain.event_id == decoded.event_id && plain.ticket_count == decoded.ticket_count, "\(body)")
+        }
+        let left = [
+            #"{"event_id":"\#(id)","ticket_count":2.0}"#, #"{"event_id":"\#(id)","ticket_count":2e0}"#,
+            #"{"event_id":"\#(id)","ticket_count":-1}"#, #"{"event_id":"\#(id)","ticket_count":01}"#,
+            #"{"event_id":"\#(id)","ticket_count":1234567890}"#, #"{"event_id":"\u0041\#(id)","ticket_count":1}"#,
+            #"{"event_id":"\#(id)","ticket_count":1,"event_id":"\#(id)"}"#, #"{"event_id":"\#(id)","ticket_count":1,"x":1}"#,
+            #"{"event_id":"\#(id)"}"#, #"{"ticket_count":1}"#, #"{"event_id":"\#(id)","ticket_count":1}x"#, #"[1]"#, "",
+            #"{"event_id":"\#(id)","ticket_count":"1"}"#, #"{"event_id":null,"ticket_count":1}"#, "{\"event_id\":\"é\",\"ticket_count\":1}",
+        ]
+        for body in left { #expect(BookingsController.BookingInput(plain: ByteBuffer(string: body)) == nil, "\(body)") }
+    }
+
+    @Test("Connection: close is found among other tokens, in any case")
+    func connectionClose() {
+        func asks(_ value: String?) -> Bool {
+            var head = HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")
+            if let value { head.headerFields[.connection] = value }
+            return InlineResponder.asksToClose(head)
+        }
+        #expect(asks("close") && asks("Close") && asks(" CLOSE ") && asks("keep-alive, close") && asks("upgrade,\tclose"))
+        #expect(!asks(nil) && !asks("keep-alive") && !asks("closed") && !asks("clos") && !asks(""))
+    }
+}

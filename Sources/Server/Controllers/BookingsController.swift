@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HappeningModel
 import Hummingbird
+import NIOCore
 import NIOFoundationEssentialsCompat
 
 /// `/api/bookings`: intake (202 after the broker confirms), status, the caller's bookings, cancelling a
@@ -16,6 +17,31 @@ struct BookingsController: Sendable {
     struct BookingInput: Decodable {
         var event_id: String?
         var ticket_count: Int?
+
+        init(event_id: String?, ticket_count: Int?) { (self.event_id, self.ticket_count) = (event_id, ticket_count) }
+
+        /// The body every client sends, `{"event_id":"<36 characters>","ticket_count":<digits>}` (either order,
+        /// blanks between tokens), read without a decoder; nil for anything else — escapes, other keys, a repeated
+        /// key, other number forms — which `JSONDecoder` then reads (this reader never reads differently from it).
+        init?(plain body: ByteBuffer) {
+            var reader = PlainJSONObject(body.readableBytesView)
+            guard reader.take(UInt8(ascii: "{")) else { return nil }
+            var event: String?
+            var tickets: Int?
+            repeat {
+                switch reader.key() {
+                case "event_id"? where event == nil:
+                    guard let text = reader.string() else { return nil }
+                    event = text
+                case "ticket_count"? where tickets == nil:
+                    guard let count = reader.integer() else { return nil }
+                    tickets = count
+                default: return nil
+                }
+            } while reader.take(UInt8(ascii: ","))
+            guard reader.take(UInt8(ascii: "}")), reader.atEnd, let event, let tickets else { return nil }
+            self.init(event_id: event, ticket_count: tickets)
+        }
     }
 
     struct Accepted: Encodable {
@@ -53,7 +79,7 @@ struct BookingsController: Sendable {
         let idempotencyKey: String?
 
         init(body: ByteBuffer, idempotencyKey key: String?) throws {
-            guard let input = try Request.decodeJSON(body, as: BookingInput.self) else {
+            guard let input = try BookingInput(plain: body) ?? Request.decodeJSON(body, as: BookingInput.self) else {
                 throw AppError.badRequest("A JSON body is required", code: "invalid_json")
             }
             var validator = Validator()
@@ -169,5 +195,73 @@ extension JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return decoder
+    }
+}
+
+/// A reader of the plainest JSON objects (``BookingsController/BookingInput/init(plain:)``): strings without escapes,
+/// integers of at most 9 digits without sign, fraction or exponent.
+struct PlainJSONObject {
+    private let bytes: ByteBufferView
+    private var index: ByteBufferView.Index
+
+    init(_ bytes: ByteBufferView) {
+        self.bytes = bytes
+        index = bytes.startIndex
+    }
+
+    var atEnd: Bool {
+        mutating get {
+            skipBlanks()
+            return index == bytes.endIndex
+        }
+    }
+
+    mutating func take(_ byte: UInt8) -> Bool {
+        skipBlanks()
+        guard index != bytes.endIndex, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    /// `"name":`.
+    mutating func key() -> String? {
+        guard let name = string(), take(UInt8(ascii: ":")) else { return nil }
+        return name
+    }
+
+    mutating func string() -> String? {
+        guard take(UInt8(ascii: "\"")) else { return nil }
+        let start = index
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let text = String(decoding: bytes[start..<index], as: UTF8.self)
+                index += 1
+                return text
+            }
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return nil }
+            index += 1
+        }
+        return nil
+    }
+
+    mutating func integer() -> Int? {
+        skipBlanks()
+        let start = index
+        var value = 0
+        var digits = 0
+        while index != bytes.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+            value = value * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+            digits += 1
+            index += 1
+        }
+        // JSON has no leading zeros ("01" is not a number).
+        guard (1...9).contains(digits), digits == 1 || bytes[start] != UInt8(ascii: "0") else { return nil }
+        if index != bytes.endIndex, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) { return nil }
+        return value
+    }
+
+    private mutating func skipBlanks() {
+        while index != bytes.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
     }
 }

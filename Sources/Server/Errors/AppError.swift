@@ -85,6 +85,7 @@ extension AppError {
 enum JSONText {
     /// `text` as a JSON string literal, quotes included (RFC 8259 escapes: `"`, `\` and control characters).
     static func quoted(_ text: String) -> String {
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) { return "\"" + text + "\"" }
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {

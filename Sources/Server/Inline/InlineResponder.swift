@@ -1,4 +1,3 @@
-import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
@@ -107,9 +106,17 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
         written.futureResult.whenComplete { _ in bound.value.close(promise: nil) }
     }
 
-    /// `Connection: close` (any case, among other tokens).
+    /// `Connection: close` (any case, among other tokens), read byte by byte (Foundation's trimming bridges to
+    /// NSString and cost more than the rest of a refusal).
     static func asksToClose(_ head: HTTPRequest) -> Bool {
         guard let value = head.headerFields[.connection] else { return false }
-        return value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "close" }
+        let close = Array("close".utf8)
+        for token in value.utf8.split(separator: UInt8(ascii: ",")) {
+            let trimmed = token.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+            let end = trimmed.lastIndex { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }.map { trimmed.index(after: $0) } ?? trimmed.startIndex
+            let word = trimmed[trimmed.startIndex..<end]
+            if word.count == close.count, zip(word, close).allSatisfy({ $0 | 0x20 == $1 }) { return true }
+        }
+        return false
     }
 }
