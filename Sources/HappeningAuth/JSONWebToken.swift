@@ -16,14 +16,14 @@ struct JSONWebToken {
         var typ: String?
     }
 
-    let key: [UInt8]
+    let key: HMACSHA256.Key
 
     /// `header.payload.signature` for `claims`.
     func sign(_ claims: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let signingInput = Base64URL.encode(Array(Self.header.utf8)) + "." + Base64URL.encode(Array(try encoder.encode(claims)))
-        return signingInput + "." + Base64URL.encode(HMACSHA256.code(for: signingInput.utf8, key: key))
+        return signingInput + "." + Base64URL.encode(key.code(for: signingInput.utf8))
     }
 
     /// The claims of a token this key signed with HS256; nil for anything else.
@@ -32,7 +32,7 @@ struct JSONWebToken {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == Self.encodedHeader || Self.namesHS256(parts[0]),
             let signature = Base64URL.decode(parts[2]), signature.count == SHA256.byteCount,
-            HMACSHA256.isValid(signature, for: token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count), key: key),
+            key.isValid(signature, for: token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count)),
             let payload = Base64URL.decode(parts[1])
         else { return nil }
         return try? JSONDecoder().decode(Claims.self, from: Data(payload))

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningCrypto
 import Synchronization
 
 /// Issues and verifies the API's JWTs (HS256 with `JWT_SECRET`). The payload keeps the original's
@@ -67,7 +68,7 @@ public struct TokenService: Sendable {
     ///   - secret: the HMAC key (`JWT_SECRET`).
     ///   - ttl: how long an issued token stays valid.
     public init(secret: String, ttl: Duration) {
-        self.token = JSONWebToken(key: Array(secret.utf8))
+        self.token = JSONWebToken(key: HMACSHA256.Key(secret.utf8))
         self.ttl = ttl
     }
 

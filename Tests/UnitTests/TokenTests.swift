@@ -27,6 +27,19 @@ struct TokenTests {
                 == "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")
         #expect(hex(HMACSHA256.code(for: [UInt8](), key: [UInt8]())) == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
         #expect(ConstantTime.equals([1, 2, 3], [1, 2, 3]) && !ConstantTime.equals([1, 2, 3], [1, 2, 4]) && !ConstantTime.equals([1], [1, 1]))
+        // A key made ready once gives the same codes (RFC 4231 case 2; keys shorter than, equal to and longer than a block).
+        #expect(
+            hex(HMACSHA256.Key("Jefe".utf8).code(for: "what do ya want for nothing?".utf8))
+                == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        for keyLength in [0, 1, 32, 63, 64, 65, 131] {
+            let key = (0..<keyLength).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            let prepared = HMACSHA256.Key(key)
+            for messageLength in [0, 1, 55, 64, 300] {
+                let message = (0..<messageLength).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+                #expect(prepared.code(for: message) == HMACSHA256.code(for: message, key: key), "key \(keyLength), message \(messageLength)")
+                #expect(prepared.code(for: message) == prepared.code(for: message), "the prepared state is not consumed")
+            }
+        }
     }
 
     @Test("a token is byte for byte the standard HS256 encoding, and verifies until it expires")
