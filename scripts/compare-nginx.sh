@@ -7,14 +7,16 @@
 # Each server runs alone on core 1 (one nginx worker, no master; the server with EVENT_LOOPS=1), wrk on core 0.
 # Per pattern and target: req/s from wrk and the target's CPU (user + system, all threads, from /proc/<pid>/stat)
 # per request. ROUNDS rounds, each measuring every pattern on the server then on nginx; the report quotes the
-# median of the rounds, CPU ratios first (machine-independent). Writes results/server-vs-nginx.{md,json,html}.
+# median of the rounds, CPU ratios first (machine-independent). Writes $OUT.{md,json,html} (results/server-vs-nginx).
 #
 #   scripts/compare-nginx.sh                          # 3 rounds, 50 connections, 8 s per measurement
 #   ROUNDS=1 DURATION=3 SKIP_BUILD=1 scripts/compare-nginx.sh
+#   INLINE_ANSWERS=off OUT=results/server-vs-nginx-router scripts/compare-nginx.sh   # every request through the router
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONNECTIONS="${CONNECTIONS:-50}"; DURATION="${DURATION:-8}"; ROUNDS="${ROUNDS:-3}"
 PORT="${PORT:-5096}"; NGINX_PORT="${NGINX_PORT:-58081}"
+INLINE_ANSWERS="${INLINE_ANSWERS:-on}"; OUT="${OUT:-results/server-vs-nginx}"
 . scripts/lib.sh
 require_tool wrk wrk; require_tool nginx nginx-light; require_tool taskset util-linux
 services_up postgres redis rabbitmq
@@ -31,7 +33,7 @@ TOKEN=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline
 cleanup() { stop_bg; }
 trap cleanup EXIT
 start_bg "$WORK/logs/server.log" env PORT="$PORT" CACHE=on CACHE_PREFIX="compare-nginx-$$:" LOG_LEVEL=error EVENT_LOOPS=1 \
-    taskset -c 1 "$BIN"/happening-server
+    INLINE_ANSWERS="$INLINE_ANSWERS" taskset -c 1 "$BIN"/happening-server
 SERVER_PID="${BG_PIDS[-1]}"
 wait_healthy "http://127.0.0.1:$PORT/api/health"
 # Another process answering on the port would be measured instead: the one started here must be alive.
@@ -116,4 +118,4 @@ for round in $(seq 1 "$ROUNDS"); do
     done
 done
 mkdir -p results
-python3 scripts/compare_nginx_report.py "$WORK" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$cache" "$(git rev-parse --short HEAD)"
+python3 scripts/compare_nginx_report.py "$WORK" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$cache" "$(git rev-parse --short HEAD)" "$INLINE_ANSWERS" "$OUT"

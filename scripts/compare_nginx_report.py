@@ -10,7 +10,8 @@ import sys
 sys.path.insert(0, "scripts")
 from generator_figures import wrk  # noqa: E402
 
-work, connections, duration, rounds, cache, commit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+work, connections, duration, rounds, cache, commit, inline, out_prefix = (
+    sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8])
 PATTERNS = {
     "cached-get": "keep-alive GET /api/events/:id (cache on; nginx: the same bytes from a file)",
     "floor": "keep-alive GET /api/health/live (no work: the stack's floor; nginx: the same body)",
@@ -58,9 +59,9 @@ measured = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M
 out = {"measured_at": measured, "command": "scripts/compare-nginx.sh", "commit": commit, "machine": f"{platform.node()}, {os.cpu_count()} cores",
        "placement": "each target alone on core 1 (server EVENT_LOOPS=1, nginx one worker without master), wrk -t1 on core 0",
        "connections": connections, "duration_seconds": duration, "rounds": rounds, "statistic": "median of the rounds",
-       "x_cache": cache, "patterns": patterns}
-os.makedirs("results", exist_ok=True)
-json.dump(out, open("results/server-vs-nginx.json", "w"), indent=2)
+       "x_cache": cache, "inline_answers": inline, "patterns": patterns}
+os.makedirs(os.path.dirname(out_prefix) or ".", exist_ok=True)
+json.dump(out, open(f"{out_prefix}.json", "w"), indent=2)
 
 
 def mark(met):
@@ -80,11 +81,12 @@ md = "\n".join([
     "# The server's request path against nginx", "",
     f"Measured {measured} at commit `{commit}` on {out['machine']} with `scripts/compare-nginx.sh`: {out['placement']},",
     f"-c{connections}, {duration} s per measurement, {rounds} rounds (each pattern on the server, then on nginx); the median of the rounds.",
-    f"CPU is the target's user + system time (every thread) from `/proc/<pid>/stat` over the run, divided by its requests. X-Cache: {cache}.", "",
+    f"CPU is the target's user + system time (every thread) from `/proc/<pid>/stat` over the run, divided by its requests. X-Cache: {cache};",
+    f"the server's `INLINE_ANSWERS={inline}`.", "",
     "| pattern | CPU × nginx (goal) | server CPU µs/req | nginx CPU µs/req | req/s × nginx (goal) | server req/s | nginx req/s | p99 ms server / nginx | unexpected answers + socket errors |",
     "|---|---|---|---|---|---|---|---|---|", *rows, "",
     *[f"- **{p}**: {e['description']}" for p, e in patterns.items()], ""])
-open("results/server-vs-nginx.md", "w").write(md)
+open(f"{out_prefix}.md", "w").write(md)
 
 
 def bars(key, unit, title):
@@ -110,10 +112,10 @@ head = "".join(f"<th>{c.strip()}</th>" for c in table.splitlines()[0].strip("|")
 html = f"""<!doctype html><html><head><meta charset="utf-8"><title>Server vs nginx</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}</style></head>
 <body><h1>The server's request path against nginx</h1>
-<p>Commit <code>{commit}</code>, {out['machine']}, {measured}; {out['placement']}; -c{connections}, {duration} s, median of {rounds} rounds.</p>
+<p>Commit <code>{commit}</code>, {out['machine']}, {measured}; {out['placement']}; -c{connections}, {duration} s, median of {rounds} rounds; INLINE_ANSWERS={inline}.</p>
 <table><tr>{head}</tr>{html_rows.replace('**', '')}</table>
 <h2>CPU per request (lower is better)</h2>{bars('cpu_us_per_request', 'µs', 'CPU per request')}
 <h2>Requests per second (higher is better)</h2>{bars('rps', 'req/s', 'Requests per second')}
 </body></html>"""
-open("results/server-vs-nginx.html", "w").write(html)
+open(f"{out_prefix}.html", "w").write(html)
 print(md)
