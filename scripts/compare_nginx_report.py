@@ -91,7 +91,7 @@ open(f"{out_prefix}.md", "w").write(md)
 
 def bars(key, unit, title):
     """An SVG bar chart of `key`, server beside nginx, per pattern."""
-    width, row, left = 760, 46, 190
+    width, row, left = 900, 46, 190
     top = max(max(e["server"][key], e["nginx"][key]) for e in patterns.values()) or 1
     parts = [f'<svg width="{width}" height="{row * len(patterns) + 40}" role="img"><title>{title}</title>']
     for i, (pattern, entry) in enumerate(patterns.items()):
@@ -99,7 +99,7 @@ def bars(key, unit, title):
         parts.append(f'<text x="0" y="{y + 16}" font-size="13">{pattern}</text>')
         for j, (target, colour) in enumerate((("server", "#3b6fb6"), ("nginx", "#8a8a8a"))):
             value = entry[target][key]
-            w = max(1, (width - left - 120) * value / top)
+            w = max(1, (width - left - 200) * value / top)
             parts.append(f'<rect x="{left}" y="{y + j * 18}" width="{w:.0f}" height="15" fill="{colour}"/>')
             parts.append(f'<text x="{left + w + 6:.0f}" y="{y + j * 18 + 12}" font-size="12">{target} {value:,.1f} {unit}</text>')
     return "".join(parts) + "</svg>"

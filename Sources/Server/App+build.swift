@@ -10,6 +10,7 @@ import HappeningRedis
 import HappeningSystem
 import Hummingbird
 import Logging
+import NIOCore
 import Payments
 import Prometheus
 import Razorpay
@@ -232,6 +233,12 @@ func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencie
             : .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout.components.seconds)))),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: ServerConfiguration.serverName, backlog: configuration.listenBacklog),
+        // NIO accepts 4 connections per wake-up of the listener by default: a sale's thousands of new connections
+        // then cost a trip through the event loop each few (measured: 87 → 70 µs of CPU per request on a new
+        // connection with 64, results/server-vs-nginx.md).
+        onServerRunning: { [accepts = UInt(configuration.acceptsPerWakeup)] listener in
+            _ = try? await listener.setOption(ChannelOptions.maxMessagesPerRead, value: accepts).get()
+        },
         logger: logger)
     // Started before the HTTP server, stopped after it (graceful shutdown runs in reverse order).
     app.addServices(

@@ -113,6 +113,8 @@ struct ServerConfiguration: Sendable {
     var intakeThreads: Int
     /// `INLINE_ANSWERS` (on): answer what memory holds on the event loop (``InlineRoutes``); off sends every
     /// request through the router.
+    /// `ACCEPTS_PER_WAKEUP` (64): connections the listener accepts each time it wakes (NIO's default is 4).
+    var acceptsPerWakeup: Int
     /// The `Server` header of every answer.
     static let serverName = "happening"
     var inlineAnswers: Bool
@@ -186,6 +188,7 @@ struct ServerConfiguration: Sendable {
         ticketsPerUserPerEvent = try settings.ticketsPerUserPerEvent()
         admissionGate = try settings.choice("ADMISSION_GATE", default: "on", choices: ["on", "off"]) == "on"
         admissionLease = .seconds(try settings.integer("ADMISSION_LEASE_SECONDS", default: 15, range: 1...3_600))
+        acceptsPerWakeup = try settings.integer("ACCEPTS_PER_WAKEUP", default: 64, range: 1...4_096)
         inlineAnswers = try settings.choice("INLINE_ANSWERS", default: "on", choices: ["on", "off"]) == "on"
         intakeThreads = try settings.integer("INTAKE_THREADS", default: max(1, ProcessInfo.processInfo.activeProcessorCount / 2), range: 0...64)
         intakeNiceness = try settings.integer("INTAKE_NICENESS", default: 10, range: 0...19)
