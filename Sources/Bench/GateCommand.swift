@@ -82,6 +82,7 @@ extension BenchCommand {
             // A queue and a cache prefix of the gate's own: nothing else consumes its jobs, and the workers forget
             // the server's cache entries under the same prefix.
             let shared = ["BOOKING_QUEUE": "gate_\(getpid())", "CACHE_PREFIX": "gate-\(getpid()):", "LOG_LEVEL": "error"]
+            try await tier.ensureNothingAnswers(target)
             try tier.startServer(environment: shared.merging(["PORT": "\(port)"]) { $1 }.merging(serverExtras) { $1 })
             var workerArguments = ["--strategy", strategy, "--prefetch", "\(prefetch)", "--concurrency", "\(workerConcurrency)"]
             if let batch { workerArguments += ["--batch", "\(batch)"] }

@@ -39,6 +39,17 @@ final class ProcessTier: @unchecked Sendable {
         }
     }
 
+    /// Fails when something already answers HTTP at `target`: the server started next would not get the port, and
+    /// the gate would measure (and pass or fail) whatever holds it.
+    func ensureNothingAnswers(_ target: String) async throws {
+        let status = try? await CurlHTTPClient.withClient {
+            try await $0.send(HTTPClientRequest(url: target + "/api/health", timeout: .seconds(2))).status
+        }
+        if let status {
+            throw GateError("something already answers \(target) (HTTP \(status)): stop it, or give the gate another --port")
+        }
+    }
+
     /// Waits until `GET target/api/health` answers 200; fails when the server exits or `timeout` passes first.
     func waitHealthy(_ target: String, timeout: Duration) async throws {
         let deadline = ContinuousClock.now + timeout

@@ -210,11 +210,12 @@ func buildApplication(_ configuration: ServerConfiguration, metrics: PrometheusC
 }
 
 /// What the inline answers need (``InlineRoutes``).
-func inlineRoutes(_ deps: AppDependencies) -> InlineRoutes {
+func inlineRoutes(_ deps: AppDependencies, logger: Logger) -> InlineRoutes {
     InlineRoutes(
-        cache: deps.cache, intake: deps.intake, tokens: deps.tokens, gazetteer: deps.gazetteer, metrics: deps.requestMetrics,
-        stageTimers: deps.stageTimers,
-        serverName: ServerConfiguration.serverName, factory: PrometheusMetricsFactory(registry: deps.metrics))
+        cache: deps.cache, bookings: BookingsController(intake: deps.intake, bookings: deps.bookings, events: deps.events, cache: deps.cache),
+        tokens: deps.tokens, gazetteer: deps.gazetteer, intakeExecutor: deps.intakeExecutor, metrics: deps.requestMetrics,
+        stageTimers: deps.stageTimers, serverName: ServerConfiguration.serverName, factory: PrometheusMetricsFactory(registry: deps.metrics),
+        logger: logger)
 }
 
 /// Wires already-built dependencies into the application.
@@ -229,7 +230,7 @@ func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencie
         // Requests answerable from memory (liveness, a held event, a sold-out refusal) are answered on the event loop
         // (`INLINE_ANSWERS=off` sends every request through the router, for comparison).
         server: configuration.inlineAnswers
-            ? InlineHTTP1Channel.builder(routes: inlineRoutes(deps), idleTimeout: configuration.idleTimeout, maximumBody: 64 * 1024)
+            ? InlineHTTP1Channel.builder(routes: inlineRoutes(deps, logger: logger), idleTimeout: configuration.idleTimeout, maximumBody: 64 * 1024)
             : .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout.components.seconds)))),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: ServerConfiguration.serverName, backlog: configuration.listenBacklog),

@@ -43,6 +43,22 @@ struct BenchCommandTests {
     }
 }
 
+extension BenchCommandTests {
+    @Test("gate refuses a port something else already answers on (it would measure that instead of its own server)")
+    func gatePortHeld() async throws {
+        let router = Router()
+        router.get("api/health") { _, _ in "someone else" }
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("gate-port-\(TestEnvironment.uniqueSuffix())").path
+        defer { try? FileManager.default.removeItem(atPath: logs) }
+        try await withHTTPTestServer(router) { base in
+            let port = try #require(base.split(separator: ":").last)
+            let result = try await bench("gate scenarios/flash-sale-ci.yaml --port \(port) --logs \(logs) --out \(logs)")
+            #expect(result.status != 0, "\(result.output)")
+            #expect(result.output.contains("already answers"), "\(result.output)")
+        }
+    }
+}
+
 /// The real server and worker binaries with a queue of their own, for a flash sale.
 struct FlashSaleStack {
     let port: Int

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HappeningModel
 import Hummingbird
+import Logging
 import NIOCore
 import NIOFoundationEssentialsCompat
 
@@ -42,14 +43,6 @@ struct BookingsController: Sendable {
             guard reader.take(UInt8(ascii: "}")), reader.atEnd, let event, let tickets else { return nil }
             self.init(event_id: event, ticket_count: tickets)
         }
-    }
-
-    struct Accepted: Encodable {
-        let success: Bool
-        let message: String
-        let booking_id: String
-        let status: String
-        let status_url: String
     }
 
     /// What intake reads from the event's cached body: when it starts, and (only when Redis is down and the
@@ -101,13 +94,21 @@ struct BookingsController: Sendable {
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUserID()
         let booking = try BookingRequest(body: try await request.collectedBody(context: context), idempotencyKey: request.headers[Self.idempotencyKey])
-        let (eventID, tickets, key) = (booking.event, booking.tickets, booking.idempotencyKey)
+        let id = try await accept(booking, user: user, timings: context.timings, logger: context.logger)
+        return Response(status: .accepted, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: Self.acceptedBody(id)))
+    }
 
+    /// Intake's decision on a valid request (the route's, and the event loop's for requests it takes whole,
+    /// ``InlineRoutes``): the cheap checks from the cached event, then the admission gate and the queue
+    /// (``BookingIntake/submit(event:user:tickets:key:storedAvailable:timings:logger:)``). The booking's id, or the
+    /// client's error.
+    func accept(_ booking: BookingRequest, user: UUID, timings: StageTimings, logger: Logger) async throws -> UUID {
+        let eventID = booking.event
         // Cheap checks from the cached event; the admission gate and then the worker (locked) decide the rest.
         let event: (startsAt: Date, available: Int)
         do {
-            event = try await context.timings.measure(.event) {
-                let stored = try await cache.storedEvent(eventID, logger: context.logger, compute: PublicEventsController.publicEvent(eventID, events))
+            event = try await timings.measure(.event) {
+                let stored = try await cache.storedEvent(eventID, logger: logger, compute: PublicEventsController.publicEvent(eventID, events))
                 // Read where the body was scanned when cached; decoded only if it is not the server's own writing.
                 if let startsAt = stored.eventStart, let available = stored.slots?.written(for: eventID) { return (startsAt, available) }
                 let facts = try JSONDecoder.iso8601.decode(BookingFacts.self, from: stored.bytes).event
@@ -117,16 +118,17 @@ struct BookingsController: Sendable {
             throw AppError.notFound("Event not found", code: "event_not_found")
         }
         if event.startsAt <= Date() { throw AppError.unprocessable("The event has already started", code: "event_past") }
+        return try await intake.submit(
+            event: eventID, user: user, tickets: booking.tickets, key: booking.idempotencyKey, storedAvailable: event.available, timings: timings,
+            logger: logger)
+    }
 
-        let id = try await intake.submit(
-            event: eventID, user: user, tickets: tickets, key: key, storedAvailable: event.available, timings: context.timings,
-            logger: context.logger)
+    /// The 202's body (keys sorted, as every JSON answer).
+    static func acceptedBody(_ id: UUID) -> ByteBuffer {
         let text = id.lowercasedText
-        return try context.json(
-            Accepted(
-                success: true, message: "Booking request received! It is being processed.", booking_id: text, status: "queued",
-                status_url: "/api/bookings/\(text)"),
-            status: .accepted)
+        return ByteBuffer(
+            string: #"{"booking_id":"\#(text)","message":"Booking request received! It is being processed.","status":"queued","#
+                + #""status_url":"/api/bookings/\#(text)","success":true}"#)
     }
 
     /// `queued` until the worker decides; then the stored booking.

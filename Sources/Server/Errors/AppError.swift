@@ -64,6 +64,14 @@ struct AppError: Error, Sendable, Equatable {
 }
 
 extension AppError {
+    /// The headers every error response carries: JSON, and `Retry-After` / `Allow` when the error has them.
+    var responseHeaders: HTTPFields {
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if let allow { headers[.allow] = allow }
+        return headers
+    }
+
     /// The JSON every error response carries: `{"code", "details"?, "error", "request_id"?}`, keys sorted, written
     /// straight to bytes (the answer of a refusal is on the hot path). `requestID` only for 5xx (what to quote when
     /// reporting it).

@@ -6,6 +6,10 @@ import NIOHTTPTypes
 /// ``InlineRoutes`` can answer from memory is answered here, on the event loop, and never reaches the router; every
 /// other request passes on unchanged.
 ///
+/// A booking the intake must decide is decided off the event loop (``InlineRoutes/deferredBooking(_:body:)``) and
+/// answered here when done; until then the connection's later requests wait in ``held`` and no more is read (its
+/// `read` is held back), so nothing is answered out of turn and a pipelining client cannot grow the buffer.
+///
 /// Answers leave in request order: while a request passed on has not had the end of its answer written
 /// (``passedOn`` > 0), later requests pass on too (HTTP/1.1 pipelining). A request's body is collected (up to
 /// ``maximumBody``; a larger one passes on as it came) before it is answered. Answers are flushed once per read
@@ -28,6 +32,11 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
     /// Requests passed on whose answer's end has not been written yet.
     private var passedOn = 0
     private var unflushed = false
+    /// True while a deferred answer is being decided; parts that arrive meanwhile wait in `held`.
+    private var deciding = false
+    private var held: [HTTPRequestPart] = []
+    /// A `read` asked for while deciding, made once the answer is written.
+    private var readHeldBack = false
 
     init(routes: InlineRoutes, maximumBody: Int) {
         self.routes = routes
@@ -35,7 +44,16 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch (state, unwrapInboundIn(data)) {
+        handle(unwrapInboundIn(data), context: context)
+    }
+
+    private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        if deciding {
+            held.append(part)
+            return
+        }
+        let data = wrapInboundOut(part)
+        switch (state, part) {
         case (.idle, .head(let head)):
             if passedOn == 0, routes.mayAnswer(head) {
                 state = .collecting(head, nil)
@@ -55,6 +73,8 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
             state = .idle
             if let answer = routes.answer(head, body: body ?? ByteBuffer()) {
                 write(answer, closing: Self.asksToClose(head), context: context)
+            } else if let decide = routes.deferredBooking(head, body: body ?? ByteBuffer()) {
+                decideOffTheLoop(decide, closing: Self.asksToClose(head), context: context)
             } else {
                 passOn(head, body: body, context: context)
                 state = .idle
@@ -74,6 +94,46 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
             context.flush()
         }
         context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if deciding { readHeldBack = true } else { context.read() }
+    }
+
+    /// Decides off the event loop (on the intake's executor), then writes the answer and goes on with what waited.
+    private func decideOffTheLoop(_ decide: @escaping @Sendable () async -> InlineRoutes.Answer, closing: Bool, context: ChannelHandlerContext) {
+        deciding = true
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        let deliver: @Sendable (InlineRoutes.Answer) -> Void = { answer in
+            loop.execute { bound.value.0.delivered(answer, closing: closing, context: bound.value.1) }
+        }
+        if let executor = routes.intakeExecutor {
+            Task(executorPreference: executor) { deliver(await decide()) }
+        } else {
+            Task { deliver(await decide()) }
+        }
+    }
+
+    private func delivered(_ answer: InlineRoutes.Answer, closing: Bool, context: ChannelHandlerContext) {
+        deciding = false
+        write(answer, closing: closing, context: context)
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+        guard !closing else { return }
+        let waiting = held
+        held = []
+        for part in waiting { handle(part, context: context) }
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+        if readHeldBack, !deciding {
+            readHeldBack = false
+            context.read()
+        }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -5,6 +5,7 @@ import HappeningGeo
 import HappeningModel
 import Hummingbird
 import HummingbirdCore
+import Logging
 import Metrics
 import NIOCore
 
@@ -22,14 +23,21 @@ import NIOCore
 ///   here that has not started, and the gate's sold-out memory saying it cannot fit
 ///   (``BookingIntake/refusalFromMemory(event:tickets:key:)``, the check the route makes first too).
 ///
-/// Anything else returns nil and goes to the router unchanged, which also gives every error answer: this type never
-/// decides anything the route would decide differently. Answers carry what the router's would: `X-Request-Id`,
+/// Any other booking request (valid or not) is decided off the event loop by the route's own code
+/// (``BookingsController/accept(_:user:timings:logger:)`` on the intake's threads, errors through ``ErrorMapping``) and
+/// answered when done (``deferredBooking(_:body:)``): a sale's burst never enters the router's per-request tasks.
+/// Anything else returns nil and goes to the router unchanged: this type never decides anything the route would decide
+/// differently. Answers carry what the router's would: `X-Request-Id`,
 /// `Date`, `Server`, `X-Cache`, `Server-Timing`, and count in the same request metrics.
 struct InlineRoutes: Sendable {
     let cache: ReadCache
     let intake: BookingIntake
+    let bookings: BookingsController
     let tokens: TokenService
     let gazetteer: Gazetteer
+    /// Where bookings the intake decides run (the intake's own threads; nil: the shared pool).
+    let intakeExecutor: (any TaskExecutor)?
+    let logger: Logger
     let metrics: RequestMetrics
     let stageTimers: StageTimers
     let serverName: String?
@@ -39,10 +47,11 @@ struct InlineRoutes: Sendable {
     private let answered: [String: Counter]
 
     init(
-        cache: ReadCache, intake: BookingIntake, tokens: TokenService, gazetteer: Gazetteer, metrics: RequestMetrics, stageTimers: StageTimers,
-        serverName: String?, factory: any MetricsFactory
+        cache: ReadCache, bookings: BookingsController, tokens: TokenService, gazetteer: Gazetteer, intakeExecutor: (any TaskExecutor)?,
+        metrics: RequestMetrics, stageTimers: StageTimers, serverName: String?, factory: any MetricsFactory, logger: Logger
     ) {
-        (self.cache, self.intake, self.tokens, self.gazetteer) = (cache, intake, tokens, gazetteer)
+        (self.cache, self.intake, self.bookings, self.tokens, self.gazetteer) = (cache, bookings.intake, bookings, tokens, gazetteer)
+        (self.intakeExecutor, self.logger) = (intakeExecutor, logger)
         (self.metrics, self.stageTimers) = (metrics, stageTimers)
         self.serverName = serverName
         dates = HTTPDateCache()
@@ -102,12 +111,48 @@ struct InlineRoutes: Sendable {
             return nil
         }
         guard var answer else { return nil }
-        answer.headers[Self.requestID] = RequestID().description
+        finish(&answer, route: route, method: head.method, since: start)
+        return answer
+    }
+
+    /// What every answer given here carries and counts: `X-Request-Id`, `Date`, `Server`, the request metrics.
+    private func finish(
+        _ answer: inout Answer, route: String, method: HTTPRequest.Method, since start: ContinuousClock.Instant, id: String = RequestID().description
+    ) {
+        answer.headers[Self.requestID] = id
         answer.headers[.date] = dates.current()
         if let serverName { answer.headers[.server] = serverName }
-        metrics.for(route: route, method: head.method, status: answer.status).record(since: start, failed: false)
+        metrics.for(route: route, method: method, status: answer.status).record(since: start, failed: false)
         answered[route]?.increment()
-        return answer
+    }
+
+    /// `POST /api/bookings` decided by the intake, as the route decides it (the token, the body, the event, the gate,
+    /// the queue), off the event loop; nil for any other request. The closure's answer is complete.
+    func deferredBooking(_ head: HTTPRequest, body: ByteBuffer) -> (@Sendable () async -> Answer)? {
+        guard case .booking? = route(head) else { return nil }
+        let start = ContinuousClock.now
+        let (authorization, key) = (head.headerFields[.authorization], head.headerFields[BookingsController.idempotencyKey])
+        return { [self] in
+            let timings = StageTimings()
+            let id = RequestID().description
+            var answer: Answer
+            do {
+                let started = ContinuousClock.now
+                let verified = Result { try RequireUserMiddleware.verified(authorization, tokens: tokens) }
+                timings.record(.token, ContinuousClock.now - started)
+                let user = try verified.get().userID
+                let booking = try BookingsController.BookingRequest(body: body, idempotencyKey: key)
+                let booked = try await bookings.accept(booking, user: user, timings: timings, logger: logger)
+                answer = Answer(status: .accepted, headers: [.contentType: "application/json; charset=utf-8"], body: BookingsController.acceptedBody(booked))
+            } catch {
+                let mapped = ErrorMapping.appError(for: error, logger: logger)
+                answer = Answer(status: mapped.status, headers: mapped.responseHeaders, body: mapped.body(requestID: mapped.status.code >= 500 ? id : nil))
+            }
+            let stages = timings.recorded
+            if !stages.isEmpty { answer.headers[StageTimers.serverTiming] = stageTimers.record(stages, route: Self.bookingsRoute) }
+            finish(&answer, route: Self.bookingsRoute, method: .post, since: start, id: id)
+            return answer
+        }
     }
 
     private static func cached(_ body: ByteBuffer) -> Answer {

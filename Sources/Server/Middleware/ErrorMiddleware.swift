@@ -22,7 +22,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            var mapped = map(error, context: context)
+            var mapped = ErrorMapping.appError(for: error, logger: context.logger)
             if mapped.code == "route_not_found", let allowed = routeMethods?.allowed(for: request.uri.path), !allowed.isEmpty {
                 mapped = AppError(
                     status: .methodNotAllowed, code: "method_not_allowed",
@@ -35,7 +35,16 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    private func map(_ error: any Error, context: Context) -> AppError {
+    private func render(_ error: AppError, context: Context) -> Response {
+        Response(
+            status: error.status, headers: error.responseHeaders, body: .init(byteBuffer: error.body(requestID: error.status.code >= 500 ? context.id : nil)))
+    }
+}
+
+/// What a client is told for an error: the one mapping, used by ``ErrorMiddleware`` and by the answers given on the
+/// event loop (``InlineRoutes``).
+enum ErrorMapping {
+    static func appError(for error: any Error, logger: Logger) -> AppError {
         switch error {
         case let error as AppError:
             return error
@@ -52,34 +61,27 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as PostgresError where error.sqlState == PostgresError.nulInText.sqlState:
             return .nulInText
         case let error as PostgresError where error.sqlState == "57014":
-            context.logger.warning("a statement ran past DB_STATEMENT_TIMEOUT_MS", metadata: ["error": "\(error)"])
+            logger.warning("a statement ran past DB_STATEMENT_TIMEOUT_MS", metadata: ["error": "\(error)"])
             return AppError(
                 status: .serviceUnavailable, code: "query_timeout", message: "The request took too long to answer; try again shortly", retryAfter: 5)
         case let error as PostgresError where error.isInvalidInput:
             return .badRequest("A value in the request is malformed or out of range", code: "invalid_value")
         case let error as PostgresError where error.isTransient || error.kind == .clientClosed:
-            context.logger.warning("database unavailable", metadata: ["error": "\(error)"])
+            logger.warning("database unavailable", metadata: ["error": "\(error)"])
             return .unavailable("database")
         case let error as RedisError where error.kind != .server:
-            context.logger.warning("redis unavailable", metadata: ["error": "\(error)"])
+            logger.warning("redis unavailable", metadata: ["error": "\(error)"])
             return .unavailable("cache")
         case let error as RazorpayError:
-            context.logger.warning("payment gateway call failed", metadata: ["error": "\(error)"])
+            logger.warning("payment gateway call failed", metadata: ["error": "\(error)"])
             if case .unavailable = error.kind { return .unavailable("payment gateway") }
             return AppError(status: .badGateway, code: "gateway_error", message: "The payment gateway refused the request; nothing was charged or changed")
         case let error as AMQPError:
-            context.logger.warning("queue unavailable", metadata: ["error": "\(error)"])
+            logger.warning("queue unavailable", metadata: ["error": "\(error)"])
             return .unavailable("queue")
         default:
-            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            logger.error("unexpected error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             return AppError(status: .internalServerError, code: "internal_error", message: "Internal server error")
         }
-    }
-
-    private func render(_ error: AppError, context: Context) -> Response {
-        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-        if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
-        if let allow = error.allow { headers[.allow] = allow }
-        return Response(status: error.status, headers: headers, body: .init(byteBuffer: error.body(requestID: error.status.code >= 500 ? context.id : nil)))
     }
 }
