@@ -194,6 +194,23 @@ struct InlineAnswerTests {
         }
     }
 
+    @Test("a client that half-closes right after its booking still gets the answer")
+    func halfCloseAfterBooking() async throws {
+        try await withLiveServer { client, _, admin in
+            let event = try await createEvent(client, admin: admin, tickets: 10)
+            let user = try await client.register(email: uniqueEmail())
+            let connection = try RawConnection(port: try #require(client.port))
+            let body = #"{"event_id":"\#(event)","ticket_count":1}"#
+            connection.send(
+                "POST /api/bookings HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(user)\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            shutdown(connection.descriptor, Int32(SHUT_WR))
+            let answers = try connection.receiveResponses(1, within: .seconds(30))
+            #expect(answers.first?.head.hasPrefix("HTTP/1.1 202") == true, "\(answers)")
+            #expect(answers.first?.body.contains("booking_id") == true)
+        }
+    }
+
     @Test("Connection: close is answered, then the connection is closed")
     func connectionClose() async throws {
         try await withLiveServer { client, _, _ in

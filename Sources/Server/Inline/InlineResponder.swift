@@ -37,10 +37,22 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
     private var held: [HTTPRequestPart] = []
     /// A `read` asked for while deciding, made once the answer is written.
     private var readHeldBack = false
+    /// The client half-closed while deciding: passed on once the answer is written.
+    private var inputClosedHeld = false
 
     init(routes: InlineRoutes, maximumBody: Int) {
         self.routes = routes
         self.maximumBody = maximumBody
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case ChannelEvent.inputClosed = event else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        // The client's half-close ends the router's loop, which then closes the connection: not before an answer
+        // being decided has been written.
+        if deciding { inputClosedHeld = true } else { context.fireUserInboundEventTriggered(event) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -129,6 +141,10 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
         if unflushed {
             unflushed = false
             context.flush()
+        }
+        if inputClosedHeld, !deciding {
+            inputClosedHeld = false
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         }
         if readHeldBack, !deciding {
             readHeldBack = false
