@@ -76,7 +76,7 @@ struct BookingsController: Sendable {
                 throw AppError.badRequest("A JSON body is required", code: "invalid_json")
             }
             var validator = Validator()
-            let eventID = input.event_id.flatMap(UUID.init(uuidString:))
+            let eventID = input.event_id.flatMap { UUID(canonical: $0.utf8) }
             if eventID == nil { validator.fail("event_id", input.event_id == nil ? "is required" : "must be a UUID") }
             let tickets = input.ticket_count ?? 0
             if !(1...BookingJob.maximumTickets).contains(tickets) {

@@ -11,7 +11,7 @@ import NIOCore
 
 /// The answers the server gives from memory on the event loop that read the request: no task, no executor hop,
 /// no router or middleware chain (``InlineResponder`` calls it; the profile of issue 36 put three quarters of a
-/// cached read's CPU in that machinery). Only three routes, and only when memory holds the whole answer:
+/// cached read's CPU in that machinery). Only these requests, and only when memory holds the whole answer:
 ///
 /// - `GET /api/health/live`: always.
 /// - `GET /api/events/{id}`: when this server holds the event's body and its tickets left
@@ -212,10 +212,7 @@ struct InlineRoutes: Sendable {
         let checked = ContinuousClock.now
         guard let error = intake.refusalFromMemory(event: booking.event, tickets: booking.tickets, key: nil) else { return nil }
         let remembered = ContinuousClock.now
-        guard let header = head.headerFields[.authorization], header.utf8.count > 7,
-            header.utf8.prefix(7).elementsEqual("Bearer ".utf8) || header.lowercased().hasPrefix("bearer "),
-            tokens.verifiedClaims(String(header.dropFirst(7))) != nil
-        else { return nil }
+        guard (try? RequireUserMiddleware.verified(head.headerFields[.authorization], tokens: tokens)) != nil else { return nil }
         let timing = stageTimers.record(
             [(.token, ContinuousClock.now - remembered), (.event, checked - started), (.admission, remembered - checked)], route: Self.bookingsRoute)
         return Answer(
