@@ -127,7 +127,7 @@ let package = Package(
         // MARK: API tokens (JWT, HS256), shared by the server and the seeder's bench users
         .target(
             name: "HappeningAuth",
-            dependencies: ["HappeningCrypto"],
+            dependencies: ["HappeningCrypto", "HappeningModel"],
             swiftSettings: swiftSettings
         ),
 

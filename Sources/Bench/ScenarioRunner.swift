@@ -251,9 +251,20 @@ struct ScenarioRunner: Sendable {
                         "bench: \(label): \(prefix)phase \(phase.name) (\(phase.model.rawValue), \(phase.connections) connections\(phase.rate.map { ", \($0) req/s" } ?? "")\(phase.duration.map { ", \($0)" } ?? ""))\n"
                             .utf8))
             }
-            let cpuBefore = await targetCPU?.seconds()
-            var (run, phaseCaptures) = try await runner.run(phase, lane: lane.name, notBefore: first ? notBefore : nil, users: users)
-            if let targetCPU, let cpuBefore, let cpuAfter = await targetCPU.seconds() {
+            // A lane's first phase may wait for its start (its connections opened meanwhile): the target's CPU is read
+            // when the phase's load begins, not while the lane waits (other lanes' requests are not this phase's).
+            let plannedStart = first ? notBefore : nil
+            let cpuAtStart = targetCPU.map { cpu in
+                Task {
+                    if let plannedStart {
+                        let now = monotonicNanoseconds()
+                        if plannedStart > now { try? await Task.sleep(for: .nanoseconds(Int64(plannedStart - now))) }
+                    }
+                    return await cpu.seconds()
+                }
+            }
+            var (run, phaseCaptures) = try await runner.run(phase, lane: lane.name, notBefore: plannedStart, users: users)
+            if let targetCPU, let cpuBefore = await cpuAtStart?.value, let cpuAfter = await targetCPU.seconds() {
                 run.result.target_cpu = TargetCPUReport(source: targetCPU.label, before: cpuBefore, after: cpuAfter, requests: run.result.requests)
             }
             first = false

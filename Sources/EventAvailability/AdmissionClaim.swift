@@ -42,6 +42,25 @@ public struct AdmissionClaim: Sendable, Hashable {
         end
         """
 
+    /// Lua defining `gate_free(available, claims)`, what an event's gate could still admit (tickets left minus claimed
+    /// tickets; nil when Redis holds no tickets left), and `reopen_if_freer(reopened, before, after)`, which bumps the
+    /// event's ``CacheKeys/gateReopened(_:)`` key when that grew (or became known): servers then forget that they
+    /// found the event sold out.
+    public static let gateLua = """
+        local function gate_free(available_key, claims_key)
+            local current = redis.call('GET', available_key)
+            local available = current and tonumber(string.match(current, ':(-?%d+)$'))
+            if not available then return nil end
+            return available - tonumber(redis.call('HGET', claims_key, 'total') or '0')
+        end
+        local function reopen_if_freer(reopened_key, before, after)
+            if after and (not before or after > before) then
+                redis.call('INCR', reopened_key)
+                redis.call('EXPIRE', reopened_key, 3600)
+            end
+        end
+        """
+
     /// Lua that releases claims in Redis: `KEYS` are (leases, claims) pairs from `firstKey`, `ARGV` the booking ids from
     /// `firstArgument`. A claim already released or lapsed is skipped, so a redelivered job releases nothing twice.
     public static func releaseLua(firstKey: String, firstArgument: String) -> String {

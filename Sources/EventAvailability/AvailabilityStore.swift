@@ -29,20 +29,27 @@ public struct AvailabilityStore: Sendable {
 
     /// Stores each value unless Redis already holds the same or a newer version, then releases admission claims;
     /// returns how many values it wrote. Unchanged values are not rewritten, so readers' in-process copies are not
-    /// dropped for nothing. `ARGV[1]` is the TTL, `ARGV[2]` the number of values (their keys come first).
+    /// dropped for nothing. Every event touched whose gate can admit more afterwards gets its reopened key bumped
+    /// (``CacheKeys/gateReopened(_:)``). `KEYS`: (tickets left, claims, reopened) per event touched — the stored values'
+    /// events first, in order — then (leases, claims) per claim released. `ARGV`: the TTL, the number of values, the
+    /// number of events touched, (version, tickets left) per value, then the released bookings.
     private static let storeScript = """
-        local count = tonumber(ARGV[2])
+        \(AdmissionClaim.gateLua)
+        local count, touched = tonumber(ARGV[2]), tonumber(ARGV[3])
+        local before = {}
+        for e = 1, touched do before[e] = gate_free(KEYS[3 * e - 2], KEYS[3 * e - 1]) end
         local stored = 0
         for i = 1, count do
-            local version = tonumber(ARGV[1 + 2 * i])
-            local current = redis.call('GET', KEYS[i])
+            local version = tonumber(ARGV[2 + 2 * i])
+            local current = redis.call('GET', KEYS[3 * i - 2])
             local held = current and tonumber(string.match(current, '^(%d+):'))
             if not held or held < version then
-                redis.call('SET', KEYS[i], ARGV[1 + 2 * i] .. ':' .. ARGV[2 + 2 * i], 'EX', ARGV[1])
+                redis.call('SET', KEYS[3 * i - 2], ARGV[2 + 2 * i] .. ':' .. ARGV[3 + 2 * i], 'EX', ARGV[1])
                 stored = stored + 1
             end
         end
-        \(AdmissionClaim.releaseLua(firstKey: "count + 1", firstArgument: "2 * count + 3"))
+        \(AdmissionClaim.releaseLua(firstKey: "3 * touched + 1", firstArgument: "2 * count + 4"))
+        for e = 1, touched do reopen_if_freer(KEYS[3 * e], before[e], gate_free(KEYS[3 * e - 2], KEYS[3 * e - 1])) end
         return stored
         """
 
@@ -75,9 +82,11 @@ public struct AvailabilityStore: Sendable {
     public func store(_ values: [UUID: Availability], releasing claims: [AdmissionClaim] = []) async throws {
         guard let redis, !values.isEmpty || !claims.isEmpty else { return }
         let pairs = Array(values)
-        var arguments: [RedisArgument] = [RedisArgument(ttl), RedisArgument(pairs.count)]
+        var touched = pairs.map(\.key)
+        for claim in claims where values[claim.event] == nil && !touched.contains(claim.event) { touched.append(claim.event) }
+        var arguments: [RedisArgument] = [RedisArgument(ttl), RedisArgument(pairs.count), RedisArgument(touched.count)]
         for (_, value) in pairs { arguments += [RedisArgument(String(value.version)), RedisArgument(value.available)] }
-        var names = pairs.map { keys.availability($0.key) }
+        var names = touched.flatMap { [keys.availability($0), keys.admissionClaims($0), keys.gateReopened($0)] }
         for claim in claims {
             names += [keys.admissionLeases(claim.event), keys.admissionClaims(claim.event)]
             arguments.append(RedisArgument(claim.booking.lowercasedText))

@@ -28,14 +28,19 @@ struct JSONWebToken {
 
     /// The claims of a token this key signed with HS256; nil for anything else.
     func verify<Claims: Decodable>(_ token: String, as _: Claims.Type) -> Claims? {
+        guard let payload = verifiedPayload(token) else { return nil }
+        return try? JSONDecoder().decode(Claims.self, from: Data(payload))
+    }
+
+    /// The payload's bytes (JSON, not read yet) of a token this key signed with HS256; nil for anything else.
+    func verifiedPayload(_ token: String) -> [UInt8]? {
         guard token.utf8.count <= Self.maximumLength else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == Self.encodedHeader || Self.namesHS256(parts[0]),
             let signature = Base64URL.decode(parts[2]), signature.count == SHA256.byteCount,
-            key.isValid(signature, for: token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count)),
-            let payload = Base64URL.decode(parts[1])
+            key.isValid(signature, for: token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
         else { return nil }
-        return try? JSONDecoder().decode(Claims.self, from: Data(payload))
+        return Base64URL.decode(parts[1])
     }
 
     /// True for a base64url header, other than our own encoding of it, that names `alg` HS256.

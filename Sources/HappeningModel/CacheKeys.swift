@@ -21,13 +21,21 @@ public struct CacheKeys: Sendable {
     /// merge it into cached bodies as they answer, so a booking changes this one key and nothing else.
     public func availability(_ id: UUID) -> String { event(id) + ":available" }
     /// The event whose tickets-left key `key` is (the inverse of ``availability(_:)``); nil for any other key.
-    public func availabilityEvent(inKey key: String) -> UUID? {
+    public func availabilityEvent(inKey key: String) -> UUID? { event(inKey: key, tail: ":available") }
+    /// Bumped whenever the event's admission gate may let a booking in again: tickets left went up or a claim was
+    /// released without them going down (a refused or withdrawn booking, a lapsed lease). A decision that sells what
+    /// it claimed leaves it alone, so servers keep refusing a sold-out sale from memory while its buyers' bookings are
+    /// decided (their tickets-left key changes with each).
+    public func gateReopened(_ id: UUID) -> String { event(id) + ":reopened" }
+    /// The event whose ``gateReopened(_:)`` key `key` is; nil for any other key.
+    public func reopenedEvent(inKey key: String) -> UUID? { event(inKey: key, tail: ":reopened") }
+
+    private func event(inKey key: String, tail: String) -> UUID? {
         let head = prefix + "event:"
-        let tail = ":available"
         guard key.utf8.count == head.utf8.count + 36 + tail.utf8.count, key.hasPrefix(head), key.hasSuffix(tail) else { return nil }
         let utf8 = key.utf8
         let start = utf8.index(utf8.startIndex, offsetBy: head.utf8.count)
-        return UUID(uuidString: String(decoding: utf8[start..<utf8.index(start, offsetBy: 36)], as: UTF8.self))
+        return UUID(canonical: utf8[start..<utf8.index(start, offsetBy: 36)])
     }
     /// An event's admission leases (a sorted set: booking id → when the lease lapses, in milliseconds): bookings
     /// admitted at intake and not yet decided. Outside the `event` prefix, so Redis pushes no invalidation for them.

@@ -12,6 +12,8 @@ public final class RedisScriptBatcher: Sendable {
     private let redis: RedisClient
     private let script: String
     private let pipelines: Int
+    /// Where batches are sent and their replies handed out (nil: the shared pool).
+    private let executor: (any TaskExecutor)?
     /// Most calls in one pipeline (256).
     public let maximumBatch: Int
     private let state = Mutex(State())
@@ -19,6 +21,7 @@ public final class RedisScriptBatcher: Sendable {
     private struct Call {
         let command: [RedisArgument]
         let answered: (@Sendable () -> RedisValue?)?
+        let heard: (@Sendable (RedisValue) -> Void)?
         let continuation: CheckedContinuation<RedisValue, any Error>
     }
 
@@ -31,8 +34,11 @@ public final class RedisScriptBatcher: Sendable {
     /// - Parameters:
     ///   - pipelines: batches in flight at once (2: one filling while one is answered).
     ///   - maximumBatch: most calls in one pipeline.
-    public init(redis: RedisClient, script: String, pipelines: Int = 2, maximumBatch: Int = 256) {
+    ///   - executor: where batches are sent and replies handed out (nil: the shared pool). Never the callers' own:
+    ///     a burst of callers fills their executor's queue, and each pipeline's reply would wait behind all of them.
+    public init(redis: RedisClient, script: String, pipelines: Int = 2, maximumBatch: Int = 256, executor: (any TaskExecutor)? = nil) {
         self.redis = redis
+        self.executor = executor
         self.script = script
         self.pipelines = max(1, pipelines)
         self.maximumBatch = max(1, maximumBatch)
@@ -40,17 +46,22 @@ public final class RedisScriptBatcher: Sendable {
 
     /// Runs the script with `keys` and `arguments` in the next pipeline; returns its reply. `answered` is asked
     /// when the call's batch leaves: a reply it gives is returned instead and the call is not sent (a caller that
-    /// can tell, by then, what the script would say: e.g. a sold-out event a batch ahead of it reported).
-    public func run(keys: [String], arguments: [RedisArgument], answered: (@Sendable () -> RedisValue?)? = nil) async throws -> RedisValue {
+    /// can tell, by then, what the script would say: e.g. a sold-out event a batch ahead of it reported). `heard` is
+    /// given the script's reply the moment its pipeline answers, before the caller resumes (which may queue behind
+    /// other work on its executor): what it learns reaches the calls still waiting at once.
+    public func run(
+        keys: [String], arguments: [RedisArgument], answered: (@Sendable () -> RedisValue?)? = nil, heard: (@Sendable (RedisValue) -> Void)? = nil
+    ) async throws -> RedisValue {
         let tail = [RedisArgument(keys.count)] + keys.map { RedisArgument($0) } + arguments
         return try await withCheckedThrowingContinuation { continuation in
             let start = state.withLock { state -> Bool in
-                state.waiting.append(Call(command: tail, answered: answered, continuation: continuation))
+                state.waiting.append(Call(command: tail, answered: answered, heard: heard, continuation: continuation))
                 guard state.running < pipelines else { return false }
                 state.running += 1
                 return true
             }
-            if start { Task { await self.drain() } }
+            // Not on the caller's executor preference (``executor``).
+            if start { Task(executorPreference: executor ?? globalConcurrentExecutor) { await self.drain() } }
         }
     }
 
@@ -81,6 +92,7 @@ public final class RedisScriptBatcher: Sendable {
                 guard replies.count == batch.count else { throw RedisError(kind: .unexpectedReply) }
                 for (call, reply) in zip(batch, replies) {
                     guard case .error(let message) = reply else {
+                        call.heard?(reply)
                         call.continuation.resume(returning: reply)
                         continue
                     }

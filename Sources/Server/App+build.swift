@@ -47,6 +47,12 @@ struct AppDependencies: Sendable {
     let intake: BookingIntake
     /// Threads of its own for the booking intake (nil when `INTAKE_THREADS=0`): a sale's burst queues there.
     let intakeExecutor: DedicatedTaskExecutor?
+    /// The admission gate's thread (nil when `INTAKE_THREADS=0`): sends the gate's pipelines and hands out their
+    /// replies, never queued behind the intake's burst.
+    let admissionExecutor: DedicatedTaskExecutor?
+    /// Each event loop's bookings being decided by the intake, and those waiting their turn (told when the gate finds
+    /// an event sold out).
+    let intakeTurns: IntakeTurnsByLoop
     let hosts: HostRepository
     let payments: PaymentService
     let cancellations: CancellationService
@@ -116,12 +122,17 @@ struct AppDependencies: Sendable {
         payouts = PayoutService(
             postgres: postgres, gateway: payments.gateway, feeBasisPoints: configuration.platformFeeBasisPoints,
             settlementDelay: configuration.payoutSettlementDelay, logger: logger)
+        let turns = IntakeTurnsByLoop(limitPerLoop: configuration.intakeDecisionsPerLoop)
+        intakeTurns = turns
+        let admissions = configuration.intakeThreads > 0 ? DedicatedTaskExecutor(name: "admission", threads: 1) : nil
+        admissionExecutor = admissions
         intake = BookingIntake(
             jobs: bookingJobs,
             gate: AdmissionGate(
                 redis: admissionRedis, keys: keys, perMinute: configuration.bookingRateLimit, perUserLimit: configuration.ticketsPerUserPerEvent,
                 enabled: configuration.admissionGate,
-                leaseDuration: configuration.admissionLease, soldOut: near?.soldOut),
+                leaseDuration: configuration.admissionLease, soldOut: near?.soldOut, heardSoldOut: { turns.soldOut() },
+                executor: admissions),
             availabilityStore: store)
         intakeExecutor =
             configuration.intakeThreads > 0
@@ -230,7 +241,8 @@ func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencie
         // Requests answerable from memory (liveness, a held event, a sold-out refusal) are answered on the event loop
         // (`INLINE_ANSWERS=off` sends every request through the router, for comparison).
         server: configuration.inlineAnswers
-            ? InlineHTTP1Channel.builder(routes: inlineRoutes(deps, logger: logger), idleTimeout: configuration.idleTimeout, maximumBody: 64 * 1024)
+            ? InlineHTTP1Channel.builder(
+                routes: inlineRoutes(deps, logger: logger), idleTimeout: configuration.idleTimeout, maximumBody: 64 * 1024, turns: deps.intakeTurns)
             : .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout.components.seconds)))),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: ServerConfiguration.serverName, backlog: configuration.listenBacklog),
@@ -249,6 +261,7 @@ func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencie
         app.addServices(metricsApplication(deps, host: configuration.metricsHost, port: port, logger: logger))
     }
     if let executor = deps.intakeExecutor { app.addServices(executor) }
+    if let executor = deps.admissionExecutor { app.addServices(executor) }
     let checks = StartupChecks(users: deps.users, hasher: deps.hasher, devMode: configuration.devMode)
     let admin = configuration.admin
     app.beforeServerStarts { try await checks.run(admin: admin, logger: logger) }

@@ -97,6 +97,37 @@ struct AvailabilityMergeTests {
         await postgres.shutdown()
     }
 
+    @Test("the gate's reopened key moves when the gate can admit more (tickets back, a claim released unsold), not when a sale is decided")
+    func reopenedOnlyWhenFreer() async throws {
+        let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))
+        let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL))
+        let keys = CacheKeys(prefix: "test-reopen-\(TestEnvironment.uniqueSuffix()):")
+        let store = AvailabilityStore(postgres: postgres, redis: redis, keys: keys)
+        let (event, sold, unsold) = (UUID(), UUID(), UUID())
+        let reopened = { try await redis.getString(keys.gateReopened(event)) }
+        // 10 left, two bookings admitted (one ticket each): the gate can admit 8 more.
+        try await store.store([event: Availability(available: 10, version: 5)])
+        let baseline = try await reopened()
+        let claims = RedisArgument(keys.admissionClaims(event))
+        _ = try await redis.send(["HSET", claims, RedisArgument(sold.lowercasedText), "1", RedisArgument(unsold.lowercasedText), "1", "total", "2"])
+        // The first is sold: 9 left, its claim released — still 8.
+        try await store.store([event: Availability(available: 9, version: 6)], releasing: [AdmissionClaim(event: event, booking: sold)])
+        #expect(try await reopened() == baseline, "a decided sale does not reopen the gate")
+        // The second is refused: its claim released, tickets left unchanged — 9 now.
+        try await store.store([:], releasing: [AdmissionClaim(event: event, booking: unsold)])
+        let afterRefusal = try await reopened()
+        #expect(afterRefusal != baseline && afterRefusal != nil)
+        // Tickets come back (a cancellation): 12 — reopened again; a sale (11) does not.
+        try await store.store([event: Availability(available: 12, version: 7)])
+        let afterReturn = try await reopened()
+        #expect(afterReturn != afterRefusal)
+        try await store.store([event: Availability(available: 11, version: 8)])
+        #expect(try await reopened() == afterReturn)
+        #expect(try await redis.ttl(keys.gateReopened(event)) > 0, "the reopened key expires")
+        await redis.shutdown()
+        await postgres.shutdown()
+    }
+
     @Test("the database raises availability_version with every change of tickets left, and only then")
     func versionFollowsChanges() async throws {
         try await withServerAndDependencies { _, deps in

@@ -1,5 +1,7 @@
 import Foundation
 import HTTPTypes
+import HappeningAuth
+import HappeningSystem
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -34,6 +36,14 @@ struct InlineAnswerTests {
         let prefix = #"happening_inline_answers_total{route="\#(route)"} "#
         let line = String(decoding: buffer, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix(prefix) }
         return line.flatMap { Int($0.dropFirst(prefix.count)) } ?? 0
+    }
+
+    /// A counter without labels as the server's registry holds it.
+    private func metric(_ deps: AppDependencies, _ name: String) -> Int {
+        var buffer = [UInt8]()
+        deps.metrics.emit(into: &buffer)
+        let line = String(decoding: buffer, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return line.flatMap { Int($0.dropFirst(name.count + 1)) } ?? 0
     }
 
     private func createEvent(_ client: some TestClientProtocol, admin: String, tickets: Int) async throws -> String {
@@ -185,12 +195,30 @@ struct InlineAnswerTests {
             let router = "GET /api/events/public/categories HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
             let inline = "GET /api/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
             connection.send(router + inline + inline + router + inline)
-            let bodies = try connection.receiveResponses(5, within: .seconds(30)).map(\.body)
+            let bodies = await connection.responses(5, within: .seconds(30)).map(\.body)
             #expect(bodies.count == 5)
             #expect(
                 bodies.map { $0.contains("categories") ? "router" : $0 == #"{"status":"ok"}"# ? "inline" : $0 } == [
                     "router", "inline", "inline", "router", "inline",
                 ])
+        }
+    }
+
+    @Test("a router request pipelined behind a booking decided off the event loop is answered after it")
+    func routerBehindDeferredBooking() async throws {
+        try await withLiveServer { client, _, admin in
+            let event = try await createEvent(client, admin: admin, tickets: 10)
+            let user = try await client.register(email: uniqueEmail())
+            let connection = try RawConnection(port: try #require(client.port))
+            let body = #"{"event_id":"\#(event)","ticket_count":1}"#
+            connection.send(
+                "POST /api/bookings HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(user)\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                    + "GET /api/events/public/categories HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            let answers = await connection.responses(2, within: .seconds(30))
+            #expect(answers.count == 2)
+            #expect(answers.first?.head.hasPrefix("HTTP/1.1 202") == true, "\(answers)")
+            #expect(answers.last?.body.contains("categories") == true)
         }
     }
 
@@ -205,9 +233,78 @@ struct InlineAnswerTests {
                 "POST /api/bookings HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(user)\r\nContent-Type: application/json\r\n"
                     + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
             shutdown(connection.descriptor, Int32(SHUT_WR))
-            let answers = try connection.receiveResponses(1, within: .seconds(30))
+            let answers = await connection.responses(1, within: .seconds(30))
             #expect(answers.first?.head.hasPrefix("HTTP/1.1 202") == true, "\(answers)")
             #expect(answers.first?.body.contains("booking_id") == true)
+        }
+    }
+
+    @Test("a connection answered only inline (no router side) that half-closes gets every answer, then is closed")
+    func halfCloseAfterInlineAnswers() async throws {
+        try await withLiveServer { client, deps, _ in
+            let connection = try RawConnection(port: try #require(client.port), receiveBuffer: 4_096)
+            // More answers than the sockets' buffers hold while the client does not read (megabytes): the close
+            // must wait for them to be written.
+            let count = 20_000
+            connection.send(String(repeating: "GET /api/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", count: count))
+            shutdown(connection.descriptor, Int32(SHUT_WR))
+            let (received, closed) = await connection.untilClosed(within: .seconds(60))
+            #expect(closed, "the server closes the connection once every answer is written")
+            let status = Array("HTTP/1.1 200 OK\r\n".utf8)
+            var answers = 0
+            var at = received.startIndex
+            while let found = received[at...].firstRange(of: status) {
+                answers += 1
+                at = found.upperBound
+            }
+            #expect(answers == count)
+            #expect(inlineAnswers(deps, route: InlineRoutes.liveRoute) >= count, "every answer given inline: the router never started")
+        }
+    }
+
+    @Test("a request the decoder cannot read, on a connection answered inline so far, gets the router's 400 and a close")
+    func parseErrorAfterInlineAnswers() async throws {
+        try await withLiveServer { client, _, _ in
+            let connection = try RawConnection(port: try #require(client.port))
+            connection.send("GET /api/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            #expect(await connection.responses(1, within: .seconds(30)).first?.head.hasPrefix("HTTP/1.1 200") == true)
+            connection.send("NOT HTTP AT ALL \u{01}\r\n\r\n")
+            let answer = try #require(await connection.responses(1, within: .seconds(30)).first)
+            #expect(answer.head.hasPrefix("HTTP/1.1 400"), "\(answer.head)")
+            try await eventually("the server to close the connection") {
+                connection.isClosedByPeer
+            } until: {
+                $0
+            }
+        }
+    }
+
+    @Test("a burst at a sold-out event: one turn with the intake per loop, the rest refused from memory on the loop; every booking answered once")
+    func burstTakesTurns() async throws {
+        try await withLiveServer(["INTAKE_DECISIONS_PER_LOOP": "1", "BOOKING_RATE_LIMIT_PER_MINUTE": "0"]) { client, deps, admin in
+            let event = try await createEvent(client, admin: admin, tickets: 1)
+            _ = try await client.send(.get, "/api/events/\(event)")  // the event's body held here
+            let buyers = 200
+            let body = #"{"event_id":"\#(event)","ticket_count":1}"#
+            let connections = try (0..<buyers).map { _ in try RawConnection(port: try #require(client.port)) }
+            let requests = try connections.map { _ in
+                let token = try deps.tokens.issue(userId: UUID(), email: uniqueEmail(), role: "user")
+                return "POST /api/bookings HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            }
+            // The sockets are blocking: read on a thread of their own, not on the pool the server's tasks need.
+            let answers = await onDedicatedThread(named: "test-buyers") {
+                for (connection, request) in zip(connections, requests) { connection.send(request) }
+                return connections.map { $0.blockingResponses(1, within: .seconds(60)) }
+            }
+            #expect(answers.allSatisfy { $0.count == 1 }, "every booking answered")
+            let heads = answers.compactMap(\.first?.head)
+            #expect(heads.filter { $0.hasPrefix("HTTP/1.1 202") }.count == 1)
+            #expect(heads.filter { $0.hasPrefix("HTTP/1.1 422") }.count == buyers - 1)
+            #expect(answers.compactMap(\.first).filter { $0.head.hasPrefix("HTTP/1.1 422") }.allSatisfy { $0.body.contains("sold_out") })
+            // The intake decided some (the first, and any that came while the memory did not know); the loop refused the rest.
+            let decided = metric(deps, "happening_inline_bookings_decided_total")
+            #expect(decided >= 1 && decided < buyers, "\(decided) of \(buyers) decided by the intake")
         }
     }
 
@@ -216,7 +313,7 @@ struct InlineAnswerTests {
         try await withLiveServer { client, _, _ in
             let connection = try RawConnection(port: try #require(client.port))
             connection.send("GET /api/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            let answer = try #require(try connection.receiveResponses(1, within: .seconds(30)).first)
+            let answer = try #require(await connection.responses(1, within: .seconds(30)).first)
             #expect(answer.head.lowercased().contains("connection: close"))
             try await eventually("the server to close the connection") {
                 connection.isClosedByPeer
@@ -244,8 +341,15 @@ extension RawConnection {
         let body: String
     }
 
-    /// Reads `count` Content-Length framed responses, waiting at most `within` for all of them.
-    func receiveResponses(_ count: Int, within: Duration) throws -> [RawResponse] {
+    /// Reads `count` Content-Length framed responses, waiting at most `within` for all of them, on a thread of its own:
+    /// the socket blocks, and the shared pool's few threads are the server's (two tests blocking them at once would
+    /// stall every server in the run).
+    func responses(_ count: Int, within: Duration) async -> [RawResponse] {
+        await onDedicatedThread(named: "test-socket") { self.blockingResponses(count, within: within) }
+    }
+
+    /// ``responses(_:within:)`` on the calling thread.
+    func blockingResponses(_ count: Int, within: Duration) -> [RawResponse] {
         let deadline = ContinuousClock.now + within
         var received = [UInt8]()
         var responses: [RawResponse] = []
@@ -259,6 +363,27 @@ extension RawConnection {
             while let response = Self.take(&received) { responses.append(response) }
         }
         return responses
+    }
+
+    /// Everything the peer sends until it closes the connection, waiting at most `within` (on a thread of its own);
+    /// `closed` is false when it was still open at the end.
+    func untilClosed(within: Duration) async -> (bytes: [UInt8], closed: Bool) {
+        await onDedicatedThread(named: "test-socket") { self.blockingUntilClosed(within: within) }
+    }
+
+    private func blockingUntilClosed(within: Duration) -> (bytes: [UInt8], closed: Bool) {
+        let deadline = ContinuousClock.now + within
+        var received = [UInt8]()
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while ContinuousClock.now < deadline {
+            let read = recv(descriptor, &chunk, chunk.count, 0)
+            if read == 0 { return (received, true) }
+            if read > 0 { received += chunk[0..<read] }
+            if read < 0, errno != EAGAIN, errno != EWOULDBLOCK { return (received, true) }
+        }
+        return (received, false)
     }
 
     private static func take(_ bytes: inout [UInt8]) -> RawResponse? {

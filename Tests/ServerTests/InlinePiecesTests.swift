@@ -1,7 +1,9 @@
+import EventAvailability
 import Foundation
 import HTTPTypes
 import HappeningAuth
 import HappeningModel
+import HappeningRedis
 import NIOCore
 import Testing
 
@@ -108,5 +110,53 @@ extension InlinePiecesTests {
         }
         #expect(asks("close") && asks("Close") && asks(" CLOSE ") && asks("keep-alive, close") && asks("upgrade,\tclose"))
         #expect(!asks(nil) && !asks("keep-alive") && !asks("closed") && !asks("clos") && !asks(""))
+    }
+    @Test("intake turns: at most the limit decided at once, in arrival order; a waiting booking refused at its turn or by a sweep frees it at once")
+    func intakeTurns() {
+        let turns = IntakeTurns(limit: 2)
+        var decided: [Int] = []
+        var refusable: Set<Int> = []
+        var answered: [Int] = []
+        func booking(_ number: Int) -> IntakeTurns.Waiting {
+            IntakeTurns.Waiting(
+                refused: {
+                    guard refusable.contains(number) else { return false }
+                    answered.append(number)
+                    return true
+                },
+                decide: {
+                    decided.append(number)
+                    return true
+                })
+        }
+        for number in 1...6 { turns.take(booking(number)) }
+        #expect(decided == [1, 2], "two at once; the rest wait")
+        refusable = [3, 5]
+        turns.finished()
+        #expect(answered == [3] && decided == [1, 2, 4], "3 is refused at its turn, 4 takes the freed place")
+        turns.sweep()
+        #expect(answered == [3, 5] && decided == [1, 2, 4], "the sweep answers 5 and leaves 6 waiting")
+        turns.finished()
+        turns.finished()
+        #expect(decided == [1, 2, 4, 6])
+        // A booking whose connection closed starts nothing and frees its place.
+        turns.take(IntakeTurns.Waiting(refused: { false }, decide: { false }))
+        turns.take(booking(7))
+        #expect(decided == [1, 2, 4, 6, 7])
+    }
+
+    @Test("a sale decided (tickets left changed) keeps the sold-out memory; the gate's reopened key drops it")
+    func soldOutMemoryAndReopened() {
+        let keys = CacheKeys(prefix: "p:")
+        let near = NearCaches(capacity: 16, ttl: .seconds(60), keys: keys)
+        near.apply(.live)
+        let event = UUID()
+        near.soldOut.put(event, 0)
+        near.tickets.put(event, Availability(available: 3, version: 1))
+        near.apply(.invalidated([keys.availability(event)]))
+        #expect(near.tickets.get(event) == nil && near.soldOut.get(event) == 0)
+        near.apply(.invalidated([keys.gateReopened(event)]))
+        #expect(near.soldOut.get(event) == nil)
+        #expect(keys.reopenedEvent(inKey: keys.gateReopened(event)) == event && keys.reopenedEvent(inKey: keys.availability(event)) == nil)
     }
 }

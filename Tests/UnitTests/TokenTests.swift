@@ -82,6 +82,41 @@ struct TokenTests {
         #expect(TokenService(secret: Self.secret + "x", ttl: .seconds(60)).verify(Self.known, now: Self.issuedAt) == nil)
     }
 
+    @Test("a payload written as ours are is read byte by byte, to the claims JSONDecoder reads; any other payload is left to JSONDecoder")
+    func plainClaims() throws {
+        let id = "00000000-0000-4000-8000-000000000001"
+        let plain = [
+            #"{"email":"a@example.com","exp":1800000000,"iat":1799996400,"role":"user","userId":"\#(id)"}"#,
+            #"{"email":"a@example.com","exp":1800000000,"iat":1799996400,"role":"admin","userId":"\#(id)","ver":3}"#,
+            #"{"userId":"\#(id.uppercased())","role":"user","iat":0,"exp":5,"email":"","ver":0}"#,
+        ]
+        for payload in plain {
+            let read = try #require(PlainClaims.read(Array(payload.utf8)), "\(payload)")
+            let decoded = try JSONDecoder().decode(TokenService.Payload.self, from: Data(payload.utf8))
+            #expect(read == VerifiedTokens.Claims(userID: try #require(UUID(uuidString: decoded.userId)), version: decoded.ver, expires: decoded.exp))
+        }
+        let fields = #""iat":1799996400,"role":"user","userId":"\#(id)""#
+        let others = [
+            #"{"email":"a@example.com","exp":1800000000.5,\#(fields)}"#, #"{"email":"a\"b@example.com","exp":1800000000,\#(fields)}"#,
+            #"{ "email":"a@example.com","exp":1800000000,\#(fields)}"#, #"{"email":"a@example.com","exp":1800000000,\#(fields),"name":"x"}"#,
+            #"{"email":"a@example.com","exp":1,"exp":1800000000,\#(fields)}"#, #"{"email":"a@example.com",\#(fields)}"#,
+            #"{"email":"a@example.com","exp":01800000000,\#(fields)}"#, #"{"email":"a@example.com","exp":1e9,\#(fields)}"#,
+            #"{"email":"a@example.com","exp":-1,\#(fields)}"#, #"{"email":"a@example.com","exp":1800000000000000,\#(fields)}"#,
+            #"{"email":"a@example.com","exp":1800000000,\#(fields)}x"#, #"{"email":"a@example.com","exp":1800000000,\#(fields),"ver":"1"}"#,
+            #"{"email":"a@example.com","exp":1800000000,"iat":1799996400,"role":"user","userId":"not-a-uuid"}"#, "[]", "", "{}",
+        ]
+        for payload in others { #expect(PlainClaims.read(Array(payload.utf8)) == nil, "\(payload)") }
+        // Left to JSONDecoder, they read as before: a fraction of a second is dropped, an escape is read, an extra key ignored,
+        // the first of two `exp` kept (JSONDecoder's choice).
+        for (index, expected) in [(0, Int64(1_800_000_000)), (1, 1_800_000_000), (2, 1_800_000_000), (3, 1_800_000_000), (4, 1)] {
+            #expect(TokenService.claims(Array(others[index].utf8))?.expires == expected, "\(others[index])")
+        }
+        #expect(TokenService.claims(Array(others[8].utf8))?.expires == -1)
+        // What the service issues takes the plain path.
+        let payload = try #require(JSONWebToken(key: HMACSHA256.Key(Self.secret.utf8)).verifiedPayload(Self.known))
+        #expect(PlainClaims.read(payload) == VerifiedTokens.Claims(userID: Self.user, version: 0, expires: 1_800_000_000))
+    }
+
     @Test("base64url: every length round-trips against Foundation's base64; padding, other alphabets, stray lengths and non-zero final bits are refused")
     func base64URL() {
         var generator = SystemRandomNumberGenerator()

@@ -47,15 +47,17 @@ struct CachedBody: Sendable {
 /// Redis key (events, pages, the list generation) and tickets left by event id (``AvailabilityCache``).
 ///
 /// Redis reports changed keys by name; a tickets-left key (`event:<id>:available`) drops the event's copy in
-/// ``tickets``, every other key its copy in ``bodies``. Live and reset apply to both.
+/// ``tickets``, a reopened key (`event:<id>:reopened`) its entry in ``soldOut``, every other key its copy in
+/// ``bodies``. Live and reset apply to all three.
 final class NearCaches: Sendable {
     let bodies: NearCache<String, CachedBody>
     let tickets: NearCache<UUID, Availability>
     /// Events the admission gate just found sold out, with the tickets still unclaimed: intake refuses from here
-    /// for at most ``soldOutMemory`` (a change of the event's tickets left drops the entry at once, like `tickets`).
+    /// for at most ``soldOutMemory``, and not once the gate may admit again (the event's reopened key,
+    /// ``CacheKeys/gateReopened(_:)``, drops the entry at once: tickets given back, a claim released without a sale).
+    /// A decision that sells what it claimed changes tickets left but not what the gate can admit: the memory stays.
     let soldOut: NearCache<UUID, Int>
-    /// 250 ms: the longest intake refuses from the sold-out memory before asking the gate again (claims released
-    /// without a change of tickets left — a refused job, a lapsed lease — push nothing).
+    /// 250 ms: the longest intake refuses from the sold-out memory before asking the gate again, whatever was pushed.
     static let soldOutMemory = Duration.milliseconds(250)
     private let keys: CacheKeys
 
@@ -87,14 +89,19 @@ final class NearCaches: Sendable {
             soldOut.markLive()
         case .invalidated(let changed):
             var events: [UUID] = []
+            var reopened: [UUID] = []
             var others: [String] = []
             for key in changed {
-                if let id = keys.availabilityEvent(inKey: key) { events.append(id) } else { others.append(key) }
+                if let id = keys.availabilityEvent(inKey: key) {
+                    events.append(id)
+                } else if let id = keys.reopenedEvent(inKey: key) {
+                    reopened.append(id)
+                } else {
+                    others.append(key)
+                }
             }
-            if !events.isEmpty {
-                tickets.remove(events)
-                soldOut.remove(events)
-            }
+            if !events.isEmpty { tickets.remove(events) }
+            if !reopened.isEmpty { soldOut.remove(reopened) }
             if !others.isEmpty { bodies.remove(others) }
         case .reset:
             bodies.reset()

@@ -10,6 +10,10 @@ import NIOHTTPTypes
 /// answered here when done; until then the connection's later requests wait in ``held`` and no more is read (its
 /// `read` is held back), so nothing is answered out of turn and a pipelining client cannot grow the buffer.
 ///
+/// The router's side of the connection (its async channel and task) is made when the first request passes on
+/// (``startRouter``); until then this handler closes the connection itself when the client half-closes, once every
+/// answer is written.
+///
 /// Answers leave in request order: while a request passed on has not had the end of its answer written
 /// (``passedOn`` > 0), later requests pass on too (HTTP/1.1 pipelining). A request's body is collected (up to
 /// ``maximumBody``; a larger one passes on as it came) before it is answered. Answers are flushed once per read
@@ -40,19 +44,78 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
     /// The client half-closed while deciding: passed on once the answer is written.
     private var inputClosedHeld = false
 
-    init(routes: InlineRoutes, maximumBody: Int) {
+    /// This event loop's bookings being decided by the intake, and those waiting their turn.
+    private let turns: IntakeTurns
+    /// Set when the handler leaves the pipeline (the connection closed): a booking still waiting its turn is dropped.
+    private var removed = false
+
+    /// Makes the router's side of the connection (called once, on the event loop, before the first part passes on).
+    private let startRouter: (any Channel) throws -> Void
+    private var routerStarted = false
+    /// The end of the last answer written here: a connection closed here closes once it is written.
+    private var lastAnswerWritten: EventLoopFuture<Void>?
+
+    init(routes: InlineRoutes, maximumBody: Int, turns: IntakeTurns, startRouter: @escaping (any Channel) throws -> Void) {
         self.routes = routes
         self.maximumBody = maximumBody
+        self.turns = turns
+        self.startRouter = startRouter
     }
+
+    func handlerRemoved(context: ChannelHandlerContext) { removed = true }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard case ChannelEvent.inputClosed = event else {
             context.fireUserInboundEventTriggered(event)
             return
         }
-        // The client's half-close ends the router's loop, which then closes the connection: not before an answer
-        // being decided has been written.
-        if deciding { inputClosedHeld = true } else { context.fireUserInboundEventTriggered(event) }
+        // Not before an answer being decided has been written.
+        if deciding { inputClosedHeld = true } else { inputClosed(context: context) }
+    }
+
+    /// The client half-closed: the router's loop ends and closes the connection; without a router, it is closed here
+    /// once every answer is written.
+    private func inputClosed(context: ChannelHandlerContext) {
+        if routerStarted {
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            return
+        }
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+        guard let written = lastAnswerWritten else {
+            context.close(promise: nil)
+            return
+        }
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        written.whenComplete { _ in bound.value.close(promise: nil) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A request the decoder could not read is answered (400) and closed by the router.
+        if !routerStarted, !ensureRouter(context: context) { return }
+        context.fireErrorCaught(error)
+    }
+
+    /// Makes the router's side of the connection if it is not there yet; false (and the connection closed) when it
+    /// could not be made.
+    private func ensureRouter(context: ChannelHandlerContext) -> Bool {
+        guard !routerStarted else { return true }
+        do {
+            try startRouter(context.channel)
+            routerStarted = true
+            return true
+        } catch {
+            context.close(promise: nil)
+            return false
+        }
+    }
+
+    /// A part for the router.
+    private func forward(_ data: NIOAny, context: ChannelHandlerContext) {
+        guard ensureRouter(context: context) else { return }
+        context.fireChannelRead(data)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -75,7 +138,7 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
         case (.collecting(let head, var body), .body(let chunk)):
             if (body?.readableBytes ?? 0) + chunk.readableBytes > maximumBody {
                 passOn(head, body: body, context: context)
-                context.fireChannelRead(data)
+                forward(data, context: context)
             } else {
                 state = .idle  // drops the state's reference before the append, so the buffer is not copied
                 if body == nil { body = chunk } else { body!.writeImmutableBuffer(chunk) }
@@ -83,20 +146,26 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case (.collecting(let head, let body), .end):
             state = .idle
-            if let answer = routes.answer(head, body: body ?? ByteBuffer()) {
+            let body = body ?? ByteBuffer()
+            if let answer = routes.answer(head, body: body) {
                 write(answer, closing: Self.asksToClose(head), context: context)
-            } else if let decide = routes.deferredBooking(head, body: body ?? ByteBuffer()) {
-                decideOffTheLoop(decide, closing: Self.asksToClose(head), context: context)
+            } else if routes.isBooking(head) {
+                deciding = true
+                let closing = Self.asksToClose(head)
+                turns.take(
+                    IntakeTurns.Waiting(
+                        refused: { [self] in refusedNow(head, body: body, closing: closing, context: context) },
+                        decide: { [self] in decide(head, body: body, closing: closing, context: context) }))
             } else {
                 passOn(head, body: body, context: context)
                 state = .idle
-                context.fireChannelRead(data)
+                forward(data, context: context)
             }
         case (.passing, .end):
             state = .idle
-            context.fireChannelRead(data)
+            forward(data, context: context)
         default:
-            context.fireChannelRead(data)
+            forward(data, context: context)
         }
     }
 
@@ -112,13 +181,34 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
         if deciding { readHeldBack = true } else { context.read() }
     }
 
-    /// Decides off the event loop (on the intake's executor), then writes the answer and goes on with what waited.
+    /// A booking waiting its turn, answered if the sold-out memory refuses it now (true). A connection that closed
+    /// meanwhile counts as answered: nothing is left to do for it.
+    private func refusedNow(_ head: HTTPRequest, body: ByteBuffer, closing: Bool, context: ChannelHandlerContext) -> Bool {
+        if removed { return true }
+        guard let answer = routes.answer(head, body: body) else { return false }
+        delivered(answer, closing: closing, context: context)
+        return true
+    }
+
+    /// A booking's turn with the intake: decided off the event loop (true: ``IntakeTurns/finished()`` follows its
+    /// answer); false when its connection closed meanwhile.
+    private func decide(_ head: HTTPRequest, body: ByteBuffer, closing: Bool, context: ChannelHandlerContext) -> Bool {
+        guard !removed, let decide = routes.deferredBooking(head, body: body) else { return false }
+        decideOffTheLoop(decide, closing: closing, context: context)
+        return true
+    }
+
+    /// Decides off the event loop (on the intake's executor), then writes the answer, ends the turn and goes on with
+    /// what waited.
     private func decideOffTheLoop(_ decide: @escaping @Sendable () async -> InlineRoutes.Answer, closing: Bool, context: ChannelHandlerContext) {
-        deciding = true
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         let deliver: @Sendable (InlineRoutes.Answer) -> Void = { answer in
-            loop.execute { bound.value.0.delivered(answer, closing: closing, context: bound.value.1) }
+            loop.execute {
+                let (responder, context) = bound.value
+                if !responder.removed { responder.delivered(answer, closing: closing, context: context) }
+                responder.turns.finished()
+            }
         }
         if let executor = routes.intakeExecutor {
             Task(executorPreference: executor) { deliver(await decide()) }
@@ -138,13 +228,16 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
         let waiting = held
         held = []
         for part in waiting { handle(part, context: context) }
+        // Parts passed on here are outside a read: the router's channel hands what it holds to its task at the end of
+        // a read, and no read may come (the client may be waiting for these answers).
+        if routerStarted, !waiting.isEmpty { context.fireChannelReadComplete() }
         if unflushed {
             unflushed = false
             context.flush()
         }
         if inputClosedHeld, !deciding {
             inputClosedHeld = false
-            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            inputClosed(context: context)
         }
         if readHeldBack, !deciding {
             readHeldBack = false
@@ -161,8 +254,8 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
     private func passOn(_ head: HTTPRequest, body: ByteBuffer?, context: ChannelHandlerContext) {
         passedOn += 1
         state = .passing
-        context.fireChannelRead(wrapInboundOut(.head(head)))
-        if let body { context.fireChannelRead(wrapInboundOut(.body(body))) }
+        forward(wrapInboundOut(.head(head)), context: context)
+        if let body { forward(wrapInboundOut(.body(body)), context: context) }
     }
 
     private func write(_ answer: InlineRoutes.Answer, closing: Bool, context: ChannelHandlerContext) {
@@ -172,7 +265,13 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
         guard closing else {
-            context.write(wrapOutboundOut(.end(nil)), promise: nil)
+            if routerStarted {
+                context.write(wrapOutboundOut(.end(nil)), promise: nil)
+            } else {
+                let written = context.eventLoop.makePromise(of: Void.self)
+                context.write(wrapOutboundOut(.end(nil)), promise: written)
+                lastAnswerWritten = written.futureResult
+            }
             unflushed = true
             return
         }

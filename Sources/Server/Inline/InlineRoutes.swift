@@ -45,6 +45,9 @@ struct InlineRoutes: Sendable {
     /// `happening_inline_answers_total{route}`: how many answers each route gave here (the rest of its requests
     /// went to the router).
     private let answered: [String: Counter]
+    /// `happening_inline_bookings_decided_total`: bookings the intake decided off the event loop (the rest of the
+    /// route's inline answers are refusals from the sold-out memory).
+    private let decided: Counter
 
     init(
         cache: ReadCache, bookings: BookingsController, tokens: TokenService, gazetteer: Gazetteer, intakeExecutor: (any TaskExecutor)?,
@@ -59,6 +62,7 @@ struct InlineRoutes: Sendable {
             uniqueKeysWithValues: [Self.liveRoute, Self.eventRoute, Self.bookingsRoute, Self.upcomingRoute, Self.searchRoute, Self.categoryRoute].map {
                 ($0, Counter(label: "happening_inline_answers_total", dimensions: [("route", $0)], factory: factory))
             })
+        decided = Counter(label: "happening_inline_bookings_decided_total", factory: factory)
     }
 
     /// A complete answer.
@@ -126,11 +130,18 @@ struct InlineRoutes: Sendable {
         answered[route]?.increment()
     }
 
+    /// True for `POST /api/bookings` (which ``deferredBooking(_:body:)`` decides when ``answer(_:body:)`` does not).
+    func isBooking(_ head: HTTPRequest) -> Bool {
+        if case .booking? = route(head) { return true }
+        return false
+    }
+
     /// `POST /api/bookings` decided by the intake, as the route decides it (the token, the body, the event, the gate,
     /// the queue), off the event loop; nil for any other request. The closure's answer is complete.
     func deferredBooking(_ head: HTTPRequest, body: ByteBuffer) -> (@Sendable () async -> Answer)? {
         guard case .booking? = route(head) else { return nil }
         let start = ContinuousClock.now
+        decided.increment()
         let (authorization, key) = (head.headerFields[.authorization], head.headerFields[BookingsController.idempotencyKey])
         return { [self] in
             let timings = StageTimings()

@@ -37,14 +37,19 @@ struct AdmissionGate: Sendable {
     /// when it arrives, or when its pipeline leaves — without the round trip and without counting against the rate
     /// limit. With a key it always asks: its booking may be the one already queued.
     let soldOut: NearCache<UUID, Int>?
+    /// Called when a sold-out reply arrives, once it is in ``soldOut`` (bookings waiting their turn on the event loops
+    /// are looked at again: ``IntakeTurnsByLoop/soldOut()``).
+    private let heardSoldOut: (@Sendable () -> Void)?
 
     init(
-        redis: RedisClient, keys: CacheKeys, perMinute: Int, perUserLimit: Int, enabled: Bool, leaseDuration: Duration, soldOut: NearCache<UUID, Int>?
+        redis: RedisClient, keys: CacheKeys, perMinute: Int, perUserLimit: Int, enabled: Bool, leaseDuration: Duration, soldOut: NearCache<UUID, Int>?,
+        heardSoldOut: (@Sendable () -> Void)? = nil, executor: (any TaskExecutor)? = nil
     ) {
+        self.heardSoldOut = heardSoldOut
         self.perUserLimit = perUserLimit
         self.redis = redis
         self.soldOut = enabled ? soldOut : nil
-        self.admissions = RedisScriptBatcher(redis: redis, script: Self.admitScript)
+        self.admissions = RedisScriptBatcher(redis: redis, script: Self.admitScript, executor: executor)
         self.keys = keys
         self.perMinute = perMinute
         self.enabled = enabled
@@ -84,6 +89,7 @@ struct AdmissionGate: Sendable {
 
     private static let admitScript = """
         \(AdmissionClaim.claimsLua)
+        \(AdmissionClaim.gateLua)
         local gated = ARGV[9] == '1'
         local available
         if gated then
@@ -108,10 +114,13 @@ struct AdmissionGate: Sendable {
         if gated then
             local clock = redis.call('TIME')
             local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-            for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)) do
+            local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)
+            for _, id in ipairs(lapsed) do
                 drop_claim(KEYS[3], id)
                 redis.call('ZREM', KEYS[2], id)
             end
+            -- Tickets of lapsed claims are free again: other servers must stop refusing from memory.
+            if #lapsed > 0 then reopen_if_freer(KEYS[7], nil, 0) end
             local wanted = tonumber(ARGV[1])
             local cap = tonumber(ARGV[10])
             local mine = tonumber(redis.call('HGET', KEYS[3], 'u:' .. ARGV[6]) or '0')
@@ -135,10 +144,14 @@ struct AdmissionGate: Sendable {
         """
 
     /// Undoes an admission whose job could not be published: the claim, the queued marker, the idempotency claim.
-    /// `KEYS`: the queued marker, the idempotency key (or a placeholder), then the event's leases and claims.
+    /// `KEYS`: the queued marker, the idempotency key (or a placeholder), the event's tickets left and reopened key,
+    /// then its leases and claims.
     private static let withdrawScript = """
+        \(AdmissionClaim.gateLua)
         redis.call('DEL', KEYS[1], KEYS[2])
-        \(AdmissionClaim.releaseLua(firstKey: "3", firstArgument: "1"))
+        local before = gate_free(KEYS[3], KEYS[6])
+        \(AdmissionClaim.releaseLua(firstKey: "5", firstArgument: "1"))
+        reopen_if_freer(KEYS[4], before, gate_free(KEYS[3], KEYS[6]))
         return 1
         """
 
@@ -163,6 +176,7 @@ struct AdmissionGate: Sendable {
             keys: [
                 keys.availability(request.event), keys.admissionLeases(request.event), keys.admissionClaims(request.event),
                 keys.prefix + "ratelimit:booking:" + user, queuedKey(request.booking), request.idempotencyKey ?? keys.prefix + "idem:none",
+                keys.gateReopened(request.event),
             ],
             // ARGV: tickets, booking, rate limit, lease (ms), marker TTL (s), owner, tickets left from PostgreSQL, keyed, gated,
             // the per-user cap
@@ -172,7 +186,8 @@ struct AdmissionGate: Sendable {
                 RedisArgument(knownAvailable.map(String.init) ?? ""), RedisArgument(request.idempotencyKey == nil ? "0" : "1"),
                 RedisArgument(enabled ? "1" : "0"), RedisArgument(perUserLimit),
             ],
-            answered: memory.map { Self.refusal(from: $0, event: event, tickets: tickets) })
+            answered: memory.map { Self.refusal(from: $0, event: event, tickets: tickets) },
+            heard: memory.map { Self.remember(in: $0, event: event, then: heardSoldOut) })
         guard case .array(let parts) = reply, let verdict = parts.first?.string else { throw RedisError(kind: .unexpectedReply) }
         switch verdict {
         case "admitted": return .admitted
@@ -189,6 +204,15 @@ struct AdmissionGate: Sendable {
         }
     }
 
+    /// Puts a sold-out reply's tickets left in `memory` as the reply arrives, then calls `then`.
+    private static func remember(in memory: NearCache<UUID, Int>, event: UUID, then: (@Sendable () -> Void)?) -> @Sendable (RedisValue) -> Void {
+        { reply in
+            guard case .array(let parts) = reply, parts.first?.string == "sold_out" else { return }
+            memory.put(event, Int(parts.dropFirst().first?.integer ?? 0))
+            then?()
+        }
+    }
+
     /// The script's sold-out reply, when `memory` shows the event cannot fit `tickets` (asked as the pipeline leaves).
     private static func refusal(from memory: NearCache<UUID, Int>, event: UUID, tickets: Int) -> @Sendable () -> RedisValue? {
         {
@@ -201,6 +225,7 @@ struct AdmissionGate: Sendable {
     func withdraw(_ request: Admission) async throws {
         let names = [
             queuedKey(request.booking), request.idempotencyKey ?? keys.prefix + "idem:none",
+            keys.availability(request.event), keys.gateReopened(request.event),
             keys.admissionLeases(request.event), keys.admissionClaims(request.event),
         ]
         _ = try await redis.evalScript(Self.withdrawScript, keys: names, arguments: [RedisArgument(request.booking.lowercasedText)])
