@@ -115,8 +115,9 @@ struct ServerConfiguration: Sendable {
     /// request through the router.
     /// `ACCEPTS_PER_WAKEUP` (64): connections the listener accepts each time it wakes (NIO's default is 4).
     var acceptsPerWakeup: Int
-    /// `INTAKE_DECISIONS_PER_LOOP` (64): bookings one event loop has the intake decide at once; more wait their turn on
-    /// the loop, where the sold-out memory may refuse them when it comes (``IntakeTurns``).
+    /// `INTAKE_DECISIONS_PER_LOOP` (256): bookings one event loop has the intake decide at once; more wait their turn on
+    /// the loop, where the sold-out memory may refuse them when it comes (``IntakeTurns``). 64 made a sale that admits
+    /// every buyer slower (5,000 of 5,000 admitted: intake p99 0.78–1.03 s against 0.59–0.68 s unbounded or at 256).
     var intakeDecisionsPerLoop: Int
     /// The `Server` header of every answer.
     static let serverName = "happening"
@@ -192,7 +193,7 @@ struct ServerConfiguration: Sendable {
         admissionGate = try settings.choice("ADMISSION_GATE", default: "on", choices: ["on", "off"]) == "on"
         admissionLease = .seconds(try settings.integer("ADMISSION_LEASE_SECONDS", default: 15, range: 1...3_600))
         acceptsPerWakeup = try settings.integer("ACCEPTS_PER_WAKEUP", default: 64, range: 1...4_096)
-        intakeDecisionsPerLoop = try settings.integer("INTAKE_DECISIONS_PER_LOOP", default: 64, range: 1...100_000)
+        intakeDecisionsPerLoop = try settings.integer("INTAKE_DECISIONS_PER_LOOP", default: 256, range: 1...100_000)
         inlineAnswers = try settings.choice("INLINE_ANSWERS", default: "on", choices: ["on", "off"]) == "on"
         intakeThreads = try settings.integer("INTAKE_THREADS", default: max(1, ProcessInfo.processInfo.activeProcessorCount / 2), range: 0...64)
         intakeNiceness = try settings.integer("INTAKE_NICENESS", default: 10, range: 0...19)
