@@ -5,6 +5,7 @@ import HappeningAuth
 import HappeningModel
 import HappeningRedis
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import Server
@@ -111,38 +112,61 @@ extension InlinePiecesTests {
         #expect(asks("close") && asks("Close") && asks(" CLOSE ") && asks("keep-alive, close") && asks("upgrade,\tclose"))
         #expect(!asks(nil) && !asks("keep-alive") && !asks("closed") && !asks("clos") && !asks(""))
     }
-    @Test("intake turns: at most the limit decided at once, in arrival order; a waiting booking refused at its turn or by a sweep frees it at once")
-    func intakeTurns() {
-        let turns = IntakeTurns(limit: 2)
-        var decided: [Int] = []
-        var refusable: Set<Int> = []
-        var answered: [Int] = []
-        func booking(_ number: Int) -> IntakeTurns.Waiting {
-            IntakeTurns.Waiting(
-                refused: {
-                    guard refusable.contains(number) else { return false }
-                    answered.append(number)
-                    return true
-                },
-                decide: {
-                    decided.append(number)
-                    return true
-                })
+    @Test(
+        "intake turns: a few bookings answered as read per window, the rest wait for the pump in order; at most the limit decided at once; refused ones free their place at once"
+    )
+    func intakeTurns() async throws {
+        final class Log {
+            var decided: [Int] = []
+            var answered: [Int] = []
+            var refusable: Set<Int> = []
         }
-        for number in 1...6 { turns.take(booking(number)) }
-        #expect(decided == [1, 2], "two at once; the rest wait")
-        refusable = [3, 5]
-        turns.finished()
-        #expect(answered == [3] && decided == [1, 2, 4], "3 is refused at its turn, 4 takes the freed place")
-        turns.sweep()
-        #expect(answered == [3, 5] && decided == [1, 2, 4], "the sweep answers 5 and leaves 6 waiting")
-        turns.finished()
-        turns.finished()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let bound = try await loop.submit { NIOLoopBound((IntakeTurns(limit: 2, perWindow: 3, loop: loop), Log()), eventLoop: loop) }.get()
+        /// Runs `body` on the loop, then lets its pumps run (each waits 50 µs).
+        func step(_ body: @escaping @Sendable (IntakeTurns, Log, (Int) -> IntakeTurns.Waiting) -> Void) async throws -> ([Int], [Int]) {
+            try await loop.submit {
+                let (turns, log) = bound.value
+                body(turns, log) { number in
+                    IntakeTurns.Waiting(
+                        refused: {
+                            guard log.refusable.contains(number) else { return false }
+                            log.answered.append(number)
+                            return true
+                        },
+                        decide: {
+                            log.decided.append(number)
+                            return true
+                        })
+                }
+            }.get()
+            try await Task.sleep(for: .milliseconds(20))
+            return try await loop.submit { (bound.value.1.decided, bound.value.1.answered) }.get()
+        }
+        var (decided, answered) = try await step { turns, _, booking in
+            for number in 1...6 {
+                if turns.mayAnswerNow() { turns.take(booking(number)) } else { turns.wait(booking(number)) }
+            }
+        }
+        #expect(decided == [1, 2] && answered.isEmpty, "three answered as read, two decided at once; the rest wait")
+        (decided, answered) = try await step { turns, log, _ in
+            log.refusable = [3, 5]
+            turns.sweep()
+        }
+        #expect(decided == [1, 2] && answered == [3], "3 is refused; 4 waits for a turn and holds 5 and 6 behind it")
+        (decided, answered) = try await step { turns, _, _ in turns.finished() }
+        #expect(decided == [1, 2, 4] && answered == [3, 5], "4 takes the freed turn, 5 is refused, 6 waits")
+        (decided, answered) = try await step { turns, _, _ in turns.finished() }
         #expect(decided == [1, 2, 4, 6])
-        // A booking whose connection closed starts nothing and frees its place.
-        turns.take(IntakeTurns.Waiting(refused: { false }, decide: { false }))
-        turns.take(booking(7))
+        // A booking whose connection closed starts nothing, and the one behind it gets the turn.
+        (decided, answered) = try await step { turns, _, booking in
+            turns.finished()
+            turns.wait(IntakeTurns.Waiting(refused: { false }, decide: { false }))
+            turns.wait(booking(7))
+        }
         #expect(decided == [1, 2, 4, 6, 7])
+        try await group.shutdownGracefully()
     }
 
     @Test("a sale decided (tickets left changed) keeps the sold-out memory; the gate's reopened key drops it")

@@ -147,15 +147,23 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
         case (.collecting(let head, let body), .end):
             state = .idle
             let body = body ?? ByteBuffer()
-            if let answer = routes.answer(head, body: body) {
-                write(answer, closing: Self.asksToClose(head), context: context)
-            } else if routes.isBooking(head) {
-                deciding = true
+            if routes.isBooking(head) {
                 let closing = Self.asksToClose(head)
-                turns.take(
-                    IntakeTurns.Waiting(
-                        refused: { [self] in refusedNow(head, body: body, closing: closing, context: context) },
-                        decide: { [self] in decide(head, body: body, closing: closing, context: context) }))
+                let booking = IntakeTurns.Waiting(
+                    refused: { [self] in refusedNow(head, body: body, closing: closing, context: context) },
+                    decide: { [self] in decide(head, body: body, closing: closing, context: context) })
+                if !turns.mayAnswerNow() {
+                    // The loop answered its share of bookings lately: this one waits, and what is read next goes first.
+                    deciding = true
+                    turns.wait(booking)
+                } else if let answer = routes.answer(head, body: body) {
+                    write(answer, closing: closing, context: context)
+                } else {
+                    deciding = true
+                    turns.take(booking)
+                }
+            } else if let answer = routes.answer(head, body: body) {
+                write(answer, closing: Self.asksToClose(head), context: context)
             } else {
                 passOn(head, body: body, context: context)
                 state = .idle

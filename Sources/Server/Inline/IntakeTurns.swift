@@ -1,15 +1,19 @@
 import NIOCore
 import Synchronization
 
-/// The bookings one event loop has the intake decide (``InlineRoutes/deferredBooking(_:body:)``): at most `limit` at
-/// once. The rest wait their turn on the loop, and each is looked at again before it gets one — and whenever the gate
-/// finds an event sold out (``IntakeTurnsByLoop/soldOut()``): the sold-out memory may then refuse it right there, on
-/// the loop, without a task, a hop or a Redis round trip.
+/// The bookings one event loop answers or has the intake decide (``InlineRoutes/deferredBooking(_:body:)``).
 ///
-/// A sale's burst reaches the event loops far faster than the intake decides: without turns, every booking read before
-/// the gate first answered "sold out" (4,106 of a 5,000-user barrier, measured) queued for the intake's thread, each
-/// paying for its task and hops while the refusal it ended in could have been given on the loop. Only touched on its
-/// event loop.
+/// - Reads first: a few bookings (`perWindow`, 16 per millisecond) are answered as they are read; beyond that they wait,
+///   and a pump (a task 50 µs later, so the loop reads its sockets in between) takes up to `perWindow` of them at a
+///   time. A sale's thousands of refusals then no longer stand between the homepage's requests and their answers:
+///   those are read in the same passes and answered at once.
+/// - Turns: at most `limit` bookings are decided by the intake at once; the rest wait, and each is looked at again when
+///   its turn comes — and whenever the gate finds an event sold out (``IntakeTurnsByLoop/soldOut()``): the sold-out
+///   memory may then refuse it on the loop, without a task, a hop or a Redis round trip. Without turns, every booking
+///   read before the gate first answered "sold out" (4,106 of a 5,000-user barrier, measured) queued for the intake's
+///   thread, each paying for its task and hops while the refusal it ended in could have been given on the loop.
+///
+/// Waiting bookings keep their order. Only touched on its event loop.
 final class IntakeTurns {
     /// A booking waiting for its turn.
     struct Waiting {
@@ -21,37 +25,86 @@ final class IntakeTurns {
     }
 
     private let limit: Int
+    private let loop: any EventLoop
+    /// Bookings answered as they are read per ``window``; more wait for the pump, so that what is read after them (a
+    /// homepage's requests) is answered first.
+    private let perWindow: Int
+    private static let window = TimeAmount.milliseconds(1)
+    private var windowStart = NIODeadline.uptimeNanoseconds(0)
+    private var answeredInWindow = 0
     private var deciding = 0
     private var waiting = CircularBuffer<Waiting>()
+    private var pumpScheduled = false
 
-    init(limit: Int) { self.limit = max(1, limit) }
+    init(limit: Int, perWindow: Int = 16, loop: any EventLoop) {
+        self.limit = max(1, limit)
+        self.perWindow = max(1, perWindow)
+        self.loop = loop
+    }
+
+    /// True when a booking just read may be answered (or decided) now: none waits, and the loop has not answered its
+    /// share of bookings in this window. False: it waits (``wait(_:)``).
+    func mayAnswerNow() -> Bool {
+        guard waiting.isEmpty else { return false }
+        let now = NIODeadline.now()
+        if now - windowStart > Self.window {
+            windowStart = now
+            answeredInWindow = 0
+        }
+        guard answeredInWindow < perWindow else { return false }
+        answeredInWindow += 1
+        return true
+    }
 
     /// Decides `booking` now when fewer than `limit` decisions run and none waits, else once its turn comes.
     func take(_ booking: Waiting) {
         if deciding < limit, waiting.isEmpty {
             if booking.decide() { deciding += 1 }
         } else {
-            waiting.append(booking)
+            wait(booking)
         }
     }
 
-    /// A decision ended: the next waiting bookings take their turns (those refused at once free theirs at once).
+    /// `booking` waits for the pump.
+    func wait(_ booking: Waiting) {
+        waiting.append(booking)
+        schedulePump()
+    }
+
+    /// A decision ended: waiting bookings may take the turn.
     func finished() {
         deciding -= 1
-        while deciding < limit, let next = waiting.popFirst() {
-            if next.refused() { continue }
-            if next.decide() { deciding += 1 }
-        }
+        schedulePump()
     }
 
-    /// Answers every waiting booking the sold-out memory refuses now; the others keep their places.
-    func sweep() {
-        guard !waiting.isEmpty else { return }
-        var kept = CircularBuffer<Waiting>(initialCapacity: waiting.count)
-        while let next = waiting.popFirst() {
-            if !next.refused() { kept.append(next) }
+    /// The gate found an event sold out: waiting bookings may be refused now.
+    func sweep() { schedulePump() }
+
+    /// The pump runs a little later: the loop reads its sockets in between.
+    private func schedulePump() {
+        guard !pumpScheduled, !waiting.isEmpty else { return }
+        pumpScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        loop.scheduleTask(in: .microseconds(50)) { bound.value.pump() }
+    }
+
+    /// A few waiting bookings, in order: refused from memory, or decided while turns are free.
+    private func pump() {
+        pumpScheduled = false
+        var handled = 0
+        while handled < perWindow, let next = waiting.first {
+            if next.refused() {
+                _ = waiting.popFirst()
+                handled += 1
+                continue
+            }
+            guard deciding < limit else { break }
+            _ = waiting.popFirst()
+            if next.decide() { deciding += 1 }
+            handled += 1
         }
-        waiting = kept
+        // Nothing moved: the next decision that ends, or the gate finding the event sold out, runs the pump again.
+        if handled > 0 { schedulePump() }
     }
 }
 
@@ -78,7 +131,7 @@ final class IntakeTurnsByLoop: Sendable {
     func turns(on loop: any EventLoop) -> IntakeTurns {
         loops.withLock { held in
             if let known = held[ObjectIdentifier(loop)] { return known.turns.value }
-            let made = IntakeTurns(limit: limit)
+            let made = IntakeTurns(limit: limit, loop: loop)
             held[ObjectIdentifier(loop)] = LoopTurns(loop: loop, turns: made)
             return made
         }
