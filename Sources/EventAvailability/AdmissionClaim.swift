@@ -43,9 +43,11 @@ public struct AdmissionClaim: Sendable, Hashable {
         """
 
     /// Lua defining `gate_free(available, claims)`, what an event's gate could still admit (tickets left minus claimed
-    /// tickets; nil when Redis holds no tickets left), and `reopen_if_freer(reopened, before, after)`, which bumps the
-    /// event's ``CacheKeys/gateReopened(_:)`` key when that grew (or became known): servers then forget that they
-    /// found the event sold out.
+    /// tickets; nil when Redis holds no tickets left), `reopen(reopened)`, which bumps the event's
+    /// ``CacheKeys/gateReopened(_:)`` key (servers then forget that they found the event sold out), and
+    /// `reopen_if_freer(reopened, before, after)`, which does when what the gate could admit grew. Tickets left
+    /// published where Redis held none (a first load, an expired key) reopen nothing: a sold-out answer needed them
+    /// held, and the memory of one lasts less than the key.
     public static let gateLua = """
         local function gate_free(available_key, claims_key)
             local current = redis.call('GET', available_key)
@@ -53,11 +55,12 @@ public struct AdmissionClaim: Sendable, Hashable {
             if not available then return nil end
             return available - tonumber(redis.call('HGET', claims_key, 'total') or '0')
         end
+        local function reopen(reopened_key)
+            redis.call('INCR', reopened_key)
+            redis.call('EXPIRE', reopened_key, 3600)
+        end
         local function reopen_if_freer(reopened_key, before, after)
-            if after and (not before or after > before) then
-                redis.call('INCR', reopened_key)
-                redis.call('EXPIRE', reopened_key, 3600)
-            end
+            if before and after and after > before then reopen(reopened_key) end
         end
         """
 

@@ -279,6 +279,23 @@ struct InlineAnswerTests {
         }
     }
 
+    @Test("connections answered inline that their clients reset are closed without a router side; the server keeps serving")
+    func resetAfterInlineAnswers() async throws {
+        try await withLiveServer { client, _, _ in
+            for _ in 0..<20 {
+                let connection = try RawConnection(port: try #require(client.port))
+                connection.send("GET /api/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                #expect(await connection.responses(1, within: .seconds(30)).count == 1)
+                // A reset, not a close: unread data and SO_LINGER 0 make the kernel send RST.
+                connection.send("GET /api/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                var linger = linger(l_onoff: 1, l_linger: 0)
+                setsockopt(connection.descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+                shutdown(connection.descriptor, Int32(SHUT_RDWR))
+            }
+            #expect(try await client.send(.get, "/api/health/live").status == .ok)
+        }
+    }
+
     @Test("a burst at a sold-out event: one turn with the intake per loop, the rest refused from memory on the loop; every booking answered once")
     func burstTakesTurns() async throws {
         try await withLiveServer(["INTAKE_DECISIONS_PER_LOOP": "1", "BOOKING_RATE_LIMIT_PER_MINUTE": "0"]) { client, deps, admin in

@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 
 /// Sits in each connection's pipeline between the HTTP decoding and the router's channel: a request
@@ -93,15 +94,25 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A request the decoder could not read is answered (400) and closed by the router.
-        if !routerStarted, !ensureRouter(context: context) { return }
-        context.fireErrorCaught(error)
+        if routerStarted {
+            context.fireErrorCaught(error)
+        } else if error is HTTPParserError {
+            // A request the decoder could not read is answered (400) and closed by the router, as without inline answers.
+            if ensureRouter(context: context) { context.fireErrorCaught(error) }
+        } else {
+            // A failed read or write (a reset connection): closed, as the router's side would close it.
+            context.close(promise: nil)
+        }
     }
 
     /// Makes the router's side of the connection if it is not there yet; false (and the connection closed) when it
-    /// could not be made.
+    /// could not be made — on a connection no longer open, none is (its async channel would have nothing to finish).
     private func ensureRouter(context: ChannelHandlerContext) -> Bool {
         guard !routerStarted else { return true }
+        guard !removed, context.channel.isActive else {
+            context.close(promise: nil)
+            return false
+        }
         do {
             try startRouter(context.channel)
             routerStarted = true

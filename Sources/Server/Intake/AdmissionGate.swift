@@ -120,7 +120,7 @@ struct AdmissionGate: Sendable {
                 redis.call('ZREM', KEYS[2], id)
             end
             -- Tickets of lapsed claims are free again: other servers must stop refusing from memory.
-            if #lapsed > 0 then reopen_if_freer(KEYS[7], nil, 0) end
+            if #lapsed > 0 then reopen(KEYS[7]) end
             local wanted = tonumber(ARGV[1])
             local cap = tonumber(ARGV[10])
             local mine = tonumber(redis.call('HGET', KEYS[3], 'u:' .. ARGV[6]) or '0')
