@@ -67,6 +67,23 @@ struct TargetCPUTests {
             $0 == 200
         }
 
+        // A lane that starts later: its phase's CPU is read from its start, not from the run's (lane `early` burns
+        // 10 × 20 ms before it; read from the run's start, `late` showed about 40 ms per request).
+        try """
+        name: cpu-lanes
+        requests: [{ name: burn, path: /burn, expect: [200] }]
+        lanes:
+          - { name: early, requests: [burn], phases: [{ name: first, model: closed, connections: 1, max_requests: 10 }] }
+          - { name: late, start: 3s, requests: [burn], phases: [{ name: second, model: closed, connections: 1, max_requests: 10 }] }
+        """.write(toFile: directory + "/lanes.yaml", atomically: true, encoding: .utf8)
+        let lanes = try await bench("run '\(directory)/lanes.yaml' --target \(base) --target-pid \(pid) --out '\(directory)/lanes' --progress none")
+        try #require(lanes.status == 0, "\(lanes.output)")
+        let lanesFile = try #require(try FileManager.default.contentsOfDirectory(atPath: "\(directory)/lanes").first { $0.hasSuffix(".json") })
+        let lanePhases = try JSONDecoder().decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: "\(directory)/lanes/\(lanesFile)")))
+            .runs[0].phases
+        let late = try #require(lanePhases.first { $0.name == "second" }?.target_cpu?.per_request_us)
+        #expect(abs(late - 20_000) / 20_000 < 0.10, "the late lane: \(late) µs per request")
+
         for (name, source) in [("proc", "--target-pid \(pid)"), ("metrics", "--target-metrics \(base)/metrics")] {
             let out = "\(directory)/\(name)"
             let run = try await bench("run '\(directory)/cpu.yaml' --target \(base) \(source) --out '\(out)' --progress none")
