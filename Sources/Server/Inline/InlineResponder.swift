@@ -160,18 +160,15 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
             let body = body ?? ByteBuffer()
             if routes.isBooking(head) {
                 let closing = Self.asksToClose(head)
-                let booking = IntakeTurns.Waiting(
-                    refused: { [self] in refusedNow(head, body: body, closing: closing, context: context) },
-                    decide: { [self] in decide(head, body: body, closing: closing, context: context) })
                 if !turns.mayAnswerNow() {
                     // The loop answered its share of bookings lately: this one waits, and what is read next goes first.
                     deciding = true
-                    turns.wait(booking)
+                    turns.wait(waiting(head, body: body, closing: closing, context: context))
                 } else if let answer = routes.answer(head, body: body) {
                     write(answer, closing: closing, context: context)
                 } else {
                     deciding = true
-                    turns.take(booking)
+                    turns.take(waiting(head, body: body, closing: closing, context: context))
                 }
             } else if let answer = routes.answer(head, body: body) {
                 write(answer, closing: Self.asksToClose(head), context: context)
@@ -198,6 +195,13 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
 
     func read(context: ChannelHandlerContext) {
         if deciding { readHeldBack = true } else { context.read() }
+    }
+
+    /// A booking as it waits its turn (made only when it has to: most refusals are answered as they are read).
+    private func waiting(_ head: HTTPRequest, body: ByteBuffer, closing: Bool, context: ChannelHandlerContext) -> IntakeTurns.Waiting {
+        IntakeTurns.Waiting(
+            refused: { [self] in refusedNow(head, body: body, closing: closing, context: context) },
+            decide: { [self] in decide(head, body: body, closing: closing, context: context) })
     }
 
     /// A booking waiting its turn, answered if the sold-out memory refuses it now (true). A connection that closed
