@@ -288,7 +288,7 @@ let package = Package(
             name: "ServerTests",
             dependencies: [
                 "Server", "TestSupport", "HappeningAuth", "HappeningPostgres", "HappeningAMQP", "HappeningConfig", "HappeningModel", "HappeningSystem",
-                "BookingEngine", "HappeningRedis",
+                "BookingEngine", "HappeningRedis", "HappeningPool",
                 "EventAvailability",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

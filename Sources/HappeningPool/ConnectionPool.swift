@@ -24,7 +24,9 @@ public enum ConnectionPoolFailure: Sendable {
 /// - Every blocking call (``runBlocking(_:)``, and opening a connection) runs on the pool's own threads,
 ///   one per connection, never on Swift's cooperative pool or an event loop (NIO's shared blocking pool has
 ///   only as many threads as cores).
-/// - Connections open lazily (with the `connect` closure), up to `maxConnections`.
+/// - Connections open lazily (with the `connect` closure), up to `maxConnections` — or ahead of need with
+///   ``warm(upTo:)``: a burst that finds every connection busy opens new ones, and opening one (a PostgreSQL
+///   backend's fork and password exchange) costs far more than waiting a moment for one to come back.
 /// - When all are busy, callers wait in line and are served first come, first served; one that waits longer
 ///   than `checkoutTimeout` fails with ``ConnectionPoolFailure/checkoutTimeout``.
 /// - A connection found dead on checkout, or given back not reusable, is dropped and its slot reused for a
@@ -72,6 +74,34 @@ public final class ConnectionPool<Connection: PoolableConnection>: Sendable {
         } catch {
             release(connection)
             throw error
+        }
+    }
+
+    /// Opens connections, all at once on the pool's threads, until `count` (all it may hold: nil) are open, and keeps
+    /// them idle; returns how many it opened. One that fails to open is not retried here: its slot opens lazily
+    /// later, as without warming.
+    @discardableResult
+    public func warm(upTo count: Int? = nil) async -> Int {
+        let wanted = state.withLock { state -> Int in
+            guard !state.closed else { return 0 }
+            let more = max(0, min(count ?? maxConnections, maxConnections) - state.open)
+            state.open += more
+            return more
+        }
+        let open = self.open
+        return await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<wanted {
+                group.addTask {
+                    do {
+                        self.release(try await self.runBlocking { try open() })
+                        return true
+                    } catch {
+                        self.releaseSlot()
+                        return false
+                    }
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
     }
 

@@ -26,7 +26,7 @@ public final class PostgresClient: Service, Sendable {
     private let logger: Logger
     private let pool: ConnectionPool<LibPQHandle>
 
-    /// Creates the client. No connection is opened until the first call.
+    /// Creates the client. No connection is opened until the first call (or ``warm()``).
     public init(configuration: PostgresConfiguration, logger: Logger = Logger(label: "happening.postgres")) {
         self.configuration = configuration
         self.logger = logger
@@ -46,6 +46,11 @@ public final class PostgresClient: Service, Sendable {
     }
 
     // MARK: Service
+
+    /// Opens every connection the pool may hold now, instead of when a burst first needs them; returns how many
+    /// opened (``ConnectionPool/warm(upTo:)``).
+    @discardableResult
+    public func warm() async -> Int { await pool.warm() }
 
     /// Runs until graceful shutdown (or cancellation), then closes every connection.
     public func run() async throws {

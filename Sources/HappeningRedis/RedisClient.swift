@@ -40,6 +40,11 @@ public final class RedisClient: Service, Sendable {
         )
     }
 
+    /// Opens every connection the pool may hold now, instead of when a burst first needs them; returns how many
+    /// opened (``ConnectionPool/warm(upTo:)``).
+    @discardableResult
+    public func warm() async -> Int { await pool.warm() }
+
     /// Runs until graceful shutdown (or cancellation), then closes every connection.
     public func run() async throws {
         try? await gracefulShutdown()

@@ -29,6 +29,9 @@ struct ServerConfiguration: Sendable {
     var bcryptCost: Int
     /// `DB_POOL_SIZE` (default 10).
     var databasePoolSize: Int
+    /// `WARM_POOLS` (on): open every PostgreSQL and Redis connection the pools may hold before serving, not when a
+    /// burst first needs them (``HappeningPool/ConnectionPool/warm(upTo:)``).
+    var warmPools: Bool
     /// `DB_STATEMENT_TIMEOUT_MS` (default 5000): PostgreSQL's `statement_timeout` on the server's connections, so a
     /// few expensive public queries cannot hold the pool while sign-ins, payments and webhooks wait (503 past it).
     var statementTimeout: Duration
@@ -111,17 +114,17 @@ struct ServerConfiguration: Sendable {
     /// `POST /api/bookings` (a ``DedicatedTaskExecutor``), so a flash sale's burst of bookings queues there and the
     /// reads keep their place on the shared pool.
     var intakeThreads: Int
-    /// `INLINE_ANSWERS` (on): answer what memory holds on the event loop (``InlineRoutes``); off sends every
-    /// request through the router.
     /// `ACCEPTS_PER_WAKEUP` (64): connections the listener accepts each time it wakes (NIO's default is 4).
     var acceptsPerWakeup: Int
     /// `INTAKE_DECISIONS_PER_LOOP` (256): bookings one event loop has the intake decide at once; more wait their turn on
     /// the loop, where the sold-out memory may refuse them when it comes (``IntakeTurns``). 64 made a sale that admits
     /// every buyer slower (5,000 of 5,000 admitted: intake p99 0.78–1.03 s against 0.59–0.68 s unbounded or at 256).
     var intakeDecisionsPerLoop: Int
+    /// `INLINE_ANSWERS` (on): answer what memory holds on the event loop (``InlineRoutes``); off sends every
+    /// request through the router.
+    var inlineAnswers: Bool
     /// The `Server` header of every answer.
     static let serverName = "happening"
-    var inlineAnswers: Bool
     /// `INTAKE_NICENESS` (default 10; 0 to 19): the `nice` value of those threads, so reads win a contended core
     /// and bookings take what is left (on an idle machine they get every core they can use). Reads stay fast
     /// through a sale; the sale's own answers come later (measured in results/20261203T054740Z-intake-executor.md).
@@ -147,6 +150,7 @@ struct ServerConfiguration: Sendable {
         jwtTTL = .seconds(try settings.integer("JWT_TTL", default: 86_400, range: 60...2_592_000))
         bcryptCost = try settings.integer("BCRYPT_COST", default: 10, range: 4...15)
         databasePoolSize = try settings.integer("DB_POOL_SIZE", default: 10, range: 1...500)
+        warmPools = try settings.choice("WARM_POOLS", default: "on", choices: ["on", "off"]) == "on"
         statementTimeout = .milliseconds(try settings.integer("DB_STATEMENT_TIMEOUT_MS", default: 5_000, range: 100...600_000))
         cacheEnabled = try settings.choice("CACHE", default: "on", choices: ["on", "off"]) == "on"
         cacheTTL = try settings.integer("CACHE_TTL_SECONDS", default: 300, range: 1...86_400)

@@ -149,6 +149,36 @@ struct PostgresClientTests {
         await client.shutdown()
     }
 
+    @Test("warming opens the whole pool before the first call; a burst then opens none; a failed open leaves its slot free")
+    func warming() async throws {
+        let name = "pg-warm-\(TestEnvironment.uniqueSuffix())"
+        let client = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 4, applicationName: name))
+        let admin = makeClient(poolSize: 1)
+        func backends() async throws -> Int {
+            try await admin.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", [name])[0].decode(0, as: Int.self)
+        }
+        #expect(try await backends() == 0, "nothing opens before the first call or warm()")
+        #expect(await client.warm() == 4)
+        #expect(try await backends() == 4)
+        #expect(client.statistics.open == 4 && client.statistics.idle == 4)
+        #expect(await client.warm() == 0, "a warm pool opens nothing more")
+        let pids = LockedValue(Set<Int32>())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask { try await client.withConnection { connection in pids.withLock { _ = $0.insert(connection.backendPID) } } }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await backends() == 4 && client.statistics.open == 4, "the burst opened connections of its own")
+        await client.shutdown()
+
+        let unreachable = PostgresClient(configuration: .init(url: "postgres://nobody:wrong@127.0.0.1:1/none", poolSize: 3))
+        #expect(await unreachable.warm() == 0)
+        #expect(unreachable.statistics.open == 0, "a failed open kept its slot")
+        await unreachable.shutdown()
+        await admin.shutdown()
+    }
+
     @Test("a connection the server terminated is replaced, not reused")
     func terminatedConnectionIsReplaced() async throws {
         let client = makeClient(poolSize: 1)

@@ -81,6 +81,34 @@ struct AvailabilityMergeTests {
         await postgres.shutdown()
     }
 
+    @Test("a miss is served with the tickets left its own query read; a hit gets them merged")
+    func ownLoadIsCurrent() async throws {
+        let admin = uniqueEmail("admin").lowercased()
+        let prefix = "test-avail-own-\(TestEnvironment.uniqueSuffix()):"
+        let keys = CacheKeys(prefix: prefix)
+        let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL))
+        try await withServerAndDependencies(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1", "CACHE_PREFIX": prefix]) { client, _ in
+            let token = try await Fixtures.adminToken(client, email: admin)
+            let created = try await client.send(.post, "/api/events", json: eventJSON(title: "own load", tickets: 10), token: token)
+            let id = try #require(try event(created)?["id"] as? String)
+            let eventID = try #require(UUID(uuidString: id))
+            // A published value that disagrees with the row (a newer version, fewer tickets): whoever merges shows it.
+            try await redis.send(["DEL", RedisArgument(keys.event(eventID))])
+            try await redis.set(
+                keys.availability(eventID), value: RedisArgument(Availability(available: 3, version: 999_999_999).encoded), expiresIn: .seconds(60))
+            let miss = try await client.send(.get, "/api/events/\(id)")
+            #expect(miss.headers[Self.xCache] == "MISS")
+            #expect(try event(miss)?["available_tickets"] as? Int == 10, "the request's own load was merged with Redis's value")
+            let hit = try await eventually("the stored entry to be served merged") {
+                try await client.send(.get, "/api/events/\(id)")
+            } until: {
+                $0.headers[Self.xCache] == "HIT" && (try? event($0)?["available_tickets"] as? Int) == 3
+            }
+            #expect(try event(hit)?["available_tickets"] as? Int == 3)
+        }
+        await redis.shutdown()
+    }
+
     @Test("a published value never replaces a newer one, whatever order publishers finish in")
     func newerVersionWins() async throws {
         let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))

@@ -1,6 +1,7 @@
 import Foundation
 import HappeningAMQP
 import HappeningConfig
+import HappeningPool
 import HappeningPostgres
 import HappeningRedis
 import HappeningSystem
@@ -28,6 +29,18 @@ struct PlumbingTests {
             #expect(body["status"] as? String == "ok")
             #expect(body["database"] as? String == "up" && body["redis"] as? String == "up" && body["queue"] as? String == "up")
             #expect(response.headers[.init("X-Request-Id")!] != nil)
+        }
+    }
+
+    @Test("WARM_POOLS opens the database's and Redis's connections before the first request; off, none")
+    func warmPools() async throws {
+        try await withServerAndDependencies(["WARM_POOLS": "on", "DB_POOL_SIZE": "3"]) { _, deps in
+            #expect(deps.postgres.statistics.open == 3 && deps.postgres.statistics.idle == 3)
+            #expect(deps.redis.statistics.open == deps.redis.configuration.poolSize)
+            #expect(deps.admissionRedis.statistics.open == deps.admissionRedis.configuration.poolSize)
+        }
+        try await withServerAndDependencies(["WARM_POOLS": "off"]) { _, deps in
+            #expect(deps.admissionRedis.statistics.open == 0)
         }
     }
 

@@ -27,6 +27,8 @@ func testSettings(_ overrides: [String: String] = [:]) -> Settings {
         "REDIS_TIMEOUT_MS": "3000",
         // Each test server has its own cache namespace, so other tests' writes do not bump its generation.
         "CACHE_PREFIX": "test-\(TestEnvironment.uniqueSuffix()):",
+        // Hundreds of test servers: each opens connections as it needs them (PlumbingTests checks warming).
+        "WARM_POOLS": "off",
     ]
     values.merge(overrides) { $1 }
     return Settings(values)

@@ -73,13 +73,20 @@ struct TokenTests {
             "\(parts[0]).\(parts[1]).\(parts[2])=",
             Self.known + ".",
             "\(parts[0]).\(parts[1])",
-            "garbage", "", "..", "a.b.c",
+            "garbage", "", "..", "a.b.c", "\(parts[0])\u{0}.\(parts[1]).\(parts[2])", "\u{e9}.\(parts[1]).\(parts[2])",
+            "\(parts[0]).\(parts[1]).\(parts[2]).\(parts[2])",
             "\(parts[0]).\(String(repeating: "A", count: 5_000)).\(parts[2])",
         ]
         for token in refused {
             #expect(tokens.verify(token, now: Self.issuedAt) == nil, "\(token.prefix(80))")
         }
         #expect(TokenService(secret: Self.secret + "x", ttl: .seconds(60)).verify(Self.known, now: Self.issuedAt) == nil)
+        // A header written otherwise that names HS256 is read as JSON and accepted when the signature holds.
+        let header = Base64URL.encode(Array(#"{"typ":"JWT","alg":"HS256"}"#.utf8))
+        let input = "\(header).\(parts[1])"
+        let signed = input + "." + Base64URL.encode(HMACSHA256.Key(Self.secret.utf8).code(for: input.utf8))
+        #expect(tokens.verify(signed, now: Self.issuedAt) == tokens.verify(Self.known, now: Self.issuedAt))
+        #expect(tokens.verify(signed, now: Self.issuedAt) != nil)
     }
 
     @Test("a payload written as ours are is read byte by byte, to the claims JSONDecoder reads; any other payload is left to JSONDecoder")

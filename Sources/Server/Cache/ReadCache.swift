@@ -39,7 +39,7 @@ final class ReadCache: Sendable {
     private let notifier: AvailabilityNotifier
     private let enabled: Bool
     private let ttl: Int
-    private let inFlight = SingleFlight<String, [UInt8]>()
+    private let inFlight = SingleFlight<String, Loaded>()
     private let storedLookups = SingleFlight<UUID, ByteBuffer>()
     private let skipUntil = Mutex<ContinuousClock.Instant?>(nil)
     private let hits = Counter(label: "happening_cache_hits_total")
@@ -67,6 +67,12 @@ final class ReadCache: Sendable {
         end
         return 0
         """
+
+    /// A miss's body, and whether it was read from PostgreSQL by that load (false: found in Redis on the second look).
+    private struct Loaded: Sendable {
+        let body: [UInt8]
+        let fromDatabase: Bool
+    }
 
     /// Where a miss stores its result: the key, and for events the version the load started from.
     private struct Store: Sendable {
@@ -247,8 +253,8 @@ final class ReadCache: Sendable {
         compute: @escaping @Sendable () async throws -> [UInt8],
         lookup: () async throws -> ([UInt8]?, Store)
     ) async throws -> ([UInt8], Outcome, current: Bool) {
-        // `current`: read from PostgreSQL just now with the cache out of the way (off, or Redis failing), so
-        // its tickets left need no merge (and Redis could not give one).
+        // `current`: read from PostgreSQL just now, by this request (the cache off, Redis failing, or its own load
+        // on a miss), so its tickets left need no merge.
         guard enabled else { return (try await compute(), .bypass, true) }
         if let until = skipUntil.withLock({ $0 }), ContinuousClock.now < until {
             errors.increment()
@@ -269,8 +275,8 @@ final class ReadCache: Sendable {
         misses.increment()
         // One load per key at a time; the loader stores the entry before it lets go of the key, and a new
         // loader first looks again (a caller whose lookup raced that store then finds it).
-        let body = try await shared(store.key) {
-            if let stored = try? await self.redis.get(store.key) { return stored }
+        let (loaded, loadedHere) = try await inFlight.run(for: store.key) {
+            if let stored = try? await self.redis.get(store.key) { return Loaded(body: stored, fromDatabase: false) }
             self.loadCount.withLock { $0 += 1 }
             let body = try await compute()
             do {
@@ -284,15 +290,13 @@ final class ReadCache: Sendable {
             } catch {
                 self.noteFailure(error, logger: logger)
             }
-            return body
+            return Loaded(body: body, fromDatabase: true)
         }
-        // A shared load may have waited on a slow query, or found another loader's entry: merged like a hit.
-        return (body, .miss, false)
-    }
-
-    /// Runs `compute` once for all concurrent callers asking for `key`.
-    private func shared(_ key: String, _ compute: @escaping @Sendable () async throws -> [UInt8]) async throws -> [UInt8] {
-        try await inFlight.value(for: key, compute)
+        // Read from PostgreSQL by this request's own load, started after the request came: its tickets left are at
+        // least as new as the request, like a read with the cache off, and need no merge (a round trip to Redis
+        // when this server does not hold them). A shared load may have started before this request, or found
+        // another loader's entry: merged like a hit.
+        return (loaded.body, .miss, loadedHere && loaded.fromDatabase)
     }
 
     private func noteFailure(_ error: any Error, logger: Logger) {

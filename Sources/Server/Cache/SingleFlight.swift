@@ -7,13 +7,19 @@ final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
     /// Runs `load` for `key` unless a load of it is running, whose result is returned instead.
     func value(for key: Key, _ load: @escaping @Sendable () async throws -> Value) async throws -> Value {
-        let task = running.withLock { running -> Task<Value, any Error> in
-            if let task = running[key] { return task }
+        try await run(for: key, load).value
+    }
+
+    /// ``value(for:_:)``, and whether this caller's `load` ran (false: it shared a load already running, which may
+    /// have started before this call).
+    func run(for key: Key, _ load: @escaping @Sendable () async throws -> Value) async throws -> (value: Value, loadedHere: Bool) {
+        let (task, loadedHere) = running.withLock { running -> (Task<Value, any Error>, Bool) in
+            if let task = running[key] { return (task, false) }
             let task = Task { try await load() }
             running[key] = task
-            return task
+            return (task, true)
         }
         defer { running.withLock { running in if running[key] == task { running[key] = nil } } }
-        return try await task.value
+        return (try await task.value, loadedHere)
     }
 }
