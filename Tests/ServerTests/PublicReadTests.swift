@@ -154,6 +154,32 @@ struct PublicReadTests {
         }
     }
 
+    @Test("a load's body is handed on only at the version its lookup read, while it is stored or to lookups sent before it landed")
+    func recentLoads() async throws {
+        let recent = RecentLoads()
+        let before = ContinuousClock.now
+        let id = recent.storing("event:a", version: "7", body: [1])
+        #expect(recent.body("event:a", version: "7", lookedUpAt: .now) == [1], "being stored: any lookup that missed it")
+        #expect(recent.body("event:a", version: "8", lookedUpAt: before) == nil, "another version: never")
+        #expect(recent.body("event:b", version: "7", lookedUpAt: before) == nil)
+        try await Task.sleep(for: .milliseconds(2))
+        let sentBeforeLanding = ContinuousClock.now
+        try await Task.sleep(for: .milliseconds(2))
+        recent.stored("event:a", id: id)
+        try await Task.sleep(for: .milliseconds(2))
+        #expect(recent.body("event:a", version: "7", lookedUpAt: sentBeforeLanding) == [1], "a lookup sent before the store landed")
+        #expect(recent.body("event:a", version: "7", lookedUpAt: .now) == nil, "a lookup sent after it would have found the entry")
+        let refused = recent.storing("list:g1:x", version: nil, body: [2])
+        #expect(recent.body("list:g1:x", version: nil, lookedUpAt: before) == [2])
+        recent.dropped("list:g1:x", id: refused)
+        #expect(recent.body("list:g1:x", version: nil, lookedUpAt: before) == nil, "a refused or failed store is not handed on")
+        // A newer load of the key replaces the older; the older's end changes nothing.
+        let older = recent.storing("event:c", version: "1", body: [3])
+        _ = recent.storing("event:c", version: "2", body: [4])
+        recent.dropped("event:c", id: older)
+        #expect(recent.body("event:c", version: "2", lookedUpAt: before) == [4])
+    }
+
     @Test("a load that races a change never leaves a stale event entry behind")
     func staleStoreRace() async throws {
         try await withServerAndDependencies { _, deps in

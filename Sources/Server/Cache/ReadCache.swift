@@ -20,7 +20,8 @@ import Synchronization
 /// - A miss stores its result only if the event's version (or the list generation) is still the one it
 ///   read before loading: a load that raced a change can never leave a stale entry behind.
 /// - The generation and the entry are read in one round trip (a small Lua script).
-/// - Concurrent misses on one key in this process share one database query (stampede guard).
+/// - Concurrent misses on one key in this process share one database query (stampede guard). The load answers
+///   before its store lands; a lookup that missed the store in between takes the load's body (``RecentLoads``).
 /// - Hot entries are also held in this process (``NearCaches``), kept coherent by Redis's own invalidation
 ///   pushes: a hit there costs no round trip, and finds where its events' tickets left sit already known
 ///   (``CachedBody``); an answer whose tickets left are all unchanged is served without a copy.
@@ -39,7 +40,8 @@ final class ReadCache: Sendable {
     private let notifier: AvailabilityNotifier
     private let enabled: Bool
     private let ttl: Int
-    private let inFlight = SingleFlight<String, Loaded>()
+    private let inFlight = SingleFlight<String, [UInt8]>()
+    private let recentLoads = RecentLoads()
     private let storedLookups = SingleFlight<UUID, ByteBuffer>()
     private let skipUntil = Mutex<ContinuousClock.Instant?>(nil)
     private let hits = Counter(label: "happening_cache_hits_total")
@@ -67,12 +69,6 @@ final class ReadCache: Sendable {
         end
         return 0
         """
-
-    /// A miss's body, and whether it was read from PostgreSQL by that load (false: found in Redis on the second look).
-    private struct Loaded: Sendable {
-        let body: [UInt8]
-        let fromDatabase: Bool
-    }
 
     /// Where a miss stores its result: the key, and for events the version the load started from.
     private struct Store: Sendable {
@@ -260,6 +256,7 @@ final class ReadCache: Sendable {
             errors.increment()
             return (try await compute(), .miss, true)
         }
+        let lookedUp = ContinuousClock.now
         let store: Store
         do {
             let (cached, target) = try await lookup()
@@ -272,31 +269,47 @@ final class ReadCache: Sendable {
             noteFailure(error, logger: logger)
             return (try await compute(), .miss, true)
         }
+        // The entry a load stores after answering, sought before its store landed: the load's body (what this lookup
+        // would have found a moment later).
+        if let recent = recentLoads.body(store.key, version: store.version?.value, lookedUpAt: lookedUp) {
+            hits.increment()
+            return (recent, .hit, false)
+        }
         misses.increment()
-        // One load per key at a time; the loader stores the entry before it lets go of the key, and a new
-        // loader first looks again (a caller whose lookup raced that store then finds it).
-        let (loaded, loadedHere) = try await inFlight.run(for: store.key) {
-            if let stored = try? await self.redis.get(store.key) { return Loaded(body: stored, fromDatabase: false) }
+        // One load per key at a time; its store runs after the answer, and until it lands (and a second more) a caller
+        // whose lookup missed it takes the body from `recentLoads` — no second query, no second look in Redis.
+        let (body, loadedHere) = try await inFlight.run(for: store.key) {
             self.loadCount.withLock { $0 += 1 }
             let body = try await compute()
-            do {
-                if let version = store.version {
-                    _ = try await self.redis.evalScript(
-                        Self.storeIfVersionScript, keys: [version.key, store.key],
-                        arguments: [RedisArgument(version.value), RedisArgument(bytes: body), RedisArgument(self.ttl)])
-                } else {
-                    try await self.redis.set(store.key, value: RedisArgument(bytes: body), expiresIn: .seconds(self.ttl))
-                }
-            } catch {
-                self.noteFailure(error, logger: logger)
-            }
-            return Loaded(body: body, fromDatabase: true)
+            let id = self.recentLoads.storing(store.key, version: store.version?.value, body: body)
+            Task { await self.keep(body, at: store, load: id, logger: logger) }
+            return body
         }
         // Read from PostgreSQL by this request's own load, started after the request came: its tickets left are at
         // least as new as the request, like a read with the cache off, and need no merge (a round trip to Redis
-        // when this server does not hold them). A shared load may have started before this request, or found
-        // another loader's entry: merged like a hit.
-        return (loaded.body, .miss, loadedHere && loaded.fromDatabase)
+        // when this server does not hold them). A shared load may have started before this request: merged like a
+        // hit.
+        return (body, .miss, loadedHere)
+    }
+
+    /// Stores a load's body in Redis — an event's only if its version is still the one the load's lookup read — and
+    /// ends its stay in ``recentLoads`` (kept a second more when stored, dropped when refused or failed).
+    private func keep(_ body: [UInt8], at store: Store, load id: UInt64, logger: Logger) async {
+        do {
+            var stored = true
+            if let version = store.version {
+                let reply = try await redis.evalScript(
+                    Self.storeIfVersionScript, keys: [version.key, store.key],
+                    arguments: [RedisArgument(version.value), RedisArgument(bytes: body), RedisArgument(ttl)])
+                stored = reply.integer == 1
+            } else {
+                try await redis.set(store.key, value: RedisArgument(bytes: body), expiresIn: .seconds(ttl))
+            }
+            if stored { recentLoads.stored(store.key, id: id) } else { recentLoads.dropped(store.key, id: id) }
+        } catch {
+            recentLoads.dropped(store.key, id: id)
+            noteFailure(error, logger: logger)
+        }
     }
 
     private func noteFailure(_ error: any Error, logger: Logger) {
