@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the whole story on one machine. Services, release build, schema, seed; a flash sale per worker
-# strategy (`happening-bench gate`: a server and two workers each); the homepage cache comparison (a cache-on and a
+# strategy (`happening-bench gate`: a server and two workers each); each strategy draining a full queue beside pgbench's
+# hot row (scripts/drain-bench.sh: a sale's gate lets only the tickets through, so the sale shows the sale's pace, not
+# the strategy's); the homepage cache comparison (a cache-on and a
 # cache-off server, one database); the flash-sale day (browsing at a steady rate through a flash sale, two lanes);
 # the chaos flash sale (three workers, one killed; RabbitMQ and PostgreSQL restarted under the running server);
 # then a summary table. Everything started here is stopped at the end, on failure and on Ctrl-C.
@@ -16,7 +18,7 @@ EVENTS="${DEMO_EVENTS:-100000}"; USERS="${DEMO_USERS:-10000}"; BENCH_USERS="${DE
 TICKETS="${DEMO_TICKETS:-100}"; PORT_ON="${DEMO_PORT:-5000}"; PORT_OFF=$((PORT_ON + 1)); PORT_GATE=$((PORT_ON + 2))
 STRATEGIES="${DEMO_STRATEGIES:-for-update conditional-update batch}"
 RATE="${DEMO_RATE:-100}"; SECONDS_PER_PHASE="${DEMO_SECONDS:-10s}"; CHAOS="${DEMO_CHAOS:-1}"
-DAY_RATE="${DEMO_DAY_RATE:-1000}"; DAY_SECONDS="${DEMO_DAY_SECONDS:-30s}"
+DAY_RATE="${DEMO_DAY_RATE:-1000}"; DAY_SECONDS="${DEMO_DAY_SECONDS:-30s}"; DRAIN_JOBS="${DEMO_DRAIN_JOBS:-3000}"
 LOGS=.run/demo; mkdir -p "$LOGS" results
 started=$(date +%s)
 
@@ -43,6 +45,12 @@ for strategy in $STRATEGIES; do
         --set users="$BENCH_USERS" --set tickets="$TICKETS")")
 done
 
+echo "== the strategies draining a full queue: $DRAIN_JOBS jobs each, one hot event and 50 events, beside pgbench"
+drain=""
+if OUT=results/demo-drain JOBS="$DRAIN_JOBS" PGBENCH_SECONDS=5 SKIP_BUILD=1 bash scripts/drain-bench.sh | tee "$LOGS/drain.out"; then
+    drain=results/demo-drain.json
+fi
+
 echo "== homepage: cache on vs cache off ($RATE req/s latency phase, $SECONDS_PER_PHASE per phase)"
 start_bg "$LOGS/server-on.log" env PORT="$PORT_ON" CACHE=on CACHE_PREFIX="demo-$$-on:" LOG_LEVEL=error "$BIN"/happening-server
 start_bg "$LOGS/server-off.log" env PORT="$PORT_OFF" CACHE=off LOG_LEVEL=error "$BIN"/happening-server
@@ -65,5 +73,5 @@ if [ "$CHAOS" = 1 ]; then
     services_up postgres redis rabbitmq >/dev/null  # whatever happened, leave them running
 fi
 
-python3 scripts/demo_summary.py "$(( $(date +%s) - built ))" "$homepage" "${reports[@]}" ${day:+"day=$day"} ${chaos:+"chaos=$chaos"}
+python3 scripts/demo_summary.py "$(( $(date +%s) - built ))" "$homepage" "${reports[@]}" ${drain:+"drain=$drain"} ${day:+"day=$day"} ${chaos:+"chaos=$chaos"}
 echo "demo: done in $(( $(date +%s) - started )) s ($(( $(date +%s) - built )) s after the build); reports in results/"

@@ -2,15 +2,16 @@
 # How fast the worker decides queued bookings, per strategy, on one hot event and spread over 50 events,
 # beside pgbench TPS of the same lock + update + insert transaction on one row of the same PostgreSQL.
 # Release build. Bounded: JOBS jobs per run, each run times out after TIMEOUT seconds.
-# Writes results/drain-bench.{md,json}.
+# Writes $OUT.{md,json} (results/drain-bench).
 #
 #   scripts/drain-bench.sh                       # 20,000 jobs per run
 #   JOBS=5000 CONCURRENCY=8 scripts/drain-bench.sh
+#   OUT=results/demo-drain JOBS=3000 PGBENCH_SECONDS=5 scripts/drain-bench.sh   # what `make demo` runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${JOBS:-20000}"; CONCURRENCY="${CONCURRENCY:-4}"; PREFETCH="${PREFETCH:-400}"; BATCH="${BATCH:-100}"
 TIMEOUT="${TIMEOUT:-300}"; PGBENCH_SECONDS="${PGBENCH_SECONDS:-10}"; PGBENCH_CLIENTS="${PGBENCH_CLIENTS:-8}"
-QUEUE="drain_bench_jobs"
+QUEUE="drain_bench_jobs"; OUT="${OUT:-results/drain-bench}"
 . scripts/lib.sh
 services_up postgres redis rabbitmq
 release_build .run/drain-bench happening-worker happening-bench
@@ -77,7 +78,7 @@ for strategy in for-update conditional-update batch; do
     done
 done
 
-mkdir -p results
+mkdir -p "$(dirname "$OUT")"
 stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 {
     echo "# Booking drain rate (happening-worker, release build)"
@@ -94,8 +95,8 @@ stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
         IFS='|' read -r s shape n secs rate ok <<<"$row"
         echo "| $s | $shape | $n | $secs | $rate | $(printf '%.2f' "$(echo "$rate / $pgbench_tps" | bc -l)") | $ok |"
     done
-} >results/drain-bench.md
-python3 - "$stamp" "$JOBS" "$pgbench_tps" "${rows[@]}" >results/drain-bench.json <<'PY'
+} >"$OUT.md"
+python3 - "$stamp" "$JOBS" "$pgbench_tps" "${rows[@]}" >"$OUT.json" <<'PY'
 import json, sys
 stamp, jobs, tps, rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 runs = []
@@ -105,4 +106,4 @@ for row in rows:
                  "times_pgbench": round(int(rate) / tps, 2), "ledger": ok})
 print(json.dumps({"measured_at": stamp, "jobs_per_run": jobs, "pgbench_tps": tps, "runs": runs}, indent=2))
 PY
-cat results/drain-bench.md
+cat "$OUT.md"

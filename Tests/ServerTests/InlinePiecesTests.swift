@@ -169,6 +169,15 @@ extension InlinePiecesTests {
         try await group.shutdownGracefully()
     }
 
+    @Test("the pump takes a quarter while a burst is still being read, all its share once the reading stopped")
+    func pumpShare() {
+        #expect(IntakeTurns.pumpShare(waiting: 100, afterLastPump: 0, perWindow: 16) == 4)
+        #expect(IntakeTurns.pumpShare(waiting: 100, afterLastPump: 96, perWindow: 16) == 4, "more were read since the last pump")
+        #expect(IntakeTurns.pumpShare(waiting: 96, afterLastPump: 96, perWindow: 16) == 16, "nothing read since: the reading stopped")
+        #expect(IntakeTurns.pumpShare(waiting: 50, afterLastPump: 96, perWindow: 16) == 16)
+        #expect(IntakeTurns.pumpShare(waiting: 5, afterLastPump: 1, perWindow: 3) == 1, "never none")
+    }
+
     @Test("a sale decided (tickets left changed) keeps the sold-out memory; the gate's reopened key drops it")
     func soldOutMemoryAndReopened() {
         let keys = CacheKeys(prefix: "p:")
