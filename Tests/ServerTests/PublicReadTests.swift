@@ -178,6 +178,12 @@ struct PublicReadTests {
         _ = recent.storing("event:c", version: "2", body: [4])
         recent.dropped("event:c", id: older)
         #expect(recent.body("event:c", version: "2", lookedUpAt: before) == [4])
+        // Past 1,024 entries, those stored more than a second ago go; those still being stored stay.
+        for key in 0..<1_100 { recent.stored("k\(key)", id: recent.storing("k\(key)", version: nil, body: [5])) }
+        try await Task.sleep(for: .milliseconds(1_100))
+        _ = recent.storing("trigger", version: nil, body: [6])
+        #expect(recent.body("k1", version: nil, lookedUpAt: before) == nil, "stored more than a second ago: pruned")
+        #expect(recent.body("event:c", version: "2", lookedUpAt: before) == [4], "still being stored: kept")
     }
 
     @Test("a load that races a change never leaves a stale event entry behind")

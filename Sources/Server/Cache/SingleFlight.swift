@@ -40,6 +40,11 @@ final class RecentLoads: Sendable {
     private struct State {
         var entries: [String: Entry] = [:]
         var nextID: UInt64 = 0
+        /// Entries are pruned when there are more than ``pruneAbove`` and either more than this (twice what the last
+        /// pruning kept) or the last pruning was longer ago than ``kept``: one that kept most entries is not repeated
+        /// on every load.
+        var pruneAt = RecentLoads.pruneAbove
+        var lastPruned = ContinuousClock.now
     }
 
     private let state = Mutex(State())
@@ -52,9 +57,11 @@ final class RecentLoads: Sendable {
     func storing(_ key: String, version: String?, body: [UInt8]) -> UInt64 {
         state.withLock { state in
             state.nextID += 1
-            if state.entries.count > Self.pruneAbove {
-                let oldest = ContinuousClock.now - Self.kept
-                state.entries = state.entries.filter { $0.value.storedAt.map { $0 >= oldest } ?? true }
+            let now = ContinuousClock.now
+            if state.entries.count > Self.pruneAbove, state.entries.count > state.pruneAt || now - state.lastPruned > Self.kept {
+                state.entries = state.entries.filter { $0.value.storedAt.map { $0 >= now - Self.kept } ?? true }
+                state.pruneAt = max(Self.pruneAbove, state.entries.count * 2)
+                state.lastPruned = now
             }
             state.entries[key] = Entry(id: state.nextID, version: version, body: body, storedAt: nil)
             return state.nextID
