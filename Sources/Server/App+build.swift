@@ -273,7 +273,7 @@ func buildApplication(_ configuration: ServerConfiguration, deps: AppDependencie
 
 /// Opens the database's and Redis's connections before the server serves (`WARM_POOLS`). Measured: a 5,000-user sale
 /// into a homepage at 1,000 req/s opened 4 PostgreSQL and 7 Redis connections in its first 300 ms, each a fork and
-/// password exchange (PostgreSQL) on cores the sale already filled, and the reads that waited for them took 50–280 ms.
+/// password exchange (PostgreSQL) on cores the sale already filled, while reads waited for them.
 private func warmPools(_ deps: AppDependencies, logger: Logger) async {
     async let database = deps.postgres.warm()
     async let cache = deps.redis.warm()

@@ -92,9 +92,10 @@ final class IntakeTurns {
 
     /// How many waiting bookings one pump may take: while a burst is still being read (more wait than after the last
     /// pump), a quarter of `perWindow` — the loop's time goes to reading first, so a homepage request waits behind the
-    /// bookings read before it but less behind their answers; `perWindow` once the reading is done. Measured on the
-    /// flash-sale day (demo sizes, 4 runs each, interleaved): browse during the sale p90 12–45 ms (median 19) against
-    /// 25–35 ms (28) taking `perWindow` every time; an eighth was no better; the sale's own p99 unchanged.
+    /// bookings read before it but less behind their answers; `perWindow` once the reading is done. On the flash-sale
+    /// day at the demo's sizes (4 runs a side, interleaved) browse during the sale read p90 median 19 ms against 28 ms
+    /// taking `perWindow` every time, the sale's own p99 unchanged; an eighth was no better. Runs of that window vary
+    /// 2× on a 2-core machine: the figure is indicative, not settled.
     static func pumpShare(waiting: Int, afterLastPump: Int, perWindow: Int) -> Int {
         waiting > afterLastPump ? max(1, perWindow / 4) : perWindow
     }
