@@ -4,9 +4,12 @@ import HappeningPostgres
 import Logging
 import ServiceLifecycle
 
-/// Cancels pending holds whose time has passed and returns their tickets. Each sweep is one statement:
-/// it takes expired holds with `FOR UPDATE SKIP LOCKED` (so concurrent sweepers never take the same
-/// booking), moves only `pending` ones to `cancelled`, and adds the tickets back per event.
+/// Cancels pending holds whose time has passed and returns their tickets, in one transaction per sweep: it takes
+/// expired holds with `FOR UPDATE SKIP LOCKED` (so concurrent sweepers never take the same booking), moves only
+/// `pending` ones to `cancelled`, then locks the events of those holds **in id order** and adds the tickets back.
+/// Sweepers therefore never wait on each other in a cycle; a writer that takes the other order (an event's
+/// cancellation locks the event, then its bookings) still can, and PostgreSQL then fails one side with 40P01:
+/// a sweep retries such transient failures a few times before giving up until its next round.
 public struct HoldSweeper: Service {
     let postgres: PostgresClient
     let notifier: AvailabilityNotifier
@@ -20,33 +23,57 @@ public struct HoldSweeper: Service {
         self.logger = logger
     }
 
-    /// One sweep; returns how many holds expired.
+    /// One sweep; returns how many holds expired. A deadlock, serialization failure or dropped connection is
+    /// retried (up to `attempts` tries, a short growing pause between them); other errors are thrown.
     @discardableResult
-    public func sweep(limit: Int = 500) async throws -> Int {
-        let rows = try await postgres.query(
-            """
-            WITH expired AS (
-                SELECT id FROM bookings WHERE status = 'pending' AND hold_expires_at < now()
-                ORDER BY hold_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED),
-            -- The cancelled booking keeps its hold_expires_at: that is how a later payment attempt or the
-            -- booking's owner is told the hold ran out (a cancellation by the user clears it).
-            cancelled AS (
-                UPDATE bookings b SET status = 'cancelled', updated_at = now()
-                FROM expired WHERE b.id = expired.id AND b.status = 'pending'
-                RETURNING b.event_id, b.ticket_count),
-            returned AS (SELECT event_id, sum(ticket_count)::int AS n, count(*)::int AS holds FROM cancelled GROUP BY event_id),
-            updated AS (
-                -- LEAST: an event whose ledger is already broken (only the `unsafe` strategy can do that) must not
-                -- make every sweep fail on the CHECK; its tickets stop at the total.
-                UPDATE events e SET available_tickets = LEAST(e.total_tickets, e.available_tickets + returned.n), updated_at = now()
-                FROM returned WHERE e.id = returned.event_id RETURNING e.id)
-            SELECT returned.event_id, returned.holds FROM returned
-            """, [limit])
-        let events = Set(try rows.map { try $0.decode(0, as: UUID.self) })
-        let holds = try rows.reduce(0) { $0 + (try $1.decode(1, as: Int.self)) }
+    public func sweep(limit: Int = 500, attempts: Int = 5) async throws -> Int {
+        var attempt = 1
+        while true {
+            do {
+                return try await sweepOnce(limit: limit)
+            } catch let error as PostgresError where error.isTransient && attempt < attempts {
+                logger.debug("hold sweep retried", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                try await Task.sleep(for: .milliseconds(10 * attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    private func sweepOnce(limit: Int) async throws -> Int {
+        let returned = try await postgres.withTransaction { tx -> [(event: UUID, tickets: Int, holds: Int)] in
+            let rows = try await tx.query(
+                """
+                WITH expired AS (
+                    SELECT id FROM bookings WHERE status = 'pending' AND hold_expires_at < now()
+                    ORDER BY hold_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED),
+                -- The cancelled booking keeps its hold_expires_at: that is how a later payment attempt or the
+                -- booking's owner is told the hold ran out (a cancellation by the user clears it).
+                cancelled AS (
+                    UPDATE bookings b SET status = 'cancelled', updated_at = now()
+                    FROM expired WHERE b.id = expired.id AND b.status = 'pending'
+                    RETURNING b.event_id, b.ticket_count)
+                SELECT event_id, sum(ticket_count)::int, count(*)::int FROM cancelled GROUP BY event_id ORDER BY event_id
+                """, [limit])
+            let returned = try rows.map {
+                (event: try $0.decode(0, as: UUID.self), tickets: try $0.decode(1, as: Int.self), holds: try $0.decode(2, as: Int.self))
+            }
+            guard !returned.isEmpty else { return [] }
+            let events = PostgresArray(returned.map(\.event))
+            // Locked in id order (the sort sits below the row locks), so two sweeps never hold each other's events.
+            try await tx.query("SELECT id FROM events WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE", [events])
+            // LEAST: an event whose ledger is already broken (only the `unsafe` strategy can do that) must not make
+            // every sweep fail on the CHECK; its tickets stop at the total.
+            try await tx.query(
+                """
+                UPDATE events e SET available_tickets = LEAST(e.total_tickets, e.available_tickets + r.n), updated_at = now()
+                FROM unnest($1::uuid[], $2::int[]) AS r(id, n) WHERE e.id = r.id
+                """, [events, PostgresArray(returned.map(\.tickets))])
+            return returned
+        }
+        let holds = returned.reduce(0) { $0 + $1.holds }
         if holds > 0 {
-            logger.info("expired holds released", metadata: ["holds": "\(holds)", "events": "\(events.count)"])
-            await notifier.eventsChanged(events, logger: logger)
+            logger.info("expired holds released", metadata: ["holds": "\(holds)", "events": "\(returned.count)"])
+            await notifier.eventsChanged(Set(returned.map(\.event)), logger: logger)
         }
         return holds
     }
