@@ -262,6 +262,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "HappeningHTTP", "HappeningSystem", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
