@@ -1,7 +1,7 @@
 # Happening. `make demo` is the main job; `make test` is what CI runs.
 SHELL := /bin/bash
 .ONESHELL:
-.PHONY: help services services-down services-status build release test unit test-loaded demo day seed fuzz format clean prometheus prometheus-down fleet
+.PHONY: help services services-down services-status build release test unit test-loaded demo day perf-gate seed fuzz format clean prometheus prometheus-down fleet
 
 RUN := .run
 SEED_EVENTS ?= 100000
@@ -15,6 +15,8 @@ help:
 	@echo "make unit          build, then the unit tests only (pure logic: no PostgreSQL, Redis or RabbitMQ needed)"
 	@echo "make test-loaded   the parallel suite 5 times in a row beside two CPU hogs (RUNS=5 HOGS=2): flakiness check"
 	@echo "make day           the flash-sale day at full size (1,000,000 events, 2,000 req/s of browsing, a 5,000-user sale), release"
+	@echo "make perf-gate     the server's floor, cached read and refused booking as CPU and req/s against nginx, 3 rounds, judged"
+	@echo "                   against results/perf-gate-base.json (warns on a certain regression; STRICT=1 fails, ACCEPT=1 re-bases)"
 	@echo "make fuzz          schemathesis against a release server and openapi.yaml as anonymous, user, host and admin (FUZZ_EXAMPLES=60)"
 	@echo "make seed          reset the dev database and fill it (SEED_EVENTS=100000 SEED_USERS=10000)"
 	@echo "make services      start PostgreSQL, Redis and RabbitMQ on 127.0.0.1 (data in .run/)"
@@ -73,6 +75,9 @@ demo:
 
 day:
 	@bash scripts/flash-sale-day.sh
+
+perf-gate:
+	@bash scripts/perf-gate.sh
 
 fuzz:
 	@REPORT=$${REPORT:-results/fuzz} bash scripts/fuzz.sh

@@ -1,0 +1,89 @@
+"""The perf gate's verdicts: this build's rounds against the base's, as ratios to nginx measured in the same round.
+
+usage: perf_gate.py BASE.json NOW.json TOLERANCE_PERCENT OUT STRICT
+Both files are compare-nginx.sh results. Per pattern, two measures: the server's CPU per request over nginx's (lower
+is better) and the server's req/s over nginx's (higher is better). A measure regressed when every round of NOW is worse
+than every round of BASE and the medians differ by more than the tolerance; improved the same way the other way.
+Writes OUT.md and OUT.json; exits 1 only when STRICT is 1 and something regressed.
+"""
+import json
+import statistics
+import sys
+
+
+def rounds(result, pattern, measure):
+    """Per round: server / nginx for that measure (runs are paired by round)."""
+    sides = result["patterns"][pattern]
+    ratios = []
+    for server, nginx in zip(sides["server"]["runs"], sides["nginx"]["runs"]):
+        key = "cpu_us_per_request" if measure == "cpu" else "rps"
+        if server.get(key) and nginx.get(key):
+            ratios.append(server[key] / nginx[key])
+    return ratios
+
+
+def verdict(base, now, lower_is_better, tolerance):
+    if not base or not now:
+        return "no data"
+    change = statistics.median(now) / statistics.median(base) - 1
+    worse = (min(now) > max(base)) if lower_is_better else (max(now) < min(base))
+    better = (max(now) < min(base)) if lower_is_better else (min(now) > max(base))
+    beyond = abs(change) > tolerance
+    if worse and beyond:
+        return "regressed"
+    if better and beyond:
+        return "improved"
+    return "same"
+
+
+def main():
+    base_path, now_path, tolerance, out, strict = sys.argv[1], sys.argv[2], float(sys.argv[3]) / 100, sys.argv[4], sys.argv[5] == "1"
+    base, now = json.load(open(base_path)), json.load(open(now_path))
+    rows = []
+    for pattern in now["patterns"]:
+        if pattern not in base["patterns"]:
+            continue
+        for measure, lower in (("cpu", True), ("rps", False)):
+            b, n = rounds(base, pattern, measure), rounds(now, pattern, measure)
+            rows.append({
+                "pattern": pattern,
+                "measure": "CPU µs/req × nginx" if measure == "cpu" else "req/s × nginx",
+                "lower_is_better": lower,
+                "base_rounds": [round(x, 3) for x in b],
+                "now_rounds": [round(x, 3) for x in n],
+                "base_median": round(statistics.median(b), 3) if b else None,
+                "now_median": round(statistics.median(n), 3) if n else None,
+                "change_percent": round((statistics.median(n) / statistics.median(b) - 1) * 100, 1) if b and n else None,
+                "verdict": verdict(b, n, lower, tolerance),
+            })
+    regressed = [r for r in rows if r["verdict"] == "regressed"]
+    same_machine = base.get("machine") == now.get("machine")
+    summary = {
+        "base": {"commit": base.get("commit"), "measured_at": base.get("measured_at"), "machine": base.get("machine")},
+        "now": {"commit": now.get("commit"), "measured_at": now.get("measured_at"), "machine": now.get("machine")},
+        "tolerance_percent": tolerance * 100, "rule": "every round worse than every base round, medians apart by more than the tolerance",
+        "same_machine": same_machine, "rows": rows, "regressed": len(regressed), "strict": strict,
+    }
+    with open(out + ".json", "w") as f:
+        json.dump(summary, f, indent=2)
+    lines = [f"# Perf gate: {now.get('commit')} against the base {base.get('commit')}", "",
+             f"Base measured {base.get('measured_at')} on {base.get('machine')}; this run {now.get('measured_at')} on {now.get('machine')}"
+             + ("" if same_machine else " — **another machine**: ratios to nginx carry over only roughly") + ".",
+             f"Command: `scripts/perf-gate.sh` (compare-nginx.sh, {len(rows and rows[0]['now_rounds'])} rounds). Rule: {summary['rule']} ({tolerance * 100:.0f} %).", "",
+             "| pattern | measure | base median | this build | change | base rounds | this build's rounds | verdict |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['pattern']} | {r['measure']} | {r['base_median']} | {r['now_median']} | {r['change_percent']:+.1f} % | "
+                     f"{', '.join(map(str, r['base_rounds']))} | {', '.join(map(str, r['now_rounds']))} | {r['verdict']} |")
+    with open(out + ".md", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    for r in rows:
+        mark = "⚠ " if r["verdict"] == "regressed" else "  "
+        print(f"{mark}{r['pattern']:<24} {r['measure']:<20} base {r['base_median']}  now {r['now_median']}  ({r['change_percent']:+.1f} %)  {r['verdict']}")
+    if regressed:
+        print(f"== perf gate: WARNING: {len(regressed)} certain regression(s) beyond {tolerance * 100:.0f} % (report: {out}.md)")
+    else:
+        print(f"== perf gate: no certain regression beyond {tolerance * 100:.0f} % (report: {out}.md)")
+    sys.exit(1 if strict and regressed else 0)
+
+
+main()
