@@ -169,13 +169,14 @@ extension InlinePiecesTests {
         try await group.shutdownGracefully()
     }
 
-    @Test("the pump takes a quarter while a burst is still being read, all its share once the reading stopped")
+    @Test("the pump takes a quarter while a burst is still being read, all its share for a steady stream or once the reading stopped")
     func pumpShare() {
         #expect(IntakeTurns.pumpShare(waiting: 100, afterLastPump: 0, perWindow: 16) == 4)
-        #expect(IntakeTurns.pumpShare(waiting: 100, afterLastPump: 96, perWindow: 16) == 4, "more were read since the last pump")
+        #expect(IntakeTurns.pumpShare(waiting: 120, afterLastPump: 96, perWindow: 16) == 4, "more than a share read since the last pump")
+        #expect(IntakeTurns.pumpShare(waiting: 100, afterLastPump: 96, perWindow: 16) == 16, "a steady stream's few: not a burst")
         #expect(IntakeTurns.pumpShare(waiting: 96, afterLastPump: 96, perWindow: 16) == 16, "nothing read since: the reading stopped")
         #expect(IntakeTurns.pumpShare(waiting: 50, afterLastPump: 96, perWindow: 16) == 16)
-        #expect(IntakeTurns.pumpShare(waiting: 5, afterLastPump: 1, perWindow: 3) == 1, "never none")
+        #expect(IntakeTurns.pumpShare(waiting: 9, afterLastPump: 1, perWindow: 3) == 1, "never none")
     }
 
     @Test("a sale decided (tickets left changed) keeps the sold-out memory; the gate's reopened key drops it")

@@ -90,14 +90,16 @@ final class IntakeTurns {
         loop.scheduleTask(in: .microseconds(50)) { bound.value.pump() }
     }
 
-    /// How many waiting bookings one pump may take: while a burst is still being read (more wait than after the last
-    /// pump), a quarter of `perWindow` — the loop's time goes to reading first, so a homepage request waits behind the
-    /// bookings read before it but less behind their answers; `perWindow` once the reading is done. On the flash-sale
+    /// How many waiting bookings one pump may take: while a burst is still being read (more than `perWindow` bookings
+    /// read since the last pump), a quarter of `perWindow` — the loop's time goes to reading first, so a homepage request
+    /// waits behind the bookings read before it but less behind their answers; `perWindow` otherwise. On the flash-sale
     /// day at the demo's sizes (4 runs a side, interleaved) browse during the sale read p90 median 19 ms against 28 ms
     /// taking `perWindow` every time, the sale's own p99 unchanged; an eighth was no better. Runs of that window vary
-    /// 2× on a 2-core machine: the figure is indicative, not settled.
+    /// 2× on a 2-core machine: the figure is indicative, not settled. A steady stream (wrk's 50 keep-alive connections
+    /// refused from memory) grows the queue by a few between pumps: at a quarter whenever it grew at all, it cost 31.8
+    /// µs per refusal against 23.1 (`make perf-gate`, 2026-12-07).
     static func pumpShare(waiting: Int, afterLastPump: Int, perWindow: Int) -> Int {
-        waiting > afterLastPump ? max(1, perWindow / 4) : perWindow
+        waiting - afterLastPump > perWindow ? max(1, perWindow / 4) : perWindow
     }
 
     /// A few waiting bookings, in order: refused from memory, or decided while turns are free.
