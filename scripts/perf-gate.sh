@@ -6,24 +6,35 @@
 # or on a similar machine, where raw req/s would not.
 #
 # A measure is a certain regression when every round of this build is worse than every round of the base, and the
-# medians differ by more than TOLERANCE (10%): with 3 rounds a side, two builds that are the same cross that line by
-# chance in 1 of 20 orderings at most (and then only if the medians also drift past the tolerance). It warns (exit 0),
-# or fails with STRICT=1. ACCEPT=1 records this run as the base. Writes results/perf-gate.{md,json}.
+# medians differ by more than its tolerance: TOLERANCE (15 %) or twice the drift between the base's own runs, if more.
+# Rounds of one run are not independent (they share the machine's mood of the moment): two sittings of the same build
+# measured 3.10 and 3.56 × nginx for a refusal's CPU, every round apart. The base therefore keeps several runs of its
+# build, made in different sittings, and their spread widens the verdict. It warns (exit 0), or fails with STRICT=1.
+# ACCEPT=1 makes this run the base (one run); ACCEPT=add adds this run to the base (the same commit, later sitting).
+# Writes results/perf-gate.{md,json}.
 #
-#   scripts/perf-gate.sh                       # release build, 3 rounds of 4 s per pattern (about 2.5 min after the build)
+#   scripts/perf-gate.sh                       # release build, 3 rounds of 4 s per pattern (about 2 min after the build)
 #   STRICT=1 SKIP_BUILD=1 scripts/perf-gate.sh
-#   ACCEPT=1 scripts/perf-gate.sh              # after a change that is meant to move the figures
+#   ACCEPT=1 scripts/perf-gate.sh; ACCEPT=add scripts/perf-gate.sh   # a new base after a change meant to move the figures
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS="${ROUNDS:-3}"; DURATION="${DURATION:-4}"; TOLERANCE="${TOLERANCE:-10}"; STRICT="${STRICT:-0}"; ACCEPT="${ACCEPT:-0}"
+ROUNDS="${ROUNDS:-3}"; DURATION="${DURATION:-4}"; TOLERANCE="${TOLERANCE:-15}"; STRICT="${STRICT:-0}"; ACCEPT="${ACCEPT:-0}"
 BASE_FILE="${BASE_FILE:-results/perf-gate-base.json}"; OUT="${OUT:-results/perf-gate}"
 NOW=".run/perf-gate/now"
 mkdir -p .run/perf-gate
 echo "== perf gate: compare-nginx, $ROUNDS rounds of $DURATION s per pattern and target"
 ROUNDS="$ROUNDS" DURATION="$DURATION" OUT="$NOW" bash scripts/compare-nginx.sh >.run/perf-gate/compare.log 2>&1 \
     || { echo "== perf gate: compare-nginx failed:"; tail -20 .run/perf-gate/compare.log; exit 1; }
-if [ "$ACCEPT" = 1 ] || [ ! -f "$BASE_FILE" ]; then
-    cp "$NOW.json" "$BASE_FILE"
-    echo "== perf gate: $BASE_FILE now holds this run ($(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["commit"])' "$BASE_FILE"))"
+if [ "$ACCEPT" = 1 ] || [ "$ACCEPT" = add ] || [ ! -f "$BASE_FILE" ]; then
+    python3 - "$BASE_FILE" "$NOW.json" "$ACCEPT" <<'PY'
+import json, os, sys
+base_path, now_path, mode = sys.argv[1:4]
+now = json.load(open(now_path))
+runs = json.load(open(base_path))["runs"] if mode == "add" and os.path.exists(base_path) else []
+if runs and runs[0]["commit"] != now["commit"]:
+    sys.exit(f"== perf gate: the base is {runs[0]['commit']}, this build {now['commit']}: ACCEPT=add takes runs of the same commit")
+json.dump({"runs": runs + [now]}, open(base_path, "w"), indent=1)
+print(f"== perf gate: {base_path} holds {len(runs) + 1} run(s) of {now['commit']}")
+PY
 fi
 python3 scripts/perf_gate.py "$BASE_FILE" "$NOW.json" "$TOLERANCE" "$OUT" "$STRICT"
