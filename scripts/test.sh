@@ -11,6 +11,8 @@
 #   scripts/test.sh all       the formatter's lint, build, unit tests, the parallel suites, the Bench's serial suite, the three gates
 #
 #   TEST_CONFIG=release       build and run everything in release instead (with testable imports)
+#   PERF_GATE=1               also the server's perf gate at the end (scripts/perf-gate.sh: a release build and ~2 min
+#                             of compare-nginx; it warns on a certain regression, PERF_GATE_STRICT=1 fails the run)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-all}"
@@ -102,6 +104,10 @@ if [ "$MODE" = all ]; then
     stage "chaos gate: scenarios/flash-sale-chaos.yaml at CI size, a worker killed, broker and database restarted" chaos_gate; chaos=$?
     stage "abuse gates: hoarders, brute force, slow clients, expensive reads (scenarios/abuse-*.yaml)" abuse_gates; abuse=$?
     [ $gate -eq 0 ] && [ $fuzz -eq 0 ] && [ $chaos -eq 0 ] && [ $abuse -eq 0 ] || status=1
+    if [ "${PERF_GATE:-0}" = 1 ]; then
+        stage "perf gate: floor, cached read, refusals against nginx and results/perf-gate-base.json" \
+            env STRICT="${PERF_GATE_STRICT:-0}" bash scripts/perf-gate.sh || status=1
+    fi
 fi
 
 echo "== test summary"
