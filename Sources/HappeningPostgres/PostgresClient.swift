@@ -34,7 +34,9 @@ public final class PostgresClient: Service, Sendable {
         self.pool = ConnectionPool(
             maxConnections: configuration.poolSize,
             checkoutTimeout: configuration.checkoutTimeout,
-            open: { try LibPQHandle(keywords: parameters.keywords, values: parameters.values) },
+            open: { [prepared = configuration.preparedStatements] in
+                try LibPQHandle(keywords: parameters.keywords, values: parameters.values, preparedStatements: prepared)
+            },
             failure: { reason in
                 switch reason {
                 case .checkoutTimeout: PostgresError(kind: .checkoutTimeout)

@@ -11,6 +11,7 @@ import HappeningSystem
 /// | `statementTimeout` | none | server-side `statement_timeout` for every statement |
 /// | `lockTimeout` | none | server-side `lock_timeout` (lock waits past it fail with 55P03, a transient error) |
 /// | `applicationName` | `happening` | shown in `pg_stat_activity` |
+/// | `preparedStatements` | 256 | statements with parameters each connection keeps prepared (parsed once, then bound and run; PostgreSQL plans them generically when that costs no more); 0 = none |
 ///
 /// Every session runs with `TimeZone=UTC` and `DateStyle=ISO`, which the value decoding relies on.
 public struct PostgresConfiguration: Sendable {
@@ -28,6 +29,9 @@ public struct PostgresConfiguration: Sendable {
     public var lockTimeout: Duration?
     /// Shown in `pg_stat_activity`.
     public var applicationName: String
+    /// Statements with parameters each connection prepares and keeps (by their text); 0 sends every statement with
+    /// its parameters to be parsed again (`PQexecParams`).
+    public var preparedStatements: Int
 
     /// Creates a configuration; see the table above for the defaults.
     public init(
@@ -37,7 +41,8 @@ public struct PostgresConfiguration: Sendable {
         connectTimeout: Duration = .seconds(5),
         statementTimeout: Duration? = nil,
         lockTimeout: Duration? = nil,
-        applicationName: String = "happening"
+        applicationName: String = "happening",
+        preparedStatements: Int = 256
     ) {
         self.url = url
         self.poolSize = poolSize
@@ -46,6 +51,7 @@ public struct PostgresConfiguration: Sendable {
         self.statementTimeout = statementTimeout
         self.lockTimeout = lockTimeout
         self.applicationName = applicationName
+        self.preparedStatements = max(0, preparedStatements)
     }
 
     /// libpq keyword/value pairs (`dbname` holds the URL, which libpq expands).

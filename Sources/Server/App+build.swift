@@ -63,7 +63,8 @@ struct AppDependencies: Sendable {
     init(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         postgres = PostgresClient(
             configuration: .init(
-                url: configuration.endpoints.databaseURL, poolSize: configuration.databasePoolSize, statementTimeout: configuration.statementTimeout),
+                url: configuration.endpoints.databaseURL, poolSize: configuration.databasePoolSize, statementTimeout: configuration.statementTimeout,
+                preparedStatements: configuration.preparedStatements),
             logger: logger)
         // Short Redis timeouts: a slow cache must not slow reads down; they fall back to PostgreSQL.
         redis = RedisClient(

@@ -120,6 +120,9 @@ struct ServerConfiguration: Sendable {
     /// the loop, where the sold-out memory may refuse them when it comes (``IntakeTurns``). 64 made a sale that admits
     /// every buyer slower (5,000 of 5,000 admitted: intake p99 0.78–1.03 s against 0.59–0.68 s unbounded or at 256).
     var intakeDecisionsPerLoop: Int
+    /// `PG_PREPARED_STATEMENTS` (256; 0 = none): statements with parameters each database connection keeps prepared
+    /// (parsed once, then only bound and run).
+    var preparedStatements: Int
     /// `INLINE_ANSWERS` (on): answer what memory holds on the event loop (``InlineRoutes``); off sends every
     /// request through the router.
     var inlineAnswers: Bool
@@ -198,6 +201,7 @@ struct ServerConfiguration: Sendable {
         admissionLease = .seconds(try settings.integer("ADMISSION_LEASE_SECONDS", default: 15, range: 1...3_600))
         acceptsPerWakeup = try settings.integer("ACCEPTS_PER_WAKEUP", default: 64, range: 1...4_096)
         intakeDecisionsPerLoop = try settings.integer("INTAKE_DECISIONS_PER_LOOP", default: 256, range: 1...100_000)
+        preparedStatements = try settings.integer("PG_PREPARED_STATEMENTS", default: 256, range: 0...10_000)
         inlineAnswers = try settings.choice("INLINE_ANSWERS", default: "on", choices: ["on", "off"]) == "on"
         intakeThreads = try settings.integer("INTAKE_THREADS", default: max(1, ProcessInfo.processInfo.activeProcessorCount / 2), range: 0...64)
         intakeNiceness = try settings.integer("INTAKE_NICENESS", default: 10, range: 0...19)

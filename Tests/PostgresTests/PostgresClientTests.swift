@@ -125,6 +125,40 @@ struct PostgresClientTests {
         await client.shutdown()
     }
 
+    @Test("a statement with parameters is prepared once per connection and then only run; with none kept, nothing is prepared")
+    func preparedOnce() async throws {
+        let statement = "SELECT $1::int + \(Int.random(in: 1...1_000_000))"
+        for (kept, expected) in [(256, 1), (0, 0)] {
+            let client = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1, preparedStatements: kept))
+            for n in 1...3 { _ = try await client.query(statement, [n]) }
+            // The same connection (a pool of one) lists what it holds prepared.
+            let held: Int = try await client.query("SELECT count(*)::int FROM pg_prepared_statements WHERE statement = $1", [statement])[0].decode(0)
+            #expect(held == expected, "\(kept) kept: \(held) prepared")
+            await client.shutdown()
+        }
+    }
+
+    @Test("a table that changes shape under a prepared SELECT *: the next run prepares it again and answers with the new columns")
+    func preparedAfterAlter() async throws {
+        let client = makeClient(poolSize: 1)
+        let table = "pg_prepared_test_\(TestEnvironment.uniqueSuffix())"
+        try await client.query("CREATE TABLE \(table) (id int PRIMARY KEY, note text NOT NULL)")
+        try await client.query("INSERT INTO \(table) VALUES ($1, $2)", [1, "one"])
+        let select = "SELECT * FROM \(table) WHERE id = $1"
+        #expect(try await client.query(select, [1])[0].decode(1) == "one")
+        try await client.query("ALTER TABLE \(table) ADD COLUMN extra text NOT NULL DEFAULT 'new'")
+        let row = try await client.query(select, [1])[0]
+        #expect(try row.decode(2) == "new")
+        // Inside a transaction the statement fails once (the transaction cannot go on); the next one works.
+        try await client.query("ALTER TABLE \(table) DROP COLUMN extra")
+        await #expect(throws: PostgresError.self) {
+            try await client.withTransaction { tx in _ = try await tx.query(select, [1]) }
+        }
+        #expect(try await client.query(select, [1])[0].decode(1) == "one")
+        try await client.query("DROP TABLE \(table)")
+        await client.shutdown()
+    }
+
     @Test("COPY FROM STDIN loads 100,000 rows")
     func copy100k() async throws {
         let client = makeClient()

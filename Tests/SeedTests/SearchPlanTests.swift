@@ -32,10 +32,31 @@ struct SearchPlanTests {
         return nodes(top[0]["Plan"] as Any)
     }
 
+    /// The plan the server's prepared statement runs with: prepared on one connection, run six times (PostgreSQL
+    /// plans the first five for their values, then keeps a generic plan if that costs no more), then explained.
+    private static func explainPrepared(_ postgres: PostgresClient, _ query: (String, PostgresBindings)) async throws -> [Node] {
+        let values = query.1.map { value in value.map { "'" + $0.postgresText.replacingOccurrences(of: "'", with: "''") + "'" } ?? "NULL" }
+        let execute = "EXECUTE plan_check" + (values.isEmpty ? "" : "(" + values.joined(separator: ", ") + ")")
+        return try await postgres.withTransaction { connection in
+            try await connection.query("PREPARE plan_check AS " + query.0)
+            for _ in 0..<6 { _ = try await connection.query(execute) }
+            let rows = try await connection.query("EXPLAIN (FORMAT JSON) " + execute)
+            try await connection.query("DEALLOCATE plan_check")
+            let text = try rows[0].decode(0, as: String.self)
+            let top = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
+            return nodes(top[0]["Plan"] as Any)
+        }
+    }
+
+    /// The plan explained with its values, and the plan its prepared statement keeps: both must pass `check`.
+    private static func plans(_ postgres: PostgresClient, _ query: (String, PostgresBindings)) async throws -> [(String, [Node])] {
+        [("values", try await explain(postgres, query)), ("prepared", try await explainPrepared(postgres, query))]
+    }
+
     private static func search(_ query: [String: String]) throws -> EventSearch { try EventSearch(query, gazetteer: Gazetteer()) }
 
     @Test(
-        "near-me is nearest-first from the GiST index, text search uses the homepage or the trigram indexes, lists the homepage index; answers match brute force"
+        "near-me is nearest-first from the GiST index, text search uses the homepage or the trigram indexes, lists the homepage index, planned for their values and as the prepared statements the server keeps; answers match brute force"
     )
     func plans() async throws {
         try await TestEnvironment.withScratchDatabase(prefix: "plans") { url in
@@ -59,9 +80,10 @@ struct SearchPlanTests {
 
         // Near-me, dense city: an index scan of the GiST index ordered by <-> (k-nearest-neighbour), no full box read.
         let nearMe = try Self.search(["city": "Mumbai", "sort": "distance", "radius_km": "25"])
-        let knn = try await Self.explain(postgres, NearestEvents(search: nearMe, near: nearMe.near!).sql(candidates: 100))
-        #expect(knn.contains { $0.index == "events_location_gist_idx" && $0.ordered }, "no index-ordered GiST scan: \(knn)")
-        #expect(!knn.contains { $0.type == "Bitmap Index Scan" }, "the box was read whole: \(knn)")
+        for (how, knn) in try await Self.plans(postgres, NearestEvents(search: nearMe, near: nearMe.near!).sql(candidates: 100)) {
+            #expect(knn.contains { $0.index == "events_location_gist_idx" && $0.ordered }, "\(how): no index-ordered GiST scan: \(knn)")
+            #expect(!knn.contains { $0.type == "Bitmap Index Scan" }, "\(how): the box was read whole: \(knn)")
+        }
         // The same pages as measuring every event in the box and sorting (the plan before).
         for page in ["1", "3"] {
             let query = ["city": "Mumbai", "sort": "distance", "radius_km": "25", "page": page]
@@ -73,12 +95,16 @@ struct SearchPlanTests {
 
         // Text, a common word: the earliest upcoming events through the homepage index.
         let common = try Self.search(["query": "jazz"])
-        let walk = try await Self.explain(postgres, TextSearchPlan.earliestSQL(common, text: "jazz", window: TextSearchPlan.window(for: common)))
-        #expect(walk.contains { $0.index == "events_homepage_idx" }, "\(walk)")
+        for (how, walk) in try await Self.plans(postgres, TextSearchPlan.earliestSQL(common, text: "jazz", window: TextSearchPlan.window(for: common))) {
+            #expect(walk.contains { $0.index == "events_homepage_idx" }, "\(how): \(walk)")
+        }
         // A rare word: the trigram indexes.
         let rare = try Self.search(["query": "qawwali reloaded"])
-        let trigram = try await Self.explain(postgres, TextSearchPlan.trigramSQL(rare))
-        #expect(trigram.contains { $0.index == "events_title_trgm_idx" } && trigram.contains { $0.index == "events_description_trgm_idx" }, "\(trigram)")
+        for (how, trigram) in try await Self.plans(postgres, TextSearchPlan.trigramSQL(rare)) {
+            #expect(
+                trigram.contains { $0.index == "events_title_trgm_idx" } && trigram.contains { $0.index == "events_description_trgm_idx" }, "\(how): \(trigram)"
+            )
+        }
         for words in ["jazz", "qawwali reloaded", "zzq"] {
             let query = ["query": words]
             let fast = try await repository.search(try Self.search(query)).map(\.id)
@@ -88,8 +114,16 @@ struct SearchPlanTests {
         }
 
         // Lists: the homepage index, in its order (no sort of all upcoming events).
-        let list = try await Self.explain(postgres, try Self.search(["category": "music", "date": "week"]).sql())
-        #expect(list.contains { $0.index == "events_homepage_idx" }, "\(list)")
+        // A city's list reads the city's box from the location index instead.
+        let lists: [([String: String], String)] = [
+            (["category": "music", "date": "week"], "events_homepage_idx"), ([:], "events_homepage_idx"), (["page": "3"], "events_homepage_idx"),
+            (["date": "today"], "events_homepage_idx"), (["city": "Pune"], "events_location_gist_idx"),
+        ]
+        for (filters, index) in lists {
+            for (how, list) in try await Self.plans(postgres, try Self.search(filters).sql()) {
+                #expect(list.contains { $0.index == index }, "\(filters), \(how): \(list)")
+            }
+        }
         // A deep page by cursor starts the homepage index at the cursor: the same events as the OFFSET page.
         let offsetPage = try Self.search(["page": "500"])
         let (offsetSQL, offsetBindings) = offsetPage.sql()
@@ -101,7 +135,8 @@ struct SearchPlanTests {
         let deep = try Self.search(["cursor": cursor.text])
         let (deepSQL, deepBindings) = deep.sql()
         #expect(try await postgres.query(deepSQL, deepBindings).map { try EventRecord(row: $0).id } == byOffset.map(\.id))
-        let deepPlan = try await Self.explain(postgres, deep.sql())
-        #expect(deepPlan.contains { $0.index == "events_homepage_idx" }, "\(deepPlan)")
+        for (how, deepPlan) in try await Self.plans(postgres, deep.sql()) {
+            #expect(deepPlan.contains { $0.index == "events_homepage_idx" }, "\(how): \(deepPlan)")
+        }
     }
 }
