@@ -5,6 +5,7 @@ import HappeningAuth
 import HappeningModel
 import HappeningRedis
 import NIOCore
+import NIOEmbedded
 import NIOPosix
 import Testing
 
@@ -177,6 +178,36 @@ extension InlinePiecesTests {
         #expect(IntakeTurns.pumpShare(waiting: 96, afterLastPump: 96, perWindow: 16) == 16, "nothing read since: the reading stopped")
         #expect(IntakeTurns.pumpShare(waiting: 50, afterLastPump: 96, perWindow: 16) == 16)
         #expect(IntakeTurns.pumpShare(waiting: 9, afterLastPump: 1, perWindow: 3) == 1, "never none")
+    }
+
+    @Test("a pump due again before the loop has read anything yields (NIO runs tasks that fall due in the same pass)")
+    func pumpYields() {
+        let loop = EmbeddedEventLoop()
+        let turns = IntakeTurns(limit: 10, perWindow: 4, loop: loop)
+        var refused = 0
+        for _ in 0..<12 {
+            turns.wait(
+                IntakeTurns.Waiting(
+                    refused: {
+                        refused += 1
+                        return true
+                    }, decide: { true }))
+        }
+        turns.readHappened()
+        loop.advanceTime(by: .microseconds(50))
+        #expect(refused == 1, "a burst still growing: a quarter of the share")
+        loop.advanceTime(by: .microseconds(50))
+        #expect(refused == 1, "nothing read since the last pump: this one only waits longer")
+        loop.advanceTime(by: .microseconds(200))
+        #expect(refused == 5, "the longer wait takes its share whatever happened")
+        turns.readHappened()
+        loop.advanceTime(by: .microseconds(50))
+        #expect(refused == 9, "something was read: the next pump works at once")
+        loop.advanceTime(by: .microseconds(50))
+        #expect(refused == 9)
+        loop.advanceTime(by: .microseconds(200))
+        #expect(refused == 12)
+        _ = try? loop.syncShutdownGracefully()
     }
 
     @Test("a sale decided (tickets left changed) keeps the sold-out memory; the gate's reopened key drops it")

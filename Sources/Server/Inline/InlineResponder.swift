@@ -70,6 +70,7 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
             context.fireUserInboundEventTriggered(event)
             return
         }
+        turns.readHappened()
         // Not before an answer being decided has been written.
         if deciding { inputClosedHeld = true } else { inputClosed(context: context) }
     }
@@ -130,6 +131,7 @@ final class InlineResponder: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        turns.readHappened()
         handle(unwrapInboundIn(data), context: context)
     }
 
