@@ -12,14 +12,16 @@ struct HTTPTestServerTests {
     /// Connections accepted by the server but not yet taken by its accept loop when it stops: with the serving task
     /// cancelled, NIO dropped them and the process trapped ("Deinited NIOAsyncWriter without calling finish()",
     /// apple/swift-nio#2637) — once in about five runs of the whole suite on this machine, killing every test in it.
+    /// 8 rounds of 32 crash the old helper 3 of 3; 20 rounds of 64 did too, but beside two CPU hogs they starved the
+    /// curl client's tests running next to them (a request past its 10 s timeout in 2 of 2 loaded runs).
     @Test("stops while connections are still arriving, without taking the process down")
     func stopsDuringConnections() async throws {
         let router = Router()
         router.get("/") { _, _ in "ok" }
-        for _ in 0..<20 {
+        for _ in 0..<8 {
             let sockets = try await withHTTPTestServer(router) { base in
                 let port = try #require(URLComponents(string: base)?.port)
-                return (0..<64).map { _ in Self.connect(port: port) }
+                return (0..<32).map { _ in Self.connect(port: port) }
             }
             for socket in sockets where socket >= 0 { close(socket) }
         }
