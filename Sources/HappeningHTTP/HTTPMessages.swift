@@ -8,8 +8,10 @@ public struct HTTPClientRequest: Sendable {
     public var headers: [(name: String, value: String)]
     /// The body, if any.
     public var body: [UInt8]?
-    /// The whole exchange (connect, send, receive) must finish within this.
+    /// The whole exchange (connect, send, receive) must finish within this (``defaultTimeout`` unless told).
     public var timeout: Duration
+    /// The timeout of a request made without one: 10 s.
+    public static let defaultTimeout: Duration = .seconds(10)
     /// Basic authentication (user, password), e.g. Razorpay's key id and secret. Never logged.
     public var basicAuth: (user: String, password: String)?
     /// How an `https` server's certificate is checked (the system's trust store unless told otherwise).
@@ -24,7 +26,7 @@ public struct HTTPClientRequest: Sendable {
         url: String,
         headers: [(name: String, value: String)] = [],
         body: [UInt8]? = nil,
-        timeout: Duration = .seconds(10),
+        timeout: Duration = HTTPClientRequest.defaultTimeout,
         basicAuth: (user: String, password: String)? = nil,
         tls: TLSVerification = .system
     ) {

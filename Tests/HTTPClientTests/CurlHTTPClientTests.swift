@@ -30,19 +30,26 @@ private func withTestServer<T: Sendable>(_ body: @Sendable (String) async throws
     return try await withHTTPTestServer(router, body)
 }
 
+extension CurlHTTPClient {
+    /// `send` with a test's patience: only the tests about timeouts give a request a deadline of its own.
+    fileprivate func sendPatiently(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        try await send(request.patient())
+    }
+}
+
 @Suite("HTTP client (libcurl easy)", .timeLimit(.minutes(10)))
 struct CurlHTTPClientTests {
     @Test("GET, POST with body, headers and basic auth; 4xx/5xx are responses, not errors")
     func requests() async throws {
         let http = CurlHTTPClient()
         try await withTestServer { base in
-            let json = try await http.send(HTTPClientRequest(url: "\(base)/json"))
+            let json = try await http.sendPatiently(HTTPClientRequest(url: "\(base)/json"))
             #expect(json.status == 200)
             #expect(json.text == #"{"ok":true}"#)
             #expect(json.header("content-type") == "application/json")
 
             let payload = Array(#"{"amount":49950,"currency":"INR"}"#.utf8) + [0, 255]
-            let echo = try await http.send(
+            let echo = try await http.sendPatiently(
                 HTTPClientRequest(
                     method: "POST", url: "\(base)/echo", headers: [("Content-Type", "application/json")],
                     body: payload, basicAuth: ("rzp_test_key", "secret")))
@@ -51,8 +58,8 @@ struct CurlHTTPClientTests {
             #expect(echo.header("X-Echo-Method") == "POST")
             #expect(echo.header("X-Seen-Authorization") == "Basic " + Data("rzp_test_key:secret".utf8).base64EncodedString())
 
-            #expect(try await http.send(HTTPClientRequest(url: "\(base)/status/404")).status == 404)
-            #expect(try await http.send(HTTPClientRequest(url: "\(base)/status/503")).status == 503)
+            #expect(try await http.sendPatiently(HTTPClientRequest(url: "\(base)/status/404")).status == 404)
+            #expect(try await http.sendPatiently(HTTPClientRequest(url: "\(base)/status/503")).status == 503)
         }
         await http.shutdown()
     }
@@ -62,13 +69,13 @@ struct CurlHTTPClientTests {
         let http = CurlHTTPClient()
         _ = try await withTestServer { base in
             await #expect {
-                try await http.send(HTTPClientRequest(url: "\(base)/slow", timeout: .milliseconds(300)))
+                try await http.sendPatiently(HTTPClientRequest(url: "\(base)/slow", timeout: .milliseconds(300)))
             } throws: { error in
                 (error as? CurlError)?.isTimeout == true
             }
         }
         await #expect {
-            try await http.send(HTTPClientRequest(url: "http://127.0.0.1:1/nothing"))
+            try await http.sendPatiently(HTTPClientRequest(url: "http://127.0.0.1:1/nothing"))
         } throws: { error in
             (error as? CurlError)?.isConnectionRefused == true
         }
@@ -77,12 +84,12 @@ struct CurlHTTPClientTests {
 
     @Test("50 concurrent requests through 4 transfer slots all complete")
     func concurrency() async throws {
-        let http = CurlHTTPClient(maxConcurrentRequests: 4)
+        let http = CurlHTTPClient(maxConcurrentRequests: 4, queueTimeout: Patience.standard)
         try await withTestServer { base in
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for index in 0..<50 {
                     group.addTask {
-                        let response = try await http.send(HTTPClientRequest(method: "POST", url: "\(base)/echo", body: Array("\(index)".utf8)))
+                        let response = try await http.sendPatiently(HTTPClientRequest(method: "POST", url: "\(base)/echo", body: Array("\(index)".utf8)))
                         return Int(response.text)!
                     }
                 }
@@ -101,11 +108,11 @@ struct CurlHTTPClientTests {
             let group = ServiceGroup(configuration: .init(services: [.init(service: http)], logger: Logger(label: "test")))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
-                #expect(try await http.send(HTTPClientRequest(url: "\(base)/json")).status == 200)
+                #expect(try await http.sendPatiently(HTTPClientRequest(url: "\(base)/json")).status == 200)
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }
-            await #expect(throws: CurlError.self) { _ = try await http.send(HTTPClientRequest(url: "\(base)/json")) }
+            await #expect(throws: CurlError.self) { _ = try await http.sendPatiently(HTTPClientRequest(url: "\(base)/json")) }
         }
     }
 
@@ -116,10 +123,10 @@ struct CurlHTTPClientTests {
             let kept = LockedValue<CurlHTTPClient?>(nil)
             let status = try await CurlHTTPClient.withClient { http in
                 kept.withLock { $0 = http }
-                return try await http.send(HTTPClientRequest(url: "\(base)/json")).status
+                return try await http.sendPatiently(HTTPClientRequest(url: "\(base)/json")).status
             }
             #expect(status == 200)
-            await #expect(throws: CurlError.self) { _ = try await kept.value!.send(HTTPClientRequest(url: "\(base)/json")) }
+            await #expect(throws: CurlError.self) { _ = try await kept.value!.sendPatiently(HTTPClientRequest(url: "\(base)/json")) }
             await #expect(throws: Boom.self) { try await CurlHTTPClient.withClient { _ in throw Boom() } }
         }
     }

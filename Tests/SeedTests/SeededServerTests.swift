@@ -49,18 +49,18 @@ struct SeededServerTests {
             #expect(tokens.count == 5)
             let http = CurlHTTPClient()
             for user in tokens {
-                let response = try await http.send(HTTPClientRequest(url: base + "/api/profile", headers: [("Authorization", "Bearer \(user.token)")]))
+                let response = try await http.sendPatiently(HTTPClientRequest(url: base + "/api/profile", headers: [("Authorization", "Bearer \(user.token)")]))
                 #expect(response.status == 200, "\(response.status) \(response.text)")
                 #expect(response.text.contains(user.email))
             }
             // The shared dev password logs the seed's admin in (the precomputed hash is a real bcrypt of it).
-            let login = try await http.send(
+            let login = try await http.sendPatiently(
                 HTTPClientRequest(
                     method: "POST", url: base + "/api/auth/login", headers: [("Content-Type", "application/json")],
                     body: Array(#"{"email":"admin@seed42.happening.test","password":"\#(DevCredentials.password)"}"#.utf8)))
             #expect(login.status == 200, "\(login.status) \(login.text)")
             #expect(login.text.contains(#""role":"admin""#))
-            let tampered = try await http.send(
+            let tampered = try await http.sendPatiently(
                 HTTPClientRequest(url: base + "/api/profile", headers: [("Authorization", "Bearer \(tokens[0].token.dropLast(2))xx")]))
             #expect(tampered.status == 401)
             await http.shutdown()
@@ -71,7 +71,7 @@ struct SeededServerTests {
     func nearMe() async throws {
         try await withSeededServer { base, url, _, _ in
             let http = CurlHTTPClient()
-            let response = try await http.send(
+            let response = try await http.sendPatiently(
                 HTTPClientRequest(url: base + "/api/events/public/search?lat=19.0760&lng=72.8777&radius_km=10&sort=distance&limit=100"))
             await http.shutdown()
             #expect(response.status == 200, "\(response.text)")
@@ -96,5 +96,12 @@ struct SeededServerTests {
             #expect(text.contains("events_location_gist_idx"), "plan:\n\(text)")
             await client.shutdown()
         }
+    }
+}
+
+extension CurlHTTPClient {
+    /// `send` with a test's patience (the library's 10 s is a deadline a loaded machine misses).
+    fileprivate func sendPatiently(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        try await send(request.patient())
     }
 }

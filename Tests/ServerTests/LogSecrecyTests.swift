@@ -25,7 +25,7 @@ struct LogSecrecyTests {
             let response = try await client.send(
                 HTTPClientRequest(
                     method: method, url: base + path, headers: all, body: json.map { Array($0.utf8) },
-                    timeout: .seconds(20)))
+                    timeout: Patience.standard))
             return (response.status, (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:])
         }
     }

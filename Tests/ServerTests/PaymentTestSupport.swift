@@ -30,7 +30,7 @@ struct TestGateway: Sendable {
         try await TestHTTP.send(
             HTTPClientRequest(
                 method: "POST", url: base + path, headers: [("Content-Type", "application/json")],
-                body: Array(json.utf8), timeout: .seconds(30)))
+                body: Array(json.utf8), timeout: Patience.standard))
     }
 
     /// Pays `order` as the customer would; returns what Checkout hands the browser.

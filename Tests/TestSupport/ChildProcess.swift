@@ -157,16 +157,28 @@ public struct ChildProcess: Sendable {
 /// One-off HTTP requests for tests: a client per call, shut down before the call returns (never left to a
 /// fire-and-forget task).
 public enum TestHTTP {
-    /// Sends `request` and returns whatever answer came back; throws when none did.
+    /// Sends `request` and returns whatever answer came back; throws when none did. A request made without a
+    /// timeout of its own waits ``Patience/standard`` (the library's 10 s is a deadline a loaded machine misses).
     public static func send(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
         let http = CurlHTTPClient(maxConcurrentRequests: 1)
         do {
-            let response = try await http.send(request)
+            let response = try await http.send(request.patient())
             await http.shutdown()
             return response
         } catch {
             await http.shutdown()
             throw error
         }
+    }
+}
+
+extension HTTPClientRequest {
+    /// This request, with ``Patience/standard`` as its timeout unless it was given one of its own: a test's request
+    /// waits as long as a test waits for anything (the suite runs in parallel, possibly beside CPU hogs).
+    public func patient() -> HTTPClientRequest {
+        guard timeout == HTTPClientRequest.defaultTimeout else { return self }
+        var request = self
+        request.timeout = Patience.standard
+        return request
     }
 }
