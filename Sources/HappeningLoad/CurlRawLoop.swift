@@ -83,7 +83,9 @@ public enum CurlRawLoop {
             break
         case .response:
             let keepAlive = connection.parser.keepAlive
-            complete(connection, status: connection.parser.status, error: nil, end: now, schedule: schedule, progress: &progress)
+            // Timed when its last bytes arrived, not when this loop read them (``ArrivalTime``).
+            let end = ArrivalTime.end(arrived: connection.lastArrival, sent: connection.actualStart, read: now)
+            complete(connection, status: connection.parser.status, error: nil, end: end, schedule: schedule, progress: &progress)
             if !keepAlive { connection.reconnect() }
         case .failed(let code):
             connection.reconnect()
@@ -171,6 +173,10 @@ final class RawConnection {
     var intendedStart: UInt64 = 0
     var actualStart: UInt64 = 0
     var deadline: UInt64 = 0
+    /// When the newest bytes read arrived, as the kernel stamped them (monotonic ns; ``ArrivalTime``).
+    private(set) var lastArrival: UInt64?
+    private var stampsArrivals = false
+    private var control = [UInt8](repeating: 0, count: ArrivalTime.controlBytes)
     private var pending: PreparedRequest?
     private var sent = 0
     private let plain: Bool
@@ -189,7 +195,9 @@ final class RawConnection {
         switch transport.opener {
         case .plain(let connector):
             switch connector.connect() {
-            case .success(let opened): socket = opened
+            case .success(let opened):
+                socket = opened
+                stampsArrivals = ArrivalTime.enable(on: opened)
             case .failure(let failure): return failure.code
             }
         case .tls(let connector, let share):
@@ -297,7 +305,29 @@ final class RawConnection {
 
     private func collect(_ buffer: UnsafeMutableRawPointer, _ capacity: Int, _ count: inout Int) -> CURLcode {
         guard plain else { return curl_easy_recv(handle, buffer, capacity, &count) }
-        let result = Glibc.recv(socket, buffer, capacity, Int32(MSG_DONTWAIT))
+        guard stampsArrivals else {
+            let result = Glibc.recv(socket, buffer, capacity, Int32(MSG_DONTWAIT))
+            if result >= 0 {
+                count = result
+                return CURLE_OK
+            }
+            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? CURLE_AGAIN : CURLE_RECV_ERROR
+        }
+        var vector = iovec(iov_base: buffer, iov_len: capacity)
+        let result = withUnsafeMutablePointer(to: &vector) { vectorPointer in
+            control.withUnsafeMutableBytes { controlBytes in
+                var message = msghdr()
+                message.msg_iov = vectorPointer
+                message.msg_iovlen = 1
+                message.msg_control = controlBytes.baseAddress
+                message.msg_controllen = controlBytes.count
+                let read = recvmsg(socket, &message, Int32(MSG_DONTWAIT))
+                if read > 0, let stamp = ArrivalTime.realtimeStamp(in: UnsafeRawBufferPointer(controlBytes), length: Int(message.msg_controllen)) {
+                    lastArrival = ArrivalTime.monotonic(fromRealtime: stamp)
+                }
+                return read
+            }
+        }
         if result >= 0 {
             count = result
             return CURLE_OK

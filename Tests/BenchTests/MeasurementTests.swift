@@ -2,6 +2,7 @@ import Foundation
 import HappeningLoad
 import HappeningSystem
 import Hummingbird
+import Synchronization
 import TestSupport
 import Testing
 
@@ -165,5 +166,107 @@ struct RawEngineTests {
             #expect(Set(result.templates.map(\.name)) == ["chunked", "empty", "missing", "close"])
             #expect(!captures.isEmpty && captures.allSatisfy { $0.value == "chunk-ed-1" })
         }
+    }
+}
+
+@Suite("Bench: answers timed when they arrived, not when the loop read them", .timeLimit(.minutes(10)))
+struct ArrivalTimingTests {
+    /// A plain TCP server on 127.0.0.1 that accepts two connections, answers the first request either sends, then
+    /// says so (``answered``); it keeps both open until ``stop()``.
+    private final class OneAnswerServer: @unchecked Sendable {
+        let port: Int
+        let answered = Atomic<Bool>(false)
+        private let listener: Int32
+        private let stopped = Atomic<Bool>(false)
+
+        init() throws {
+            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            self.listener = listener
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
+            }
+            guard bound, listen(listener, 8) == 0 else { throw POSIXError(.EADDRNOTAVAIL) }
+            port = Int(UInt16(bigEndian: address.sin_port))
+        }
+
+        /// Serves on the calling thread until ``stop()``.
+        func serve() {
+            let clients = [accept(listener, nil, nil), accept(listener, nil, nil)]
+            var polled = clients.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            var request = [UInt8](repeating: 0, count: 4_096)
+            while !answered.load(ordering: .acquiring), !stopped.load(ordering: .acquiring) {
+                guard poll(&polled, nfds_t(polled.count), 100) > 0, let ready = polled.first(where: { $0.revents & Int16(POLLIN) != 0 }) else { continue }
+                guard recv(ready.fd, &request, request.count, 0) > 0 else { break }
+                let answer = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nnow"
+                // On loopback the bytes are in the client's receive queue, stamped, once send returns.
+                _ = answer.utf8CString.withUnsafeBufferPointer { Glibc.send(ready.fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+                answered.store(true, ordering: .releasing)
+            }
+            while !stopped.load(ordering: .acquiring) { usleep(10_000) }
+            clients.forEach { _ = close($0) }
+            close(listener)
+        }
+
+        func stop() { stopped.store(true, ordering: .releasing) }
+    }
+
+    /// Connection 0 sends one request; asked about connection 1 right after, the schedule holds the loop's thread until
+    /// the answer is in the socket and a further `hold` has passed (as a generator short of CPU, or a barrier loop still
+    /// sending, would), so the answer waits to be read.
+    private final class HoldAfterSending: CurlLoadSchedule, @unchecked Sendable {
+        let request: PreparedRequest
+        let server: OneAnswerServer
+        var sent = false
+        var completions: [CurlCompletion] = []
+        var readAfter: UInt64 = 0
+
+        init(url: String, server: OneAnswerServer) {
+            request = PreparedRequest(url: url)
+            self.server = server
+        }
+
+        func next(connection: Int, now: UInt64) -> CurlLoadDecision {
+            if connection == 0, !sent {
+                sent = true
+                return .send(request, intendedStart: now)
+            }
+            if connection == 1, sent, readAfter == 0 {
+                let patience = monotonicNanoseconds() + 60_000_000_000
+                while !server.answered.load(ordering: .acquiring), monotonicNanoseconds() < patience { usleep(1_000) }
+                usleep(300_000)
+                readAfter = monotonicNanoseconds()
+            }
+            return .done
+        }
+
+        func completed(_ completion: CurlCompletion) {
+            var kept = completion
+            kept.body = nil
+            completions.append(kept)
+        }
+
+        func tick(now: UInt64) {}
+    }
+
+    @Test("an answer the loop reads 300 ms after it arrived is timed at its arrival (the kernel's stamp), not at the read")
+    func lateRead() async throws {
+        let server = try OneAnswerServer()
+        let serving = Task.detached { await onDedicatedThread(named: "test-server") { server.serve() } }
+        let base = "http://127.0.0.1:\(server.port)"
+        let schedule = HoldAfterSending(url: "\(base)/now", server: server)
+        let ran = await onDedicatedThread(named: "test-loop") {
+            Result { try CurlRawLoop.run(options: CurlLoadOptions(connections: 2), origin: base, schedule: schedule, stop: CurlStopFlag()) }
+        }
+        server.stop()
+        await serving.value
+        _ = try ran.get()
+        let completion = try #require(schedule.completions.first)
+        #expect(completion.status == 200)
+        #expect(completion.end < schedule.readAfter, "timed when it arrived, before the loop could read it")
+        #expect(completion.end >= completion.actualStart)
     }
 }
