@@ -173,8 +173,10 @@ final class RawConnection {
     var intendedStart: UInt64 = 0
     var actualStart: UInt64 = 0
     var deadline: UInt64 = 0
-    /// When the newest bytes read arrived, as the kernel stamped them (monotonic ns; ``ArrivalTime``).
-    private(set) var lastArrival: UInt64?
+    /// When the newest bytes read arrived, as the kernel stamped them (CLOCK_REALTIME ns; ``ArrivalTime``).
+    private var lastArrivalRealtime: UInt64?
+    /// ``lastArrivalRealtime`` on the loop's monotonic clock (converted once per answer, not per read).
+    var lastArrival: UInt64? { lastArrivalRealtime.map(ArrivalTime.monotonic(fromRealtime:)) }
     private var stampsArrivals = false
     private var control = [UInt8](repeating: 0, count: ArrivalTime.controlBytes)
     private var pending: PreparedRequest?
@@ -305,16 +307,18 @@ final class RawConnection {
 
     private func collect(_ buffer: UnsafeMutableRawPointer, _ capacity: Int, _ count: inout Int) -> CURLcode {
         guard plain else { return curl_easy_recv(handle, buffer, capacity, &count) }
-        guard stampsArrivals else {
-            let result = Glibc.recv(socket, buffer, capacity, Int32(MSG_DONTWAIT))
-            if result >= 0 {
-                count = result
-                return CURLE_OK
-            }
-            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? CURLE_AGAIN : CURLE_RECV_ERROR
+        let result = stampsArrivals ? receiveStamped(buffer, capacity) : Glibc.recv(socket, buffer, capacity, Int32(MSG_DONTWAIT))
+        if result >= 0 {
+            count = result
+            return CURLE_OK
         }
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? CURLE_AGAIN : CURLE_RECV_ERROR
+    }
+
+    /// `recv` through `recvmsg`, keeping the kernel's arrival stamp of what it read (``lastArrivalRealtime``).
+    private func receiveStamped(_ buffer: UnsafeMutableRawPointer, _ capacity: Int) -> Int {
         var vector = iovec(iov_base: buffer, iov_len: capacity)
-        let result = withUnsafeMutablePointer(to: &vector) { vectorPointer in
+        return withUnsafeMutablePointer(to: &vector) { vectorPointer in
             control.withUnsafeMutableBytes { controlBytes in
                 var message = msghdr()
                 message.msg_iov = vectorPointer
@@ -323,16 +327,11 @@ final class RawConnection {
                 message.msg_controllen = controlBytes.count
                 let read = recvmsg(socket, &message, Int32(MSG_DONTWAIT))
                 if read > 0, let stamp = ArrivalTime.realtimeStamp(in: UnsafeRawBufferPointer(controlBytes), length: Int(message.msg_controllen)) {
-                    lastArrival = ArrivalTime.monotonic(fromRealtime: stamp)
+                    lastArrivalRealtime = stamp
                 }
                 return read
             }
         }
-        if result >= 0 {
-            count = result
-            return CURLE_OK
-        }
-        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? CURLE_AGAIN : CURLE_RECV_ERROR
     }
 
     private func watch(output: Bool) {

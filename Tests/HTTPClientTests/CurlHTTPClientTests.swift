@@ -30,13 +30,6 @@ private func withTestServer<T: Sendable>(_ body: @Sendable (String) async throws
     return try await withHTTPTestServer(router, body)
 }
 
-extension CurlHTTPClient {
-    /// `send` with a test's patience: only the tests about timeouts give a request a deadline of its own.
-    fileprivate func sendPatiently(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
-        try await send(request.patient())
-    }
-}
-
 @Suite("HTTP client (libcurl easy)", .timeLimit(.minutes(10)))
 struct CurlHTTPClientTests {
     @Test("GET, POST with body, headers and basic auth; 4xx/5xx are responses, not errors")

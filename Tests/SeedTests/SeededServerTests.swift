@@ -98,10 +98,3 @@ struct SeededServerTests {
         }
     }
 }
-
-extension CurlHTTPClient {
-    /// `send` with a test's patience (the library's 10 s is a deadline a loaded machine misses).
-    fileprivate func sendPatiently(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
-        try await send(request.patient())
-    }
-}

@@ -182,3 +182,11 @@ extension HTTPClientRequest {
         return request
     }
 }
+
+extension CurlHTTPClient {
+    /// `send` with a test's patience (``HTTPClientRequest/patient()``): only tests about timeouts give a request a
+    /// deadline of their own.
+    public func sendPatiently(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        try await send(request.patient())
+    }
+}
