@@ -1,7 +1,7 @@
 # Happening. `make demo` is the main job; `make test` is what CI runs.
 SHELL := /bin/bash
 .ONESHELL:
-.PHONY: help services services-down services-status build release test unit test-loaded demo day perf-gate seed fuzz format clean prometheus prometheus-down fleet
+.PHONY: help services services-down services-status build release test unit test-loaded demo day perf-gate diff-alarms seed fuzz format clean prometheus prometheus-down fleet
 
 RUN := .run
 SEED_EVENTS ?= 100000
@@ -17,6 +17,7 @@ help:
 	@echo "make day           the flash-sale day at full size (1,000,000 events, 2,000 req/s of browsing, a 5,000-user sale), release"
 	@echo "make perf-gate     the server's floor, cached read and refused booking as CPU and req/s against nginx, 3 rounds, judged"
 	@echo "                   against results/perf-gate-base.json (warns on a certain regression; STRICT=1 fails, ACCEPT=1 re-bases)"
+	@echo "make diff-alarms   does diff cry wolf: 100 runs of one build, then diffs of it against itself in every mode (RUNS, about 25 min)"
 	@echo "make fuzz          schemathesis against a release server and openapi.yaml as anonymous, user, host and admin (FUZZ_EXAMPLES=60)"
 	@echo "make seed          reset the dev database and fill it (SEED_EVENTS=100000 SEED_USERS=10000)"
 	@echo "make services      start PostgreSQL, Redis and RabbitMQ on 127.0.0.1 (data in .run/)"
@@ -78,6 +79,9 @@ day:
 
 perf-gate:
 	@bash scripts/perf-gate.sh
+
+diff-alarms:
+	@bash scripts/diff-false-alarms.sh
 
 fuzz:
 	@REPORT=$${REPORT:-results/fuzz} bash scripts/fuzz.sh

@@ -317,7 +317,8 @@ let package = Package(
             name: "BenchTests",
             dependencies: [
                 "Bench", "HappeningLoad", "HappeningPostgres", "HappeningSystem", "TestSupport", "PrometheusRemoteWrite",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -15,7 +15,10 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "happening-bench",
         abstract: "Load-tests a Happening server and checks that it never oversells.",
-        subcommands: [Run.self, Gate.self, Compare.self, Diff.self, Setup.self, Merge.self, Fleet.self, CheckLedger.self, Check.self])
+        subcommands: [
+            Run.self, Gate.self, Compare.self, Diff.self, Calibrate.self, Setup.self, Merge.self, Fleet.self, CheckLedger.self, Check.self,
+            HistoryBenchmark.self,
+        ])
 
     /// Parses, runs and maps every failure to the documented exit status.
     static func main() async {

@@ -31,6 +31,8 @@ struct BenchResult: Codable, Sendable {
         var ledger: LedgerReport?
         /// What readers were shown of the watched event's availability against the truth, if the scenario watches one.
         var staleness: StalenessReport? = nil
+        /// What every customer of the sale was told, checked against the database (a ledger on Happening's schema).
+        var history: CustomerHistoryReport? = nil
         /// The faults injected during the run, if the scenario had any.
         var faults: [FaultRunner.Event]? = nil
         /// What `--prometheus-remote-write` delivered during the run.
@@ -64,6 +66,12 @@ struct BenchResult: Codable, Sendable {
     var failures: [String] {
         var lines: [String] = []
         for run in runs { for violation in run.ledger?.violations ?? [] { lines.append((runs.count > 1 ? "\(run.label): " : "") + violation) } }
+        for run in runs {
+            for check in run.history?.checks ?? [] where check.violations > 0 {
+                let first = check.witnesses.first.map { ": first, \(RunTables.describe($0))" } ?? ""
+                lines.append((runs.count > 1 ? "\(run.label): " : "") + "\(check.name): \(check.violations) of \(check.checked)\(first)")
+            }
+        }
         for threshold in thresholds where !threshold.passed { lines.append("threshold \(threshold.expression): \(threshold.message)") }
         return lines
     }

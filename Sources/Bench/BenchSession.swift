@@ -80,7 +80,8 @@ struct BenchSession {
         var thresholds: [ThresholdResult] = []
         for run in runs {
             for expression in expressions {
-                var verdict = Thresholds.evaluate(expression, phases: run.phases, windows: run.windows ?? [], ledger: run.ledger, staleness: run.staleness)
+                var verdict = Thresholds.evaluate(
+                    expression, phases: run.phases, windows: run.windows ?? [], ledger: run.ledger, staleness: run.staleness, history: run.history)
                 if run.shard != nil, verdict.actual == nil, !verdict.passed {
                     verdict = ThresholdResult(
                         expression: expression, actual: nil, limit: verdict.limit, passed: true,
@@ -171,6 +172,14 @@ enum Summary {
                         "    tickets won: " + lanes.map { "\($0.lane) \($0.tickets_won) (\(Format.percent($0.share)))" }.joined(separator: ", ")
                             + (ledger.max_tickets_per_user.map { "; the most one user holds: \($0)" } ?? ""))
                 }
+            }
+            if let history = run.history {
+                lines.append(
+                    "  told: \(Format.grouped(UInt64(history.followed))) accepted bookings followed ("
+                        + history.told.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "); "
+                        + history.checks.map { check in
+                            "\(check.metric) " + (check.skipped == nil ? "\(check.violations) of \(Format.grouped(UInt64(check.checked)))" : "skipped")
+                        }.joined(separator: ", "))
             }
             if let written = run.remote_write { lines.append("  " + written.sentence) }
             if let staleness = run.staleness {

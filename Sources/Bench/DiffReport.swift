@@ -18,19 +18,37 @@ struct DiffReport {
         return "diff \(diff.scenario): \(parts.joined(separator: ", "))\(failed)"
     }
 
+    /// What to do about lines left inconclusive for want of runs (nil when there are none).
+    var warning: String? {
+        guard diff.uncalibrated > 0 else { return nil }
+        return "\(diff.uncalibrated) lines inconclusive: one run on a side and no calibration of this machine for them, so how far one run lands from "
+            + "the next is unknown and nothing is called (a build never fails on them). For a verdict: run --repeat N on both sides, or calibrate "
+            + "this machine once (happening-bench run SCENARIO --repeat 10 --out DIR, then happening-bench calibrate DIR/RESULT.json)."
+    }
+
     var table: ReportTable {
         ReportTable(
             title: "\(diff.base) (\(diff.base_runs) run\(diff.base_runs == 1 ? "" : "s")) → \(diff.new) (\(diff.new_runs) run\(diff.new_runs == 1 ? "" : "s"))",
             note: "Method: \(diff.method). Noise: ±\(Format.percent(diff.noise))."
-                + (diff.fail_on_regression.map { " Fails on a regression certainly beyond \(Format.percent($0))." } ?? ""),
-            header: ["where", "metric", "base", "new", "change", "95 % interval", "verdict", "seconds (base / new)"],
+                + (diff.calibration.map { " Calibration: \($0)." } ?? "")
+                + (diff.fail_on_regression.map { " Fails on a regression certainly beyond \(Format.percent($0))." } ?? "") + (warning.map { " \($0)" } ?? ""),
+            header: ["where", "metric", "base", "new", "change", "interval (95 % for all lines together)", "verdict", "runs (base / new)"],
             rows: ordered.map { line in
                 [
                     line.place, line.metric.rawValue, value(line.base, line.metric), value(line.new, line.metric),
-                    line.change.map { signed($0.change) } ?? "–", line.change.map { "\(signed($0.lower)) … \(signed($0.upper))" } ?? "–",
-                    line.verdict.rawValue, "\(line.base_samples) / \(line.new_samples)",
+                    line.pointChange.map { signed(line.change?.change ?? $0) } ?? "–",
+                    line.change.map { "\(signed($0.lower)) … \(signed($0.upper))" } ?? "–", verdictText(line), "\(line.base_runs) / \(line.new_runs)",
                 ]
             })
+    }
+
+    private func verdictText(_ line: DiffLine) -> String {
+        guard line.verdict == .inconclusive else { return line.verdict.rawValue }
+        switch line.note {
+        case RunDiff.uncalibratedNote?: return "inconclusive: one run, not calibrated"
+        case RunDiff.singleRunP99Note?: return "inconclusive: a p99 of one run"
+        default: return "inconclusive: \(line.note ?? "no interval")"
+        }
     }
 
     func markdown() -> String {
@@ -41,7 +59,7 @@ struct DiffReport {
         let status = diff.failures.isEmpty ? "<span class=\"pass\">PASS</span>" : "<span class=\"fail\">FAIL</span>"
         let body =
             "<h1>diff \(MarkupText.escape(diff.scenario)) \(status)</h1>\n<p class=\"meta\">\(MarkupText.escape(headline))</p>\n"
-            + "<h2>Change with its 95 % interval</h2>\n" + forestPlot() + "<h2>Every line</h2>\n" + table.html
+            + "<h2>Change with its interval (95 % for all lines together)</h2>\n" + forestPlot() + "<h2>Every line</h2>\n" + table.html
         return HTMLReport.page(title: "diff \(diff.scenario)", body: body)
     }
 
@@ -50,7 +68,7 @@ struct DiffReport {
     /// (a throughput drop is plotted as its negation), so "right is worse" holds for the whole chart.
     private func forestPlot() -> String {
         let lines = ordered.filter { $0.change != nil }
-        guard !lines.isEmpty else { return "<p class=\"note\">No line had enough samples for an interval.</p>\n" }
+        guard !lines.isEmpty else { return "<p class=\"note\">No line has an interval\(warning.map { ": " + MarkupText.escape($0) } ?? ".")</p>\n" }
         func worse(_ value: Double, _ line: DiffLine) -> Double { line.metric.higherIsBetter ? -value : value }
         let extent = max(diff.noise * 2, lines.map { max(abs($0.change!.lower), abs($0.change!.upper)) }.max() ?? 0) * 1.1
         let (labelWidth, plotWidth, rowHeight) = (330.0, 540.0, 18.0)

@@ -71,6 +71,7 @@ struct HTMLReport {
             if let ledger = run.ledger { tables.append(RunTables.ledger(ledger)) }
             if let lanes = run.ledger.flatMap(RunTables.laneTickets) { tables.append(lanes) }
             if let staleness = run.staleness { tables.append(RunTables.staleness(staleness)) }
+            if let history = run.history { tables += RunTables.history(history) }
             html += tables.map(\.html).joined()
             if let responses = RunTables.responses(run) { html += "<p class=\"note\">\(MarkupText.escape(responses))</p>\n" }
             if let written = run.remote_write { html += "<p class=\"note\">\(MarkupText.escape(written.sentence))</p>\n" }

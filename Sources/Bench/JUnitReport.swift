@@ -47,6 +47,20 @@ struct JUnitReport {
                     className: (result.runs.count > 1 ? "\(run.label)." : "") + "ledger", seconds: ledger.waited_seconds,
                     cases: invariants.map { Case(name: $0.name, failure: $0.violation, type: "ledger") }))
         }
+        for run in result.runs {
+            guard let history = run.history else { continue }
+            suites.append(
+                Suite(
+                    name: (result.runs.count > 1 ? "\(run.label) " : "") + "what customers were told \(history.event_id)",
+                    className: (result.runs.count > 1 ? "\(run.label)." : "") + "history", seconds: 0,
+                    cases: history.checks.map { check in
+                        Case(
+                            name: check.name,
+                            failure: check.violations > 0
+                                ? "\(check.violations) of \(check.checked): " + check.witnesses.map(RunTables.describe).joined(separator: " | ") : nil,
+                            type: "history", skipped: check.skipped)
+                    }))
+        }
         return suites
     }
 

@@ -103,6 +103,8 @@ struct LanePhaseRun: Sendable {
     var end: UInt64
     /// Answers that showed the watched event's availability (staleness).
     var shownReads: [ShownRead] = []
+    /// Every answer to a booking request (the sale's history).
+    var bookingAnswers: [BookingAnswer] = []
 }
 
 /// Builds the reported views of a laned run: each lane over the whole run (`browse`), and before, during and after

@@ -53,6 +53,7 @@ struct MarkdownReport {
                 if !ledger.violations.isEmpty { lines.append("") }
             }
             if let staleness = run.staleness { lines += RunTables.staleness(staleness).markdown }
+            if let history = run.history { lines += RunTables.history(history).flatMap(\.markdown) }
         }
         if let ratios = result.ratios, !ratios.isEmpty {
             lines.append("## Ratios (\(result.runs.first?.label ?? "a") ÷ \(result.runs.last?.label ?? "b"))")

@@ -178,6 +178,8 @@ final class PhaseRecorder {
     var httpVersions: [HTTPVersion: UInt64] = [:]
     var connectionsOpened: UInt64 = 0
     var captures: [Capture] = []
+    /// Every answer to a booking request (templates whose 202s the ledger follows): the sale's history.
+    var bookingAnswers: [BookingAnswer] = []
     /// The event whose availability watched answers show, and the field (as bytes).
     var watch: (id: [UInt8], field: [UInt8])?
     /// Watched answers that carried the event.
@@ -271,6 +273,7 @@ final class PhaseRecorder {
             }
         }
         keepSample(completion, failed: failed)
+        if info.accepting, bookingAnswers.count < Self.sampleLimit { bookingAnswers.append(bookingAnswer(completion, idField: info.capture)) }
         guard !failed else { return }
         let captured = info.capture.flatMap { key in completion.body.flatMap { ResponseFields.string(key, in: $0) } }
         if captured != nil || (info.accepting && completion.status == 202) {
@@ -289,6 +292,22 @@ final class PhaseRecorder {
                     template: template, sent_micros: clock.wallMicros(completion.actualStart),
                     received_micros: clock.wallMicros(completion.end), shown: shown))
         }
+    }
+
+    /// What the customer was told: status, and the body's booking id (`idField`, else `booking_id`) or error code.
+    private func bookingAnswer(_ completion: CurlCompletion, idField: String?) -> BookingAnswer {
+        var answer = BookingAnswer(
+            user: completion.request.tag, template: completion.request.template, sent_micros: clock.wallMicros(completion.actualStart),
+            received_micros: clock.wallMicros(completion.end), status: completion.curlError == nil ? completion.status : 0)
+        if answer.status != 0, let body = completion.body {
+            if answer.status == 202 {
+                answer.booking_id = ResponseFields.string(idField ?? "booking_id", in: body)
+            } else if answer.status >= 400 {
+                answer.code = ResponseFields.string("code", in: body)
+                answer.request_id = ResponseFields.string("request_id", in: body)
+            }
+        }
+        return answer
     }
 
     private func keepSample(_ completion: CurlCompletion, failed: Bool) {

@@ -92,7 +92,7 @@ struct PhaseRunner: Sendable {
         }
         let run = LanePhaseRun(
             lane: lane, result: result, clock: clock, samples: recorders.flatMap(\.samples), end: end,
-            shownReads: result.recorded ? recorders.flatMap(\.shownReads) : [])
+            shownReads: result.recorded ? recorders.flatMap(\.shownReads) : [], bookingAnswers: result.recorded ? recorders.flatMap(\.bookingAnswers) : [])
         return (run, recorders.flatMap(\.captures))
     }
 

@@ -110,7 +110,7 @@ struct RequestRenderer: Sendable {
         return PreparedRequest(
             template: index, method: template.resolvedMethod,
             url: target + Template.substitute(template.path, values.mapValues(Self.percentEncoded), keepUnknown: true), headers: headers,
-            body: body, capturesBody: template.capture != nil || watched.contains(template.name), tag: user)
+            body: body, capturesBody: template.capture != nil || watched.contains(template.name) || accepting.contains(template.name), tag: user)
     }
 
     /// A value made safe for a URL path or query (spaces, `&`, `=`, `+`, `#`, `?` … encoded).

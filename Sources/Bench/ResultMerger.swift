@@ -29,7 +29,8 @@ enum ResultMerger {
         merged.command = "happening-bench merge " + files.joined(separator: " ")
         merged.thresholds = merged.thresholds.map { old in
             let run = merged.runs[0]
-            return Thresholds.evaluate(old.expression, phases: run.phases, windows: run.windows ?? [], ledger: run.ledger, staleness: run.staleness)
+            return Thresholds.evaluate(
+                old.expression, phases: run.phases, windows: run.windows ?? [], ledger: run.ledger, staleness: run.staleness, history: run.history)
         }
         merged.passed = merged.failures.isEmpty
         return merged

@@ -22,6 +22,8 @@ struct Scenario: Codable, Sendable {
     var ledger: LedgerSpec?
     /// Whether readers were shown the sale's availability late (see ``StalenessReport``).
     var staleness: StalenessSpec?
+    /// What customers were told, checked against the database (see ``CustomerHistoryReport``).
+    var history: HistorySpec?
     var thresholds: [String]?
     /// Faults injected while the load runs (see ``FaultRunner``).
     var faults: [FaultRunner.Step]?
@@ -116,6 +118,28 @@ struct Scenario: Codable, Sendable {
             case (_?, _?): throw UsageError("ledger: give either schema or sql, not both")
             }
         }
+    }
+
+    /// The sale's history as customers saw it: checked by default for a ledger on Happening's own schema.
+    struct HistorySpec: Codable, Sendable {
+        /// The route a customer asks about a booking (`{id}`: the booking's id); default `/api/bookings/{id}`.
+        var status: String?
+        /// The JSON field of its answer that says the status (default `status`).
+        var status_field: String?
+        /// How late a shown value or a told outcome may be and still count as true (default 1s).
+        var bound: String?
+        /// false: no history check.
+        var enabled: Bool?
+
+        var boundMicros: Int64 { Int64((bound.flatMap(DurationText.parse) ?? .seconds(1)).seconds * 1_000_000) }
+    }
+
+    /// The history spec to check with, or nil: on by default for a ledger read from Happening's own schema (whose
+    /// booking rows and status route it knows), off for other schemas unless asked for.
+    var historySpec: HistorySpec? {
+        guard let ledger, history?.enabled != false else { return nil }
+        guard history != nil || (ledger.schema == nil && ledger.sql == nil) else { return nil }
+        return history ?? HistorySpec()
     }
 
     /// The templates whose 202s the ledger counts as accepted bookings: `ledger.requests`, else the templates that

@@ -70,6 +70,7 @@ struct ScenarioRunner: Sendable {
                 event: Template.substitute(spec.event, variables, keepUnknown: true))
         }
         let watchedEvent = scenario.staleness.map { Template.substitute($0.event, variables, keepUnknown: true).lowercased() }
+        let followUp = followUp(users: users)
         var runner = PhaseRunner(renderer: renderer, threads: threads, stop: stop, progress: progress, startAtMicros: startAtMicros)
         runner.engine = engine
         runner.tls = tls
@@ -110,7 +111,10 @@ struct ScenarioRunner: Sendable {
                 let users = laneUsers[index]
                 let notBefore = origin.map { $0 &+ UInt64(lane.start.flatMap(DurationText.parse)?.nanoseconds ?? 0) }
                 group.addTask { [runner] in
-                    (index, try await self.run(lane, runner: runner, notBefore: notBefore, users: users, faultTask: faultTask, label: label))
+                    (
+                        index,
+                        try await self.run(lane, runner: runner, notBefore: notBefore, users: users, faultTask: faultTask, followUp: followUp, label: label)
+                    )
                 }
             }
             var outcomes: [(Int, LaneOutcome)] = []
@@ -126,6 +130,9 @@ struct ScenarioRunner: Sendable {
             variables: variables, laneRuns: laneRuns, watchedEvent: watchedEvent, shownReads: phaseRuns.flatMap(\.shownReads),
             requestNames: renderer.infos.map(\.name))
         if ledger != nil { try await addLaneTickets(to: &ledger, variables: variables, laneUsers: laneUsers, users: users) }
+        let history = try await historyReport(
+            variables: variables, followUp: followUp, answers: phaseRuns.flatMap(\.bookingAnswers), watchedEvent: watchedEvent,
+            shownReads: phaseRuns.flatMap(\.shownReads), users: users, requestNames: renderer.infos.map(\.name))
         let windows =
             scenario.hasLanes
             ? LaneWindows.views(of: phaseRuns, templates: renderer.infos).map { window in
@@ -135,7 +142,51 @@ struct ScenarioRunner: Sendable {
             } : nil
         return BenchResult.Run(
             label: label, target: target, phases: phaseRuns.map(\.result), windows: windows, ledger: ledger,
-            staleness: staleness, faults: faultEvents.isEmpty ? nil : faultEvents, remote_write: remoteWrite, shard: shardReport)
+            staleness: staleness, history: history, faults: faultEvents.isEmpty ? nil : faultEvents, remote_write: remoteWrite, shard: shardReport)
+    }
+
+    /// Asks about accepted bookings as their customers would, when the scenario's history is checked (not in a shard:
+    /// its answers go to merge).
+    private func followUp(users: VirtualUsers) -> BookingFollowUp? {
+        guard shard == nil, let spec = scenario.historySpec else { return nil }
+        let deadline = scenario.ledger?.decision_timeout.flatMap(DurationText.parse) ?? .seconds(60)
+        return BookingFollowUp(
+            target: target, path: spec.status ?? "/api/bookings/{id}", field: spec.status_field ?? "status", users: users, deadline: deadline, tls: tls)
+    }
+
+    /// What customers were told, checked against the sale's rows (after the ledger, which waited for the decisions).
+    private func historyReport(
+        variables: [String: String], followUp: BookingFollowUp?, answers: [BookingAnswer], watchedEvent: String?, shownReads: [ShownRead],
+        users: VirtualUsers, requestNames: [String]
+    ) async throws -> CustomerHistoryReport? {
+        guard let followUp, let spec = scenario.historySpec, let ledger = scenario.ledger else { return nil }
+        let told = await followUp.finish()
+        guard !stop.isStopped else { return nil }
+        guard let databaseURL else { throw UsageError("the history check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
+        let event = Template.substitute(ledger.event, variables, keepUnknown: true).lowercased()
+        let truth = try await SaleTruth.read(event: event, databaseURL: databaseURL)
+        let bound = spec.boundMicros
+        let userID: (Int) -> String? = { users.isEmpty ? nil : users[$0].user_id }
+        var tickets: HistoryCheck
+        if let watchedEvent, watchedEvent == truth.event {
+            tickets = HistoryChecks.ticketsLeft(reads: shownReads, truth: truth.availability, bound: bound, requestNames: requestNames)
+        } else {
+            tickets = HistoryCheck(name: "tickets left linearizable within the bound", metric: "not_linearizable", checked: 0, violations: 0, witnesses: [])
+            tickets.skipped = "no reads of the sale's tickets left were watched (a staleness: block naming its event)"
+        }
+        return CustomerHistoryReport(
+            event_id: truth.event, answers: Dictionary(grouping: answers, by: Self.answerKind).mapValues(\.count), followed: told.count,
+            told: Dictionary(grouping: told) { $0.told ?? "no answer" }.mapValues(\.count), bound_ms: Double(bound) / 1_000,
+            checks: [
+                HistoryChecks.falseSoldOut(answers: answers, truth: truth, users: userID, tolerance: 1_000),
+                HistoryChecks.toldMatchesLedger(told: told, truth: truth, users: userID, bound: bound),
+                tickets,
+            ])
+    }
+
+    /// `202`, `422 sold_out`, `no answer` …: what kind of answer a customer got.
+    private static func answerKind(_ answer: BookingAnswer) -> String {
+        answer.status == 0 ? "no answer" : answer.code.map { "\(answer.status) \($0)" } ?? "\(answer.status)"
     }
 
     /// Ends the remote-write stream after its last write; what it delivered (nil: not streaming).
@@ -225,7 +276,7 @@ struct ScenarioRunner: Sendable {
     /// Runs a lane's phases in order, the first no earlier than `notBefore`.
     private func run(
         _ lane: Scenario.Lane, runner: PhaseRunner, notBefore: UInt64?, users: Range<Int>?,
-        faultTask: Task<[FaultRunner.Event], Never>, label: String
+        faultTask: Task<[FaultRunner.Event], Never>, followUp: BookingFollowUp?, label: String
     ) async throws -> LaneOutcome {
         var outcome = LaneOutcome()
         let prefix = lane.name.isEmpty ? "" : "lane \(lane.name): "
@@ -271,6 +322,7 @@ struct ScenarioRunner: Sendable {
             outcome.runs.append(run)
             let result = run.result
             if result.recorded {
+                await followUp?.follow(run.bookingAnswers)
                 outcome.captures += phaseCaptures
                 if phase.model == .barrier {
                     // Definite answers only: 202 accepted or 422 refused (sold out); anything else leaves the count open.

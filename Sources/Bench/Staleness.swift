@@ -1,6 +1,4 @@
 import Foundation
-import HappeningPostgres
-import HappeningSystem
 
 /// What readers were shown of one event's availability, against the truth in PostgreSQL.
 ///
@@ -96,6 +94,17 @@ struct AvailabilityTruth: Sendable, Equatable {
         return changes[index].micros
     }
 
+    /// Whether the availability was `value` at some instant from `start` to `end` (both included).
+    func took(_ value: Int, from start: Int64, to end: Int64) -> Bool {
+        if self.value(at: start) == value { return true }
+        var index = lastChange(atOrBefore: start).map { $0 + 1 } ?? 0
+        while index < changes.count, changes[index].micros <= end {
+            if running[index] == value { return true }
+            index += 1
+        }
+        return false
+    }
+
     /// The first instant the event was sold out and stayed so up to `micros`.
     func soldOut(before micros: Int64) -> Int64? { droppedBelow(1, before: micros) }
 }
@@ -132,37 +141,8 @@ enum StalenessCheck {
             changes: truth.changes.count, reads_by_request: byRequest)
     }
 
-    /// Reads the event's total and its booking rows from PostgreSQL.
+    /// The event's availability over time, from its total and booking rows in PostgreSQL.
     static func truth(event: String, databaseURL: String) async throws -> AvailabilityTruth {
-        guard let eventID = UUID(uuidString: event) else { throw UsageError("staleness: '\(event)' is not an event id (UUID)") }
-        let client = PostgresClient(configuration: .init(url: databaseURL, poolSize: 1, applicationName: "happening-bench-staleness"))
-        do {
-            guard let row = try await client.query("SELECT total_tickets FROM events WHERE id = $1", [eventID]).first else {
-                throw UsageError("staleness: event \(event) does not exist")
-            }
-            let total: Int = try row.decode(0)
-            // A held booking's decision is its row's write; a cancelled one's `updated_at` is its cancellation, and its
-            // decision is taken as its request time (earlier than the truth, so never in the server's favour).
-            let rows = try await client.query(
-                """
-                SELECT (extract(epoch FROM CASE WHEN status = 'cancelled' THEN booking_date ELSE updated_at END) * 1000000)::int8,
-                       ticket_count, CASE WHEN status = 'cancelled' THEN (extract(epoch FROM updated_at) * 1000000)::int8 END
-                FROM bookings WHERE event_id = $1 AND status <> 'failed'
-                """, [eventID])
-            let bookings = try rows.map { row in
-                (
-                    decided: try row.decode(0, as: Int64.self), tickets: try row.decode(1, as: Int.self),
-                    cancelled: try row.decode(2, as: Int64?.self)
-                )
-            }
-            await client.shutdown()
-            return AvailabilityTruth(total: total, bookings: bookings)
-        } catch let error as UsageError {
-            await client.shutdown()
-            throw error
-        } catch {
-            await client.shutdown()
-            throw UsageError("staleness: cannot read PostgreSQL at \(Redact.url(databaseURL)) (\(error))")
-        }
+        try await SaleTruth.read(event: event, databaseURL: databaseURL, check: "staleness").availability
     }
 }

@@ -56,30 +56,3 @@ enum StudentT {
         return result
     }
 }
-
-/// Welch's interval for the ratio of two sides' geometric means: the runs' figures in logs, so a change is a ratio
-/// and a slowdown of ×2 weighs as much as a speed-up of ×½.
-enum WelchInterval {
-    /// The change new / base − 1 with its `confidence` interval; nil with fewer than two runs a side or a value ≤ 0.
-    /// `resolution` is the values' relative precision (a histogram's bucket width): runs that fall into the same
-    /// bucket agree only to within it, so each side's variance is at least that of a uniform error of that width,
-    /// and identical figures never give a zero-width interval.
-    static func change(base: [Double], new: [Double], confidence: Double = 0.95, resolution: Double = 0) -> RelativeChange? {
-        guard base.count >= 2, new.count >= 2, (base + new).allSatisfy({ $0 > 0 }) else { return nil }
-        let (a, b) = (base.map(log), new.map(log))
-        func meanAndVariance(_ values: [Double]) -> (Double, Double) {
-            let mean = values.reduce(0, +) / Double(values.count)
-            return (mean, values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1))
-        }
-        let ((meanA, rawA), (meanB, rawB)) = (meanAndVariance(a), meanAndVariance(b))
-        let floor = resolution * resolution / 12
-        let (varA, varB) = (max(rawA, floor), max(rawB, floor))
-        let (seA, seB) = (varA / Double(a.count), varB / Double(b.count))
-        let difference = meanB - meanA
-        let standardError = (seA + seB).squareRoot()
-        guard standardError > 0 else { return RelativeChange(change: exp(difference) - 1, lower: exp(difference) - 1, upper: exp(difference) - 1) }
-        let df = (seA + seB) * (seA + seB) / (seA * seA / Double(a.count - 1) + seB * seB / Double(b.count - 1))
-        let t = StudentT.quantile(0.5 + confidence / 2, degreesOfFreedom: max(1, df))
-        return RelativeChange(change: exp(difference) - 1, lower: exp(difference - t * standardError) - 1, upper: exp(difference + t * standardError) - 1)
-    }
-}

@@ -25,13 +25,14 @@ struct ThresholdResult: Codable, Sendable {
 /// .answered, .close_after_p50 … .close_after_max (from the client's last byte to the target's close);
 /// <phase>.target_cpu_per_request (the target's CPU per request, `--target-pid`/`--target-metrics`). Staleness metrics (a scenario with `staleness:`): staleness.max, staleness.p99 and
 /// staleness.shown_after_sold_out_max (latencies), staleness.stale, staleness.understated, staleness.reads and
-/// shown_after_sold_out (counts).
+/// shown_after_sold_out (counts). History metrics (a sale whose history is checked): history.false_sold_out,
+/// history.told_mismatch, history.not_linearizable (violations) and history.followed (accepted bookings asked about).
 enum Thresholds {
     static let operators = ["<=", ">=", "==", "!=", "<", ">"]
 
     static func evaluate(
         _ expression: String, phases: [PhaseResult], windows: [PhaseResult] = [], ledger: LedgerReport?,
-        staleness: StalenessReport? = nil
+        staleness: StalenessReport? = nil, history: CustomerHistoryReport? = nil
     ) -> ThresholdResult {
         guard let op = operators.first(where: { expression.contains($0) }),
             let range = expression.range(of: op)
@@ -43,7 +44,9 @@ enum Thresholds {
         guard let (limit, isLatency) = parseLimit(rawLimit) else {
             return ThresholdResult(expression: expression, actual: nil, limit: 0, passed: false, message: "cannot parse the limit '\(rawLimit)'")
         }
-        guard let (actual, latencyMetric) = value(of: metric, staleness: staleness) ?? value(of: metric, phases: phases, windows: windows, ledger: ledger)
+        guard
+            let (actual, latencyMetric) = value(of: metric, staleness: staleness) ?? value(of: metric, history: history)
+                ?? value(of: metric, phases: phases, windows: windows, ledger: ledger)
         else {
             return ThresholdResult(expression: expression, actual: nil, limit: limit, passed: false, message: "no value for '\(metric)' in this run")
         }
@@ -84,6 +87,14 @@ enum Thresholds {
         }
         if text.hasSuffix("%"), let number = Double(text.dropLast()) { return (number / 100, false) }
         return Double(text).map { ($0, false) }
+    }
+
+    /// A history metric (counts), or nil when `metric` is not one or the run's history was not checked.
+    private static func value(of metric: String, history: CustomerHistoryReport?) -> (Double, Bool)? {
+        guard let history, metric.hasPrefix("history.") else { return nil }
+        let name = metric.dropFirst("history.".count)
+        if name == "followed" { return (Double(history.followed), false) }
+        return history.checks.first { $0.metric == name && $0.skipped == nil }.map { (Double($0.violations), false) }
     }
 
     /// A staleness metric (latencies in µs), or nil when `metric` is not one or the run has no staleness report.

@@ -172,6 +172,16 @@ struct GateCommandTests {
         #expect(Set(thresholds).isSubset(of: Set(junit.cases.map(\.name))), "\(junit.cases)")
         #expect(junit.cases.contains { $0.name == "held <= total (no oversell)" } && junit.cases.allSatisfy { $0.failure == nil }, "\(junit.cases)")
         #expect(safe.output.contains("junit: \(safe.logs)/junit.xml"), "\(safe.output)")
+        // What customers were told: every accepted booking followed to its outcome (all 10 confirmed), every check
+        // passing, each a JUnit case.
+        let resultFile = try #require(try FileManager.default.contentsOfDirectory(atPath: safe.logs).first { $0.hasSuffix("flash-sale-ci.json") })
+        let result = try JSONDecoder().decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: "\(safe.logs)/\(resultFile)")))
+        let history = try #require(result.runs.first?.history)
+        #expect(history.followed == 10 && history.told == ["confirmed": 10] && history.answers["202"] == 10, "\(history)")
+        #expect(history.answers["422 sold_out"] == 290, "\(history.answers)")
+        #expect(history.checks.map(\.metric) == ["false_sold_out", "told_mismatch", "not_linearizable"] && history.passed, "\(history.checks)")
+        #expect(history.checks[0].checked == 290 && history.checks[1].checked == 10 && history.checks[2].skipped != nil, "\(history.checks)")
+        #expect(junit.cases.contains { $0.name == "no false sold-out (lost sales)" && $0.failure == nil }, "\(junit.cases)")
         #expect(try String(contentsOfFile: safe.logs + "/summary.md", encoding: .utf8).hasPrefix("### ✔ happening-bench flash-sale-ci: PASS"))
         let pids = workerPids(in: safe.logs)
         #expect(pids.count == 2)

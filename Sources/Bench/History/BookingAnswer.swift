@@ -1,0 +1,41 @@
+/// One answer a customer got to a booking request: the history a sale is checked against (recorded on a loop thread
+/// for every request of a template whose 202s the ledger follows).
+struct BookingAnswer: Codable, Sendable, Equatable {
+    /// The virtual user (its line in the tokens file).
+    var user: Int
+    var template: Int
+    /// Wall clock, µs since 1970: when the request left, when its answer arrived.
+    var sent_micros: Int64
+    var received_micros: Int64
+    /// The HTTP status; 0 when no answer came (a transport error).
+    var status: Int
+    /// An error answer's `code` (`sold_out`, `rate_limited` …).
+    var code: String?
+    /// A 202's booking id.
+    var booking_id: String?
+    /// The server's request id, where an error answer carries one (`request_id`).
+    var request_id: String?
+
+    /// Refused because the event is sold out, by the API's own words.
+    var refusedSoldOut: Bool { status == 422 && code == "sold_out" }
+}
+
+/// What a customer was told, asking about their accepted booking until it had an outcome.
+struct ToldOutcome: Codable, Sendable, Equatable {
+    var booking_id: String
+    var user: Int
+    /// The booking's status in the last answer (`confirmed`, `pending`, `failed`, `cancelled`, `queued`), or nil
+    /// when no answer carried one.
+    var told: String?
+    /// The HTTP status of the last answer (0: none came).
+    var http_status: Int
+    /// When the answer that first told the outcome (or the last answer) was asked for and arrived (µs since 1970).
+    var asked_micros: Int64
+    var answered_micros: Int64
+    /// Answers asked for.
+    var asks: Int
+
+    /// An outcome: the booking was decided (held, paid or refused), not still waiting.
+    static let outcomes: Set<String> = ["confirmed", "pending", "failed", "cancelled"]
+    var hasOutcome: Bool { told.map(Self.outcomes.contains) ?? false }
+}

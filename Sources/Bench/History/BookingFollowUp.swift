@@ -1,0 +1,90 @@
+import Foundation
+import HappeningHTTP
+
+/// Asks, as each customer would, what became of their accepted bookings: the status route (`path`, `{id}` replaced
+/// by the booking id) with that customer's token, every accepted booking once a round, until it tells an outcome or
+/// `deadline` passes. Rounds start 200 ms apart, growing to a second; at most `concurrency` asks at once, so a big
+/// sale's follow-up adds a bounded load. Bookings are handed over as phases end (``follow(_:)``) and asked about
+/// while later phases run: a customer hears of an outcome soon after the worker decides it, as a real one polling would.
+actor BookingFollowUp {
+    private let target: String
+    private let path: String
+    private let field: String
+    private let users: VirtualUsers
+    private let deadline: Duration
+    private let tls: TLSVerification
+    private let client: CurlHTTPClient
+    private var waiting: [ToldOutcome] = []
+    private var done: [ToldOutcome] = []
+    private var started: ContinuousClock.Instant?
+    private var rounds: Task<Void, Never>?
+
+    init(target: String, path: String, field: String = "status", users: VirtualUsers, deadline: Duration, tls: TLSVerification, concurrency: Int = 8) {
+        self.target = target.hasSuffix("/") ? String(target.dropLast()) : target
+        self.path = path
+        self.field = field
+        self.users = users
+        self.deadline = deadline
+        self.tls = tls
+        self.client = CurlHTTPClient(maxConcurrentRequests: concurrency, queueTimeout: .seconds(300))
+    }
+
+    /// Starts asking about `answers`' accepted bookings (those with an id).
+    func follow(_ answers: [BookingAnswer]) {
+        let accepted = answers.filter { $0.status == 202 && !($0.booking_id ?? "").isEmpty }
+        guard !accepted.isEmpty else { return }
+        waiting += accepted.map {
+            ToldOutcome(booking_id: $0.booking_id!, user: $0.user, told: nil, http_status: 0, asked_micros: 0, answered_micros: 0, asks: 0)
+        }
+        if started == nil { started = .now }
+        if rounds == nil { rounds = Task { await self.ask() } }
+    }
+
+    /// Waits for every booking's outcome (or the deadline) and returns what each customer was last told.
+    func finish() async -> [ToldOutcome] {
+        while let running = rounds { await running.value }
+        await client.shutdown()
+        return done + waiting
+    }
+
+    /// Rounds until nothing waits or the deadline passes.
+    private func ask() async {
+        var pause = Duration.milliseconds(200)
+        while !waiting.isEmpty, let started, ContinuousClock.now - started < deadline {
+            let round = waiting
+            waiting = []
+            let answered = await withTaskGroup(of: ToldOutcome.self) { group in
+                for booking in round { group.addTask { await self.ask(booking) } }
+                var all: [ToldOutcome] = []
+                for await outcome in group { all.append(outcome) }
+                return all
+            }
+            for outcome in answered { if outcome.hasOutcome { done.append(outcome) } else { waiting.append(outcome) } }
+            if waiting.isEmpty { break }
+            try? await Task.sleep(for: pause)
+            pause = min(.seconds(1), pause * 3 / 2)
+        }
+        rounds = nil
+    }
+
+    /// One ask about `booking`: its status, when it was asked and answered.
+    private nonisolated func ask(_ booking: ToldOutcome) async -> ToldOutcome {
+        var outcome = booking
+        let url = target + path.replacingOccurrences(of: "{id}", with: booking.booking_id)
+        let headers = users.isEmpty ? [] : [(name: "Authorization", value: "Bearer \(users[booking.user].token)")]
+        let asked = Self.wallMicros()
+        outcome.asks += 1
+        guard let response = try? await client.send(HTTPClientRequest(url: url, headers: headers, timeout: .seconds(10), tls: tls)) else {
+            return outcome
+        }
+        outcome.asked_micros = asked
+        outcome.answered_micros = Self.wallMicros()
+        outcome.http_status = response.status
+        outcome.told =
+            response.status == 200
+            ? response.body.withUnsafeBytes { ResponseFields.string(field, in: $0) } : response.status == 404 ? "not found" : nil
+        return outcome
+    }
+
+    private static func wallMicros() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+}
