@@ -104,8 +104,15 @@ struct RunDiff: Codable, Sendable {
         let newFigures = Dictionary(DiffFigures.all(new.runs).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let pairs = DiffFigures.all(base.runs).compactMap { a in newFigures[a.id].map { (a, $0) } }
         let sides = pairs.map { a, b -> (ComparedSide?, ComparedSide?) in
-            // Per-second route percentiles come from 2-digit histograms (1 %), the phase's from 3-digit ones (0.1 %).
-            let resolution = a.metric == .p50 || a.metric == .p99 ? (a.key.route == nil ? 0.001 : 0.01) : 0
+            // Per-second route percentiles come from 2-digit histograms (1 %), the phase's from 3-digit ones (0.1 %); a
+            // count moves by one request at the least (two short runs of a slow route once counted alike on each side,
+            // and a 3 % change came out certain to the last digit).
+            let fewest = (a.values + b.values).min() ?? 0
+            let resolution =
+                switch a.metric {
+                case .p50, .p99: a.key.route == nil ? 0.001 : 0.01
+                case .requestsPerSecond, .decidedPerSecond: fewest > 0 ? 1 / fewest : 0
+                }
             // A single run's p99 is too heavy-tailed to judge against a calibration (measured: a few slow requests
             // move it by a third, beyond what 40 calibration runs foresaw); it needs several runs a side.
             let spread = a.metric == .p99 ? nil : calibration?.0.spread(a.key, a.metric)

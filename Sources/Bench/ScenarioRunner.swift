@@ -165,6 +165,14 @@ struct ScenarioRunner: Sendable {
         guard let databaseURL else { throw UsageError("the history check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
         let event = Template.substitute(ledger.event, variables, keepUnknown: true).lowercased()
         let truth = try await SaleTruth.read(event: event, databaseURL: databaseURL)
+        let known = Set(truth.rows.map(\.id))
+        let otherRows = try await SaleTruth.rows(ids: told.map { $0.booking_id.lowercased() }.filter { !known.contains($0) }, databaseURL: databaseURL)
+        // Refusals count against the sale's event only: the templates that name it (a scenario may book other events too).
+        let saleTemplates = Set(
+            scenario.requests.indices.filter { index in
+                let request = scenario.requests[index]
+                return Template.substitute(request.path + (request.body ?? ""), variables, keepUnknown: true).lowercased().contains(truth.event)
+            })
         let bound = spec.boundMicros
         let userID: (Int) -> String? = { users.isEmpty ? nil : users[$0].user_id }
         var tickets: HistoryCheck
@@ -178,8 +186,8 @@ struct ScenarioRunner: Sendable {
             event_id: truth.event, answers: Dictionary(grouping: answers, by: Self.answerKind).mapValues(\.count), followed: told.count,
             told: Dictionary(grouping: told) { $0.told ?? "no answer" }.mapValues(\.count), bound_ms: Double(bound) / 1_000,
             checks: [
-                HistoryChecks.falseSoldOut(answers: answers, truth: truth, users: userID, tolerance: 1_000),
-                HistoryChecks.toldMatchesLedger(told: told, truth: truth, users: userID, bound: bound),
+                HistoryChecks.falseSoldOut(answers: answers.filter { saleTemplates.contains($0.template) }, truth: truth, users: userID, tolerance: 1_000),
+                HistoryChecks.toldMatchesLedger(told: told, rows: truth.rows + otherRows, users: userID, bound: bound),
                 tickets,
             ])
     }

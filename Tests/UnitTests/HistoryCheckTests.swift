@@ -78,7 +78,7 @@ struct HistoryCheckTests {
                 row("c", "confirmed", requested: 100, updated: 200), row("d", "confirmed", requested: 100, updated: 2_000_000),
             ])
         func check(_ outcomes: [ToldOutcome]) -> HistoryCheck {
-            HistoryChecks.toldMatchesLedger(told: outcomes, truth: truth, users: { "u\($0)" }, bound: 1_000_000)
+            HistoryChecks.toldMatchesLedger(told: outcomes, rows: truth.rows, users: { "u\($0)" }, bound: 1_000_000)
         }
         #expect(check([told("a", "confirmed", asked: 300), told("b", "failed", asked: 300), told("d", "queued", asked: 1_500_000)]).violations == 0)
         let rolledBack = check([told("z", "confirmed", asked: 300)])

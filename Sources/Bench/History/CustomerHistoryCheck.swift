@@ -89,12 +89,13 @@ enum HistoryChecks {
         return check("no false sold-out (lost sales)", metric: "false_sold_out", checked: refusals.count + workerRefusals.count, violations)
     }
 
-    /// **Told = ledger.** What each customer was last told of an accepted booking matches its row at the end: told
+    /// **Told = ledger.** What each customer was last told of an accepted booking matches its row (of `rows`, the sale's
+    /// and those of other events' bookings followed) at the end: told
     /// confirmed or pending ↔ the row holds tickets (or was cancelled after); told failed ↔ the row failed; an accepted
     /// booking the status route does not know, or one never told an outcome while its row was decided more than
     /// `bound` before the last ask, is a violation too.
-    static func toldMatchesLedger(told: [ToldOutcome], truth: SaleTruth, users: (Int) -> String?, bound: Int64) -> HistoryCheck {
-        let rows = Dictionary(truth.rows.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    static func toldMatchesLedger(told: [ToldOutcome], rows: [BookingRow], users: (Int) -> String?, bound: Int64) -> HistoryCheck {
+        let rows = Dictionary(rows.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var violations: [(Int64, HistoryWitness)] = []
         for outcome in told {
             let row = rows[outcome.booking_id.lowercased()]

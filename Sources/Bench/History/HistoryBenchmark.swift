@@ -114,7 +114,7 @@ struct SyntheticSale {
         }
         let falseSoldOut = HistoryChecks.falseSoldOut(answers: answers, truth: truth, users: { "u\($0)" }, tolerance: 1_000)
         lap("false_sold_out")
-        let toldCheck = HistoryChecks.toldMatchesLedger(told: told, truth: truth, users: { "u\($0)" }, bound: 1_000_000)
+        let toldCheck = HistoryChecks.toldMatchesLedger(told: told, rows: truth.rows, users: { "u\($0)" }, bound: 1_000_000)
         lap("told_mismatch")
         let ticketsLeft = HistoryChecks.ticketsLeft(reads: reads, truth: truth.availability, bound: 1_000_000, requestNames: ["detail"])
         lap("not_linearizable")

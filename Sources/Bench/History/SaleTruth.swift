@@ -39,6 +39,33 @@ struct SaleTruth: Sendable {
             })
     }
 
+    /// The rows of the bookings `ids` (of any event; those that exist), for outcomes told of other events' bookings.
+    static func rows(ids: [String], databaseURL: String) async throws -> [BookingRow] {
+        let uuids = ids.compactMap(UUID.init(uuidString:)).map(\.uuidString)
+        guard !uuids.isEmpty else { return [] }
+        let client = PostgresClient(configuration: .init(url: databaseURL, poolSize: 1, applicationName: "happening-bench-history"))
+        do {
+            let bookings = try await client.query("\(columns) WHERE id = ANY($1::uuid[])", [PostgresArray(uuids)]).map(bookingRow)
+            await client.shutdown()
+            return bookings
+        } catch {
+            await client.shutdown()
+            throw UsageError("history: cannot read PostgreSQL at \(Redact.url(databaseURL)) (\(error))")
+        }
+    }
+
+    private static let columns = """
+        SELECT id::text, user_id::text, status::text, failure_reason::text, ticket_count,
+               (extract(epoch FROM booking_date) * 1000000)::int8, (extract(epoch FROM updated_at) * 1000000)::int8
+        FROM bookings
+        """
+
+    private static func bookingRow(_ row: PostgresRow) throws -> BookingRow {
+        BookingRow(
+            id: try row.decode(0), user_id: try row.decode(1), status: try row.decode(2), reason: try row.decode(3, as: String?.self),
+            tickets: try row.decode(4), requested_micros: try row.decode(5), updated_micros: try row.decode(6))
+    }
+
     /// Reads the event's total and booking rows (Happening's schema); `check` names the check in errors.
     static func read(event: String, databaseURL: String, check: String = "history") async throws -> SaleTruth {
         guard let eventID = UUID(uuidString: event) else { throw UsageError("\(check): '\(event)' is not an event id (UUID)") }
@@ -48,17 +75,7 @@ struct SaleTruth: Sendable {
                 throw UsageError("\(check): event \(event) does not exist")
             }
             let total: Int = try row.decode(0)
-            let rows = try await client.query(
-                """
-                SELECT id::text, user_id::text, status::text, failure_reason::text, ticket_count,
-                       (extract(epoch FROM booking_date) * 1000000)::int8, (extract(epoch FROM updated_at) * 1000000)::int8
-                FROM bookings WHERE event_id = $1
-                """, [eventID])
-            let bookings = try rows.map { row in
-                BookingRow(
-                    id: try row.decode(0), user_id: try row.decode(1), status: try row.decode(2), reason: try row.decode(3, as: String?.self),
-                    tickets: try row.decode(4), requested_micros: try row.decode(5), updated_micros: try row.decode(6))
-            }
+            let bookings = try await client.query("\(columns) WHERE event_id = $1", [eventID]).map(bookingRow)
             await client.shutdown()
             return SaleTruth(event: eventID.uuidString.lowercased(), total: total, rows: bookings)
         } catch let error as UsageError {
