@@ -30,14 +30,14 @@ extension BenchCommand {
                 print(String(format: "history-benchmark: round %d: %.2f s for %d answers", round, timings["total"]!, answers))
             }
             let medians = Dictionary(uniqueKeysWithValues: seconds[0].keys.map { key in (key, seconds.map { $0[key]! }.sorted()[seconds.count / 2]) })
-            try write(medians: medians, rounds: seconds, sale: sale)
+            try write(medians: medians, timings: seconds, sale: sale)
         }
 
-        private func write(medians: [String: Double], rounds: [[String: Double]], sale: SyntheticSale) throws {
+        private func write(medians: [String: Double], timings: [[String: Double]], sale: SyntheticSale) throws {
             let machine = BenchResult.Machine.current
             let document: [String: Any] = [
                 "answers": answers, "booking_answers": sale.answers.count, "reads": sale.reads.count, "tickets": sale.truth.total,
-                "told": sale.told.count, "seconds_median": medians, "rounds": rounds, "goal_seconds": 10,
+                "told": sale.told.count, "seconds_median": medians, "rounds": timings, "goal_seconds": 10,
                 "machine": ["hostname": machine.hostname, "cores": machine.cores, "memory_gib": machine.memory_gib],
                 "bench": BenchVersion.describe(), "command": "happening-bench history-benchmark --answers \(answers) --rounds \(rounds)",
             ]
