@@ -203,6 +203,17 @@ public struct BookingDecider: Sendable {
     }
 
     /// Records `failed/error` for a job that could not be decided (its own transaction; a no-op if decided).
+    /// Undoes a booking this worker decided: deletes its row and gives its tickets back (the `confirm-then-roll-back`
+    /// mutation: a confirmation rolled back after the customer could have been told; never in production).
+    public func undo(_ job: BookingJob) async throws {
+        try await postgres.withTransaction { tx in
+            let rows = try await tx.query("DELETE FROM bookings WHERE id = $1 AND status IN ('confirmed', 'pending') RETURNING ticket_count", [job.booking_id])
+            guard let row = rows.first else { return }
+            let tickets: Int = try row.decode(0)
+            try await tx.query("UPDATE events SET available_tickets = available_tickets + $2, updated_at = now() WHERE id = $1", [job.event_id, tickets])
+        }
+    }
+
     public func recordError(_ job: BookingJob) async throws {
         try await postgres.query(
             """

@@ -22,6 +22,9 @@ public enum BookingOutcome: Sendable, Equatable {
     /// The booking id was decided before (a redelivery); nothing changed.
     case alreadyDecided
 
+    /// This decision gave the booking tickets (a hold or a confirmation).
+    public var tookTickets: Bool { self == .held || self == .confirmed }
+
     /// Why a booking failed (the `booking_failure_reason` enum).
     public enum FailureReason: String, Sendable {
         case soldOut = "sold_out"

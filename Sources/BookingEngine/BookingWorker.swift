@@ -30,12 +30,17 @@ public struct BookingWorker: Service {
     let maxAttempts: Int
     /// The pause before jobs that met a persistent transient error go back to the queue.
     let requeueDelay: Duration
+    /// The `confirm-then-roll-back` mutation: every booking that took tickets is undone this long after its decision
+    /// (nil: never; only for the tests that show the Bench's history check catches it).
+    let undoAfter: Duration?
     let logger: Logger
 
     public init(
         consumer: AMQPConsumer, decider: BookingDecider, notifier: AvailabilityNotifier,
-        concurrency: Int = 1, batchSize: Int = 50, maxAttempts: Int = 5, requeueDelay: Duration = .seconds(1), logger: Logger
+        concurrency: Int = 1, batchSize: Int = 50, maxAttempts: Int = 5, requeueDelay: Duration = .seconds(1), undoAfter: Duration? = nil,
+        logger: Logger
     ) {
+        self.undoAfter = undoAfter
         self.consumer = consumer
         self.decider = decider
         self.notifier = notifier
@@ -102,6 +107,7 @@ public struct BookingWorker: Service {
                 // Every decided job's admission claim goes, whatever the outcome, with the new tickets left.
                 await notifier.eventsChanged(changed, releasing: jobs.map { Self.claim($0.1) }, logger: logger)
                 for (delivery, _) in jobs { await settle { try await consumer.ack(delivery) } }
+                if let undoAfter { undo(zip(jobs.map(\.1), outcomes).filter { $0.1.tookTickets }.map(\.0), after: undoAfter) }
                 return
             } catch  where Task.isCancelled {
                 // Stopped mid-decision: not the job's fault, so never recorded failed nor dead-lettered. Left
@@ -133,6 +139,18 @@ public struct BookingWorker: Service {
                 await notifier.eventsChanged([], releasing: jobs.map { Self.claim($0.1) }, logger: logger)
                 return
             }
+        }
+    }
+
+    /// The `confirm-then-roll-back` mutation: `jobs` undone `delay` from now, their new tickets left published.
+    private func undo(_ jobs: [BookingJob], after delay: Duration) {
+        guard !jobs.isEmpty else { return }
+        Task { [decider, notifier, logger] in
+            try? await Task.sleep(for: delay)
+            for job in jobs {
+                do { try await decider.undo(job) } catch { logger.error("mutation: could not undo a booking", metadata: ["error": "\(error)"]) }
+            }
+            await notifier.eventsChanged(Set(jobs.map(\.event_id)), releasing: [], logger: logger)
         }
     }
 

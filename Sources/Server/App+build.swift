@@ -110,7 +110,7 @@ struct AppDependencies: Sendable {
         availability = configuration.cacheEnabled ? AvailabilityCache(store: store, near: near?.tickets) : nil
         cache = ReadCache(
             redis: redis, enabled: configuration.cacheEnabled, ttl: configuration.cacheTTL, prefix: configuration.cachePrefix, near: near,
-            availability: availability, notifier: availabilityNotifier)
+            availability: availability, notifier: availabilityNotifier, frozenTicketsLeft: configuration.mutations.contains(.frozenTicketsLeft))
         gazetteer = Gazetteer()
         clientAddress = ClientAddress(trustedProxies: configuration.trustedProxies)
         openAPI = try OpenAPIDocument.bundled()
@@ -217,6 +217,9 @@ func buildApplication(_ configuration: ServerConfiguration, metrics: PrometheusC
     }
     if configuration.jwtSecretGenerated {
         logger.warning("DEV_MODE: generated a throw-away JWT secret; tokens will not survive a restart")
+    }
+    for mutation in configuration.mutations.sorted(by: { $0.rawValue < $1.rawValue }) {
+        logger.error("MUTATION \(mutation.rawValue) is active: this server is broken on purpose (a test of the Bench's checks)")
     }
     return buildApplication(configuration, deps: try await AppDependencies(configuration, metrics: metrics, logger: logger), logger: logger)
 }

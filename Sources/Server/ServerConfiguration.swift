@@ -134,6 +134,8 @@ struct ServerConfiguration: Sendable {
     var intakeNiceness: Int
     /// `LOG_LEVEL` (default info).
     var logLevel: Logger.Level
+    /// `MUTATION`: faults built in on purpose, for the tests that show the Bench's checks catch them (never in production).
+    var mutations: Set<Mutation>
 
     init(_ settings: Settings) throws {
         host = settings.string("HOST", default: "127.0.0.1")
@@ -209,5 +211,6 @@ struct ServerConfiguration: Sendable {
         payoutSettlementDelay = .seconds(3600 * (try settings.integer("PAYOUT_SETTLEMENT_HOURS", default: 48, range: 0...2_160)))
         paymentOrderTTL = .seconds(60 * (try settings.integer("PAYMENT_ORDER_TTL_MINUTES", default: 30, range: 1...10_080)))
         logLevel = try settings.logLevel()
+        mutations = try Mutation.active(settings)
     }
 }

@@ -71,6 +71,10 @@ struct WorkerCommand: AsyncParsableCommand {
             let hold = try holdMinutes ?? settings.integer("HOLD_MINUTES", default: 15, range: 1...1440)
             var logger = Logger(label: "happening.worker")
             logger.logLevel = try settings.logLevel()
+            let mutations = try Mutation.active(settings)
+            for mutation in mutations.sorted(by: { $0.rawValue < $1.rawValue }) {
+                logger.error("MUTATION \(mutation.rawValue) is active: this worker is broken on purpose (a test of the Bench's checks)")
+            }
             // Process-wide metrics backend, bootstrapped once here; /metrics (when served) renders this registry.
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -93,7 +97,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 decider: BookingDecider(
                     postgres: postgres, strategy: chosen, holdMinutes: hold, unsafeRaceWindow: .milliseconds(unsafeRaceWindowMs),
                     perUserLimit: try settings.ticketsPerUserPerEvent()),
-                notifier: notifier, concurrency: concurrency, batchSize: batch, maxAttempts: maxAttempts, logger: logger)
+                notifier: notifier, concurrency: concurrency, batchSize: batch, maxAttempts: maxAttempts,
+                undoAfter: mutations.contains(.confirmThenRollBack) ? .milliseconds(500) : nil, logger: logger)
             // Shut down in reverse: the notifier's last retry runs after the worker stopped, before Redis closes.
             var services: [any Service] = [postgres, redis, notifier]
             if sweepInterval > 0 {

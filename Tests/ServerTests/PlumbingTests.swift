@@ -53,6 +53,16 @@ struct PlumbingTests {
         }
     }
 
+    @Test("MUTATION: off unless named; names parse (with blanks); an unknown one is refused")
+    func mutations() throws {
+        #expect(try ServerConfiguration(testSettings()).mutations.isEmpty)
+        #expect(
+            try ServerConfiguration(testSettings(["MUTATION": "frozen-tickets-left, confirm-then-roll-back"])).mutations == [
+                .frozenTicketsLeft, .confirmThenRollBack,
+            ])
+        #expect(throws: Settings.Invalid.self) { try ServerConfiguration(testSettings(["MUTATION": "frozen"])) }
+    }
+
     @Test("CPU lists from /proc are counted; EVENT_LOOPS defaults to them and is validated")
     func cpuAffinity() throws {
         #expect(CPUAffinity.count(list: "0-3,8,10-11") == 7)

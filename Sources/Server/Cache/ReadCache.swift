@@ -80,13 +80,15 @@ final class ReadCache: Sendable {
     ///   - near: in-process copies of hot entries, or nil to always ask Redis.
     ///   - availability: where served entries get their tickets left from; nil serves entries as stored.
     ///   - notifier: publishes tickets left after this server changed them (cancellations, edits).
+    ///   - frozenTicketsLeft: the `frozen-tickets-left` mutation: entries are served with the tickets left they were
+    ///     stored with (``HappeningConfig/Mutation``).
     init(
         redis: RedisClient, enabled: Bool, ttl: Int, prefix: String = "", near: NearCaches? = nil,
-        availability: AvailabilityCache? = nil, notifier: AvailabilityNotifier = .disabled
+        availability: AvailabilityCache? = nil, notifier: AvailabilityNotifier = .disabled, frozenTicketsLeft: Bool = false
     ) {
         self.redis = redis
         self.near = near
-        self.availability = availability
+        self.availability = frozenTicketsLeft ? nil : availability
         self.notifier = notifier
         self.keys = CacheKeys(prefix: prefix)
         self.enabled = enabled

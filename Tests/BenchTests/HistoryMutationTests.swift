@@ -1,0 +1,115 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Bench
+
+/// The history checks' power: each runs against a server or worker broken on purpose in the matching way (`MUTATION`,
+/// ``HappeningConfig/Mutation``) and fails with a witness, and passes against the real one.
+@Suite("Bench: the history checks catch what they are for", .serialized, .timeLimit(.minutes(10)))
+struct HistoryMutationTests {
+    /// `happening-bench gate SCENARIO` at test size; the exit status, output and the run's history.
+    private func gate(_ scenario: String, mutation: String?, _ extra: String = "") async throws -> (
+        status: Int32, output: String, history: CustomerHistoryReport?
+    ) {
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("bench-mutation-\(TestEnvironment.uniqueSuffix())").path
+        defer { try? FileManager.default.removeItem(atPath: logs) }
+        var environment = [
+            "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
+            "JWT_SECRET": TestEnvironment.value("JWT_SECRET"),
+        ]
+        if let mutation { environment["MUTATION"] = mutation }
+        let result = try await bench(
+            "gate '\(scenario)' --workers 2 --port \(TestPorts.next()) --logs '\(logs)' --out '\(logs)' --progress none \(extra)", environment: environment)
+        let file = (try? FileManager.default.contentsOfDirectory(atPath: logs))?.first { $0.hasSuffix(".json") && !$0.hasPrefix("junit") }
+        let history = try file.map { try JSONDecoder().decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: "\(logs)/\($0)"))) }?.runs.first?
+            .history
+        return (result.status, result.output, history)
+    }
+
+    /// A sale, then two seconds of reads: the customers are told their outcomes while the run goes on, and the rows are
+    /// read after it (a rollback half a second after a confirmation is over by then).
+    private static let saleThenReads = """
+        name: sale-then-reads
+        variables: { users: "200", tickets: "10" }
+        setup:
+          - seed: --events 0 --users 0 --bench-users ${users} --tokens-out ${run_dir}/tokens.jsonl --flash-sale-event tickets=${tickets},price=0
+            set: { event_id: flash_sale_event.id }
+          - tokens: ${run_dir}/tokens.jsonl
+        requests:
+          - { name: book, method: POST, path: /api/bookings, auth: user, body: '{"event_id":"${event_id}","ticket_count":1}', expect: [202, 422], capture: booking_id }
+          - { name: detail, path: "/api/events/${event_id}", expect: [200] }
+        phases:
+          - { name: rush, model: barrier, connections: ${users}, requests: [book] }
+          - { name: after, model: open, rate: 20, connections: 2, duration: 3s, requests: [detail] }
+        ledger: { event: "${event_id}", ticket_count: 1, decision_timeout: 5s, requests: [book] }
+        """
+
+    @Test("a worker that confirms and then rolls the booking back: told = ledger fails, naming the booking; the real worker passes")
+    func confirmationRolledBack() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-rollback-\(TestEnvironment.uniqueSuffix())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = "\(directory)/sale-then-reads.yaml"
+        try Self.saleThenReads.write(toFile: scenario, atomically: true, encoding: .utf8)
+
+        let broken = try await gate(scenario, mutation: "confirm-then-roll-back")
+        #expect(broken.status == 1, "\(broken.output)")
+        let check = try #require(broken.history?.checks.first { $0.metric == "told_mismatch" }, "\(broken.output)")
+        #expect(check.violations == 10 && check.checked == 10, "\(check)")
+        let witness = try #require(check.witnesses.first)
+        #expect(witness.booking_id != nil && witness.user_id != nil && witness.sent_micros != nil, "\(witness)")
+        #expect(witness.what.contains("told confirmed, but it has no row") || witness.what.contains("did not know it (404)"), "\(witness)")
+        #expect(broken.output.contains("told = ledger (every 202 followed to its outcome): 10 of 10"), "\(broken.output)")
+
+        let real = try await gate(scenario, mutation: nil)
+        #expect(real.status == 0 && real.history?.passed == true, "\(real.output)")
+    }
+
+    /// A small flash-sale day: people read the sale's event while 100 users rush its 10 tickets.
+    private static let readDuringSale = """
+        name: read-during-sale
+        variables: { users: "100", tickets: "10" }
+        setup:
+          - seed: --events 0 --users 0 --bench-users 120 --tokens-out ${run_dir}/tokens.jsonl --flash-sale-event tickets=${tickets},price=0
+            set: { event_id: flash_sale_event.id }
+          - tokens: ${run_dir}/tokens.jsonl
+        requests:
+          - { name: detail, path: "/api/events/${event_id}", auth: user, expect: [200] }
+          - { name: book, method: POST, path: /api/bookings, auth: user, body: '{"event_id":"${event_id}","ticket_count":1}', expect: [202, 422], capture: booking_id }
+        lanes:
+          - name: browse
+            users: 20
+            requests: [detail]
+            phases:
+              - { name: reads, model: open, rate: 50, connections: 4, duration: 6s }
+          - name: sale
+            start: 1s
+            users: ${users}
+            requests: [book]
+            phases:
+              - { name: rush, model: barrier, connections: ${users} }
+        ledger: { event: "${event_id}", ticket_count: 1, decision_timeout: 60s }
+        staleness: { event: "${event_id}" }
+        history: { bound: 1s }
+        """
+
+    @Test("a cache that stops updating tickets left: the reads are not linearizable within the bound, with a witness; the real cache passes")
+    func frozenTicketsLeft() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-frozen-\(TestEnvironment.uniqueSuffix())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = "\(directory)/read-during-sale.yaml"
+        try Self.readDuringSale.write(toFile: scenario, atomically: true, encoding: .utf8)
+
+        let broken = try await gate(scenario, mutation: "frozen-tickets-left", "--server-env CACHE=on")
+        #expect(broken.status == 1, "\(broken.output)")
+        let check = try #require(broken.history?.checks.first { $0.metric == "not_linearizable" }, "\(broken.output)")
+        #expect(check.checked > 100 && check.violations > 0, "\(check)")
+        #expect(check.witnesses.first?.what.contains("detail showed 10 tickets left") == true, "\(check.witnesses)")
+
+        let real = try await gate(scenario, mutation: nil, "--server-env CACHE=on")
+        let realCheck = try #require(real.history?.checks.first { $0.metric == "not_linearizable" }, "\(real.output)")
+        #expect(real.status == 0 && realCheck.violations == 0 && realCheck.checked > 100, "\(real.output)")
+    }
+}
