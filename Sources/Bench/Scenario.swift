@@ -126,6 +126,9 @@ struct Scenario: Codable, Sendable {
         var status: String?
         /// The JSON field of its answer that says the status (default `status`).
         var status_field: String?
+        /// The route a customer lists their own bookings on (default `/api/bookings/my-bookings` for Happening's schema;
+        /// none for another unless named): read `bound` after each outcome, for read your writes.
+        var my_bookings: String?
         /// How late a shown value or a told outcome may be and still count as true (default 1s).
         var bound: String?
         /// false: no history check.

@@ -150,8 +150,11 @@ struct ScenarioRunner: Sendable {
     private func followUp(users: VirtualUsers) -> BookingFollowUp? {
         guard shard == nil, let spec = scenario.historySpec else { return nil }
         let deadline = scenario.ledger?.decision_timeout.flatMap(DurationText.parse) ?? .seconds(60)
+        let ours = scenario.ledger?.schema == nil && scenario.ledger?.sql == nil
         return BookingFollowUp(
-            target: target, path: spec.status ?? "/api/bookings/{id}", field: spec.status_field ?? "status", users: users, deadline: deadline, tls: tls)
+            target: target, path: spec.status ?? "/api/bookings/{id}", field: spec.status_field ?? "status",
+            listPath: spec.my_bookings ?? (ours ? "/api/bookings/my-bookings" : nil), bound: .microseconds(spec.boundMicros), users: users,
+            deadline: deadline, tls: tls)
     }
 
     /// What customers were told, checked against the sale's rows (after the ledger, which waited for the decisions).
@@ -188,6 +191,7 @@ struct ScenarioRunner: Sendable {
             checks: [
                 HistoryChecks.falseSoldOut(answers: answers.filter { saleTemplates.contains($0.template) }, truth: truth, users: userID, tolerance: 1_000),
                 HistoryChecks.toldMatchesLedger(told: told, rows: truth.rows + otherRows, users: userID, bound: bound),
+                HistoryChecks.readYourWrites(told: told, rows: truth.rows + otherRows, users: userID, bound: bound),
                 tickets,
             ])
     }

@@ -26,7 +26,8 @@ struct ThresholdResult: Codable, Sendable {
 /// <phase>.target_cpu_per_request (the target's CPU per request, `--target-pid`/`--target-metrics`). Staleness metrics (a scenario with `staleness:`): staleness.max, staleness.p99 and
 /// staleness.shown_after_sold_out_max (latencies), staleness.stale, staleness.understated, staleness.reads and
 /// shown_after_sold_out (counts). History metrics (a sale whose history is checked): history.false_sold_out,
-/// history.told_mismatch, history.not_linearizable (violations) and history.followed (accepted bookings asked about).
+/// history.told_mismatch, history.read_your_writes, history.not_linearizable (violations) and history.followed
+/// (accepted bookings asked about).
 enum Thresholds {
     static let operators = ["<=", ">=", "==", "!=", "<", ">"]
 

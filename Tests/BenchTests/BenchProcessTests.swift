@@ -179,8 +179,11 @@ struct GateCommandTests {
         let history = try #require(result.runs.first?.history)
         #expect(history.followed == 10 && history.told == ["confirmed": 10] && history.answers["202"] == 10, "\(history)")
         #expect(history.answers["422 sold_out"] == 290, "\(history.answers)")
-        #expect(history.checks.map(\.metric) == ["false_sold_out", "told_mismatch", "not_linearizable"] && history.passed, "\(history.checks)")
-        #expect(history.checks[0].checked == 290 && history.checks[1].checked == 10 && history.checks[2].skipped != nil, "\(history.checks)")
+        #expect(
+            history.checks.map(\.metric) == ["false_sold_out", "told_mismatch", "read_your_writes", "not_linearizable"] && history.passed, "\(history.checks)")
+        #expect(
+            history.checks[0].checked == 290 && history.checks[1].checked == 10 && history.checks[2].checked == 10 && history.checks[3].skipped != nil,
+            "\(history.checks)")
         #expect(junit.cases.contains { $0.name == "no false sold-out (lost sales)" && $0.failure == nil }, "\(junit.cases)")
         #expect(try String(contentsOfFile: safe.logs + "/summary.md", encoding: .utf8).hasPrefix("### ✔ happening-bench flash-sale-ci: PASS"))
         let pids = workerPids(in: safe.logs)

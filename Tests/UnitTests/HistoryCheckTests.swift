@@ -89,6 +89,21 @@ struct HistoryCheckTests {
         #expect(stale.violations == 1 && stale.witnesses.first?.what.contains("still told queued") == true, "\(stale)")
     }
 
+    @Test("read your writes: a list read past the bound after the decision must show the booking; one read sooner is not judged")
+    func readYourWrites() {
+        let rows = [row("a", "confirmed", requested: 100, updated: 1_000)]
+        func listed(_ shown: Bool, asked: Int64) -> ToldOutcome {
+            var outcome = told("a", "confirmed", asked: 1_100)
+            (outcome.listed, outcome.listed_asked_micros, outcome.listed_answered_micros) = (shown, asked, asked + 5)
+            return outcome
+        }
+        func check(_ outcome: ToldOutcome) -> HistoryCheck { HistoryChecks.readYourWrites(told: [outcome], rows: rows, users: { "u\($0)" }, bound: 500) }
+        #expect(check(listed(true, asked: 2_000)).checked == 1 && check(listed(true, asked: 2_000)).violations == 0)
+        let missing = check(listed(false, asked: 2_000))
+        #expect(missing.violations == 1 && missing.witnesses.first?.booking_id == "a" && missing.witnesses.first?.what.contains("did not show it") == true)
+        #expect(check(listed(false, asked: 1_300)).checked == 0, "read within the bound of the decision: not judged")
+    }
+
     @Test("tickets left: a value the truth took within the bound before the read passes; one it never took, or took too long before, is caught")
     func linearizable() {
         let truth = AvailabilityTruth(total: 3, changes: [.init(micros: 100, delta: -1), .init(micros: 200, delta: -1)])

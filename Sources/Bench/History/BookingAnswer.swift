@@ -34,6 +34,11 @@ struct ToldOutcome: Codable, Sendable, Equatable {
     var answered_micros: Int64
     /// Answers asked for.
     var asks: Int
+    /// Read your writes: the customer's own bookings list, asked for `bound` after the outcome was told — whether it
+    /// showed this booking, and when it was asked and answered (nil: not asked, or no answer).
+    var listed: Bool? = nil
+    var listed_asked_micros: Int64? = nil
+    var listed_answered_micros: Int64? = nil
 
     /// An outcome: the booking was decided (held, paid or refused), not still waiting.
     static let outcomes: Set<String> = ["confirmed", "pending", "failed", "cancelled"]

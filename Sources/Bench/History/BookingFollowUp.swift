@@ -6,6 +6,7 @@ import HappeningHTTP
 /// `deadline` passes. Rounds start 200 ms apart, growing to a second; at most `concurrency` asks at once, so a big
 /// sale's follow-up adds a bounded load. Bookings are handed over as phases end (``follow(_:)``) and asked about
 /// while later phases run: a customer hears of an outcome soon after the worker decides it, as a real one polling would.
+/// `bound` after an outcome was told, the customer's own bookings list (`listPath`) is read once: does it show it?
 actor BookingFollowUp {
     private let target: String
     private let path: String
@@ -14,13 +15,22 @@ actor BookingFollowUp {
     private let deadline: Duration
     private let tls: TLSVerification
     private let client: CurlHTTPClient
+    private let listPath: String?
+    private let bound: Duration
     private var waiting: [ToldOutcome] = []
+    /// Told an outcome; their list is read once it is due.
+    private var listing: [(outcome: ToldOutcome, due: ContinuousClock.Instant)] = []
     private var done: [ToldOutcome] = []
     private var started: ContinuousClock.Instant?
     private var rounds: Task<Void, Never>?
 
-    init(target: String, path: String, field: String = "status", users: VirtualUsers, deadline: Duration, tls: TLSVerification, concurrency: Int = 8) {
+    init(
+        target: String, path: String, field: String = "status", listPath: String?, bound: Duration, users: VirtualUsers, deadline: Duration,
+        tls: TLSVerification, concurrency: Int = 8
+    ) {
         self.target = target.hasSuffix("/") ? String(target.dropLast()) : target
+        self.listPath = listPath
+        self.bound = bound
         self.path = path
         self.field = field
         self.users = users
@@ -44,27 +54,58 @@ actor BookingFollowUp {
     func finish() async -> [ToldOutcome] {
         while let running = rounds { await running.value }
         await client.shutdown()
-        return done + waiting
+        return done + listing.map(\.outcome) + waiting
     }
 
     /// Rounds until nothing waits or the deadline passes.
     private func ask() async {
         var pause = Duration.milliseconds(200)
-        while !waiting.isEmpty, let started, ContinuousClock.now - started < deadline {
+        while !waiting.isEmpty || !listing.isEmpty, let started, ContinuousClock.now - started < deadline + bound {
             let round = waiting
             waiting = []
-            let answered = await withTaskGroup(of: ToldOutcome.self) { group in
-                for booking in round { group.addTask { await self.ask(booking) } }
-                var all: [ToldOutcome] = []
+            let now = ContinuousClock.now
+            let due = listing.filter { $0.due <= now }.map(\.outcome)
+            listing.removeAll { $0.due <= now }
+            let answered = await withTaskGroup(of: (ToldOutcome, listed: Bool).self) { group in
+                for booking in round { group.addTask { (await self.ask(booking), false) } }
+                for booking in due { group.addTask { (await self.askList(booking), true) } }
+                var all: [(ToldOutcome, listed: Bool)] = []
                 for await outcome in group { all.append(outcome) }
                 return all
             }
-            for outcome in answered { if outcome.hasOutcome { done.append(outcome) } else { waiting.append(outcome) } }
-            if waiting.isEmpty { break }
-            try? await Task.sleep(for: pause)
+            for (outcome, wasListing) in answered {
+                if wasListing || (outcome.hasOutcome && listPath == nil) {
+                    done.append(outcome)
+                } else if outcome.hasOutcome {
+                    listing.append((outcome, .now + bound))
+                } else if ContinuousClock.now - started < deadline {
+                    waiting.append(outcome)
+                } else {
+                    done.append(outcome)
+                }
+            }
+            if waiting.isEmpty && listing.isEmpty { break }
+            let nextList = listing.map(\.due).min().map { $0 - .now } ?? pause
+            try? await Task.sleep(for: waiting.isEmpty ? max(.milliseconds(10), nextList) : min(pause, max(.milliseconds(10), nextList)))
             pause = min(.seconds(1), pause * 3 / 2)
         }
         rounds = nil
+    }
+
+    /// Reads `booking`'s customer's own bookings list once: does it show the booking?
+    private nonisolated func askList(_ booking: ToldOutcome) async -> ToldOutcome {
+        guard let listPath else { return booking }
+        var outcome = booking
+        let headers = users.isEmpty ? [] : [(name: "Authorization", value: "Bearer \(users[booking.user].token)")]
+        let asked = Self.wallMicros()
+        guard let response = try? await client.send(HTTPClientRequest(url: target + listPath, headers: headers, timeout: .seconds(10), tls: tls)),
+            response.status == 200
+        else { return outcome }
+        outcome.listed_asked_micros = asked
+        outcome.listed_answered_micros = Self.wallMicros()
+        let id = Array(booking.booking_id.lowercased().utf8)
+        outcome.listed = response.body.withUnsafeBytes { ResponseFields.contains(id, in: $0) }
+        return outcome
     }
 
     /// One ask about `booking`: its status, when it was asked and answered.

@@ -130,6 +130,30 @@ enum HistoryChecks {
         return check("told = ledger (every 202 followed to its outcome)", metric: "told_mismatch", checked: told.count, violations)
     }
 
+    /// **Read your writes.** A customer's own bookings list, read more than `bound` after their booking's row was
+    /// decided, shows it. A list read sooner proves nothing either way and is not counted.
+    static func readYourWrites(told: [ToldOutcome], rows: [BookingRow], users: (Int) -> String?, bound: Int64) -> HistoryCheck {
+        let rows = Dictionary(rows.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var checked = 0
+        var violations: [(Int64, HistoryWitness)] = []
+        for outcome in told {
+            guard let listed = outcome.listed, let asked = outcome.listed_asked_micros, let row = rows[outcome.booking_id.lowercased()],
+                asked > row.updated_micros + bound
+            else { continue }
+            checked += 1
+            guard !listed else { continue }
+            violations.append(
+                (
+                    asked,
+                    HistoryWitness(
+                        what:
+                            "their bookings list, read \((asked - row.updated_micros) / 1_000) ms after the booking was decided (\(row.status)), did not show it",
+                        user_id: users(outcome.user), booking_id: outcome.booking_id, sent_micros: asked, received_micros: outcome.listed_answered_micros)
+                ))
+        }
+        return check("read your writes (a customer's list shows their decided booking)", metric: "read_your_writes", checked: checked, violations)
+    }
+
     /// **Tickets left, linearizable within the bound.** Every value a read showed is one the truth took while the read
     /// was in flight, or up to `bound` before it left.
     static func ticketsLeft(reads: [ShownRead], truth: AvailabilityTruth, bound: Int64, requestNames: [String]) -> HistoryCheck {
