@@ -50,14 +50,15 @@ struct ChangeIntervalTests {
 struct RunDiffVerdictTests {
     /// A result of `figures.count` runs of one phase `steady` with one route `r`, each run's seconds all at its
     /// figure (µs p50 and p99; 100 requests a second).
-    private func result(_ figures: [Double]) throws -> BenchResult {
-        let runs = try figures.map { figure -> BenchResult.Run in
+    private func result(_ figures: [Double], requests: [UInt64]? = nil) throws -> BenchResult {
+        let runs = try figures.enumerated().map { index, figure -> BenchResult.Run in
             var phase = try DiffFixture.phase()
+            let count = requests?[index] ?? 100
             phase.timeline = (0..<5).map { second in
                 let micros = UInt64(figure)
                 return PhaseResult.TimelinePoint(
-                    second: second, requests: 100, errors: 0, p50_us: micros, p99_us: micros, status_5xx: 0,
-                    routes: [PhaseResult.RoutePoint(name: "r", requests: 100, errors: 0, p50_us: micros, p99_us: micros)])
+                    second: second, requests: count, errors: 0, p50_us: micros, p99_us: micros, status_5xx: 0,
+                    routes: [PhaseResult.RoutePoint(name: "r", requests: count, errors: 0, p50_us: micros, p99_us: micros)])
             }
             phase.elapsed_seconds = 5
             return BenchResult.Run(label: "run", target: "http://127.0.0.1:1", phases: [phase], ledger: nil)
@@ -103,6 +104,15 @@ struct RunDiffVerdictTests {
         #expect(report.lines.allSatisfy { $0.verdict == .unchanged }, "\(report.lines)")
         let slower = try diff([1_000, 1_010, 990], [1_200, 1_210, 1_190])
         #expect(slower.lines.contains { $0.route == "r" && $0.metric == .p50 && $0.verdict == .regressed })
+    }
+
+    @Test("counts that agree exactly within each side still have an interval: 90, 90 against 87, 87 requests a second is no certain change")
+    func countResolution() throws {
+        let report = try RunDiff.compare(
+            base: try result([1_000, 1_000], requests: [90, 90]), new: try result([1_000, 1_000], requests: [87, 87]), names: ("a", "b"), noise: 0.03,
+            failOnRegression: 0.01)
+        let line = try #require(report.lines.first { $0.route == "r" && $0.metric == .requestsPerSecond })
+        #expect(line.verdict == .unchanged && (line.change.map { $0.upper - $0.lower } ?? 0) > 0.01 && report.failures.isEmpty, "\(line)")
     }
 
     @Test("a calibration needs five runs of one build; it is found for this machine and scenario only")
