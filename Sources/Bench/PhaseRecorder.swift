@@ -273,9 +273,13 @@ final class PhaseRecorder {
             }
         }
         keepSample(completion, failed: failed)
-        if info.accepting, bookingAnswers.count < Self.sampleLimit { bookingAnswers.append(bookingAnswer(completion, idField: info.capture)) }
+        let answer = info.accepting ? bookingAnswer(completion, idField: info.capture) : nil
+        if let answer, bookingAnswers.count < Self.sampleLimit { bookingAnswers.append(answer) }
         guard !failed else { return }
-        let captured = info.capture.flatMap { key in completion.body.flatMap { ResponseFields.string(key, in: $0) } }
+        // A booking's 202 was read for its id just above: not scanned twice.
+        let captured =
+            info.accepting && completion.status == 202 && info.capture != nil
+            ? answer?.booking_id : info.capture.flatMap { key in completion.body.flatMap { ResponseFields.string(key, in: $0) } }
         if captured != nil || (info.accepting && completion.status == 202) {
             // A 202 without an id still counts: the ledger then compares counts.
             captures.append(
