@@ -105,6 +105,8 @@ struct LanePhaseRun: Sendable {
     var shownReads: [ShownRead] = []
     /// Every answer to a booking request (the sale's history).
     var bookingAnswers: [BookingAnswer] = []
+    /// What watched answers showed of every event they carried (the history's tickets-left check).
+    var eventReads = EventReads()
 }
 
 /// Builds the reported views of a laned run: each lane over the whole run (`browse`), and before, during and after

@@ -5,13 +5,13 @@ import HappeningSystem
 /// The ledger's SQL for one source: a mapped schema (ours by default) or the scenario's query. Names come from the
 /// catalog-checked mapping (quoted), values are always parameters.
 struct LedgerReader: Sendable {
-    private enum Source: Sendable {
+    enum Source: Sendable {
         case mapped(ResolvedLedgerSchema)
         case sql(String)
     }
 
-    private let client: PostgresClient
-    private let source: Source
+    let client: PostgresClient
+    let source: Source
 
     /// The columns a `ledger.sql` query yields (NULL where a figure is unknown: `decided`, `duplicate_users`).
     static let sqlColumns = ["total", "available", "held", "bookings", "decided", "duplicate_users"]

@@ -47,8 +47,11 @@ struct LedgerSchema: Codable, Sendable, Equatable {
         var one_per_user: Bool?
         /// The idempotency key column: each (user, key) booked once.
         var idempotency_key: String?
-        /// When the booking was decided (for the decision latency; needs `id`).
+        /// When the booking was decided (for the decision latency; needs `id`), and last changed: the history's
+        /// decision stamp.
         var decided_at: String?
+        /// When the booking was asked for (the history counts a claim from it when the run did not see the request).
+        var requested_at: String?
 
         /// Every status that means the booking was decided; any other status is still in flight.
         var decidedStatuses: [String] { holding + (refused ?? []) + (released ?? []) }
@@ -63,7 +66,7 @@ struct LedgerSchema: Codable, Sendable, Equatable {
         bookings: Bookings(
             table: "bookings", event: "event_id", id: "id", quantity: "ticket_count", status: "status", holding: ["pending", "confirmed"],
             refused: ["failed"], released: ["cancelled"], reason: "failure_reason", user: "user_id", one_per_user: false,
-            idempotency_key: "idempotency_key", decided_at: "updated_at"))
+            idempotency_key: "idempotency_key", decided_at: "updated_at", requested_at: "booking_date"))
 }
 
 /// Where the ledger's figures come from: a table mapping (ours by default) or one SQL query the scenario gives.
@@ -116,7 +119,7 @@ struct ResolvedLedgerSchema: Sendable {
         let e = schema.events
         let b = schema.bookings
         let eventTypes = try await columnTypes(e.table, [e.key, e.total, e.available], on: client)
-        let bookingColumns = [b.event, b.status] + [b.id, b.quantity, b.reason, b.user, b.idempotency_key, b.decided_at].compactMap { $0 }
+        let bookingColumns = [b.event, b.status] + [b.id, b.quantity, b.reason, b.user, b.idempotency_key, b.decided_at, b.requested_at].compactMap { $0 }
         let bookingTypes = try await columnTypes(b.table, bookingColumns, on: client)
         if schema.bookings.one_per_user == true, b.user == nil { throw UsageError("ledger.schema.bookings: one_per_user needs the user column") }
         if b.holding.isEmpty { throw UsageError("ledger.schema.bookings.holding: name at least one status that holds tickets") }

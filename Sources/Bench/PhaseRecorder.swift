@@ -27,6 +27,8 @@ struct Capture: Sendable, Codable {
     /// When the request was sent (the decision latency counts from here: the worker may decide before the 202
     /// reaches a busy generator, so the answer's arrival is no lower bound).
     var sent_micros: Int64? = nil
+    /// The field captured (the template's `capture:`); nil for a 202 that carried no id.
+    var field: String? = nil
 }
 
 /// Ties the loops' monotonic clock to wall-clock time for one phase.
@@ -184,6 +186,10 @@ final class PhaseRecorder {
     var watch: (id: [UInt8], field: [UInt8])?
     /// Watched answers that carried the event.
     var shownReads: [ShownRead] = []
+    /// The field (as bytes) watched answers are read for in every event they carry (the history's check), nil: not read.
+    var everyEvent: [UInt8]?
+    /// What watched answers showed of every event they carried (with ``everyEvent``).
+    var eventReads = EventReads()
     /// Every answered request (for lane windows), up to ``sampleLimit`` per loop thread.
     var samples: [RequestSample] = []
     /// Requests not kept in ``samples`` because the limit was reached.
@@ -285,16 +291,19 @@ final class PhaseRecorder {
             captures.append(
                 Capture(
                     tag: completion.request.tag, value: captured ?? "", at_micros: clock.wallMicros(completion.end),
-                    sent_micros: clock.wallMicros(completion.actualStart)))
+                    sent_micros: clock.wallMicros(completion.actualStart), field: captured == nil ? nil : info.capture))
         }
-        guard let body = completion.body else { return }
-        if info.watched, let watch, shownReads.count < Self.sampleLimit, ResponseFields.contains(watch.id, in: body),
+        guard info.watched, let body = completion.body else { return }
+        let (sent, received) = (clock.wallMicros(completion.actualStart), clock.wallMicros(completion.end))
+        if let watch, shownReads.count < Self.sampleLimit, ResponseFields.contains(watch.id, in: body),
             let shown = ResponseFields.integer(watch.field, inObjectWithID: watch.id, in: body)
         {
-            shownReads.append(
-                ShownRead(
-                    template: template, sent_micros: clock.wallMicros(completion.actualStart),
-                    received_micros: clock.wallMicros(completion.end), shown: shown))
+            shownReads.append(ShownRead(template: template, sent_micros: sent, received_micros: received, shown: shown))
+        }
+        if let field = everyEvent {
+            ResponseFields.integers(field, byID: body) { id, shown in
+                eventReads.add(id: id, ShownRead(template: template, sent_micros: sent, received_micros: received, shown: shown))
+            }
         }
     }
 
@@ -308,7 +317,7 @@ final class PhaseRecorder {
                 answer.booking_id = ResponseFields.string(idField ?? "booking_id", in: body)
             } else if answer.status >= 400 {
                 answer.code = ResponseFields.string("code", in: body)
-                answer.request_id = ResponseFields.string("request_id", in: body)
+                answer.request_id = ResponseFields.string("request_id", in: body) ?? completion.requestID
             }
         }
         return answer

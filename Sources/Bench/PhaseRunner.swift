@@ -29,6 +29,8 @@ struct PhaseRunner: Sendable {
     let rendered = RenderedInstances()
     /// The event (lowercase id) and field that watched answers are read for (staleness), as bytes.
     var watch: (id: [UInt8], field: [UInt8])?
+    /// The field watched answers are read for in every event they carry (the history's check), as bytes.
+    var everyEvent: [UInt8]?
     /// Receives each loop's lag and run-queue wait per second (the generator check).
     var monitor: GeneratorMonitor?
     /// Where each finished second goes while the phase runs (`--prometheus-remote-write`).
@@ -42,10 +44,17 @@ struct PhaseRunner: Sendable {
         return (run.result, captures)
     }
 
+    /// Who a barrier phase's connections are when its requests name captured values: connection i is `users[i]`,
+    /// rendered with what that user captured.
+    struct CapturingUsers: Sendable {
+        var users: [Int]
+        var captured: CapturedValues
+    }
+
     /// Runs `phase` of `lane`, scheduled from `notBefore` (monotonic ns; nil: now, or `--start-at`), as the virtual users
-    /// `users` (nil: every user; a barrier's connection i is user i of them).
+    /// `users` (nil: every user; a barrier's connection i is user i of them, or `capturing.users[i]`).
     func run(
-        _ phase: Scenario.Phase, lane: String, notBefore: UInt64?, users: Range<Int>? = nil,
+        _ phase: Scenario.Phase, lane: String, notBefore: UInt64?, users: Range<Int>? = nil, capturing: CapturingUsers? = nil,
         timeoutOverride: Duration? = nil
     ) async throws -> (LanePhaseRun, [Capture]) {
         let start = plannedStart(notBefore: notBefore)
@@ -54,7 +63,8 @@ struct PhaseRunner: Sendable {
         let feed = LiveFeed()
         if phase.model.isTimed { loadStart?.set(monotonic: start) }
         let memory = MemoryWatch()
-        let loops = makeLoops(phase, users: users, start: start, clock: clock, feed: feed, timeoutOverride: timeoutOverride, memory: memory)
+        let loops = makeLoops(
+            phase, users: users, capturing: capturing, start: start, clock: clock, feed: feed, timeoutOverride: timeoutOverride, memory: memory)
         let watching = Task { await memory.run() }
 
         let display = Task { await LiveDisplay(phase: phase.name, feed: feed, clock: clock, style: progress).run() }
@@ -90,9 +100,10 @@ struct PhaseRunner: Sendable {
             var series = await streaming.value
             series.emitRest(from: feed, to: metrics, endedAtMillis: clock.wallMicros(end) / 1_000)
         }
-        let run = LanePhaseRun(
+        var run = LanePhaseRun(
             lane: lane, result: result, clock: clock, samples: recorders.flatMap(\.samples), end: end,
             shownReads: result.recorded ? recorders.flatMap(\.shownReads) : [], bookingAnswers: result.recorded ? recorders.flatMap(\.bookingAnswers) : [])
+        if result.recorded { for recorder in recorders { run.eventReads.merge(recorder.eventReads) } }
         return (run, recorders.flatMap(\.captures))
     }
 
@@ -105,7 +116,7 @@ struct PhaseRunner: Sendable {
 
     /// One loop per thread, each with its share of the connections and requests and the schedule of the phase's model.
     private func makeLoops(
-        _ phase: Scenario.Phase, users: Range<Int>?, start: UInt64, clock: PhaseClock, feed: LiveFeed,
+        _ phase: Scenario.Phase, users: Range<Int>?, capturing: CapturingUsers?, start: UInt64, clock: PhaseClock, feed: LiveFeed,
         timeoutOverride: Duration?, memory: MemoryWatch
     ) -> [LoopJob] {
         let chosen = templates(of: phase)
@@ -123,7 +134,11 @@ struct PhaseRunner: Sendable {
             var random = FastRandom(seed: 7)
             let picker = WeightedTable(weights: weights)
             let first = users?.lowerBound ?? 0
-            perConnection = (0..<phase.connections).map { renderer.render(chosen[picker.pick(using: &random)], user: first + $0, random: &random) }
+            perConnection = (0..<phase.connections).map { connection in
+                let user = capturing?.users[connection] ?? first + connection
+                return renderer.render(
+                    chosen[picker.pick(using: &random)], user: user, random: &random, captured: capturing?.captured.values(of: user) ?? [:])
+            }
         }
         let gate = BarrierGate(lanes: threadCount, notBefore: start, onFire: phase.model == .barrier ? loadStart : nil, memory: memory)
         var loops: [LoopJob] = []
@@ -138,6 +153,7 @@ struct PhaseRunner: Sendable {
             let recorder = PhaseRecorder(templates: infos, clock: clock, feed: feed)
             recorder.keepsSamples = keepsSamples
             recorder.watch = watch
+            recorder.everyEvent = everyEvent
             recorder.monitor = monitor
             let laneMax = maxRequests == Int.max ? Int.max : Self.share(of: maxRequests, part: lane, parts: threadCount)
             let schedule: any CurlLoadSchedule

@@ -74,8 +74,8 @@ struct RequestRenderer: Sendable {
     /// Checks that every `${…}` a template uses has a source.
     func validate() throws {
         for template in templates {
-            let texts = [template.path, template.body ?? ""] + (template.headers ?? [:]).values
-            for name in texts.flatMap(Template.names(in:)) where variables[name] == nil && pools[name] == nil && !Self.builtIns.contains(name) {
+            for name in Template.names(in: template.templatedText)
+            where variables[name] == nil && pools[name] == nil && !Self.builtIns.contains(name) && !name.hasPrefix(CapturedValues.prefix) {
                 throw UsageError("request \(template.name): ${\(name)} is neither a variable, a pool nor set by a setup step")
             }
             if template.auth == .user, users.isEmpty { throw UsageError("request \(template.name) needs users: add a `tokens:` setup step") }
@@ -87,11 +87,12 @@ struct RequestRenderer: Sendable {
     /// search words).
     static let builtIns: Set<String> = ["user_id", "user_email", "random"]
 
-    /// Template `index` rendered for `user` (an index into the virtual users), drawing pool values.
-    func render(_ index: Int, user: Int, random: inout FastRandom) -> PreparedRequest {
+    /// Template `index` rendered for `user` (an index into the virtual users), drawing pool values; `captured` holds
+    /// what the user captured in earlier phases (``CapturedValues/values(of:)``).
+    func render(_ index: Int, user: Int, random: inout FastRandom, captured: [String: String] = [:]) -> PreparedRequest {
         let template = templates[index]
-        var values = variables
-        let named = Template.names(in: template.path + (template.body ?? "") + (template.headers ?? [:]).values.joined())
+        var values = variables.merging(captured) { _, new in new }
+        let named = Template.names(in: template.templatedText)
         for name in named {
             if let pool = pools[name] { values[name] = pool.draw(&random) }
         }
@@ -127,8 +128,7 @@ struct RequestRenderer: Sendable {
         let people = users ?? 0..<max(1, self.users.count)
         return chosen.map { index in
             let template = templates[index]
-            let text = template.path + (template.body ?? "") + (template.headers ?? [:]).values.joined()
-            let names = Template.names(in: text)
+            let names = Template.names(in: template.templatedText)
             let perUser = template.auth == .user || names.contains("user_id") || names.contains("user_email")
             let varies = perUser || names.contains("random") || !names.filter { pools[$0] != nil }.isEmpty
             let total = varies ? (perUser ? max(count, people.count) : count) : 1

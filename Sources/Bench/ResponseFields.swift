@@ -40,34 +40,52 @@ enum ResponseFields {
     /// detail, or one entry of a list). Strings, escapes and nesting are followed exactly; nil when no object has
     /// that id, or it has no integer `field`.
     static func integer(_ field: [UInt8], inObjectWithID id: [UInt8], in body: UnsafeRawBufferPointer) -> Int? {
+        var found: Int?
         var scanner = ObjectScanner(field: field, id: id, body: body)
-        return scanner.run()
+        scanner.run { _, value in
+            found = value
+            return false
+        }
+        return found
+    }
+
+    /// Every JSON object of `body` with a string `"id"` and an integer `field` (an event's detail, each entry of a
+    /// list): `each(id's bytes, value)`, innermost objects first, in one pass.
+    static func integers(_ field: [UInt8], byID body: UnsafeRawBufferPointer, _ each: (UnsafeRawBufferPointer, Int) -> Void) {
+        var scanner = ObjectScanner(field: field, id: nil, body: body)
+        scanner.run { id, value in
+            each(id, value)
+            return true
+        }
     }
 }
 
-/// The single pass behind ``ResponseFields/integer(_:inObjectWithID:in:)``.
+/// The single pass behind ``ResponseFields/integer(_:inObjectWithID:in:)`` and ``ResponseFields/integers(_:byID:_:)``.
 private struct ObjectScanner {
     private enum Key { case id, field, other }
     private struct Frame {
         var isObject: Bool
         var expectsKey: Bool
         var key: Key = .other
-        var idMatches = false
+        /// Where the object's `"id"` string lies (when it matches the one looked for, or any is wanted).
+        var id: Range<Int>?
         var value: Int?
     }
 
     let field: [UInt8]
-    let id: [UInt8]
+    /// The id looked for; nil: every object's.
+    let id: [UInt8]?
     let body: UnsafeRawBufferPointer
     private var stack: [Frame] = []
     private static let idKey = Array("id".utf8)
 
-    init(field: [UInt8], id: [UInt8], body: UnsafeRawBufferPointer) {
+    init(field: [UInt8], id: [UInt8]?, body: UnsafeRawBufferPointer) {
         (self.field, self.id, self.body) = (field, id, body)
         stack.reserveCapacity(8)
     }
 
-    mutating func run() -> Int? {
+    /// Scans, calling `found(id, value)` for each object with a wanted id and an integer field, until it returns false.
+    mutating func run(_ found: (UnsafeRawBufferPointer, Int) -> Bool) {
         var index = 0
         while index < body.count {
             let byte = body[index]
@@ -76,8 +94,8 @@ private struct ObjectScanner {
                 stack.append(Frame(isObject: byte == 0x7B, expectsKey: byte == 0x7B))
                 index += 1
             case 0x7D, 0x5D:  // } ]
-                guard let frame = stack.popLast() else { return nil }
-                if frame.isObject, frame.idMatches, let value = frame.value { return value }
+                guard let frame = stack.popLast() else { return }
+                if frame.isObject, let id = frame.id, let value = frame.value, !found(UnsafeRawBufferPointer(rebasing: body[id]), value) { return }
                 index += 1
             case 0x2C:  // ,
                 if let last = stack.indices.last, stack[last].isObject { stack[last].expectsKey = true }
@@ -92,8 +110,8 @@ private struct ObjectScanner {
                 if let last = stack.indices.last, stack[last].isObject {
                     if stack[last].expectsKey {
                         stack[last].key = equals(start, end, Self.idKey) ? .id : equals(start, end, field) ? .field : .other
-                    } else if stack[last].key == .id, equals(start, end, id) {
-                        stack[last].idMatches = true
+                    } else if stack[last].key == .id, id.map({ equals(start, end, $0) }) ?? true {
+                        stack[last].id = start..<end
                     }
                 }
                 index = end + 1
@@ -123,7 +141,6 @@ private struct ObjectScanner {
                 index += 1
             }
         }
-        return nil
     }
 
     private func equals(_ start: Int, _ end: Int, _ text: [UInt8]) -> Bool {

@@ -68,6 +68,12 @@ struct Scenario: Codable, Sendable {
 
         /// The method sent: as written, else POST with a body and GET without.
         var resolvedMethod: String { method?.uppercased() ?? (body == nil ? "GET" : "POST") }
+
+        /// Everything that may hold `${…}`: path, body and header values.
+        var templatedText: String { path + (body ?? "") + (headers ?? [:]).values.joined() }
+
+        /// The values of earlier phases it names (`${captured.<field>}`).
+        var capturedNames: Set<String> { CapturedValues.names(in: templatedText) }
     }
 
     /// A phase of load.
@@ -90,6 +96,9 @@ struct Scenario: Codable, Sendable {
         var record: Bool?
         /// Starts only once every fault of the scenario has run (e.g. to measure recovery after a restart).
         var after_faults: Bool?
+        /// Starts only once every booking accepted so far was told its outcome by the history's follow-up (customers
+        /// who heard they won, then cancel or pay). Needs the history check.
+        var after_outcomes: Bool?
         /// A slow phase's clients: `nothing` (idle connections) or `partial` (half a request head); default partial.
         var send: SlowSend? = nil
     }
@@ -131,6 +140,9 @@ struct Scenario: Codable, Sendable {
         var my_bookings: String?
         /// How late a shown value or a told outcome may be and still count as true (default 1s).
         var bound: String?
+        /// The refusals that mean sold out: values of the mapped reason column, or of the status column where the
+        /// mapping has no reason (default `sold_out`).
+        var sold_out: [String]?
         /// false: no history check.
         var enabled: Bool?
 
@@ -166,9 +178,13 @@ struct Scenario: Codable, Sendable {
 
     /// The templates whose answers the staleness check reads.
     var watchedTemplates: Set<String> {
-        guard let staleness else { return [] }
-        return Set(staleness.requests ?? requests.filter { $0.resolvedMethod == "GET" }.map(\.name))
+        guard staleness != nil || readsEveryEvent else { return [] }
+        return Set(staleness?.requests ?? requests.filter { $0.resolvedMethod == "GET" }.map(\.name))
     }
+
+    /// Whether the history reads tickets left of every event watched answers carry: on Happening's own schema, whose
+    /// events and bookings tables it rebuilds each event's truth from.
+    var readsEveryEvent: Bool { historySpec != nil && ledger?.schema == nil && ledger?.sql == nil }
 
     /// Loads and parses a scenario file with variable overrides.
     static func load(path: String, overrides: [String: String], runDirectory: String) throws -> Scenario {
@@ -223,6 +239,7 @@ struct Scenario: Codable, Sendable {
             }
             for name in phase.requests ?? [] where !names.contains(name) { throw UsageError("phase \(phase.name): no request template named \(name)") }
         }
+        try validateCapturedValues()
         if !hasLanes, let first = phases?.first, first.after_faults == true {
             // Faults are timed from the start of the load, so the first phase cannot wait for them.
             throw UsageError("phase \(first.name): after_faults needs an earlier phase (faults count from the start of the load)")
@@ -236,6 +253,32 @@ struct Scenario: Codable, Sendable {
         }
         for (name, pool) in pools ?? [:] where (pool.values ?? []).isEmpty && pool.sql == nil && pool.file == nil {
             throw UsageError("pool \(name): needs values, sql or file")
+        }
+    }
+
+    /// `${captured.<field>}` is what the connection's user captured in an earlier phase of the lane: only a barrier
+    /// phase (one request per user) after the lane's first may use it, and some template must capture the field.
+    /// `after_outcomes` waits for the history's follow-up, so it needs the history and an earlier phase.
+    private func validateCapturedValues() throws {
+        let captured = Set(requests.compactMap(\.capture).map { CapturedValues.prefix + $0 })
+        for template in requests {
+            for name in template.capturedNames where !captured.contains(name) {
+                throw UsageError("request \(template.name): ${\(name)} names no template's capture: field")
+            }
+        }
+        for lane in runLanes {
+            for (position, phase) in lane.phases.enumerated() {
+                let names = Set(phase.requests ?? lane.requests ?? requests.map(\.name))
+                let usesCaptured = requests.contains { names.contains($0.name) && !$0.capturedNames.isEmpty }
+                if usesCaptured, phase.model != .barrier || position == 0 {
+                    throw UsageError(
+                        "phase \(phase.name): ${captured.…} is for a barrier phase after the lane's first (each user sends once, with what they captured)")
+                }
+                if phase.after_outcomes == true, position == 0 || historySpec == nil {
+                    throw UsageError(
+                        "phase \(phase.name): after_outcomes needs an earlier phase and the history check (a ledger on Happening's schema, or history:)")
+                }
+            }
         }
     }
 

@@ -78,6 +78,7 @@ struct ScenarioRunner: Sendable {
         runner.shard = shard
         runner.keepsSamples = scenario.hasLanes
         if let watchedEvent, let spec = scenario.staleness { runner.watch = (Array(watchedEvent.utf8), Array((spec.field ?? "available_tickets").utf8)) }
+        if scenario.readsEveryEvent, shard == nil { runner.everyEvent = Array((scenario.staleness?.field ?? "available_tickets").utf8) }
         let loadStart = LoadStartSignal()
         runner.loadStart = loadStart
         let monitor = GeneratorMonitor()
@@ -126,13 +127,14 @@ struct ScenarioRunner: Sendable {
         var phaseRuns = laneRuns.flatMap(\.runs)
         for index in phaseRuns.indices { phaseRuns[index].result.generator = Self.check(phaseRuns[index].result, monitor) }
         let shardReport = shard.map { Self.report(of: $0, scenario: scenario, variables: variables, laneRuns: laneRuns) }
-        var (ledger, staleness) = try await checks(
+        var (ledger, staleness, watchedTruth) = try await checks(
             variables: variables, laneRuns: laneRuns, watchedEvent: watchedEvent, shownReads: phaseRuns.flatMap(\.shownReads),
             requestNames: renderer.infos.map(\.name))
         if ledger != nil { try await addLaneTickets(to: &ledger, variables: variables, laneUsers: laneUsers, users: users) }
         let history = try await historyReport(
-            variables: variables, followUp: followUp, answers: phaseRuns.flatMap(\.bookingAnswers), watchedEvent: watchedEvent,
-            shownReads: phaseRuns.flatMap(\.shownReads), users: users, requestNames: renderer.infos.map(\.name))
+            variables: variables, followUp: followUp, answers: phaseRuns.flatMap(\.bookingAnswers),
+            eventReads: phaseRuns.reduce(into: EventReads()) { $0.merge($1.eventReads) }, watchedTruth: watchedTruth, users: users,
+            requestNames: renderer.infos.map(\.name))
         let windows =
             scenario.hasLanes
             ? LaneWindows.views(of: phaseRuns, templates: renderer.infos).map { window in
@@ -153,47 +155,66 @@ struct ScenarioRunner: Sendable {
         let ours = scenario.ledger?.schema == nil && scenario.ledger?.sql == nil
         return BookingFollowUp(
             target: target, path: spec.status ?? "/api/bookings/{id}", field: spec.status_field ?? "status",
+            words: scenario.ledger?.schema.map { ToldOutcome.words(of: $0.bookings) } ?? [:],
             listPath: spec.my_bookings ?? (ours ? "/api/bookings/my-bookings" : nil), bound: .microseconds(spec.boundMicros), users: users,
             deadline: deadline, tls: tls)
     }
 
     /// What customers were told, checked against the sale's rows (after the ledger, which waited for the decisions).
     private func historyReport(
-        variables: [String: String], followUp: BookingFollowUp?, answers: [BookingAnswer], watchedEvent: String?, shownReads: [ShownRead],
+        variables: [String: String], followUp: BookingFollowUp?, answers: [BookingAnswer], eventReads: EventReads, watchedTruth: SaleTruth?,
         users: VirtualUsers, requestNames: [String]
     ) async throws -> CustomerHistoryReport? {
         guard let followUp, let spec = scenario.historySpec, let ledger = scenario.ledger else { return nil }
         let told = await followUp.finish()
         guard !stop.isStopped else { return nil }
         guard let databaseURL else { throw UsageError("the history check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
-        let event = Template.substitute(ledger.event, variables, keepUnknown: true).lowercased()
-        let truth = try await SaleTruth.read(event: event, databaseURL: databaseURL)
+        let event = Template.substitute(ledger.event, variables, keepUnknown: true)
+        let (source, soldOut) = (try ledger.source(), Set(spec.sold_out ?? ["sold_out"]))
+        // The staleness check read the same rows when it watches the sale's event on Happening's schema.
+        let sameRows = watchedTruth.flatMap { $0.event == event.lowercased() && source == .mapped(.happening) && soldOut == ["sold_out"] ? $0 : nil }
+        let truth: SaleTruth
+        if let sameRows { truth = sameRows } else { truth = try await SaleTruth.read(event: event, source: source, soldOut: soldOut, databaseURL: databaseURL) }
         let known = Set(truth.rows.map(\.id))
-        let otherRows = try await SaleTruth.rows(ids: told.map { $0.booking_id.lowercased() }.filter { !known.contains($0) }, databaseURL: databaseURL)
+        let otherRows = try await SaleTruth.rows(
+            ids: told.map { $0.booking_id.lowercased() }.filter { !known.contains($0) }, source: source, soldOut: soldOut, databaseURL: databaseURL)
         // Refusals count against the sale's event only: the templates that name it (a scenario may book other events too).
         let saleTemplates = Set(
             scenario.requests.indices.filter { index in
                 let request = scenario.requests[index]
-                return Template.substitute(request.path + (request.body ?? ""), variables, keepUnknown: true).lowercased().contains(truth.event)
+                return Template.substitute(request.templatedText, variables, keepUnknown: true).lowercased().contains(truth.event)
             })
         let bound = spec.boundMicros
         let userID: (Int) -> String? = { users.isEmpty ? nil : users[$0].user_id }
-        var tickets: HistoryCheck
-        if let watchedEvent, watchedEvent == truth.event {
-            tickets = HistoryChecks.ticketsLeft(reads: shownReads, truth: truth.availability, bound: bound, requestNames: requestNames)
-        } else {
-            tickets = HistoryCheck(name: "tickets left linearizable within the bound", metric: "not_linearizable", checked: 0, violations: 0, witnesses: [])
-            tickets.skipped = "no reads of the sale's tickets left were watched (a staleness: block naming its event)"
-        }
+        let tickets = try await ticketsLeftCheck(eventReads, bound: bound, requestNames: requestNames, databaseURL: databaseURL)
         return CustomerHistoryReport(
             event_id: truth.event, answers: Dictionary(grouping: answers, by: Self.answerKind).mapValues(\.count), followed: told.count,
             told: Dictionary(grouping: told) { $0.told ?? "no answer" }.mapValues(\.count), bound_ms: Double(bound) / 1_000,
             checks: [
-                HistoryChecks.falseSoldOut(answers: answers.filter { saleTemplates.contains($0.template) }, truth: truth, users: userID, tolerance: 1_000),
+                HistoryChecks.falseSoldOut(
+                    answers: answers.filter { saleTemplates.contains($0.template) }, truth: truth, users: userID, tolerance: 1_000, bound: bound),
                 HistoryChecks.toldMatchesLedger(told: told, rows: truth.rows + otherRows, users: userID, bound: bound),
                 HistoryChecks.readYourWrites(told: told, rows: truth.rows + otherRows, users: userID, bound: bound),
                 tickets,
             ])
+    }
+
+    /// Most events the tickets-left check rebuilds a truth for: the most-read ones.
+    static let eventsChecked = 10_000
+
+    /// Tickets left as every watched answer showed them, each event against its own truth.
+    private func ticketsLeftCheck(_ eventReads: EventReads, bound: Int64, requestNames: [String], databaseURL: String) async throws -> HistoryCheck {
+        let shown = eventReads.byEvent.sorted { $0.value.count > $1.value.count }.prefix(Self.eventsChecked)
+        guard !shown.isEmpty else {
+            var skipped = HistoryCheck(name: "tickets left linearizable within the bound", metric: "not_linearizable", checked: 0, violations: 0, witnesses: [])
+            skipped.skipped = "no watched answer showed tickets left (the GET templates', or staleness.requests)"
+            return skipped
+        }
+        var earliest = Int64.max
+        for (_, reads) in shown { for read in reads { earliest = min(earliest, read.sent_micros) } }
+        let truths = try await SaleTruth.availability(events: shown.map(\.key), since: earliest - bound - 1_000_000, databaseURL: databaseURL)
+        return HistoryChecks.ticketsLeft(
+            events: shown.compactMap { id, reads in truths[id].map { .init(id: id, reads: reads, truth: $0) } }, bound: bound, requestNames: requestNames)
     }
 
     /// `202`, `422 sold_out`, `no answer` …: what kind of answer a customer got.
@@ -211,12 +232,12 @@ struct ScenarioRunner: Sendable {
         return report
     }
 
-    /// The scenario's ledger and staleness checks after the load (none once stopped).
+    /// The scenario's ledger and staleness checks after the load (none once stopped), and the watched event's rows.
     private func checks(
         variables: [String: String], laneRuns: [LaneOutcome], watchedEvent: String?, shownReads: [ShownRead],
         requestNames: [String]
-    ) async throws -> (LedgerReport?, StalenessReport?) {
-        guard !stop.isStopped else { return (nil, nil) }
+    ) async throws -> (LedgerReport?, StalenessReport?, SaleTruth?) {
+        guard !stop.isStopped else { return (nil, nil, nil) }
         var ledger: LedgerReport?
         if let spec = scenario.ledger, shard == nil {  // a shard's accepted bookings go to merge, which checks them all
             guard let databaseURL else { throw UsageError("the ledger check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
@@ -228,12 +249,13 @@ struct ScenarioRunner: Sendable {
             ledger = try await LedgerChecker(databaseURL: databaseURL, source: try spec.source()).check(event: event, run: run, progress: progress)
         }
         var staleness: StalenessReport?
+        var truth: SaleTruth?
         if let watchedEvent {
             guard let databaseURL else { throw UsageError("the staleness check reads PostgreSQL: pass --database-url or set DATABASE_URL") }
-            let truth = try await StalenessCheck.truth(event: watchedEvent, databaseURL: databaseURL)
-            staleness = StalenessCheck.report(event: watchedEvent, reads: shownReads, truth: truth, requestNames: requestNames)
+            truth = try await SaleTruth.read(event: watchedEvent, databaseURL: databaseURL, check: "staleness")
+            staleness = StalenessCheck.report(event: watchedEvent, reads: shownReads, truth: truth!.availability, requestNames: requestNames)
         }
-        return (ledger, staleness)
+        return (ledger, staleness, truth)
     }
 
     /// Who won the sale: the tickets held by each lane's own users, and the most any one user holds.
@@ -280,9 +302,23 @@ struct ScenarioRunner: Sendable {
     /// What one lane ran: its phases, the values it captured, and whether every barrier answer was definite.
     private struct LaneOutcome: Sendable {
         var runs: [LanePhaseRun] = []
+        /// The recorded phases' captures (the ledger's accepted bookings).
         var captures: [Capture] = []
+        /// Every phase's captures by user, for a later phase's `${captured.…}`.
+        var captured = CapturedValues()
         var complete = true
         var soldOut = 0
+    }
+
+    /// For a phase whose requests name captured values: the users of `users` who captured them all, and its connections
+    /// cut to their number (nil for any other phase).
+    private func capturingUsers(of phase: inout Scenario.Phase, captured: CapturedValues, users: Range<Int>?) -> PhaseRunner.CapturingUsers? {
+        let chosen = Set(phase.requests ?? scenario.requests.map(\.name))
+        let names = scenario.requests.filter { chosen.contains($0.name) }.reduce(into: Set<String>()) { $0.formUnion($1.capturedNames) }
+        guard !names.isEmpty else { return nil }
+        let people = Array(captured.users(having: names, in: users).prefix(phase.connections))
+        phase.connections = max(1, people.count)
+        return PhaseRunner.CapturingUsers(users: people, captured: captured)
     }
 
     /// Runs a lane's phases in order, the first no earlier than `notBefore`.
@@ -301,7 +337,21 @@ struct ScenarioRunner: Sendable {
                 }
                 _ = await faultTask.value
             }
+            if phase.after_outcomes == true, let followUp {
+                if progress != .none {
+                    FileHandle.standardError.write(Data("bench: \(label): \(prefix)phase \(phase.name) waits for the accepted bookings' outcomes\n".utf8))
+                }
+                await followUp.settled()
+            }
             if phase.requests == nil { phase.requests = lane.requests }
+            let capturing = capturingUsers(of: &phase, captured: outcome.captured, users: users)
+            if capturing?.users.isEmpty == true {
+                if progress != .none {
+                    FileHandle.standardError.write(
+                        Data("bench: \(label): \(prefix)phase \(phase.name) skipped: no user captured what its requests name\n".utf8))
+                }
+                continue
+            }
             if phase.model.isTimed, phase.record ?? true {
                 if let connections { phase.connections = connections }
                 if let rate, phase.model == .open { phase.rate = rate }
@@ -326,7 +376,8 @@ struct ScenarioRunner: Sendable {
                     return await cpu.seconds()
                 }
             }
-            var (run, phaseCaptures) = try await runner.run(phase, lane: lane.name, notBefore: plannedStart, users: users)
+            var (run, phaseCaptures) = try await runner.run(phase, lane: lane.name, notBefore: plannedStart, users: users, capturing: capturing)
+            outcome.captured.add(phaseCaptures)
             if let targetCPU, let cpuBefore = await cpuAtStart?.value, let cpuAfter = await targetCPU.seconds() {
                 run.result.target_cpu = TargetCPUReport(source: targetCPU.label, before: cpuBefore, after: cpuAfter, requests: run.result.requests)
             }

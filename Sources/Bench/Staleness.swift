@@ -140,9 +140,4 @@ enum StalenessCheck {
             shown_after_sold_out_max_ms: afterSoldOutMax.map { Double($0) / 1_000 }, sold_out_at_micros: soldOutAt,
             changes: truth.changes.count, reads_by_request: byRequest)
     }
-
-    /// The event's availability over time, from its total and booking rows in PostgreSQL.
-    static func truth(event: String, databaseURL: String) async throws -> AvailabilityTruth {
-        try await SaleTruth.read(event: event, databaseURL: databaseURL, check: "staleness").availability
-    }
 }

@@ -33,14 +33,17 @@ public struct BookingWorker: Service {
     /// The `confirm-then-roll-back` mutation: every booking that took tickets is undone this long after its decision
     /// (nil: never; only for the tests that show the Bench's history check catches it).
     let undoAfter: Duration?
+    /// False only for the `admission-lease-outlives-sale` mutation: decided bookings' admission claims are left to lapse.
+    let releasesClaims: Bool
     let logger: Logger
 
     public init(
         consumer: AMQPConsumer, decider: BookingDecider, notifier: AvailabilityNotifier,
         concurrency: Int = 1, batchSize: Int = 50, maxAttempts: Int = 5, requeueDelay: Duration = .seconds(1), undoAfter: Duration? = nil,
-        logger: Logger
+        releasesClaims: Bool = true, logger: Logger
     ) {
         self.undoAfter = undoAfter
+        self.releasesClaims = releasesClaims
         self.consumer = consumer
         self.decider = decider
         self.notifier = notifier
@@ -105,7 +108,7 @@ public struct BookingWorker: Service {
                         }
                     })
                 // Every decided job's admission claim goes, whatever the outcome, with the new tickets left.
-                await notifier.eventsChanged(changed, releasing: jobs.map { Self.claim($0.1) }, logger: logger)
+                await notifier.eventsChanged(changed, releasing: releasesClaims ? jobs.map { Self.claim($0.1) } : [], logger: logger)
                 for (delivery, _) in jobs { await settle { try await consumer.ack(delivery) } }
                 if let undoAfter { undo(zip(jobs.map(\.1), outcomes).filter { $0.1.tookTickets }.map(\.0), after: undoAfter) }
                 return

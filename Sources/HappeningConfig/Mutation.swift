@@ -9,6 +9,12 @@ public enum Mutation: String, CaseIterable, Sendable {
     /// The worker confirms a booking, then deletes it and gives its tickets back half a second later (a confirmation
     /// rolled back after the customer could have been told).
     case confirmThenRollBack = "confirm-then-roll-back"
+    /// The server remembers an event it found sold out for an hour and ignores the gate's word that tickets came back
+    /// (the memory should last at most 250 ms, and not once tickets are given back).
+    case soldOutMemoryNeverForgets = "sold-out-memory-never-forgets"
+    /// Admission claims last an hour and the worker leaves them to lapse instead of releasing them when it decides:
+    /// the gate counts every decided booking twice (sold, and still claimed) for the rest of the sale.
+    case admissionLeaseOutlivesSale = "admission-lease-outlives-sale"
 
     /// The mutations `MUTATION` names (comma-separated); an unknown name is a configuration error.
     public static func active(_ settings: Settings) throws -> Set<Mutation> {

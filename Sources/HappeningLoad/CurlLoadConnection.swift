@@ -70,18 +70,21 @@ final class LoadConnection {
     }
 }
 
-/// What one response carried: body size, the body itself when asked, and the `X-Cache` verdict.
+/// What one response carried: body size, the body itself when asked, the `X-Cache` verdict, and (with the body) the
+/// `X-Request-Id`.
 final class LoadResponseSink {
     var bodyBytes = 0
     var capture = false
     var captured: [UInt8] = []
     var cacheHit: Bool?
+    var requestID: String?
 
     init() { captured.reserveCapacity(4096) }
 
     func reset() {
         bodyBytes = 0
         cacheHit = nil
+        requestID = nil
         captured.removeAll(keepingCapacity: true)
     }
 }
@@ -97,16 +100,32 @@ private func loadWriteBody(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ 
     return length
 }
 
-/// Looks for `X-Cache: HIT` (case-insensitive name) without building strings.
+/// Looks for `X-Cache: HIT` (case-insensitive name) without building strings, and for `X-Request-Id` when the body is kept.
 private func loadWriteHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?) -> Int {
     let length = size * count
     guard let data, let user, length >= 8 else { return length }
     let bytes = UnsafeRawBufferPointer(start: data, count: length)
+    let sink = Unmanaged<LoadResponseSink>.fromOpaque(user).takeUnretainedValue()
+    if sink.capture, let value = headerValue(bytes, named: "x-request-id:") {
+        sink.requestID = value
+        return length
+    }
     let name: [UInt8] = [0x78, 0x2D, 0x63, 0x61, 0x63, 0x68, 0x65, 0x3A]  // "x-cache:"
     for i in 0..<8 where bytes[i] | 0x20 != name[i] && !(i == 1 && bytes[i] == 0x2D) && !(i == 7 && bytes[i] == 0x3A) { return length }
-    let sink = Unmanaged<LoadResponseSink>.fromOpaque(user).takeUnretainedValue()
     var index = 8
     while index < length, bytes[index] == 0x20 { index += 1 }
     sink.cacheHit = length - index >= 3 && bytes[index] | 0x20 == 0x68 && bytes[index + 1] | 0x20 == 0x69 && bytes[index + 2] | 0x20 == 0x74
     return length
+}
+
+/// The value of a header line `bytes` when its name (lowercase, with the colon) is `name`, without the line's end.
+private func headerValue(_ bytes: UnsafeRawBufferPointer, named name: StaticString) -> String? {
+    let count = name.utf8CodeUnitCount
+    guard bytes.count > count else { return nil }
+    for offset in 0..<count where bytes[offset] | 0x20 != name.utf8Start[offset] | 0x20 { return nil }
+    var end = bytes.count
+    while end > count, [0x0D, 0x0A, 0x20, 0x09].contains(bytes[end - 1]) { end -= 1 }
+    var start = count
+    while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+    return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
 }

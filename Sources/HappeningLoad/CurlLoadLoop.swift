@@ -122,7 +122,7 @@ public enum CurlLoadLoop {
             let completion = CurlCompletion(
                 connection: index, request: request, intendedStart: connection.intendedStart, actualStart: connection.actualStart,
                 end: end, status: result == CURLE_OK ? status : 0, curlError: result == CURLE_OK ? nil : Int32(result.rawValue),
-                bodyBytes: sink.bodyBytes, cacheHit: sink.cacheHit, body: nil,
+                bodyBytes: sink.bodyBytes, cacheHit: sink.cacheHit, requestID: sink.requestID, body: nil,
                 httpVersion: result == CURLE_OK ? HTTPVersion(curlInfo: version) : nil, connectionsOpened: opened)
             schedule.deliver(completion) { use in sink.captured.withUnsafeBytes { use($0) } }
             sink.reset()

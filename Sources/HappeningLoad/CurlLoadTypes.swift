@@ -119,6 +119,8 @@ public struct CurlCompletion {
     public var bodyBytes: Int
     /// The `X-Cache` header: true for `HIT`, false for anything else, nil when absent.
     public var cacheHit: Bool?
+    /// The `X-Request-Id` header of an answer whose body was kept (``PreparedRequest/capturesBody``), nil otherwise.
+    public var requestID: String? = nil
     /// The body when ``PreparedRequest/capturesBody`` (valid only during the `completed` call).
     public var body: UnsafeRawBufferPointer?
     /// The HTTP version the answer came in (the curl engine reports it; nil: not known).

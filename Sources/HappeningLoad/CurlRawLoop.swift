@@ -112,7 +112,7 @@ public enum CurlRawLoop {
         let completion = CurlCompletion(
             connection: connection.index, request: request, intendedStart: connection.intendedStart, actualStart: connection.actualStart,
             end: end, status: error == nil ? status : 0, curlError: error, bodyBytes: connection.parser.bodyBytes,
-            cacheHit: connection.parser.cacheHit, body: nil)
+            cacheHit: connection.parser.cacheHit, requestID: connection.parser.requestID, body: nil)
         schedule.deliver(completion, body: error == nil ? { use in connection.parser.withBody(use) } : nil)
         connection.parser.reset()
     }

@@ -1,5 +1,6 @@
 /// An incremental HTTP/1.1 response parser for the raw load engine: status, `Content-Length` or chunked
-/// bodies, `Connection: close`, and the `X-Cache` verdict, without building strings.
+/// bodies, `Connection: close`, and the `X-Cache` verdict, without building strings (and, for an answer whose body
+/// is kept, its `X-Request-Id`).
 ///
 /// Feed it bytes with ``consume(_:)`` until it reports a complete response. A response that arrives in one read (the
 /// common case) is parsed where it lies, in the loop's receive buffer, and never copied: the parser then holds no
@@ -16,6 +17,8 @@ struct HTTP1ResponseParser {
     private(set) var status = 0
     private(set) var keepAlive = true
     private(set) var cacheHit: Bool?
+    /// `X-Request-Id`, read only when ``keepsBody`` (what a witness of a refused booking quotes).
+    private(set) var requestID: String?
     private(set) var bodyBytes = 0
     /// Where the body is in the response's bytes (Content-Length responses).
     private(set) var bodyRange: Range<Int>?
@@ -38,6 +41,7 @@ struct HTTP1ResponseParser {
         status = 0
         keepAlive = true
         cacheHit = nil
+        requestID = nil
         bodyBytes = 0
         bodyRange = nil
         headerEnd = nil
@@ -152,6 +156,8 @@ struct HTTP1ResponseParser {
             if valueContains(buffer, "close", value, end) { keepAlive = false } else if valueContains(buffer, "keep-alive", value, end) { keepAlive = true }
         } else if nameIs(buffer, "x-cache", start, colon) {
             cacheHit = end - value >= 3 && buffer[value] | 0x20 == 0x68 && buffer[value + 1] | 0x20 == 0x69 && buffer[value + 2] | 0x20 == 0x74
+        } else if keepsBody, nameIs(buffer, "x-request-id", start, colon) {
+            requestID = String(decoding: UnsafeRawBufferPointer(rebasing: buffer[value..<end]), as: UTF8.self).trimmingTrailingSpaces
         }
         return true
     }
@@ -219,5 +225,14 @@ struct HTTP1ResponseParser {
         guard let range = bodyRange else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
         if let borrowed { return body(UnsafeRawBufferPointer(rebasing: borrowed[range])) }
         return buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
+}
+
+extension String {
+    /// Without the spaces and tabs at its end (a header value's optional whitespace).
+    var trimmingTrailingSpaces: String {
+        var text = Substring(self)
+        while let last = text.last, last == " " || last == "\t" { text = text.dropLast() }
+        return String(text)
     }
 }

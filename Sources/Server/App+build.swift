@@ -98,7 +98,8 @@ struct AppDependencies: Sendable {
         if configuration.cacheEnabled, configuration.nearCacheEntries > 0 {
             let near = NearCaches(
                 capacity: configuration.nearCacheEntries, ttl: .seconds(configuration.cacheTTL), byteBudget: configuration.nearCacheBytes,
-                maximumBodyBytes: configuration.nearCacheMaximumEntryBytes, keys: keys)
+                maximumBodyBytes: configuration.nearCacheMaximumEntryBytes, keys: keys,
+                soldOutForgets: !configuration.mutations.contains(.soldOutMemoryNeverForgets))
             self.near = near
             invalidations = RedisInvalidationListener(
                 configuration: try RedisConfiguration(url: configuration.endpoints.redisURL, connectTimeout: configuration.redisTimeout),

@@ -212,5 +212,6 @@ struct ServerConfiguration: Sendable {
         paymentOrderTTL = .seconds(60 * (try settings.integer("PAYMENT_ORDER_TTL_MINUTES", default: 30, range: 1...10_080)))
         logLevel = try settings.logLevel()
         mutations = try Mutation.active(settings)
+        if mutations.contains(.admissionLeaseOutlivesSale) { admissionLease = .seconds(3_600) }
     }
 }

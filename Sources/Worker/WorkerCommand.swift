@@ -98,7 +98,8 @@ struct WorkerCommand: AsyncParsableCommand {
                     postgres: postgres, strategy: chosen, holdMinutes: hold, unsafeRaceWindow: .milliseconds(unsafeRaceWindowMs),
                     perUserLimit: try settings.ticketsPerUserPerEvent()),
                 notifier: notifier, concurrency: concurrency, batchSize: batch, maxAttempts: maxAttempts,
-                undoAfter: mutations.contains(.confirmThenRollBack) ? .milliseconds(500) : nil, logger: logger)
+                undoAfter: mutations.contains(.confirmThenRollBack) ? .milliseconds(500) : nil,
+                releasesClaims: !mutations.contains(.admissionLeaseOutlivesSale), logger: logger)
             // Shut down in reverse: the notifier's last retry runs after the worker stopped, before Redis closes.
             var services: [any Service] = [postgres, redis, notifier]
             if sweepInterval > 0 {

@@ -112,4 +112,56 @@ struct HistoryMutationTests {
         let realCheck = try #require(real.history?.checks.first { $0.metric == "not_linearizable" }, "\(real.output)")
         #expect(real.status == 0 && realCheck.violations == 0 && realCheck.checked > 100, "\(real.output)")
     }
+
+    /// A sale in three acts: 60 users rush 10 tickets; once every accepted booking was told its outcome, five winners
+    /// cancel (each their own booking: `${captured.booking_id}`); then, for three seconds, people keep trying. The five
+    /// tickets given back must go to them.
+    private static let saleGiveBackSale = """
+        name: sale-give-back-sale
+        variables: { users: "60", tickets: "10", give_back: "5" }
+        setup:
+          - seed: --events 0 --users 0 --bench-users ${users} --tokens-out ${run_dir}/tokens.jsonl --flash-sale-event tickets=${tickets},price=0
+            set: { event_id: flash_sale_event.id }
+          - tokens: ${run_dir}/tokens.jsonl
+        requests:
+          - { name: book, method: POST, path: /api/bookings, auth: user, body: '{"event_id":"${event_id}","ticket_count":1}', expect: [202, 422], capture: booking_id }
+          - { name: cancel, method: POST, path: "/api/cancellations/${captured.booking_id}/cancel", auth: user, expect: [200, 409] }
+        phases:
+          - { name: rush, model: barrier, connections: ${users}, requests: [book] }
+          - { name: give-back, model: barrier, connections: ${give_back}, after_outcomes: true, requests: [cancel] }
+          - { name: later, model: open, rate: 20, connections: 2, duration: 3s, requests: [book] }
+        ledger: { event: "${event_id}", ticket_count: 1, decision_timeout: 30s, requests: [book] }
+        history: { bound: 1s }
+        """
+
+    /// Runs the sale, broken by `mutation`, and returns its false sold-out check after asserting it found lost sales.
+    private func lostSales(_ mutation: String, scenario: String) async throws -> HistoryCheck {
+        let broken = try await gate(scenario, mutation: mutation, "--server-env CACHE=on")
+        #expect(broken.status == 1, "\(broken.output)")
+        let check = try #require(broken.history?.checks.first { $0.metric == "false_sold_out" }, "\(broken.output)")
+        // Three seconds of refusals at 20/s while five tickets were back: at least the last second's are lost sales.
+        #expect(check.violations >= 10, "\(check)")
+        let witness = try #require(check.witnesses.first, "\(check)")
+        #expect(witness.request_id != nil && witness.user_id != nil && witness.what.contains("tickets were free"), "\(witness)")
+        return check
+    }
+
+    @Test(
+        "a sold-out memory that never forgets, and admission claims left to an hour's lease: tickets given back are refused, caught as lost sales; the real server sells them"
+    )
+    func ticketsGivenBack() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-give-back-\(TestEnvironment.uniqueSuffix())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scenario = "\(directory)/sale-give-back-sale.yaml"
+        try Self.saleGiveBackSale.write(toFile: scenario, atomically: true, encoding: .utf8)
+
+        _ = try await lostSales("sold-out-memory-never-forgets", scenario: scenario)
+        _ = try await lostSales("admission-lease-outlives-sale", scenario: scenario)
+
+        let real = try await gate(scenario, mutation: nil, "--server-env CACHE=on")
+        let check = try #require(real.history?.checks.first { $0.metric == "false_sold_out" }, "\(real.output)")
+        #expect(real.status == 0 && check.violations == 0 && check.checked >= 50, "\(real.output)")
+        #expect(real.output.contains("give-back"), "\(real.output)")
+    }
 }

@@ -11,7 +11,8 @@ import Testing
 private let otherSchema = """
     CREATE TABLE concerts (concert_no bigint PRIMARY KEY, capacity int NOT NULL, seats_left int NOT NULL);
     CREATE TABLE reservations (ref bigserial PRIMARY KEY, concert bigint NOT NULL REFERENCES concerts,
-                               fan text NOT NULL, seats int NOT NULL, state text NOT NULL);
+                               fan text NOT NULL, seats int NOT NULL, state text NOT NULL,
+                               decided_at timestamptz NOT NULL DEFAULT clock_timestamp());
     INSERT INTO concerts VALUES (7, 10, 10);
     """
 
@@ -29,8 +30,11 @@ private enum OtherServer {
     /// Takes a seat in the same statement that records the reservation (`held`, or `rejected` once sold out);
     /// answers 202 with no id.
     case safe
-    /// The same, answering 202 with the reservation's ref (`{"reservation":"12"}`).
+    /// The same, answering 202 with the reservation's ref (`{"reservation":"12"}`); `GET /reservations/:ref` tells
+    /// its state (`{"state":"held"}`).
     case safeWithIDs
+    /// ``safeWithIDs``, but its status route tells every fan `held`, refused or not.
+    case safeTellingHeld
     /// Takes a seat like ``safe`` but writes a row only for a reservation that got one (a refusal leaves none).
     case safeRefusalsLeaveNoRow
     /// Records every reservation as `held` and never refuses: oversells.
@@ -44,7 +48,7 @@ private enum OtherServer {
             let fan = request.uri.queryParameters.get("fan") ?? ""
             let sql =
                 switch self {
-                case .safe, .safeWithIDs:
+                case .safe, .safeWithIDs, .safeTellingHeld:
                     """
                     WITH taken AS (UPDATE concerts SET seats_left = seats_left - 1 WHERE concert_no = $1 AND seats_left >= 1 RETURNING 1)
                     INSERT INTO reservations (concert, fan, seats, state)
@@ -62,8 +66,15 @@ private enum OtherServer {
                     """
                 }
             let ref: Int = try await client.query(sql, [concert, fan]).first?.decode(0) ?? 0
-            let body = self == .safeWithIDs ? #"{"reservation":"\#(ref)"}"# : #"{"status":"queued"}"#
+            let body = self == .safeWithIDs || self == .safeTellingHeld ? #"{"reservation":"\#(ref)"}"# : #"{"status":"queued"}"#
             return Response(status: .accepted, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        router.get("reservations/:ref") { _, context -> Response in
+            let ref = Int(context.parameters.get("ref") ?? "") ?? 0
+            let found: String? = try await client.query("SELECT state FROM reservations WHERE ref = $1", [ref]).first?.decode(0)
+            guard let state = found else { return Response(status: .notFound) }
+            let body = #"{"state":"\#(self == .safeTellingHeld ? "held" : state)"}"#
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         return router
     }
@@ -77,7 +88,7 @@ struct MappedLedgerTests {
     /// ``otherSchema``; `inspect` gets the database afterwards. Returns the exit status, the output and the run's ledger.
     private func sale(
         _ server: OtherServer, edit: (String) throws -> String = { $0 }, inspect: (@Sendable (String) async throws -> Void)? = nil
-    ) async throws -> (status: Int32, output: String, ledger: LedgerReport?) {
+    ) async throws -> (status: Int32, output: String, ledger: LedgerReport?, history: CustomerHistoryReport?) {
         try await TestEnvironment.withScratchDatabase(prefix: "otherschema") { url in
             try await createOtherSchema(url)
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-otherschema-\(TestEnvironment.uniqueSuffix())").path
@@ -97,10 +108,10 @@ struct MappedLedgerTests {
             try await inspect?(url)
             await client.shutdown()
             let json = try FileManager.default.contentsOfDirectory(atPath: directory + "/out").first { $0.hasSuffix(".json") }
-            let ledger = try json.map {
-                try JSONDecoder().decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: "\(directory)/out/\($0)"))).runs[0].ledger
+            let run = try json.map {
+                try JSONDecoder().decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: "\(directory)/out/\($0)"))).runs[0]
             }
-            return (result.status, result.output, ledger ?? nil)
+            return (result.status, result.output, run?.ledger, run?.history)
         }
     }
 
@@ -152,6 +163,32 @@ struct MappedLedgerTests {
         let ledger = try #require(run.ledger, "\(run.output)")
         #expect(ledger.method == .ids && ledger.accepted == 60 && ledger.decided == 60 && ledger.undecided == 0 && ledger.phantom == 0, "\(ledger)")
         #expect((ledger.invariants ?? []).map(\.name).contains("no booking the API never accepted"))
+    }
+
+    /// The scenario with ids followed and the history checked on the other system: its status route, its words.
+    private static func withHistory(_ text: String) -> String {
+        text.replacingOccurrences(of: "    expect: [202]\n", with: "    expect: [202]\n    capture: reservation\n")
+            .replacingOccurrences(of: "      table: reservations\n", with: "      table: reservations\n      id: ref\n      decided_at: decided_at\n")
+            .replacingOccurrences(
+                of: "thresholds:\n", with: "history: { status: \"/reservations/{id}\", status_field: state, sold_out: [rejected] }\nthresholds:\n")
+    }
+
+    @Test(
+        "the history on another schema: each fan's reservation followed on its status route, in its words, against its row; a route that tells everyone 'held' is caught"
+    )
+    func historyOnTheirSchema() async throws {
+        let run = try await sale(.safeWithIDs, edit: Self.withHistory)
+        #expect(run.status == 0, "\(run.output)")
+        let history = try #require(run.history, "\(run.output)")
+        #expect(history.followed == 60 && history.told == ["confirmed": 10, "failed": 50], "\(history)")
+        let checks = Dictionary(uniqueKeysWithValues: history.checks.map { ($0.metric, $0) })
+        #expect(checks["told_mismatch"]?.checked == 60 && checks["told_mismatch"]?.violations == 0, "\(history.checks)")
+        #expect(checks["false_sold_out"]?.checked == 50 && checks["false_sold_out"]?.violations == 0, "\(history.checks)")
+
+        let lying = try await sale(.safeTellingHeld, edit: Self.withHistory)
+        #expect(lying.status == 1, "\(lying.output)")
+        let told = try #require(lying.history?.checks.first { $0.metric == "told_mismatch" }, "\(lying.output)")
+        #expect(told.violations == 50 && told.witnesses.first?.what.contains("told confirmed, but its row is failed (sold_out)") == true, "\(told)")
     }
 
     @Test("where a refusal leaves no row, the ledger waits for the counts to settle and checks that nothing is left in flight")
@@ -207,7 +244,7 @@ struct MappedLedgerTests {
         }
         let wrong = try await sale(.safe) { $0.replacingOccurrences(of: "quantity: seats", with: "quantity: tickets") }
         #expect(wrong.status == 2, "\(wrong.output)")
-        #expect(wrong.output.contains("table reservations has no column tickets (its columns: ref, concert, fan, seats, state)"), "\(wrong.output)")
+        #expect(wrong.output.contains("table reservations has no column tickets (its columns: ref, concert, fan, seats, state, decided_at)"), "\(wrong.output)")
         #expect(!wrong.output.contains("undefined_column") && !wrong.output.contains("rush:"), "\(wrong.output)")
     }
 }

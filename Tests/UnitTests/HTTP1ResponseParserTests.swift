@@ -64,6 +64,18 @@ struct HTTP1ResponseParserTests {
         #expect(parser.bodyRange == headerLength..<(headerLength + 13))
     }
 
+    @Test("X-Request-Id is read when the body is kept (a refusal's witness), and not otherwise")
+    func requestID() {
+        let response = "HTTP/1.1 422 Unprocessable Content\r\nx-request-ID:  r-42 \r\nContent-Length: 2\r\n\r\n{}"
+        let kept = Receiver()
+        kept.keepsBody = true
+        #expect(kept.feed(response) == .complete && kept.requestID == "r-42")
+        kept.reset()
+        #expect(kept.requestID == nil)
+        let counted = Receiver()
+        #expect(counted.feed(response) == .complete && counted.requestID == nil)
+    }
+
     @Test("a response read in one piece is parsed where it lies (the parser keeps no copy); one read in pieces is gathered")
     func inPlace() {
         let parser = Receiver()

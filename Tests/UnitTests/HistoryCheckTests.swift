@@ -18,8 +18,8 @@ struct HistoryCheckTests {
         BookingAnswer(user: user, template: 0, sent_micros: sent, received_micros: sent + 5, status: 202, booking_id: id)
     }
 
-    private func falseSoldOut(_ answers: [BookingAnswer], _ rows: [BookingRow], total: Int = 2) -> HistoryCheck {
-        HistoryChecks.falseSoldOut(answers: answers, truth: SaleTruth(event: "e", total: total, rows: rows), users: { "u\($0)" }, tolerance: 0)
+    private func falseSoldOut(_ answers: [BookingAnswer], _ rows: [BookingRow], total: Int = 2, bound: Int64 = 0) -> HistoryCheck {
+        HistoryChecks.falseSoldOut(answers: answers, truth: SaleTruth(event: "e", total: total, rows: rows), users: { "u\($0)" }, tolerance: 0, bound: bound)
     }
 
     @Test("a refusal while every ticket went to someone who asked first is no lost sale, even if they were decided after it")
@@ -50,6 +50,16 @@ struct HistoryCheckTests {
             [accepted("a", user: 1, sent: 100), refusal(user: 3, sent: 300, received: 310), accepted("b", user: 2, sent: 320)],
             [row("a", "confirmed", requested: 150, updated: 160), row("b", "confirmed", requested: 330, updated: 400)])
         #expect(later.violations == 1, "\(later)")
+    }
+
+    @Test("a refusal is a read of tickets left: a ticket back for less than the bound when it left is no lost sale, one back longer is")
+    func givenBackWithinTheBound() {
+        let rows = [row("a", "confirmed", requested: 150, updated: 160), row("b", "cancelled", requested: 250, updated: 1_000)]
+        let answers = [accepted("a", user: 1, sent: 100), accepted("b", user: 2, sent: 200)]
+        let soon = falseSoldOut(answers + [refusal(user: 3, sent: 1_090, received: 1_095)], rows, bound: 100)
+        #expect(soon.checked == 1 && soon.violations == 0, "\(soon)")
+        let late = falseSoldOut(answers + [refusal(user: 3, sent: 1_101, received: 1_105)], rows, bound: 100)
+        #expect(late.violations == 1 && late.witnesses.first?.request_id == "req-3", "\(late)")
     }
 
     @Test("the worker failing an accepted booking as sold out while tickets were free is a lost sale too")
@@ -111,11 +121,17 @@ struct HistoryCheckTests {
             ShownRead(template: 0, sent_micros: sent, received_micros: received, shown: shown)
         }
         let reads = [read(3, 150, 160), read(2, 150, 160), read(1, 190, 210), read(1, 150, 160), read(0, 300, 310)]
-        let check = HistoryChecks.ticketsLeft(reads: reads, truth: truth, bound: 100, requestNames: ["detail"])
+        let check = HistoryChecks.ticketsLeft(events: [.init(id: "e", reads: reads, truth: truth)], bound: 100, requestNames: ["detail"])
         #expect(check.checked == 5 && check.violations == 2, "\(check)")
         #expect(check.witnesses.map(\.sent_micros) == [150, 300], "1 before it was 1, and 0 never")
-        let tight = HistoryChecks.ticketsLeft(reads: [read(3, 150, 160)], truth: truth, bound: 10, requestNames: ["detail"])
-        #expect(tight.violations == 1 && tight.witnesses.first?.what.contains("detail showed 3") == true, "\(tight)")
+        let tight = HistoryChecks.ticketsLeft(events: [.init(id: "e", reads: [read(3, 150, 160)], truth: truth)], bound: 10, requestNames: ["detail"])
+        #expect(tight.violations == 1 && tight.witnesses.first?.what.contains("detail showed 3 tickets left of event e") == true, "\(tight)")
+        // Every event on its own truth: event f never changed, so 3 is right for it and wrong for e after 200.
+        let unchanged = AvailabilityTruth(total: 3, changes: [])
+        let two = HistoryChecks.ticketsLeft(
+            events: [.init(id: "e", reads: [read(3, 400, 410)], truth: truth), .init(id: "f", reads: [read(3, 400, 410)], truth: unchanged)], bound: 100,
+            requestNames: ["list"])
+        #expect(two.checked == 2 && two.violations == 1 && two.witnesses.first?.what.contains("of event e") == true, "\(two)")
     }
 
     @Test("sums up to an instant: before the first, at one, between, after the last")

@@ -80,6 +80,15 @@ private let invalidScenarios: [(yaml: String, needle: String)] = [
         "phase warm: after_faults needs an earlier phase"
     ),
     (edited("connections: 8,", "connections: eight,"), "connections"),
+    (
+        edited("\nphases:\n", "\n  - { name: cancel, method: POST, path: \"/c/${captured.booking_id}\", auth: user }\nphases:\n"),
+        "phase warm: ${captured.…} is for a barrier phase after the lane's first"
+    ),
+    (
+        edited("\nphases:\n", "\n  - { name: cancel, method: POST, path: \"/c/${captured.order}\" }\nphases:\n"),
+        "request cancel: ${captured.order} names no template's capture: field"
+    ),
+    (edited("max_requests: 50, ", "max_requests: 50, after_outcomes: true, "), "phase after: after_outcomes needs an earlier phase and the history check"),
     ("name: x\nrequests: [{ name: a, path: / }]\n", "needs at least one phase"),
     ("name: x\nrequests: [{ name: a, path: / }]\nphases: []\n", "a scenario needs at least one phase"),
     ("name: x\nrequests: []\nphases: [{ name: p, model: warmup, connections: 1 }]\n", "a scenario needs at least one request template"),
@@ -200,5 +209,27 @@ struct ScenarioTests {
         #expect(Template.substitute("${x}${x}", ["x": "ab"], keepUnknown: false) == "abab")
         #expect(Template.substitute("tail ${open", ["open": "no"], keepUnknown: true) == "tail ${open")
         #expect(Template.names(in: "/e/${event_id}?p=${page}&x=${") == ["event_id", "page"])
+    }
+
+    @Test("captured values: a later barrier phase may name what each user captured; each user's latest value, users in order")
+    func capturedValues() throws {
+        let scenario = try load(
+            edited("\nphases:\n", "\n  - { name: cancel, method: POST, path: \"/c/${captured.booking_id}\", auth: user }\nphases:\n")
+                .replacingOccurrences(
+                    of: "model: warmup, connections: 4, record: false", with: "model: warmup, connections: 4, record: false, requests: [search]"
+                )
+                .replacingOccurrences(of: "model: barrier, connections: 100", with: "model: barrier, connections: 100, requests: [cancel]")
+                .replacingOccurrences(of: "model: closed, connections: 2,", with: "model: closed, connections: 2, requests: [book],"))
+        #expect(scenario.requests.last?.capturedNames == ["captured.booking_id"])
+        var captured = CapturedValues()
+        captured.add([
+            Capture(tag: 7, value: "b-1", at_micros: 1, field: "booking_id"), Capture(tag: 3, value: "b-2", at_micros: 2, field: "booking_id"),
+            Capture(tag: 7, value: "b-3", at_micros: 3, field: "booking_id"), Capture(tag: 5, value: "", at_micros: 4, field: "booking_id"),
+            Capture(tag: 9, value: "x", at_micros: 5),
+        ])
+        #expect(captured.users(having: ["captured.booking_id"], in: nil) == [3, 7])
+        #expect(captured.users(having: ["captured.booking_id"], in: 4..<10) == [7])
+        #expect(captured.users(having: ["captured.booking_id", "captured.order"], in: nil).isEmpty)
+        #expect(captured.values(of: 7) == ["captured.booking_id": "b-3"] && captured.values(of: 9).isEmpty)
     }
 }

@@ -42,5 +42,15 @@ struct ToldOutcome: Codable, Sendable, Equatable {
 
     /// An outcome: the booking was decided (held, paid or refused), not still waiting.
     static let outcomes: Set<String> = ["confirmed", "pending", "failed", "cancelled"]
+
+    /// Another system's statuses in these words (what its status route says, as its ledger mapping sorts them): a
+    /// holding status is `confirmed`, a refused one `failed`, a released one `cancelled`.
+    static func words(of bookings: LedgerSchema.Bookings) -> [String: String] {
+        var words: [String: String] = [:]
+        for status in bookings.released ?? [] { words[status] = "cancelled" }
+        for status in bookings.refused ?? [] { words[status] = "failed" }
+        for status in bookings.holding { words[status] = status == "pending" ? "pending" : "confirmed" }
+        return words
+    }
     var hasOutcome: Bool { told.map(Self.outcomes.contains) ?? false }
 }

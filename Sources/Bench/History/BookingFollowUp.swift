@@ -11,6 +11,8 @@ actor BookingFollowUp {
     private let target: String
     private let path: String
     private let field: String
+    /// The status route's words in the history's (another system's `held` → `confirmed` …); a word not here is kept.
+    private let words: [String: String]
     private let users: VirtualUsers
     private let deadline: Duration
     private let tls: TLSVerification
@@ -21,11 +23,14 @@ actor BookingFollowUp {
     /// Told an outcome; their list is read once it is due.
     private var listing: [(outcome: ToldOutcome, due: ContinuousClock.Instant)] = []
     private var done: [ToldOutcome] = []
+    /// Bookings handed over and not yet told an outcome (nor given up on at the deadline).
+    private var untold = 0
     private var started: ContinuousClock.Instant?
     private var rounds: Task<Void, Never>?
 
     init(
-        target: String, path: String, field: String = "status", listPath: String?, bound: Duration, users: VirtualUsers, deadline: Duration,
+        target: String, path: String, field: String = "status", words: [String: String] = [:], listPath: String?, bound: Duration, users: VirtualUsers,
+        deadline: Duration,
         tls: TLSVerification, concurrency: Int = 8
     ) {
         self.target = target.hasSuffix("/") ? String(target.dropLast()) : target
@@ -33,6 +38,7 @@ actor BookingFollowUp {
         self.bound = bound
         self.path = path
         self.field = field
+        self.words = words
         self.users = users
         self.deadline = deadline
         self.tls = tls
@@ -43,11 +49,18 @@ actor BookingFollowUp {
     func follow(_ answers: [BookingAnswer]) {
         let accepted = answers.filter { $0.status == 202 && !($0.booking_id ?? "").isEmpty }
         guard !accepted.isEmpty else { return }
+        untold += accepted.count
         waiting += accepted.map {
             ToldOutcome(booking_id: $0.booking_id!, user: $0.user, told: nil, http_status: 0, asked_micros: 0, answered_micros: 0, asks: 0)
         }
         if started == nil { started = .now }
         if rounds == nil { rounds = Task { await self.ask() } }
+    }
+
+    /// Returns once every booking handed over so far was told its outcome, or given up on at the deadline (a phase's
+    /// `after_outcomes`); the lists' reads may still be due.
+    func settled() async {
+        while untold > 0, rounds != nil { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
     /// Waits for every booking's outcome (or the deadline) and returns what each customer was last told.
@@ -73,12 +86,14 @@ actor BookingFollowUp {
                 for await outcome in group { all.append(outcome) }
                 return all
             }
+            let expired = ContinuousClock.now - started >= deadline
             for (outcome, wasListing) in answered {
+                if !wasListing, outcome.hasOutcome || expired { untold -= 1 }
                 if wasListing || (outcome.hasOutcome && listPath == nil) {
                     done.append(outcome)
                 } else if outcome.hasOutcome {
                     listing.append((outcome, .now + bound))
-                } else if ContinuousClock.now - started < deadline {
+                } else if !expired {
                     waiting.append(outcome)
                 } else {
                     done.append(outcome)
@@ -121,9 +136,8 @@ actor BookingFollowUp {
         outcome.asked_micros = asked
         outcome.answered_micros = Self.wallMicros()
         outcome.http_status = response.status
-        outcome.told =
-            response.status == 200
-            ? response.body.withUnsafeBytes { ResponseFields.string(field, in: $0) } : response.status == 404 ? "not found" : nil
+        let said = response.status == 200 ? response.body.withUnsafeBytes { ResponseFields.string(field, in: $0) } : nil
+        outcome.told = said.map { words[$0] ?? $0 } ?? (response.status == 404 ? "not found" : nil)
         return outcome
     }
 

@@ -48,8 +48,9 @@ enum HistoryChecks {
     /// the refusal's answer. Lenient to the server: every booking that took tickets counts as claiming them from the
     /// moment its request left (the Bench's send instant where the run made it, else the row's request time), a
     /// refusal is judged at the end of its interval for claims and at its start for tickets given back, and `tolerance`
-    /// widens both (clocks of two hosts).
-    static func falseSoldOut(answers: [BookingAnswer], truth: SaleTruth, users: (Int) -> String?, tolerance: Int64) -> HistoryCheck {
+    /// widens both (clocks of two hosts). A refusal is a read of tickets left: tickets given back count once they have
+    /// been back for `bound` (the staleness bound) when it left — a sold-out memory may lag that long, not longer.
+    static func falseSoldOut(answers: [BookingAnswer], truth: SaleTruth, users: (Int) -> String?, tolerance: Int64, bound: Int64) -> HistoryCheck {
         let sentByBooking = Dictionary(answers.compactMap { a in a.booking_id.map { ($0.lowercased(), a.sent_micros) } }, uniquingKeysWith: min)
         let claims = StepSum(
             truth.rows.filter(\.tookTickets).map { row in
@@ -57,7 +58,7 @@ enum HistoryChecks {
             })
         let returns = StepSum(truth.rows.filter { $0.status == "cancelled" }.map { ($0.updated_micros, $0.tickets) })
         func free(sent: Int64, received: Int64) -> Int {
-            truth.total - claims.sum(atOrBefore: received + tolerance) + returns.sum(atOrBefore: sent - tolerance)
+            truth.total - claims.sum(atOrBefore: received + tolerance) + returns.sum(atOrBefore: sent - max(tolerance, bound))
         }
         var violations: [(Int64, HistoryWitness)] = []
         let refusals = answers.filter(\.refusedSoldOut)
@@ -154,22 +155,33 @@ enum HistoryChecks {
         return check("read your writes (a customer's list shows their decided booking)", metric: "read_your_writes", checked: checked, violations)
     }
 
-    /// **Tickets left, linearizable within the bound.** Every value a read showed is one the truth took while the read
-    /// was in flight, or up to `bound` before it left.
-    static func ticketsLeft(reads: [ShownRead], truth: AvailabilityTruth, bound: Int64, requestNames: [String]) -> HistoryCheck {
+    /// **Tickets left, linearizable within the bound.** Every value a read showed of an event is one the event's truth
+    /// took while the read was in flight, or up to `bound` before it left; every event the reads showed is checked.
+    static func ticketsLeft(events: [EventShown], bound: Int64, requestNames: [String]) -> HistoryCheck {
         var violations: [(Int64, HistoryWitness)] = []
-        for read in reads where !truth.took(read.shown, from: read.sent_micros - bound, to: read.received_micros) {
-            let name = read.template < requestNames.count ? requestNames[read.template] : "#\(read.template)"
-            violations.append(
-                (
-                    read.sent_micros,
-                    HistoryWitness(
-                        what:
-                            "\(name) showed \(read.shown) tickets left; the truth was \(truth.value(at: read.sent_micros - bound)) to \(truth.value(at: read.received_micros)) over the read and the bound before it, never \(read.shown)",
-                        sent_micros: read.sent_micros, received_micros: read.received_micros)
-                ))
+        for event in events {
+            for read in event.reads where !event.truth.took(read.shown, from: read.sent_micros - bound, to: read.received_micros) {
+                let name = read.template < requestNames.count ? requestNames[read.template] : "#\(read.template)"
+                let (before, after) = (event.truth.value(at: read.sent_micros - bound), event.truth.value(at: read.received_micros))
+                violations.append(
+                    (
+                        read.sent_micros,
+                        HistoryWitness(
+                            what:
+                                "\(name) showed \(read.shown) tickets left of event \(event.id); the truth was \(before) to \(after) over the read and the bound before it, never \(read.shown)",
+                            sent_micros: read.sent_micros, received_micros: read.received_micros)
+                    ))
+            }
         }
-        return check("tickets left linearizable within the bound", metric: "not_linearizable", checked: reads.count, violations)
+        return check(
+            "tickets left linearizable within the bound", metric: "not_linearizable", checked: events.reduce(0) { $0 + $1.reads.count }, violations)
+    }
+
+    /// One event's reads and its truth, for ``ticketsLeft(events:bound:requestNames:)``.
+    struct EventShown {
+        var id: String
+        var reads: [ShownRead]
+        var truth: AvailabilityTruth
     }
 
     /// A check from its violations (instant, witness): the earliest ones kept as witnesses.

@@ -112,11 +112,12 @@ struct SyntheticSale {
             timings[name] = (clock.now - mark).seconds
             mark = clock.now
         }
-        let falseSoldOut = HistoryChecks.falseSoldOut(answers: answers, truth: truth, users: { "u\($0)" }, tolerance: 1_000)
+        let falseSoldOut = HistoryChecks.falseSoldOut(answers: answers, truth: truth, users: { "u\($0)" }, tolerance: 1_000, bound: 1_000_000)
         lap("false_sold_out")
         let toldCheck = HistoryChecks.toldMatchesLedger(told: told, rows: truth.rows, users: { "u\($0)" }, bound: 1_000_000)
         lap("told_mismatch")
-        let ticketsLeft = HistoryChecks.ticketsLeft(reads: reads, truth: truth.availability, bound: 1_000_000, requestNames: ["detail"])
+        let ticketsLeft = HistoryChecks.ticketsLeft(
+            events: [.init(id: truth.event, reads: reads, truth: truth.availability)], bound: 1_000_000, requestNames: ["detail"])
         lap("not_linearizable")
         timings["total"] = (clock.now - all).seconds
         precondition(falseSoldOut.violations + toldCheck.violations + ticketsLeft.violations == 0, "the made-up sale is consistent")

@@ -38,8 +38,11 @@ extension RunTables {
 
     /// One witness in a line: what happened, to whom, when.
     static func describe(_ witness: HistoryWitness) -> String {
-        [witness.what, witness.user_id.map { "user \($0)" }, witness.booking_id.map { "booking \($0)" }, witness.sent_micros.map { "sent \(utc($0))" }]
-            .compactMap { $0 }.joined(separator: "; ")
+        [
+            witness.what, witness.user_id.map { "user \($0)" }, witness.booking_id.map { "booking \($0)" },
+            witness.request_id.map { "request \($0)" }, witness.sent_micros.map { "sent \(utc($0))" },
+        ]
+        .compactMap { $0 }.joined(separator: "; ")
     }
 
     /// µs since 1970 as `HH:MM:SS.ffffff` UTC.

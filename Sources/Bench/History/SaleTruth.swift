@@ -40,44 +40,78 @@ struct SaleTruth: Sendable {
     }
 
     /// The rows of the bookings `ids` (of any event; those that exist), for outcomes told of other events' bookings.
-    static func rows(ids: [String], databaseURL: String) async throws -> [BookingRow] {
-        let uuids = ids.compactMap(UUID.init(uuidString:)).map(\.uuidString)
-        guard !uuids.isEmpty else { return [] }
-        let client = PostgresClient(configuration: .init(url: databaseURL, poolSize: 1, applicationName: "happening-bench-history"))
-        do {
-            let bookings = try await client.query("\(columns) WHERE id = ANY($1::uuid[])", [PostgresArray(uuids)]).map(bookingRow)
-            await client.shutdown()
-            return bookings
-        } catch {
-            await client.shutdown()
-            throw UsageError("history: cannot read PostgreSQL at \(Redact.url(databaseURL)) (\(error))")
+    static func rows(ids: [String], source: LedgerSource = .mapped(.happening), soldOut: Set<String> = ["sold_out"], databaseURL: String)
+        async throws -> [BookingRow]
+    {
+        guard !ids.isEmpty else { return [] }
+        return try await withClient(databaseURL, check: "history") { client in
+            let reader = try await LedgerReader.make(source, client: client)
+            return try await reader.bookingRows(ids: reader.normalized(ids), soldOut: soldOut)
         }
     }
 
-    private static let columns = """
-        SELECT id::text, user_id::text, status::text, failure_reason::text, ticket_count,
-               (extract(epoch FROM booking_date) * 1000000)::int8, (extract(epoch FROM updated_at) * 1000000)::int8
-        FROM bookings
-        """
-
-    private static func bookingRow(_ row: PostgresRow) throws -> BookingRow {
-        BookingRow(
-            id: try row.decode(0), user_id: try row.decode(1), status: try row.decode(2), reason: try row.decode(3, as: String?.self),
-            tickets: try row.decode(4), requested_micros: try row.decode(5), updated_micros: try row.decode(6))
+    /// Reads the event's total and booking rows through `source`'s mapping (Happening's schema by default); `soldOut`
+    /// names the refusals that mean sold out; `check` names the check in errors.
+    static func read(
+        event: String, source: LedgerSource = .mapped(.happening), soldOut: Set<String> = ["sold_out"], databaseURL: String, check: String = "history"
+    ) async throws -> SaleTruth {
+        var event = event
+        if source == .mapped(.happening) {
+            guard let id = UUID(uuidString: event) else { throw UsageError("\(check): '\(event)' is not an event id (UUID)") }
+            event = id.uuidString.lowercased()
+        }
+        return try await withClient(databaseURL, check: check) { [event] client in
+            let (total, rows) = try await LedgerReader.make(source, client: client).saleRows(event: event, soldOut: soldOut)
+            return SaleTruth(event: event, total: total, rows: rows)
+        }
     }
 
-    /// Reads the event's total and booking rows (Happening's schema); `check` names the check in errors.
-    static func read(event: String, databaseURL: String, check: String = "history") async throws -> SaleTruth {
-        guard let eventID = UUID(uuidString: event) else { throw UsageError("\(check): '\(event)' is not an event id (UUID)") }
+    /// Each of `events`' tickets left over time from `since` (µs since 1970) on, rebuilt backwards from its
+    /// `available_tickets` now through the booking rows that changed since: a row that holds tickets took them at
+    /// its `updated_at` (its decision), a cancelled one gave them back at its `updated_at` and, asked for after
+    /// `since`, held them from its request. Ids that are not UUIDs or name no event are left out. (A hold paid after
+    /// `since` counts from the payment: a run that pays for holds made before it may see those events flagged.)
+    static func availability(events: [String], since: Int64, databaseURL: String) async throws -> [String: AvailabilityTruth] {
+        let uuids = Array(Set(events.compactMap(UUID.init(uuidString:)).map { $0.uuidString.lowercased() }))
+        guard !uuids.isEmpty else { return [:] }
+        return try await withClient(databaseURL, check: "history") { client in
+            var now: [String: Int] = [:]
+            for row in try await client.query("SELECT id::text, available_tickets FROM events WHERE id = ANY($1::uuid[])", [PostgresArray(uuids)]) {
+                now[try row.decode(0, as: String.self)] = try row.decode(1, as: Int.self)
+            }
+            var changes: [String: [AvailabilityTruth.Change]] = [:]
+            let rows = try await client.query(
+                """
+                SELECT event_id::text, status::text, ticket_count, (extract(epoch FROM booking_date) * 1000000)::int8,
+                       (extract(epoch FROM updated_at) * 1000000)::int8
+                FROM bookings
+                WHERE event_id = ANY($1::uuid[]) AND status IN ('confirmed', 'pending', 'cancelled')
+                  AND updated_at >= to_timestamp($2::float8 / 1000000)
+                """, [PostgresArray(uuids), Double(since)])
+            for row in rows {
+                let (event, status, tickets): (String, String, Int) = (try row.decode(0), try row.decode(1), try row.decode(2))
+                let (requested, updated): (Int64, Int64) = (try row.decode(3), try row.decode(4))
+                if status == "cancelled" {
+                    changes[event, default: []].append(.init(micros: updated, delta: tickets))
+                    if requested >= since { changes[event, default: []].append(.init(micros: requested, delta: -tickets)) }
+                } else {
+                    changes[event, default: []].append(.init(micros: updated, delta: -tickets))
+                }
+            }
+            return now.reduce(into: [String: AvailabilityTruth]()) { truths, entry in
+                let moves = changes[entry.key] ?? []
+                truths[entry.key] = AvailabilityTruth(total: entry.value - moves.reduce(0) { $0 + $1.delta }, changes: moves)
+            }
+        }
+    }
+
+    /// Runs `body` on a one-connection client, shut down after; database errors become a ``UsageError`` naming `check`.
+    private static func withClient<T: Sendable>(_ databaseURL: String, check: String, _ body: (PostgresClient) async throws -> T) async throws -> T {
         let client = PostgresClient(configuration: .init(url: databaseURL, poolSize: 1, applicationName: "happening-bench-\(check)"))
         do {
-            guard let row = try await client.query("SELECT total_tickets FROM events WHERE id = $1", [eventID]).first else {
-                throw UsageError("\(check): event \(event) does not exist")
-            }
-            let total: Int = try row.decode(0)
-            let bookings = try await client.query("\(columns) WHERE event_id = $1", [eventID]).map(bookingRow)
+            let value = try await body(client)
             await client.shutdown()
-            return SaleTruth(event: eventID.uuidString.lowercased(), total: total, rows: bookings)
+            return value
         } catch let error as UsageError {
             await client.shutdown()
             throw error

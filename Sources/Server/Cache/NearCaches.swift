@@ -59,6 +59,7 @@ final class NearCaches: Sendable {
     let soldOut: NearCache<UUID, Int>
     /// 250 ms: the longest intake refuses from the sold-out memory before asking the gate again, whatever was pushed.
     static let soldOutMemory = Duration.milliseconds(250)
+    private let soldOutForgets: Bool
     private let keys: CacheKeys
 
     /// - Parameters:
@@ -66,11 +67,19 @@ final class NearCaches: Sendable {
     ///   - ttl: longest a copy is kept.
     ///   - byteBudget: most bytes of bodies held (`NEAR_CACHE_MB`); a body over `maximumBodyBytes`
     ///     (`NEAR_CACHE_MAX_ENTRY_KB`) is served from Redis and never held.
-    init(capacity: Int, ttl: Duration, byteBudget: Int = 256 << 20, maximumBodyBytes: Int = 256 << 10, keys: CacheKeys) {
+    ///   - soldOutForgets: false only for the `sold-out-memory-never-forgets` mutation (``HappeningConfig/Mutation``): the
+    ///     sold-out memory then lasts an hour and ignores reopened keys.
+    init(
+        capacity: Int, ttl: Duration, byteBudget: Int = 256 << 20, maximumBodyBytes: Int = 256 << 10, keys: CacheKeys,
+        soldOutForgets: Bool = true
+    ) {
         bodies = NearCache(
             capacity: capacity, ttl: ttl, weigh: { $0.weight }, byteBudget: byteBudget, maximumEntryWeight: maximumBodyBytes)
         tickets = NearCache(capacity: capacity, ttl: ttl)
-        soldOut = NearCache(capacity: min(capacity, 4_096), ttl: min(ttl, Self.soldOutMemory), hitsMetric: "happening_admission_sold_out_memory_hits_total")
+        soldOut = NearCache(
+            capacity: min(capacity, 4_096), ttl: soldOutForgets ? min(ttl, Self.soldOutMemory) : .seconds(3_600),
+            hitsMetric: "happening_admission_sold_out_memory_hits_total")
+        self.soldOutForgets = soldOutForgets
         self.keys = keys
     }
 
@@ -79,6 +88,13 @@ final class NearCaches: Sendable {
 
     /// Copies held, bodies and tickets left together.
     var count: Int { bodies.count + tickets.count }
+
+    /// This server changed `events`' tickets left (a cancellation, a released hold): its copies go at once, and so does
+    /// its memory of finding them sold out (read your writes).
+    func ticketsChanged(_ events: Set<UUID>) {
+        tickets.remove(events)
+        if soldOutForgets { soldOut.remove(events) }
+    }
 
     /// Applies what the listener reports.
     func apply(_ event: RedisInvalidationListener.Event) {
@@ -101,7 +117,7 @@ final class NearCaches: Sendable {
                 }
             }
             if !events.isEmpty { tickets.remove(events) }
-            if !reopened.isEmpty { soldOut.remove(reopened) }
+            if !reopened.isEmpty, soldOutForgets { soldOut.remove(reopened) }
             if !others.isEmpty { bodies.remove(others) }
         case .reset:
             bodies.reset()

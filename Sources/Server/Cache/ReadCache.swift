@@ -225,8 +225,7 @@ final class ReadCache: Sendable {
     /// drops its own copies at once (read-your-writes). Lists and event entries stay cached.
     func availabilityChanged(_ events: Set<UUID>, logger: Logger) async {
         await notifier.eventsChanged(events, logger: logger)
-        near?.tickets.remove(events)
-        near?.soldOut.remove(events)
+        near?.ticketsChanged(events)
     }
 
     /// Forgets an event: its own entry, and (by a new generation) every list and search.
