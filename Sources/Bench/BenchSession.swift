@@ -178,7 +178,7 @@ enum Summary {
                     "  told: \(Format.grouped(UInt64(history.followed))) accepted bookings followed ("
                         + history.told.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "); "
                         + history.checks.map { check in
-                            "\(check.metric) " + (check.skipped == nil ? "\(check.violations) of \(Format.grouped(UInt64(check.checked)))" : "skipped")
+                            "\(check.metric) " + (check.skipped == nil ? "\(check.violations) of \(check.checkedText)" : "skipped")
                         }.joined(separator: ", "))
             }
             if let written = run.remote_write { lines.append("  " + written.sentence) }

@@ -25,6 +25,11 @@ struct HistoryCheck: Codable, Sendable, Equatable {
     var witnesses: [HistoryWitness]
     /// Why it could not be checked, if it was not.
     var skipped: String? = nil
+    /// The events its reads showed, each checked against its own truth (the tickets-left check).
+    var events: Int? = nil
+
+    /// `406,833` or `406,833 (1,234 events)`.
+    var checkedText: String { Format.grouped(UInt64(checked)) + (events.map { " (\(Format.grouped(UInt64($0))) event\($0 == 1 ? "" : "s"))" } ?? "") }
 }
 
 /// One violation, with what identifies it in the run and in the server's logs.
@@ -173,8 +178,10 @@ enum HistoryChecks {
                     ))
             }
         }
-        return check(
+        var result = check(
             "tickets left linearizable within the bound", metric: "not_linearizable", checked: events.reduce(0) { $0 + $1.reads.count }, violations)
+        result.events = events.count
+        return result
     }
 
     /// One event's reads and its truth, for ``ticketsLeft(events:bound:requestNames:)``.

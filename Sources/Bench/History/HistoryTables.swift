@@ -15,7 +15,7 @@ extension RunTables {
             header: ["check", "checked", "violations", "first witness"],
             rows: report.checks.map { check in
                 [
-                    check.name, check.skipped == nil ? Format.grouped(UInt64(check.checked)) : "skipped",
+                    check.name, check.skipped == nil ? check.checkedText : "skipped",
                     check.skipped == nil ? Format.grouped(UInt64(check.violations)) : "–", check.skipped ?? check.witnesses.first.map(describe) ?? "–",
                 ]
             })
