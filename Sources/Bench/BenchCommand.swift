@@ -181,6 +181,27 @@ struct BenchCommand: AsyncParsableCommand {
             if let setupDir { _ = try SetupFile.load(setupDir) }
         }
 
+        /// The run's settings, as these options give them.
+        func settings() throws -> RunSettings {
+            var settings = RunSettings()
+            settings.threads = threads
+            settings.engine = engine
+            settings.tls = tls
+            settings.http2Streams = http2 ? streams : nil
+            settings.startAtMicros = try startAtMicros()
+            settings.shard = try shard.map(Shard.init(parsing:))
+            settings.progress = progress.style
+            (settings.connections, settings.rate, settings.duration) = (connections, rate, duration)
+            settings.databaseURL = database
+            (settings.servicesScript, settings.workerPidFiles) = (servicesScript, workerPids)
+            settings.targetCPU = targetCPU
+            settings.variables = try overrides()
+            (settings.setupDirectory, settings.outputDirectory) = (setupDir, out)
+            (settings.remoteWriteURL, settings.runID) = (prometheusRemoteWrite, runID)
+            settings.commandLine = (["happening-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+            return settings
+        }
+
         /// How https targets' certificates are checked: on (the system's trust store) unless told otherwise.
         var tls: TLSVerification { insecure ? .off : cacert.map(TLSVerification.caFile) ?? .system }
 
@@ -209,7 +230,8 @@ struct BenchCommand: AsyncParsableCommand {
                 throw UsageError("--repeat runs the setup each time: not with --setup-dir or --shard")
             }
             let labels = `repeat` == 1 ? ["run"] : (1...`repeat`).map { "run \($0)" }
-            let result = try await BenchSession(scenarioPath: scenario, options: options).run(targets: labels.map { ($0, target) }, comparing: false)
+            let result = try await BenchSession(scenarioPath: scenario, settings: try options.settings()).run(
+                targets: labels.map { ($0, target) }, comparing: false)
             try finish(result, options: options)
         }
     }
@@ -232,7 +254,9 @@ struct BenchCommand: AsyncParsableCommand {
 
         mutating func run() async throws {
             try options.validate(targets: [cacheOn, cacheOff])
-            let result = try await BenchSession(scenarioPath: scenario, options: options).run(targets: [("cache-on", cacheOn), ("cache-off", cacheOff)])
+            let result = try await BenchSession(scenarioPath: scenario, settings: try options.settings()).run(targets: [
+                ("cache-on", cacheOn), ("cache-off", cacheOff),
+            ])
             try finish(result, options: options)
         }
     }

@@ -8,22 +8,22 @@ import PrometheusRemoteWrite
 /// evaluates thresholds and builds the result.
 struct BenchSession {
     let scenarioPath: String
-    let options: BenchCommand.LoadOptions
+    let settings: RunSettings
 
     /// - Parameter comparing: the targets are different servers (`compare`: ratios between them); false for repeats of one.
     func run(targets: [(label: String, url: String)], comparing: Bool = true) async throws -> BenchResult {
         let started = Date()
         // With --setup-dir, a `happening-bench setup` made the directory, the tokens and the captured values.
-        let prepared = try options.setupDir.map(SetupFile.load)
+        let prepared = try settings.setupDirectory.map(SetupFile.load)
         let runDirectory =
-            options.setupDir ?? (options.out as NSString).appendingPathComponent(".run-\(Int(started.timeIntervalSince1970))-\(getpid())")
+            settings.setupDirectory
+            ?? (settings.outputDirectory as NSString).appendingPathComponent(".run-\(Int(started.timeIntervalSince1970))-\(getpid())")
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         defer { if prepared == nil { try? FileManager.default.removeItem(atPath: runDirectory) } }
-        let overrides = (prepared?.variables ?? [:]).merging(try options.overrides()) { _, given in given }
+        let overrides = (prepared?.variables ?? [:]).merging(settings.variables) { _, given in given }
         let scenario = try Scenario.load(path: scenarioPath, overrides: overrides, runDirectory: runDirectory)
-        let progress = options.progress.style
         for target in targets {
-            try await Reachability.check(target.url, tls: options.tls, http2PriorKnowledge: options.multiplexing(target: target.url)?.priorKnowledge ?? false)
+            try await Reachability.check(target.url, tls: settings.tls, http2PriorKnowledge: settings.http2(target: target.url)?.priorKnowledge ?? false)
         }
 
         let stop = CurlStopFlag()
@@ -37,23 +37,18 @@ struct BenchSession {
         signals.resume()
         defer { signals.cancel() }
 
-        let runID = options.runID ?? Self.makeRunID(scenario: scenario.name, started: started)
+        let runID = settings.runID ?? Self.makeRunID(scenario: scenario.name, started: started)
         var runs: [BenchResult.Run] = []
         var variables: [String: String] = scenario.variables ?? [:]
         var users = VirtualUsers.none
         for (index, target) in targets.enumerated() {
-            var runner = ScenarioRunner(
-                scenario: scenario, target: target.url, databaseURL: options.database, threads: options.threads, progress: progress,
-                stop: stop, startAtMicros: index == 0 ? try options.startAtMicros() : nil,
-                connections: options.connections, rate: options.rate, duration: options.duration,
-                engine: options.engine, tls: options.tls, http2: options.multiplexing(target: target.url), servicesScript: options.servicesScript,
-                workerPidFiles: options.workerPids)
-            if let url = options.prometheusRemoteWrite {
+            var perTarget = settings
+            if index > 0 { perTarget.startAtMicros = nil }  // --start-at is the first target's
+            var runner = ScenarioRunner(scenario: scenario, target: target.url, settings: perTarget, stop: stop)
+            if let url = settings.remoteWriteURL {
                 let labels = ["run_id": runID, "scenario": scenario.name, "target": target.url, "run": target.label]
-                runner.metrics = RemoteWriteStream(client: try RemoteWriteClient(url: url, tls: options.tls), labels: labels)
+                runner.metrics = RemoteWriteStream(client: try RemoteWriteClient(url: url, tls: settings.tls), labels: labels)
             }
-            runner.shard = try options.shard.map(Shard.init(parsing:))
-            runner.targetCPU = options.targetCPU
             if index == 0 || scenario.ledger != nil {
                 (variables, users) = try await runner.setUp(runDirectory: runDirectory, reusing: prepared != nil)
             }
@@ -64,7 +59,7 @@ struct BenchSession {
         let ratios = comparing && runs.count == 2 ? Self.ratios(runs[0], runs[1]) : nil
         var result = BenchResult(
             scenario: scenario.name, description: scenario.description, started_at: BenchResult.timestamp(started),
-            command: (["happening-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " "), machine: .current, versions: .current,
+            command: settings.commandLine, machine: .current, versions: .current,
             variables: variables.filter { $0.key != "run_dir" }, runs: runs, ratios: ratios, thresholds: thresholds, passed: true)
         result.run_id = runID
         result.passed = result.failures.isEmpty && !stop.isStopped

@@ -106,7 +106,7 @@ extension BenchCommand {
             options.workerPids += tier.workerPidFiles
             if let server = tier.serverPID { options.targetPid.append(server) }  // the server's CPU per request in the report
             guardian.runStarted()
-            let result = try await BenchSession(scenarioPath: scenario, options: options).run(targets: [("run", target)])
+            let result = try await BenchSession(scenarioPath: scenario, settings: try options.settings()).run(targets: [("run", target)])
             let paths = try result.write(to: options.out)
             print(Summary.text(result, paths: paths))
             for line in try CIReports.write(result, junit: options.junit, summary: options.summary) { print(line) }

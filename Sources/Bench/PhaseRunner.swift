@@ -8,19 +8,9 @@ import Synchronization
 /// merges what the threads recorded.
 struct PhaseRunner: Sendable {
     let renderer: RequestRenderer
-    let threads: Int
+    /// Threads, engine, TLS, HTTP/2, `--start-at`, the shard and the progress style.
+    let settings: RunSettings
     let stop: CurlStopFlag
-    let progress: ProgressStyle
-    /// Wall-clock start (µs since 1970) for the first phase, shared by cooperating processes (`--start-at`).
-    let startAtMicros: Int64?
-    /// Which load engine sends the requests.
-    var engine: CurlLoadEngine = .curl
-    /// How an https target's certificate is checked.
-    var tls: TLSVerification = .system
-    /// Multiplexed HTTP/2 (curl engine), nil for HTTP/1.1.
-    var http2: HTTP2Multiplexing?
-    /// `--shard I/N`: an open phase's rate is this part's share (connections and budgets are shared by the caller).
-    var shard: Shard?
     /// Told when the load of a phase begins (a barrier's firing instant, otherwise the phase start).
     var loadStart: LoadStartSignal?
     /// Keep every request's sample (laned scenarios measure lanes over other lanes' windows).
@@ -35,6 +25,10 @@ struct PhaseRunner: Sendable {
     var monitor: GeneratorMonitor?
     /// Where each finished second goes while the phase runs (`--prometheus-remote-write`).
     var metrics: RemoteWriteStream?
+
+    init(renderer: RequestRenderer, settings: RunSettings, stop: CurlStopFlag) {
+        (self.renderer, self.settings, self.stop) = (renderer, settings, stop)
+    }
 
     /// Instances rendered per template for closed and open phases (drawn at random when sending).
     static let instancesPerTemplate = 1_024
@@ -67,7 +61,7 @@ struct PhaseRunner: Sendable {
             phase, users: users, capturing: capturing, start: start, clock: clock, feed: feed, timeoutOverride: timeoutOverride, memory: memory)
         let watching = Task { await memory.run() }
 
-        let display = Task { await LiveDisplay(phase: phase.name, feed: feed, clock: clock, style: progress).run() }
+        let display = Task { await LiveDisplay(phase: phase.name, feed: feed, clock: clock, style: settings.progress).run() }
         let streaming = metrics.map { stream in
             Task { [routes = renderer.infos.map(\.name)] in
                 var series = PhaseSeries(phase: phase.name, lane: lane, routes: routes, clock: clock)
@@ -111,7 +105,7 @@ struct PhaseRunner: Sendable {
     /// got the CPU late (an open schedule then catches up and counts the late starts, so every lane keeps the run's
     /// clock); else `--start-at`, or 50 ms from now.
     private func plannedStart(notBefore: UInt64?) -> UInt64 {
-        notBefore ?? StartInstant.monotonic(wallMicros: startAtMicros, otherwiseIn: 50_000_000)
+        notBefore ?? StartInstant.monotonic(wallMicros: settings.startAtMicros, otherwiseIn: 50_000_000)
     }
 
     /// One loop per thread, each with its share of the connections and requests and the schedule of the phase's model.
@@ -122,7 +116,7 @@ struct PhaseRunner: Sendable {
         let chosen = templates(of: phase)
         let infos = renderer.infos
         let weights = chosen.map { infos[$0].weight }
-        let threadCount = max(1, min(threads, phase.connections))
+        let threadCount = max(1, min(settings.threads, phase.connections))
         let duration = phase.duration.flatMap(DurationText.parse)
         let maxRequests = phase.max_requests ?? Int.max
         let think = phase.think_time.flatMap(DurationText.parse).map { UInt64($0.nanoseconds) } ?? 0
@@ -146,9 +140,9 @@ struct PhaseRunner: Sendable {
         for lane in 0..<threadCount {
             let connections = Self.share(of: phase.connections, part: lane, parts: threadCount)
             var options = CurlLoadOptions(connections: connections)
-            options.engine = engine
-            options.tls = tls
-            options.http2 = http2
+            options.engine = settings.engine
+            options.tls = settings.tls
+            options.http2 = settings.http2(target: renderer.target)
             if let timeoutOverride { options.requestTimeout = timeoutOverride }
             let recorder = PhaseRecorder(templates: infos, clock: clock, feed: feed)
             recorder.keepsSamples = keepsSamples
@@ -166,7 +160,7 @@ struct PhaseRunner: Sendable {
             case .open:
                 let picker = RequestPicker(instances: instances(chosen, lane: lane, users: users), weights: weights, seed: UInt64(lane + 11))
                 let whole = RateSpec(phase.rate ?? "")!  // validated when the scenario loaded
-                let rate = shard?.share(of: whole) ?? whole
+                let rate = settings.shard?.share(of: whole) ?? whole
                 let share = RateSpec(from: rate.from / Double(threadCount), to: rate.to / Double(threadCount))
                 let seconds = duration.map(\.seconds) ?? Double(maxRequests) / min(share.from, share.to) / Double(threadCount)
                 schedule = OpenSchedule(picker: picker, recorder: recorder, start: start, durationSeconds: seconds, rate: share, maxRequests: laneMax)
@@ -198,7 +192,7 @@ extension PhaseRunner {
     func prepare(_ phase: Scenario.Phase, users: Range<Int>?) {
         guard phase.model.isTimed else { return }
         let chosen = templates(of: phase)
-        for lane in 0..<max(1, min(threads, phase.connections)) { _ = instances(chosen, lane: lane, users: users) }
+        for lane in 0..<max(1, min(settings.threads, phase.connections)) { _ = instances(chosen, lane: lane, users: users) }
     }
 
     /// A loop's instances of `chosen` for `users`: rendered once, then reused by every phase that draws the same.

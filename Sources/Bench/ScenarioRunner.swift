@@ -7,30 +7,19 @@ import HappeningSystem
 struct ScenarioRunner: Sendable {
     var scenario: Scenario
     let target: String
-    let databaseURL: String?
-    let threads: Int
-    let progress: ProgressStyle
+    let settings: RunSettings
     let stop: CurlStopFlag
-    let startAtMicros: Int64?
-    /// `--connections`, `--rate`, `--duration`: override every recorded closed/open phase.
-    let connections: Int?
-    let rate: String?
-    let duration: String?
-    let engine: CurlLoadEngine
-    /// `--insecure` / `--cacert`: how an https target's certificate is checked.
-    var tls: TLSVerification = .system
-    /// `--http2`: multiplexed HTTP/2 on the curl engine.
-    var http2: HTTP2Multiplexing?
-    /// `--services-script` and `--worker-pids`, for the scenario's faults.
-    var servicesScript = "scripts/services.sh"
-    var workerPidFiles: [String] = []
     /// `--prometheus-remote-write`: where the run's seconds stream to.
     var metrics: RemoteWriteStream?
-    /// `--shard I/N`: this process runs its part of every phase, with its slice of the users; the ledger is
-    /// checked by `merge` over every part.
-    var shard: Shard?
-    /// Where the target's CPU is read before and after each phase (nil: not reported).
-    var targetCPU: TargetCPU?
+
+    init(scenario: Scenario, target: String, settings: RunSettings, stop: CurlStopFlag) {
+        (self.scenario, self.target, self.settings, self.stop) = (scenario, target, settings, stop)
+    }
+
+    private var databaseURL: String? { settings.databaseURL }
+    private var progress: ProgressStyle { settings.progress }
+    /// A shard runs its part of every phase, with its slice of the users; the ledger is checked by `merge` over every part.
+    private var shard: Shard? { settings.shard }
 
     /// Setup: runs the seeder steps and loads tokens (a shard only its lanes' slice of them); returns the variables
     /// (with captured values) and users. `reusing`: a `happening-bench setup` already ran the seeder (its captured
@@ -71,11 +60,7 @@ struct ScenarioRunner: Sendable {
         }
         let watchedEvent = scenario.staleness.map { Template.substitute($0.event, variables, keepUnknown: true).lowercased() }
         let followUp = followUp(users: users)
-        var runner = PhaseRunner(renderer: renderer, threads: threads, stop: stop, progress: progress, startAtMicros: startAtMicros)
-        runner.engine = engine
-        runner.tls = tls
-        runner.http2 = http2
-        runner.shard = shard
+        var runner = PhaseRunner(renderer: renderer, settings: settings, stop: stop)
         runner.keepsSamples = scenario.hasLanes
         if let watchedEvent, let spec = scenario.staleness { runner.watch = (Array(watchedEvent.utf8), Array((spec.field ?? "available_tickets").utf8)) }
         if scenario.readsEveryEvent, shard == nil { runner.everyEvent = Array((scenario.staleness?.field ?? "available_tickets").utf8) }
@@ -91,7 +76,7 @@ struct ScenarioRunner: Sendable {
         // Faults run beside the phases, timed from the moment the load begins; the run waits for the last one (a
         // fault planned after the load, such as restarting what was stopped, still happens).
         let progress = self.progress
-        let faults = FaultRunner(steps: scenario.faults ?? [], servicesScript: servicesScript, workerPidFiles: workerPidFiles) { line in
+        let faults = FaultRunner(steps: scenario.faults ?? [], servicesScript: settings.servicesScript, workerPidFiles: settings.workerPidFiles) { line in
             if progress != .none { FileHandle.standardError.write(Data("bench: \(label): \(line)\n".utf8)) }
         }
         let laneUsers = try Self.users(of: scenario, available: users.count, shard: shard)
@@ -102,7 +87,7 @@ struct ScenarioRunner: Sendable {
         // One run clock: lane offsets count from `origin`, and so do the faults of a laned scenario.
         var origin: UInt64?
         if scenario.hasLanes {
-            let at = StartInstant.monotonic(wallMicros: startAtMicros, otherwiseIn: 100_000_000)
+            let at = StartInstant.monotonic(wallMicros: settings.startAtMicros, otherwiseIn: 100_000_000)
             origin = at
             loadStart.set(monotonic: at)
         }
@@ -157,7 +142,7 @@ struct ScenarioRunner: Sendable {
             target: target, path: spec.status ?? "/api/bookings/{id}", field: spec.status_field ?? "status",
             words: scenario.ledger?.schema.map { ToldOutcome.words(of: $0.bookings) } ?? [:],
             listPath: spec.my_bookings ?? (ours ? "/api/bookings/my-bookings" : nil), bound: .microseconds(spec.boundMicros), users: users,
-            deadline: deadline, tls: tls)
+            deadline: deadline, tls: settings.tls)
     }
 
     /// What customers were told, checked against the sale's rows (after the ledger, which waited for the decisions).
@@ -353,9 +338,9 @@ struct ScenarioRunner: Sendable {
                 continue
             }
             if phase.model.isTimed, phase.record ?? true {
-                if let connections { phase.connections = connections }
-                if let rate, phase.model == .open { phase.rate = rate }
-                if let duration { phase.duration = duration }
+                if let connections = settings.connections { phase.connections = connections }
+                if let rate = settings.rate, phase.model == .open { phase.rate = rate }
+                if let duration = settings.duration { phase.duration = duration }
             }
             if let shard { phase = try shard.apply(to: phase) }
             if progress != .none {
@@ -367,6 +352,7 @@ struct ScenarioRunner: Sendable {
             // A lane's first phase may wait for its start (its connections opened meanwhile): the target's CPU is read
             // when the phase's load begins, not while the lane waits (other lanes' requests are not this phase's).
             let plannedStart = first ? notBefore : nil
+            let targetCPU = settings.targetCPU
             let cpuAtStart = targetCPU.map { cpu in
                 Task {
                     if let plannedStart {

@@ -49,9 +49,9 @@ extension BenchCommand {
             var options = try LoadOptions.parse(variables.flatMap { ["--set", $0] })
             options.databaseURL = databaseURL
             let loaded = try Scenario.load(path: scenario, overrides: try options.overrides(), runDirectory: directory)
-            let runner = ScenarioRunner(
-                scenario: loaded, target: "", databaseURL: options.database, threads: 1, progress: progress.style, stop: CurlStopFlag(),
-                startAtMicros: nil, connections: nil, rate: nil, duration: nil, engine: .raw)
+            var settings = RunSettings()
+            (settings.databaseURL, settings.progress) = (options.database, progress.style)
+            let runner = ScenarioRunner(scenario: loaded, target: "", settings: settings, stop: CurlStopFlag())
             let (values, users) = try await runner.setUp(runDirectory: directory)
             let file = SetupFile(scenario: loaded.name, variables: values.filter { $0.key != "run_dir" }, prepared_at: BenchResult.timestamp())
             let encoder = JSONEncoder()

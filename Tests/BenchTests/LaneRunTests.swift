@@ -25,9 +25,9 @@ private func runLanes(_ lanes: String, base: String) async throws -> BenchResult
         .write(toFile: path, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: path) }
     let scenario = try Scenario.load(path: path, overrides: [:], runDirectory: FileManager.default.temporaryDirectory.path)
-    let runner = ScenarioRunner(
-        scenario: scenario, target: base, databaseURL: nil, threads: 2, progress: .none, stop: CurlStopFlag(),
-        startAtMicros: nil, connections: nil, rate: nil, duration: nil, engine: .curl)
+    var settings = RunSettings()
+    (settings.threads, settings.engine) = (2, .curl)
+    let runner = ScenarioRunner(scenario: scenario, target: base, settings: settings, stop: CurlStopFlag())
     return try await runner.run(label: "lanes", variables: scenario.variables ?? [:], users: .none)
 }
 

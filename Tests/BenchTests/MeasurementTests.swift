@@ -40,13 +40,19 @@ private func phase(_ model: LoadModel, connections: Int, rate: String? = nil, du
     Scenario.Phase(name: model.rawValue, model: model, connections: connections, rate: rate, duration: duration, max_requests: maxRequests)
 }
 
+/// The run settings of these tests: `threads` loops of `engine`.
+private func settings(threads: Int, engine: CurlLoadEngine) -> RunSettings {
+    var settings = RunSettings()
+    (settings.threads, settings.engine) = (threads, engine)
+    return settings
+}
+
 @Suite("Bench: the numbers are right", .serialized, .timeLimit(.minutes(10)))
 struct MeasurementTests {
     @Test("a server with a fixed 20 ms delay: the percentiles report 20 ms (closed model, 8 connections)", arguments: CurlLoadEngine.allCases)
     func fixedDelay(engine: CurlLoadEngine) async throws {
         try await withHTTPTestServer(delayRouter(delay: .milliseconds(20))) { base in
-            var runner = PhaseRunner(renderer: renderer(base), threads: 2, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
-            runner.engine = engine
+            let runner = PhaseRunner(renderer: renderer(base), settings: settings(threads: 2, engine: engine), stop: CurlStopFlag())
             _ = try await runner.run(phase(.warmup, connections: 8))  // open the connections first
             let (result, _) = try await runner.run(phase(.closed, connections: 8, maxRequests: 800))
             #expect(result.requests == 800)
@@ -65,8 +71,7 @@ struct MeasurementTests {
     func stallIsVisible(engine: CurlLoadEngine) async throws {
         let gate = StallGate()
         try await withHTTPTestServer(delayRouter(delay: .milliseconds(2), gate: gate)) { base in
-            var runner = PhaseRunner(renderer: renderer(base), threads: 1, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
-            runner.engine = engine
+            let runner = PhaseRunner(renderer: renderer(base), settings: settings(threads: 1, engine: engine), stop: CurlStopFlag())
             async let outcome = runner.run(phase(.open, connections: 16, rate: "200", duration: "3s"))
             try await Task.sleep(for: .milliseconds(1_000))
             await gate.stall(for: .seconds(1))
@@ -83,8 +88,7 @@ struct MeasurementTests {
     @Test("open model without a stall: the arrival rate is held and starts are on schedule", arguments: CurlLoadEngine.allCases)
     func openRate(engine: CurlLoadEngine) async throws {
         try await withHTTPTestServer(delayRouter(delay: .milliseconds(1))) { base in
-            var runner = PhaseRunner(renderer: renderer(base), threads: 1, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
-            runner.engine = engine
+            var runner = PhaseRunner(renderer: renderer(base), settings: settings(threads: 1, engine: engine), stop: CurlStopFlag())
             let monitor = GeneratorMonitor()
             runner.monitor = monitor
             monitor.start()
@@ -118,8 +122,7 @@ struct MeasurementTests {
         try await withHTTPTestServer(router) { base in
             let templates = [Scenario.RequestTemplate(name: "book", method: "POST", path: "/book", body: "{}", expect: [202], capture: "booking_id")]
             let renderer = RequestRenderer(target: base, templates: templates, variables: [:], pools: [:], users: .none)
-            var runner = PhaseRunner(renderer: renderer, threads: 2, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
-            runner.engine = engine
+            let runner = PhaseRunner(renderer: renderer, settings: settings(threads: 2, engine: engine), stop: CurlStopFlag())
             let (result, captures) = try await runner.run(phase(.barrier, connections: 300))
             #expect(result.requests == 300)
             #expect(result.statuses["202"] == 300)
@@ -158,8 +161,7 @@ struct RawEngineTests {
                 Scenario.RequestTemplate(name: "close", path: "/close", weight: 1, expect: [200]),
             ]
             let renderer = RequestRenderer(target: base, templates: templates, variables: [:], pools: [:], users: .none)
-            var runner = PhaseRunner(renderer: renderer, threads: 1, stop: CurlStopFlag(), progress: .none, startAtMicros: nil)
-            runner.engine = .raw
+            let runner = PhaseRunner(renderer: renderer, settings: settings(threads: 1, engine: .raw), stop: CurlStopFlag())
             let (result, captures) = try await runner.run(phase(.closed, connections: 4, maxRequests: 800))
             #expect(result.requests == 800)
             #expect(result.errors == 0, "statuses \(result.statuses), transport \(result.transport_errors)")
