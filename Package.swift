@@ -237,13 +237,22 @@ let package = Package(
             dependencies: ["HappeningSnappy", "HappeningHTTP", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
+        // The Bench's engine, in rooms: Scenario, Run (Schedules, Recording), Ledger, History, Results, Reports, Diff, Fleet, Tiers.
+        .target(
+            name: "HappeningBench",
+            dependencies: [
+                "HappeningSystem", "HappeningPostgres", "HappeningHTTP", "HappeningLoad", "PrometheusRemoteWrite",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // happening-bench: the commands only.
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "HappeningSystem", "HappeningPostgres", "HappeningHTTP", "HappeningLoad", "PrometheusRemoteWrite",
+                "HappeningBench", "HappeningSystem", "HappeningHTTP", "HappeningLoad", "PrometheusRemoteWrite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
-                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -316,7 +325,7 @@ let package = Package(
         .testTarget(
             name: "BenchTests",
             dependencies: [
-                "Bench", "HappeningLoad", "HappeningPostgres", "HappeningSystem", "TestSupport", "PrometheusRemoteWrite",
+                "HappeningBench", "HappeningLoad", "HappeningPostgres", "HappeningSystem", "TestSupport", "PrometheusRemoteWrite",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -331,7 +340,8 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "HappeningLoad", "HappeningConfig", "HappeningGeo", "HappeningModel", "HappeningPostgres", "Razorpay", "Bench", "Gateway", "Server",
+                "HappeningLoad", "HappeningConfig", "HappeningGeo", "HappeningModel", "HappeningPostgres", "Razorpay", "HappeningBench", "Bench", "Gateway",
+                "Server",
                 "HappeningAuth", "HappeningCrypto", "EventAvailability", "BookingEngine", "HappeningSystem", "TestSupport",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 "HappeningRedis", "HappeningSnappy", "PrometheusRemoteWrite",

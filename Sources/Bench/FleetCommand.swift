@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HappeningBench
 import HappeningSystem
 
 extension BenchCommand {

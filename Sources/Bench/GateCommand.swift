@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HappeningBench
 import HappeningSystem
 import Synchronization
 
@@ -120,60 +121,5 @@ extension BenchCommand {
         private static func ownDirectory() -> String {
             URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
         }
-    }
-}
-
-/// A Prometheus `file_sd_configs` file naming a gate's server and workers (deploy/prometheus/prometheus.yml reads
-/// `.run/prometheus/targets/*.json`, so a running Prometheus scrapes them while the gate runs).
-enum ScrapeTargets {
-    static func write(to path: String, server: String, workers: [String], labels: [String: String]) throws {
-        struct Group: Encodable {
-            var targets: [String]
-            var labels: [String: String]
-        }
-        var groups = [Group(targets: [server], labels: labels.merging(["job": "happening-server"]) { $1 })]
-        if !workers.isEmpty { groups.append(Group(targets: workers, labels: labels.merging(["job": "happening-worker"]) { $1 })) }
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(groups).write(to: URL(fileURLWithPath: path), options: .atomic)
-    }
-}
-
-/// Stops a gate's processes exactly once: at the end, or on SIGTERM, or on Ctrl-C before the run began (once it
-/// runs, the first Ctrl-C ends the run early and the gate stops the tier on its way out).
-///
-/// `@unchecked Sendable`: `sources` is set once in `init` and only kept alive afterwards (dispatch sources are
-/// thread-safe); everything that changes is behind the mutex.
-final class TierGuardian: @unchecked Sendable {
-    private let tier: ProcessTier
-    private let state = Mutex((running: false, stopped: false))
-    private let sources: [any DispatchSourceSignal]
-
-    init(tier: ProcessTier) {
-        self.tier = tier
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0) }
-        for (source, number) in zip(sources, [SIGTERM, SIGINT]) {
-            source.setEventHandler { [self] in
-                if number == SIGINT, state.withLock({ $0.running }) { return }
-                finish()
-                _exit(128 + number)
-            }
-            source.resume()
-        }
-    }
-
-    /// The scenario runs: Ctrl-C is the run's now.
-    func runStarted() { state.withLock { $0.running = true } }
-
-    /// Stops the tier (once).
-    func finish() {
-        let first = state.withLock { state -> Bool in
-            defer { state.stopped = true }
-            return !state.stopped
-        }
-        if first { tier.stop() }
     }
 }

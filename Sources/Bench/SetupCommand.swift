@@ -1,26 +1,8 @@
 import ArgumentParser
 import Foundation
+import HappeningBench
 import HappeningLoad
 import HappeningSystem
-
-/// What `happening-bench setup` prepared for runs that share it (the shards of a fleet): the scenario's variables
-/// with the values the setup captured (the flash-sale event …); the tokens stay beside it in the same directory.
-struct SetupFile: Codable, Sendable {
-    var scenario: String
-    var variables: [String: String]
-    var prepared_at: String
-
-    static func path(in directory: String) -> String { (directory as NSString).appendingPathComponent("setup.json") }
-
-    /// Reads `directory/setup.json` (a usage error when it is not there).
-    static func load(_ directory: String) throws -> SetupFile {
-        let path = path(in: directory)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw UsageError("--setup-dir: no \(path) (make it with happening-bench setup SCENARIO --dir \(directory))")
-        }
-        do { return try JSONDecoder().decode(SetupFile.self, from: data) } catch { throw UsageError("--setup-dir: \(path) is not a setup file: \(error)") }
-    }
-}
 
 extension BenchCommand {
     /// `setup SCENARIO --dir DIR`: runs the scenario's setup steps once (the seeder: users' tokens, the flash-sale

@@ -4,7 +4,7 @@ import Synchronization
 import TestSupport
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// Runs `happening-bench` (built beside the tests) with `arguments`, off the cooperative pool; returns its exit
 /// status and output.

@@ -5,7 +5,7 @@ import NIOPosix
 import TestSupport
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// `diff` on real runs: a server with two routes that each wait 20 ms (an event-loop timer: `Task.sleep`'s landed
 /// 0.5–0.8 ms late and varied by as much from run to run), and a test-only extra delay on one of them.

@@ -5,7 +5,7 @@ import Hummingbird
 import TestSupport
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// Two request routes: `fast` answers at once, `slow` after 20 ms.
 private func laneRouter() -> Router<BasicRequestContext> {

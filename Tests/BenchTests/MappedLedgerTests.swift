@@ -4,7 +4,7 @@ import Hummingbird
 import TestSupport
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// Another booking system's tables: `concerts` (capacity, seats_left, keyed by a bigint) and `reservations` (a
 /// bigserial ref, the fan, seats and a text state), nothing like Happening's `events` and `bookings`.

@@ -6,7 +6,7 @@ import Synchronization
 import TestSupport
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// A server whose every request waits until a shared stall window (if any) is over, then `delay`.
 private actor StallGate {

@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// A real Prometheus (Debian's, started by `scripts/prometheus.sh` with the shipped `deploy/prometheus/prometheus.yml`)
 /// beside a run: the Bench's remote-written series hold the values its report shows, and the server's and a worker's

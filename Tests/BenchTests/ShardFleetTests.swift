@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// A fleet of two shard processes against one real server and worker: the setup runs once, both shards fire at one
 /// `--start-at`, each with its own users, and `merge` checks the ledger once over both shards' accepted bookings.

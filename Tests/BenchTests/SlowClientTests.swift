@@ -4,7 +4,7 @@ import HappeningSystem
 import TestSupport
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 #if canImport(Glibc)
     import Glibc

@@ -3,7 +3,7 @@ import HappeningLoad
 import TestSupport
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// Both load engines against nginx over TLS on loopback, with a certificate the test makes: the statuses and body
 /// bytes are right, certificate checks are on by default, `--cacert` trusts the test's certificate and `--insecure`

@@ -2,7 +2,7 @@ import Foundation
 import HappeningSystem
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 @testable import HappeningLoad
 
 /// What the Bench gained to measure abuse: lanes' shares of a sale, slow clients' figures, built-in values.

@@ -3,6 +3,7 @@ import HappeningSystem
 import Testing
 
 @testable import Bench
+@testable import HappeningBench
 
 /// The t quantiles the intervals use, against the published table, and the interval itself.
 @Suite("Bench: change intervals", .timeLimit(.minutes(10)))

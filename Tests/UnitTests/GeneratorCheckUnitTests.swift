@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// The generator check's limits, applied to seconds constructed here.
 @Suite("Bench: when the generator counts as the bottleneck", .timeLimit(.minutes(10)))

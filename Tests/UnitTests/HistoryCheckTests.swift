@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// The history checks on histories made here: each finds the fault it is for, with a witness, and keeps quiet on a
 /// history without it — also when the server's answers came at the edges the leniency is for.

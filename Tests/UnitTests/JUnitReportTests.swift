@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// A result with one passing and one failing threshold (its message has XML's special characters) and a ledger whose
 /// oversell invariant broke.

@@ -2,7 +2,7 @@ import Foundation
 import HappeningSystem
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// Each lane's own virtual users: disjoint ranges of the token file, and rendered requests that cover them.
 @Suite("Bench: lanes have users of their own", .timeLimit(.minutes(10)))

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// Lane windows from samples constructed here: which requests fall in another lane's phase, and thresholds on them.
 @Suite("Bench: lanes measured over each other's windows", .timeLimit(.minutes(10)))

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// The latency histogram: exact merging (what `happening-bench merge` relies on), its compact serialisation,
 /// percentiles of known data, clamping, and the empty case.

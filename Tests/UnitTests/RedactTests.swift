@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 @Suite("Secrets never reach the Bench's messages")
 struct RedactTests {

@@ -4,7 +4,7 @@ import PrometheusRemoteWrite
 import TestSupport
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 @Suite("Prometheus remote write: snappy, the protobuf body, the per-second series")
 struct RemoteWriteTests {

@@ -2,7 +2,7 @@ import Foundation
 import HappeningSystem
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// Writes `yaml` to a scenario file of its own, loads it with `overrides`, and removes the file.
 private func load(_ yaml: String, overrides: [String: String] = [:], runDirectory: String = "/tmp/run-1") throws -> Scenario {

@@ -2,7 +2,7 @@ import Foundation
 import HappeningSystem
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 @testable import HappeningLoad
 
 @Suite("Shards: shares add up to the whole; merging shard files is exact")

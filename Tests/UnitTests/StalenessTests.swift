@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// The staleness check against ledgers and reads constructed here, and the response scanner that finds the shown value.
 @Suite("Bench: staleness of what readers see", .timeLimit(.minutes(10)))

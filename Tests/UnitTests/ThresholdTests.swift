@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Bench
+@testable import HappeningBench
 
 /// A phase result as the bench writes it, with `name` and `recorded` chosen.
 func phaseResult(name: String = "steady", recorded: Bool = true, requests: Int = 1000, p99: Int = 45000) throws -> PhaseResult {

@@ -1,5 +1,0 @@
-/// The system under test did not come up (or went away): exit status 1, like a failed check.
-struct GateError: Error, CustomStringConvertible {
-    var description: String
-    init(_ message: String) { description = message }
-}
