@@ -30,7 +30,7 @@ trap 'echo; echo "demo: interrupted, stopping everything"; exit 130' INT TERM
 # gate NAME SCENARIO GATE-ARGUMENTS...: one gate run, its output in $LOGS/NAME.out; prints the result JSON's path.
 gate() {
     local name="$1" scenario="$2"; shift 2
-    "$BIN"/happening-bench gate "$scenario" --port "$PORT_GATE" --logs "$LOGS/$name" --out results --progress lines "$@" \
+    "$BIN"/happening-bench gate "$scenario" --port "$PORT_GATE" --logs "$LOGS/$name" --out results/runs --progress lines "$@" \
         | tee "$LOGS/$name.out" >&2 || true
     grep -oE "results/[^ ,]*$(basename "$scenario" .yaml)\.json" "$LOGS/$name.out" | tail -1
 }
@@ -56,7 +56,7 @@ start_bg "$LOGS/server-on.log" env PORT="$PORT_ON" CACHE=on CACHE_PREFIX="demo-$
 start_bg "$LOGS/server-off.log" env PORT="$PORT_OFF" CACHE=off LOG_LEVEL=error "$BIN"/happening-server
 wait_healthy "http://127.0.0.1:$PORT_ON/api/health" && wait_healthy "http://127.0.0.1:$PORT_OFF/api/health"
 "$BIN"/happening-bench compare scenarios/homepage.yaml --cache-on "http://127.0.0.1:$PORT_ON" --cache-off "http://127.0.0.1:$PORT_OFF" \
-    --set rate="$RATE" --set seconds="$SECONDS_PER_PHASE" --progress lines --out results | tee "$LOGS/homepage.out" || true
+    --set rate="$RATE" --set seconds="$SECONDS_PER_PHASE" --progress lines --out results/runs | tee "$LOGS/homepage.out" || true
 homepage="$(grep -oE 'results/[^ ,]*homepage\.json' "$LOGS/homepage.out" | tail -1)"
 stop_bg
 
@@ -74,4 +74,4 @@ if [ "$CHAOS" = 1 ]; then
 fi
 
 python3 scripts/demo_summary.py "$(( $(date +%s) - built ))" "$homepage" "${reports[@]}" ${drain:+"drain=$drain"} ${day:+"day=$day"} ${chaos:+"chaos=$chaos"}
-echo "demo: done in $(( $(date +%s) - started )) s ($(( $(date +%s) - built )) s after the build); reports in results/"
+echo "demo: done in $(( $(date +%s) - started )) s ($(( $(date +%s) - built )) s after the build); runs in results/runs/, the summary in results/demo-summary.md"

@@ -154,7 +154,7 @@ for i in $(seq 0 $((SHARDS - 1))); do grep -E "intake:" "$WORK/logs/shard-$i.log
 
 echo "== merge on hf-gen0 (the ledger checked once, over every shard's accepted bookings)"
 status=0
-on gen0 "${BENCH_ENV[@]}" "$BIN/happening-bench" merge "$WORK"/shard-*/*.json --out results --junit "$WORK/merged-junit.xml" | tee "$WORK/merge.out" || status=$?
+on gen0 "${BENCH_ENV[@]}" "$BIN/happening-bench" merge "$WORK"/shard-*/*.json --out results/runs --junit "$WORK/merged-junit.xml" | tee "$WORK/merge.out" || status=$?
 merged="$(grep -oE 'results/[^ ,]*flash-sale\.json' "$WORK/merge.out" | tail -1)"
 [ -n "$merged" ] && python3 scripts/fleet_report.py "$merged" "$WORK" "$USERS" "$TICKETS" "$(git rev-parse --short HEAD)" "$(ulimit -n)"
 [ "$failed" = 0 ] && [ "$status" = 0 ] || { echo "== fleet: FAILED"; exit 1; }

@@ -68,7 +68,7 @@ struct BenchCommand: AsyncParsableCommand {
         var allowHost: [String] = []
 
         @Option(help: "Where reports go.")
-        var out: String = "results"
+        var out: String = "results/runs"
 
         @Option(help: "Also write JUnit XML here: a test case per threshold and per ledger invariant (CI test reports).")
         var junit: String?

@@ -32,7 +32,7 @@ extension BenchCommand {
         var calibration = "auto"
 
         @Option(help: "Where the reports go.")
-        var out = "results"
+        var out = "results/runs"
 
         mutating func run() async throws {
             let noise = try Self.fraction(noise, option: "--noise")

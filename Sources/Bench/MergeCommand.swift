@@ -13,7 +13,7 @@ extension BenchCommand {
         var files: [String]
 
         @Option(help: "Where the merged reports go.")
-        var out: String = "results"
+        var out: String = "results/runs"
 
         @Option(help: "PostgreSQL URL for the shards' ledger check (default: $DATABASE_URL).")
         var databaseURL: String?

@@ -34,7 +34,7 @@ package struct RunSettings: Sendable {
     /// `--setup-dir`: what `happening-bench setup` prepared, instead of running the setup steps.
     package var setupDirectory: String?
     /// Where reports go (`--out`).
-    package var outputDirectory = "results"
+    package var outputDirectory = "results/runs"
     /// `--prometheus-remote-write`: where the run's seconds stream to.
     package var remoteWriteURL: String?
     /// `--run-id` (nil: made from the scenario and the start).
