@@ -18,7 +18,7 @@ let package = Package(
         .executable(name: "happening-worker", targets: ["Worker"]),
         .executable(name: "happening-bench", targets: ["Bench"]),
         .executable(name: "happening-seed", targets: ["Seed"]),
-        .executable(name: "happening-gateway", targets: ["Gateway"]),
+        .executable(name: "happening-offline-razorpay", targets: ["OfflineRazorpay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -52,6 +52,9 @@ let package = Package(
             dependencies: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
+
+        // MARK: What the command-line tools share: the usage error (exit status 2) and the progress style
+        .target(name: "HappeningCommandLine", swiftSettings: swiftSettings),
 
         // MARK: The fair, bounded connection pool the Postgres and Redis clients share
         .target(
@@ -179,7 +182,7 @@ let package = Package(
 
         // MARK: Executables (thin: read config, wire, run)
         .executableTarget(
-            name: "Gateway",
+            name: "OfflineRazorpay",
             dependencies: [
                 "Razorpay", "HappeningHTTP", "HappeningConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -241,7 +244,7 @@ let package = Package(
         .target(
             name: "HappeningBench",
             dependencies: [
-                "HappeningSystem", "HappeningPostgres", "HappeningHTTP", "HappeningLoad", "PrometheusRemoteWrite",
+                "HappeningCommandLine", "HappeningSystem", "HappeningPostgres", "HappeningHTTP", "HappeningLoad", "PrometheusRemoteWrite",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -251,7 +254,7 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "HappeningBench", "HappeningSystem", "HappeningHTTP", "HappeningLoad", "PrometheusRemoteWrite",
+                "HappeningCommandLine", "HappeningBench", "HappeningSystem", "HappeningHTTP", "HappeningLoad", "PrometheusRemoteWrite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -259,7 +262,7 @@ let package = Package(
         .executableTarget(
             name: "Seed",
             dependencies: [
-                "HappeningSystem", "HappeningGeo", "HappeningModel", "HappeningAuth", "HappeningPostgres",
+                "HappeningCommandLine", "HappeningSystem", "HappeningGeo", "HappeningModel", "HappeningAuth", "HappeningPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/init.sql")],
@@ -340,7 +343,8 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "HappeningLoad", "HappeningConfig", "HappeningGeo", "HappeningModel", "HappeningPostgres", "Razorpay", "HappeningBench", "Bench", "Gateway",
+                "HappeningCommandLine", "HappeningLoad", "HappeningConfig", "HappeningGeo", "HappeningModel", "HappeningPostgres", "Razorpay", "HappeningBench",
+                "Bench", "OfflineRazorpay",
                 "Server",
                 "HappeningAuth", "HappeningCrypto", "EventAvailability", "BookingEngine", "HappeningSystem", "TestSupport",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -354,7 +358,8 @@ let package = Package(
         .testTarget(
             name: "SeedTests",
             dependencies: [
-                "Seed", "Server", "HappeningAuth", "HappeningGeo", "HappeningModel", "HappeningHTTP", "HappeningPostgres", "HappeningSystem", "TestSupport",
+                "HappeningCommandLine", "Seed", "Server", "HappeningAuth", "HappeningGeo", "HappeningModel", "HappeningHTTP", "HappeningPostgres",
+                "HappeningSystem", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

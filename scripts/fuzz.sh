@@ -22,7 +22,7 @@ SCHEMATHESIS_VERSION=4.32.5
 . scripts/lib.sh
 services_up postgres redis rabbitmq
 rm -rf "$OUT"
-release_build "$OUT" happening-server happening-worker happening-seed happening-gateway
+release_build "$OUT" happening-server happening-worker happening-seed happening-offline-razorpay
 bash scripts/services.sh up gateway >/dev/null 2>&1 || echo "== note: the payment gateway did not start; payment routes will answer 503"
 
 FUZZ_DB="${DATABASE_URL%/*}/happening_fuzz"

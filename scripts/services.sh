@@ -5,7 +5,7 @@
 #   scripts/services.sh up|down|status|restart [postgres|redis|rabbitmq|gateway ...]
 #   scripts/services.sh packages      only install the Debian packages (the build's -dev libraries included)
 #
-# The gateway (happening-gateway, payments simulated) starts only once it is built (`make build` or
+# The gateway (happening-offline-razorpay, payments simulated) starts only once it is built (`make build` or
 # `make release`; both start it); it sends webhooks to the dev server on 127.0.0.1:5000.
 #
 # With no service names every service is meant. `up` is idempotent (a running service is left alone),
@@ -271,7 +271,7 @@ gateway_running() { local pid; pid=$(gateway_pid); [ -n "$pid" ] && kill -0 "$pi
 gateway_up() {
     if gateway_running; then log "gateway: already running on 127.0.0.1:$GATEWAY_PORT"; return; fi
     local binary=""
-    for candidate in "$ROOT/.build/release/happening-gateway" "$ROOT/.build/debug/happening-gateway"; do
+    for candidate in "$ROOT/.build/release/happening-offline-razorpay" "$ROOT/.build/debug/happening-offline-razorpay"; do
         [ -x "$candidate" ] && { binary="$candidate"; break; }
     done
     if [ -z "$binary" ]; then log "gateway: not built yet (make build or make release start it)"; return; fi

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HappeningBench
+import HappeningCommandLine
 import HappeningHTTP
 import HappeningLoad
 import HappeningSystem
@@ -23,7 +24,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     /// Parses, runs and maps every failure to the documented exit status.
     static func main() async {
-        // A descriptor per open connection (both engines keep their connections in one libcurl multi handle per loop):
+        // A descriptor per open connection (each engine keeps a socket per connection open on its loop):
         // a 40,000-user barrier needs 40,000, far past the usual soft limit.
         OpenFileLimit.raise(toAtLeast: 262_144)
         do {
@@ -58,7 +59,7 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Override every recorded closed/open phase's duration (e.g. 20s).")
         var duration: String?
 
-        @Option(help: "Loop threads (one libcurl multi handle each).")
+        @Option(help: "Loop threads (one event loop each).")
         var threads: Int = 1
 
         @Option(name: .customLong("set"), help: "Override a scenario variable: --set users=1000 (repeatable).")
@@ -91,9 +92,9 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(
             name: .customLong("engine"),
             help:
-                "Load engine: raw (libcurl connections, Happening's HTTP/1.1 framing: least CPU per request; the default) or curl (every request a libcurl transfer; the default with --http2)."
+                "Load engine: raw (its own sockets, TLS through libcurl, Happening's HTTP/1.1 framing: least CPU per request; the default) or curl (every request a libcurl transfer; the default with --http2)."
         )
-        var engineChoice: CurlLoadEngine?
+        var engineChoice: LoadEngine?
 
         @Flag(help: "HTTP/2 with multiplexing (the curl engine): h2 over TLS by ALPN for https targets, h2c with prior knowledge for http ones.")
         var http2 = false
@@ -102,7 +103,7 @@ struct BenchCommand: AsyncParsableCommand {
         var streams = 10
 
         /// The engine that runs: the one chosen, else curl for --http2 and raw otherwise.
-        var engine: CurlLoadEngine { engineChoice ?? (http2 ? .curl : .raw) }
+        var engine: LoadEngine { engineChoice ?? (http2 ? .curl : .raw) }
 
         /// `--http2` for `target`.
         func multiplexing(target: String) -> HTTP2Multiplexing? {

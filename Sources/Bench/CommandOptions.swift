@@ -1,4 +1,5 @@
 import ArgumentParser
+import HappeningCommandLine
 import HappeningLoad
 import HappeningSystem
 
@@ -6,4 +7,4 @@ import HappeningSystem
 extension ProgressOption: ExpressibleByArgument {}
 
 /// `--engine raw|curl`: ArgumentParser checks the value and lists the choices in `--help` and in its error.
-extension CurlLoadEngine: ExpressibleByArgument {}
+extension LoadEngine: ExpressibleByArgument {}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HappeningBench
+import HappeningCommandLine
 import HappeningSystem
 
 extension BenchCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HappeningBench
+import HappeningCommandLine
 import HappeningLoad
 import HappeningSystem
 
@@ -33,7 +34,7 @@ extension BenchCommand {
             let loaded = try Scenario.load(path: scenario, overrides: try options.overrides(), runDirectory: directory)
             var settings = RunSettings()
             (settings.databaseURL, settings.progress) = (options.database, progress.style)
-            let runner = ScenarioRunner(scenario: loaded, target: "", settings: settings, stop: CurlStopFlag())
+            let runner = ScenarioRunner(scenario: loaded, target: "", settings: settings, stop: StopFlag())
             let (values, users) = try await runner.setUp(runDirectory: directory)
             let file = SetupFile(scenario: loaded.name, variables: values.filter { $0.key != "run_dir" }, prepared_at: BenchResult.timestamp())
             let encoder = JSONEncoder()

@@ -17,7 +17,7 @@ final class LoadConnection {
     /// The request whose options are currently set on the handle.
     private var configured: PreparedRequest?
 
-    init(index: Int, options: CurlLoadOptions) throws {
+    init(index: Int, options: LoopOptions) throws {
         _ = CurlGlobal.initialized
         guard let handle = curl_easy_init() else { throw CurlError(CURLE_FAILED_INIT, message: "curl_easy_init failed") }
         self.handle = handle

@@ -7,13 +7,13 @@ import HappeningSystem
 /// `epoll` on the calling thread, with one easy handle per virtual connection, reused for every request
 /// (keep-alive connections stay in the multi handle's cache, whose size is the connection count).
 ///
-/// The loop asks its ``CurlLoadSchedule`` what each idle connection should send, adds the easy handle,
+/// The loop asks its ``LoadSchedule`` what each idle connection should send, adds the easy handle,
 /// lets libcurl act only on the sockets epoll reports ready (or on its timer), and reports each
 /// completion with monotonic timestamps. Options that do not change are set once per handle; a request's
 /// own options (URL, method, headers, body) only when it differs from the previous one on that handle.
 /// Run it on a thread of its own: ``run(options:schedule:stop:)`` blocks.
 public enum CurlLoadLoop {
-    public static func run(options: CurlLoadOptions, schedule: any CurlLoadSchedule, stop: CurlStopFlag) throws -> CurlLoopStatistics {
+    public static func run(options: LoopOptions, schedule: any LoadSchedule, stop: StopFlag) throws -> LoopStatistics {
         _ = CurlGlobal.initialized
         let events = try EpollSet()
         let multi = try makeMulti(options: options, events: events)
@@ -74,7 +74,7 @@ public enum CurlLoadLoop {
     }
 
     /// A multi handle whose sockets and timer are kept in `events`, caching one connection per virtual connection.
-    private static func makeMulti(options: CurlLoadOptions, events: EpollSet) throws -> UnsafeMutableRawPointer {
+    private static func makeMulti(options: LoopOptions, events: EpollSet) throws -> UnsafeMutableRawPointer {
         guard let multi = curl_multi_init() else { throw CurlError(CURLE_FAILED_INIT, message: "curl_multi_init failed") }
         let eventsPointer = Unmanaged.passUnretained(events).toOpaque()
         _ = happening_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, options.tcpConnections)
@@ -95,7 +95,7 @@ public enum CurlLoadLoop {
 
     /// Hands finished transfers to the schedule; `end` is the time the batch was observed.
     private static func collect(
-        multi: UnsafeMutableRawPointer, connections: [LoadConnection], schedule: any CurlLoadSchedule,
+        multi: UnsafeMutableRawPointer, connections: [LoadConnection], schedule: any LoadSchedule,
         progress: inout LoopProgress, end: UInt64
     ) {
         var queued: Int32 = 0
@@ -119,7 +119,7 @@ public enum CurlLoadLoop {
             }
             connection.inFlight = nil
             let sink = connection.sink
-            let completion = CurlCompletion(
+            let completion = LoadCompletion(
                 connection: index, request: request, intendedStart: connection.intendedStart, actualStart: connection.actualStart,
                 end: end, status: result == CURLE_OK ? status : 0, curlError: result == CURLE_OK ? nil : Int32(result.rawValue),
                 bodyBytes: sink.bodyBytes, cacheHit: sink.cacheHit, requestID: sink.requestID, body: nil,

@@ -35,7 +35,7 @@ struct IdleConnections {
     /// connection could not take it (its failure already reported): it is idle again. Returns the earliest time
     /// something is due (at most `now` + 10 ms) and how many connections are done.
     mutating func scan(
-        schedule: any CurlLoadSchedule, now: UInt64,
+        schedule: any LoadSchedule, now: UInt64,
         start: (_ connection: Int, _ request: PreparedRequest, _ intendedStart: UInt64) throws -> Bool
     ) rethrows -> (wake: UInt64, done: Int, started: Int) {
         var wake = now &+ 10_000_000
@@ -75,7 +75,7 @@ struct IdleConnections {
 /// when the loop ends — every connection done and drained, or stopped and the drain time over (what is still in
 /// flight then is counted as abandoned).
 struct LoopProgress {
-    private(set) var statistics = CurlLoopStatistics()
+    private(set) var statistics = LoopStatistics()
     private var idle: IdleConnections
     private(set) var inFlight = 0
     private var finished = 0
@@ -93,7 +93,7 @@ struct LoopProgress {
     var hasIdle: Bool { !idle.isEmpty }
 
     /// Counts the iteration and ticks the schedule when a millisecond has passed since the last tick.
-    mutating func iterate(now: UInt64, schedule: any CurlLoadSchedule) {
+    mutating func iterate(now: UInt64, schedule: any LoadSchedule) {
         statistics.iterations += 1
         if now &- lastTick >= 1_000_000 {
             schedule.tick(now: now)
@@ -105,7 +105,7 @@ struct LoopProgress {
     /// the request and returns false when the connection could not take it (its failure already reported): it stays
     /// idle. Returns the earliest time something is due (at most `now` + 10 ms).
     mutating func startIdle(
-        now: UInt64, stopped: Bool, schedule: any CurlLoadSchedule,
+        now: UInt64, stopped: Bool, schedule: any LoadSchedule,
         start: (_ connection: Int, _ request: PreparedRequest, _ intendedStart: UInt64) throws -> Bool
     ) rethrows -> UInt64 {
         if stopped {
@@ -139,9 +139,9 @@ struct LoopProgress {
     }
 }
 
-extension CurlLoadSchedule {
+extension LoadSchedule {
     /// Hands `completion` to the schedule, with the response body when the request keeps it.
-    func deliver(_ completion: CurlCompletion, body: (((UnsafeRawBufferPointer) -> Void) -> Void)?) {
+    func deliver(_ completion: LoadCompletion, body: (((UnsafeRawBufferPointer) -> Void) -> Void)?) {
         guard completion.request.capturesBody, let body else { return completed(completion) }
         body { bytes in
             var withBody = completion

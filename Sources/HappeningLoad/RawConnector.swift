@@ -1,7 +1,7 @@
 import CCurl
 import HappeningHTTP
 
-/// Opens a ``CurlRawLoop``'s `CONNECT_ONLY` connections through one libcurl multi handle per loop, instead of
+/// Opens a ``RawLoop``'s `CONNECT_ONLY` connections through one libcurl multi handle per loop, instead of
 /// `curl_easy_perform` per connection, which gives every easy handle a private multi handle of its own, with a
 /// wake-up socket pair: three descriptors and ~16 KiB per open connection instead of one and ~10 KiB (measured with
 /// libcurl 7.88 against nginx, 2,000 connections). A connected handle stays added to this multi handle:

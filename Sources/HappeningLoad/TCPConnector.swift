@@ -5,7 +5,7 @@ import HappeningSystem
     import Glibc
 #endif
 
-/// Opens a ``CurlRawLoop``'s plain-TCP connections itself: the origin's host is resolved once per loop
+/// Opens a ``RawLoop``'s plain-TCP connections itself: the origin's host is resolved once per loop
 /// (`getaddrinfo`), then each connection is a non-blocking socket with `TCP_NODELAY`, its `connect` waited on with
 /// `poll` up to the connect timeout, trying the host's addresses in the resolver's order.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningCommandLine
 import HappeningModel
 import HappeningPostgres
 import HappeningSystem

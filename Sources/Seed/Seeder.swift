@@ -1,5 +1,6 @@
 import Foundation
 import HappeningAuth
+import HappeningCommandLine
 import HappeningModel
 import HappeningPostgres
 import HappeningSystem

@@ -34,7 +34,7 @@ struct GeneratorCheckTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try Self.scenario.write(toFile: directory + "/scenario.yaml", atomically: true, encoding: .utf8)
-        let (gateway, port) = try await ChildProcess.startServing("happening-gateway", path: "/_sim/webhooks") { ["GATEWAY_PORT": String($0)] }
+        let (gateway, port) = try await ChildProcess.startServing("happening-offline-razorpay", path: "/_sim/webhooks") { ["GATEWAY_PORT": String($0)] }
         try await gateway.whileRunning {
             let cores = ProcessInfo.processInfo.activeProcessorCount
             if cores >= 2 { _ = try await TestEnvironment.shellOffPool("taskset -a -p -c 1 \(gateway.pid)") }

@@ -27,7 +27,7 @@ private func runLanes(_ lanes: String, base: String) async throws -> BenchResult
     let scenario = try Scenario.load(path: path, overrides: [:], runDirectory: FileManager.default.temporaryDirectory.path)
     var settings = RunSettings()
     (settings.threads, settings.engine) = (2, .curl)
-    let runner = ScenarioRunner(scenario: scenario, target: base, settings: settings, stop: CurlStopFlag())
+    let runner = ScenarioRunner(scenario: scenario, target: base, settings: settings, stop: StopFlag())
     return try await runner.run(label: "lanes", variables: scenario.variables ?? [:], users: .none)
 }
 

@@ -41,7 +41,7 @@ private func phase(_ model: LoadModel, connections: Int, rate: String? = nil, du
 }
 
 /// The run settings of these tests: `threads` loops of `engine`.
-private func settings(threads: Int, engine: CurlLoadEngine) -> RunSettings {
+private func settings(threads: Int, engine: LoadEngine) -> RunSettings {
     var settings = RunSettings()
     (settings.threads, settings.engine) = (threads, engine)
     return settings
@@ -49,10 +49,10 @@ private func settings(threads: Int, engine: CurlLoadEngine) -> RunSettings {
 
 @Suite("Bench: the numbers are right", .serialized, .timeLimit(.minutes(10)))
 struct MeasurementTests {
-    @Test("a server with a fixed 20 ms delay: the percentiles report 20 ms (closed model, 8 connections)", arguments: CurlLoadEngine.allCases)
-    func fixedDelay(engine: CurlLoadEngine) async throws {
+    @Test("a server with a fixed 20 ms delay: the percentiles report 20 ms (closed model, 8 connections)", arguments: LoadEngine.allCases)
+    func fixedDelay(engine: LoadEngine) async throws {
         try await withHTTPTestServer(delayRouter(delay: .milliseconds(20))) { base in
-            let runner = PhaseRunner(renderer: renderer(base), settings: settings(threads: 2, engine: engine), stop: CurlStopFlag())
+            let runner = PhaseRunner(renderer: renderer(base), settings: settings(threads: 2, engine: engine), stop: StopFlag())
             _ = try await runner.run(phase(.warmup, connections: 8))  // open the connections first
             let (result, _) = try await runner.run(phase(.closed, connections: 8, maxRequests: 800))
             #expect(result.requests == 800)
@@ -67,11 +67,11 @@ struct MeasurementTests {
         }
     }
 
-    @Test("open model: a 1 s stall shows in the corrected p99 and in the late count, not only in a few requests", arguments: CurlLoadEngine.allCases)
-    func stallIsVisible(engine: CurlLoadEngine) async throws {
+    @Test("open model: a 1 s stall shows in the corrected p99 and in the late count, not only in a few requests", arguments: LoadEngine.allCases)
+    func stallIsVisible(engine: LoadEngine) async throws {
         let gate = StallGate()
         try await withHTTPTestServer(delayRouter(delay: .milliseconds(2), gate: gate)) { base in
-            let runner = PhaseRunner(renderer: renderer(base), settings: settings(threads: 1, engine: engine), stop: CurlStopFlag())
+            let runner = PhaseRunner(renderer: renderer(base), settings: settings(threads: 1, engine: engine), stop: StopFlag())
             async let outcome = runner.run(phase(.open, connections: 16, rate: "200", duration: "3s"))
             try await Task.sleep(for: .milliseconds(1_000))
             await gate.stall(for: .seconds(1))
@@ -85,10 +85,10 @@ struct MeasurementTests {
         }
     }
 
-    @Test("open model without a stall: the arrival rate is held and starts are on schedule", arguments: CurlLoadEngine.allCases)
-    func openRate(engine: CurlLoadEngine) async throws {
+    @Test("open model without a stall: the arrival rate is held and starts are on schedule", arguments: LoadEngine.allCases)
+    func openRate(engine: LoadEngine) async throws {
         try await withHTTPTestServer(delayRouter(delay: .milliseconds(1))) { base in
-            var runner = PhaseRunner(renderer: renderer(base), settings: settings(threads: 1, engine: engine), stop: CurlStopFlag())
+            var runner = PhaseRunner(renderer: renderer(base), settings: settings(threads: 1, engine: engine), stop: StopFlag())
             let monitor = GeneratorMonitor()
             runner.monitor = monitor
             monitor.start()
@@ -110,8 +110,8 @@ struct MeasurementTests {
         }
     }
 
-    @Test("barrier: every connection sends once at the same instant, and the body capture works", arguments: CurlLoadEngine.allCases)
-    func barrier(engine: CurlLoadEngine) async throws {
+    @Test("barrier: every connection sends once at the same instant, and the body capture works", arguments: LoadEngine.allCases)
+    func barrier(engine: LoadEngine) async throws {
         let router = Router()
         router.post("book") { _, _ -> Response in
             Response(
@@ -122,7 +122,7 @@ struct MeasurementTests {
         try await withHTTPTestServer(router) { base in
             let templates = [Scenario.RequestTemplate(name: "book", method: "POST", path: "/book", body: "{}", expect: [202], capture: "booking_id")]
             let renderer = RequestRenderer(target: base, templates: templates, variables: [:], pools: [:], users: .none)
-            let runner = PhaseRunner(renderer: renderer, settings: settings(threads: 2, engine: engine), stop: CurlStopFlag())
+            let runner = PhaseRunner(renderer: renderer, settings: settings(threads: 2, engine: engine), stop: StopFlag())
             let (result, captures) = try await runner.run(phase(.barrier, connections: 300))
             #expect(result.requests == 300)
             #expect(result.statuses["202"] == 300)
@@ -161,7 +161,7 @@ struct RawEngineTests {
                 Scenario.RequestTemplate(name: "close", path: "/close", weight: 1, expect: [200]),
             ]
             let renderer = RequestRenderer(target: base, templates: templates, variables: [:], pools: [:], users: .none)
-            let runner = PhaseRunner(renderer: renderer, settings: settings(threads: 1, engine: .raw), stop: CurlStopFlag())
+            let runner = PhaseRunner(renderer: renderer, settings: settings(threads: 1, engine: .raw), stop: StopFlag())
             let (result, captures) = try await runner.run(phase(.closed, connections: 4, maxRequests: 800))
             #expect(result.requests == 800)
             #expect(result.errors == 0, "statuses \(result.statuses), transport \(result.transport_errors)")
@@ -219,11 +219,11 @@ struct ArrivalTimingTests {
     /// Connection 0 sends one request; asked about connection 1 right after, the schedule holds the loop's thread until
     /// the answer is in the socket and a further `hold` has passed (as a generator short of CPU, or a barrier loop still
     /// sending, would), so the answer waits to be read.
-    private final class HoldAfterSending: CurlLoadSchedule, @unchecked Sendable {
+    private final class HoldAfterSending: LoadSchedule, @unchecked Sendable {
         let request: PreparedRequest
         let server: OneAnswerServer
         var sent = false
-        var completions: [CurlCompletion] = []
+        var completions: [LoadCompletion] = []
         var readAfter: UInt64 = 0
 
         init(url: String, server: OneAnswerServer) {
@@ -231,7 +231,7 @@ struct ArrivalTimingTests {
             self.server = server
         }
 
-        func next(connection: Int, now: UInt64) -> CurlLoadDecision {
+        func next(connection: Int, now: UInt64) -> LoadDecision {
             if connection == 0, !sent {
                 sent = true
                 return .send(request, intendedStart: now)
@@ -245,7 +245,7 @@ struct ArrivalTimingTests {
             return .done
         }
 
-        func completed(_ completion: CurlCompletion) {
+        func completed(_ completion: LoadCompletion) {
             var kept = completion
             kept.body = nil
             completions.append(kept)
@@ -261,7 +261,7 @@ struct ArrivalTimingTests {
         let base = "http://127.0.0.1:\(server.port)"
         let schedule = HoldAfterSending(url: "\(base)/now", server: server)
         let ran = await onDedicatedThread(named: "test-loop") {
-            Result { try CurlRawLoop.run(options: CurlLoadOptions(connections: 2), origin: base, schedule: schedule, stop: CurlStopFlag()) }
+            Result { try RawLoop.run(options: LoopOptions(connections: 2), origin: base, schedule: schedule, stop: StopFlag()) }
         }
         server.stop()
         await serving.value

@@ -17,15 +17,15 @@ struct ChildPortTests {
         defer { listener.close() }
 
         await #expect(throws: ChildProcess.PortTaken.self) {
-            _ = try await ChildProcess.serve("happening-gateway", port: held, path: "/_sim/webhooks", environment: ["GATEWAY_PORT": String(held)])
+            _ = try await ChildProcess.serve("happening-offline-razorpay", port: held, path: "/_sim/webhooks", environment: ["GATEWAY_PORT": String(held)])
         }
         do {
-            _ = try await ChildProcess.serve("happening-gateway", port: held, path: "/_sim/webhooks", environment: ["GATEWAY_PORT": String(held)])
+            _ = try await ChildProcess.serve("happening-offline-razorpay", port: held, path: "/_sim/webhooks", environment: ["GATEWAY_PORT": String(held)])
         } catch let taken as ChildProcess.PortTaken {
             #expect(taken.port == held)
             #expect(taken.holder.contains(":\(held)"), "ss saw: \(taken.holder)")
             // A clean one-line refusal, not a trap with a backtrace.
-            #expect(taken.output.contains("happening-gateway: cannot listen on 127.0.0.1:\(held): Address already in use"), "\(taken.output)")
+            #expect(taken.output.contains("happening-offline-razorpay: cannot listen on 127.0.0.1:\(held): Address already in use"), "\(taken.output)")
             #expect(!taken.output.contains("Fatal error"), "\(taken.output)")
         }
 
@@ -34,7 +34,10 @@ struct ChildPortTests {
         let (gateway, port) = try await ChildProcess.retryingTakenPorts {
             attempts += 1
             let port = attempts == 1 ? held : TestPorts.next()
-            return (try await ChildProcess.serve("happening-gateway", port: port, path: "/_sim/webhooks", environment: ["GATEWAY_PORT": String(port)]), port)
+            return (
+                try await ChildProcess.serve("happening-offline-razorpay", port: port, path: "/_sim/webhooks", environment: ["GATEWAY_PORT": String(port)]),
+                port
+            )
         }
         await gateway.terminate()
         #expect(attempts == 2)

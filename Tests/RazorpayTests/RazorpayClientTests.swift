@@ -5,7 +5,7 @@ import Razorpay
 import TestSupport
 import Testing
 
-/// The Razorpay client against our offline gateway (the real `happening-gateway` binary on loopback), and the
+/// The Razorpay client against our offline gateway (the real `happening-offline-razorpay` binary on loopback), and the
 /// signature rules both sides share.
 @Suite("Razorpay client and offline gateway", .timeLimit(.minutes(10)))
 struct RazorpayClientTests {
@@ -37,7 +37,7 @@ struct RazorpayClientTests {
             return await answer(count)
         }
         try await withHTTPTestServer(receiver) { hookBase in
-            let (gateway, port) = try await ChildProcess.startServing("happening-gateway", path: "/_sim/webhooks") { port in
+            let (gateway, port) = try await ChildProcess.startServing("happening-offline-razorpay", path: "/_sim/webhooks") { port in
                 [
                     "GATEWAY_PORT": String(port), "GATEWAY_WEBHOOK_URL": "\(hookBase)/hook", "GATEWAY_SETTLE_MS": String(settleMilliseconds),
                 ].merging(gatewayEnvironment) { $1 }

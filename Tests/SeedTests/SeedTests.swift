@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HappeningAuth
+import HappeningCommandLine
 import HappeningGeo
 import HappeningModel
 import HappeningPostgres

@@ -97,7 +97,7 @@ struct LogSecrecyTests {
             let gatewayPort = TestPorts.next()
             let serverPort = TestPorts.next()
             let gateway = try await ChildProcess.serve(
-                "happening-gateway", port: gatewayPort, path: "/_sim/webhooks",
+                "happening-offline-razorpay", port: gatewayPort, path: "/_sim/webhooks",
                 environment: keys.merging([
                     "GATEWAY_PORT": String(gatewayPort), "GATEWAY_SETTLE_MS": "50",
                     "GATEWAY_WEBHOOK_URL": "http://127.0.0.1:\(serverPort)/api/payments/webhook",

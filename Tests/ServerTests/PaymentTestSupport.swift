@@ -10,13 +10,13 @@ import Testing
 
 @testable import Server
 
-/// A running offline gateway (`happening-gateway`) for one test, and the customer's side of checkout.
+/// A running offline gateway (`happening-offline-razorpay`) for one test, and the customer's side of checkout.
 struct TestGateway: Sendable {
     let base: String
     let process: ChildProcess
 
     static func start(settleMilliseconds: Int = 50) async throws -> TestGateway {
-        let (process, port) = try await ChildProcess.startServing("happening-gateway", path: "/_sim/webhooks") { port in
+        let (process, port) = try await ChildProcess.startServing("happening-offline-razorpay", path: "/_sim/webhooks") { port in
             ["GATEWAY_PORT": String(port), "GATEWAY_SETTLE_MS": String(settleMilliseconds)]
         }
         return TestGateway(base: "http://127.0.0.1:\(port)", process: process)

@@ -4,7 +4,7 @@ import Testing
 @testable import HappeningLoad
 
 /// A decision as text, so expectations read like the schedule's answer.
-private func said(_ decision: CurlLoadDecision) -> String {
+private func said(_ decision: LoadDecision) -> String {
     switch decision {
     case .send(let request, let intended): "send \(request.url) at \(intended)"
     case .notYet(let until): "not yet, until \(until)"
@@ -20,8 +20,8 @@ private func recorder() -> PhaseRecorder {
 private func picker() -> RequestPicker { RequestPicker(instances: [[PreparedRequest(url: "/a")]], weights: [1], seed: 1) }
 
 /// A finished transfer on `connection` that ended at `end`.
-private func completion(connection: Int, end: UInt64) -> CurlCompletion {
-    CurlCompletion(
+private func completion(connection: Int, end: UInt64) -> LoadCompletion {
+    LoadCompletion(
         connection: connection, request: PreparedRequest(url: "/a"), intendedStart: end &- 1_000, actualStart: end &- 1_000, end: end, status: 200,
         curlError: nil, bodyBytes: 0, cacheHit: nil, body: nil)
 }
@@ -108,14 +108,14 @@ struct ScheduleTests {
     }
 
     /// Sends once per connection, then is done; remembers what it was asked.
-    private final class OnceEach: CurlLoadSchedule {
+    private final class OnceEach: LoadSchedule {
         var asked: [Int] = []
         private var sent: Set<Int> = []
-        func next(connection: Int, now: UInt64) -> CurlLoadDecision {
+        func next(connection: Int, now: UInt64) -> LoadDecision {
             asked.append(connection)
             return sent.insert(connection).inserted ? .send(PreparedRequest(url: "/\(connection)"), intendedStart: now) : .done
         }
-        func completed(_ completion: CurlCompletion) {}
+        func completed(_ completion: LoadCompletion) {}
         func tick(now: UInt64) {}
     }
 
@@ -153,10 +153,10 @@ struct ScheduleTests {
         let stoppedOver = progress.isOver(now: ms, stopped: true)
         #expect(stoppedOver && progress.statistics.abandoned == 1)
 
-        final class Ticks: CurlLoadSchedule {
+        final class Ticks: LoadSchedule {
             var ticks: [UInt64] = []
-            func next(connection: Int, now: UInt64) -> CurlLoadDecision { .done }
-            func completed(_ completion: CurlCompletion) {}
+            func next(connection: Int, now: UInt64) -> LoadDecision { .done }
+            func completed(_ completion: LoadCompletion) {}
             func tick(now: UInt64) { ticks.append(now) }
         }
         let ticks = Ticks()

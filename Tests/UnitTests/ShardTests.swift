@@ -1,4 +1,5 @@
 import Foundation
+import HappeningCommandLine
 import HappeningSystem
 import Testing
 
@@ -104,7 +105,7 @@ struct ShardTests {
         for (index, micros) in latencies.enumerated() {
             let sent = start + firstSentOffset + UInt64(index) * 1_000
             recorder.record(
-                CurlCompletion(
+                LoadCompletion(
                     connection: 0, request: request, intendedStart: sent, actualStart: sent, end: sent + micros * 1_000, status: 200, curlError: nil,
                     bodyBytes: 10, cacheHit: nil, body: nil))
         }

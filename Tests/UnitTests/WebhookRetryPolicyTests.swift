@@ -3,7 +3,7 @@ import HappeningConfig
 import Razorpay
 import Testing
 
-@testable import Gateway
+@testable import OfflineRazorpay
 
 /// The offline gateway's webhook retries: exponential backoff doubling from the first pause and capped,
 /// the settings it is read from (defaults, overrides, out-of-range values refused), and the signed envelope.

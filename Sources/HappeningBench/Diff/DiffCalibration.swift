@@ -1,4 +1,5 @@
 import Foundation
+import HappeningCommandLine
 import HappeningSystem
 
 /// How far one run's figures land from the next on this machine, for this scenario: what `diff` needs to judge a

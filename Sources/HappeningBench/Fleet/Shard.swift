@@ -1,4 +1,5 @@
 import Foundation
+import HappeningCommandLine
 import HappeningSystem
 
 /// `--shard I/N`: this process is part `I` (0-based, like Kubernetes' `JOB_COMPLETION_INDEX`) of a fleet of `N` that

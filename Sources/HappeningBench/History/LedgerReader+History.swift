@@ -1,3 +1,4 @@
+import HappeningCommandLine
 import HappeningPostgres
 import HappeningSystem
 

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningCommandLine
 import HappeningSystem
 
 /// A short Markdown verdict for a CI job's summary page (GitHub's `$GITHUB_STEP_SUMMARY`, GitLab's job report): the

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningCommandLine
 import HappeningSystem
 
 /// `merge`: the same scenario's results from several processes, combined: counts add up and histograms merge

@@ -28,7 +28,7 @@ package struct BenchSession {
             try await Reachability.check(target.url, tls: settings.tls, http2PriorKnowledge: settings.http2(target: target.url)?.priorKnowledge ?? false)
         }
 
-        let stop = CurlStopFlag()
+        let stop = StopFlag()
         signal(SIGINT, SIG_IGN)
         let signals = DispatchSource.makeSignalSource(signal: SIGINT)
         signals.setEventHandler {

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningCommandLine
 import HappeningLoad
 import HappeningSystem
 
@@ -56,7 +57,7 @@ struct FaultRunner: Sendable {
 
     /// Waits for the load to begin, then runs every step at its time after that; returns what happened, in start
     /// order. Stops early on `stop`.
-    func run(from signal: LoadStartSignal, stop: CurlStopFlag) async -> [Event] {
+    func run(from signal: LoadStartSignal, stop: StopFlag) async -> [Event] {
         var events: [Event] = []
         if steps.isEmpty { return events }
         var loadStart = signal.monotonic

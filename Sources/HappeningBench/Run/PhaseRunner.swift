@@ -4,13 +4,13 @@ import HappeningLoad
 import HappeningSystem
 import Synchronization
 
-/// Runs one phase on `threads` loop threads (one libcurl multi handle each), shows live progress, and
+/// Runs one phase on `threads` loop threads (one event loop each, on the engine the settings name), shows live progress, and
 /// merges what the threads recorded.
 struct PhaseRunner: Sendable {
     let renderer: RequestRenderer
     /// Threads, engine, TLS, HTTP/2, `--start-at`, the shard and the progress style.
     let settings: RunSettings
-    let stop: CurlStopFlag
+    let stop: StopFlag
     /// Told when the load of a phase begins (a barrier's firing instant, otherwise the phase start).
     var loadStart: LoadStartSignal?
     /// Keep every request's sample (laned scenarios measure lanes over other lanes' windows).
@@ -26,7 +26,7 @@ struct PhaseRunner: Sendable {
     /// Where each finished second goes while the phase runs (`--prometheus-remote-write`).
     var metrics: RemoteWriteStream?
 
-    init(renderer: RequestRenderer, settings: RunSettings, stop: CurlStopFlag) {
+    init(renderer: RequestRenderer, settings: RunSettings, stop: StopFlag) {
         (self.renderer, self.settings, self.stop) = (renderer, settings, stop)
     }
 
@@ -72,9 +72,9 @@ struct PhaseRunner: Sendable {
                 return series
             }
         }
-        let outcomes = try await withThrowingTaskGroup(of: CurlLoopStatistics.self) { group in
+        let outcomes = try await withThrowingTaskGroup(of: LoopStatistics.self) { group in
             for loop in loops { group.addTask { try await loop.runOnOwnThread() } }
-            var all: [CurlLoopStatistics] = []
+            var all: [LoopStatistics] = []
             for try await outcome in group { all.append(outcome) }
             return all
         }
@@ -139,7 +139,7 @@ struct PhaseRunner: Sendable {
         var offset = 0
         for lane in 0..<threadCount {
             let connections = Self.share(of: phase.connections, part: lane, parts: threadCount)
-            var options = CurlLoadOptions(connections: connections)
+            var options = LoopOptions(connections: connections)
             options.engine = settings.engine
             options.tls = settings.tls
             options.http2 = settings.http2(target: renderer.target)
@@ -150,7 +150,7 @@ struct PhaseRunner: Sendable {
             recorder.everyEvent = everyEvent
             recorder.monitor = monitor
             let laneMax = maxRequests == Int.max ? Int.max : Self.share(of: maxRequests, part: lane, parts: threadCount)
-            let schedule: any CurlLoadSchedule
+            let schedule: any LoadSchedule
             switch phase.model {
             case .closed:
                 let picker = RequestPicker(instances: instances(chosen, lane: lane, users: users), weights: weights, seed: UInt64(lane + 11))
@@ -210,18 +210,18 @@ extension PhaseRunner {
 /// `@unchecked Sendable`: the schedule and recorder are handed to the new thread and used only there until
 /// it finishes; the caller reads the recorder only after awaiting the result.
 private struct LoopJob: @unchecked Sendable {
-    let options: CurlLoadOptions
+    let options: LoopOptions
     let origin: String
-    let schedule: any CurlLoadSchedule
+    let schedule: any LoadSchedule
     let recorder: PhaseRecorder
-    let stop: CurlStopFlag
+    let stop: StopFlag
 
-    func runOnOwnThread() async throws -> CurlLoopStatistics {
+    func runOnOwnThread() async throws -> LoopStatistics {
         try await onDedicatedThread(named: "happening-bench-loop") { [self] in
             defer { recorder.finish() }
             return Result {
                 options.engine == .raw
-                    ? try CurlRawLoop.run(options: options, origin: origin, schedule: schedule, stop: stop)
+                    ? try RawLoop.run(options: options, origin: origin, schedule: schedule, stop: stop)
                     : try CurlLoadLoop.run(options: options, schedule: schedule, stop: stop)
             }
         }.get()

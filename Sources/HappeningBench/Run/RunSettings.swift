@@ -1,3 +1,4 @@
+import HappeningCommandLine
 import HappeningHTTP
 import HappeningLoad
 import HappeningSystem
@@ -8,7 +9,7 @@ import HappeningSystem
 package struct RunSettings: Sendable {
     /// Loop threads (one event loop each).
     package var threads = 1
-    package var engine: CurlLoadEngine = .raw
+    package var engine: LoadEngine = .raw
     /// How an https target's certificate is checked.
     package var tls: TLSVerification = .system
     /// Concurrent HTTP/2 streams per TCP connection (`--http2 --streams N`); nil: HTTP/1.1.

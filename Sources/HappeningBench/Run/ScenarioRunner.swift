@@ -1,4 +1,5 @@
 import Foundation
+import HappeningCommandLine
 import HappeningHTTP
 import HappeningLoad
 import HappeningSystem
@@ -8,11 +9,11 @@ package struct ScenarioRunner: Sendable {
     var scenario: Scenario
     let target: String
     let settings: RunSettings
-    let stop: CurlStopFlag
+    let stop: StopFlag
     /// `--prometheus-remote-write`: where the run's seconds stream to.
     var metrics: RemoteWriteStream?
 
-    package init(scenario: Scenario, target: String, settings: RunSettings, stop: CurlStopFlag) {
+    package init(scenario: Scenario, target: String, settings: RunSettings, stop: StopFlag) {
         (self.scenario, self.target, self.settings, self.stop) = (scenario, target, settings, stop)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HappeningCommandLine
 import HappeningSystem
 
 /// Load is only ever sent to this machine: a target must resolve to loopback (127.0.0.0/8, ::1) only,

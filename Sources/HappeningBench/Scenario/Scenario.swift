@@ -1,4 +1,5 @@
 import Foundation
+import HappeningCommandLine
 import HappeningSystem
 import Yams
 

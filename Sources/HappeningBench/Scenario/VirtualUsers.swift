@@ -1,4 +1,5 @@
 import Foundation
+import HappeningCommandLine
 import HappeningSystem
 
 /// A virtual user: a token from the seeder's `--tokens-out` file.

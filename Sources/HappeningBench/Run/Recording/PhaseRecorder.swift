@@ -82,7 +82,7 @@ final class PhaseRecorder {
     /// A request started later than intended by more than a millisecond (open model).
     func countLate() { late += 1 }
 
-    func record(_ completion: CurlCompletion) {
+    func record(_ completion: LoadCompletion) {
         tick(now: completion.end)
         let template = completion.request.template
         let info = templates[template]
@@ -158,7 +158,7 @@ final class PhaseRecorder {
     }
 
     /// What the customer was told: status, and the body's booking id (`idField`, else `booking_id`) or error code.
-    private func bookingAnswer(_ completion: CurlCompletion, idField: String?) -> BookingAnswer {
+    private func bookingAnswer(_ completion: LoadCompletion, idField: String?) -> BookingAnswer {
         var answer = BookingAnswer(
             user: completion.request.tag, template: completion.request.template, sent_micros: clock.wallMicros(completion.actualStart),
             received_micros: clock.wallMicros(completion.end), status: completion.curlError == nil ? completion.status : 0)
@@ -173,7 +173,7 @@ final class PhaseRecorder {
         return answer
     }
 
-    private func keepSample(_ completion: CurlCompletion, failed: Bool) {
+    private func keepSample(_ completion: LoadCompletion, failed: Bool) {
         guard keepsSamples else { return }
         guard samples.count < Self.sampleLimit else {
             samplesDropped += 1

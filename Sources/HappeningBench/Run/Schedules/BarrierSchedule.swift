@@ -4,7 +4,7 @@ import Synchronization
 
 /// Barrier: every connection sends its own request exactly once, all at the same instant (when every loop has
 /// opened its connections). Latency runs from that instant. Nothing is retried.
-final class BarrierSchedule: CurlLoadSchedule {
+final class BarrierSchedule: LoadSchedule {
     private let requests: [PreparedRequest]
     private let recorder: PhaseRecorder?
     private let gate: BarrierGate
@@ -21,7 +21,7 @@ final class BarrierSchedule: CurlLoadSchedule {
 
     func loopReady(now: UInt64) { gate.arrive(now: now) }
 
-    func next(connection: Int, now: UInt64) -> CurlLoadDecision {
+    func next(connection: Int, now: UInt64) -> LoadDecision {
         if sent[connection] { return .done }
         if fireAt == nil { fireAt = gate.fireAt }
         guard let fire = fireAt else { return .pause(until: now &+ 1_000_000) }
@@ -30,7 +30,7 @@ final class BarrierSchedule: CurlLoadSchedule {
         return .send(requests[connection], intendedStart: fire)
     }
 
-    func completed(_ completion: CurlCompletion) { recorder?.record(completion) }
+    func completed(_ completion: LoadCompletion) { recorder?.record(completion) }
 
     func tick(now: UInt64) { recorder?.tick(now: now) }
 

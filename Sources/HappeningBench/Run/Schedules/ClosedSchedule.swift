@@ -4,7 +4,7 @@ import Synchronization
 
 /// Closed model: every connection sends its next request as soon as the previous response arrived (plus
 /// the think time), until the deadline or the request cap.
-final class ClosedSchedule: CurlLoadSchedule {
+final class ClosedSchedule: LoadSchedule {
     private var picker: RequestPicker
     private let recorder: PhaseRecorder
     private let start: UInt64
@@ -24,7 +24,7 @@ final class ClosedSchedule: CurlLoadSchedule {
         readyAt = Array(repeating: 0, count: connections)
     }
 
-    func next(connection: Int, now: UInt64) -> CurlLoadDecision {
+    func next(connection: Int, now: UInt64) -> LoadDecision {
         if now < start { return .pause(until: start) }
         if now >= deadline || issued >= maxRequests { return .done }
         if think > 0, readyAt[connection] > now { return .notYet(until: readyAt[connection]) }
@@ -32,7 +32,7 @@ final class ClosedSchedule: CurlLoadSchedule {
         return .send(picker.next(), intendedStart: now)
     }
 
-    func completed(_ completion: CurlCompletion) {
+    func completed(_ completion: LoadCompletion) {
         recorder.record(completion)
         if think > 0 { readyAt[completion.connection] = completion.end &+ think }
     }

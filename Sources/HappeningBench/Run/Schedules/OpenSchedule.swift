@@ -6,7 +6,7 @@ import Synchronization
 /// does. Latency runs from each request's intended start, so a stalled server cannot hide its stall by
 /// slowing the generator down (coordinated omission, corrected as wrk2 does); starts more than 1 ms late
 /// are counted.
-final class OpenSchedule: CurlLoadSchedule {
+final class OpenSchedule: LoadSchedule {
     private var picker: RequestPicker
     private let recorder: PhaseRecorder
     private let start: UInt64
@@ -41,7 +41,7 @@ final class OpenSchedule: CurlLoadSchedule {
         return start &+ UInt64(seconds * 1e9)
     }
 
-    func next(connection: Int, now: UInt64) -> CurlLoadDecision {
+    func next(connection: Int, now: UInt64) -> LoadDecision {
         guard issued < maxRequests, let due = arrival(issued) else { return .done }
         if due > now { return .pause(until: due) }
         issued += 1
@@ -49,7 +49,7 @@ final class OpenSchedule: CurlLoadSchedule {
         return .send(picker.next(), intendedStart: due)
     }
 
-    func completed(_ completion: CurlCompletion) { recorder.record(completion) }
+    func completed(_ completion: LoadCompletion) { recorder.record(completion) }
 
     func tick(now: UInt64) { recorder.tick(now: now) }
 

@@ -4,7 +4,7 @@ import Synchronization
 
 /// Everything the offline gateway remembers, in memory: orders, payments, refunds, payouts and their
 /// idempotency keys. One lock; every method is a short critical section.
-final class GatewayLedger: Sendable {
+final class OfflineLedger: Sendable {
     private struct State {
         var orders: [String: RazorpayOrder] = [:]
         var orderByReceipt: [String: String] = [:]

@@ -2,7 +2,7 @@ import Synchronization
 
 /// Failures and delays the offline gateway is told to inject (`POST /_sim/faults`), so tests and scenarios can
 /// see what the server does when Razorpay is slow or broken.
-final class GatewayFaults: Sendable {
+final class OfflineFaults: Sendable {
     /// One rule: requests whose method and path match answer `status` (or just wait `delayMilliseconds` first),
     /// for the next `times` matches.
     struct Fault: Codable, Sendable {

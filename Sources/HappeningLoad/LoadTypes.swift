@@ -17,7 +17,7 @@ public final class PreparedRequest: @unchecked Sendable {
     public let method: String
     /// The full URL, for reports and errors.
     public let url: String
-    /// Keep the response body so ``CurlCompletion/body`` can be read (e.g. to capture a booking id).
+    /// Keep the response body so ``LoadCompletion/body`` can be read (e.g. to capture a booking id).
     public let capturesBody: Bool
     /// A value the caller attaches (e.g. the virtual user's index).
     public let tag: Int
@@ -27,7 +27,7 @@ public final class PreparedRequest: @unchecked Sendable {
     let body: UnsafeMutableRawBufferPointer?
     let headerList: UnsafeMutablePointer<curl_slist>?
     let isGet: Bool
-    /// The request as HTTP/1.1 bytes, for the raw engine (``CurlRawLoop``).
+    /// The request as HTTP/1.1 bytes, for the raw engine (``RawLoop``).
     let wire: [UInt8]
 
     public init(
@@ -91,7 +91,7 @@ public final class PreparedRequest: @unchecked Sendable {
 }
 
 /// What a schedule tells the loop to do with an idle virtual connection.
-public enum CurlLoadDecision {
+public enum LoadDecision {
     /// Send `request` now; latency is measured from `intendedStart` (monotonic ns), which may be earlier than
     /// now when the request is late (coordinated-omission correction).
     case send(PreparedRequest, intendedStart: UInt64)
@@ -104,7 +104,7 @@ public enum CurlLoadDecision {
 }
 
 /// One finished transfer, handed to the schedule on the loop's thread.
-public struct CurlCompletion {
+public struct LoadCompletion {
     public var connection: Int
     public var request: PreparedRequest
     /// Monotonic nanoseconds: when the request should have started, when it did, and when it finished.
@@ -133,11 +133,11 @@ public struct CurlCompletion {
 }
 
 /// The scheduling and recording side of a load loop: a load model. Called on the loop's thread only.
-public protocol CurlLoadSchedule: AnyObject {
+public protocol LoadSchedule: AnyObject {
     /// The decision for idle virtual connection `connection` at monotonic time `now`.
-    func next(connection: Int, now: UInt64) -> CurlLoadDecision
+    func next(connection: Int, now: UInt64) -> LoadDecision
     /// A transfer finished.
-    func completed(_ completion: CurlCompletion)
+    func completed(_ completion: LoadCompletion)
     /// Called about every millisecond of loop time with the current time (for per-second bookkeeping).
     func tick(now: UInt64)
     /// Called once, when the loop is ready to send (the raw engine has opened every connection by then).
@@ -147,13 +147,13 @@ public protocol CurlLoadSchedule: AnyObject {
     func loopWoke(late: UInt64, now: UInt64)
 }
 
-extension CurlLoadSchedule {
+extension LoadSchedule {
     public func loopReady(now: UInt64) {}
     public func loopWoke(late: UInt64, now: UInt64) {}
 }
 
-/// Settings of one loop (one libcurl multi handle on one thread).
-public struct CurlLoadOptions: Sendable {
+/// Settings of one loop (one event loop on one thread: epoll for the raw engine, a libcurl multi handle for curl).
+public struct LoopOptions: Sendable {
     /// Virtual connections: one easy handle each, kept alive between requests.
     public var connections: Int
     /// Total time allowed for one transfer (default 30 s).
@@ -162,8 +162,8 @@ public struct CurlLoadOptions: Sendable {
     public var connectTimeout: Duration = .seconds(5)
     /// After every connection is `done`, how long in-flight transfers may still finish (default 10 s).
     public var drainTimeout: Duration = .seconds(10)
-    /// Which engine sends: libcurl's full HTTP transfers, or libcurl connections with our HTTP/1.1 framing.
-    public var engine: CurlLoadEngine = .curl
+    /// Which engine sends: libcurl's full HTTP transfers, or our own sockets (TLS through libcurl) with our HTTP/1.1 framing.
+    public var engine: LoadEngine = .curl
     /// How an `https` target's certificate is checked (on by default).
     public var tls: TLSVerification = .system
     /// HTTP/2 with multiplexing (the curl engine only); nil: HTTP/1.1, one request at a time per connection.
@@ -185,7 +185,7 @@ public struct HTTP2Multiplexing: Sendable, Equatable {
     /// Concurrent streams per TCP connection (1…1000).
     public var streams: Int
     /// `http://` targets: HTTP/2 without upgrade (h2c, prior knowledge); `https://` ones negotiate it with ALPN and
-    /// fall back to HTTP/1.1 when the server does not offer it (``CurlCompletion/httpVersion`` tells).
+    /// fall back to HTTP/1.1 when the server does not offer it (``LoadCompletion/httpVersion`` tells).
     public var priorKnowledge: Bool
 
     /// Whether this libcurl can reuse a prior-knowledge (h2c) connection: before 8.0.0 it set up a second HTTP/2
@@ -219,16 +219,16 @@ public enum HTTPVersion: String, Sendable, Codable, CaseIterable {
 }
 
 /// The load engines.
-public enum CurlLoadEngine: String, Sendable, CaseIterable {
+public enum LoadEngine: String, Sendable, CaseIterable {
     /// ``CurlLoadLoop``: every request is a libcurl transfer (any HTTP feature libcurl has).
     case curl
-    /// ``CurlRawLoop``: libcurl opens the connections; requests are pre-serialised HTTP/1.1 and responses framed
+    /// ``RawLoop``: libcurl opens the connections; requests are pre-serialised HTTP/1.1 and responses framed
     /// by Happening — a fraction of the CPU per request.
     case raw
 }
 
 /// Asks running loops to stop issuing requests (Ctrl-C, a global deadline). Thread-safe.
-public final class CurlStopFlag: Sendable {
+public final class StopFlag: Sendable {
     private let flag = Atomic<Bool>(false)
     public init() {}
     public func stop() { flag.store(true, ordering: .relaxed) }
@@ -236,7 +236,7 @@ public final class CurlStopFlag: Sendable {
 }
 
 /// What a loop did, besides what its schedule recorded.
-public struct CurlLoopStatistics: Sendable {
+public struct LoopStatistics: Sendable {
     /// Transfers still in flight when the drain timeout passed or a stop was requested (not recorded).
     public var abandoned = 0
     /// Loop iterations (for profiling the engine itself).

@@ -13,8 +13,8 @@ import HappeningSystem
 /// Same schedules, same completions as ``CurlLoadLoop``. Connections are opened on the loop's thread before
 /// the first request (and again after the server closes one); HTTP/1.1 only, one request at a time per
 /// connection (no pipelining).
-public enum CurlRawLoop {
-    public static func run(options: CurlLoadOptions, origin: String, schedule: any CurlLoadSchedule, stop: CurlStopFlag) throws -> CurlLoopStatistics {
+public enum RawLoop {
+    public static func run(options: LoopOptions, origin: String, schedule: any LoadSchedule, stop: StopFlag) throws -> LoopStatistics {
         _ = CurlGlobal.initialized
         let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epoll >= 0 else { throw CurlError(CURLE_FAILED_INIT, message: "epoll_create1 failed (errno \(errno))") }
@@ -72,7 +72,7 @@ public enum CurlRawLoop {
     /// close by the server.
     private static func handle(
         _ events: UInt32, on connection: RawConnection, buffer: UnsafeMutableRawBufferPointer, now: UInt64,
-        schedule: any CurlLoadSchedule, progress: inout LoopProgress
+        schedule: any LoadSchedule, progress: inout LoopProgress
     ) {
         if events & EPOLLOUT.rawValue != 0, connection.hasPendingSend, let failure = connection.continueSending() {
             complete(connection, status: 0, error: failure, end: now, schedule: schedule, progress: &progress)
@@ -97,7 +97,7 @@ public enum CurlRawLoop {
 
     /// Ends the transfer on `connection`, hands it to the schedule; the connection is idle again.
     private static func complete(
-        _ connection: RawConnection, status: Int, error: Int32?, end: UInt64, schedule: any CurlLoadSchedule,
+        _ connection: RawConnection, status: Int, error: Int32?, end: UInt64, schedule: any LoadSchedule,
         progress: inout LoopProgress
     ) {
         guard connection.inFlight != nil else { return }
@@ -106,10 +106,10 @@ public enum CurlRawLoop {
     }
 
     /// Hands the transfer on `connection` to the schedule and clears it (the counters are the caller's).
-    private static func report(_ connection: RawConnection, status: Int, error: Int32?, end: UInt64, to schedule: any CurlLoadSchedule) {
+    private static func report(_ connection: RawConnection, status: Int, error: Int32?, end: UInt64, to schedule: any LoadSchedule) {
         guard let request = connection.inFlight else { return }
         connection.inFlight = nil
-        let completion = CurlCompletion(
+        let completion = LoadCompletion(
             connection: connection.index, request: request, intendedStart: connection.intendedStart, actualStart: connection.actualStart,
             end: end, status: error == nil ? status : 0, curlError: error, bodyBytes: connection.parser.bodyBytes,
             cacheHit: connection.parser.cacheHit, requestID: connection.parser.requestID, body: nil)
@@ -118,7 +118,7 @@ public enum CurlRawLoop {
     }
 }
 
-/// How a ``CurlRawLoop`` opens its connections: plain TCP itself, TLS through libcurl (one multi handle and one DNS
+/// How a ``RawLoop`` opens its connections: plain TCP itself, TLS through libcurl (one multi handle and one DNS
 /// cache per loop). Used on its loop's thread only.
 final class RawTransport {
     enum Opener {
@@ -127,10 +127,10 @@ final class RawTransport {
     }
 
     let origin: String
-    let options: CurlLoadOptions
+    let options: LoopOptions
     let opener: Opener
 
-    init(origin: String, options: CurlLoadOptions) throws {
+    init(origin: String, options: LoopOptions) throws {
         (self.origin, self.options) = (origin, options)
         if !origin.lowercased().hasPrefix("https:") {
             guard let connector = TCPConnector(origin: origin, connectTimeout: options.connectTimeout) else {
@@ -153,7 +153,7 @@ final class RawTransport {
     }
 }
 
-/// One connection of a ``CurlRawLoop``: its socket (and over TLS the `CONNECT_ONLY` easy handle that owns it) and
+/// One connection of a ``RawLoop``: its socket (and over TLS the `CONNECT_ONLY` easy handle that owns it) and
 /// the response parser. Used only on its loop's thread.
 final class RawConnection {
     enum Received {

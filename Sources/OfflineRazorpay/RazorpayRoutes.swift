@@ -5,7 +5,7 @@ import Razorpay
 /// The slice of Razorpay's API the server uses, answered from the ledger: `/v1/orders`, `/v1/payments`,
 /// `/v1/refunds`, `/v1/payouts`. Basic authentication with the configured key pair, Razorpay's error shape.
 struct RazorpayRoutes: Sendable {
-    let ledger: GatewayLedger
+    let ledger: OfflineLedger
     let webhooks: WebhookSender
     /// How long a refund or payout stays pending/processing before it settles.
     let settleDelay: Duration

@@ -10,8 +10,8 @@ import Razorpay
 /// - `POST /_sim/faults {method?, path_prefix, status, times, delay_ms}` / `DELETE /_sim/faults`: inject failures and delays.
 /// - `GET /_sim/webhooks`: every webhook sent so far: its last answer, attempts, and `retrying`, `delivered` or `abandoned`.
 struct SimulationRoutes: Sendable {
-    let ledger: GatewayLedger
-    let faults: GatewayFaults
+    let ledger: OfflineLedger
+    let faults: OfflineFaults
     let webhooks: WebhookSender
     let keySecret: String
 
@@ -24,7 +24,7 @@ struct SimulationRoutes: Sendable {
             return try json(refund)
         }
         sim.post("faults") { request, context in
-            faults.add(try await decode(GatewayFaults.Fault.self, request, context))
+            faults.add(try await decode(OfflineFaults.Fault.self, request, context))
             return Response(status: .noContent)
         }
         sim.delete("faults") { _, _ in
@@ -67,7 +67,7 @@ struct SimulationRoutes: Sendable {
 
 /// Applies injected faults to `/v1` calls, then checks Razorpay's basic authentication.
 struct GatewayGuardMiddleware: RouterMiddleware {
-    let faults: GatewayFaults
+    let faults: OfflineFaults
     let keyID: String
     let keySecret: String
 
