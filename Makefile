@@ -10,7 +10,7 @@ SEED_USERS ?= 10000
 help:
 	@echo "make demo          the whole story: services, release build, seed, two servers, workers, flash sales, cache compare"
 	@echo "                   (DEMO_EVENTS, DEMO_USERS, DEMO_BENCH_USERS, DEMO_TICKETS, DEMO_STRATEGIES, DEMO_RATE, DEMO_SECONDS)"
-	@echo "make test          start services, one release build, unit tests, every suite, the three gates; stage times at the end"
+	@echo "make test          start services, the lint, one debug build, unit tests, every suite, the four gates; stage times at the end"
 	@echo "make format        rewrite every Swift file the way .swift-format says (make test fails on any difference)"
 	@echo "make unit          build, then the unit tests only (pure logic: no PostgreSQL, Redis or RabbitMQ needed)"
 	@echo "make test-loaded   the parallel suite 5 times in a row beside two CPU hogs (RUNS=5 HOGS=2): flakiness check"

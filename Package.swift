@@ -343,7 +343,8 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "HappeningCommandLine", "HappeningLoad", "HappeningConfig", "HappeningGeo", "HappeningModel", "HappeningPostgres", "Razorpay", "HappeningBench",
+                "Seed", "Worker", .product(name: "ArgumentParser", package: "swift-argument-parser"), "HappeningCommandLine", "HappeningLoad",
+                "HappeningConfig", "HappeningGeo", "HappeningModel", "HappeningPostgres", "Razorpay", "HappeningBench",
                 "Bench", "OfflineRazorpay",
                 "Server",
                 "HappeningAuth", "HappeningCrypto", "EventAvailability", "BookingEngine", "HappeningSystem", "TestSupport",

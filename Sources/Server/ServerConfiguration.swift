@@ -7,7 +7,7 @@ import Logging
 import Payments
 import Razorpay
 
-/// The server's settings, from environment variables (the README's configuration table lists them all).
+/// The server's settings, from environment variables (docs/configuration.md lists them all).
 struct ServerConfiguration: Sendable {
     /// `HOST` (default 127.0.0.1).
     var host: String
