@@ -8,12 +8,15 @@ import Testing
 /// ``HappeningConfig/Mutation``) and fails with a witness, and passes against the real one.
 @Suite("Bench: the history checks catch what they are for", .serialized, .timeLimit(.minutes(10)))
 struct HistoryMutationTests {
-    /// `happening-bench gate SCENARIO` at test size; the exit status, output and the run's history.
-    private func gate(_ scenario: String, mutation: String?, _ extra: String = "") async throws -> (
+    /// `happening-bench gate` of the scenario `yaml` at test size; the exit status, output and the run's history.
+    private func gate(_ yaml: String, mutation: String?, _ extra: String = "") async throws -> (
         status: Int32, output: String, history: CustomerHistoryReport?
     ) {
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("bench-mutation-\(TestEnvironment.uniqueSuffix())").path
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: logs) }
+        let scenario = "\(logs)/scenario.yaml"
+        try yaml.write(toFile: scenario, atomically: true, encoding: .utf8)
         var environment = [
             "DATABASE_URL": TestEnvironment.databaseURL, "REDIS_URL": TestEnvironment.redisURL, "AMQP_URL": TestEnvironment.amqpURL,
             "JWT_SECRET": TestEnvironment.value("JWT_SECRET"),
@@ -27,17 +30,27 @@ struct HistoryMutationTests {
         return (result.status, result.output, history)
     }
 
+    /// The setup every scenario here starts with: `bench_users` users and a free event of `tickets`.
+    private static let freeSale = """
+        setup:
+          - seed: --events 0 --users 0 --bench-users ${bench_users} --tokens-out ${run_dir}/tokens.jsonl --flash-sale-event tickets=${tickets},price=0
+            set: { event_id: flash_sale_event.id }
+          - tokens: ${run_dir}/tokens.jsonl
+        """
+
+    /// The booking request of every scenario here (one ticket; its id captured).
+    private static let book = """
+          - { name: book, method: POST, path: /api/bookings, auth: user, body: '{"event_id":"${event_id}","ticket_count":1}', expect: [202, 422], capture: booking_id }
+        """
+
     /// A sale, then two seconds of reads: the customers are told their outcomes while the run goes on, and the rows are
     /// read after it (a rollback half a second after a confirmation is over by then).
     private static let saleThenReads = """
         name: sale-then-reads
-        variables: { users: "200", tickets: "10" }
-        setup:
-          - seed: --events 0 --users 0 --bench-users ${users} --tokens-out ${run_dir}/tokens.jsonl --flash-sale-event tickets=${tickets},price=0
-            set: { event_id: flash_sale_event.id }
-          - tokens: ${run_dir}/tokens.jsonl
+        variables: { users: "200", bench_users: "200", tickets: "10" }
+        \(freeSale)
         requests:
-          - { name: book, method: POST, path: /api/bookings, auth: user, body: '{"event_id":"${event_id}","ticket_count":1}', expect: [202, 422], capture: booking_id }
+        \(book)
           - { name: detail, path: "/api/events/${event_id}", expect: [200] }
         phases:
           - { name: rush, model: barrier, connections: ${users}, requests: [book] }
@@ -47,11 +60,7 @@ struct HistoryMutationTests {
 
     @Test("a worker that confirms and then rolls the booking back: told = ledger fails, naming the booking; the real worker passes")
     func confirmationRolledBack() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-rollback-\(TestEnvironment.uniqueSuffix())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let scenario = "\(directory)/sale-then-reads.yaml"
-        try Self.saleThenReads.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let scenario = Self.saleThenReads
 
         let broken = try await gate(scenario, mutation: "confirm-then-roll-back")
         #expect(broken.status == 1, "\(broken.output)")
@@ -73,14 +82,11 @@ struct HistoryMutationTests {
     /// A small flash-sale day: people read the sale's event while 100 users rush its 10 tickets.
     private static let readDuringSale = """
         name: read-during-sale
-        variables: { users: "100", tickets: "10" }
-        setup:
-          - seed: --events 0 --users 0 --bench-users 120 --tokens-out ${run_dir}/tokens.jsonl --flash-sale-event tickets=${tickets},price=0
-            set: { event_id: flash_sale_event.id }
-          - tokens: ${run_dir}/tokens.jsonl
+        variables: { users: "100", bench_users: "120", tickets: "10" }
+        \(freeSale)
         requests:
           - { name: detail, path: "/api/events/${event_id}", auth: user, expect: [200] }
-          - { name: book, method: POST, path: /api/bookings, auth: user, body: '{"event_id":"${event_id}","ticket_count":1}', expect: [202, 422], capture: booking_id }
+        \(book)
         lanes:
           - name: browse
             users: 20
@@ -100,11 +106,7 @@ struct HistoryMutationTests {
 
     @Test("a cache that stops updating tickets left: the reads are not linearizable within the bound, with a witness; the real cache passes")
     func frozenTicketsLeft() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-frozen-\(TestEnvironment.uniqueSuffix())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let scenario = "\(directory)/read-during-sale.yaml"
-        try Self.readDuringSale.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let scenario = Self.readDuringSale
 
         let broken = try await gate(scenario, mutation: "frozen-tickets-left", "--server-env CACHE=on")
         #expect(broken.status == 1, "\(broken.output)")
@@ -122,13 +124,10 @@ struct HistoryMutationTests {
     /// tickets given back must go to them.
     private static let saleGiveBackSale = """
         name: sale-give-back-sale
-        variables: { users: "60", tickets: "10", give_back: "5" }
-        setup:
-          - seed: --events 0 --users 0 --bench-users ${users} --tokens-out ${run_dir}/tokens.jsonl --flash-sale-event tickets=${tickets},price=0
-            set: { event_id: flash_sale_event.id }
-          - tokens: ${run_dir}/tokens.jsonl
+        variables: { users: "60", bench_users: "60", tickets: "10", give_back: "5" }
+        \(freeSale)
         requests:
-          - { name: book, method: POST, path: /api/bookings, auth: user, body: '{"event_id":"${event_id}","ticket_count":1}', expect: [202, 422], capture: booking_id }
+        \(book)
           - { name: cancel, method: POST, path: "/api/cancellations/${captured.booking_id}/cancel", auth: user, expect: [200, 409] }
         phases:
           - { name: rush, model: barrier, connections: ${users}, requests: [book] }
@@ -154,11 +153,7 @@ struct HistoryMutationTests {
         "a sold-out memory that never forgets, and admission claims left to an hour's lease: tickets given back are refused, caught as lost sales; the real server sells them"
     )
     func ticketsGivenBack() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-give-back-\(TestEnvironment.uniqueSuffix())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let scenario = "\(directory)/sale-give-back-sale.yaml"
-        try Self.saleGiveBackSale.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let scenario = Self.saleGiveBackSale
 
         _ = try await lostSales("sold-out-memory-never-forgets", scenario: scenario)
         _ = try await lostSales("admission-lease-outlives-sale", scenario: scenario)
