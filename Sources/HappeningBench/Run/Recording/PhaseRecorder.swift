@@ -145,15 +145,21 @@ final class PhaseRecorder {
         }
         guard info.watched, let body = completion.body else { return }
         let (sent, received) = (clock.wallMicros(completion.actualStart), clock.wallMicros(completion.end))
-        if let watch, shownReads.count < Self.sampleLimit, ResponseFields.contains(watch.id, in: body),
+        if let field = everyEvent {
+            // One pass over the body for every event it shows, the watched one (staleness) among them.
+            var watchedShown = false  // the watched event counts once per answer, as the single-event scan did
+            ResponseFields.integers(field, byID: body) { id, shown in
+                let read = ShownRead(template: template, sent_micros: sent, received_micros: received, shown: shown)
+                eventReads.add(id: id, read)
+                if let watch, !watchedShown, shownReads.count < Self.sampleLimit, id.elementsEqual(watch.id) {
+                    shownReads.append(read)
+                    watchedShown = true
+                }
+            }
+        } else if let watch, shownReads.count < Self.sampleLimit, ResponseFields.contains(watch.id, in: body),
             let shown = ResponseFields.integer(watch.field, inObjectWithID: watch.id, in: body)
         {
             shownReads.append(ShownRead(template: template, sent_micros: sent, received_micros: received, shown: shown))
-        }
-        if let field = everyEvent {
-            ResponseFields.integers(field, byID: body) { id, shown in
-                eventReads.add(id: id, ShownRead(template: template, sent_micros: sent, received_micros: received, shown: shown))
-            }
         }
     }
 
