@@ -173,7 +173,7 @@ let package = Package(
         .target(
             name: "Payments",
             dependencies: [
-                "HappeningModel", "HappeningConfig", "HappeningSystem", "Razorpay", "HappeningPostgres",
+                "HappeningModel", "HappeningConfig", "HappeningSystem", "Razorpay", "HappeningPostgres", "EventAvailability",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -360,6 +360,7 @@ let package = Package(
             name: "SeedTests",
             dependencies: [
                 "HappeningCommandLine", "Seed", "Server", "HappeningAuth", "HappeningGeo", "HappeningModel", "HappeningHTTP", "HappeningPostgres",
+                "EventAvailability",
                 "HappeningSystem", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

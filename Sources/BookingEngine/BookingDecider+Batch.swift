@@ -1,3 +1,4 @@
+import EventAvailability
 import Foundation
 import HappeningModel
 import HappeningPostgres
@@ -27,9 +28,11 @@ extension BookingDecider {
         return outcomes.map { $0! }
     }
 
-    /// One event's jobs in one transaction: lock once, decide in order, one UPDATE, one bulk INSERT.
+    /// One event's jobs in one transaction: lock once, decide in order, one UPDATE, one bulk INSERT; after the COMMIT
+    /// the new tickets left is published and every job's admission claim released.
     private func decideGroup(event: UUID, jobs: [BookingJob]) async throws -> [BookingOutcome] {
-        try await postgres.withTransaction { tx in
+        try await ticketsLeft.change(releasing: claims(jobs), logger: logger) { change in
+            let tx = change.connection
             let ids = PostgresArray(jobs.map { $0.booking_id })
             let known = Set(try await tx.query("SELECT id FROM bookings WHERE id = ANY($1::uuid[])", [ids]).map { try $0.decode(0, as: UUID.self) })
             let rows = try await tx.query(Self.eventState(locked: true), [event])
@@ -44,6 +47,7 @@ extension BookingDecider {
             var insert = BulkInsert()
             for job in jobs {
                 guard !known.contains(job.booking_id), seen.insert(job.booking_id).inserted else {
+                    change.republish(event)  // a redelivery: its first decision's publish may never have happened
                     outcomes.append(.alreadyDecided)
                     continue
                 }
@@ -68,9 +72,7 @@ extension BookingDecider {
                     outcomes.append(free ? .confirmed : .held)
                 }
             }
-            if available != start {
-                try await tx.query("UPDATE events SET available_tickets = $2, updated_at = now() WHERE id = $1", [event, available])
-            }
+            if available != start { try await change.set(event, to: available) }
             if !insert.ids.isEmpty { try await insert.run(tx, holdMinutes: holdMinutes) }
             return outcomes
         }

@@ -1,14 +1,20 @@
+import EventAvailability
 import Foundation
 import HappeningModel
 import HappeningPostgres
+import Logging
 
-/// Decides booking jobs in PostgreSQL, one transaction per decision (per group for `batch`).
+/// Decides booking jobs in PostgreSQL, one transaction per decision (per group for `batch`), each a ``TicketsLeft``
+/// change: after the COMMIT the event's new tickets left (what the decision's UPDATE returned) is published and the
+/// decided bookings' admission claims are released, whatever the outcome, in one Redis script.
 ///
 /// Every strategy is idempotent on the booking id (the bookings primary key): a job already decided is
 /// reported as ``BookingOutcome/alreadyDecided`` and changes nothing, also when two deliveries of the same
 /// job race (the second insert hits the primary key and its transaction rolls back).
 public struct BookingDecider: Sendable {
     let postgres: PostgresClient
+    /// Where decisions change tickets left and publish them.
+    let ticketsLeft: TicketsLeft
     let strategy: BookingStrategy
     /// How long a hold on a paid event lasts.
     let holdMinutes: Int
@@ -19,12 +25,21 @@ public struct BookingDecider: Sendable {
     /// the worker passes `MAX_TICKETS_PER_USER_PER_EVENT`). Checked under the event's row lock, so a user's parallel
     /// requests cannot pass it together: one account cannot hoard a sale.
     let perUserLimit: Int
+    /// False only for the `admission-lease-outlives-sale` mutation: decided bookings' admission claims are left to lapse.
+    let releasesClaims: Bool
+    let logger: Logger
 
+    /// - Parameter notifier: publishes each decision's tickets left (``AvailabilityNotifier/disabled``, the default, for
+    ///   tests of the decisions alone).
     public init(
         postgres: PostgresClient, strategy: BookingStrategy, holdMinutes: Int = 15, unsafeRaceWindow: Duration = .milliseconds(2),
-        perUserLimit: Int = 0
+        perUserLimit: Int = 0, notifier: AvailabilityNotifier = .disabled, releasesClaims: Bool = true,
+        logger: Logger = Logger(label: "happening.decider")
     ) {
         self.postgres = postgres
+        self.ticketsLeft = TicketsLeft(postgres: postgres, notifier: notifier)
+        self.releasesClaims = releasesClaims
+        self.logger = logger
         self.strategy = strategy
         self.holdMinutes = holdMinutes
         self.unsafeRaceWindow = unsafeRaceWindow
@@ -35,10 +50,13 @@ public struct BookingDecider: Sendable {
     public func decide(_ job: BookingJob) async throws -> BookingOutcome {
         if strategy == .batch { return try await decideAll([job])[0] }
         do {
-            return try await postgres.withTransaction { tx in
-                if try await Self.alreadyDecided(tx, job.booking_id) { return .alreadyDecided }
+            return try await ticketsLeft.change(releasing: claims([job]), logger: logger) { tx in
+                if try await Self.alreadyDecided(tx.connection, job.booking_id) {
+                    tx.republish(job.event_id)  // its first decision's publish may never have happened
+                    return .alreadyDecided
+                }
                 guard (1...BookingJob.maximumTickets).contains(job.ticket_count) else {
-                    try await recordFailure(tx, job, .invalid)
+                    try await recordFailure(tx.connection, job, .invalid)
                     return .failed(.invalid)
                 }
                 switch strategy {
@@ -49,17 +67,24 @@ public struct BookingDecider: Sendable {
                 }
             }
         } catch let error as PostgresError where error.isUniqueViolation && error.constraint == "bookings_pkey" {
-            return .alreadyDecided  // a concurrent delivery of the same job won
+            // A concurrent delivery of the same job won; its claim goes and its event's value is published again.
+            await ticketsLeft.republish([job.event_id], releasing: claims([job]), logger: logger)
+            return .alreadyDecided
         }
+    }
+
+    /// The admission claims the jobs' intake made (released once they are decided), or none under the mutation.
+    func claims(_ jobs: [BookingJob]) -> [AdmissionClaim] {
+        releasesClaims ? jobs.map { AdmissionClaim(event: $0.event_id, booking: $0.booking_id) } : []
     }
 
     // MARK: Strategies
 
     /// The seed's strategy: lock the row, check, decrement, insert.
-    private func decideLocked(_ tx: PostgresConnection, _ job: BookingJob) async throws -> BookingOutcome {
-        let rows = try await tx.query(Self.eventState(locked: true), [job.event_id])
+    private func decideLocked(_ tx: TicketsLeftTransaction, _ job: BookingJob) async throws -> BookingOutcome {
+        let rows = try await tx.connection.query(Self.eventState(locked: true), [job.event_id])
         guard let row = rows.first else {
-            try await recordFailure(tx, job, .invalid)
+            try await recordFailure(tx.connection, job, .invalid)
             return .failed(.invalid)
         }
         let price: PostgresNumeric = try row.decode(0)
@@ -67,36 +92,30 @@ public struct BookingDecider: Sendable {
             available: try row.decode(1), approval: try row.decode(2), cancelled: try row.decode(3),
             future: try row.decode(4), wanted: job.ticket_count)
         {
-            try await recordFailure(tx, job, reason)
+            try await recordFailure(tx.connection, job, reason)
             return .failed(reason)
         }
-        if try await overUserLimit(tx, job) {
-            try await recordFailure(tx, job, .ticketLimit)
+        if try await overUserLimit(tx.connection, job) {
+            try await recordFailure(tx.connection, job, .ticketLimit)
             return .failed(.ticketLimit)
         }
-        try await tx.query("UPDATE events SET available_tickets = available_tickets - $2, updated_at = now() WHERE id = $1", [job.event_id, job.ticket_count])
-        return try await insertBooking(tx, job, price: price)
+        try await tx.take(job.ticket_count, of: job.event_id)
+        return try await insertBooking(tx.connection, job, price: price)
     }
 
     /// One conditional UPDATE that only succeeds when the event is bookable and has the tickets.
-    private func decideConditionally(_ tx: PostgresConnection, _ job: BookingJob) async throws -> BookingOutcome {
-        let taken = try await tx.query(
-            """
-            UPDATE events SET available_tickets = available_tickets - $2, updated_at = now()
-            WHERE id = $1 AND available_tickets >= $2 AND approval_status = 'approved' AND NOT is_cancelled AND date_time > now()
-            RETURNING price::text
-            """, [job.event_id, job.ticket_count])
-        if let row = taken.first {
+    private func decideConditionally(_ tx: TicketsLeftTransaction, _ job: BookingJob) async throws -> BookingOutcome {
+        if let price = try await tx.takeIfBookable(job.ticket_count, of: job.event_id) {
             // The UPDATE holds the event's row lock now: the user's count is read after it, so it sees their other
             // bookings of this event that committed first. Over the cap, the tickets are put back.
-            guard try await !overUserLimit(tx, job) else {
-                try await tx.query("UPDATE events SET available_tickets = available_tickets + $2 WHERE id = $1", [job.event_id, job.ticket_count])
-                try await recordFailure(tx, job, .ticketLimit)
+            guard try await !overUserLimit(tx.connection, job) else {
+                try await tx.giveBack([job.event_id: job.ticket_count])
+                try await recordFailure(tx.connection, job, .ticketLimit)
                 return .failed(.ticketLimit)
             }
-            return try await insertBooking(tx, job, price: try row.decode(0))
+            return try await insertBooking(tx.connection, job, price: price)
         }
-        let rows = try await tx.query(
+        let rows = try await tx.connection.query(
             "SELECT available_tickets, approval_status::text, is_cancelled, date_time > now() FROM events WHERE id = $1", [job.event_id])
         let reason: BookingOutcome.FailureReason
         if let row = rows.first {
@@ -107,15 +126,15 @@ public struct BookingDecider: Sendable {
         } else {
             reason = .invalid
         }
-        try await recordFailure(tx, job, reason)
+        try await recordFailure(tx.connection, job, reason)
         return .failed(reason)
     }
 
     /// Read, then write the absolute new value: concurrent jobs overwrite each other's decrement.
-    private func decideUnsafely(_ tx: PostgresConnection, _ job: BookingJob) async throws -> BookingOutcome {
-        let rows = try await tx.query(Self.eventState(locked: false), [job.event_id])
+    private func decideUnsafely(_ tx: TicketsLeftTransaction, _ job: BookingJob) async throws -> BookingOutcome {
+        let rows = try await tx.connection.query(Self.eventState(locked: false), [job.event_id])
         guard let row = rows.first else {
-            try await recordFailure(tx, job, .invalid)
+            try await recordFailure(tx.connection, job, .invalid)
             return .failed(.invalid)
         }
         let available: Int = try row.decode(1)
@@ -123,12 +142,12 @@ public struct BookingDecider: Sendable {
             available: available, approval: try row.decode(2), cancelled: try row.decode(3),
             future: try row.decode(4), wanted: job.ticket_count)
         {
-            try await recordFailure(tx, job, reason)
+            try await recordFailure(tx.connection, job, reason)
             return .failed(reason)
         }
         try await Task.sleep(for: unsafeRaceWindow)
-        try await tx.query("UPDATE events SET available_tickets = $2 WHERE id = $1", [job.event_id, available - job.ticket_count])
-        return try await insertBooking(tx, job, price: try row.decode(0))
+        try await tx.set(job.event_id, to: available - job.ticket_count)
+        return try await insertBooking(tx.connection, job, price: try row.decode(0))
     }
 
     // MARK: Shared steps
@@ -206,11 +225,11 @@ public struct BookingDecider: Sendable {
     /// Undoes a booking this worker decided: deletes its row and gives its tickets back (the `confirm-then-roll-back`
     /// mutation: a confirmation rolled back after the customer could have been told; never in production).
     public func undo(_ job: BookingJob) async throws {
-        try await postgres.withTransaction { tx in
-            let rows = try await tx.query("DELETE FROM bookings WHERE id = $1 AND status IN ('confirmed', 'pending') RETURNING ticket_count", [job.booking_id])
+        try await ticketsLeft.change(logger: logger) { tx in
+            let rows = try await tx.connection.query(
+                "DELETE FROM bookings WHERE id = $1 AND status IN ('confirmed', 'pending') RETURNING ticket_count", [job.booking_id])
             guard let row = rows.first else { return }
-            let tickets: Int = try row.decode(0)
-            try await tx.query("UPDATE events SET available_tickets = available_tickets + $2, updated_at = now() WHERE id = $1", [job.event_id, tickets])
+            try await tx.giveBack([job.event_id: try row.decode(0)])
         }
     }
 

@@ -24,7 +24,6 @@ import ServiceLifecycle
 public struct BookingWorker: Service {
     let consumer: AMQPConsumer
     let decider: BookingDecider
-    let notifier: AvailabilityNotifier
     let concurrency: Int
     let batchSize: Int
     let maxAttempts: Int
@@ -33,20 +32,16 @@ public struct BookingWorker: Service {
     /// The `confirm-then-roll-back` mutation: every booking that took tickets is undone this long after its decision
     /// (nil: never; only for the tests that show the Bench's history check catches it).
     let undoAfter: Duration?
-    /// False only for the `admission-lease-outlives-sale` mutation: decided bookings' admission claims are left to lapse.
-    let releasesClaims: Bool
     let logger: Logger
 
     public init(
-        consumer: AMQPConsumer, decider: BookingDecider, notifier: AvailabilityNotifier,
+        consumer: AMQPConsumer, decider: BookingDecider,
         concurrency: Int = 1, batchSize: Int = 50, maxAttempts: Int = 5, requeueDelay: Duration = .seconds(1), undoAfter: Duration? = nil,
-        releasesClaims: Bool = true, logger: Logger
+        logger: Logger
     ) {
         self.undoAfter = undoAfter
-        self.releasesClaims = releasesClaims
         self.consumer = consumer
         self.decider = decider
-        self.notifier = notifier
         self.concurrency = max(1, concurrency)
         self.batchSize = max(1, batchSize)
         self.maxAttempts = max(1, maxAttempts)
@@ -97,18 +92,8 @@ public struct BookingWorker: Service {
             do {
                 let started = ContinuousClock.now
                 let outcomes = try await decider.decideAll(jobs.map(\.1))
+                // Each decision published its new tickets left and released its jobs' admission claims after its commit.
                 Self.record(outcomes, took: ContinuousClock.now - started, strategy: decider.strategy)
-                let changed = Set(
-                    zip(jobs, outcomes).compactMap { pair, outcome -> UUID? in
-                        switch outcome {
-                        // Already decided: a redelivery after a crash between the commit and the ack, whose publish may
-                        // never have happened (publishing again is harmless: the newer version wins).
-                        case .held, .confirmed, .alreadyDecided: return pair.1.event_id
-                        case .failed: return nil
-                        }
-                    })
-                // Every decided job's admission claim goes, whatever the outcome, with the new tickets left.
-                await notifier.eventsChanged(changed, releasing: releasesClaims ? jobs.map { Self.claim($0.1) } : [], logger: logger)
                 for (delivery, _) in jobs { await settle { try await consumer.ack(delivery) } }
                 if let undoAfter { undo(zip(jobs.map(\.1), outcomes).filter { $0.1.tookTickets }.map(\.0), after: undoAfter) }
                 return
@@ -139,21 +124,20 @@ public struct BookingWorker: Service {
                 }
                 Counter(label: "happening_worker_dead_lettered_total").increment(by: jobs.count)
                 // Dead-lettered jobs claim nothing any more.
-                await notifier.eventsChanged([], releasing: jobs.map { Self.claim($0.1) }, logger: logger)
+                await decider.ticketsLeft.release(decider.claims(jobs.map(\.1)), logger: logger)
                 return
             }
         }
     }
 
-    /// The `confirm-then-roll-back` mutation: `jobs` undone `delay` from now, their new tickets left published.
+    /// The `confirm-then-roll-back` mutation: `jobs` undone `delay` from now (each undo publishes its tickets left).
     private func undo(_ jobs: [BookingJob], after delay: Duration) {
         guard !jobs.isEmpty else { return }
-        Task { [decider, notifier, logger] in
+        Task { [decider, logger] in
             try? await Task.sleep(for: delay)
             for job in jobs {
                 do { try await decider.undo(job) } catch { logger.error("mutation: could not undo a booking", metadata: ["error": "\(error)"]) }
             }
-            await notifier.eventsChanged(Set(jobs.map(\.event_id)), releasing: [], logger: logger)
         }
     }
 
@@ -175,9 +159,6 @@ public struct BookingWorker: Service {
         Timer(label: "happening_worker_decision_seconds", dimensions: [("strategy", strategy.rawValue)], preferredDisplayUnit: .seconds)
             .recordNanoseconds(Int64(took.components.seconds) * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
     }
-
-    /// The admission claim a job's intake made (released once the job is decided or dead-lettered).
-    static func claim(_ job: BookingJob) -> AdmissionClaim { AdmissionClaim(event: job.event_id, booking: job.booking_id) }
 
     /// A settle that fails (the connection dropped: the broker redelivers, and the job is idempotent) is logged.
     private func settle(_ body: () async throws -> Void) async {

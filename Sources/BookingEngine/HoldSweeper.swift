@@ -6,19 +6,18 @@ import ServiceLifecycle
 
 /// Cancels pending holds whose time has passed and returns their tickets, in one transaction per sweep: it takes
 /// expired holds with `FOR UPDATE SKIP LOCKED` (so concurrent sweepers never take the same booking), moves only
-/// `pending` ones to `cancelled`, then locks the events of those holds **in id order** and adds the tickets back.
+/// `pending` ones to `cancelled`, then gives the tickets back (``TicketsLeftTransaction/giveBack(_:)`` locks the events
+/// in id order) and publishes the new values after the commit.
 /// Sweepers therefore never wait on each other in a cycle; a writer that takes the other order (an event's
 /// cancellation locks the event, then its bookings) still can, and PostgreSQL then fails one side with 40P01:
 /// a sweep retries such transient failures a few times before giving up until its next round.
 public struct HoldSweeper: Service {
-    let postgres: PostgresClient
-    let notifier: AvailabilityNotifier
+    let ticketsLeft: TicketsLeft
     let interval: Duration
     let logger: Logger
 
     public init(postgres: PostgresClient, notifier: AvailabilityNotifier, interval: Duration = .seconds(5), logger: Logger) {
-        self.postgres = postgres
-        self.notifier = notifier
+        self.ticketsLeft = TicketsLeft(postgres: postgres, notifier: notifier)
         self.interval = interval
         self.logger = logger
     }
@@ -40,8 +39,8 @@ public struct HoldSweeper: Service {
     }
 
     private func sweepOnce(limit: Int) async throws -> Int {
-        let returned = try await postgres.withTransaction { tx -> [(event: UUID, tickets: Int, holds: Int)] in
-            let rows = try await tx.query(
+        let (holds, events) = try await ticketsLeft.change(logger: logger) { tx -> (Int, Int) in
+            let rows = try await tx.connection.query(
                 """
                 WITH expired AS (
                     SELECT id FROM bookings WHERE status = 'pending' AND hold_expires_at < now()
@@ -54,27 +53,16 @@ public struct HoldSweeper: Service {
                     RETURNING b.event_id, b.ticket_count)
                 SELECT event_id, sum(ticket_count)::int, count(*)::int FROM cancelled GROUP BY event_id ORDER BY event_id
                 """, [limit])
-            let returned = try rows.map {
-                (event: try $0.decode(0, as: UUID.self), tickets: try $0.decode(1, as: Int.self), holds: try $0.decode(2, as: Int.self))
+            var returned: [UUID: Int] = [:]
+            var holds = 0
+            for row in rows {
+                returned[try row.decode(0)] = try row.decode(1)
+                holds += try row.decode(2, as: Int.self)
             }
-            guard !returned.isEmpty else { return [] }
-            let events = PostgresArray(returned.map(\.event))
-            // Locked in id order (the sort sits below the row locks), so two sweeps never hold each other's events.
-            try await tx.query("SELECT id FROM events WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE", [events])
-            // LEAST: an event whose ledger is already broken (only the `unsafe` strategy can do that) must not make
-            // every sweep fail on the CHECK; its tickets stop at the total.
-            try await tx.query(
-                """
-                UPDATE events e SET available_tickets = LEAST(e.total_tickets, e.available_tickets + r.n), updated_at = now()
-                FROM unnest($1::uuid[], $2::int[]) AS r(id, n) WHERE e.id = r.id
-                """, [events, PostgresArray(returned.map(\.tickets))])
-            return returned
+            try await tx.giveBack(returned)
+            return (holds, returned.count)
         }
-        let holds = returned.reduce(0) { $0 + $1.holds }
-        if holds > 0 {
-            logger.info("expired holds released", metadata: ["holds": "\(holds)", "events": "\(returned.count)"])
-            await notifier.eventsChanged(Set(returned.map(\.event)), logger: logger)
-        }
+        if holds > 0 { logger.info("expired holds released", metadata: ["holds": "\(holds)", "events": "\(events)"]) }
         return holds
     }
 

@@ -3,21 +3,22 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Tells the read caches that events' tickets left changed, after the commit that changed them: reads the
-/// committed values and publishes them to Redis (``AvailabilityStore/publish(_:)``), in one query and one
-/// round trip. Nothing else is invalidated: lists and event entries stay cached, and servers merge the
-/// published values into them as they answer.
+/// Tells the read caches that events' tickets left changed, after the commit that changed them: publishes the
+/// committed values to Redis (``AvailabilityStore/store(_:releasing:)``) in one round trip — the values the changing
+/// statements returned (``TicketsLeft``), or for events named to be read again, their current rows. Nothing else is
+/// invalidated: lists and event entries stay cached, and servers merge the published values into them as they answer.
 ///
-/// Never fails the caller. When Redis or PostgreSQL fails, the events stay pending and ``run()`` (a
+/// Never fails the caller. When Redis or PostgreSQL fails, the values stay pending and ``run()`` (a
 /// lifecycle service) publishes them again every `retryInterval` until it works, so a short outage does not
-/// leave a value stale for its whole TTL; on graceful shutdown it makes one last attempt.
+/// leave a value stale for its whole TTL (a retried value older than Redis's is kept out by its version); on
+/// graceful shutdown it makes one last attempt.
 public final class AvailabilityNotifier: Service, Sendable {
     let store: AvailabilityStore?
     let retryInterval: Duration
     private let pending = Mutex(Pending())
-    /// What waits for the next retry: events to publish and admission claims to release.
+    /// What waits for the next retry: values to publish, events to read again, admission claims to release.
     private struct Pending {
-        var events = Set<UUID>()
+        var values = TicketsLeftChanges()
         var claims = Set<AdmissionClaim>()
     }
     private let failing = Atomic<Bool>(false)
@@ -34,25 +35,38 @@ public final class AvailabilityNotifier: Service, Sendable {
     public static var disabled: AvailabilityNotifier { AvailabilityNotifier(store: nil) }
 
     /// Events whose last publish failed and waits for ``run()``.
-    public var pendingCount: Int { pending.withLock { $0.events.count } }
+    public var pendingCount: Int { pending.withLock { $0.values.values.count + $0.values.reread.count } }
 
-    /// Publishes the events' committed tickets left and releases the decided bookings' admission claims (one
-    /// script); on failure both are kept for ``run()``, so a lost release cannot keep a gate shut past a retry.
-    public func eventsChanged(_ events: Set<UUID>, releasing claims: [AdmissionClaim] = [], logger: Logger) async {
-        guard let store, !events.isEmpty || !claims.isEmpty else { return }
+    /// Publishes committed values (and the current rows of `reread`) and releases the decided bookings' admission claims
+    /// (one script); on failure all are kept for ``run()``, so a lost release cannot keep a gate shut past a retry.
+    public func publish(
+        _ values: [UUID: Availability], rereading reread: Set<UUID> = [], releasing claims: [AdmissionClaim] = [], logger: Logger
+    ) async {
+        guard let store, !values.isEmpty || !reread.isEmpty || !claims.isEmpty else { return }
         do {
-            try await store.publish(events, releasing: claims)
+            var current = reread.isEmpty ? [:] : try await store.load(reread)
+            current.merge(values) { loaded, committed in loaded.version >= committed.version ? loaded : committed }
+            try await store.store(current, releasing: claims)
             if failing.exchange(false, ordering: .relaxed) { logger.info("availability publishing works again") }
         } catch {
             pending.withLock {
-                $0.events.formUnion(events)
+                for (event, value) in values { $0.values.record(event, value) }
+                $0.values.reread.formUnion(reread)
                 $0.claims.formUnion(claims)
             }
             // Once per outage; the retries are quiet.
             if !failing.exchange(true, ordering: .relaxed) {
-                logger.warning("could not publish tickets left; retrying until it works", metadata: ["error": "\(error)", "events": "\(events.count)"])
+                logger.warning(
+                    "could not publish tickets left; retrying until it works",
+                    metadata: ["error": "\(error)", "events": "\(values.count + reread.count)"])
             }
         }
+    }
+
+    /// Reads the events' current rows and publishes them (a change made outside a ``TicketsLeft`` transaction:
+    /// a value nobody published, a redelivery).
+    public func eventsChanged(_ events: Set<UUID>, logger: Logger) async {
+        await publish([:], rereading: events, logger: logger)
     }
 
     /// Retries pending events until graceful shutdown, then tries them once more.
@@ -73,6 +87,6 @@ public final class AvailabilityNotifier: Service, Sendable {
             defer { state = Pending() }
             return state
         }
-        await eventsChanged(waiting.events, releasing: Array(waiting.claims), logger: logger)
+        await publish(waiting.values.values, rereading: waiting.values.reread, releasing: Array(waiting.claims), logger: logger)
     }
 }

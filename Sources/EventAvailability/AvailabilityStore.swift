@@ -93,11 +93,4 @@ public struct AvailabilityStore: Sendable {
         }
         _ = try await redis.evalScript(Self.storeScript, keys: names, arguments: arguments)
     }
-
-    /// Reads the events' current values from PostgreSQL and publishes them (after a commit that changed them),
-    /// releasing `claims` with them.
-    public func publish(_ ids: some Collection<UUID>, releasing claims: [AdmissionClaim] = []) async throws {
-        guard redis != nil, !ids.isEmpty || !claims.isEmpty else { return }
-        try await store(ids.isEmpty ? [:] : try await load(ids), releasing: claims)
-    }
 }

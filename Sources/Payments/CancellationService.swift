@@ -1,3 +1,4 @@
+import EventAvailability
 import Foundation
 import HappeningModel
 import HappeningPostgres
@@ -12,14 +13,20 @@ import Logging
 ///   cancelled in batches, each batch one short transaction that records refund intents; refunds are issued
 ///   after the commit. Any runner (the server right away, the worker's reconcile loop later) can resume the job;
 ///   a lease keeps two off the same event.
+///
+/// Tickets go back through ``TicketsLeft``: each transaction that cancels bookings publishes its events' new tickets
+/// left after its commit.
 public struct CancellationService: Sendable {
     public let payments: PaymentService
     public let minimumNotice: Duration
     private var postgres: PostgresClient { payments.ledger.postgres }
+    private let ticketsLeft: TicketsLeft
     private let logger: Logger
 
-    public init(payments: PaymentService, minimumNotice: Duration = .seconds(24 * 3600), logger: Logger) {
+    /// - Parameter notifier: publishes the tickets cancellations give back.
+    public init(payments: PaymentService, notifier: AvailabilityNotifier, minimumNotice: Duration = .seconds(24 * 3600), logger: Logger) {
         self.payments = payments
+        self.ticketsLeft = TicketsLeft(postgres: payments.ledger.postgres, notifier: notifier)
         self.minimumNotice = minimumNotice
         self.logger = logger
     }
@@ -44,7 +51,8 @@ public struct CancellationService: Sendable {
 
     /// Cancels the caller's booking (see the type's rules) and issues the refund it owes.
     public func cancelBooking(_ id: UUID, user: UUID) async throws -> BookingOutcome {
-        let outcome = try await postgres.withTransaction { tx -> (BookingOutcome, UUID?) in
+        let outcome = try await ticketsLeft.change(logger: logger) { change -> (BookingOutcome, UUID?) in
+            let tx = change.connection
             guard
                 let row = try await tx.query(
                     """
@@ -57,11 +65,11 @@ public struct CancellationService: Sendable {
             let event: UUID = try row.decode(1)
             switch status {
             case .pending:
-                try await release(tx, bookings: "b.id = $1", [id])
+                try await release(change, bookings: "b.id = $1", [id])
                 return (.cancelled(event: event, refund: nil), nil)
             case .confirmed:
                 if try row.decode(3, as: Bool.self) { return (.tooLate(eventStartsAt: try row.decode(2)), nil) }
-                try await release(tx, bookings: "b.id = $1", [id])
+                try await release(change, bookings: "b.id = $1", [id])
                 return (.cancelled(event: event, refund: nil), try await oweRefunds(tx, bookings: [id]).first)
             case .cancelled, .failed:
                 return (.notCancellable(status: status), nil)
@@ -94,16 +102,19 @@ public struct CancellationService: Sendable {
     }
 
     /// Cancels the bookings `condition` selects (pending or confirmed) and gives their tickets back, per event.
-    private func release(_ tx: PostgresConnection, bookings condition: String, _ bindings: PostgresBindings) async throws {
-        try await tx.query(
+    private func release(_ tx: TicketsLeftTransaction, bookings condition: String, _ bindings: PostgresBindings) async throws {
+        var returned: [UUID: Int] = [:]
+        for row in try await tx.connection.query(
             """
             WITH cancelled AS (
                 UPDATE bookings b SET status = 'cancelled', hold_expires_at = NULL, updated_at = now()
-                WHERE \(condition) AND b.status IN ('pending', 'confirmed') RETURNING b.event_id, b.ticket_count),
-            returned AS (SELECT event_id, sum(ticket_count)::int AS n FROM cancelled GROUP BY event_id)
-            UPDATE events e SET available_tickets = LEAST(e.total_tickets, e.available_tickets + returned.n), updated_at = now()
-            FROM returned WHERE e.id = returned.event_id
+                WHERE \(condition) AND b.status IN ('pending', 'confirmed') RETURNING b.event_id, b.ticket_count)
+            SELECT event_id, sum(ticket_count)::int FROM cancelled GROUP BY event_id
             """, bindings)
+        {
+            returned[try row.decode(0)] = try row.decode(1)
+        }
+        try await tx.giveBack(returned)
     }
 
     // MARK: A whole event
@@ -213,7 +224,8 @@ public struct CancellationService: Sendable {
     /// Cancels one batch of the event's open bookings in one transaction and records their refund intents; returns
     /// how many were cancelled and the payment rows now owed.
     private func cancelBatch(_ event: UUID, size: Int, skipLocked: Bool) async throws -> (Int, [UUID]) {
-        try await postgres.withTransaction { tx -> (Int, [UUID]) in
+        try await ticketsLeft.change(logger: logger) { change -> (Int, [UUID]) in
+            let tx = change.connection
             let batch: [UUID] = try await tx.query(
                 """
                 SELECT id FROM bookings WHERE event_id = $1 AND status IN ('pending', 'confirmed')
@@ -221,7 +233,7 @@ public struct CancellationService: Sendable {
                 """, [event, size]
             ).map { try $0.decode(0) }
             guard !batch.isEmpty else { return (0, []) }
-            try await release(tx, bookings: "b.id = ANY($1)", [PostgresArray(batch)])
+            try await release(change, bookings: "b.id = ANY($1)", [PostgresArray(batch)])
             try await tx.query("UPDATE event_cancellations SET lease_until = now() + interval '60 seconds' WHERE event_id = $1", [event])
             return (batch.count, try await oweRefunds(tx, bookings: batch))
         }

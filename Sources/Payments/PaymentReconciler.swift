@@ -1,3 +1,4 @@
+import EventAvailability
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -23,10 +24,11 @@ public struct PaymentReconciler: Service {
         public var payoutsUpdated = 0
     }
 
-    /// `feeBasisPoints`: the platform fee payouts keep (`PLATFORM_FEE_PERCENT`, read with ``Settings/platformFeeBasisPoints()``).
-    public init(payments: PaymentService, feeBasisPoints: Int64, interval: Duration = .seconds(30), logger: Logger) {
+    /// `feeBasisPoints`: the platform fee payouts keep (`PLATFORM_FEE_PERCENT`, read with ``Settings/platformFeeBasisPoints()``);
+    /// `notifier` publishes the tickets event cancellations give back.
+    public init(payments: PaymentService, notifier: AvailabilityNotifier, feeBasisPoints: Int64, interval: Duration = .seconds(30), logger: Logger) {
         self.payments = payments
-        self.cancellations = CancellationService(payments: payments, logger: logger)
+        self.cancellations = CancellationService(payments: payments, notifier: notifier, logger: logger)
         self.payouts = PayoutService(postgres: payments.ledger.postgres, gateway: payments.gateway, feeBasisPoints: feeBasisPoints, logger: logger)
         self.interval = interval
         self.logger = logger

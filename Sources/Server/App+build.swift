@@ -90,11 +90,12 @@ struct AppDependencies: Sendable {
         authLimiter = AuthRateLimiter(
             redis: redis, prefix: configuration.cachePrefix, perAccount: configuration.loginMaxFailures.perAccount,
             perIP: configuration.loginMaxFailures.perIP, registrationsPerHour: configuration.registrationsPerHour)
-        events = EventRepository(postgres: postgres)
         let keys = CacheKeys(prefix: configuration.cachePrefix)
         let store = AvailabilityStore(postgres: postgres, redis: redis, keys: keys, ttl: configuration.availabilityTTL)
         // Published even with the cache off here: other servers sharing the Redis may have it on.
         availabilityNotifier = AvailabilityNotifier(store: store)
+        let ticketsLeft = TicketsLeft(postgres: postgres, notifier: availabilityNotifier)
+        events = EventRepository(postgres: postgres, ticketsLeft: ticketsLeft)
         if configuration.cacheEnabled, configuration.nearCacheEntries > 0 {
             let near = NearCaches(
                 capacity: configuration.nearCacheEntries, ttl: .seconds(configuration.cacheTTL), byteBudget: configuration.nearCacheBytes,
@@ -111,16 +112,16 @@ struct AppDependencies: Sendable {
         availability = configuration.cacheEnabled ? AvailabilityCache(store: store, near: near?.tickets) : nil
         cache = ReadCache(
             redis: redis, enabled: configuration.cacheEnabled, ttl: configuration.cacheTTL, prefix: configuration.cachePrefix, near: near,
-            availability: availability, notifier: availabilityNotifier, frozenTicketsLeft: configuration.mutations.contains(.frozenTicketsLeft))
+            availability: availability, frozenTicketsLeft: configuration.mutations.contains(.frozenTicketsLeft))
         gazetteer = Gazetteer()
         clientAddress = ClientAddress(trustedProxies: configuration.trustedProxies)
         openAPI = try OpenAPIDocument.bundled()
-        bookings = BookingRepository(postgres: postgres)
+        bookings = BookingRepository(postgres: postgres, ticketsLeft: ticketsLeft)
         hosts = HostRepository(postgres: postgres)
         payments = PaymentService(
             ledger: PaymentLedger(postgres: postgres), gateway: RazorpayClient(configuration: configuration.razorpay, logger: logger),
             orderTTL: configuration.paymentOrderTTL, logger: logger)
-        cancellations = CancellationService(payments: payments, logger: logger)
+        cancellations = CancellationService(payments: payments, notifier: availabilityNotifier, logger: logger)
         payouts = PayoutService(
             postgres: postgres, gateway: payments.gateway, feeBasisPoints: configuration.platformFeeBasisPoints,
             settlementDelay: configuration.payoutSettlementDelay, logger: logger)

@@ -88,18 +88,15 @@ struct WorkerCommand: AsyncParsableCommand {
             let chosen = strategy
             let prefetch = BookingWorker.prefetch(requested: prefetch, concurrency: concurrency, batchSize: batch, strategy: chosen)
             let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: endpoints.amqpURL), queue: queue, prefetch: prefetch, logger: logger)
-            let notifier = AvailabilityNotifier(
-                store: AvailabilityStore(
-                    postgres: postgres, redis: redis, keys: CacheKeys(prefix: settings.string("CACHE_PREFIX", default: "")),
-                    ttl: try settings.integer("AVAILABILITY_TTL", default: AvailabilityStore.defaultTTL, range: 1...86_400)))
+            let notifier = try WorkerCommand.availabilityNotifier(settings, postgres: postgres, redis: redis)
             let worker = BookingWorker(
                 consumer: consumer,
                 decider: BookingDecider(
                     postgres: postgres, strategy: chosen, holdMinutes: hold, unsafeRaceWindow: .milliseconds(unsafeRaceWindowMs),
-                    perUserLimit: try settings.ticketsPerUserPerEvent()),
-                notifier: notifier, concurrency: concurrency, batchSize: batch, maxAttempts: maxAttempts,
-                undoAfter: mutations.contains(.confirmThenRollBack) ? .milliseconds(500) : nil,
-                releasesClaims: !mutations.contains(.admissionLeaseOutlivesSale), logger: logger)
+                    perUserLimit: try settings.ticketsPerUserPerEvent(), notifier: notifier,
+                    releasesClaims: !mutations.contains(.admissionLeaseOutlivesSale), logger: logger),
+                concurrency: concurrency, batchSize: batch, maxAttempts: maxAttempts,
+                undoAfter: mutations.contains(.confirmThenRollBack) ? .milliseconds(500) : nil, logger: logger)
             // Shut down in reverse: the notifier's last retry runs after the worker stopped, before Redis closes.
             var services: [any Service] = [postgres, redis, notifier]
             if sweepInterval > 0 {
@@ -109,7 +106,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 let razorpay = RazorpayClient(configuration: try RazorpayConfiguration(settings), logger: logger)
                 let payments = PaymentService(ledger: PaymentLedger(postgres: postgres), gateway: razorpay, logger: logger)
                 let reconciler = PaymentReconciler(
-                    payments: payments, feeBasisPoints: try settings.platformFeeBasisPoints(), interval: .seconds(reconcileInterval), logger: logger)
+                    payments: payments, notifier: notifier, feeBasisPoints: try settings.platformFeeBasisPoints(), interval: .seconds(reconcileInterval),
+                    logger: logger)
                 services += [razorpay, reconciler] as [any Service]
             }
             if let metricsPort {
@@ -215,10 +213,15 @@ struct WorkerCommand: AsyncParsableCommand {
             let postgres = PostgresClient(configuration: .init(url: endpoints.databaseURL, poolSize: 2), logger: logger)
             let razorpay = RazorpayClient(configuration: try RazorpayConfiguration(settings), logger: logger)
             let payments = PaymentService(ledger: PaymentLedger(postgres: postgres), gateway: razorpay, logger: logger)
-            let reconciler = PaymentReconciler(payments: payments, feeBasisPoints: try settings.platformFeeBasisPoints(), logger: logger)
+            // Tickets an event cancellation gives back are published as the running worker's are.
+            let redis = RedisClient(configuration: try RedisConfiguration(url: endpoints.redisURL, commandTimeout: .milliseconds(500)), logger: logger)
+            let reconciler = PaymentReconciler(
+                payments: payments, notifier: try WorkerCommand.availabilityNotifier(settings, postgres: postgres, redis: redis),
+                feeBasisPoints: try settings.platformFeeBasisPoints(), logger: logger)
             let outcome: Result<PaymentReconciler.Report, any Error>
             do { outcome = .success(try await reconciler.pass(minimumAge: .seconds(minimumAge))) } catch { outcome = .failure(error) }
             await razorpay.shutdown()
+            await redis.shutdown()
             await postgres.shutdown()
             let report = try outcome.get()
             print(
@@ -227,6 +230,16 @@ struct WorkerCommand: AsyncParsableCommand {
                     + "payouts sent: \(report.payoutsSent), payouts updated: \(report.payoutsUpdated), failures: \(report.payments.failures)")
             if report.payments.failures > 0 { throw ExitCode(1) }
         }
+    }
+}
+
+extension WorkerCommand {
+    /// Publishes tickets left to the servers' Redis (`CACHE_PREFIX`, `AVAILABILITY_TTL`) after each change commits.
+    static func availabilityNotifier(_ settings: Settings, postgres: PostgresClient, redis: RedisClient) throws -> AvailabilityNotifier {
+        AvailabilityNotifier(
+            store: AvailabilityStore(
+                postgres: postgres, redis: redis, keys: CacheKeys(prefix: settings.string("CACHE_PREFIX", default: "")),
+                ttl: try settings.integer("AVAILABILITY_TTL", default: AvailabilityStore.defaultTTL, range: 1...86_400)))
     }
 }
 

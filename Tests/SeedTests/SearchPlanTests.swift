@@ -1,3 +1,4 @@
+import EventAvailability
 import Foundation
 import HappeningGeo
 import HappeningPostgres
@@ -76,7 +77,7 @@ struct SearchPlanTests {
 
     private func check(_ postgres: PostgresClient) async throws {
         try await postgres.query("ANALYZE events")
-        let repository = EventRepository(postgres: postgres)
+        let repository = EventRepository(postgres: postgres, ticketsLeft: TicketsLeft(postgres: postgres, notifier: .disabled))
 
         // Near-me, dense city: an index scan of the GiST index ordered by <-> (k-nearest-neighbour), no full box read.
         let nearMe = try Self.search(["city": "Mumbai", "sort": "distance", "radius_km": "25"])

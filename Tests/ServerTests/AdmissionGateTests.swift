@@ -33,8 +33,11 @@ struct AdmissionGateTests {
         let consumer = AMQPConsumer(
             configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue, prefetch: 4, logger: logger)
         let decider = BookingWorker(
-            consumer: consumer, decider: BookingDecider(postgres: postgres, strategy: .forUpdate),
-            notifier: AvailabilityNotifier(store: AvailabilityStore(postgres: postgres, redis: redis, keys: CacheKeys(prefix: prefix))), logger: logger)
+            consumer: consumer,
+            decider: BookingDecider(
+                postgres: postgres, strategy: .forUpdate,
+                notifier: AvailabilityNotifier(store: AvailabilityStore(postgres: postgres, redis: redis, keys: CacheKeys(prefix: prefix)))),
+            logger: logger)
         let overrides = settings.merging(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1", "BOOKING_QUEUE": queue.name, "CACHE_PREFIX": prefix]) { $1 }
         try await withThrowingTaskGroup(of: Void.self) { group in
             if worker {

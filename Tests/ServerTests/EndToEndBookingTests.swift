@@ -27,8 +27,11 @@ struct EndToEndBookingTests {
         let consumer = AMQPConsumer(
             configuration: try AMQPConfiguration(url: TestEnvironment.amqpURL, confirmTimeout: Patience.standard), queue: queue, prefetch: 5, logger: logger)
         let worker = BookingWorker(
-            consumer: consumer, decider: BookingDecider(postgres: postgres, strategy: .forUpdate),
-            notifier: AvailabilityNotifier(store: AvailabilityStore(postgres: postgres, redis: redis, keys: CacheKeys(prefix: prefix))), logger: logger)
+            consumer: consumer,
+            decider: BookingDecider(
+                postgres: postgres, strategy: .forUpdate,
+                notifier: AvailabilityNotifier(store: AvailabilityStore(postgres: postgres, redis: redis, keys: CacheKeys(prefix: prefix)))),
+            logger: logger)
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }

@@ -74,7 +74,9 @@ struct PayoutAnalyticsTests {
             #expect(count == 1)
 
             // The worker's reconcile pass (the same one `happening-worker reconcile` runs) sends and follows the payout.
-            let reconciler = PaymentReconciler(payments: deps.payments, feeBasisPoints: deps.payouts.feeBasisPoints, logger: Logger(label: "test"))
+            let reconciler = PaymentReconciler(
+                payments: deps.payments, notifier: deps.availabilityNotifier, feeBasisPoints: deps.payouts.feeBasisPoints,
+                logger: Logger(label: "test"))
             try await eventually("the payout to be reconciled as processed", every: .milliseconds(50)) {
                 _ = try await reconciler.pass(minimumAge: .zero)
                 return try await deps.postgres.query("SELECT status::text FROM payouts WHERE event_id = $1", [event])[0].decode(0, as: String.self)

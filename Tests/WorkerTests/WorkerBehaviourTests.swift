@@ -197,8 +197,7 @@ struct TransientErrorTests {
         logger.logLevel = .critical
         let consumer = AMQPConsumer(configuration: fixture.amqp, queue: fixture.queue, prefetch: 1, logger: logger)
         let worker = BookingWorker(
-            consumer: consumer, decider: BookingDecider(postgres: impatient, strategy: .forUpdate),
-            notifier: AvailabilityNotifier.disabled, maxAttempts: 3, logger: logger)
+            consumer: consumer, decider: BookingDecider(postgres: impatient, strategy: .forUpdate), maxAttempts: 3, logger: logger)
         try await fixture.postgres.withTransaction { blocker in
             // Conflicts with the worker's FOR UPDATE, not with the foreign-key check of its failure record.
             try await blocker.query("SELECT 1 FROM events WHERE id = $1 FOR NO KEY UPDATE", [event])
@@ -241,8 +240,8 @@ struct DatabaseOutageTests {
         let consumer = AMQPConsumer(configuration: fixture.amqp, queue: fixture.queue, prefetch: 2, logger: fixture.logger)
         let (logger, said) = RecordingLogHandler.logger()
         let worker = BookingWorker(
-            consumer: consumer, decider: BookingDecider(postgres: away, strategy: .forUpdate),
-            notifier: AvailabilityNotifier.disabled, maxAttempts: 2, requeueDelay: .milliseconds(100), logger: logger)
+            consumer: consumer, decider: BookingDecider(postgres: away, strategy: .forUpdate), maxAttempts: 2,
+            requeueDelay: .milliseconds(100), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }
             group.addTask { try await worker.run() }

@@ -90,8 +90,8 @@ struct WorkerFixture {
             for _ in 0..<consumers {
                 let consumer = AMQPConsumer(configuration: amqp, queue: queue, prefetch: prefetch, logger: logger)
                 let worker = BookingWorker(
-                    consumer: consumer, decider: BookingDecider(postgres: postgres, strategy: strategy),
-                    notifier: AvailabilityNotifier.disabled, concurrency: concurrency, logger: logger)
+                    consumer: consumer, decider: BookingDecider(postgres: postgres, strategy: strategy), concurrency: concurrency,
+                    logger: logger)
                 group.addTask { try await consumer.run() }
                 group.addTask { try await worker.run() }
             }

@@ -37,7 +37,6 @@ final class ReadCache: Sendable {
     private let redis: RedisClient
     private let near: NearCaches?
     private let availability: AvailabilityCache?
-    private let notifier: AvailabilityNotifier
     private let enabled: Bool
     private let ttl: Int
     private let inFlight = SingleFlight<String, [UInt8]>()
@@ -79,17 +78,15 @@ final class ReadCache: Sendable {
     /// - Parameters:
     ///   - near: in-process copies of hot entries, or nil to always ask Redis.
     ///   - availability: where served entries get their tickets left from; nil serves entries as stored.
-    ///   - notifier: publishes tickets left after this server changed them (cancellations, edits).
     ///   - frozenTicketsLeft: the `frozen-tickets-left` mutation: entries are served with the tickets left they were
     ///     stored with (``HappeningConfig/Mutation``).
     init(
         redis: RedisClient, enabled: Bool, ttl: Int, prefix: String = "", near: NearCaches? = nil,
-        availability: AvailabilityCache? = nil, notifier: AvailabilityNotifier = .disabled, frozenTicketsLeft: Bool = false
+        availability: AvailabilityCache? = nil, frozenTicketsLeft: Bool = false
     ) {
         self.redis = redis
         self.near = near
         self.availability = frozenTicketsLeft ? nil : availability
-        self.notifier = notifier
         self.keys = CacheKeys(prefix: prefix)
         self.enabled = enabled
         self.ttl = ttl
@@ -221,10 +218,10 @@ final class ReadCache: Sendable {
         }
     }
 
-    /// Publishes events' tickets left after this server changed them (a cancellation, a released hold), and
-    /// drops its own copies at once (read-your-writes). Lists and event entries stay cached.
-    func availabilityChanged(_ events: Set<UUID>, logger: Logger) async {
-        await notifier.eventsChanged(events, logger: logger)
+    /// Drops this server's own copies of events' tickets left after it changed them (a cancellation, a released hold,
+    /// an edit): read-your-writes without waiting for Redis's push. The change published the new values after its
+    /// commit (``TicketsLeft``); lists and event entries stay cached.
+    func ticketsLeftChanged(_ events: Set<UUID>) {
         near?.ticketsChanged(events)
     }
 
@@ -240,7 +237,7 @@ final class ReadCache: Sendable {
         // Read-your-writes here without waiting for Redis's push (which drops other processes' copies).
         near?.bodies.remove([keys.event(id), keys.eventVersion(id), keys.generation])
         // An edit of total_tickets moves tickets left too.
-        await availabilityChanged([id], logger: logger)
+        ticketsLeftChanged([id])
     }
 
     // MARK: Mechanics

@@ -165,10 +165,10 @@ struct BookingsController: Sendable {
     @Sendable func cancelPending(request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let id = try context.uuidParameter("id")
-        guard let event = try await bookings.cancelPending(id, user: user.id) else {
+        guard let event = try await bookings.cancelPending(id, user: user.id, logger: context.logger) else {
             throw AppError.notFound("No pending booking of yours with this id", code: "booking_not_found")
         }
-        await cache.availabilityChanged([event], logger: context.logger)
+        cache.ticketsLeftChanged([event])
         struct Done: Encodable { let message: String }
         return try context.json(Done(message: "Pending booking cancelled and its tickets released"))
     }

@@ -42,7 +42,7 @@ struct CancellationsController: Sendable {
                     "Bookings can be cancelled up to 24 hours before the event starts; this event starts at \(ISO8601DateFormatter().string(from: startsAt))",
                 details: ["event_starts_at": ISO8601DateFormatter().string(from: startsAt), "minimum_notice_hours": "24"])
         case .cancelled(let event, let refund):
-            await cache.availabilityChanged([event], logger: context.logger)
+            cache.ticketsLeftChanged([event])
             let message =
                 refund == nil
                 ? "Booking cancelled; nothing was paid, so nothing is refunded"

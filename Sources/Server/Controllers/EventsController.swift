@@ -92,7 +92,7 @@ struct EventsController: Sendable {
         let fields = try input.fields(creating: false, gazetteer: gazetteer)
         let byHost = user.role != .admin
         let backToReview = byHost && input.isMaterial
-        guard let event = try await events.update(id, fields, sendBackToReview: backToReview, byHost: byHost) else {
+        guard let event = try await events.update(id, fields, sendBackToReview: backToReview, byHost: byHost, logger: context.logger) else {
             throw AppError.notFound("Event not found", code: "event_not_found")
         }
         await cache.invalidate(event: id, logger: context.logger)

@@ -1,10 +1,14 @@
+import EventAvailability
 import Foundation
 import HappeningModel
 import HappeningPostgres
+import Logging
 
 /// Bookings in PostgreSQL (the worker creates them; the API reads them and cancels pending holds).
 struct BookingRepository: Sendable {
     let postgres: PostgresClient
+    /// Where a cancelled hold's tickets go back (and are published).
+    let ticketsLeft: TicketsLeft
 
     /// A booking as `GET /api/bookings/:id` returns it.
     struct Booking: Codable, Sendable {
@@ -109,10 +113,10 @@ struct BookingRepository: Sendable {
     /// Cancels the caller's pending hold and returns its tickets, in one transaction. The status change is
     /// conditional (`pending` → `cancelled` only), so it cannot race a payment's `pending` → `confirmed`.
     /// Returns the event id, or nil when there is no pending booking of this user with that id.
-    func cancelPending(_ id: UUID, user: UUID) async throws -> UUID? {
-        try await postgres.withTransaction { tx in
+    func cancelPending(_ id: UUID, user: UUID, logger: Logger) async throws -> UUID? {
+        try await ticketsLeft.change(logger: logger) { tx in
             guard
-                let row = try await tx.query(
+                let row = try await tx.connection.query(
                     """
                     UPDATE bookings SET status = 'cancelled', hold_expires_at = NULL, updated_at = now()
                     WHERE id = $1 AND user_id = $2 AND status = 'pending'
@@ -121,8 +125,7 @@ struct BookingRepository: Sendable {
                 ).first
             else { return nil }
             let event: UUID = try row.decode(0)
-            let tickets: Int = try row.decode(1)
-            try await tx.query("UPDATE events SET available_tickets = available_tickets + $2, updated_at = now() WHERE id = $1", [event, tickets])
+            try await tx.giveBack([event: try row.decode(1)])
             return event
         }
     }

@@ -1,11 +1,15 @@
+import EventAvailability
 import Foundation
 import HappeningModel
 import HappeningPostgres
+import Logging
 import Payments
 
 /// Events in PostgreSQL.
 struct EventRepository: Sendable {
     let postgres: PostgresClient
+    /// Where an edit of `total_tickets` moves tickets left (and publishes them).
+    let ticketsLeft: TicketsLeft
 
     private static let from = "FROM events e LEFT JOIN users u ON u.id = e.created_by"
 
@@ -49,8 +53,9 @@ struct EventRepository: Sendable {
     /// Applies an edit inside a transaction with the row locked. Changing `total_tickets` moves
     /// `available_tickets` by the same amount, and may not go below what is already sold or held (422).
     /// A material edit by a non-admin sends an approved event back to review.
-    func update(_ id: UUID, _ fields: Fields, sendBackToReview: Bool, byHost: Bool) async throws -> EventRecord? {
-        try await postgres.withTransaction { tx in
+    func update(_ id: UUID, _ fields: Fields, sendBackToReview: Bool, byHost: Bool, logger: Logger) async throws -> EventRecord? {
+        try await ticketsLeft.change(logger: logger) { change in
+            let tx = change.connection
             guard
                 let row = try await tx.query(
                     "SELECT total_tickets, available_tickets, is_cancelled, date_time <= now() FROM events WHERE id = $1 FOR UPDATE", [id]
@@ -70,6 +75,7 @@ struct EventRepository: Sendable {
             if let newTotal = fields.totalTickets, newTotal < sold {
                 throw AppError.unprocessable("total_tickets cannot go below the \(sold) tickets already sold or held", code: "below_sold")
             }
+            if let newTotal = fields.totalTickets, newTotal != total { try await change.resize(id, total: newTotal) }
             let rows = try await tx.query(
                 """
                 WITH updated AS (
@@ -78,23 +84,21 @@ struct EventRepository: Sendable {
                         description = CASE WHEN $3 THEN $4 ELSE description END,
                         date_time = COALESCE($5, date_time),
                         venue = COALESCE($6, venue),
-                        available_tickets = available_tickets + (COALESCE($7, total_tickets) - total_tickets),
-                        total_tickets = COALESCE($7, total_tickets),
-                        price = COALESCE($8::numeric, price),
-                        category = COALESCE($9::event_category, category),
-                        image_url = CASE WHEN $10 THEN $11 ELSE image_url END,
-                        latitude = COALESCE($12, latitude),
-                        longitude = COALESCE($13, longitude),
-                        approval_status = CASE WHEN $14 AND approval_status = 'approved' THEN 'pending' ELSE approval_status END,
-                        approved_by = CASE WHEN $14 AND approval_status = 'approved' THEN NULL ELSE approved_by END,
-                        approved_at = CASE WHEN $14 AND approval_status = 'approved' THEN NULL ELSE approved_at END,
+                        price = COALESCE($7::numeric, price),
+                        category = COALESCE($8::event_category, category),
+                        image_url = CASE WHEN $9 THEN $10 ELSE image_url END,
+                        latitude = COALESCE($11, latitude),
+                        longitude = COALESCE($12, longitude),
+                        approval_status = CASE WHEN $13 AND approval_status = 'approved' THEN 'pending' ELSE approval_status END,
+                        approved_by = CASE WHEN $13 AND approval_status = 'approved' THEN NULL ELSE approved_by END,
+                        approved_at = CASE WHEN $13 AND approval_status = 'approved' THEN NULL ELSE approved_at END,
                         updated_at = now()
                     WHERE id = $1 RETURNING *)
                 SELECT \(EventRecord.columns) FROM updated e LEFT JOIN users u ON u.id = e.created_by
                 """,
                 [
                     id, fields.title, fields.description != nil, fields.description ?? nil, fields.dateTime, fields.venue,
-                    fields.totalTickets, fields.price, fields.category?.rawValue, fields.imageURL != nil, fields.imageURL ?? nil,
+                    fields.price, fields.category?.rawValue, fields.imageURL != nil, fields.imageURL ?? nil,
                     fields.latitude, fields.longitude, sendBackToReview,
                 ])
             return try rows.first.map { try EventRecord(row: $0) }
