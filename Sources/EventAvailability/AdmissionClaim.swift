@@ -44,7 +44,7 @@ public struct AdmissionClaim: Sendable, Hashable {
 
     /// Lua defining `gate_free(available, claims)`, what an event's gate could still admit (tickets left minus claimed
     /// tickets; nil when Redis holds no tickets left), `reopen(reopened)`, which bumps the event's
-    /// ``CacheKeys/gateReopened(_:)`` key (servers then forget that they found the event sold out), and
+    /// ``TicketsLeftKeys/gateReopened(_:)`` key (servers then forget that they found the event sold out), and
     /// `reopen_if_freer(reopened, before, after)`, which does when what the gate could admit grew. Tickets left
     /// published where Redis held none (a first load, an expired key) reopen nothing: a sold-out answer needed them
     /// held, and the memory of one lasts less than the key.

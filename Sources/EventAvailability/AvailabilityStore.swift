@@ -17,10 +17,10 @@ public struct AvailabilityStore: Sendable {
     let postgres: PostgresClient
     let redis: RedisClient?
     /// The cache's key names (`CACHE_PREFIX` first).
-    public let keys: CacheKeys
+    public let keys: TicketsLeftKeys
     let ttl: Int
 
-    public init(postgres: PostgresClient, redis: RedisClient?, keys: CacheKeys = CacheKeys(), ttl: Int = AvailabilityStore.defaultTTL) {
+    public init(postgres: PostgresClient, redis: RedisClient?, keys: TicketsLeftKeys = TicketsLeftKeys(), ttl: Int = AvailabilityStore.defaultTTL) {
         self.postgres = postgres
         self.redis = redis
         self.keys = keys
@@ -30,7 +30,7 @@ public struct AvailabilityStore: Sendable {
     /// Stores each value unless Redis already holds the same or a newer version, then releases admission claims;
     /// returns how many values it wrote. Unchanged values are not rewritten, so readers' in-process copies are not
     /// dropped for nothing. Every event touched whose gate can admit more afterwards gets its reopened key bumped
-    /// (``CacheKeys/gateReopened(_:)``). `KEYS`: (tickets left, claims, reopened) per event touched — the stored values'
+    /// (``TicketsLeftKeys/gateReopened(_:)``). `KEYS`: (tickets left, claims, reopened) per event touched — the stored values'
     /// events first, in order — then (leases, claims) per claim released. `ARGV`: the TTL, the number of values, the
     /// number of events touched, (version, tickets left) per value, then the released bookings.
     private static let storeScript = """

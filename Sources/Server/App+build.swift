@@ -90,7 +90,7 @@ struct AppDependencies: Sendable {
         authLimiter = AuthRateLimiter(
             redis: redis, prefix: configuration.cachePrefix, perAccount: configuration.loginMaxFailures.perAccount,
             perIP: configuration.loginMaxFailures.perIP, registrationsPerHour: configuration.registrationsPerHour)
-        let keys = CacheKeys(prefix: configuration.cachePrefix)
+        let keys = TicketsLeftKeys(prefix: configuration.cachePrefix)
         let store = AvailabilityStore(postgres: postgres, redis: redis, keys: keys, ttl: configuration.availabilityTTL)
         // Published even with the cache off here: other servers sharing the Redis may have it on.
         availabilityNotifier = AvailabilityNotifier(store: store)
@@ -104,7 +104,7 @@ struct AppDependencies: Sendable {
             self.near = near
             invalidations = RedisInvalidationListener(
                 configuration: try RedisConfiguration(url: configuration.endpoints.redisURL, connectTimeout: configuration.redisTimeout),
-                prefixes: [keys.trackingPrefix], logger: logger, handler: near.apply)
+                prefixes: [keys.cache.trackingPrefix], logger: logger, handler: near.apply)
         } else {
             near = nil
             invalidations = nil

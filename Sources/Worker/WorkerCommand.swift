@@ -238,7 +238,7 @@ extension WorkerCommand {
     static func availabilityNotifier(_ settings: Settings, postgres: PostgresClient, redis: RedisClient) throws -> AvailabilityNotifier {
         AvailabilityNotifier(
             store: AvailabilityStore(
-                postgres: postgres, redis: redis, keys: CacheKeys(prefix: settings.string("CACHE_PREFIX", default: "")),
+                postgres: postgres, redis: redis, keys: TicketsLeftKeys(prefix: settings.string("CACHE_PREFIX", default: "")),
                 ttl: try settings.integer("AVAILABILITY_TTL", default: AvailabilityStore.defaultTTL, range: 1...86_400)))
     }
 }

@@ -21,7 +21,9 @@ struct AdmissionGateTests {
     /// prefix, an admin token and one approved event.
     private func withGate(
         tickets: Int, price: String = "0", worker: Bool, settings: [String: String] = [:],
-        _ body: @Sendable (_ client: any TestClientProtocol, _ event: String, _ queue: AMQPQueue, _ redis: RedisClient, _ keys: CacheKeys) async throws -> Void
+        _ body:
+            @Sendable (_ client: any TestClientProtocol, _ event: String, _ queue: AMQPQueue, _ redis: RedisClient, _ keys: TicketsLeftKeys) async throws ->
+            Void
     ) async throws {
         let admin = uniqueEmail("admin").lowercased()
         let prefix = "gate-\(TestEnvironment.uniqueSuffix()):"
@@ -36,7 +38,7 @@ struct AdmissionGateTests {
             consumer: consumer,
             decider: BookingDecider(
                 postgres: postgres, strategy: .forUpdate,
-                notifier: AvailabilityNotifier(store: AvailabilityStore(postgres: postgres, redis: redis, keys: CacheKeys(prefix: prefix)))),
+                notifier: AvailabilityNotifier(store: AvailabilityStore(postgres: postgres, redis: redis, keys: TicketsLeftKeys(prefix: prefix)))),
             logger: logger)
         let overrides = settings.merging(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1", "BOOKING_QUEUE": queue.name, "CACHE_PREFIX": prefix]) { $1 }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -48,7 +50,7 @@ struct AdmissionGateTests {
                 let token = try await Fixtures.adminToken(client, email: admin)
                 let created = try await client.send(.post, "/api/events", json: eventJSON(tickets: tickets, price: price), token: token)
                 let event = try #require(try created.json()["event"] as? [String: Any])["id"] as! String
-                try await body(client, event, queue, redis, CacheKeys(prefix: prefix))
+                try await body(client, event, queue, redis, TicketsLeftKeys(prefix: prefix))
             }
             group.cancelAll()
         }

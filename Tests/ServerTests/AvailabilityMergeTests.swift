@@ -30,7 +30,7 @@ struct AvailabilityMergeTests {
         let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 2))
         let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL))
         // What a worker does after its commit.
-        let notifier = AvailabilityNotifier(store: AvailabilityStore(postgres: postgres, redis: redis, keys: CacheKeys(prefix: prefix)))
+        let notifier = AvailabilityNotifier(store: AvailabilityStore(postgres: postgres, redis: redis, keys: TicketsLeftKeys(prefix: prefix)))
         try await withServerAndDependencies(shared) { reader, deps in
             let near = try #require(deps.near)
             try await eventually("the reader's invalidation listener to be live") { near.isLive }
@@ -47,7 +47,7 @@ struct AvailabilityMergeTests {
                         $0 == "HIT"
                     }
                 }
-                let generation = try await redis.getString(CacheKeys(prefix: prefix).generation)
+                let generation = try await redis.getString(TicketsLeftKeys(prefix: prefix).cache.generation)
 
                 // A booking of 4 decided elsewhere: the row changes, the worker publishes.
                 try await postgres.query("UPDATE events SET available_tickets = available_tickets - 4 WHERE id = $1", [UUID(uuidString: id)!])
@@ -65,7 +65,7 @@ struct AvailabilityMergeTests {
                     ((try? response.json()["events"] as? [[String: Any]])?.first?["available_tickets"] as? Int) == 6
                 }
                 #expect(listed.headers[Self.xCache] == "HIT", "the search entry was retired instead of merged")
-                #expect(try await redis.getString(CacheKeys(prefix: prefix).generation) == generation, "a booking bumped the list generation")
+                #expect(try await redis.getString(TicketsLeftKeys(prefix: prefix).cache.generation) == generation, "a booking bumped the list generation")
 
                 // A membership change (a new event) still reaches the other server's lists.
                 let second = try await writer.send(.post, "/api/events", json: eventJSON(title: "\(tag) matinee", tickets: 5), token: token)
@@ -85,7 +85,7 @@ struct AvailabilityMergeTests {
     func ownLoadIsCurrent() async throws {
         let admin = uniqueEmail("admin").lowercased()
         let prefix = "test-avail-own-\(TestEnvironment.uniqueSuffix()):"
-        let keys = CacheKeys(prefix: prefix)
+        let keys = TicketsLeftKeys(prefix: prefix)
         let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL))
         try await withServerAndDependencies(["ADMIN_EMAIL": admin, "ADMIN_PASSWORD": "admin-pass-1", "CACHE_PREFIX": prefix]) { client, _ in
             let token = try await Fixtures.adminToken(client, email: admin)
@@ -93,7 +93,7 @@ struct AvailabilityMergeTests {
             let id = try #require(try event(created)?["id"] as? String)
             let eventID = try #require(UUID(uuidString: id))
             // A published value that disagrees with the row (a newer version, fewer tickets): whoever merges shows it.
-            try await redis.send(["DEL", RedisArgument(keys.event(eventID))])
+            try await redis.send(["DEL", RedisArgument(keys.cache.event(eventID))])
             try await redis.set(
                 keys.availability(eventID), value: RedisArgument(Availability(available: 3, version: 999_999_999).encoded), expiresIn: .seconds(60))
             let miss = try await client.send(.get, "/api/events/\(id)")
@@ -113,7 +113,7 @@ struct AvailabilityMergeTests {
     func newerVersionWins() async throws {
         let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))
         let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL))
-        let store = AvailabilityStore(postgres: postgres, redis: redis, keys: CacheKeys(prefix: "test-avail-order-\(TestEnvironment.uniqueSuffix()):"))
+        let store = AvailabilityStore(postgres: postgres, redis: redis, keys: TicketsLeftKeys(prefix: "test-avail-order-\(TestEnvironment.uniqueSuffix()):"))
         let id = UUID()
         try await store.store([id: Availability(available: 3, version: 20)])
         try await store.store([id: Availability(available: 9, version: 19)])
@@ -129,7 +129,7 @@ struct AvailabilityMergeTests {
     func reopenedOnlyWhenFreer() async throws {
         let postgres = PostgresClient(configuration: .init(url: TestEnvironment.databaseURL, poolSize: 1))
         let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL))
-        let keys = CacheKeys(prefix: "test-reopen-\(TestEnvironment.uniqueSuffix()):")
+        let keys = TicketsLeftKeys(prefix: "test-reopen-\(TestEnvironment.uniqueSuffix()):")
         let store = AvailabilityStore(postgres: postgres, redis: redis, keys: keys)
         let (event, sold, unsold) = (UUID(), UUID(), UUID())
         let reopened = { try await redis.getString(keys.gateReopened(event)) }

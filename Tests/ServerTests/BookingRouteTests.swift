@@ -2,6 +2,7 @@ import Foundation
 import HappeningAMQP
 import HappeningModel
 import HappeningPostgres
+import HappeningRedis
 import Hummingbird
 import HummingbirdTesting
 import TestSupport
@@ -78,6 +79,22 @@ struct BookingRouteTests {
             let other = try await client.register(email: uniqueEmail())
             #expect(try await client.send(.get, "/api/bookings/\(id)", token: other).status == .forbidden)
             #expect(try await client.send(.get, "/api/bookings/\(UUID())", token: user).status == .notFound)
+        }
+    }
+
+    @Test("an entry in the cache this server cannot scan is never decoded: intake asks the repository's typed lookup")
+    func foreignCachedEntry() async throws {
+        let prefix = "test-foreign-\(TestEnvironment.uniqueSuffix()):"
+        try await withBookingServer(settings: ["CACHE": "on", "CACHE_PREFIX": prefix, "NEAR_CACHE_ENTRIES": "0"]) { client, event, queue, _ in
+            // Another writer's body for the event (keys in another order), claiming it started in 2000 with nothing left.
+            let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.redisURL))
+            let foreign = #"{"message":"Event details","event":{"available_tickets":0,"date_time":"2000-01-01T00:00:00Z","id":"\#(event)"}}"#
+            _ = try await redis.set(CacheKeys(prefix: prefix).event(UUID(uuidString: event)!), value: RedisArgument(foreign), expiresIn: .seconds(60))
+            await redis.shutdown()
+            let user = try await client.register(email: uniqueEmail())
+            let response = try await client.send(.post, "/api/bookings", json: #"{"event_id":"\#(event)","ticket_count":1}"#, token: user)
+            #expect(response.status == .accepted, "the event starts next week and has its tickets, as PostgreSQL says")
+            #expect(try await jobs(in: queue) == 1)
         }
     }
 

@@ -30,7 +30,7 @@ struct EndToEndBookingTests {
             consumer: consumer,
             decider: BookingDecider(
                 postgres: postgres, strategy: .forUpdate,
-                notifier: AvailabilityNotifier(store: AvailabilityStore(postgres: postgres, redis: redis, keys: CacheKeys(prefix: prefix)))),
+                notifier: AvailabilityNotifier(store: AvailabilityStore(postgres: postgres, redis: redis, keys: TicketsLeftKeys(prefix: prefix)))),
             logger: logger)
 
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -212,7 +212,7 @@ extension InlinePiecesTests {
 
     @Test("a sale decided (tickets left changed) keeps the sold-out memory; the gate's reopened key drops it")
     func soldOutMemoryAndReopened() {
-        let keys = CacheKeys(prefix: "p:")
+        let keys = TicketsLeftKeys(prefix: "p:")
         let near = NearCaches(capacity: 16, ttl: .seconds(60), keys: keys)
         near.apply(.live)
         let event = UUID()

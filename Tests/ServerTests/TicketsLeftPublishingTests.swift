@@ -21,7 +21,7 @@ struct TicketsLeftPublishingTests {
     private func published(_ event: UUID, _ deps: AppDependencies, prefix: String) async throws -> (redis: String?, row: String) {
         let row = try await deps.postgres.query("SELECT available_tickets, availability_version FROM events WHERE id = $1", [event])[0]
         let value = Availability(available: try row.decode(0), version: try row.decode(1))
-        return (try await deps.redis.getString(CacheKeys(prefix: prefix).availability(event)), value.encoded)
+        return (try await deps.redis.getString(TicketsLeftKeys(prefix: prefix).availability(event)), value.encoded)
     }
 
     @Test("a hold cancelled, an edit of the total and an event cancelled by the worker's reconcile pass publish the committed value")
@@ -51,7 +51,7 @@ struct TicketsLeftPublishingTests {
             #expect(try await deps.cancellations.startEventCancellation(event, by: user, as: .admin(refundAfterPayout: false)) == .started)
             let reconciler = PaymentReconciler(
                 payments: deps.payments,
-                notifier: AvailabilityNotifier(store: AvailabilityStore(postgres: deps.postgres, redis: deps.redis, keys: CacheKeys(prefix: prefix))),
+                notifier: AvailabilityNotifier(store: AvailabilityStore(postgres: deps.postgres, redis: deps.redis, keys: TicketsLeftKeys(prefix: prefix))),
                 feeBasisPoints: 0, logger: Logger(label: "test"))
             #expect(try await reconciler.pass(minimumAge: .zero).eventCancellationsResumed == 1)
             now = try await published(event, deps, prefix: prefix)
@@ -62,7 +62,7 @@ struct TicketsLeftPublishingTests {
     @Test("a change that rolls back publishes nothing and releases no claim; one that commits publishes what its statement returned")
     func onlyCommittedChangesPublish() async throws {
         let prefix = "test-left-\(TestEnvironment.uniqueSuffix()):"
-        let keys = CacheKeys(prefix: prefix)
+        let keys = TicketsLeftKeys(prefix: prefix)
         try await withServerAndDependencies(["CACHE_PREFIX": prefix]) { client, deps in
             let fixtures = PaymentFixtures(postgres: deps.postgres)
             let event = try await fixtures.paidEvent(host: try await fixtures.buyer(client).id, tickets: 10)

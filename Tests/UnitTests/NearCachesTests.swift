@@ -13,35 +13,36 @@ struct NearCachesTests {
     func availabilityKeys() {
         let id = UUID()
         for prefix in ["", "test-7:"] {
-            let keys = CacheKeys(prefix: prefix)
+            let keys = TicketsLeftKeys(prefix: prefix)
             #expect(keys.availabilityEvent(inKey: keys.availability(id)) == id)
-            #expect(keys.availabilityEvent(inKey: keys.event(id)) == nil)
-            #expect(keys.availabilityEvent(inKey: keys.eventVersion(id)) == nil)
-            #expect(keys.availabilityEvent(inKey: keys.generation) == nil)
+            #expect(keys.availabilityEvent(inKey: keys.cache.event(id)) == nil)
+            #expect(keys.availabilityEvent(inKey: keys.cache.eventVersion(id)) == nil)
+            #expect(keys.availabilityEvent(inKey: keys.cache.generation) == nil)
         }
-        #expect(CacheKeys(prefix: "a:").availabilityEvent(inKey: CacheKeys(prefix: "b:").availability(id)) == nil, "another prefix's key is not ours")
-        #expect(CacheKeys().availabilityEvent(inKey: "event:not-a-uuid-but-thirty-six-chars!!:available") == nil)
+        #expect(
+            TicketsLeftKeys(prefix: "a:").availabilityEvent(inKey: TicketsLeftKeys(prefix: "b:").availability(id)) == nil, "another prefix's key is not ours")
+        #expect(TicketsLeftKeys().availabilityEvent(inKey: "event:not-a-uuid-but-thirty-six-chars!!:available") == nil)
     }
 
     @Test("Redis's report of a changed key drops the copy in the cache that holds it, and only there")
     func routing() throws {
-        let keys = CacheKeys(prefix: "p:")
+        let keys = TicketsLeftKeys(prefix: "p:")
         let near = NearCaches(capacity: 100, ttl: .seconds(60), keys: keys)
         let (sold, other) = (UUID(), UUID())
-        #expect(near.tickets.reserve(sold) == nil && near.bodies.reserve(keys.event(sold)) == nil, "nothing is held before live")
+        #expect(near.tickets.reserve(sold) == nil && near.bodies.reserve(keys.cache.event(sold)) == nil, "nothing is held before live")
         near.apply(.live)
         #expect(near.isLive)
         for id in [sold, other] {
             near.tickets.fill(try #require(near.tickets.reserve(id)), with: Availability(available: 5, version: 1))
-            near.bodies.fill(try #require(near.bodies.reserve(keys.event(id))), with: CachedBody(ByteBuffer(string: "{}")))
+            near.bodies.fill(try #require(near.bodies.reserve(keys.cache.event(id))), with: CachedBody(ByteBuffer(string: "{}")))
         }
         near.apply(.invalidated([keys.availability(sold)]))
         #expect(near.tickets.get(sold) == nil, "the sold event's tickets left are dropped")
         #expect(near.tickets.get(other) == Availability(available: 5, version: 1))
-        #expect(near.bodies.get(keys.event(sold)) != nil, "a booking leaves the event's body cached")
+        #expect(near.bodies.get(keys.cache.event(sold)) != nil, "a booking leaves the event's body cached")
 
-        near.apply(.invalidated([keys.event(other)]))
-        #expect(near.bodies.get(keys.event(other)) == nil && near.tickets.get(other) != nil)
+        near.apply(.invalidated([keys.cache.event(other)]))
+        #expect(near.bodies.get(keys.cache.event(other)) == nil && near.tickets.get(other) != nil)
         #expect(near.tickets.get([sold, other]).keys.sorted { $0.uuidString < $1.uuidString } == [other])
 
         near.apply(.reset)
@@ -50,7 +51,7 @@ struct NearCachesTests {
 
     @Test("attack: many distinct large pages cannot fill the process: bodies are held within a byte budget, huge ones never")
     func byteBudget() throws {
-        let keys = CacheKeys()
+        let keys = TicketsLeftKeys()
         let near = NearCaches(capacity: 50_000, ttl: .seconds(60), byteBudget: 100_000, maximumBodyBytes: 20_000, keys: keys)
         near.apply(.live)
         let page = CachedBody(ByteBuffer(repeating: 0x20, count: 10_000))

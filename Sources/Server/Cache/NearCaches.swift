@@ -54,13 +54,13 @@ final class NearCaches: Sendable {
     let tickets: NearCache<UUID, Availability>
     /// Events the admission gate just found sold out, with the tickets still unclaimed: intake refuses from here
     /// for at most ``soldOutMemory``, and not once the gate may admit again (the event's reopened key,
-    /// ``CacheKeys/gateReopened(_:)``, drops the entry at once: tickets given back, a claim released without a sale).
+    /// ``TicketsLeftKeys/gateReopened(_:)``, drops the entry at once: tickets given back, a claim released without a sale).
     /// A decision that sells what it claimed changes tickets left but not what the gate can admit: the memory stays.
     let soldOut: NearCache<UUID, Int>
     /// 250 ms: the longest intake refuses from the sold-out memory before asking the gate again, whatever was pushed.
     static let soldOutMemory = Duration.milliseconds(250)
     private let soldOutForgets: Bool
-    private let keys: CacheKeys
+    private let keys: TicketsLeftKeys
 
     /// - Parameters:
     ///   - capacity: most copies each cache holds (`NEAR_CACHE_ENTRIES`).
@@ -70,7 +70,7 @@ final class NearCaches: Sendable {
     ///   - soldOutForgets: false only for the `sold-out-memory-never-forgets` mutation (``HappeningConfig/Mutation``): the
     ///     sold-out memory then lasts an hour and ignores reopened keys.
     init(
-        capacity: Int, ttl: Duration, byteBudget: Int = 256 << 20, maximumBodyBytes: Int = 256 << 10, keys: CacheKeys,
+        capacity: Int, ttl: Duration, byteBudget: Int = 256 << 20, maximumBodyBytes: Int = 256 << 10, keys: TicketsLeftKeys,
         soldOutForgets: Bool = true
     ) {
         bodies = NearCache(
@@ -156,3 +156,6 @@ enum ISO8601Seconds {
         return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + hour * 3_600 + minute * 60 + second))
     }
 }
+
+/// The sold-out memory the admission gate refuses from in process is a near cache (``NearCaches/soldOut``).
+extension NearCache: SoldOutMemory where Key == UUID, Value == Int {}

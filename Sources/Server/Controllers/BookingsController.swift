@@ -45,16 +45,6 @@ struct BookingsController: Sendable {
         }
     }
 
-    /// What intake reads from the event's cached body: when it starts, and (only when Redis is down and the
-    /// admission gate with it) the tickets left the body holds.
-    private struct BookingFacts: Decodable {
-        struct Event: Decodable {
-            let date_time: Date
-            let available_tickets: Int
-        }
-        let event: Event
-    }
-
     /// `intake` is the group for `POST /api/bookings`, signed in by the token alone (no account reload: the
     /// worker is the authority); `group` has the rest.
     func addRoutes(to group: RouterGroup<AppRequestContext>, intake: RouterGroup<AppRequestContext>) {
@@ -105,22 +95,26 @@ struct BookingsController: Sendable {
     func accept(_ booking: BookingRequest, user: UUID, timings: StageTimings, logger: Logger) async throws -> UUID {
         let eventID = booking.event
         // Cheap checks from the cached event; the admission gate and then the worker (locked) decide the rest.
-        let event: (startsAt: Date, available: Int)
+        let event: EventRepository.BookingFacts
         do {
-            event = try await timings.measure(.event) {
-                let stored = try await cache.storedEvent(eventID, logger: logger, compute: PublicEventsController.publicEvent(eventID, events))
-                // Read where the body was scanned when cached; decoded only if it is not the server's own writing.
-                if let startsAt = stored.eventStart, let available = stored.slots?.written(for: eventID) { return (startsAt, available) }
-                let facts = try JSONDecoder.iso8601.decode(BookingFacts.self, from: stored.bytes).event
-                return (facts.date_time, facts.available_tickets)
-            }
+            event = try await timings.measure(.event) { try await bookingFacts(eventID, logger: logger) }
         } catch let error as AppError where error.status == .notFound {
             throw AppError.notFound("Event not found", code: "event_not_found")
         }
         if event.startsAt <= Date() { throw AppError.unprocessable("The event has already started", code: "event_past") }
         return try await intake.submit(
-            event: eventID, user: user, tickets: booking.tickets, key: booking.idempotencyKey, storedAvailable: event.available, timings: timings,
-            logger: logger)
+            event: eventID, user: user, tickets: booking.tickets, key: booking.idempotencyKey, storedAvailable: event.ticketsLeft,
+            timings: timings, logger: logger)
+    }
+
+    /// When a public event starts and the tickets left its cached entry holds: read where the entry was scanned when it
+    /// was stored (typed, in ``CachedBody``); an entry the scan cannot read (not this server's writing) is answered by
+    /// the repository's typed lookup, never by decoding the public JSON. 404 when the event is not public.
+    private func bookingFacts(_ id: UUID, logger: Logger) async throws -> EventRepository.BookingFacts {
+        let stored = try await cache.storedEvent(id, logger: logger, compute: PublicEventsController.publicEvent(id, events))
+        if let startsAt = stored.eventStart, let left = stored.slots?.written(for: id) { return .init(startsAt: startsAt, ticketsLeft: left) }
+        guard let facts = try await events.bookingFacts(id) else { throw AppError.notFound("Event not found", code: "event_not_found") }
+        return facts
     }
 
     /// The 202's body (keys sorted, as every JSON answer).

@@ -49,7 +49,7 @@ struct BookingIntake: Sendable {
         let id = Self.bookingID(user: user, key: key)
         let admission = AdmissionGate.Admission(
             event: event, booking: id, user: user, tickets: tickets,
-            idempotencyKey: key.map { _ in "\(gate.keys.prefix)idem:\(user.lowercasedText):\(id.lowercasedText)" })
+            idempotencyKey: key.map { _ in gate.keys.idempotency(user: user, booking: id) })
         if !gate.enabled, storedAvailable < tickets { throw AppError.soldOut(left: storedAvailable) }
         let gated: Bool
         do {

@@ -50,6 +50,20 @@ struct EventRepository: Sendable {
         try await postgres.query("SELECT \(EventRecord.columns) \(Self.from) WHERE e.id = $1", [id]).first.map { try EventRecord(row: $0) }
     }
 
+    /// What booking intake checks before the admission gate: when the event starts, and its tickets left (only
+    /// consulted when the gate is off or Redis holds no value).
+    struct BookingFacts: Sendable, Equatable {
+        let startsAt: Date
+        let ticketsLeft: Int
+    }
+
+    /// The booking facts of a public event (approved, not cancelled); nil for any other.
+    func bookingFacts(_ id: UUID) async throws -> BookingFacts? {
+        try await postgres.query(
+            "SELECT date_time, available_tickets FROM events WHERE id = $1 AND approval_status = 'approved' AND NOT is_cancelled", [id]
+        ).first.map { BookingFacts(startsAt: try $0.decode(0), ticketsLeft: try $0.decode(1)) }
+    }
+
     /// Applies an edit inside a transaction with the row locked. Changing `total_tickets` moves
     /// `available_tickets` by the same amount, and may not go below what is already sold or held (422).
     /// A material edit by a non-admin sends an approved event back to review.

@@ -1,7 +1,16 @@
-import EventAvailability
 import Foundation
 import HappeningModel
 import HappeningRedis
+
+/// Where a server remembers, for a moment, that an event's gate answered sold out and how many tickets were still
+/// unclaimed, so requests that cannot fit are refused in process (the server's near cache, which forgets an event as
+/// soon as its ``TicketsLeftKeys/gateReopened(_:)`` key moves).
+public protocol SoldOutMemory: Sendable {
+    /// The unclaimed tickets remembered for the event; nil when nothing is remembered.
+    func get(_ event: UUID) -> Int?
+    /// Remembers a sold-out answer.
+    func put(_ event: UUID, _ left: Int)
+}
 
 /// The booking intake's one Redis round trip: the per-user rate limit, the idempotency claim, the event's
 /// admission gate and the "queued" marker, in one atomic script.
@@ -17,32 +26,33 @@ import HappeningRedis
 /// only decides what is worth queueing, and the worker decides the booking.
 ///
 /// A single Redis (not Cluster): the script touches keys of the user and of the event.
-struct AdmissionGate: Sendable {
+public struct AdmissionGate: Sendable {
     let redis: RedisClient
     /// Concurrent admissions share pipelines (a sale's burst would otherwise queue for the pool's connections).
     private let admissions: RedisScriptBatcher
-    let keys: CacheKeys
+    public let keys: TicketsLeftKeys
     /// Booking requests one user may make per minute (0: no limit).
     let perMinute: Int
     /// Tickets of one event one user's undecided requests may claim (`MAX_TICKETS_PER_USER_PER_EVENT`; 0: no cap). The
     /// worker enforces the cap on what the user holds; this keeps one account from filling the sale's queue.
-    let perUserLimit: Int
+    public let perUserLimit: Int
     /// False (`ADMISSION_GATE=off`): no gate, every valid request is queued and the worker alone decides (the rate
     /// limit and idempotency keys still apply). For measuring a worker strategy's own race, e.g. CI's unsafe-worker gate.
-    let enabled: Bool
+    public let enabled: Bool
     /// How long an admitted booking's claim holds its tickets unless released (`ADMISSION_LEASE_SECONDS`, 15 s).
     let leaseDuration: Duration
-    /// Events the gate just found sold out, with the tickets still unclaimed (``NearCaches/soldOut``; nil when the
+    /// Events the gate just found sold out, with the tickets still unclaimed (the server's near cache; nil when the
     /// near caches are off). A request without an Idempotency-Key that cannot fit is refused from it in process —
     /// when it arrives, or when its pipeline leaves — without the round trip and without counting against the rate
     /// limit. With a key it always asks: its booking may be the one already queued.
-    let soldOut: NearCache<UUID, Int>?
-    /// Called when a sold-out reply arrives, once it is in ``soldOut`` (bookings waiting their turn on the event loops
-    /// are looked at again: ``IntakeTurnsByLoop/soldOut()``).
+    let soldOut: (any SoldOutMemory)?
+    /// Called when a sold-out reply arrives, once it is in ``soldOut`` (the server looks again at bookings waiting
+    /// their turn on its event loops).
     private let heardSoldOut: (@Sendable () -> Void)?
 
-    init(
-        redis: RedisClient, keys: CacheKeys, perMinute: Int, perUserLimit: Int, enabled: Bool, leaseDuration: Duration, soldOut: NearCache<UUID, Int>?,
+    public init(
+        redis: RedisClient, keys: TicketsLeftKeys, perMinute: Int, perUserLimit: Int, enabled: Bool, leaseDuration: Duration,
+        soldOut: (any SoldOutMemory)?,
         heardSoldOut: (@Sendable () -> Void)? = nil, executor: (any TaskExecutor)? = nil
     ) {
         self.heardSoldOut = heardSoldOut
@@ -57,10 +67,10 @@ struct AdmissionGate: Sendable {
     }
 
     /// How long the queued marker (for the status route) and a finished idempotency key are remembered (24 h).
-    static let memory = 86_400
+    public static let memory = 86_400
 
     /// What the script decided.
-    enum Verdict: Equatable {
+    public enum Verdict: Equatable, Sendable {
         /// Claimed: publish the job.
         case admitted
         /// The same (user, Idempotency-Key) was published before: answer with its booking id.
@@ -78,13 +88,17 @@ struct AdmissionGate: Sendable {
     }
 
     /// One booking request as the gate sees it.
-    struct Admission: Sendable {
-        var event: UUID
-        var booking: UUID
-        var user: UUID
-        var tickets: Int
-        /// `idem:<user>:<booking>` when the client sent an `Idempotency-Key`.
-        var idempotencyKey: String?
+    public struct Admission: Sendable {
+        public var event: UUID
+        public var booking: UUID
+        public var user: UUID
+        public var tickets: Int
+        /// ``TicketsLeftKeys/idempotency(user:booking:)`` when the client sent an `Idempotency-Key`.
+        public var idempotencyKey: String?
+
+        public init(event: UUID, booking: UUID, user: UUID, tickets: Int, idempotencyKey: String?) {
+            (self.event, self.booking, self.user, self.tickets, self.idempotencyKey) = (event, booking, user, tickets, idempotencyKey)
+        }
     }
 
     private static let admitScript = """
@@ -158,14 +172,14 @@ struct AdmissionGate: Sendable {
     /// The tickets left when the sold-out memory refuses `tickets` of `event` without asking Redis; nil when it does
     /// not (not remembered, or enough left). A request with an Idempotency-Key always asks Redis: a retry of a
     /// booking already admitted must get its 202 back, not a refusal.
-    func soldOutFromMemory(event: UUID, tickets: Int, keyed: Bool) -> Int? {
+    public func soldOutFromMemory(event: UUID, tickets: Int, keyed: Bool) -> Int? {
         guard !keyed, let left = soldOut?.get(event), left < tickets else { return nil }
         return left
     }
 
     /// Runs the gate. `knownAvailable` is the tickets left just read from PostgreSQL, for an event Redis holds
     /// none for (after ``Verdict/availabilityUnknown``). Throws ``RedisError`` when Redis fails.
-    func admit(_ request: Admission, knownAvailable: Int? = nil) async throws -> Verdict {
+    public func admit(_ request: Admission, knownAvailable: Int? = nil) async throws -> Verdict {
         if let left = soldOutFromMemory(event: request.event, tickets: request.tickets, keyed: request.idempotencyKey != nil) {
             return .soldOut(left: left)
         }
@@ -175,7 +189,7 @@ struct AdmissionGate: Sendable {
         let reply = try await admissions.run(
             keys: [
                 keys.availability(request.event), keys.admissionLeases(request.event), keys.admissionClaims(request.event),
-                keys.prefix + "ratelimit:booking:" + user, queuedKey(request.booking), request.idempotencyKey ?? keys.prefix + "idem:none",
+                keys.bookingRateLimit(user), keys.queued(request.booking), request.idempotencyKey ?? keys.noIdempotencyKey,
                 keys.gateReopened(request.event),
             ],
             // ARGV: tickets, booking, rate limit, lease (ms), marker TTL (s), owner, tickets left from PostgreSQL, keyed, gated,
@@ -205,7 +219,7 @@ struct AdmissionGate: Sendable {
     }
 
     /// Puts a sold-out reply's tickets left in `memory` as the reply arrives, then calls `then`.
-    private static func remember(in memory: NearCache<UUID, Int>, event: UUID, then: (@Sendable () -> Void)?) -> @Sendable (RedisValue) -> Void {
+    private static func remember(in memory: any SoldOutMemory, event: UUID, then: (@Sendable () -> Void)?) -> @Sendable (RedisValue) -> Void {
         { reply in
             guard case .array(let parts) = reply, parts.first?.string == "sold_out" else { return }
             memory.put(event, Int(parts.dropFirst().first?.integer ?? 0))
@@ -214,7 +228,7 @@ struct AdmissionGate: Sendable {
     }
 
     /// The script's sold-out reply, when `memory` shows the event cannot fit `tickets` (asked as the pipeline leaves).
-    private static func refusal(from memory: NearCache<UUID, Int>, event: UUID, tickets: Int) -> @Sendable () -> RedisValue? {
+    private static func refusal(from memory: any SoldOutMemory, event: UUID, tickets: Int) -> @Sendable () -> RedisValue? {
         {
             guard let left = memory.get(event), left < tickets else { return nil }
             return RedisValue.array([.bulk(Array("sold_out".utf8)), .integer(Int64(left))])
@@ -222,9 +236,9 @@ struct AdmissionGate: Sendable {
     }
 
     /// Gives an admission back after its publish failed, so a retry can be admitted and nothing stays claimed.
-    func withdraw(_ request: Admission) async throws {
+    public func withdraw(_ request: Admission) async throws {
         let names = [
-            queuedKey(request.booking), request.idempotencyKey ?? keys.prefix + "idem:none",
+            keys.queued(request.booking), request.idempotencyKey ?? keys.noIdempotencyKey,
             keys.availability(request.event), keys.gateReopened(request.event),
             keys.admissionLeases(request.event), keys.admissionClaims(request.event),
         ]
@@ -232,18 +246,16 @@ struct AdmissionGate: Sendable {
     }
 
     /// Marks a published booking's idempotency key done (a retry then gets the same booking id at once).
-    func markPublished(idempotencyKey key: String) async throws {
+    public func markPublished(idempotencyKey key: String) async throws {
         _ = try await redis.set(key, value: "queued", expiresIn: .seconds(Self.memory))
     }
 
     /// The state of an idempotency key another request holds: `publishing`, `queued`, or nil once it let go.
-    func idempotencyState(_ key: String) async throws -> String? { try await redis.getString(key) }
+    public func idempotencyState(_ key: String) async throws -> String? { try await redis.getString(key) }
 
     /// The owner of a booking that is queued and not yet decided, if Redis remembers it.
-    func queuedOwner(_ id: UUID) async -> UUID? {
-        guard let text = try? await redis.getString(queuedKey(id)) else { return nil }
+    public func queuedOwner(_ id: UUID) async -> UUID? {
+        guard let text = try? await redis.getString(keys.queued(id)) else { return nil }
         return UUID(uuidString: text)
     }
-
-    private func queuedKey(_ id: UUID) -> String { "\(keys.prefix)booking:queued:\(id.lowercasedText)" }
 }
