@@ -73,5 +73,6 @@ if [ "$CHAOS" = 1 ]; then
     services_up postgres redis rabbitmq >/dev/null  # whatever happened, leave them running
 fi
 
-python3 scripts/demo_summary.py "$(( $(date +%s) - built ))" "$homepage" "${reports[@]}" ${drain:+"drain=$drain"} ${day:+"day=$day"} ${chaos:+"chaos=$chaos"}
+"$BIN"/happening-bench report demo --seconds-after-build "$(( $(date +%s) - built ))" --homepage "$homepage" --drain "$drain" --day "$day" \
+    --chaos "$chaos" "${reports[@]}"
 echo "demo: done in $(( $(date +%s) - started )) s ($(( $(date +%s) - built )) s after the build); runs in results/runs/, the summary in results/demo-summary.md"

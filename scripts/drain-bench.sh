@@ -78,32 +78,5 @@ for strategy in for-update conditional-update batch; do
     done
 done
 
-mkdir -p "$(dirname "$OUT")"
-stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-{
-    echo "# Booking drain rate (happening-worker, release build)"
-    echo
-    echo "Measured $stamp on $(nproc) cores ($(uname -m)); PostgreSQL, RabbitMQ and the worker on the same machine."
-    echo "$JOBS queued jobs per run (1 ticket each, every one bookable), worker \`--prefetch $PREFETCH --concurrency $CONCURRENCY --batch $BATCH\`."
-    echo "hot = one event; spread = 50 events. Command: \`scripts/drain-bench.sh\`."
-    echo
-    echo "pgbench, the same \`SELECT … FOR UPDATE\` + \`UPDATE\` + \`INSERT\` transaction on one row, $PGBENCH_CLIENTS clients: **$pgbench_tps TPS**"
-    echo
-    echo "| strategy | events | jobs decided | seconds | decided/s | × pgbench | ledger |"
-    echo "|---|---|---|---|---|---|---|"
-    for row in "${rows[@]}"; do
-        IFS='|' read -r s shape n secs rate ok <<<"$row"
-        echo "| $s | $shape | $n | $secs | $rate | $(printf '%.2f' "$(echo "$rate / $pgbench_tps" | bc -l)") | $ok |"
-    done
-} >"$OUT.md"
-python3 - "$stamp" "$JOBS" "$pgbench_tps" "${rows[@]}" >"$OUT.json" <<'PY'
-import json, sys
-stamp, jobs, tps, rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
-runs = []
-for row in rows:
-    s, shape, n, secs, rate, ok = row.split("|")
-    runs.append({"strategy": s, "events": shape, "decided": int(n), "seconds": float(secs), "decided_per_second": int(rate),
-                 "times_pgbench": round(int(rate) / tps, 2), "ledger": ok})
-print(json.dumps({"measured_at": stamp, "jobs_per_run": jobs, "pgbench_tps": tps, "runs": runs}, indent=2))
-PY
-cat "$OUT.md"
+"$BIN"/happening-bench report drain --jobs "$JOBS" --pgbench-tps "$pgbench_tps" --pgbench-clients "$PGBENCH_CLIENTS" --prefetch "$PREFETCH" \
+    --concurrency "$CONCURRENCY" --batch "$BATCH" --out "$OUT" "${rows[@]}"

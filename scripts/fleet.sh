@@ -156,6 +156,7 @@ echo "== merge on hf-gen0 (the ledger checked once, over every shard's accepted 
 status=0
 on gen0 "${BENCH_ENV[@]}" "$BIN/happening-bench" merge "$WORK"/shard-*/*.json --out results/runs --junit "$WORK/merged-junit.xml" | tee "$WORK/merge.out" || status=$?
 merged="$(grep -oE 'results/[^ ,]*flash-sale\.json' "$WORK/merge.out" | tail -1)"
-[ -n "$merged" ] && python3 scripts/fleet_report.py "$merged" "$WORK" "$USERS" "$TICKETS" "$(git rev-parse --short HEAD)" "$(ulimit -n)"
+[ -n "$merged" ] && "$BIN/happening-bench" report fleet "$merged" --work "$WORK" --users "$USERS" --tickets "$TICKETS" \
+    --commit "$(git rev-parse --short HEAD)" --priority "$FLEET_GENERATOR_PRIORITY" --threads "$THREADS" --descriptor-limit "$(ulimit -n)"
 [ "$failed" = 0 ] && [ "$status" = 0 ] || { echo "== fleet: FAILED"; exit 1; }
 echo "== fleet: passed"

@@ -19,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Load-tests a Happening server and checks that it never oversells.",
         subcommands: [
             Run.self, Gate.self, Compare.self, Diff.self, Calibrate.self, Setup.self, Merge.self, Fleet.self, CheckLedger.self, Check.self,
-            HistoryBenchmark.self,
+            HistoryBenchmark.self, Report.self,
         ])
 
     /// Parses, runs and maps every failure to the documented exit status.
