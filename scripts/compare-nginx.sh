@@ -18,17 +18,17 @@ CONNECTIONS="${CONNECTIONS:-50}"; DURATION="${DURATION:-8}"; ROUNDS="${ROUNDS:-3
 PORT="${PORT:-5096}"; NGINX_PORT="${NGINX_PORT:-58081}"
 INLINE_ANSWERS="${INLINE_ANSWERS:-on}"; OUT="${OUT:-results/server-vs-nginx}"
 . scripts/lib.sh
-require_tool wrk wrk; require_tool nginx nginx-light; require_tool taskset util-linux
+require_tool wrk wrk; require_tool nginx nginx-light; require_tool taskset util-linux; require_tool jq jq
 services_up postgres redis rabbitmq
 WORK="$PWD/.run/compare-nginx"; rm -rf "$WORK"; mkdir -p "$WORK/www/api/events" "$WORK/www/api/health" "$WORK/logs" "$WORK/out"
-release_build "$WORK" happening-server happening-seed
+release_build "$WORK" happening-server happening-seed happening-bench
 # One sold-out event (1 ticket, every request asks for 2) and USERS bench users' tokens: the refusals rotate through
 # them, as a sale's buyers would (one user's requests would soon be over the booking rate limit: 429, not 422).
 USERS="${USERS:-500}"
 "$BIN"/happening-seed --events 0 --users 0 --bench-users "$USERS" --tokens-out "$WORK/tokens.jsonl" \
     --flash-sale-event tickets=1,price=499 --json --progress none >"$WORK/seed.json"
-EVENT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["flash_sale_event"]["id"])' "$WORK/seed.json")
-TOKEN=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["token"])' "$WORK/tokens.jsonl")
+EVENT=$(jq -r .flash_sale_event.id "$WORK/seed.json")
+TOKEN=$(head -1 "$WORK/tokens.jsonl" | jq -r .token)
 
 cleanup() { stop_bg; }
 trap cleanup EXIT
@@ -75,10 +75,7 @@ NGINX_PID="${BG_PIDS[-1]}"
 wait_healthy "http://127.0.0.1:$NGINX_PORT/api/events/$EVENT" 10
 kill -0 "$NGINX_PID" 2>/dev/null || { echo "== nginx did not start: $(tail -3 "$WORK/logs/nginx.log")" >&2; exit 1; }
 
-python3 - "$WORK/tokens.jsonl" >"$WORK/tokens.lua" <<'PY'
-import json, sys
-print("tokens = {" + ",".join(f'"{json.loads(line)["token"]}"' for line in open(sys.argv[1])) + "}")
-PY
+jq -rs '"tokens = {" + (map("\"" + .token + "\"") | join(",")) + "}"' "$WORK/tokens.jsonl" >"$WORK/tokens.lua"
 for close in keep-alive close; do
     cat "$WORK/tokens.lua" - >"$WORK/post-$close.lua" <<LUA
 local body = '$BODY'
@@ -117,5 +114,5 @@ for round in $(seq 1 "$ROUNDS"); do
         measure "$round" nginx "$pattern" "$NGINX_PID" "http://127.0.0.1:$NGINX_PORT"
     done
 done
-mkdir -p results
-python3 scripts/compare_nginx_report.py "$WORK" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$cache" "$(git rev-parse --short HEAD)" "$INLINE_ANSWERS" "$OUT"
+"$BIN"/happening-bench report compare-nginx "$WORK" --connections "$CONNECTIONS" --duration "$DURATION" --rounds "$ROUNDS" --x-cache "$cache" \
+    --commit "$(git rev-parse --short HEAD)" --inline-answers "$INLINE_ANSWERS" --out "$OUT"

@@ -57,5 +57,5 @@ echo "== HTTP/2 over TLS: h2load -t1 -c$H2_CONNECTIONS -m$STREAMS -D$DURATION (c
 echo "== HTTP/2 over TLS: happening-bench --http2 --streams $STREAMS, $((H2_CONNECTIONS * STREAMS)) connections (core 0)"
 bench h2 "$((H2_CONNECTIONS * STREAMS))" --http2 --streams "$STREAMS"
 
-mkdir -p results
-python3 scripts/compare_tls_report.py "$WORK" "$CONNECTIONS" "$H2_CONNECTIONS" "$STREAMS" "$DURATION" "$(git rev-parse --short HEAD)"
+"$BENCH" report compare-tls "$WORK" --connections "$CONNECTIONS" --h2-connections "$H2_CONNECTIONS" --streams "$STREAMS" --duration "$DURATION" \
+    --commit "$(git rev-parse --short HEAD)"

@@ -18,6 +18,7 @@
 #   ACCEPT=1 scripts/perf-gate.sh; ACCEPT=add scripts/perf-gate.sh   # a new base after a change meant to move the figures
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 ROUNDS="${ROUNDS:-3}"; DURATION="${DURATION:-4}"; TOLERANCE="${TOLERANCE:-15}"; STRICT="${STRICT:-0}"; ACCEPT="${ACCEPT:-0}"
 BASE_FILE="${BASE_FILE:-results/perf-gate-base.json}"; OUT="${OUT:-results/perf-gate}"
 NOW=".run/perf-gate/now"
@@ -25,16 +26,7 @@ mkdir -p .run/perf-gate
 echo "== perf gate: compare-nginx, $ROUNDS rounds of $DURATION s per pattern and target"
 ROUNDS="$ROUNDS" DURATION="$DURATION" OUT="$NOW" bash scripts/compare-nginx.sh >.run/perf-gate/compare.log 2>&1 \
     || { echo "== perf gate: compare-nginx failed:"; tail -20 .run/perf-gate/compare.log; exit 1; }
-if [ "$ACCEPT" = 1 ] || [ "$ACCEPT" = add ] || [ ! -f "$BASE_FILE" ]; then
-    python3 - "$BASE_FILE" "$NOW.json" "$ACCEPT" <<'PY'
-import json, os, sys
-base_path, now_path, mode = sys.argv[1:4]
-now = json.load(open(now_path))
-runs = json.load(open(base_path))["runs"] if mode == "add" and os.path.exists(base_path) else []
-if runs and runs[0]["commit"] != now["commit"]:
-    sys.exit(f"== perf gate: the base is {runs[0]['commit']}, this build {now['commit']}: ACCEPT=add takes runs of the same commit")
-json.dump({"runs": runs + [now]}, open(base_path, "w"), indent=1)
-print(f"== perf gate: {base_path} holds {len(runs) + 1} run(s) of {now['commit']}")
-PY
-fi
-python3 scripts/perf_gate.py "$BASE_FILE" "$NOW.json" "$TOLERANCE" "$OUT" "$STRICT"
+accept=(); strict=()
+if [ "$ACCEPT" = add ]; then accept=(--accept add); elif [ "$ACCEPT" = 1 ] || [ ! -f "$BASE_FILE" ]; then accept=(--accept replace); fi
+[ "$STRICT" != 1 ] || strict=(--strict)
+"$BIN"/happening-bench report perf-gate "$NOW.json" --base "$BASE_FILE" --tolerance "$TOLERANCE" --out "$OUT" "${accept[@]}" "${strict[@]}"

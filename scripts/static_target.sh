@@ -5,14 +5,13 @@
 #                                   made here (WORK/cert.pem; HTTP/1.1 and HTTP/2 offered by ALPN) when asked — waits
 #                                   until it answers, stops it on exit, and sets URL to the file's address.
 static_target() {
-    local work="$1" port="$2" tls="${3:-}" listen scheme=http curl_trust=()
+    local work="$1" port="$2" tls="${3:-}" listen scheme=http curl_trust=() events="" i
     mkdir -p "$work/www" "$work/logs"
-    python3 - "$work/www/static.json" <<'PY'
-import json, sys
-events = [{"id": f"00000000-0000-4000-8000-{i:012d}", "title": f"Sunset Jazz Night {i}", "venue": "Phoenix Arena, Mumbai",
-           "price": "499.00", "available_tickets": 120} for i in range(6)]
-open(sys.argv[1], "w").write(json.dumps({"message": "Upcoming events", "events": events}))
-PY
+    for i in 0 1 2 3 4 5; do
+        events+="${events:+, }{\"id\": \"00000000-0000-4000-8000-$(printf %012d "$i")\", \"title\": \"Sunset Jazz Night $i\", "
+        events+="\"venue\": \"Phoenix Arena, Mumbai\", \"price\": \"499.00\", \"available_tickets\": 120}"
+    done
+    printf '{"message": "Upcoming events", "events": [%s]}' "$events" >"$work/www/static.json"
     listen="listen 127.0.0.1:$port;"
     if [ "$tls" = tls ]; then
         openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' \

@@ -10,7 +10,7 @@ extension BenchCommand {
         static let configuration = CommandConfiguration(
             abstract: "Render a script's summary from result files: OUT.md and OUT.json, the Markdown printed.",
             subcommands: [
-                DemoReport.self, FleetReport.self, DrainReport.self,
+                DemoReport.self, FleetReport.self, DrainReport.self, CompareWrkReport.self, CompareTLSReport.self, CompareNginxReport.self, PerfGateReport.self,
             ])
 
         /// Writes the summary's files and prints what it prints.
@@ -130,6 +130,145 @@ extension BenchCommand {
         mutating func run() throws {
             let settings = DrainSummary.Settings(prefetch: prefetch, concurrency: concurrency, batch: batch, pgbenchClients: pgbenchClients)
             try Report.emit(try DrainSummary(rows: rows, jobs: jobs, pgbenchTPS: pgbenchTps, settings: settings), out: out)
+        }
+    }
+
+    /// `report compare-wrk`: the generator against wrk.
+    struct CompareWrkReport: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "compare-wrk", abstract: "scripts/compare-wrk.sh's summary: the Bench (raw and curl engines) against wrk on one nginx file.")
+
+        @Argument(help: "The script's work folder (wrk.out, wrk.time, bench-raw/, bench-raw.time, bench-curl/, bench-curl.time).")
+        var work: String
+
+        @Option(help: "Connections each generator held.")
+        var connections: Int
+
+        @Option(help: "Seconds each generator ran.")
+        var duration: Int
+
+        @Option(help: "The commit measured.")
+        var commit: String
+
+        @Option(help: "Where the summary goes (without extension).")
+        var out = "results/compare-wrk"
+
+        mutating func run() throws {
+            try Report.emit(try GeneratorComparison(work: work, connections: connections, duration: duration, commit: commit), out: out)
+        }
+    }
+
+    /// `report compare-tls`: the generator over TLS and HTTP/2 against wrk and h2load.
+    struct CompareTLSReport: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "compare-tls", abstract: "scripts/compare-tls.sh's summary: the Bench over TLS against wrk, over HTTP/2 against h2load.")
+
+        @Argument(help: "The script's work folder (wrk.out, h2load.out, their .time files, bench-raw/, bench-curl/, bench-h2/ and theirs).")
+        var work: String
+
+        @Option(help: "HTTP/1.1 connections each generator held.")
+        var connections: Int
+
+        @Option(name: .customLong("h2-connections"), help: "HTTP/2 TCP connections.")
+        var h2Connections: Int
+
+        @Option(help: "HTTP/2 streams per TCP connection.")
+        var streams: Int
+
+        @Option(help: "Seconds each generator ran.")
+        var duration: Int
+
+        @Option(help: "The commit measured.")
+        var commit: String
+
+        @Option(help: "Where the summary goes (without extension).")
+        var out = "results/compare-tls"
+
+        mutating func run() throws {
+            let summary = try TLSComparison(
+                work: work, connections: connections, h2Connections: h2Connections, streams: streams, duration: duration, commit: commit)
+            try Report.emit(summary, out: out)
+        }
+    }
+
+    /// `report compare-nginx`: the request path against nginx.
+    struct CompareNginxReport: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "compare-nginx",
+            abstract: "scripts/compare-nginx.sh's summary: CPU per request and req/s against nginx per pattern (also OUT.html).")
+
+        @Argument(help: "The script's work folder (out/ROUND-TARGET-PATTERN.wrk and .cpu).")
+        var work: String
+
+        @Option(help: "wrk's connections.")
+        var connections: Int
+
+        @Option(help: "Seconds per measurement.")
+        var duration: Int
+
+        @Option(help: "Rounds run.")
+        var rounds: Int
+
+        @Option(name: .customLong("x-cache"), help: "The server's X-Cache answer to the cached read.")
+        var xCache: String
+
+        @Option(help: "The commit measured.")
+        var commit: String
+
+        @Option(help: "The server's INLINE_ANSWERS setting.")
+        var inlineAnswers = "on"
+
+        @Option(help: "Where the summary goes (without extension).")
+        var out = "results/server-vs-nginx"
+
+        mutating func run() throws {
+            let settings = NginxComparison.Settings(
+                connections: connections, duration: duration, rounds: rounds, xCache: xCache, commit: commit, inlineAnswers: inlineAnswers)
+            let summary = try NginxComparison(work: work, settings: settings)
+            try Report.emit(summary, out: out)
+            try SummaryFiles.write(summary.html, to: out + ".html")
+        }
+    }
+
+    /// `report perf-gate`: this build's request path against the accepted base.
+    struct PerfGateReport: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "perf-gate", abstract: "scripts/perf-gate.sh's verdicts: this build's compare-nginx rounds against the base's (exit 1 with --strict).")
+
+        @Argument(help: "This build's compare-nginx JSON.")
+        var now: String
+
+        @Option(help: "The base: runs of the base build's compare-nginx JSON.")
+        var base = "results/perf-gate-base.json"
+
+        @Option(help: "The floor of every measure's tolerance, in percent.")
+        var tolerance = 15.0
+
+        @Flag(help: "Exit 1 when a measure certainly regressed.")
+        var strict = false
+
+        @Option(help: "Make this run the base first: replace (the base is this run) or add (another sitting of the base's commit).")
+        var accept: Acceptance?
+
+        @Option(help: "Where the verdicts go (without extension).")
+        var out = "results/perf-gate"
+
+        enum Acceptance: String, ExpressibleByArgument, CaseIterable {
+            case replace, add
+        }
+
+        mutating func run() throws {
+            guard let now = SummaryFiles.read(NginxComparison.Document.self, from: now) else { throw UsageError("\(self.now) is not compare-nginx JSON") }
+            if let accept {
+                do { print(try PerfGate.accept(now, base: base, adding: accept == .add)) } catch let error as UsageError {
+                    FileHandle.standardError.write(Data("== perf gate: \(error)\n".utf8))
+                    throw ExitCode(1)
+                }
+            }
+            guard let base = SummaryFiles.read(PerfGate.Base.self, from: base), !base.runs.isEmpty else { throw UsageError("\(base) holds no base run") }
+            let gate = PerfGate(base: base, now: now, tolerancePercent: tolerance, strict: strict, out: out)
+            try Report.emit(gate, out: out)
+            if gate.fails { throw ExitCode(1) }
         }
     }
 }

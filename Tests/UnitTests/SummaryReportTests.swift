@@ -91,6 +91,159 @@ struct SummaryReportTests {
         #expect(throws: UsageError.self) { try DrainSummary(rows: ["batch|hot|x"], jobs: 1, pgbenchTPS: 1, settings: settings) }
     }
 
+    // MARK: the other tools' outputs
+
+    static let wrk = """
+        Running 10s test @ http://127.0.0.1:58080/static.json
+          1 threads and 50 connections
+          Thread Stats   Avg      Stdev     Max   +/- Stdev
+            Latency   812.00us  120.50us   5.20ms   90.12%
+            Req/Sec    61.23k     2.10k   65.00k    80.00%
+          Latency Distribution
+             50%  790.00us
+             75%  850.00us
+             90%  950.00us
+             99%    1.20ms
+          612345 requests in 10.00s, 700.00MB read
+          Socket errors: connect 0, read 3, write 0, timeout 2
+          Non-2xx or 3xx responses: 17
+        Requests/sec:  61234.50
+        Transfer/sec:     70.00MB
+        """
+
+    static let h2load = """
+        finished in 10.00s, 45678.90 req/s, 50.00MB/s
+        requests: 456789 total, 456889 started, 456789 done, 456780 succeeded, 9 failed, 0 errored, 0 timeout
+        status codes: 456780 2xx, 0 3xx, 0 4xx, 0 5xx
+                             min         max         mean         sd        +/- sd
+        time for request:      512us     12.34ms      2.10ms      1.00ms    70.00%
+        """
+
+    @Test("wrk --latency: requests, req/s, p50 and p99 and the mean in ms, non-2xx answers and socket errors added up")
+    func wrkOutput() throws {
+        let output = try #require(WrkOutput(parsing: Self.wrk))
+        #expect(output.requests == 612_345 && output.requestsPerSecond == 61_234.5)
+        #expect(output.p50Milliseconds == 790 * 0.001 && output.p99Milliseconds == 1.2 && output.meanMilliseconds == 812 * 0.001)
+        #expect(output.non2xx == 17 && output.socketErrors == 5)
+        #expect(WrkOutput(parsing: "unable to connect to 127.0.0.1:1 Connection refused") == nil)
+    }
+
+    @Test("h2load: the succeeded requests, the failed ones, req/s and the mean request time")
+    func h2loadOutput() throws {
+        let output = try #require(H2LoadOutput(parsing: Self.h2load))
+        #expect(output.succeeded == 456_780 && output.failed == 9 && output.requestsPerSecond == 45_678.9 && output.meanMilliseconds == 2.1)
+        #expect(H2LoadOutput(parsing: "") == nil)
+    }
+
+    @Test("/usr/bin/time's user + system seconds (after its exit line), /proc ticks over the clock rate, durations in ms")
+    func timesAndTicks() {
+        #expect(ToolOutputs.cpuSeconds(time: "Command exited with non-zero status 1\n1.50 0.25\n") == 1.75)
+        #expect(ToolOutputs.cpuSeconds(time: "") == nil)
+        #expect(ToolOutputs.cpuSeconds(ticks: "5000 5250 100\n") == 2.5)
+        #expect(ToolOutputs.cpuSeconds(ticks: "5000 5250") == nil)
+        #expect(ToolOutputs.milliseconds("812.00us") == 812 * 0.001 && ToolOutputs.milliseconds("2.10s") == 2_100)
+        #expect(ToolOutputs.milliseconds("1.5m") == 90_000 && ToolOutputs.milliseconds("fast") == nil)
+    }
+
+    // MARK: the generator comparisons, the server against nginx, the perf gate
+
+    @Test("compare-wrk: CPU per 100,000 requests and per core, ratios to wrk to three places, the verdict line")
+    func compareWrk() throws {
+        let wrk = GeneratorFigures(wrk: try #require(WrkOutput(parsing: Self.wrk)), cpuSeconds: 9.5, duration: 10)
+        #expect(wrk.cpu_seconds_per_100k == 1.551 && wrk.cpu_share_of_one_core == 0.95 && wrk.socket_errors == 5)
+        var phase = Self.phase("steady", p99: 1_500, requests: 550_000)
+        phase.requests_per_second = 55_000
+        let raw = try #require(GeneratorFigures(bench: Self.result([phase]), cpuSeconds: 9.9, duration: 10))
+        let summary = GeneratorComparison(wrk: wrk, raw: raw, curl: raw, connections: 50, duration: 10, commit: "abc", measured: Self.measured)
+        #expect(summary.document.ratio_rps == 0.898 && summary.document.ratio_cpu_per_request == 1.161)
+        #expect(summary.markdown.contains("| wrk -t1 | 612,345 | 61,234 | 0.790 ms | 1.200 ms | 9.50 s | 1.551 s |"), "\(summary.markdown)")
+        #expect(summary.printed.hasSuffix("bench/wrk: req/s ratio 0.898, CPU per request ratio 1.161\n"))
+    }
+
+    @Test("compare-tls: h2load has no percentiles (–), the Bench's HTTP versions as the report shows them, the ratios")
+    func compareTLS() throws {
+        let wrk = GeneratorFigures(wrk: try #require(WrkOutput(parsing: Self.wrk)), cpuSeconds: 9.5, duration: 10)
+        let h2load = GeneratorFigures(h2load: try #require(H2LoadOutput(parsing: Self.h2load)), cpuSeconds: 8, duration: 10)
+        var phase = Self.phase("steady", requests: 400_000)
+        phase.requests_per_second = 40_000
+        phase.http_versions = ["2": 400_000]
+        phase.connections_opened = 4
+        let bench = try #require(GeneratorFigures(bench: Self.result([phase]), cpuSeconds: 9, duration: 10))
+        let summary = TLSComparison(
+            http1: .init(connections: 50, wrk: wrk, bench_raw: bench, bench_curl: bench),
+            http2: .init(tcp_connections: 4, streams_per_connection: 25, h2load: h2load, bench_http2: bench), duration: 10, commit: "abc",
+            measured: Self.measured)
+        #expect(summary.document.ratios.h2_vs_h2load_rps == 0.876)
+        #expect(summary.markdown.contains("| h2load -t1 -c4 -m25 | 456,780 | 45,679 | – | – | 2.100 ms | 9 | 8.00 s (80% of core 0) | 1.751 s |"))
+        #expect(summary.markdown.contains("The Bench's answers: {'2': 400000} over 4 TCP connections."))
+    }
+
+    /// A compare-nginx document whose server spends `serverCPU` per request (round by round) against nginx's 10 µs.
+    static func nginx(commit: String, serverCPU: [Double], rps: Double = 30_000) throws -> NginxComparison.Document {
+        let wrk = try #require(WrkOutput(parsing: Self.wrk))
+        let settings = NginxComparison.Settings(connections: 50, duration: 4, rounds: serverCPU.count, xCache: "HIT", commit: commit, inlineAnswers: "on")
+        return try NginxComparison(
+            measurements: { round, target, _, expected in
+                var measurement = NginxComparison.Measurement(wrk: wrk, cpuSeconds: 1, expectedStatus: expected)
+                measurement.cpu_us_per_request = target == "server" ? serverCPU[round - 1] : 10
+                measurement.rps = target == "server" ? rps : 60_000
+                return measurement
+            }, settings: settings, measured: Self.measured
+        ).document
+    }
+
+    @Test("compare-nginx: CPU and req/s ratios against the goals (✓/✗), a 422 pattern's unexpected answers, the HTML's charts")
+    func compareNginx() throws {
+        let wrk = try #require(WrkOutput(parsing: Self.wrk))
+        #expect(NginxComparison.Measurement(wrk: wrk, cpuSeconds: 6.12345, expectedStatus: 422).unexpected_answers == 612_345 - 17)
+        #expect(NginxComparison.Measurement(wrk: wrk, cpuSeconds: 6.12345, expectedStatus: 200).cpu_us_per_request == 10)
+        let document = try Self.nginx(commit: "abc", serverCPU: [20, 30, 25])
+        let cached = try #require(document.patterns["cached-get"])
+        #expect(cached.cpu_ratio == 2.5 && cached.cpu_goal_met == true && cached.rps_ratio == 0.5 && cached.rps_goal_met == true)
+        #expect(document.patterns["floor"]?.cpu_goal_met == nil && document.orderedPatterns.map(\.name).first == "cached-get")
+        let settings = NginxComparison.Settings(connections: 50, duration: 4, rounds: 3, xCache: "HIT", commit: "abc", inlineAnswers: "on")
+        let summary = try NginxComparison(
+            measurements: { _, target, _, expected in
+                var measurement = NginxComparison.Measurement(wrk: wrk, cpuSeconds: target == "server" ? 40 : 6, expectedStatus: expected)
+                measurement.rps = target == "server" ? 20_000 : 60_000
+                return measurement
+            }, settings: settings, measured: Self.measured)
+        #expect(summary.markdown.contains("| cached-get | **6.67×** ✗ (≤ 2.5×) | 65.3 | 9.8 | 0.333× ✗ (≥ 0.5×) | 20,000 | 60,000 |"), "\(summary.markdown)")
+        #expect(summary.html.contains("<svg width=\"900\" height=\"224\"") && summary.html.contains("<td>6.67× ✗ (≤ 2.5×)</td>"))
+        let decoded = try JSONDecoder().decode(NginxComparison.Document.self, from: try SummaryFiles.encoder.encode(summary.document))
+        #expect(decoded.orderedPatterns.count == 4)
+    }
+
+    @Test("perf gate: a regression beyond the tolerance is flagged (and fails with --strict); within it, or with rounds overlapping, not")
+    func perfGate() throws {
+        let base = PerfGate.Base(runs: [try Self.nginx(commit: "base", serverCPU: [20, 21, 19])])
+        let slower = PerfGate(base: base, now: try Self.nginx(commit: "new", serverCPU: [26, 27, 25]), tolerancePercent: 15, strict: true, out: "o")
+        let row = try #require(slower.document.rows.first { $0.pattern == "cached-get" && $0.measure == "CPU µs/req × nginx" })
+        #expect(row.verdict == "regressed" && row.change_percent == 30 && slower.fails && slower.document.regressed == 4)
+        #expect(slower.printed.contains("⚠ cached-get               CPU µs/req × nginx   base 2.0  now 2.6  (+30.0 %, tolerance 15.0 %)  regressed"))
+        #expect(slower.printed.contains("the base has one run"))
+        let within = PerfGate(base: base, now: try Self.nginx(commit: "new", serverCPU: [22, 23, 22]), tolerancePercent: 15, strict: true, out: "o")
+        #expect(within.document.rows.allSatisfy { $0.verdict == "same" } && !within.fails)
+        let overlapping = PerfGate(base: base, now: try Self.nginx(commit: "new", serverCPU: [40, 40, 20]), tolerancePercent: 15, strict: false, out: "o")
+        #expect(overlapping.document.rows.filter { $0.measure.hasPrefix("CPU") }.allSatisfy { $0.verdict == "same" } && !overlapping.fails)
+        // Two sittings of the base 20 % apart (18 % of their median): the tolerance widens to twice that, and a 32 % change is no longer certain.
+        let drifting = PerfGate.Base(runs: base.runs + [try Self.nginx(commit: "base", serverCPU: [24, 25, 23])])
+        let wide = PerfGate(base: drifting, now: try Self.nginx(commit: "new", serverCPU: [29, 30, 28]), tolerancePercent: 15, strict: true, out: "o")
+        #expect(wide.document.rows.first?.tolerance_percent == 36.4 && wide.document.rows.first?.change_percent == 31.8)
+        #expect(wide.document.rows.first?.verdict == "same" && !wide.fails)
+    }
+
+    @Test("perf gate ACCEPT: replace makes this run the base, add appends a sitting of the same commit and refuses another")
+    func perfGateAccept() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("perf-gate-base-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try PerfGate.accept(try Self.nginx(commit: "a", serverCPU: [20]), base: path, adding: true).hasSuffix("holds 1 run(s) of a"))
+        #expect(try PerfGate.accept(try Self.nginx(commit: "a", serverCPU: [21]), base: path, adding: true).hasSuffix("holds 2 run(s) of a"))
+        #expect(throws: UsageError.self) { try PerfGate.accept(try Self.nginx(commit: "b", serverCPU: [20]), base: path, adding: true) }
+        #expect(try PerfGate.accept(try Self.nginx(commit: "b", serverCPU: [20]), base: path, adding: false).hasSuffix("holds 1 run(s) of b"))
+        #expect(SummaryFiles.read(PerfGate.Base.self, from: path)?.runs.map(\.commit) == ["b"])
+    }
+
     // MARK: fixtures
 
     /// A phase named `name` with `requests` answers (all 200), p50 a tenth of p99.
