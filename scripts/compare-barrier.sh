@@ -70,5 +70,5 @@ for round in $(seq 1 "$ROUNDS"); do
     printf '   round %s  server: %s\n' "$round" "$(grep -m1 -E 'intake:' "$WORK/logs/gate-$round.out" | sed 's/^ *//')"
     printf '   round %s  nginx:  %s\n' "$round" "$(grep -m1 -E 'intake:' "$WORK/logs/nginx-$round.out" | sed 's/^ *//')"
 done
-mkdir -p results
-python3 scripts/compare_barrier_report.py "$WORK" "$ROUNDS" "$USERS" "$TICKETS" "$(git rev-parse --short HEAD)" "$OUT"
+"$BIN"/happening-bench report compare-barrier "$WORK" --rounds "$ROUNDS" --users "$USERS" --tickets "$TICKETS" --commit "$(git rev-parse --short HEAD)" \
+    --out "$OUT"

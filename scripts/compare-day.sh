@@ -54,52 +54,6 @@ for round in $(seq 1 "$ROUNDS"); do
     done
 done
 
-mkdir -p "$(dirname "$OUT")"
-python3 - "$OUT" "$base_commit" "$head_commit" "$EVENTS" "$RATE" "$USERS" "${runs[@]}" <<'PY'
-import json, statistics, sys
-out, base, head, events, rate, users, items = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7:]
-rows = []
-for item in items:
-    side, round_, path = item.split("=", 2)
-    row = {"side": side, "round": int(round_), "report": path or None}
-    try:
-        run = json.load(open(path))["runs"][0]
-        sale = next(p for p in run["phases"] if p.get("lane") == "sale")
-        window = next(w for w in run["windows"] if w["name"] == f"browse@{sale['name']}")
-        row.update(browse_p50_us=window["latency"]["p50"], browse_p90_us=window["latency"]["p90"], browse_p99_us=window["latency"]["p99"],
-                   browse_requests=window["requests"], sale_p99_us=sale["latency"]["p99"],
-                   generator_flagged=bool(window.get("generator", {}).get("reasons")))
-    except (OSError, ValueError, KeyError, StopIteration, IndexError):
-        row["error"] = "no result"
-    rows.append(row)
-measures = ["browse_p50_us", "browse_p90_us", "browse_p99_us", "sale_p99_us"]
-medians = {}
-for side in ("base", "head"):
-    done = [r for r in rows if r["side"] == side and "error" not in r]
-    medians[side] = {m: statistics.median(r[m] for r in done) if done else None for m in measures}
-    medians[side]["runs"] = len(done)
-    medians[side]["generator_flagged"] = sum(r["generator_flagged"] for r in done)
-ms = lambda us: "–" if us is None else f"{us / 1000:.1f} ms"
-ratio = lambda m: (f"{medians['head'][m] / medians['base'][m]:.2f}×" if medians["base"][m] and medians["head"][m] is not None else "–")
-lines = [f"# The flash-sale day, two builds interleaved: {base} (base) and {head} (head)", "",
-         f"`scripts/compare-day.sh`: {len(rows) // 2} rounds, each side once a round (in turn first); {int(events):,} events, browse "
-         f"{int(rate):,} req/s, a {int(users):,}-user sale, two for-update workers; this checkout's Bench for both. "
-         "Browse = the browse lane's requests due during the sale.", "",
-         "| median | base | head | head ÷ base |", "|---|---|---|---|"]
-for m, label in zip(measures, ["browse p50", "browse p90", "browse p99", "the sale's p99"]):
-    lines.append(f"| {label} | {ms(medians['base'][m])} | {ms(medians['head'][m])} | {ratio(m)} |")
-lines.append(f"| generator flagged (runs) | {medians['base']['generator_flagged']} of {medians['base']['runs']} | "
-             f"{medians['head']['generator_flagged']} of {medians['head']['runs']} | |")
-lines += ["", "| round | side | browse p50 | p90 | p99 | requests | sale p99 | generator flagged |", "|---|---|---|---|---|---|---|---|"]
-for r in rows:
-    if "error" in r:
-        lines.append(f"| {r['round']} | {r['side']} | no result | | | | | |")
-    else:
-        lines.append(f"| {r['round']} | {r['side']} | {ms(r['browse_p50_us'])} | {ms(r['browse_p90_us'])} | {ms(r['browse_p99_us'])} | "
-                     f"{r['browse_requests']} | {ms(r['sale_p99_us'])} | {'yes' if r['generator_flagged'] else 'no'} |")
-open(out + ".md", "w").write("\n".join(lines) + "\n")
-json.dump({"base": base, "head": head, "events": int(events), "browse_rate": int(rate), "users": int(users), "medians": medians, "runs": rows},
-          open(out + ".json", "w"), indent=2)
-print("\n".join(lines))
-PY
+"$BIN"/happening-bench report compare-day --base "$base_commit" --head "$head_commit" --events "$EVENTS" --browse-rate "$RATE" --users "$USERS" \
+    --out "$OUT" "${runs[@]}"
 echo "report: $OUT.md, $OUT.json"

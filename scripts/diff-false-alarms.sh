@@ -2,7 +2,7 @@
 # `make diff-alarms`: does `happening-bench diff` cry wolf? RUNS runs of one release build of the homepage scenario
 # against one server (CACHE=on), then diffs of that build against itself in every mode — one run a side without and
 # with a calibration, two and five runs a side — and the power to see +10 % on one route's p50 with five a side
-# (scripts/diff_false_alarms.py). Writes results/diff-false-alarms.{md,json}.
+# (`happening-bench report diff-false-alarms`). Writes results/diff-false-alarms.{md,json}.
 #
 #   make diff-alarms                       # 100 runs of 5 s phases: about 25 minutes after the build
 #   RUNS=100 SECONDS_PER_PHASE=5s SKIP_BUILD=1 bash scripts/diff-false-alarms.sh
@@ -24,5 +24,5 @@ rm -rf "$WORK/runs"
 "$BIN"/happening-bench run scenarios/homepage.yaml --target "http://127.0.0.1:$PORT" --repeat "$RUNS" --set seconds="$SECONDS_PER_PHASE" \
     --progress none --out "$WORK/runs" >"$WORK/run.log" 2>&1 || { tail -20 "$WORK/run.log"; exit 1; }
 result=$(ls "$WORK"/runs/*.json | head -1)
-python3 scripts/diff_false_alarms.py "$BIN/happening-bench" "$result" "$OUT" "$command"
+"$BIN"/happening-bench report diff-false-alarms "$result" --command "$command" --out "$OUT"
 echo "== reports: $OUT.md, $OUT.json"

@@ -20,6 +20,7 @@ SCHEMATHESIS_VERSION=4.32.5
 [ "$(python3 -c 'import schemathesis; print(schemathesis.__version__)' 2>/dev/null)" = "$SCHEMATHESIS_VERSION" ] \
     || python3 -m pip install -q "schemathesis==$SCHEMATHESIS_VERSION"
 . scripts/lib.sh
+require_tool jq jq
 services_up postgres redis rabbitmq
 rm -rf "$OUT"
 release_build "$OUT" happening-server happening-worker happening-seed happening-offline-razorpay
@@ -62,7 +63,7 @@ fuzz_role() {
         email="${emails[$role]:-}"
         [ -n "$email" ] || { echo "no seeded $role account" >"$OUT/schemathesis-$role.log"; echo 1 >"$OUT/status-$role"; return; }
         token=$(curl -sf -H 'Content-Type: application/json' -d "{\"email\":\"$email\",\"password\":\"$password\"}" "$BASE/api/auth/login" \
-            | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])') \
+            | jq -er .token) \
             || { echo "cannot log in as the $role" >"$OUT/schemathesis-$role.log"; echo 1 >"$OUT/status-$role"; return; }
         auth=(-H "Authorization: Bearer $token")
     fi

@@ -13,8 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS="${EVENTS:-1000000}"; USERS="${USERS:-50000}"; RUNS="${RUNS:-3}"; SEED="${SEED:-7}"; ANCHOR="${ANCHOR:-2026-11-25}"
 . scripts/lib.sh
+require_tool jq jq
 services_up postgres redis rabbitmq
-release_build .run/seedbench happening-seed
+release_build .run/seedbench happening-seed happening-bench
 SEEDER="$BIN"/happening-seed
 DB="${DATABASE_URL%/*}/happening_seedbench"
 psql "$DATABASE_URL" -qtc "SELECT 1 FROM pg_database WHERE datname = 'happening_seedbench'" | grep -q 1 \
@@ -32,11 +33,8 @@ for run in $(seq 1 "$RUNS"); do
     echo "== run $run/$RUNS: happening-seed --reset --events $EVENTS --users $USERS"
     "$SEEDER" --database-url "$DB" --reset --seed "$SEED" --anchor-date "$ANCHOR" --events "$EVENTS" --users "$USERS" \
         --progress none --json >"$WORK/seed-$run.json"
-    python3 - "$WORK/seed-$run.json" <<'PY'
-import json, sys
-s = json.load(open(sys.argv[1])); e = [t for t in s["tables"] if t["table"] == "events"][0]
-print("   total %.2f s; events COPY %.2f s = %s rows/s; indexes %.2f s" % (s["seconds"], e["seconds"], format(e["rows_per_second"], ","), s["index_seconds"]))
-PY
+    jq -r '[.seconds, (.tables[] | select(.table == "events") | .seconds, .rows_per_second), .index_seconds] | @tsv' "$WORK/seed-$run.json" \
+        | awk -F'\t' '{ printf "   total %.2f s; events COPY %.2f s = %d rows/s; indexes %.2f s\n", $1, $2, $3, $4 }'
     seeder_runs+=("$WORK/seed-$run.json")
 
     echo "== run $run/$RUNS: psql \\copy of the same rows"
@@ -54,54 +52,10 @@ SQL
     start=$(now)
     psql "$DB" -q -v ON_ERROR_STOP=1 -c "\\copy events ($COLUMNS) FROM '$WORK/events.csv' WITH (FORMAT csv)"
     end=$(now)
-    seconds=$(python3 -c "print(round($end - $start, 3))")
-    echo "   \\copy $seconds s = $(python3 -c "print(f'{int($EVENTS / ($end - $start)):,}')") rows/s"
-    copy_runs+=("$seconds")
+    read -r seconds rate < <(awk -v start="$start" -v end="$end" -v rows="$EVENTS" 'BEGIN { printf "%.3f %d\n", end - start, rows / (end - start) }')
+    echo "   \\copy $seconds s = $rate rows/s"
+    copy_runs+=(--copy-seconds "$seconds")
 done
 
-mkdir -p results
-python3 - "$EVENTS" "$USERS" "$ANCHOR" "$SEED" "${copy_runs[*]}" "${seeder_runs[@]}" <<'PY'
-import json, os, platform, statistics, subprocess, sys, datetime
-events, users, anchor, seed = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-copy = [float(x) for x in sys.argv[5].split()]
-runs = [json.load(open(p)) for p in sys.argv[6:]]
-def ev(s): return [t for t in s["tables"] if t["table"] == "events"][0]
-seed_copy = [ev(s)["seconds"] for s in runs]
-totals = [s["seconds"] for s in runs]
-indexes = [s["index_seconds"] for s in runs]
-med = statistics.median
-pg = subprocess.run(["psql", os.environ["DATABASE_URL"], "-Atc", "SHOW server_version"], capture_output=True, text=True).stdout.strip()
-mem = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
-result = {
-    "measured_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    "machine": {"cores": os.cpu_count(), "memory_gib": mem, "arch": platform.machine(), "postgres": pg},
-    "command": "scripts/measure-seed.sh", "events": events, "users": users, "seed": seed, "anchor_date": anchor,
-    "seeder": {"total_seconds": totals, "events_copy_seconds": seed_copy, "index_seconds": indexes,
-               "median_total_seconds": med(totals), "median_events_rows_per_second": int(events / med(seed_copy)),
-               "median_total_rows_per_second": int((events + users) / med(totals)), "format": "binary COPY, 50,000 rows per batch"},
-    "psql_copy": {"seconds": copy, "median_seconds": med(copy), "median_rows_per_second": int(events / med(copy)), "format": "CSV, one \\copy"},
-    "ratio_events_rate": round(med(copy) / med(seed_copy), 2),
-    "goals": {"ratio_at_least": 0.9, "total_seconds_under": 20},
-}
-result["verdict"] = "met" if result["ratio_events_rate"] >= 0.9 and med(totals) < 20 else "missed"
-json.dump(result, open("results/seed-vs-copy.json", "w"), indent=2)
-fmt = lambda xs: ", ".join(f"{x:.2f}" for x in xs)
-md = f"""# Seeder vs `psql \\copy`
-
-Measured {result['measured_at']} on {os.cpu_count()} cores / {mem} GiB ({platform.machine()}), PostgreSQL {pg}, release build.
-Command: `scripts/measure-seed.sh` ({len(runs)} runs each; medians). Same database server, same {events:,} event rows
-(seed {seed}, anchor {anchor}), loaded into the same table state (secondary indexes and foreign keys deferred).
-
-| | median | runs (s) |
-|---|---|---|
-| `happening-seed` events COPY (binary, generated on the fly) | **{med(seed_copy):.2f} s = {int(events / med(seed_copy)):,} rows/s** | {fmt(seed_copy)} |
-| `psql \\copy` of the same rows from CSV | **{med(copy):.2f} s = {int(events / med(copy)):,} rows/s** | {fmt(copy)} |
-| ratio (seeder rate / `\\copy` rate) | **{result['ratio_events_rate']}×** (goal ≥ 0.9×) | |
-| `happening-seed --reset` whole run: {events:,} events + {users:,} users + hosts' bank accounts, indexes, FKs, ANALYZE | **{med(totals):.2f} s = {int((events + users) / med(totals)):,} rows/s** (goal < 20 s) | {fmt(totals)} |
-| of which rebuilding indexes + foreign keys + ANALYZE | {med(indexes):.2f} s | {fmt(indexes)} |
-
-Verdict: **{result['verdict']}**.
-"""
-open("results/seed-vs-copy.md", "w").write(md)
-print(md)
-PY
+"$BIN"/happening-bench report seed-vs-copy --events "$EVENTS" --users "$USERS" --seed "$SEED" --anchor-date "$ANCHOR" \
+    --postgres "$(psql "$DATABASE_URL" -Atc 'SHOW server_version')" "${copy_runs[@]}" "${seeder_runs[@]}"

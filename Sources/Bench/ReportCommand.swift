@@ -11,6 +11,7 @@ extension BenchCommand {
             abstract: "Render a script's summary from result files: OUT.md and OUT.json, the Markdown printed.",
             subcommands: [
                 DemoReport.self, FleetReport.self, DrainReport.self, CompareWrkReport.self, CompareTLSReport.self, CompareNginxReport.self, PerfGateReport.self,
+                CompareBarrierReport.self, CompareDayReport.self, SeedVsCopyReport.self, AnchorsReport.self, DiffFalseAlarmsReport.self,
             ])
 
         /// Writes the summary's files and prints what it prints.
@@ -269,6 +270,152 @@ extension BenchCommand {
             let gate = PerfGate(base: base, now: now, tolerancePercent: tolerance, strict: strict, out: out)
             try Report.emit(gate, out: out)
             if gate.fails { throw ExitCode(1) }
+        }
+    }
+
+    /// `report compare-barrier`: a sale's intake against nginx.
+    struct CompareBarrierReport: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "compare-barrier", abstract: "scripts/compare-barrier.sh's summary: a sale's intake on the server against nginx, round by round.")
+
+        @Argument(help: "The script's work folder (server/ROUND/ and nginx/ROUND/, each with a result).")
+        var work: String
+
+        @Option(help: "Rounds run.")
+        var rounds: Int
+
+        @Option(help: "Buyers at the barrier.")
+        var users: Int
+
+        @Option(help: "Tickets on sale.")
+        var tickets: Int
+
+        @Option(help: "The commit measured.")
+        var commit: String
+
+        @Option(help: "Where the summary goes (without extension).")
+        var out = "results/barrier-vs-nginx"
+
+        mutating func run() throws {
+            try Report.emit(BarrierComparison(work: work, rounds: rounds, users: users, tickets: tickets, commit: commit), out: out)
+            print("report: \(out).md, \(out).json")
+        }
+    }
+
+    /// `report compare-day`: two builds through the flash-sale day.
+    struct CompareDayReport: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "compare-day", abstract: "scripts/compare-day.sh's summary: two builds through the flash-sale day, each side's median.")
+
+        @Argument(help: "Each run: SIDE=ROUND=RESULT.json (base or head; an empty path: no result).")
+        var runs: [String] = []
+
+        @Option(help: "The base build's commit.")
+        var base: String
+
+        @Option(help: "This checkout's commit.")
+        var head: String
+
+        @Option(help: "Events in the database.")
+        var events: Int
+
+        @Option(help: "The browse lane's rate (req/s).")
+        var browseRate: Int
+
+        @Option(help: "Users in the sale.")
+        var users: Int
+
+        @Option(help: "Where the summary goes (without extension).")
+        var out = "results/day-ab"
+
+        mutating func run() throws {
+            let summary = try DayComparison(items: runs, base: base, head: head, events: events, browseRate: browseRate, users: users)
+            try Report.emit(summary, out: out)
+        }
+    }
+
+    /// `report seed-vs-copy`: the seeder against `psql \copy`.
+    struct SeedVsCopyReport: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "seed-vs-copy", abstract: "scripts/measure-seed.sh's summary: the seeder's events COPY against psql \\copy of the same rows.")
+
+        @Argument(help: "Each seeder run's `happening-seed --json` output.")
+        var seederRuns: [String] = []
+
+        @Option(help: "Seconds of one psql \\copy run (repeatable).")
+        var copySeconds: [Double] = []
+
+        @Option(help: "Events loaded.")
+        var events: Int
+
+        @Option(help: "Users loaded.")
+        var users: Int
+
+        @Option(help: "The seeder's --seed.")
+        var seed: Int
+
+        @Option(help: "The seeder's --anchor-date.")
+        var anchorDate: String
+
+        @Option(help: "PostgreSQL's version (SHOW server_version).")
+        var postgres: String
+
+        @Option(help: "Where the summary goes (without extension).")
+        var out = "results/seed-vs-copy"
+
+        mutating func run() throws {
+            let runs = try seederRuns.map { path in
+                guard let run = SummaryFiles.read(SeedComparison.SeedRun.self, from: path) else {
+                    throw UsageError("\(path) is not happening-seed --json output")
+                }
+                return run
+            }
+            let settings = SeedComparison.Settings(events: events, users: users, seed: seed, anchorDate: anchorDate, postgres: postgres)
+            try Report.emit(try SeedComparison(seederRuns: runs, copySeconds: copySeconds, settings: settings), out: out)
+        }
+    }
+
+    /// `report anchors`: our parts against their limits, from the four scripts' files.
+    struct AnchorsReport: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "anchors", abstract: "scripts/anchors.sh's summary: generator/wrk, cached GET/nginx, drain/pgbench, seeder/\\copy.")
+
+        @Option(help: "scripts/compare-wrk.sh's JSON.")
+        var compareWrk = "results/compare-wrk.json"
+
+        @Option(help: "scripts/compare-nginx.sh's JSON.")
+        var nginx = "results/server-vs-nginx.json"
+
+        @Option(help: "scripts/drain-bench.sh's JSON.")
+        var drain = "results/drain-bench.json"
+
+        @Option(help: "scripts/measure-seed.sh's JSON.")
+        var seed = "results/seed-vs-copy.json"
+
+        @Option(help: "Where the summary goes (without extension).")
+        var out = "results/anchors"
+
+        mutating func run() throws {
+            try Report.emit(Anchors(.init(wrk: compareWrk, nginx: nginx, drain: drain, seed: seed)), out: out)
+        }
+    }
+
+    /// `report diff-false-alarms`: does `diff` cry wolf?
+    struct DiffFalseAlarmsReport: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "diff-false-alarms", abstract: "make diff-alarms' summary: diffs of one build against itself in every mode, and their power.")
+
+        @Argument(help: "A result of N >= 100 runs of one build (run --repeat N).")
+        var result: String
+
+        @Option(help: "The command that made it, as the report states it.")
+        var command: String
+
+        @Option(help: "Where the summary goes (without extension).")
+        var out = "results/diff-false-alarms"
+
+        mutating func run() throws {
+            try Report.emit(try DiffFalseAlarms(result: try BenchResult.load(result), source: result, command: command), out: out)
         }
     }
 }

@@ -244,6 +244,110 @@ struct SummaryReportTests {
         #expect(SummaryFiles.read(PerfGate.Base.self, from: path)?.runs.map(\.commit) == ["b"])
     }
 
+    // MARK: the barrier, the day, the seeder, the anchors, diff's false alarms
+
+    @Test("compare-barrier: medians of the rounds, the server as multiples of nginx, the goal's count; a round without a result shows –")
+    func compareBarrier() throws {
+        let run = { (p99: UInt64, cpu: Double) -> BenchResult in
+            var phase = Self.phase("intake", p99: p99)
+            phase.target_cpu = TargetCPUReport(source: "pid 1", before: 0, after: cpu * 100 / 1e6, requests: 100)
+            return Self.result([phase], ledger: ledger())
+        }
+        let summary = BarrierComparison(
+            server: [run(300_000, 250), run(500_000, 260), nil], nginx: [run(20_000, 60), run(22_000, 62), run(21_000, 64)], users: 5_000, tickets: 100,
+            commit: "abc")
+        let d = summary.document
+        #expect(d.median.server.p99_ms == 400 && d.median.nginx.p99_ms == 21 && d.server_vs_nginx.p99 == 19.05 && d.goal.rounds_within == 1)
+        #expect(summary.markdown.contains("Goal: intake p99 ≤ 400 ms in every round — **1 of 3**."))
+        #expect(summary.markdown.contains("| 3 | – | – | – | – | 2.1 ms | 21.0 ms | 64.0 µs | no |"), "\(summary.markdown)")
+        #expect(d.server_vs_nginx.cpu_per_request == 4.11 && summary.printed.hasPrefix("| CPU per request | 255.0 µs | 62.0 µs | 4.1× |"))
+    }
+
+    @Test("compare-day: each side's medians over the runs with a result, head ÷ base, and a run without one")
+    func compareDay() throws {
+        let run = { (p99: UInt64) -> BenchResult in
+            var window = Self.phase("browse@rush", lane: "browse", p99: p99)
+            window.generator = GeneratorCheck(
+                cores_allowed: 2, cpu_mean: 0.9, cpu_max: 1, lag_p99_us: 0, lag_max_us: 0, wakes: 1, runqueue_wait: 0, reasons: p99 > 50_000 ? ["busy"] : [])
+            return Self.result([Self.phase("rush", lane: "sale", p99: 200_000)], windows: [window])
+        }
+        let rows = [
+            DayComparison.Row(side: "base", round: 1, report: "b1.json", result: run(40_000)),
+            DayComparison.Row(side: "head", round: 1, report: "h1.json", result: run(20_000)),
+            DayComparison.Row(side: "head", round: 2, report: nil, result: nil),
+            DayComparison.Row(side: "base", round: 2, report: "b2.json", result: run(60_000)),
+        ]
+        let summary = DayComparison(rows: rows, base: "aaa", head: "bbb", events: 100_000, browseRate: 1_000, users: 5_000)
+        #expect(summary.document.medians.base.browse_p99_us == 50_000 && summary.document.medians.head.runs == 1)
+        #expect(summary.markdown.contains("| browse p99 | 50.0 ms | 20.0 ms | 0.40× |") && summary.markdown.contains("| 2 | head | no result | | | | | |"))
+        #expect(summary.markdown.contains("| generator flagged (runs) | 1 of 2 | 0 of 1 | |"))
+        #expect(throws: UsageError.self) { try DayComparison.Row(item: "base-1-x.json") }
+    }
+
+    @Test("seed-vs-copy: medians of the runs, the seeder's rate over \\copy's, the verdict")
+    func seedVsCopy() throws {
+        let run = { (total: Double, copy: Double) in
+            SeedComparison.SeedRun(seconds: total, index_seconds: 4.86, tables: [.init(table: "users", seconds: 1), .init(table: "events", seconds: copy)])
+        }
+        let settings = SeedComparison.Settings(events: 1_000_000, users: 50_000, seed: 7, anchorDate: "2026-11-25", postgres: "15.20")
+        let summary = try SeedComparison(
+            seederRuns: [run(11.755, 6.586), run(12.5, 7.0), run(11.0, 6.0)], copySeconds: [9.592, 9.0, 10.0], settings: settings, measured: Self.measured)
+        #expect(
+            summary.document.ratio_events_rate == 1.46 && summary.document.verdict == "met" && summary.document.seeder.median_events_rows_per_second == 151_837)
+        #expect(
+            summary.markdown.contains("| `psql \\copy` of the same rows from CSV | **9.59 s = 104,253 rows/s** | 9.59, 9.00, 10.00 |"), "\(summary.markdown)")
+        #expect(throws: UsageError.self) { try SeedComparison(seederRuns: [run(1, 1)], copySeconds: [], settings: settings) }
+    }
+
+    @Test("anchors: each limit from its script's file (the cached read from server-vs-nginx.json); a missing file says so and misses")
+    func anchors() throws {
+        let wrk = GeneratorFigures(wrk: try #require(WrkOutput(parsing: Self.wrk)), cpuSeconds: 9.5, duration: 10)
+        let compare = GeneratorComparison(wrk: wrk, raw: wrk, curl: wrk, connections: 50, duration: 10, commit: "c", measured: Self.measured).document
+        let drain = DrainSummary.Document(
+            measured_at: "t", jobs_per_run: 1, pgbench_tps: 1_742, runs: [try .init(row: "batch|hot|3000|0.53|5673|ok", pgbenchTPS: 1_742)])
+        let inputs = Anchors.Inputs(
+            wrk: SummaryInput(path: "results/compare-wrk.json", value: compare),
+            nginx: SummaryInput(path: "results/server-vs-nginx.json", value: try Self.nginx(commit: "c", serverCPU: [20], rps: 21_000)),
+            drain: SummaryInput(path: "results/drain-bench.json", value: drain), seed: SummaryInput(path: "results/seed-vs-copy.json", value: nil))
+        let summary = Anchors(inputs, measured: Self.measured)
+        let anchors = summary.document.anchors
+        #expect(anchors.map(\.ratio) == [1, 1, 0.35, 3.26, nil] && anchors.map(\.met) == [true, true, false, true, false])
+        #expect(summary.markdown.contains("| cached GET vs nginx | 21,000 req/s | 60,000 req/s | **0.35** | ≥ 0.5 | MISSED |"))
+        #expect(summary.markdown.contains("| seeder vs psql \\copy (events) | no result (results/seed-vs-copy.json) | – | **–** | ≥ 0.9 | MISSED |"))
+        #expect(summary.markdown.contains("reaches 21,000 req/s = 0.35× nginx; the cached read runs at 1.0 of that floor."))
+        #expect(summary.markdown.contains("[server-vs-nginx](server-vs-nginx.md)"))
+    }
+
+    @Test("diff's false alarms: five modes of same-build diffs over 100 runs, the power on a +10 % shift; fewer runs are refused")
+    func diffFalseAlarms() throws {
+        // 100 runs of one build: each second's figures wobble by ±1 % from run to run, the same way in every phase.
+        let runs = try (0..<100).map { index -> BenchResult.Run in
+            let wobble = 1 + Double((index * 37) % 11 - 5) / 500
+            let phases = try ["latency", "throughput"].map { name -> PhaseResult in
+                var phase = try DiffFixture.phase()
+                phase.name = name
+                phase.elapsed_seconds = 5
+                phase.timeline = (0..<5).map { second in
+                    let micros = UInt64(1_000 * wobble) + UInt64(second)
+                    return PhaseResult.TimelinePoint(
+                        second: second, requests: 1_000, errors: 0, p50_us: micros, p99_us: micros * 3, status_5xx: 0,
+                        routes: [PhaseResult.RoutePoint(name: "detail", requests: 1_000, errors: 0, p50_us: micros, p99_us: micros * 3)])
+                }
+                return phase
+            }
+            return BenchResult.Run(label: "run \(index + 1)", target: "http://127.0.0.1:1", phases: phases, ledger: nil)
+        }
+        var result = Self.result([])
+        result.runs = runs
+        let summary = try DiffFalseAlarms(result: result, source: "/tmp/aa.json", command: "happening-bench run scenarios/homepage.yaml --repeat 100")
+        #expect(summary.document.modes.map(\.diffs) == [20, 20, 20, 20, 10] && summary.document.source == "aa.json")
+        #expect(summary.document.power.map(\.called_regressed) == [10, 10], "\(summary.document.power)")
+        #expect(summary.markdown.contains("- latency / detail p50: called regressed in **10 of 10** diffs"))
+        #expect(summary.printed.contains("five runs a side: 0 false alarms in 10 diffs (0 would fail a build)"), "\(summary.printed)")
+        result.runs = Array(runs.prefix(99))
+        #expect(throws: UsageError.self) { try DiffFalseAlarms(result: result, source: "x", command: "c") }
+    }
+
     // MARK: fixtures
 
     /// A phase named `name` with `requests` answers (all 200), p50 a tenth of p99.
